@@ -1,0 +1,474 @@
+"""Typed edit operations on a score document.
+
+:class:`ScoreEditor` is the one API that people (through the REST layer), agents and
+tests use to change a score. Every public method runs as a single transaction tagged
+with an :class:`~score_model.origin.Origin`; :meth:`ScoreEditor.batch` groups several
+calls into one transaction. Values are validated before anything is written, so a
+rejected edit leaves the document untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from fractions import Fraction
+from typing import Any
+
+from pycrdt import Map
+
+from score_model.document import ScoreDoc
+from score_model.ids import new_id
+from score_model.origin import SERVER, Origin
+from score_model.schema import (
+    ARTICULATIONS,
+    BARLINE_TYPES,
+    DYNAMICS,
+    REPEAT_TYPES,
+    SCHEMA_VERSION,
+    TIE_TYPES,
+    KeySignature,
+    Measure,
+    Note,
+    Part,
+    SchemaError,
+    Tempo,
+    check_pitch,
+    check_time_signature,
+    parse_fraction,
+)
+
+FractionLike = Fraction | int | str
+
+
+class EditError(ValueError):
+    """An edit that cannot be applied (unknown id, invalid value); nothing was written."""
+
+
+class ScoreEditor:
+    """Apply typed edits to a :class:`ScoreDoc` with a given origin."""
+
+    def __init__(self, score: ScoreDoc, origin: Origin = SERVER) -> None:
+        self.score = score
+        self.origin = origin
+
+    # --- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def batch(self) -> Iterator[ScoreEditor]:
+        """Group several edits into one transaction (one update, one undo step)."""
+        with self.score.doc.transaction(origin=self.origin):
+            yield self
+
+    def _tx(self) -> Any:
+        return self.score.doc.transaction(origin=self.origin)
+
+    # --- score ---------------------------------------------------------------------------------
+
+    def create_score(
+        self,
+        *,
+        title: str = "",
+        composer: str = "",
+        parts: Sequence[str | dict[str, Any]] = ("Piano",),
+        measures: int = 4,
+        time: str = "4/4",
+        key: KeySignature | None = None,
+        tempo: Tempo | None = None,
+    ) -> dict[str, list[str]]:
+        """Fill an empty document: metadata, parts and empty measures. Returns the new ids."""
+        if len(self.score.measures) or len(self.score.parts):
+            raise EditError("create_score needs an empty document")
+        check_time_signature(time)
+        with self._tx():
+            self.score.meta.update({
+                "title": title,
+                "composer": composer,
+                "schema_version": SCHEMA_VERSION,
+                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            })
+            if tempo is not None:
+                self.score.meta["tempo"] = tempo.to_json()
+            part_ids = [self.add_part(**(p if isinstance(p, dict) else {"name": p}))
+                        for p in parts]
+            measure_ids = [self.insert_measure() for _ in range(measures)]
+            if measure_ids:
+                self.set_time_signature(measure_ids[0], time)
+                if key is not None:
+                    self.set_key(measure_ids[0], key.fifths, key.mode)
+                if tempo is not None:
+                    self.set_tempo(measure_ids[0], tempo.bpm, tempo.beat, tempo.text)
+        return {"parts": part_ids, "measures": measure_ids}
+
+    def set_metadata(self, **fields: Any) -> None:
+        """Set title, composer, tempo (a :class:`Tempo`) or any other JSON metadata."""
+        values: dict[str, Any] = {}
+        for name, value in fields.items():
+            if name in ("title", "composer") and not isinstance(value, str):
+                raise EditError(f"{name} must be a string")
+            if name == "schema_version":
+                raise EditError("schema_version is managed by the server")
+            values[name] = value.to_json() if isinstance(value, Tempo) else value
+        with self._tx():
+            for name, value in values.items():
+                if value is None:
+                    self.score.meta.pop(name, None)
+                else:
+                    self.score.meta[name] = value
+
+    # --- parts ---------------------------------------------------------------------------------
+
+    def add_part(self, name: str = "", *, index: int | None = None, **fields: Any) -> str:
+        """Add a part (``abbreviation``, ``instrument``, ``program``, ``clef``, ``staves``)."""
+        part = self._checked_part({"id": new_id("p"), "name": name, **fields})
+        with self._tx():
+            position = len(self.score.parts) if index is None else self._clamp(index, self.score.parts)
+            self.score.parts.insert(position, Map(part.to_json()))
+        return part.id
+
+    def update_part(self, part_id: str, **fields: Any) -> None:
+        """Change a part's name, abbreviation, instrument, program, clef or staves."""
+        index, current = self._find_part(part_id)
+        part = self._checked_part({**current, **fields, "id": part_id})
+        with self._tx():
+            part_map = self.score.parts[index]
+            for key, value in part.to_json().items():
+                if current.get(key) != value:
+                    part_map[key] = value
+            for key in set(current) - set(part.to_json()):
+                del part_map[key]
+
+    def remove_part(self, part_id: str) -> None:
+        """Remove a part and all its notes."""
+        index, _ = self._find_part(part_id)
+        with self._tx():
+            del self.score.parts[index]
+            for note_id in self._note_ids_where(lambda raw: raw.get("part") == part_id):
+                del self.score.notes[note_id]
+
+    def move_part(self, part_id: str, new_index: int) -> None:
+        """Move a part to ``new_index`` (its id and fields are kept)."""
+        index, current = self._find_part(part_id)
+        with self._tx():
+            del self.score.parts[index]
+            self.score.parts.insert(self._clamp(new_index, self.score.parts), Map(current))
+
+    # --- measures ------------------------------------------------------------------------------
+
+    def insert_measure(self, index: int | None = None, **attributes: Any) -> str:
+        """Insert an empty measure column at ``index`` (default: at the end)."""
+        measure = self._checked_measure({"id": new_id("m"), **attributes})
+        with self._tx():
+            position = (len(self.score.measures) if index is None
+                        else self._clamp(index, self.score.measures))
+            self.score.measures.insert(position, Map(measure.to_json()))
+        return measure.id
+
+    def append_measures(self, count: int) -> list[str]:
+        with self._tx():
+            return [self.insert_measure() for _ in range(count)]
+
+    def delete_measure(self, measure_id: str) -> None:
+        """Delete a measure column and, in the same transaction, every note in it."""
+        index, _ = self._find_measure(measure_id)
+        with self._tx():
+            del self.score.measures[index]
+            for note_id in self._note_ids_where(lambda raw: raw.get("measure") == measure_id):
+                del self.score.notes[note_id]
+
+    def move_measure(self, measure_id: str, new_index: int) -> None:
+        """Move a measure column with its notes (they follow its id)."""
+        index, current = self._find_measure(measure_id)
+        with self._tx():
+            del self.score.measures[index]
+            self.score.measures.insert(self._clamp(new_index, self.score.measures), Map(current))
+
+    def set_time_signature(self, measure_id: str, time: str | None) -> None:
+        """Set (or with ``None`` clear) the time signature starting at a measure."""
+        self._set_measure_attr(measure_id, "time", None if time is None else
+                               check_time_signature(time))
+
+    def set_key(self, measure_id: str, fifths: int | None, mode: str | None = None) -> None:
+        """Set (or with ``None`` clear) the key signature starting at a measure."""
+        value = None if fifths is None else KeySignature.from_json(
+            {"fifths": fifths, "mode": mode}).to_json()
+        self._set_measure_attr(measure_id, "key", value)
+
+    def set_tempo(self, measure_id: str, bpm: float | None, beat: FractionLike = 1,
+                  text: str | None = None) -> None:
+        """Set (or with ``None`` clear) a metronome mark at the start of a measure."""
+        value = None if bpm is None else Tempo.from_json(
+            {"bpm": bpm, "beat": str(beat), "text": text}).to_json()
+        self._set_measure_attr(measure_id, "tempo", value)
+
+    def set_barline(self, measure_id: str, barline: str | None) -> None:
+        """Set the barline at the end of a measure (``double``, ``final``, ...)."""
+        if barline is not None and barline not in BARLINE_TYPES:
+            raise EditError(f"barline {barline!r} is not one of {sorted(BARLINE_TYPES)}")
+        self._set_measure_attr(measure_id, "barline", barline)
+
+    def set_repeat(self, measure_id: str, repeat: str | None) -> None:
+        """Mark a measure as starting, ending or both starting and ending a repeat."""
+        if repeat is not None and repeat not in REPEAT_TYPES:
+            raise EditError(f"repeat {repeat!r} is not start, end or both")
+        self._set_measure_attr(measure_id, "repeat", repeat)
+
+    def set_pickup(self, measure_id: str, pickup: bool) -> None:
+        """Mark a measure as an anacrusis (shorter than a full bar by design)."""
+        self._set_measure_attr(measure_id, "pickup", True if pickup else None)
+
+    # --- notes ---------------------------------------------------------------------------------
+
+    def add_note(
+        self,
+        measure: str,
+        part: str,
+        onset: FractionLike,
+        duration: FractionLike,
+        pitches: Sequence[str] | str = (),
+        **fields: Any,
+    ) -> str:
+        """Add a note (one pitch), chord (several) or rest (none). Returns its id."""
+        note_id = new_id("n")
+        note = self._checked_note(note_id, {
+            "measure": measure, "part": part, "onset": onset, "duration": duration,
+            "pitches": [pitches] if isinstance(pitches, str) else list(pitches), **fields,
+        })
+        self._require_cell(note.measure, note.part)
+        with self._tx():
+            self.score.notes[note_id] = note.to_json()
+        return note_id
+
+    def add_rest(self, measure: str, part: str, onset: FractionLike, duration: FractionLike,
+                 **fields: Any) -> str:
+        return self.add_note(measure, part, onset, duration, (), **fields)
+
+    def update_note(self, note_id: str, **changes: Any) -> None:
+        """Replace fields of a note (the note is written whole: last writer wins per note)."""
+        current = self._raw_note(note_id)
+        if "pitches" in changes and isinstance(changes["pitches"], str):
+            changes["pitches"] = [changes["pitches"]]
+        merged = {**current, **{k: v for k, v in changes.items() if v is not None}}
+        for key, value in changes.items():
+            if value is None:
+                merged.pop(key, None)
+        if "pitches" in changes and "ties" not in changes:
+            merged.pop("ties", None)
+        note = self._checked_note(note_id, merged)
+        if note.measure != current.get("measure") or note.part != current.get("part"):
+            self._require_cell(note.measure, note.part)
+        with self._tx():
+            self.score.notes[note_id] = note.to_json()
+
+    def delete_note(self, note_id: str) -> None:
+        self._raw_note(note_id)
+        with self._tx():
+            del self.score.notes[note_id]
+
+    def set_pitches(self, note_id: str, pitches: Sequence[str] | str) -> None:
+        self.update_note(note_id, pitches=[pitches] if isinstance(pitches, str) else list(pitches))
+
+    def set_duration(self, note_id: str, duration: FractionLike) -> None:
+        self.update_note(note_id, duration=duration)
+
+    def set_onset(self, note_id: str, onset: FractionLike) -> None:
+        self.update_note(note_id, onset=onset)
+
+    def move_note(self, note_id: str, measure: str, onset: FractionLike,
+                  part: str | None = None) -> None:
+        """Move a note to another measure (and optionally part) at ``onset``."""
+        self.update_note(note_id, measure=measure, onset=onset, part=part)
+
+    def set_voice(self, note_id: str, voice: int) -> None:
+        self.update_note(note_id, voice=voice)
+
+    def set_tie(self, note_id: str, tie: str | None, pitch_index: int | None = None) -> None:
+        """Set the tie of every pitch of a note, or of one pitch by index."""
+        if tie is not None and tie not in TIE_TYPES:
+            raise EditError(f"tie {tie!r} is not start, stop, continue or None")
+        current = self._raw_note(note_id)
+        count = len(current.get("pitches", []))
+        if count == 0:
+            raise EditError("a rest cannot be tied")
+        ties = list(current.get("ties", [])) + [None] * count
+        ties = ties[:count]
+        if pitch_index is None:
+            ties = [tie] * count
+        elif 0 <= pitch_index < count:
+            ties[pitch_index] = tie
+        else:
+            raise EditError(f"pitch index {pitch_index} out of range for {count} pitches")
+        self.update_note(note_id, ties=ties if any(ties) else None)
+
+    def set_lyric(self, note_id: str, lyric: str | None) -> None:
+        self.update_note(note_id, lyric=lyric)
+
+    def set_articulations(self, note_id: str, articulations: Iterable[str]) -> None:
+        values = list(articulations)
+        unknown = [a for a in values if a not in ARTICULATIONS]
+        if unknown:
+            raise EditError(f"unknown articulations {unknown}; use {sorted(ARTICULATIONS)}")
+        self.update_note(note_id, articulations=values or None)
+
+    def set_dynamic(self, note_id: str, dynamic: str | None) -> None:
+        if dynamic is not None and dynamic not in DYNAMICS:
+            raise EditError(f"dynamic {dynamic!r} is not one of {sorted(DYNAMICS)}")
+        self.update_note(note_id, dynamic=dynamic)
+
+    def transpose(self, interval: str, *, measures: Sequence[str] | None = None,
+                  parts: Sequence[str] | None = None) -> int:
+        """Transpose notes in the given measures and parts (default: all) by an interval
+        name such as ``"M2"``, ``"-P5"`` or ``"m3"``, spelling pitches correctly.
+        Returns how many notes changed."""
+        from music21 import interval as m21interval  # heavy import, only when transposing
+
+        try:
+            step = m21interval.Interval(interval)
+        except Exception as exc:  # music21 raises several types for bad names
+            raise EditError(f"interval {interval!r} is not an interval name like 'M2' or '-P5'"
+                            ) from exc
+        measure_set = None if measures is None else set(measures)
+        part_set = None if parts is None else set(parts)
+        changed: dict[str, dict[str, Any]] = {}
+        for note_id, raw in self.score.raw_notes().items():
+            if not isinstance(raw, dict) or not raw.get("pitches"):
+                continue
+            if measure_set is not None and raw.get("measure") not in measure_set:
+                continue
+            if part_set is not None and raw.get("part") not in part_set:
+                continue
+            try:
+                note = Note.from_json(note_id, raw)
+                pitches = [step.transposePitch(_m21_pitch(p)).nameWithOctave for p in note.pitches]
+                changed[note_id] = replace(note, pitches=tuple(check_pitch(p) for p in pitches)
+                                           ).to_json()
+            except (SchemaError, ValueError) as exc:
+                raise EditError(f"cannot transpose note {note_id}: {exc}") from exc
+        with self._tx():
+            for note_id, value in changed.items():
+                self.score.notes[note_id] = value
+        return len(changed)
+
+    # --- chat and comments ---------------------------------------------------------------------
+
+    def post_chat(self, author: str, text: str, *, kind: str = "message") -> str:
+        """Append a chat message from a person or an agent."""
+        if not text or len(text) > 10_000:
+            raise EditError("chat text must be 1 to 10,000 characters")
+        message_id = new_id("c")
+        with self._tx():
+            self.score.chat.append({
+                "id": message_id, "author": author, "text": text, "kind": kind,
+                "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            })
+        return message_id
+
+    def add_comment(self, author: str, text: str, *, measure: str, part: str | None = None,
+                    onset: FractionLike | None = None) -> str:
+        """Add a comment anchored to a measure (and optionally a part and onset)."""
+        self._find_measure(measure)
+        if part is not None:
+            self._find_part(part)
+        if not text or len(text) > 10_000:
+            raise EditError("comment text must be 1 to 10,000 characters")
+        comment_id = new_id("k")
+        value: dict[str, Any] = {
+            "author": author, "text": text, "measure": measure, "resolved": False,
+            "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        if part is not None:
+            value["part"] = part
+        if onset is not None:
+            value["onset"] = str(parse_fraction(onset, "onset"))
+        with self._tx():
+            self.score.comments[comment_id] = value
+        return comment_id
+
+    def resolve_comment(self, comment_id: str, resolved: bool = True) -> None:
+        current = self.score.comments.get(comment_id)
+        if not isinstance(current, dict):
+            raise EditError(f"no comment {comment_id}")
+        with self._tx():
+            self.score.comments[comment_id] = {**current, "resolved": resolved}
+
+    def delete_comment(self, comment_id: str) -> None:
+        if comment_id not in self.score.comments:
+            raise EditError(f"no comment {comment_id}")
+        with self._tx():
+            del self.score.comments[comment_id]
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _clamp(index: int, container: Any) -> int:
+        return max(0, min(index, len(container)))
+
+    def _find_measure(self, measure_id: str) -> tuple[int, dict[str, Any]]:
+        for index, raw in enumerate(self.score.raw_measures()):
+            if isinstance(raw, dict) and raw.get("id") == measure_id:
+                return index, raw
+        raise EditError(f"no measure {measure_id}")
+
+    def _find_part(self, part_id: str) -> tuple[int, dict[str, Any]]:
+        for index, raw in enumerate(self.score.raw_parts()):
+            if isinstance(raw, dict) and raw.get("id") == part_id:
+                return index, raw
+        raise EditError(f"no part {part_id}")
+
+    def _require_cell(self, measure_id: str, part_id: str) -> None:
+        self._find_measure(measure_id)
+        self._find_part(part_id)
+
+    def _raw_note(self, note_id: str) -> dict[str, Any]:
+        raw = self.score.notes.get(note_id)
+        if not isinstance(raw, dict):
+            raise EditError(f"no note {note_id}")
+        return raw
+
+    def _note_ids_where(self, predicate: Any) -> list[str]:
+        return [note_id for note_id, raw in self.score.raw_notes().items()
+                if isinstance(raw, dict) and predicate(raw)]
+
+    def _set_measure_attr(self, measure_id: str, name: str, value: Any) -> None:
+        index, current = self._find_measure(measure_id)
+        self._checked_measure({**current, name: value})
+        with self._tx():
+            measure_map = self.score.measures[index]
+            if value is None:
+                measure_map.pop(name, None)
+            else:
+                measure_map[name] = value
+
+    @staticmethod
+    def _checked_note(note_id: str, raw: dict[str, Any]) -> Note:
+        values = dict(raw)
+        for name in ("onset", "duration"):
+            if isinstance(values.get(name), Fraction | int) and not isinstance(values[name], bool):
+                values[name] = str(Fraction(values[name]))
+        if "articulations" in values and not isinstance(values["articulations"], list):
+            values["articulations"] = list(values["articulations"])
+        try:
+            return Note.from_json(note_id, values)
+        except SchemaError as exc:
+            raise EditError(str(exc)) from exc
+
+    @staticmethod
+    def _checked_measure(raw: dict[str, Any]) -> Measure:
+        try:
+            return Measure.from_json({k: v for k, v in raw.items() if v is not None})
+        except SchemaError as exc:
+            raise EditError(str(exc)) from exc
+
+    @staticmethod
+    def _checked_part(raw: dict[str, Any]) -> Part:
+        try:
+            return Part.from_json({k: v for k, v in raw.items() if v is not None})
+        except SchemaError as exc:
+            raise EditError(str(exc)) from exc
+
+
+def _m21_pitch(name: str) -> Any:
+    from music21 import pitch as m21pitch
+
+    return m21pitch.Pitch(name)

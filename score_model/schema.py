@@ -1,0 +1,451 @@
+"""The Yjs schema of a score: root names, value types and their JSON codec.
+
+The schema is a public contract with browser clients (see ``docs/score-schema.md``).
+Every root container exists from document creation; notes are JSON values in one
+flat map keyed by unique ids, so concurrent inserts never collide.
+
+Decoding is strict (it raises :class:`SchemaError` naming the problem) but tolerant
+of what JavaScript clients send: numbers arrive as floats and are normalised.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+META = "meta"
+PARTS = "parts"
+MEASURES = "measures"
+NOTES = "notes"
+CHAT = "chat"
+COMMENTS = "comments"
+
+TIE_TYPES = frozenset({"start", "stop", "continue"})
+BARLINE_TYPES = frozenset(
+    {"regular", "dotted", "dashed", "heavy", "double", "final", "heavy-light", "heavy-heavy",
+     "tick", "short", "none"}
+)
+REPEAT_TYPES = frozenset({"start", "end", "both"})
+KEY_MODES = frozenset({"major", "minor", "dorian", "phrygian", "lydian", "mixolydian",
+                       "aeolian", "ionian", "locrian"})
+DYNAMICS = frozenset({"pppp", "ppp", "pp", "p", "mp", "mf", "f", "ff", "fff", "ffff",
+                      "sf", "sfz", "sffz", "fp", "rf", "rfz", "fz", "sfp", "sfpp"})
+ARTICULATIONS = frozenset({"staccato", "staccatissimo", "accent", "strong-accent", "tenuto",
+                           "detached-legato", "spiccato", "stress", "unstress", "fermata"})
+CLEFS = frozenset({"treble", "bass", "alto", "tenor", "treble8vb", "treble8va", "bass8vb",
+                   "percussion", "soprano", "mezzo-soprano", "baritone"})
+
+NOTE_FIELDS = frozenset({"measure", "part", "voice", "staff", "onset", "duration", "pitches",
+                         "ties", "lyric", "articulations", "dynamic", "grace"})
+MAX_DENOMINATOR = 1 << 12
+_PITCH_RE = re.compile(r"^[A-G](?:#{1,3}|-{1,3})?(?:-1|[0-9])$")
+_TIME_RE = re.compile(r"^([1-9][0-9]?)/(1|2|4|8|16|32|64)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong with a document's content, with where it is."""
+
+    code: str
+    message: str
+    measure: str | None = None
+    part: str | None = None
+    note: str | None = None
+    voice: int | None = None
+    severity: str = "error"
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k in self.__slots__ if (v := getattr(self, k)) is not None}
+
+
+class SchemaError(ValueError):
+    """A value in the document does not follow the schema."""
+
+    def __init__(self, message: str, *, field_name: str | None = None) -> None:
+        super().__init__(message)
+        self.field_name = field_name
+
+
+# --- scalar codecs ---------------------------------------------------------------------------
+
+
+def normalise_number(value: Any) -> Any:
+    """Turn integral floats (how pycrdt and JavaScript hand us every number) into ints."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def parse_fraction(value: Any, field_name: str = "value") -> Fraction:
+    """Read an exact quarter-note fraction: ``"1/2"``, ``"3"``, or a number from a JS client."""
+    if isinstance(value, bool):
+        raise SchemaError(f"{field_name} must be a fraction, got a boolean", field_name=field_name)
+    try:
+        if isinstance(value, str):
+            result = Fraction(value.strip())
+        elif isinstance(value, int):
+            result = Fraction(value)
+        elif isinstance(value, float):
+            result = Fraction(value).limit_denominator(MAX_DENOMINATOR)
+        else:
+            raise SchemaError(f"{field_name} must be a fraction string like '1/2', "
+                              f"got {type(value).__name__}", field_name=field_name)
+    except (ValueError, ZeroDivisionError, OverflowError) as exc:
+        raise SchemaError(f"{field_name} {value!r} is not a fraction", field_name=field_name) from exc
+    if result.denominator > MAX_DENOMINATOR:
+        raise SchemaError(f"{field_name} {value!r} has a denominator above {MAX_DENOMINATOR}",
+                          field_name=field_name)
+    return result
+
+
+def format_fraction(value: Fraction | int) -> str:
+    """Write a fraction the way the schema stores it: ``"1/2"``, ``"3"``."""
+    value = Fraction(value)
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def check_pitch(value: Any) -> str:
+    """Return a music21 pitch name (``C4``, ``F#5``, ``B-3``) or raise."""
+    if not isinstance(value, str) or not _PITCH_RE.match(value):
+        raise SchemaError(f"pitch {value!r} is not a pitch name like 'C4', 'F#5' or 'B-3'",
+                          field_name="pitches")
+    return value
+
+
+def check_time_signature(value: Any) -> str:
+    """Return a time signature such as ``"3/4"`` or raise."""
+    if not isinstance(value, str) or not _TIME_RE.match(value):
+        raise SchemaError(f"time signature {value!r} is not like '3/4'", field_name="time")
+    return value
+
+
+def bar_duration(time_signature: str) -> Fraction:
+    """Length of a full bar in quarter notes: ``"6/8"`` gives 3."""
+    numerator, denominator = check_time_signature(time_signature).split("/")
+    return Fraction(int(numerator) * 4, int(denominator))
+
+
+def _int_field(raw: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
+    value = normalise_number(raw.get(name, default))
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise SchemaError(f"{name} must be an integer from {low} to {high}, got {value!r}",
+                          field_name=name)
+    return value
+
+
+def _str_field(raw: dict[str, Any], name: str, *, required: bool = False,
+               max_length: int = 10_000) -> str | None:
+    value = raw.get(name)
+    if value is None:
+        if required:
+            raise SchemaError(f"{name} is required", field_name=name)
+        return None
+    if not isinstance(value, str) or (required and not value) or len(value) > max_length:
+        raise SchemaError(f"{name} must be a string of at most {max_length} characters",
+                          field_name=name)
+    return value
+
+
+# --- value types -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """One note, rest (no pitches) or chord (several pitches) of one part in one measure."""
+
+    id: str
+    measure: str
+    part: str
+    onset: Fraction
+    duration: Fraction
+    pitches: tuple[str, ...] = ()
+    voice: int = 1
+    staff: int = 1
+    ties: tuple[str | None, ...] = ()
+    lyric: str | None = None
+    articulations: tuple[str, ...] = ()
+    dynamic: str | None = None
+    grace: bool = False
+
+    @property
+    def is_rest(self) -> bool:
+        return not self.pitches
+
+    @property
+    def end(self) -> Fraction:
+        return self.onset + self.duration
+
+    def tie_of(self, index: int) -> str | None:
+        return self.ties[index] if index < len(self.ties) else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON value stored under this note's id (defaults omitted)."""
+        out: dict[str, Any] = {
+            "measure": self.measure,
+            "part": self.part,
+            "onset": format_fraction(self.onset),
+            "duration": format_fraction(self.duration),
+            "pitches": list(self.pitches),
+        }
+        if self.voice != 1:
+            out["voice"] = self.voice
+        if self.staff != 1:
+            out["staff"] = self.staff
+        if any(self.ties):
+            out["ties"] = list(self.ties)
+        if self.lyric is not None:
+            out["lyric"] = self.lyric
+        if self.articulations:
+            out["articulations"] = list(self.articulations)
+        if self.dynamic is not None:
+            out["dynamic"] = self.dynamic
+        if self.grace:
+            out["grace"] = True
+        return out
+
+    @classmethod
+    def from_json(cls, note_id: str, raw: Any) -> Note:
+        """Decode a stored note, raising :class:`SchemaError` on anything off-schema."""
+        if not isinstance(raw, dict):
+            raise SchemaError(f"note must be a JSON object, got {type(raw).__name__}")
+        unknown = set(raw) - NOTE_FIELDS
+        if unknown:
+            raise SchemaError(f"unknown note fields: {', '.join(sorted(map(str, unknown)))}",
+                              field_name=sorted(map(str, unknown))[0])
+        measure = _str_field(raw, "measure", required=True, max_length=64)
+        part = _str_field(raw, "part", required=True, max_length=64)
+        onset = parse_fraction(raw.get("onset"), "onset")
+        if onset < 0:
+            raise SchemaError(f"onset {format_fraction(onset)} is negative", field_name="onset")
+        grace = raw.get("grace", False)
+        if not isinstance(grace, bool):
+            raise SchemaError("grace must be true or false", field_name="grace")
+        duration = parse_fraction(raw.get("duration"), "duration")
+        if duration < 0 or (duration == 0 and not grace):
+            raise SchemaError(f"duration {format_fraction(duration)} must be positive",
+                              field_name="duration")
+        pitches_raw = raw.get("pitches", [])
+        if not isinstance(pitches_raw, list) or len(pitches_raw) > 16:
+            raise SchemaError("pitches must be a list of at most 16 pitch names",
+                              field_name="pitches")
+        pitches = tuple(check_pitch(p) for p in pitches_raw)
+        ties_raw = raw.get("ties", [])
+        if not isinstance(ties_raw, list) or len(ties_raw) > len(pitches):
+            raise SchemaError("ties must be a list no longer than pitches", field_name="ties")
+        for tie in ties_raw:
+            if tie is not None and tie not in TIE_TYPES:
+                raise SchemaError(f"tie {tie!r} is not start, stop, continue or null",
+                                  field_name="ties")
+        ties = tuple(ties_raw) if any(ties_raw) else ()
+        articulations_raw = raw.get("articulations", [])
+        if not isinstance(articulations_raw, list) or any(
+            a not in ARTICULATIONS for a in articulations_raw
+        ):
+            raise SchemaError(f"articulations must be a list of {sorted(ARTICULATIONS)}",
+                              field_name="articulations")
+        dynamic = raw.get("dynamic")
+        if dynamic is not None and dynamic not in DYNAMICS:
+            raise SchemaError(f"dynamic {dynamic!r} is not one of {sorted(DYNAMICS)}",
+                              field_name="dynamic")
+        assert measure is not None and part is not None
+        return cls(
+            id=note_id,
+            measure=measure,
+            part=part,
+            onset=onset,
+            duration=duration,
+            pitches=pitches,
+            voice=_int_field(raw, "voice", 1, 1, 16),
+            staff=_int_field(raw, "staff", 1, 1, 4),
+            ties=ties,
+            lyric=_str_field(raw, "lyric", max_length=1_000),
+            articulations=tuple(articulations_raw),
+            dynamic=dynamic,
+            grace=grace,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class KeySignature:
+    """A key signature: ``fifths`` sharps (negative: flats), with an optional mode."""
+
+    fifths: int
+    mode: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"fifths": self.fifths}
+        if self.mode is not None:
+            out["mode"] = self.mode
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Any) -> KeySignature:
+        if not isinstance(raw, dict):
+            raise SchemaError("key must be an object like {'fifths': -3, 'mode': 'minor'}",
+                              field_name="key")
+        fifths = _int_field(raw, "fifths", 0, -7, 7)
+        mode = raw.get("mode")
+        if mode is not None and mode not in KEY_MODES:
+            raise SchemaError(f"key mode {mode!r} is not one of {sorted(KEY_MODES)}",
+                              field_name="key")
+        return cls(fifths, mode)
+
+
+@dataclass(frozen=True, slots=True)
+class Tempo:
+    """A metronome mark: ``bpm`` beats of ``beat`` quarter notes per minute, with text."""
+
+    bpm: float
+    beat: Fraction = Fraction(1)
+    text: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"bpm": self.bpm, "beat": format_fraction(self.beat)}
+        if self.text is not None:
+            out["text"] = self.text
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Tempo:
+        if not isinstance(raw, dict):
+            raise SchemaError("tempo must be an object like {'bpm': 96, 'beat': '1'}",
+                              field_name="tempo")
+        bpm = normalise_number(raw.get("bpm"))
+        if isinstance(bpm, bool) or not isinstance(bpm, int | float) or not 1 <= bpm <= 1000:
+            raise SchemaError(f"tempo bpm must be a number from 1 to 1000, got {bpm!r}",
+                              field_name="tempo")
+        beat = parse_fraction(raw.get("beat", "1"), "tempo beat")
+        if beat <= 0:
+            raise SchemaError("tempo beat must be positive", field_name="tempo")
+        return cls(bpm, beat, _str_field(raw, "text", max_length=200))
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """A measure column shared by all parts; attributes are set only where they change."""
+
+    id: str
+    time: str | None = None
+    key: KeySignature | None = None
+    tempo: Tempo | None = None
+    barline: str | None = None
+    repeat: str | None = None
+    pickup: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id}
+        if self.time is not None:
+            out["time"] = self.time
+        if self.key is not None:
+            out["key"] = self.key.to_json()
+        if self.tempo is not None:
+            out["tempo"] = self.tempo.to_json()
+        if self.barline is not None:
+            out["barline"] = self.barline
+        if self.repeat is not None:
+            out["repeat"] = self.repeat
+        if self.pickup:
+            out["pickup"] = True
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Measure:
+        if not isinstance(raw, dict):
+            raise SchemaError("measure must be a map")
+        measure_id = _str_field(raw, "id", required=True, max_length=64)
+        time = raw.get("time")
+        barline = raw.get("barline")
+        if barline is not None and barline not in BARLINE_TYPES:
+            raise SchemaError(f"barline {barline!r} is not one of {sorted(BARLINE_TYPES)}",
+                              field_name="barline")
+        repeat = raw.get("repeat")
+        if repeat is not None and repeat not in REPEAT_TYPES:
+            raise SchemaError(f"repeat {repeat!r} is not start, end or both", field_name="repeat")
+        pickup = raw.get("pickup", False)
+        if not isinstance(pickup, bool):
+            raise SchemaError("pickup must be true or false", field_name="pickup")
+        assert measure_id is not None
+        return cls(
+            id=measure_id,
+            time=None if time is None else check_time_signature(time),
+            key=None if raw.get("key") is None else KeySignature.from_json(raw["key"]),
+            tempo=None if raw.get("tempo") is None else Tempo.from_json(raw["tempo"]),
+            barline=barline,
+            repeat=repeat,
+            pickup=pickup,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """An instrument part (a staff, or a group of staves)."""
+
+    id: str
+    name: str = ""
+    abbreviation: str | None = None
+    instrument: str | None = None
+    program: int | None = None
+    clef: str | None = None
+    staves: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "name": self.name, "staves": self.staves}
+        for name in ("abbreviation", "instrument", "program", "clef"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Part:
+        if not isinstance(raw, dict):
+            raise SchemaError("part must be a map")
+        part_id = _str_field(raw, "id", required=True, max_length=64)
+        clef = raw.get("clef")
+        if clef is not None and clef not in CLEFS:
+            raise SchemaError(f"clef {clef!r} is not one of {sorted(CLEFS)}", field_name="clef")
+        program = normalise_number(raw.get("program"))
+        if program is not None and (not isinstance(program, int) or not 0 <= program <= 127):
+            raise SchemaError("program must be a MIDI program from 0 to 127",
+                              field_name="program")
+        assert part_id is not None
+        return cls(
+            id=part_id,
+            name=_str_field(raw, "name", max_length=200) or "",
+            abbreviation=_str_field(raw, "abbreviation", max_length=50),
+            instrument=_str_field(raw, "instrument", max_length=200),
+            program=program,
+            clef=clef,
+            staves=_int_field(raw, "staves", 1, 1, 4),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """Score-wide metadata."""
+
+    title: str = ""
+    composer: str = ""
+    schema_version: int = SCHEMA_VERSION
+    created: str | None = None
+    tempo: Tempo | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Meta:
+        known = {"title", "composer", "schema_version", "created", "tempo"}
+        tempo_raw = raw.get("tempo")
+        title, composer = raw.get("title", ""), raw.get("composer", "")
+        version = normalise_number(raw.get("schema_version", SCHEMA_VERSION))
+        return cls(
+            title=title if isinstance(title, str) else str(title),
+            composer=composer if isinstance(composer, str) else str(composer),
+            schema_version=version if isinstance(version, int) else SCHEMA_VERSION,
+            created=raw.get("created") if isinstance(raw.get("created"), str) else None,
+            tempo=Tempo.from_json(tempo_raw) if isinstance(tempo_raw, dict) else None,
+            extra={k: v for k, v in raw.items() if k not in known},
+        )

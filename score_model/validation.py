@@ -1,0 +1,61 @@
+"""Validation of a live score: reports problems with their locations, never raises.
+
+Overfull and underfull measures, orphaned notes and off-schema values are legal states
+of a live document (a client may be half-way through an edit, or misbehave); they are
+reported here so that people, agents and exports can act on them.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from score_model.document import ScoreData, ScoreDoc
+from score_model.schema import Problem, format_fraction
+
+
+def validate(score: ScoreDoc | ScoreData) -> list[Problem]:
+    """All problems in a score document, decoding problems first."""
+    try:
+        data = score.read() if isinstance(score, ScoreDoc) else score
+    except Exception as exc:  # a document pycrdt itself cannot read
+        return [Problem("unreadable", f"the document cannot be read: {exc}")]
+    problems = list(data.problems)
+    measure_ids = {m.id for m in data.measures}
+    part_ids = {p.id for p in data.parts}
+    slots = {slot.id: slot for slot in data.layout()}
+    ends: dict[tuple[str, str, int], list[tuple[Fraction, Fraction]]] = {}
+    for note in data.notes.values():
+        if note.measure not in measure_ids or note.part not in part_ids:
+            missing = "measure" if note.measure not in measure_ids else "part"
+            problems.append(Problem(
+                "orphan_note", f"note {note.id} points at no existing {missing}",
+                measure=note.measure, part=note.part, note=note.id, voice=note.voice))
+            continue
+        if not note.grace:
+            ends.setdefault((note.measure, note.part, note.voice), []).append(
+                (note.onset, note.end))
+    for (measure_id, part_id, voice), spans in ends.items():
+        slot = slots[measure_id]
+        end = max(stop for _, stop in spans)
+        if end > slot.bar:
+            problems.append(Problem(
+                "overfull", f"measure {slot.number}, voice {voice}: content ends at "
+                f"{format_fraction(end)} but the bar ({slot.time}) ends at "
+                f"{format_fraction(slot.bar)}",
+                measure=measure_id, part=part_id, voice=voice))
+        elif not slot.measure.pickup and voice == 1 and _covered(spans) < slot.bar:
+            problems.append(Problem(
+                "underfull", f"measure {slot.number}, voice 1: notes and rests cover "
+                f"{format_fraction(_covered(spans))} of {format_fraction(slot.bar)}",
+                measure=measure_id, part=part_id, voice=voice, severity="warning"))
+    return problems
+
+
+def _covered(spans: list[tuple[Fraction, Fraction]]) -> Fraction:
+    """Total length covered by possibly overlapping spans."""
+    total, reach = Fraction(0), Fraction(0)
+    for start, stop in sorted(spans):
+        if stop > reach:
+            total += stop - max(start, reach)
+            reach = stop
+    return total
