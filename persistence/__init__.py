@@ -1,0 +1,1 @@
+"""Storage for scores: protocols in :mod:`persistence.base`, one module per backend."""
