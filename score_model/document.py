@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 from pycrdt import Array, Doc, Map
 
@@ -29,6 +29,7 @@ from score_model.schema import (
 )
 
 DEFAULT_TIME = "4/4"
+T = TypeVar("T")
 
 
 class ScoreDoc:
@@ -112,21 +113,34 @@ def decode_notes(raw_notes: dict[str, Any], problems: list[Problem]) -> dict[str
     return notes
 
 
+def _decode_dropping_bad(decode: Callable[[Any], T], raw: Any, kind: str, index: int,
+                         problems: list[Problem]) -> T | None:
+    """Decode a map, dropping (and reporting) each bad attribute but keeping the rest."""
+    attempt = dict(raw) if isinstance(raw, dict) else raw
+    for _ in range(16):
+        try:
+            return decode(attempt)
+        except SchemaError as exc:
+            item_id = attempt.get("id") if isinstance(attempt, dict) else None
+            item_id = item_id if isinstance(item_id, str) else None
+            problems.append(Problem(f"bad_{kind}_{exc.field_name or 'value'}",
+                                    f"{kind} {index + 1}: {exc}",
+                                    **{kind: item_id}))  # type: ignore[arg-type]
+            if (not isinstance(attempt, dict) or exc.field_name in (None, "id")
+                    or exc.field_name not in attempt):
+                return None
+            del attempt[exc.field_name]
+    return None
+
+
 def decode_measures(raw_measures: list[Any], problems: list[Problem]) -> list[Measure]:
     """Decode measure columns; a repeated id (two clients moved one measure) keeps the first."""
     measures: list[Measure] = []
     seen: set[str] = set()
     for index, raw in enumerate(raw_measures):
-        try:
-            measure = Measure.from_json(raw)
-        except SchemaError as exc:
-            measure_id = raw.get("id") if isinstance(raw, dict) else None
-            problems.append(Problem(f"bad_measure_{exc.field_name or 'value'}",
-                                    f"measure {index + 1}: {exc}",
-                                    measure=measure_id if isinstance(measure_id, str) else None))
-            if not isinstance(measure_id, str) or not measure_id or measure_id in seen:
-                continue
-            measure = Measure(measure_id)  # keep the column, drop the bad attribute
+        measure = _decode_dropping_bad(Measure.from_json, raw, "measure", index, problems)
+        if measure is None:
+            continue
         if measure.id in seen:
             problems.append(Problem("duplicate_measure", f"measure id {measure.id} appears twice; "
                                     "the later copy is ignored", measure=measure.id))
@@ -140,16 +154,9 @@ def decode_parts(raw_parts: list[Any], problems: list[Problem]) -> list[Part]:
     parts: list[Part] = []
     seen: set[str] = set()
     for index, raw in enumerate(raw_parts):
-        try:
-            part = Part.from_json(raw)
-        except SchemaError as exc:
-            part_id = raw.get("id") if isinstance(raw, dict) else None
-            problems.append(Problem(f"bad_part_{exc.field_name or 'value'}",
-                                    f"part {index + 1}: {exc}",
-                                    part=part_id if isinstance(part_id, str) else None))
-            if not isinstance(part_id, str) or not part_id or part_id in seen:
-                continue
-            part = Part(part_id)
+        part = _decode_dropping_bad(Part.from_json, raw, "part", index, problems)
+        if part is None:
+            continue
         if part.id in seen:
             problems.append(Problem("duplicate_part", f"part id {part.id} appears twice; "
                                     "the later copy is ignored", part=part.id))

@@ -123,7 +123,8 @@ class ScoreEditor:
         """Add a part (``abbreviation``, ``instrument``, ``program``, ``clef``, ``staves``)."""
         part = self._checked_part({"id": new_id("p"), "name": name, **fields})
         with self._tx():
-            position = len(self.score.parts) if index is None else self._clamp(index, self.score.parts)
+            parts = self.score.parts
+            position = len(parts) if index is None else self._clamp(index, parts)
             self.score.parts.insert(position, Map(part.to_json()))
         return part.id
 
@@ -183,6 +184,22 @@ class ScoreEditor:
         with self._tx():
             del self.score.measures[index]
             self.score.measures.insert(self._clamp(new_index, self.score.measures), Map(current))
+
+    def remove_duplicate_measures(self) -> int:
+        """Drop later copies of a measure id (left by concurrent moves), keeping its notes.
+        Returns how many copies were removed."""
+        seen: set[str] = set()
+        duplicates: list[int] = []
+        for index, raw in enumerate(self.score.raw_measures()):
+            measure_id = raw.get("id") if isinstance(raw, dict) else None
+            if isinstance(measure_id, str) and measure_id in seen:
+                duplicates.append(index)
+            elif isinstance(measure_id, str):
+                seen.add(measure_id)
+        with self._tx():
+            for index in reversed(duplicates):
+                del self.score.measures[index]
+        return len(duplicates)
 
     def set_time_signature(self, measure_id: str, time: str | None) -> None:
         """Set (or with ``None`` clear) the time signature starting at a measure."""
@@ -343,7 +360,7 @@ class ScoreEditor:
                 pitches = [step.transposePitch(_m21_pitch(p)).nameWithOctave for p in note.pitches]
                 changed[note_id] = replace(note, pitches=tuple(check_pitch(p) for p in pitches)
                                            ).to_json()
-            except (SchemaError, ValueError) as exc:
+            except Exception as exc:  # music21 raises its own types for unspellable pitches
                 raise EditError(f"cannot transpose note {note_id}: {exc}") from exc
         with self._tx():
             for note_id, value in changed.items():

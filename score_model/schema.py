@@ -42,7 +42,7 @@ CLEFS = frozenset({"treble", "bass", "alto", "tenor", "treble8vb", "treble8va", 
 NOTE_FIELDS = frozenset({"measure", "part", "voice", "staff", "onset", "duration", "pitches",
                          "ties", "lyric", "articulations", "dynamic", "grace"})
 MAX_DENOMINATOR = 1 << 12
-_PITCH_RE = re.compile(r"^[A-G](?:#{1,3}|-{1,3})?(?:-1|[0-9])$")
+_PITCH_RE = re.compile(r"^[A-G](?:#{1,3}|-{1,3})?[0-9]$")
 _TIME_RE = re.compile(r"^([1-9][0-9]?)/(1|2|4|8|16|32|64)$")
 
 
@@ -95,7 +95,8 @@ def parse_fraction(value: Any, field_name: str = "value") -> Fraction:
             raise SchemaError(f"{field_name} must be a fraction string like '1/2', "
                               f"got {type(value).__name__}", field_name=field_name)
     except (ValueError, ZeroDivisionError, OverflowError) as exc:
-        raise SchemaError(f"{field_name} {value!r} is not a fraction", field_name=field_name) from exc
+        raise SchemaError(f"{field_name} {value!r} is not a fraction",
+                          field_name=field_name) from exc
     if result.denominator > MAX_DENOMINATOR:
         raise SchemaError(f"{field_name} {value!r} has a denominator above {MAX_DENOMINATOR}",
                           field_name=field_name)
@@ -105,7 +106,9 @@ def parse_fraction(value: Any, field_name: str = "value") -> Fraction:
 def format_fraction(value: Fraction | int) -> str:
     """Write a fraction the way the schema stores it: ``"1/2"``, ``"3"``."""
     value = Fraction(value)
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    if value.denominator == 1:
+        return str(value.numerator)
+    return f"{value.numerator}/{value.denominator}"
 
 
 def check_pitch(value: Any) -> str:
@@ -215,7 +218,8 @@ class Note:
         unknown = set(raw) - NOTE_FIELDS
         if unknown:
             raise SchemaError(f"unknown note fields: {', '.join(sorted(map(str, unknown)))}",
-                              field_name=sorted(map(str, unknown))[0])
+                              field_name="unknown_field")
+        raw = {k: v for k, v in raw.items() if v is not None}  # null means absent (JS undefined)
         measure = _str_field(raw, "measure", required=True, max_length=64)
         part = _str_field(raw, "part", required=True, max_length=64)
         onset = parse_fraction(raw.get("onset"), "onset")
@@ -287,7 +291,10 @@ class KeySignature:
         if not isinstance(raw, dict):
             raise SchemaError("key must be an object like {'fifths': -3, 'mode': 'minor'}",
                               field_name="key")
-        fifths = _int_field(raw, "fifths", 0, -7, 7)
+        try:
+            fifths = _int_field(raw, "fifths", 0, -7, 7)
+        except SchemaError as exc:
+            raise SchemaError(f"key {exc}", field_name="key") from exc
         mode = raw.get("mode")
         if mode is not None and mode not in KEY_MODES:
             raise SchemaError(f"key mode {mode!r} is not one of {sorted(KEY_MODES)}",
@@ -318,10 +325,14 @@ class Tempo:
         if isinstance(bpm, bool) or not isinstance(bpm, int | float) or not 1 <= bpm <= 1000:
             raise SchemaError(f"tempo bpm must be a number from 1 to 1000, got {bpm!r}",
                               field_name="tempo")
-        beat = parse_fraction(raw.get("beat", "1"), "tempo beat")
+        beat = parse_fraction(raw.get("beat", "1"), "tempo")
         if beat <= 0:
             raise SchemaError("tempo beat must be positive", field_name="tempo")
-        return cls(bpm, beat, _str_field(raw, "text", max_length=200))
+        try:
+            text = _str_field(raw, "text", max_length=200)
+        except SchemaError as exc:
+            raise SchemaError(f"tempo {exc}", field_name="tempo") from exc
+        return cls(bpm, beat, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,6 +367,7 @@ class Measure:
     def from_json(cls, raw: Any) -> Measure:
         if not isinstance(raw, dict):
             raise SchemaError("measure must be a map")
+        raw = {k: v for k, v in raw.items() if v is not None}
         measure_id = _str_field(raw, "id", required=True, max_length=64)
         time = raw.get("time")
         barline = raw.get("barline")
@@ -404,6 +416,7 @@ class Part:
     def from_json(cls, raw: Any) -> Part:
         if not isinstance(raw, dict):
             raise SchemaError("part must be a map")
+        raw = {k: v for k, v in raw.items() if v is not None}
         part_id = _str_field(raw, "id", required=True, max_length=64)
         clef = raw.get("clef")
         if clef is not None and clef not in CLEFS:
