@@ -1,0 +1,477 @@
+"""Embedded storage: catalog, update log, snapshot and version rows in one SQLite file;
+snapshot and version bytes in a :class:`~persistence.base.BlobStore`.
+
+One connection, used only from one dedicated worker thread, so calls are serialized
+and never block the event loop. WAL journal; each write is one ``BEGIN IMMEDIATE``
+transaction (several processes may share the file: SQLite lets one write at a time).
+
+``synchronous=FULL`` is the default: in WAL mode it fsyncs the WAL at every commit, so
+an acknowledged append survives power loss, not only a process crash (``NORMAL`` only
+guarantees the latter). With group commit the fsync is paid once per batch, and it is
+cheap: ``bench/bench_persistence.py`` (commit window 0) measured 43.5k appends/s with
+FULL against 42.9k with NORMAL at 100 rooms, 0.23 ms against 0.06 ms median latency for
+a single room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from persistence.base import (
+    AppendRequest,
+    BlobStore,
+    LogEntry,
+    ScoreCatalog,
+    ScoreRecord,
+    Snapshot,
+    SnapshotStore,
+    UpdateLog,
+    Version,
+    VersionStore,
+    check_score_id,
+    check_updates,
+    new_version_id,
+    score_prefix,
+    snapshot_key,
+    version_key,
+)
+from persistence.errors import AlreadyExists, NotFound, StaleEpoch, StorageError
+
+T = TypeVar("T")
+Synchronous = Literal["NORMAL", "FULL"]
+KEEP_SNAPSHOTS = 2
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS scores (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    owner TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    epoch INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS scores_by_created ON scores (created_at, id);
+CREATE TABLE IF NOT EXISTS log_heads (
+    score_id TEXT NOT NULL REFERENCES scores (id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (score_id, epoch)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log (
+    score_id TEXT NOT NULL REFERENCES scores (id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (score_id, epoch, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshots (
+    score_id TEXT NOT NULL REFERENCES scores (id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    blob_key TEXT NOT NULL,
+    retired TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (score_id, epoch, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS versions (
+    id TEXT PRIMARY KEY,
+    score_id TEXT NOT NULL REFERENCES scores (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    author TEXT,
+    created_at REAL NOT NULL,
+    epoch INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    blob_key TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS versions_by_score ON versions (score_id, created_at);
+"""
+
+
+class SqliteDatabase:
+    """The connection and its worker thread. ``transactions`` counts committed writes."""
+
+    def __init__(self, path: str | os.PathLike[str], *, synchronous: Synchronous = "FULL",
+                 busy_timeout: float = 10.0) -> None:
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
+        self.path = Path(path)
+        self.synchronous = synchronous
+        self.busy_timeout = busy_timeout
+        self.transactions = 0
+        self._conn: sqlite3.Connection | None = None
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="orpheus-sqlite")
+        self._closed = False
+
+    async def open(self) -> None:
+        """Connect and create the schema (idempotent); later calls do nothing."""
+        await self.run(lambda conn: None)
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(conn)`` on the worker thread, outside any transaction."""
+        return await self._submit(lambda: fn(self._connection()))
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(conn)`` in one write transaction; an exception rolls it back."""
+
+        def job() -> T:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            self.transactions += 1
+            return result
+
+        return await self._submit(job)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+
+        def shut() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, shut)
+        self._executor.shutdown(wait=True)
+
+    async def _submit(self, job: Callable[[], T]) -> T:
+        if self._closed:
+            raise StorageError("the SQLite database is closed")
+        future = asyncio.get_running_loop().run_in_executor(self._executor, job)
+        try:
+            return await future
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite {self.path}: {exc}") from exc
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None,
+                                   timeout=self.busy_timeout)
+            try:
+                if conn.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
+                    raise StorageError(f"SQLite {self.path}: WAL journal mode unavailable")
+                conn.execute(f"PRAGMA synchronous={self.synchronous}")
+                conn.execute("PRAGMA foreign_keys=ON")
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise StorageError(f"SQLite {self.path}: schema version {version} is "
+                                       f"newer than this code's {SCHEMA_VERSION}")
+                conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}"
+                                   f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+
+def _record(row: Sequence[Any]) -> ScoreRecord:
+    return ScoreRecord(id=row[0], title=row[1], owner=row[2], created_at=row[3],
+                       updated_at=row[4], epoch=row[5])
+
+
+_SCORE_COLUMNS = "id, title, owner, created_at, updated_at, epoch"
+
+
+def _get_record(conn: sqlite3.Connection, score_id: str) -> ScoreRecord:
+    row = conn.execute(f"SELECT {_SCORE_COLUMNS} FROM scores WHERE id = ?",
+                       (score_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no score {score_id!r}")
+    return _record(row)
+
+
+def _head(conn: sqlite3.Connection, score_id: str, epoch: int) -> int:
+    row = conn.execute("SELECT seq FROM log_heads WHERE score_id = ? AND epoch = ?",
+                       (score_id, epoch)).fetchone()
+    return row[0] if row else 0
+
+
+def _move_epoch(conn: sqlite3.Connection, score_id: str, current: int, epoch: int,
+                now: float) -> None:
+    if epoch <= current:
+        raise StaleEpoch(f"epoch {epoch} is not after {current}")
+    conn.execute("UPDATE scores SET epoch = ?, updated_at = ? WHERE id = ?",
+                 (epoch, now, score_id))
+    conn.execute("DELETE FROM log WHERE score_id = ? AND epoch < ?", (score_id, epoch))
+    conn.execute("DELETE FROM log_heads WHERE score_id = ? AND epoch < ?", (score_id, epoch))
+
+
+class SqliteCatalog:
+    def __init__(self, db: SqliteDatabase, blobs: BlobStore,
+                 clock: Callable[[], float]) -> None:
+        self._db, self._blobs, self._clock = db, blobs, clock
+
+    async def create_score(self, record: ScoreRecord) -> ScoreRecord:
+        check_score_id(record.id)
+        created = record.created_at or self._clock()
+        row = (record.id, record.title, record.owner, created, record.updated_at or created,
+               record.epoch)
+
+        def insert(conn: sqlite3.Connection) -> ScoreRecord:
+            try:
+                conn.execute(f"INSERT INTO scores ({_SCORE_COLUMNS}) VALUES (?,?,?,?,?,?)", row)
+            except sqlite3.IntegrityError:
+                raise AlreadyExists(f"score {record.id!r} exists") from None
+            return _record(row)
+
+        return await self._db.write(insert)
+
+    async def get_score(self, score_id: str) -> ScoreRecord:
+        return await self._db.run(lambda conn: _get_record(conn, score_id))
+
+    async def list_scores(self, *, limit: int = 100, offset: int = 0) -> list[ScoreRecord]:
+        rows = await self._db.run(lambda conn: conn.execute(
+            f"SELECT {_SCORE_COLUMNS} FROM scores ORDER BY created_at, id LIMIT ? OFFSET ?",
+            (max(limit, 0), max(offset, 0))).fetchall())
+        return [_record(r) for r in rows]
+
+    async def update_score(self, score_id: str, *, title: str | None = None,
+                           epoch: int | None = None) -> ScoreRecord:
+        now = self._clock()
+
+        def update(conn: sqlite3.Connection) -> ScoreRecord:
+            current = _get_record(conn, score_id)
+            if epoch is not None:
+                _move_epoch(conn, score_id, current.epoch, epoch, now)
+            if title is not None:
+                conn.execute("UPDATE scores SET title = ?, updated_at = ? WHERE id = ?",
+                             (title, now, score_id))
+            return _get_record(conn, score_id)
+
+        return await self._db.write(update)
+
+    async def delete_score(self, score_id: str) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            if conn.execute("DELETE FROM scores WHERE id = ?", (score_id,)).rowcount == 0:
+                raise NotFound(f"no score {score_id!r}")
+
+        await self._db.write(delete)
+        await self._blobs.delete_prefix(score_prefix(score_id))
+
+
+class SqliteUpdateLog:
+    def __init__(self, db: SqliteDatabase, clock: Callable[[], float]) -> None:
+        self._db, self._clock = db, clock
+
+    async def append(self, score_id: str, epoch: int, updates: Sequence[bytes]) -> int:
+        [result] = await self.append_many([(score_id, epoch, updates)])
+        if isinstance(result, StorageError):
+            raise result
+        return result
+
+    async def append_many(self, batch: Sequence[AppendRequest]) -> list[int | StorageError]:
+        for _, _, updates in batch:
+            check_updates(updates)
+        items = [(s, e, list(u)) for s, e, u in batch]
+        now = self._clock()
+
+        def append(conn: sqlite3.Connection) -> list[int | StorageError]:
+            results: list[int | StorageError] = []
+            epochs: dict[str, int | None] = {}
+            heads: dict[tuple[str, int], int] = {}
+            for score_id, epoch, updates in items:
+                if score_id not in epochs:
+                    row = conn.execute("SELECT epoch FROM scores WHERE id = ?",
+                                       (score_id,)).fetchone()
+                    epochs[score_id] = row[0] if row else None
+                current = epochs[score_id]
+                if current is None:
+                    results.append(NotFound(f"no score {score_id!r}"))
+                    continue
+                if epoch != current:
+                    results.append(StaleEpoch(
+                        f"score {score_id!r} is at epoch {current}, not {epoch}"))
+                    continue
+                head = heads.get((score_id, epoch))
+                if head is None:
+                    head = _head(conn, score_id, epoch)
+                conn.executemany(
+                    "INSERT INTO log (score_id, epoch, seq, data) VALUES (?, ?, ?, ?)",
+                    [(score_id, epoch, head + i, u) for i, u in enumerate(updates, 1)])
+                heads[(score_id, epoch)] = head = head + len(updates)
+                results.append(head)
+            conn.executemany(
+                "INSERT INTO log_heads (score_id, epoch, seq) VALUES (?, ?, ?) "
+                "ON CONFLICT (score_id, epoch) DO UPDATE SET seq = excluded.seq",
+                [(s, e, h) for (s, e), h in heads.items()])
+            conn.executemany("UPDATE scores SET updated_at = ? WHERE id = ?",
+                             [(now, s) for s in {s for s, _ in heads}])
+            return results
+
+        return await self._db.write(append)
+
+    async def read(self, score_id: str, epoch: int, after: int = 0) -> list[LogEntry]:
+        rows = await self._db.run(lambda conn: conn.execute(
+            "SELECT seq, data FROM log WHERE score_id = ? AND epoch = ? AND seq > ? "
+            "ORDER BY seq", (score_id, epoch, after)).fetchall())
+        return [LogEntry(seq, bytes(data)) for seq, data in rows]
+
+    async def trim(self, score_id: str, epoch: int, through: int) -> None:
+        await self._db.write(lambda conn: conn.execute(
+            "DELETE FROM log WHERE score_id = ? AND epoch = ? AND seq <= ?",
+            (score_id, epoch, through)))
+
+
+class SqliteSnapshotStore:
+    def __init__(self, db: SqliteDatabase, blobs: BlobStore,
+                 clock: Callable[[], float]) -> None:
+        self._db, self._blobs, self._clock = db, blobs, clock
+
+    async def save_snapshot(self, score_id: str, snapshot: Snapshot) -> None:
+        await self._store(score_id, snapshot, None)
+
+    async def start_epoch(self, score_id: str, snapshot: Snapshot, *,
+                          from_epoch: int, from_seq: int) -> None:
+        await self._store(score_id, snapshot, (from_epoch, from_seq))
+
+    async def _store(self, score_id: str, snapshot: Snapshot,
+                     start_from: tuple[int, int] | None) -> None:
+        check_score_id(score_id)
+        await self._db.run(lambda conn: _get_record(conn, score_id))
+        key = snapshot_key(score_id, snapshot.epoch, snapshot.seq)
+        retired = json.dumps(sorted(snapshot.retired_clients))
+        now = self._clock()
+
+        def insert(conn: sqlite3.Connection) -> list[str]:
+            current = _get_record(conn, score_id).epoch
+            if start_from is None:
+                if snapshot.epoch != current:
+                    raise StaleEpoch(f"score {score_id!r} is at epoch {current}")
+            else:
+                from_epoch, from_seq = start_from
+                head = _head(conn, score_id, current)
+                if (current, head) != (from_epoch, from_seq):
+                    raise StaleEpoch(f"score {score_id!r} moved on to epoch {current}, "
+                                     f"seq {head}")
+                _move_epoch(conn, score_id, current, snapshot.epoch, now)
+            dropped = [r[0] for r in conn.execute(
+                "SELECT blob_key FROM snapshots WHERE score_id = ? AND epoch = ? AND seq = ?",
+                (score_id, snapshot.epoch, snapshot.seq))]
+            conn.execute(
+                "INSERT OR REPLACE INTO snapshots (score_id, epoch, seq, blob_key, retired, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (score_id, snapshot.epoch, snapshot.seq, key, retired, now))
+            old = conn.execute(
+                "SELECT epoch, seq, blob_key FROM snapshots WHERE score_id = ? "
+                "ORDER BY epoch DESC, seq DESC LIMIT -1 OFFSET ?",
+                (score_id, KEEP_SNAPSHOTS)).fetchall()
+            conn.executemany("DELETE FROM snapshots WHERE score_id = ? AND epoch = ? AND seq = ?",
+                             [(score_id, e, s) for e, s, _ in old])
+            return dropped + [k for _, _, k in old]
+
+        await self._blobs.put(key, snapshot.state)
+        try:
+            dropped = await self._db.write(insert)
+        except BaseException:
+            await _forget(self._blobs, key)
+            raise
+        for old_key in dropped:
+            await _forget(self._blobs, old_key)
+
+    async def load_snapshot(self, score_id: str) -> Snapshot | None:
+        for _ in range(5):
+            row = await self._db.run(lambda conn: conn.execute(
+                "SELECT epoch, seq, blob_key, retired FROM snapshots WHERE score_id = ? "
+                "ORDER BY epoch DESC, seq DESC LIMIT 1", (score_id,)).fetchone())
+            if row is None:
+                return None
+            epoch, seq, key, retired = row
+            try:
+                state = await self._blobs.get(key)
+            except NotFound:
+                continue  # replaced and pruned while we read: read the newer one
+            return Snapshot(epoch, seq, state, frozenset(json.loads(retired)))
+        raise StorageError(f"snapshot of {score_id!r} keeps changing")
+
+
+class SqliteVersionStore:
+    def __init__(self, db: SqliteDatabase, blobs: BlobStore,
+                 clock: Callable[[], float]) -> None:
+        self._db, self._blobs, self._clock = db, blobs, clock
+
+    async def create_version(self, score_id: str, *, name: str, author: str | None,
+                             epoch: int, state: bytes) -> Version:
+        check_score_id(score_id)
+        await self._db.run(lambda conn: _get_record(conn, score_id))
+        version = Version(new_version_id(), score_id, name, author, self._clock(), epoch,
+                          len(state))
+        key = version_key(score_id, version.id)
+
+        def insert(conn: sqlite3.Connection) -> None:
+            _get_record(conn, score_id)
+            conn.execute(
+                "INSERT INTO versions (id, score_id, name, author, created_at, epoch, size, "
+                "blob_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (version.id, score_id, name, author, version.created_at, epoch, version.size,
+                 key))
+
+        await self._blobs.put(key, state)
+        try:
+            await self._db.write(insert)
+        except BaseException:
+            await _forget(self._blobs, key)
+            raise
+        return version
+
+    async def list_versions(self, score_id: str) -> list[Version]:
+        def select(conn: sqlite3.Connection) -> list[Any]:
+            _get_record(conn, score_id)
+            return conn.execute(
+                "SELECT id, score_id, name, author, created_at, epoch, size FROM versions "
+                "WHERE score_id = ? ORDER BY created_at, rowid", (score_id,)).fetchall()
+
+        return [Version(*row) for row in await self._db.run(select)]
+
+    async def get_version(self, score_id: str, version_id: str) -> tuple[Version, bytes]:
+        row = await self._db.run(lambda conn: conn.execute(
+            "SELECT id, score_id, name, author, created_at, epoch, size, blob_key "
+            "FROM versions WHERE score_id = ? AND id = ?", (score_id, version_id)).fetchone())
+        if row is None:
+            raise NotFound(f"no version {version_id!r} of score {score_id!r}")
+        return Version(*row[:7]), await self._blobs.get(row[7])
+
+
+async def _forget(blobs: BlobStore, key: str) -> None:
+    """Delete a blob nobody references; a failure only leaves garbage behind."""
+    with contextlib.suppress(StorageError):
+        await blobs.delete(key)
+
+
+class SqliteStorage:
+    """Catalog, log, snapshot and version rows in the SQLite file at ``path``; bytes in
+    ``blobs``. Call :meth:`open` to connect early (otherwise the first call does)."""
+
+    def __init__(self, path: str | os.PathLike[str], blobs: BlobStore, *,
+                 synchronous: Synchronous = "FULL",
+                 clock: Callable[[], float] = time.time) -> None:
+        self.db = SqliteDatabase(path, synchronous=synchronous)
+        self.blobs: BlobStore = blobs
+        self.catalog: ScoreCatalog = SqliteCatalog(self.db, blobs, clock)
+        self.log: UpdateLog = SqliteUpdateLog(self.db, clock)
+        self.snapshots: SnapshotStore = SqliteSnapshotStore(self.db, blobs, clock)
+        self.versions: VersionStore = SqliteVersionStore(self.db, blobs, clock)
+
+    async def open(self) -> None:
+        await self.db.open()
+
+    async def close(self) -> None:
+        await self.db.close()

@@ -1,0 +1,101 @@
+"""open_storage: URL schemes, defaults, options and clear errors."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from persistence.base import ScoreRecord
+from persistence.errors import StorageError
+from persistence.factory import open_blob_store, open_storage
+from persistence.files import FileBlobStore
+from persistence.memory import MemoryBlobStore, MemoryStorage
+from persistence.sqlite import SqliteStorage
+
+
+async def test_memory_url() -> None:
+    storage = await open_storage("memory://")
+    assert isinstance(storage, MemoryStorage) and isinstance(storage.blobs, MemoryBlobStore)
+    await storage.catalog.create_score(ScoreRecord("s"))
+    assert (await storage.catalog.get_score("s")).id == "s"
+    await storage.close()
+
+
+async def test_memory_with_file_blobs(tmp_path: Path) -> None:
+    storage = await open_storage("memory://", f"file://{tmp_path}/blobs")
+    assert isinstance(storage.blobs, FileBlobStore) and storage.blobs.root == tmp_path / "blobs"
+
+
+async def test_sqlite_relative_path_and_default_blob_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    storage = await open_storage("sqlite:///data/orpheus.db")
+    try:
+        assert isinstance(storage, SqliteStorage)
+        assert (tmp_path / "data" / "orpheus.db").is_file()
+        assert isinstance(storage.blobs, FileBlobStore)
+        assert storage.blobs.root == tmp_path / "data" / "orpheus-blobs"
+        assert storage.db.synchronous == "FULL"
+    finally:
+        await storage.close()
+
+
+async def test_sqlite_absolute_path_options_and_reopen(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/x.db?synchronous=normal"  # "sqlite:////abs/x.db"
+    assert url.startswith("sqlite:////")
+    storage = await open_storage(url, f"file://{tmp_path}/b")
+    assert isinstance(storage, SqliteStorage) and storage.db.synchronous == "NORMAL"
+    await storage.catalog.create_score(ScoreRecord("s", "kept"))
+    await storage.log.append("s", 1, [b"u"])
+    await storage.close()
+    reopened = await open_storage(url, f"file://{tmp_path}/b")  # schema creation is idempotent
+    try:
+        assert (await reopened.catalog.get_score("s")).title == "kept"
+        assert [e.data for e in await reopened.log.read("s", 1)] == [b"u"]
+    finally:
+        await reopened.close()
+    with sqlite3.connect(tmp_path / "x.db") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://orpheus:secret@db.example/orpheus", "mysql://x/y", "no-scheme", "",
+    "sqlite://", "sqlite:///", "sqlite://host/x.db", "sqlite:///x.db?synchronous=OFF",
+    "sqlite:///x.db?cache=shared", "memory://host", "memory:///path",
+])
+async def test_bad_database_urls_are_refused_clearly(url: str) -> None:
+    with pytest.raises(ValueError) as info:
+        await open_storage(url)
+    assert "secret" not in str(info.value)
+    if url.startswith(("postgresql", "mysql")):
+        assert "supported: memory://, sqlite://" in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["s3://bucket/prefix", "file://otherhost/x", "file:",
+                                 "memory://x", "nothing"])
+def test_bad_blob_urls_are_refused_clearly(url: str) -> None:
+    with pytest.raises(ValueError):
+        open_blob_store(url)
+
+
+def test_file_blob_urls() -> None:
+    assert open_blob_store("file:///srv/blobs").root == Path("/srv/blobs")  # type: ignore[attr-defined]
+    assert open_blob_store("file://localhost/srv/b").root == Path("/srv/b")  # type: ignore[attr-defined]
+    relative = open_blob_store("file:rel/blobs")
+    assert relative.root == Path("rel/blobs").absolute()  # type: ignore[attr-defined]
+
+
+async def test_unusable_sqlite_files_raise_storage_error(tmp_path: Path) -> None:
+    (tmp_path / "folder.db").mkdir()
+    with pytest.raises(StorageError):
+        await open_storage(f"sqlite:///{tmp_path}/folder.db")
+    newer = tmp_path / "newer.db"
+    with sqlite3.connect(newer) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    with pytest.raises(StorageError, match="newer"):
+        await open_storage(f"sqlite:///{newer}")
+    (tmp_path / "junk.db").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StorageError):
+        await open_storage(f"sqlite:///{tmp_path}/junk.db")
