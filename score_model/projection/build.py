@@ -214,7 +214,9 @@ def metronome_mark(mark: Tempo) -> m21tempo.MetronomeMark:
 
 def build_instrument(part: Part) -> instrument.Instrument:
     """The part's instrument: its name and MIDI program (when set)."""
-    inst = instrument.Instrument(part.instrument)
+    inst = instrument.Instrument()
+    if part.instrument is not None:
+        inst.instrumentName = part.instrument
     inst.partId = part.id
     inst.partName = part.name
     inst.partAbbreviation = part.abbreviation

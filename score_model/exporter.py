@@ -1,0 +1,166 @@
+"""Export a score document: MusicXML, compressed MXL, MIDI, or the document's own JSON.
+
+MusicXML, MXL and MIDI go through the music21 projection
+(:func:`score_model.projection.project_score`) and music21's own writers; JSON is the
+document's containers as they are (ids included), readable back with
+:func:`score_model.importer.import_json`. See ``docs/formats.md`` for what each format
+keeps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pycrdt import Array, Map
+
+from score_model.document import ScoreData, ScoreDoc
+from score_model.schema import SCHEMA_VERSION
+
+ExportFormat = Literal["musicxml", "mxl", "midi", "json"]
+
+CONTENT_TYPES: dict[str, tuple[str, str]] = {
+    "musicxml": ("application/vnd.recordare.musicxml+xml", "musicxml"),
+    "mxl": ("application/vnd.recordare.musicxml", "mxl"),
+    "midi": ("audio/midi", "mid"),
+    "json": ("application/json", "json"),
+}
+EXPORT_FORMATS: tuple[str, ...] = tuple(CONTENT_TYPES)
+MXL_ROOT = "score.musicxml"
+_CONTAINER_XML = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<container>\n'
+    '  <rootfiles>\n'
+    f'    <rootfile full-path="{MXL_ROOT}" media-type="application/vnd.recordare.musicxml+xml"/>\n'
+    '  </rootfiles>\n'
+    '</container>\n'
+)
+
+
+class ExportError(ValueError):
+    """A score that cannot be written in the requested format."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedFile:
+    """An exported file: its bytes, HTTP content type and usual file extension."""
+
+    data: bytes
+    content_type: str
+    extension: str
+
+
+def export_score(score: ScoreDoc | ScoreData, fmt: ExportFormat | str) -> ExportedFile:
+    """Write a score in ``fmt`` (``musicxml``, ``mxl``, ``midi`` or ``json``).
+
+    JSON needs the :class:`ScoreDoc` (it carries comments and chat); the other formats
+    accept decoded :class:`ScoreData` too. Raises :class:`ExportError`.
+    """
+    if fmt not in CONTENT_TYPES:
+        raise ExportError(f"cannot export {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
+    content_type, extension = CONTENT_TYPES[fmt]
+    if fmt == "json":
+        if not isinstance(score, ScoreDoc):
+            raise ExportError("JSON export needs the document, not decoded data")
+        return ExportedFile(export_json(score), content_type, extension)
+    data = score.read() if isinstance(score, ScoreDoc) else score
+    if fmt != "midi" and (not data.parts or not data.measures):
+        raise ExportError("MusicXML needs at least one part and one measure")
+    m21 = _project(data)
+    if fmt == "musicxml":
+        payload = musicxml_bytes(m21)
+    elif fmt == "mxl":
+        payload = mxl_bytes(musicxml_bytes(m21))
+    else:
+        payload = midi_bytes(m21)
+    return ExportedFile(payload, content_type, extension)
+
+
+def _project(data: ScoreData) -> Any:
+    from score_model.projection import project_score  # imports music21 (about 1.2 s)
+
+    return project_score(data)
+
+
+def musicxml_bytes(m21_score: Any) -> bytes:
+    """MusicXML (UTF-8) for a projected music21 score, through music21's exporter.
+
+    The score is changed in place (notation is added to it): pass a fresh projection.
+    """
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    try:
+        make_notation(m21_score)
+        exporter = GeneralObjectExporter(m21_score)
+        exporter.makeNotation = False
+        return bytes(exporter.parse())
+    except Exception as exc:  # music21 raises many types on odd content
+        raise ExportError(f"music21 cannot write this score as MusicXML: {exc}") from exc
+
+
+def make_notation(m21_score: Any) -> None:
+    """What music21's ``makeNotation`` does before writing (accidentals, tuplets, beams,
+    notes of complex lengths split and tied) except re-barring: an overfull measure of
+    the document stays one measure, and voices are not padded with rests."""
+    from music21 import meter, stream
+    from music21.stream import makeNotation
+
+    for part in m21_score.parts:
+        measures = list(part.getElementsByClass(stream.Measure))
+        makeNotation.makeAccidentalsInMeasureStream(part)
+        for measure in measures:
+            makeNotation.splitElementsToCompleteTuplets(measure, recurse=True, addTies=True)
+            makeNotation.consolidateCompletedTuplets(measure, recurse=True, onlyIfTied=True)
+        with contextlib.suppress(meter.MeterException):  # odd meter: no beams, still valid
+            makeNotation.makeBeams(part, inPlace=True)
+        for measure in measures:
+            for container in (measure, *measure.voices):
+                makeNotation.makeTupletBrackets(container, inPlace=True)
+        part.splitAtDurations(recurse=True)
+
+
+def mxl_bytes(musicxml: bytes) -> bytes:
+    """A compressed MusicXML archive: ``mimetype``, ``META-INF/container.xml`` and the
+    score, as the MusicXML 3+ specification lays it out."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.recordare.musicxml",
+                         compress_type=zipfile.ZIP_STORED)
+        archive.writestr("META-INF/container.xml", _CONTAINER_XML,
+                         compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr(MXL_ROOT, musicxml, compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+def midi_bytes(m21_score: Any) -> bytes:
+    """A standard MIDI file (type 1) for a music21 score; repeats are played out."""
+    from music21.midi import translate
+
+    try:
+        return bytes(translate.streamToMidiFile(m21_score).writestr())
+    except Exception as exc:
+        raise ExportError(f"music21 cannot write this score as MIDI: {exc}") from exc
+
+
+def export_json(score: ScoreDoc) -> bytes:
+    """The document as one JSON object: ``schema_version``, ``meta``, ``parts``,
+    ``measures``, ``notes``, ``comments`` and ``chat``, exactly as stored."""
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "meta": _json(score.meta, {}),
+        "parts": _json(score.parts, []),
+        "measures": _json(score.measures, []),
+        "notes": _json(score.notes, {}),
+        "comments": _json(score.comments, {}),
+        "chat": _json(score.chat, []),
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _json(container: Map | Array, empty: Any) -> Any:
+    text = str(container)
+    return json.loads(text) if text else empty
