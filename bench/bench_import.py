@@ -42,8 +42,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from music21 import converter, corpus
 
-    from score_model.importer import Converter, _parse_musicxml, import_score, write_content
+    from score_model.importer import Converter, import_score, write_content
     from score_model.limits import DEFAULT_LIMITS, read_mxl
+    from score_model.m21_parse import parse_musicxml
     from score_model.projection import project_score
 
     path = Path(str(corpus.getWork(WORK)))
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     full, score = median_seconds(lambda: import_score(data, path.name), args.runs)
     rows.append(("import_score: everything", full))
     safe, m21 = median_seconds(
-        lambda: _parse_musicxml(read_mxl(data, DEFAULT_LIMITS), DEFAULT_LIMITS), args.runs)
+        lambda: parse_musicxml(read_mxl(data, DEFAULT_LIMITS), DEFAULT_LIMITS), args.runs)
     rows.append(("  safe parse (zip checks, defusedxml, music21 reader)", safe))
     convert, content = median_seconds(lambda: Converter().convert(m21), args.runs)
     rows.append(("  conversion alone (music21 -> schema values)", convert))

@@ -69,6 +69,12 @@ class ScoreDoc:
     def raw_notes(self) -> dict[str, Any]:
         return _json(self.notes, {})
 
+    def raw_comments(self) -> dict[str, Any]:
+        return _json(self.comments, {})
+
+    def raw_chat(self) -> list[Any]:
+        return _json(self.chat, [])
+
     # --- typed reads -------------------------------------------------------------------------
 
     def read(self) -> ScoreData:

@@ -2,8 +2,9 @@
 
 MusicXML, MXL and MIDI go through the music21 projection
 (:func:`score_model.projection.project_score`) and music21's own writers; JSON is the
-document's containers as they are (ids included), readable back with
-:func:`score_model.importer.import_json`. See ``docs/formats.md`` for what each format
+document's containers as they are (ids included), written by
+:func:`score_model.json_codec.export_json` and readable back with
+:func:`score_model.json_codec.import_json`. See ``docs/formats.md`` for what each format
 keeps.
 """
 
@@ -11,15 +12,28 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import zipfile
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pycrdt import Array, Map
-
 from score_model.document import ScoreData, ScoreDoc
-from score_model.schema import SCHEMA_VERSION
+from score_model.json_codec import export_json
+from score_model.limits import MXL_CONTAINER
+
+__all__ = [
+    "CONTENT_TYPES",
+    "EXPORT_FORMATS",
+    "MXL_ROOT",
+    "ExportError",
+    "ExportFormat",
+    "ExportedFile",
+    "export_json",
+    "export_score",
+    "make_notation",
+    "midi_bytes",
+    "musicxml_bytes",
+    "mxl_bytes",
+]
 
 ExportFormat = Literal["musicxml", "mxl", "midi", "json"]
 
@@ -128,9 +142,9 @@ def mxl_bytes(musicxml: bytes) -> bytes:
     score, as the MusicXML 3+ specification lays it out."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("mimetype", "application/vnd.recordare.musicxml",
+        archive.writestr("mimetype", CONTENT_TYPES["mxl"][0],
                          compress_type=zipfile.ZIP_STORED)
-        archive.writestr("META-INF/container.xml", _CONTAINER_XML,
+        archive.writestr(MXL_CONTAINER, _CONTAINER_XML,
                          compress_type=zipfile.ZIP_DEFLATED)
         archive.writestr(MXL_ROOT, musicxml, compress_type=zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
@@ -144,23 +158,3 @@ def midi_bytes(m21_score: Any) -> bytes:
         return bytes(translate.streamToMidiFile(m21_score).writestr())
     except Exception as exc:
         raise ExportError(f"music21 cannot write this score as MIDI: {exc}") from exc
-
-
-def export_json(score: ScoreDoc) -> bytes:
-    """The document as one JSON object: ``schema_version``, ``meta``, ``parts``,
-    ``measures``, ``notes``, ``comments`` and ``chat``, exactly as stored."""
-    document = {
-        "schema_version": SCHEMA_VERSION,
-        "meta": _json(score.meta, {}),
-        "parts": _json(score.parts, []),
-        "measures": _json(score.measures, []),
-        "notes": _json(score.notes, {}),
-        "comments": _json(score.comments, {}),
-        "chat": _json(score.chat, []),
-    }
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _json(container: Map | Array, empty: Any) -> Any:
-    text = str(container)
-    return json.loads(text) if text else empty

@@ -3,7 +3,8 @@
 Everything a user uploads is hostile until proven otherwise. This module holds the
 checks that run *before* music21 sees a byte:
 
-* :func:`check_size` bounds the raw input;
+* :func:`check_size` bounds the raw input; :func:`check_counts` and
+  :func:`check_note_length` bound what a file holds (the conversion uses them too);
 * :func:`parse_xml` parses XML with defusedxml (no entity declarations, no external
   references) and tells a truncated file from one that is not XML at all;
 * :func:`read_mxl` inspects a compressed MusicXML archive (member count, declared and
@@ -23,6 +24,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from fractions import Fraction
 from typing import TypeVar
 from xml.etree.ElementTree import Element, ParseError
 
@@ -96,6 +98,30 @@ def check_size(data: bytes, limits: ImportLimits) -> None:
         raise ScoreImportError(ImportFailure.NOT_MUSIC, "the file is empty")
 
 
+def check_counts(limits: ImportLimits, *, parts: int | None = None,
+                 measures: int | None = None, notes: int | None = None) -> None:
+    """Refuse more parts, measure columns or notes than ``limits`` allow (checked in that
+    order; a count left out is not checked)."""
+    if parts is not None and parts > limits.max_parts:
+        raise ScoreImportError(ImportFailure.TOO_MANY_PARTS,
+                               f"{parts} parts; the limit is {limits.max_parts}")
+    if measures is not None and measures > limits.max_measures:
+        raise ScoreImportError(ImportFailure.TOO_MANY_MEASURES,
+                               f"{measures:,} measures; the limit is {limits.max_measures:,}")
+    if notes is not None and notes > limits.max_notes:
+        raise ScoreImportError(ImportFailure.TOO_MANY_NOTES,
+                               f"{notes:,} notes; the limit is {limits.max_notes:,}")
+
+
+def check_note_length(quarters: Fraction | float, limits: ImportLimits,
+                      what: str = "a note") -> None:
+    """Refuse a note (or the ``what`` named) longer than ``limits.max_note_quarters``."""
+    if quarters > limits.max_note_quarters:
+        raise ScoreImportError(ImportFailure.TOO_COMPLEX,
+                               f"{what} lasts {float(quarters):,.0f} quarter notes; the limit "
+                               f"is {limits.max_note_quarters}")
+
+
 def parse_xml(data: bytes, what: str = "MusicXML") -> Element:
     """Parse untrusted XML: DOCTYPE declarations are allowed (every MusicXML file has
     one, and expat never fetches it) but entity declarations and external references
@@ -130,7 +156,7 @@ def parse_xml(data: bytes, what: str = "MusicXML") -> Element:
         raise ScoreImportError(ImportFailure.INVALID, f"{what} cannot be decoded: {exc}") from None
 
 
-_CONTAINER = "META-INF/container.xml"
+MXL_CONTAINER = "META-INF/container.xml"  # where an MXL archive names its score
 
 
 def read_mxl(data: bytes, limits: ImportLimits) -> bytes:
@@ -170,8 +196,8 @@ def read_mxl(data: bytes, limits: ImportLimits) -> bytes:
 
 def _root_file(archive: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo],
                limits: ImportLimits) -> str:
-    if _CONTAINER in names:
-        container = parse_xml(_read_member(archive, names[_CONTAINER], limits),
+    if MXL_CONTAINER in names:
+        container = parse_xml(_read_member(archive, names[MXL_CONTAINER], limits),
                               "META-INF/container.xml")
         rootfiles = [el for el in container.iter() if el.tag.rsplit("}", 1)[-1] == "rootfile"]
         preferred = [el for el in rootfiles if "musicxml" in (el.get("media-type") or "musicxml")]

@@ -1,0 +1,44 @@
+"""Converted score content (schema values not yet in a document), and writing it into a
+:class:`ScoreDoc` in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pycrdt import Map
+
+from score_model.document import ScoreDoc
+from score_model.origin import Origin
+from score_model.schema import Measure, Note, Part
+
+__all__ = ["IMPORT_ORIGIN", "ScoreContent", "write_content"]
+
+IMPORT_ORIGIN = Origin.server("import")
+
+
+@dataclass
+class ScoreContent:
+    """A converted score as schema values, before it is written into a document."""
+
+    meta: dict[str, Any]
+    parts: list[Part]
+    measures: list[Measure]
+    notes: list[Note]
+    warnings: list[str] = field(default_factory=list)
+
+
+def write_content(content: ScoreContent, into: ScoreDoc | None = None,
+                  origin: Origin = IMPORT_ORIGIN) -> ScoreDoc:
+    """Write converted content into a new (or the given empty) document in one
+    transaction."""
+    score = into if into is not None else ScoreDoc()
+    with score.doc.transaction(origin=origin):
+        score.meta.update(content.meta)
+        for part in content.parts:
+            score.parts.append(Map(part.to_json()))
+        for measure in content.measures:
+            score.measures.append(Map(measure.to_json()))
+        for note in content.notes:
+            score.notes[note.id] = note.to_json()
+    return score

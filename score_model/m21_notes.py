@@ -1,0 +1,328 @@
+"""Convert the notes of one music21 measure into schema :class:`Note` values: chords,
+rests, grace notes, voices, ties, lyrics, articulations and dynamics, counted against
+the import limits.
+
+music21 is imported inside the functions, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import replace
+from fractions import Fraction
+from typing import Any
+
+from score_model.document import ScoreData
+from score_model.ids import new_id
+from score_model.limits import (
+    DEFAULT_LIMITS,
+    ImportFailure,
+    ImportLimits,
+    ScoreImportError,
+    check_note_length,
+)
+from score_model.schema import (
+    ARTICULATIONS,
+    DYNAMICS,
+    MAX_DENOMINATOR,
+    Measure,
+    Meta,
+    Note,
+    SchemaError,
+    check_pitch,
+)
+
+__all__ = ["NoteConverter", "is_note", "notes_with_offsets", "to_fraction"]
+
+_SLOPPY = Fraction(1, 32)  # a 128th note: the most a file's rounding may shift a length
+_SHORTEST_REST = Fraction(1, 256)  # a 1024th note: MusicXML has no shorter note type
+_ACCIDENTALS = {0: "", 1: "#", 2: "##", 3: "###", -1: "-", -2: "--", -3: "---"}
+
+
+def to_fraction(value: Any) -> Fraction:
+    """An exact fraction of a music21 offset or length, within the schema's denominators."""
+    result = value if isinstance(value, Fraction) else Fraction(value)
+    return result if result.denominator <= MAX_DENOMINATOR else result.limit_denominator(
+        MAX_DENOMINATOR)
+
+
+class NoteConverter:
+    """Map the notes of music21 measures onto schema notes, counting them against
+    ``limits.max_notes`` and what had to be approximated in ``warnings``."""
+
+    def __init__(self, limits: ImportLimits = DEFAULT_LIMITS,
+                 warnings: Counter[str] | None = None) -> None:
+        self.limits = limits
+        self.warnings: Counter[str] = warnings if warnings is not None else Counter()
+        self.note_count = 0
+
+    def cell(self, m21_measure: Any, measure_id: str, part_id: str, shift: Fraction
+             ) -> list[Note]:
+        """The notes of one music21 measure of one part, onsets moved back by ``shift``
+        (a pickup's leading space), with its dynamics attached to them."""
+        from music21 import dynamics, stream
+
+        notes: list[Note] = []
+        containers: list[tuple[Any, int, Fraction]] = [(m21_measure, 1, Fraction(0))]
+        for index, voice in enumerate(m21_measure.getElementsByClass(stream.Voice)):
+            containers.append((voice, _voice_number(voice.id, index),
+                               to_fraction(m21_measure.elementOffset(voice))))
+        marks: list[tuple[Fraction, str, int | None]] = []
+        for container, voice_number, base in containers:
+            in_voice = voice_number if container is not m21_measure else None
+            raw_end: Fraction | None = None  # where the previous note ended, as music21 says
+            fixed_end = Fraction(0)  # ... and after correcting sloppy durations
+            for element in container:
+                offset = base + to_fraction(container.elementOffset(element)) - shift
+                if isinstance(element, dynamics.Dynamic):
+                    marks.append((offset, str(element.value), in_voice))
+                    continue
+                if not is_note(element):
+                    continue
+                onset = fixed_end if offset == raw_end else offset
+                if element.duration.isGrace:
+                    length = None
+                else:
+                    length = self._notated_length(element)
+                    raw_end = offset + to_fraction(element.quarterLength)
+                    fixed_end = onset + (length if length is not None else raw_end - offset)
+                note = self._note(element, onset, voice_number, measure_id, part_id, length)
+                if note is not None:
+                    notes.append(note)
+        for offset, value, in_voice in marks:
+            self._attach_dynamic(notes, offset, value, in_voice)
+        return notes
+
+    def _notated_length(self, element: Any) -> Fraction | None:
+        """The written value of a note whose file gives a slightly different length.
+
+        Some editors write MusicXML ``<duration>`` rounded to their divisions (a triplet
+        eighth as 85/256 of a quarter); music21 then keeps the written type but the
+        rounded length. When the two differ by at most a 128th note, the written value
+        wins and the following onsets of the voice move with it.
+        """
+        from music21 import duration
+
+        written = element.duration
+        if written.linked or written.type in ("complex", "inexpressible", "zero"):
+            return None
+        value = duration.Duration(type=written.type, dots=written.dots)
+        value.tuplets = tuple(written.tuplets)
+        length = to_fraction(value.quarterLength)
+        if length <= 0 or abs(length - to_fraction(element.quarterLength)) > _SLOPPY:
+            return None
+        if length != to_fraction(element.quarterLength):
+            self.warnings["lengths rounded by the file's divisions were restored to their "
+                          "written values"] += 1
+        return length
+
+    def _note(self, element: Any, offset: Fraction, voice: int, measure_id: str,
+              part_id: str, length: Fraction | None = None) -> Note | None:
+        from music21 import chord, note
+
+        self.note_count += 1
+        if self.note_count > self.limits.max_notes:
+            raise ScoreImportError(ImportFailure.TOO_MANY_NOTES,
+                                   f"more than {self.limits.max_notes:,} notes")
+        grace = bool(element.duration.isGrace)
+        duration = length if length is not None else to_fraction(element.quarterLength)
+        if grace:
+            duration = _grace_duration(element)
+        if duration <= 0:
+            self.warnings["a note without duration was dropped"] += 1
+            return None
+        if isinstance(element, note.Rest) and duration < _SHORTEST_REST:
+            self.warnings["rests shorter than a 1024th note were dropped"] += 1
+            return None
+        check_note_length(duration, self.limits)
+        if offset < 0:
+            self.warnings["a note before the start of its measure was moved to its start"] += 1
+            offset = Fraction(0)
+        if isinstance(element, chord.Chord):
+            components = list(element.notes)
+        elif isinstance(element, note.Rest):
+            components = []
+        else:
+            components = [element]
+        if len(components) > 16:
+            self.warnings["chords are limited to 16 pitches; the rest were dropped"] += 1
+            components = components[:16]
+        pitches: list[str] = []
+        ties: list[str | None] = []
+        for component in components:
+            name = self._pitch_name(component)
+            if name is None:
+                continue
+            pitches.append(name)
+            tie = component.tie.type if component.tie is not None else None
+            ties.append(tie if tie in ("start", "stop", "continue") else None)
+        if components and not pitches:
+            return None
+        if pitches and element.hasStyleInformation and element.style.hideObjectOnPrint:
+            self.warnings["invisible notes (playback only, print-object='no') were dropped"] += 1
+            return None
+        lyric = element.lyric if pitches and isinstance(element.lyric, str) else None
+        return Note(
+            id=new_id("n"),
+            measure=measure_id,
+            part=part_id,
+            onset=offset,
+            duration=duration,
+            pitches=tuple(pitches),
+            voice=voice,
+            ties=tuple(ties) if any(ties) else (),
+            lyric=lyric[:1000] if lyric else None,
+            articulations=self._articulations(element),
+            grace=grace,
+        )
+
+    def _pitch_name(self, component: Any) -> str | None:
+        """Schema pitch name; microtones and accidentals beyond triple sharps/flats are
+        rounded to the nearest semitone (a half-way alteration rounds towards natural)."""
+        from music21 import pitch as m21pitch
+
+        if hasattr(component, "pitch"):
+            m21 = component.pitch
+        elif hasattr(component, "displayPitch"):  # unpitched percussion: its staff position
+            m21 = component.displayPitch()
+        else:
+            return None
+        octave = m21.implicitOctave
+        alter = float(m21.alter)
+        semitones = int(alter) if abs(alter - int(alter)) <= 0.5 else round(alter)
+        if semitones != alter:
+            self.warnings["microtonal pitches were rounded to the nearest semitone"] += 1
+        if abs(semitones) > 3:
+            self.warnings["accidentals beyond triple sharp or flat were respelled"] += 1
+            respelled = m21pitch.Pitch(ps=m21.ps - alter + semitones)
+            name = respelled.nameWithOctave
+        else:
+            name = f"{m21.step}{_ACCIDENTALS[semitones]}{octave}"
+        try:
+            return check_pitch(name)
+        except SchemaError:
+            self.warnings["pitches outside octaves -1 to 9 were dropped"] += 1
+            return None
+
+    def _articulations(self, element: Any) -> tuple[str, ...]:
+        from music21 import expressions
+
+        names: list[str] = []
+        for articulation in getattr(element, "articulations", []):
+            name = _kebab(type(articulation).__name__)
+            if name in ARTICULATIONS and name not in names:
+                names.append(name)
+            elif name not in ARTICULATIONS:
+                self.warnings[f"articulation {name} has no schema equivalent; dropped"] += 1
+        if any(isinstance(e, expressions.Fermata) for e in getattr(element, "expressions", [])):
+            names.append("fermata")
+        return tuple(names)
+
+    def clean_ties(self, measures: list[Measure], notes: list[Note]) -> list[Note]:
+        """Keep only ties that join a pitch to the same pitch of the same part where the
+        note ends (some files tie different pitches, meaning a slur); grace notes keep
+        theirs."""
+        probe = ScoreData(Meta(), [], measures, {n.id: n for n in notes})
+        starts = {slot.id: slot.offset for slot in probe.layout()}
+        ends: set[tuple[str, str, Fraction]] = set()  # where a tie waits for its stop
+        begins: set[tuple[str, str, Fraction]] = set()  # where a tied-to note starts
+        for n in notes:
+            if n.grace:
+                continue
+            for index, pitch in enumerate(n.pitches):
+                tie = n.tie_of(index)
+                if tie in ("start", "continue"):
+                    ends.add((n.part, pitch, starts[n.measure] + n.end))
+                if tie in ("stop", "continue"):
+                    begins.add((n.part, pitch, starts[n.measure] + n.onset))
+        cleaned: list[Note] = []
+        for n in notes:
+            if not n.ties or n.grace:
+                cleaned.append(n)
+                continue
+            ties: list[str | None] = []
+            for index, pitch in enumerate(n.pitches):
+                tie = n.tie_of(index)
+                forward = tie in ("start", "continue") and (
+                    n.part, pitch, starts[n.measure] + n.end) in begins
+                backward = tie in ("stop", "continue") and (
+                    n.part, pitch, starts[n.measure] + n.onset) in ends
+                ties.append("continue" if forward and backward else "start" if forward
+                            else "stop" if backward else None)
+            if tuple(ties) != n.ties[:len(ties)] + (None,) * (len(ties) - len(n.ties)):
+                self.warnings["ties that join no note of the same pitch were removed"] += 1
+            cleaned.append(replace(n, ties=tuple(ties) if any(ties) else ()))
+        return cleaned
+
+    def _attach_dynamic(self, notes: list[Note], offset: Fraction, value: str,
+                        voice: int | None) -> None:
+        """Attach a dynamic to the nearest following note of the same part and measure
+        (else the nearest preceding one); notes of the dynamic's own voice are preferred,
+        then pitched notes to rests."""
+        if value not in DYNAMICS:
+            self.warnings[f"dynamic {value!r} has no schema equivalent; dropped"] += 1
+            return
+        pool = [n for n in notes if not n.grace and (voice is None or n.voice == voice)]
+        pool = pool or [n for n in notes if not n.grace]
+        candidates = [n for n in pool if n.pitches] or pool
+        following = [n for n in candidates if n.onset >= offset]
+        if following:
+            target = min(following, key=lambda n: (n.onset, n.voice))
+        elif candidates:
+            target = max(candidates, key=lambda n: (n.onset, -n.voice))
+        else:
+            self.warnings["a dynamic in an empty measure was dropped"] += 1
+            return
+        if target.dynamic is not None:
+            self.warnings["two dynamics on one note: kept the first"] += 1
+            return
+        index = notes.index(target)
+        notes[index] = replace(target, dynamic=value)
+
+
+
+def _voice_number(voice_id: Any, index: int) -> int:
+    try:
+        number = int(voice_id)
+    except (TypeError, ValueError):
+        number = 0
+    return number if 1 <= number <= 16 else min(index + 1, 16)
+
+
+def is_note(element: Any) -> bool:
+    """Notes, chords and rests; chord symbols (a kind of chord in music21) are not notes."""
+    from music21 import harmony, note
+
+    return isinstance(element, note.GeneralNote) and not isinstance(element, harmony.Harmony)
+
+
+def notes_with_offsets(m21_measure: Any) -> list[tuple[Any, Fraction]]:
+    """The notes, chords and rests of a measure (grace notes left out) with their offsets
+    in the measure, all voices together."""
+    from music21 import stream
+
+    found: list[tuple[Any, Fraction]] = []
+    containers = [(m21_measure, Fraction(0))] + [
+        (v, to_fraction(m21_measure.elementOffset(v)))
+        for v in m21_measure.getElementsByClass(stream.Voice)]
+    for container, base in containers:
+        for element in container:
+            if is_note(element) and not element.duration.isGrace:
+                found.append((element, base + to_fraction(container.elementOffset(element))))
+    return found
+
+
+def _grace_duration(element: Any) -> Fraction:
+    """The written value of a grace note (an eighth when music21 knows none)."""
+    from music21 import duration
+
+    kind = element.duration.type
+    if kind in (None, "zero", "complex", "inexpressible"):
+        return Fraction(1, 2)
+    return to_fraction(duration.Duration(type=kind, dots=element.duration.dots).quarterLength)
+
+
+def _kebab(class_name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", class_name).lower()
+
