@@ -295,7 +295,10 @@ class ScoreEditor:
     def move_note(self, note_id: str, measure: str, onset: FractionLike,
                   part: str | None = None) -> None:
         """Move a note to another measure (and optionally part) at ``onset``."""
-        self.update_note(note_id, measure=measure, onset=onset, part=part)
+        changes: dict[str, Any] = {"measure": measure, "onset": onset}
+        if part is not None:
+            changes["part"] = part
+        self.update_note(note_id, **changes)
 
     def set_voice(self, note_id: str, voice: int) -> None:
         self.update_note(note_id, voice=voice)

@@ -1,0 +1,93 @@
+"""Harmony: every sonority with its root, quality and Roman numeral, and the cadences.
+
+The sonorities are the vertical slices (:mod:`analysis_engine.slices`), labelled by
+template matching (:mod:`analysis_engine.chords`); each gets a Roman numeral in the local
+key of its measure (:mod:`analysis_engine.key`, figures by :mod:`analysis_engine.roman`).
+Cadences are found by :mod:`analysis_engine.cadences`. A measure's entries are cached on
+its slices and its local key, so an edit re-labels only the measures it touched and those
+whose local key moved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from analysis_engine.cadences import find_cadences
+from analysis_engine.chords import QUALITY_NAMES
+from analysis_engine.context import AnalysisContext
+from analysis_engine.key import KeyTimeline
+from analysis_engine.registry import analysis
+from analysis_engine.roman import figure
+from analysis_engine.slices import MeasureSlices
+from analysis_engine.units import ticks_to_str
+
+
+def _measure_entries(measure_id: str, s: MeasureSlices, key: str) -> list[dict[str, Any]]:
+    tonic, mode = key.split()
+    tonic = tonic.capitalize()
+    bounds = s.member_bounds().tolist()
+    entries: list[dict[str, Any]] = []
+    names = s.member_name.tolist()
+    midis = s.member_midi.tolist()
+    for i in range(s.size):
+        quality = int(s.quality[i])
+        inversion = int(s.inversion[i])
+        fig = figure(s.root_name[i], quality, inversion, tonic, mode)
+        pitches: list[str] = []
+        seen: set[tuple[int, str]] = set()
+        for j in range(bounds[i], bounds[i + 1]):
+            if (midis[j], names[j]) not in seen:
+                seen.add((midis[j], names[j]))
+                pitches.append(names[j])
+        entries.append({
+            "measure": measure_id,
+            "onset": ticks_to_str(int(s.start[i])),
+            "duration": ticks_to_str(int(s.end[i] - s.start[i])),
+            "pitches": pitches,
+            "bass": pitches[0],
+            "root": s.root_name[i],
+            "quality": QUALITY_NAMES[quality] if quality >= 0 else None,
+            "inversion": inversion if inversion >= 0 else None,
+            "figure": fig,
+            "key": key,
+            "attack": bool(s.attack[i]),
+        })
+    return entries
+
+
+def measure_harmony(ctx: AnalysisContext) -> list[list[dict[str, Any]]]:
+    """Per measure: the slice entries (cached per slices and key)."""
+    table, keys = ctx.table, ctx.keys
+    slices = ctx.slices.measures
+    names = [keys.name(int(keys.path[m]), m) for m in range(table.grid.size)]
+    memo_keys = [(slices[m].stamp, names[m], table.grid.ids[m]) for m in range(table.grid.size)]
+
+    def compute(missing: list[int]) -> list[list[dict[str, Any]]]:
+        return [_measure_entries(table.grid.ids[m], slices[m], names[m]) for m in missing]
+
+    return ctx.memo.many("harmony", memo_keys, compute)
+
+
+def slice_keys(keys: KeyTimeline, measure_of_slice: np.ndarray) -> np.ndarray:
+    return keys.path[measure_of_slice] if len(measure_of_slice) else np.zeros(0, np.int64)
+
+
+@analysis("harmony")
+def harmony_analysis(ctx: AnalysisContext) -> dict[str, Any]:
+    """Every sonority with root, quality and Roman numeral; cadences."""
+    per_measure = measure_harmony(ctx)
+    entries = [entry for measure_entries in per_measure for entry in measure_entries]
+    flat = ctx.slices.flat
+    keys = ctx.keys
+    key_of_slice = slice_keys(keys, flat.measure)
+    key_names = [entry["key"] for entry in entries]
+
+    def figure_of(index: int, key: int) -> str | None:
+        tonic, mode = keys.name(key, int(flat.measure[index])).split()
+        return figure(flat.root_name[index], int(flat.quality[index]),
+                      int(flat.inversion[index]), tonic.capitalize(), mode)
+
+    cadences = find_cadences(flat, key_of_slice, key_names, figure_of, ctx.table.grid)
+    return {"slices": entries, "cadences": cadences}
