@@ -1,0 +1,250 @@
+"""REST: scores (create empty or by upload, list, read, rename, delete), exports and
+validation. Each endpoint's docstring carries its OpenAPI description."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Any
+
+from anyio import to_thread
+from score_model.exporter import ExportError, export_score
+from score_model.importer import ScoreImportError, import_score
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from collab_server.api.uploads import read_body, read_upload
+from collab_server.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    Unprocessable,
+    UnsupportedMedia,
+)
+from collab_server.scores import ScoreService
+from collab_server.settings import Settings
+from persistence.base import ScoreRecord
+from score_model.document import ScoreDoc
+from score_model.validation import validate
+
+EXPORT_FORMATS = ("musicxml", "mxl", "midi", "json")
+
+
+def service(request: Request) -> ScoreService:
+    return request.app.state.scores
+
+
+def settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def iso(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="milliseconds")
+
+
+def score_json(record: ScoreRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "title": record.title,
+        "owner": record.owner,
+        "created_at": iso(record.created_at),
+        "updated_at": iso(record.updated_at),
+        "epoch": record.epoch,
+        "websocket": f"/ws/scores/{record.id}",
+    }
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    raw = await read_body(request, 1024 * 1024)
+    if not raw:
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    return body
+
+
+async def list_scores(request: Request) -> Response:
+    """
+    summary: List scores
+    parameters:
+      - {name: limit, in: query, schema: {type: integer, default: 100, maximum: 1000}}
+      - {name: offset, in: query, schema: {type: integer, default: 0}}
+    responses:
+      200: {description: "Scores, newest first: {scores: [...]}"}
+    """
+    limit = _int_param(request, "limit", 100, 1, 1000)
+    offset = _int_param(request, "offset", 0, 0, 10**9)
+    records = await service(request).list(limit=limit, offset=offset)
+    return JSONResponse({"scores": [score_json(r) for r in records]})
+
+
+async def create_score(request: Request) -> Response:
+    """
+    summary: Create a score, empty or from an uploaded file
+    description: >
+      Send JSON ({"title": ...}) for an empty score, or a MusicXML, MXL, MIDI or ABC file
+      as multipart form field `file` or as the raw body (name it with `?filename=`).
+    requestBody:
+      content:
+        application/json: {schema: {type: object, properties: {title: {type: string}}}}
+        multipart/form-data: {schema: {type: object, properties: {file: {type: string, format: binary}}}}
+        application/octet-stream: {schema: {type: string, format: binary}}
+    responses:
+      201: {description: The new score}
+      413: {description: Upload over the size limit}
+      415: {description: Not a supported score format}
+      422: {description: A broken or hostile file, or a score over the limits}
+    """
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "application/json" or (not media and "filename" not in request.query_params):
+        body = await json_body(request)
+        title = body.get("title", "Untitled")
+        if not isinstance(title, str):
+            raise Unprocessable("title must be a string")
+        record = await service(request).create(title=title, owner=_actor(request))
+        return JSONResponse(score_json(record), status_code=201)
+    config = settings(request)
+    upload = await read_upload(request, config.max_upload_bytes)
+    score = await to_thread.run_sync(_import, upload.data, upload.filename, config)
+    record = await service(request).create(
+        title=request.query_params.get("title", ""), owner=_actor(request), score=score)
+    return JSONResponse(score_json(record), status_code=201)
+
+
+def _import(data: bytes, filename: str | None, config: Settings) -> ScoreDoc:
+    from score_model.limits import ImportLimits
+
+    limits = ImportLimits(max_bytes=config.max_upload_bytes,
+                          max_measures=config.max_import_measures,
+                          max_notes=config.max_import_notes)
+    try:
+        return import_score(data, filename=filename, limits=limits)
+    except ScoreImportError as exc:
+        reason = getattr(exc, "reason", "")
+        if reason == "too_large":
+            raise PayloadTooLarge(str(exc)) from exc
+        if reason in ("unsupported_format", "not_music"):
+            raise UnsupportedMedia(str(exc)) from exc
+        raise Unprocessable(str(exc)) from exc
+
+
+async def get_score(request: Request) -> Response:
+    """
+    summary: A score's metadata
+    responses:
+      200: {description: The score}
+      404: {description: No such score}
+    """
+    record = await service(request).get(request.path_params["score_id"])
+    return JSONResponse(score_json(record))
+
+
+async def update_score(request: Request) -> Response:
+    """
+    summary: Rename a score
+    requestBody:
+      content:
+        application/json: {schema: {type: object, properties: {title: {type: string}}, required: [title]}}
+    responses:
+      200: {description: The renamed score}
+      422: {description: Invalid title}
+    """
+    body = await json_body(request)
+    if "title" not in body:
+        raise Unprocessable("send {'title': ...}")
+    record = await service(request).rename(request.path_params["score_id"], body["title"],
+                                           actor=_actor(request) or "rest")
+    return JSONResponse(score_json(record))
+
+
+async def delete_score(request: Request) -> Response:
+    """
+    summary: Delete a score with its history and versions
+    responses:
+      204: {description: Deleted}
+      404: {description: No such score}
+    """
+    await service(request).delete(request.path_params["score_id"])
+    return Response(status_code=204)
+
+
+async def export_current(request: Request) -> Response:
+    """
+    summary: Export the current state
+    parameters:
+      - {name: format, in: query, schema: {type: string, enum: [musicxml, mxl, midi, json], default: musicxml}}
+    responses:
+      200: {description: The file, with its content type and a file name}
+      404: {description: No such score}
+    """
+    score_id = request.path_params["score_id"]
+    record = await service(request).get(score_id)
+    state = await service(request).state(score_id)
+    return await export_response(state, export_format(request), record.title)
+
+
+def export_format(request: Request) -> str:
+    fmt = request.query_params.get("format", "musicxml").lower()
+    if fmt == "xml":
+        fmt = "musicxml"
+    if fmt not in EXPORT_FORMATS:
+        raise BadRequest(f"format must be one of {', '.join(EXPORT_FORMATS)}")
+    return fmt
+
+
+async def export_response(state: bytes, fmt: str, title: str, suffix: str = "") -> Response:
+    def run() -> Any:
+        try:
+            return export_score(ScoreDoc.from_update(state), fmt)
+        except ExportError as exc:
+            raise Unprocessable(f"the score cannot be exported as {fmt}: {exc}") from exc
+
+    exported = await to_thread.run_sync(run)
+    name = (_slug(title) or "score") + suffix
+    return Response(exported.data, media_type=exported.content_type, headers={
+        "Content-Disposition": f'attachment; filename="{name}.{exported.extension}"'})
+
+
+async def validation(request: Request) -> Response:
+    """
+    summary: Problems in the current state (overfull measures, orphaned notes, bad values)
+    responses:
+      200: {description: "{problems: [{code, message, measure, part, note, voice, severity}]}"}
+    """
+    score = await service(request).document(request.path_params["score_id"])
+    problems = await to_thread.run_sync(validate, score)
+    return JSONResponse({"problems": [p.to_json() for p in problems]})
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadRequest(f"{name} must be an integer from {low} to {high}")
+    return int(raw)
+
+
+def _actor(request: Request) -> str | None:
+    user = request.scope.get("orpheus.user")
+    return user if isinstance(user, str) else None
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", title).strip("-.")[:80]
+
+
+routes = [
+    Route("/api/scores", list_scores, methods=["GET"]),
+    Route("/api/scores", create_score, methods=["POST"]),
+    Route("/api/scores/{score_id}", get_score, methods=["GET"]),
+    Route("/api/scores/{score_id}", update_score, methods=["PATCH"]),
+    Route("/api/scores/{score_id}", delete_score, methods=["DELETE"]),
+    Route("/api/scores/{score_id}/export", export_current, methods=["GET"]),
+    Route("/api/scores/{score_id}/validation", validation, methods=["GET"]),
+]

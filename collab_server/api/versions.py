@@ -1,0 +1,119 @@
+"""REST: versions of a score (named snapshots): create, list, read, export, restore."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from collab_server.api.scores import (
+    _actor,
+    export_format,
+    export_response,
+    iso,
+    json_body,
+    service,
+)
+from collab_server.errors import Unprocessable
+from persistence.base import Version
+
+
+def version_json(version: Version) -> dict[str, Any]:
+    return {
+        "id": version.id,
+        "score_id": version.score_id,
+        "name": version.name,
+        "author": version.author,
+        "created_at": iso(version.created_at),
+        "epoch": version.epoch,
+        "size": version.size,
+    }
+
+
+async def list_versions(request: Request) -> Response:
+    """
+    summary: List a score's versions, newest first, with author and time
+    responses:
+      200: {description: "{versions: [...]}"}
+      404: {description: No such score}
+    """
+    score_id = request.path_params["score_id"]
+    await service(request).get(score_id)
+    versions = await service(request).storage.versions.list_versions(score_id)
+    versions.sort(key=lambda v: v.created_at, reverse=True)
+    return JSONResponse({"versions": [version_json(v) for v in versions]})
+
+
+async def create_version(request: Request) -> Response:
+    """
+    summary: Save the current state as a named version
+    requestBody:
+      content:
+        application/json: {schema: {type: object, properties: {name: {type: string}}}}
+    responses:
+      201: {description: The new version}
+    """
+    body = await json_body(request)
+    name = body.get("name", "")
+    if not isinstance(name, str) or len(name) > 200:
+        raise Unprocessable("name must be a string of at most 200 characters")
+    version = await service(request).create_version(
+        request.path_params["score_id"], name=name, author=_actor(request))
+    return JSONResponse(version_json(version), status_code=201)
+
+
+async def get_version(request: Request) -> Response:
+    """
+    summary: One version's metadata
+    responses:
+      200: {description: The version}
+      404: {description: No such score or version}
+    """
+    version, _ = await service(request).version(
+        request.path_params["score_id"], request.path_params["version_id"])
+    return JSONResponse(version_json(version))
+
+
+async def export_version(request: Request) -> Response:
+    """
+    summary: Export a version
+    parameters:
+      - {name: format, in: query, schema: {type: string, enum: [musicxml, mxl, midi, json], default: musicxml}}
+    responses:
+      200: {description: The file}
+      404: {description: No such score or version}
+    """
+    score_id = request.path_params["score_id"]
+    record = await service(request).get(score_id)
+    version, state = await service(request).version(score_id, request.path_params["version_id"])
+    return await export_response(state, export_format(request), record.title,
+                                 suffix="-" + version.id)
+
+
+async def restore_version(request: Request) -> Response:
+    """
+    summary: Restore a version (recorded as a new version; nothing is destroyed)
+    description: >
+      The score moves to a new epoch: connected clients are closed with code 4409 and must
+      reload. The state before the restore is kept as a version too.
+    responses:
+      201: {description: The version recording the restore}
+      404: {description: No such score or version}
+    """
+    version = await service(request).restore(
+        request.path_params["score_id"], request.path_params["version_id"],
+        author=_actor(request))
+    return JSONResponse(version_json(version), status_code=201)
+
+
+routes = [
+    Route("/api/scores/{score_id}/versions", list_versions, methods=["GET"]),
+    Route("/api/scores/{score_id}/versions", create_version, methods=["POST"]),
+    Route("/api/scores/{score_id}/versions/{version_id}", get_version, methods=["GET"]),
+    Route("/api/scores/{score_id}/versions/{version_id}/export", export_version,
+          methods=["GET"]),
+    Route("/api/scores/{score_id}/versions/{version_id}/restore", restore_version,
+          methods=["POST"]),
+]

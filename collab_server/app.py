@@ -1,0 +1,137 @@
+"""The application factory: the one place that picks concrete backends and wires the
+server together. Library modules get what they need through their constructors."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import WebSocketRoute
+
+from collab_server.api import scores, system, versions
+from collab_server.errors import (
+    Conflict,
+    OrpheusError,
+    ScoreNotFound,
+    StaleDocument,
+    Unavailable,
+)
+from collab_server.metrics import ServerMetrics
+from collab_server.rooms import RoomManager
+from collab_server.scores import ScoreService
+from collab_server.settings import Settings
+from collab_server.store_hooks import StoreHooks
+from collab_server.websocket import ScoreWebSocket
+from persistence.base import Storage
+from persistence.document_store import DocumentStore
+from persistence.errors import AlreadyExists, NotFound, StaleEpoch, StorageError
+from persistence.factory import open_storage
+
+log = logging.getLogger("orpheus.app")
+
+
+def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlette:
+    """Build the Starlette app. ``storage`` overrides the one chosen from settings."""
+    metrics = ServerMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = storage or await open_storage(settings.effective_database_url,
+                                              settings.effective_blob_url)
+        documents = DocumentStore(store, commit_window=settings.commit_window_ms / 1000,
+                                  compact_every=settings.compact_every)
+        rooms = RoomManager(
+            StoreHooks(documents),
+            idle_timeout=settings.room_idle_seconds,
+            metrics=metrics.rooms,
+        )
+        metrics.watch(rooms.gauges)
+        app.state.scores = ScoreService(store, documents, rooms)
+        app.state.rooms = rooms
+
+        async def readiness() -> dict[str, Any]:
+            started = time.perf_counter()
+            try:
+                await store.catalog.list_scores(limit=1)
+                storage_check: dict[str, Any] = {"ok": True}
+            except Exception as exc:  # any backend failure makes us unready
+                storage_check = {"ok": False, "error": str(exc)}
+            storage_check["seconds"] = round(time.perf_counter() - started, 4)
+            failing = rooms.rooms_failing_to_store()
+            return {"storage": storage_check,
+                    "store_backlog": {"ok": not failing, "rooms_failing": failing}}
+
+        app.state.readiness = readiness
+        log.info("orpheus started", extra={"settings": settings.public()})
+        try:
+            yield
+        finally:
+            await rooms.close()
+            await documents.close()
+            if storage is None:
+                await store.close()
+            log.info("orpheus stopped")
+
+    middleware = []
+    if settings.cors_origins:
+        middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                                     allow_methods=["*"], allow_headers=["*"]))
+    app = Starlette(
+        routes=[
+            *system.routes,
+            *scores.routes,
+            *versions.routes,
+            WebSocketRoute("/ws/scores/{score_id}", ScoreWebSocket(
+                lambda websocket: websocket.app.state.rooms,
+                max_message_bytes=settings.max_message_bytes,
+                send_queue_frames=settings.send_queue_frames,
+                send_queue_bytes=settings.send_queue_bytes)),
+        ],
+        middleware=middleware,
+        exception_handlers={OrpheusError: error_response, StorageError: error_response,
+                            HTTPException: http_error_response, Exception: error_response},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    return app
+
+
+def as_orpheus_error(exc: BaseException) -> OrpheusError:
+    """Map any exception to the server's hierarchy (and so to a status and close code)."""
+    if isinstance(exc, OrpheusError):
+        return exc
+    if isinstance(exc, NotFound):
+        return ScoreNotFound(str(exc))
+    if isinstance(exc, AlreadyExists):
+        return Conflict(str(exc))
+    if isinstance(exc, StaleEpoch):
+        return StaleDocument(str(exc))
+    if isinstance(exc, StorageError):
+        return Unavailable(f"storage is unavailable: {exc}")
+    return OrpheusError("internal error")
+
+
+async def error_response(request: Request, exc: Exception) -> Response:
+    error = as_orpheus_error(exc)
+    if error.status >= 500:
+        log.error("request failed", exc_info=exc, extra={"path": request.url.path})
+    headers = {}
+    if getattr(error, "retry_after", None):
+        headers["Retry-After"] = str(int(error.retry_after + 0.999))  # type: ignore[attr-defined]
+    return JSONResponse(error.to_json(), status_code=error.status, headers=headers)
+
+
+async def http_error_response(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"error": "http_error", "message": exc.detail},
+                        status_code=exc.status_code, headers=exc.headers)

@@ -1,0 +1,109 @@
+"""Server settings, read once at start-up into a frozen object.
+
+Only start-up code (the CLI and the app factory's callers) calls :meth:`Settings.from_env`;
+library code receives a :class:`Settings` or the values it needs.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+ENV_PREFIX = "ORPHEUS_"
+# Settings that operators know by their conventional names.
+ENV_ALIASES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting with its default. Environment: ``ORPHEUS_<NAME>`` (upper case),
+    plus ``DATABASE_URL`` and ``REDIS_URL``."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("data")
+    # Storage: "sqlite:///path" (default: <data_dir>/orpheus.db), "memory://",
+    # later "postgresql://...". Blobs: "file:///path" (default: <data_dir>/blobs), "s3://bucket/prefix".
+    database_url: str = ""
+    blob_url: str = ""
+    redis_url: str = ""
+    instance_id: str = field(default_factory=lambda: secrets.token_hex(4))
+    # Sync engine
+    ws_per_message_deflate: bool = False
+    max_message_bytes: int = 8 * 1024 * 1024
+    send_queue_frames: int = 512
+    send_queue_bytes: int = 16 * 1024 * 1024
+    room_idle_seconds: float = 30.0
+    # 0: a commit takes whatever arrived while the previous one ran (docs/benchmarks.md)
+    commit_window_ms: float = 0.0
+    compact_every: int = 500
+    # REST
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_import_measures: int = 5_000
+    max_import_notes: int = 200_000
+    cors_origins: tuple[str, ...] = ()
+    # Logs
+    log_level: str = "info"
+    log_json: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
+        """Read settings from an environment mapping; ``overrides`` (e.g. CLI flags) win."""
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            name = ENV_ALIASES.get(item.name, ENV_PREFIX + item.name.upper())
+            raw = environ.get(name)
+            if raw is None and item.name in ENV_ALIASES:
+                raw = environ.get(ENV_PREFIX + item.name.upper())
+            if raw is not None and raw != "":
+                values[item.name] = _convert(raw, hints[item.name], name)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'orpheus.db').resolve()}"
+
+    @property
+    def effective_blob_url(self) -> str:
+        if self.blob_url:
+            return self.blob_url
+        if self.effective_database_url.startswith("memory:"):
+            return "memory://"
+        return f"file://{(self.data_dir / 'blobs').resolve()}"
+
+    def public(self) -> dict[str, Any]:
+        """Settings safe to show (secrets masked), for logs and diagnostics."""
+        out: dict[str, Any] = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name.endswith(("_url",)) and value and "@" in str(value):
+                value = str(value).split("@", 1)[1]
+            out[item.name] = str(value) if isinstance(value, Path) else value
+        return out
+
+
+def _convert(raw: str, kind: Any, name: str) -> Any:
+    try:
+        if kind is bool:
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        if kind is Path:
+            return Path(raw)
+        if kind == tuple[str, ...]:
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+        return raw
+    except ValueError as exc:
+        raise ValueError(f"setting {name}={raw!r} is not a valid {getattr(kind, '__name__', kind)}"
+                         ) from exc
