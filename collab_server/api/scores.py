@@ -9,8 +9,6 @@ import re
 from typing import Any
 
 from anyio import to_thread
-from score_model.exporter import ExportError, export_score
-from score_model.importer import ScoreImportError, import_score
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -26,6 +24,8 @@ from collab_server.scores import ScoreService
 from collab_server.settings import Settings
 from persistence.base import ScoreRecord
 from score_model.document import ScoreDoc
+from score_model.exporter import ExportError, export_score
+from score_model.importer import ScoreImportError, import_score
 from score_model.validation import validate
 
 EXPORT_FORMATS = ("musicxml", "mxl", "midi", "json")

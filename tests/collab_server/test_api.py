@@ -114,7 +114,8 @@ def test_uploads_that_must_be_refused(client: TestClient) -> None:
                            headers={"content-type": "application/octet-stream"})
     assert streamed.status_code == 413
 
-    not_music = client.post("/api/scores?filename=cat.png", content=b"\x89PNG\r\n\x1a\n" + b"0" * 50,
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 50
+    not_music = client.post("/api/scores?filename=cat.png", content=png,
                             headers={"content-type": "image/png"})
     assert not_music.status_code == 415, not_music.text
     bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
@@ -148,8 +149,8 @@ def test_versions_create_list_export_restore(client: TestClient) -> None:
     current = client.get(f"/api/scores/{score_id}/export?format=json").json()
     assert current["meta"]["title"] == "Song"
     assert client.get(f"/api/scores/{score_id}").json()["epoch"] == 2
-    before = [v for v in client.get(f"/api/scores/{score_id}/versions").json()["versions"]
-              if v["name"].startswith("Before")][0]
+    before = next(v for v in client.get(f"/api/scores/{score_id}/versions").json()["versions"]
+                  if v["name"].startswith("Before"))
     kept = client.get(f"/api/scores/{score_id}/versions/{before['id']}/export?format=json")
     assert kept.json()["meta"]["title"] == "Song, revised"  # nothing was destroyed
     assert client.get(f"/api/scores/{score_id}/versions/v_nope").status_code == 404
@@ -187,10 +188,12 @@ def test_system_endpoints(client: TestClient) -> None:
     metrics = client.get("/metrics")
     assert metrics.status_code == 200
     assert "orpheus_store_seconds_bucket" in metrics.text
-    assert "orpheus_connections " in metrics.text and "orpheus_slow_client_disconnects_total" in metrics.text
+    assert "orpheus_connections " in metrics.text
+    assert "orpheus_slow_client_disconnects_total" in metrics.text
     spec = client.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.")
-    assert {"/api/scores", "/api/scores/{score_id}/versions/{version_id}/restore"} <= set(spec["paths"])
+    restore = "/api/scores/{score_id}/versions/{version_id}/restore"
+    assert {"/api/scores", restore} <= set(spec["paths"])
     assert "post" in spec["paths"]["/api/scores"]
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger-ui-bundle.js" in docs.text

@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 from pycrdt import MapEvent
+
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin
-
 from tests.collab_server.clients import REMOTE, YClient, wait_for
 
 pytestmark = pytest.mark.slow
