@@ -10,11 +10,11 @@ rejected edit leaves the document untouched.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 from pycrdt import Map
 
@@ -40,6 +40,7 @@ from score_model.schema import (
 )
 
 FractionLike = Fraction | int | str
+T = TypeVar("T")
 
 
 class EditError(ValueError):
@@ -80,7 +81,7 @@ class ScoreEditor:
         """Fill an empty document: metadata, parts and empty measures. Returns the new ids."""
         if len(self.score.measures) or len(self.score.parts):
             raise EditError("create_score needs an empty document")
-        check_time_signature(time)
+        _checked(check_time_signature, time)
         with self._tx():
             self.score.meta.update({
                 "title": title,
@@ -204,19 +205,19 @@ class ScoreEditor:
     def set_time_signature(self, measure_id: str, time: str | None) -> None:
         """Set (or with ``None`` clear) the time signature starting at a measure."""
         self._set_measure_attr(measure_id, "time", None if time is None else
-                               check_time_signature(time))
+                               _checked(check_time_signature, time))
 
     def set_key(self, measure_id: str, fifths: int | None, mode: str | None = None) -> None:
         """Set (or with ``None`` clear) the key signature starting at a measure."""
-        value = None if fifths is None else KeySignature.from_json(
-            {"fifths": fifths, "mode": mode}).to_json()
+        value = None if fifths is None else _checked(
+            KeySignature.from_json, {"fifths": fifths, "mode": mode}).to_json()
         self._set_measure_attr(measure_id, "key", value)
 
     def set_tempo(self, measure_id: str, bpm: float | None, beat: FractionLike = 1,
                   text: str | None = None) -> None:
         """Set (or with ``None`` clear) a metronome mark at the start of a measure."""
-        value = None if bpm is None else Tempo.from_json(
-            {"bpm": bpm, "beat": str(beat), "text": text}).to_json()
+        value = None if bpm is None else _checked(
+            Tempo.from_json, {"bpm": bpm, "beat": str(beat), "text": text}).to_json()
         self._set_measure_attr(measure_id, "tempo", value)
 
     def set_barline(self, measure_id: str, barline: str | None) -> None:
@@ -400,7 +401,7 @@ class ScoreEditor:
         if part is not None:
             value["part"] = part
         if onset is not None:
-            value["onset"] = str(parse_fraction(onset, "onset"))
+            value["onset"] = str(_checked(parse_fraction, onset, "onset"))
         with self._tx():
             self.score.comments[comment_id] = value
         return comment_id
@@ -486,6 +487,14 @@ class ScoreEditor:
             return Part.from_json({k: v for k, v in raw.items() if v is not None})
         except SchemaError as exc:
             raise EditError(str(exc)) from exc
+
+
+def _checked(check: Callable[..., T], *args: Any) -> T:
+    """Run a schema check, turning its :class:`SchemaError` into an :class:`EditError`."""
+    try:
+        return check(*args)
+    except SchemaError as exc:
+        raise EditError(str(exc)) from exc
 
 
 def _m21_pitch(name: str) -> Any:
