@@ -256,7 +256,8 @@ async def test_blobs_put_get_delete(blobs: BlobStore) -> None:
     await blobs.delete("a/b/c.bin")
     with pytest.raises(NotFound):
         await blobs.get("a/b/c.bin")
-    assert await blobs.url_for("a/x") is None
+    url = await blobs.url_for("a/x")  # presigned where the backend has direct URLs
+    assert url is None or url.startswith(("http://", "https://"))
 
 
 async def test_blobs_delete_prefix(blobs: BlobStore) -> None:
