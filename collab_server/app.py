@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,7 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import WebSocketRoute
 
-from collab_server.api import scores, system, versions
+from collab_server.analysis_runtime import start_analysis
+from collab_server.api import access, analysis, auth, scores, system, versions
+from collab_server.cache import ScoreMetadataCache, open_cache
 from collab_server.errors import (
     Conflict,
     OrpheusError,
@@ -25,9 +27,15 @@ from collab_server.errors import (
     StaleDocument,
     Unavailable,
 )
+from collab_server.fanout.factory import open_fanout
+from collab_server.fanout_hooks import FanoutHooks
+from collab_server.gate import GateMiddleware, websocket_authenticator
+from collab_server.hooks import HookChain
+from collab_server.limits import FrameGuard
 from collab_server.metrics import ServerMetrics
 from collab_server.rooms import RoomManager
 from collab_server.scores import ScoreService
+from collab_server.security import build_gate, close_gate
 from collab_server.settings import Settings
 from collab_server.store_hooks import StoreHooks
 from collab_server.websocket import ScoreWebSocket
@@ -39,8 +47,10 @@ from persistence.factory import open_storage
 log = logging.getLogger("orpheus.app")
 
 
-def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlette:
-    """Build the Starlette app. ``storage`` overrides the one chosen from settings."""
+def create_app(settings: Settings, *, storage: Storage | None = None,
+               announce: Callable[[str], None] | None = None) -> Starlette:
+    """Build the Starlette app. ``storage`` overrides the one chosen from settings;
+    ``announce`` shows the first admin's password at first start (default: the log)."""
     metrics = ServerMetrics()
 
     @asynccontextmanager
@@ -49,14 +59,24 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
                                               settings.effective_blob_url)
         documents = DocumentStore(store, commit_window=settings.commit_window_ms / 1000,
                                   compact_every=settings.compact_every)
+        store_hooks = StoreHooks(documents)
+        analysis_runtime = await start_analysis(settings, store,
+                                                injected_storage=storage is not None)
+        fanout = open_fanout(settings.redis_url, settings.instance_id)
         rooms = RoomManager(
-            StoreHooks(documents),
+            HookChain(store_hooks if fanout is None
+                      else HookChain(FanoutHooks(fanout, store_hooks), store_hooks),
+                      analysis_runtime.hooks),
             idle_timeout=settings.room_idle_seconds,
             metrics=metrics.rooms,
         )
         metrics.watch(rooms.gauges)
-        app.state.scores = ScoreService(store, documents, rooms)
+        cache = open_cache(settings.redis_url)
+        app.state.scores = ScoreService(store, documents, rooms, ScoreMetadataCache(cache))
         app.state.rooms = rooms
+        app.state.analysis = analysis_runtime
+        app.state.gate = await build_gate(settings, store, rooms,
+                                          announce or (lambda text: log.warning(text)))
 
         async def readiness() -> dict[str, Any]:
             started = time.perf_counter()
@@ -76,6 +96,11 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
             yield
         finally:
             await rooms.close()
+            await close_gate(app.state.gate)
+            await analysis_runtime.close()
+            if fanout is not None:
+                await fanout.close()
+            await cache.close()
             await documents.close()
             if storage is None:
                 await store.close()
@@ -85,13 +110,24 @@ def create_app(settings: Settings, *, storage: Storage | None = None) -> Starlet
     if settings.cors_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                                      allow_methods=["*"], allow_headers=["*"]))
+    middleware.append(Middleware(GateMiddleware,
+                                 gate=lambda scope: getattr(scope["app"].state, "gate", None)))
     app = Starlette(
         routes=[
             *system.routes,
+            *auth.routes,
             *scores.routes,
             *versions.routes,
+            *analysis.routes,
+            *access.routes,
             WebSocketRoute("/ws/scores/{score_id}", ScoreWebSocket(
                 lambda websocket: websocket.app.state.rooms,
+                authenticate=websocket_authenticator(
+                    lambda websocket: getattr(websocket.app.state, "gate", None),
+                    lambda websocket: websocket.app.state.rooms),
+                frame_guard=FrameGuard(update_rate=settings.ws_update_rate,
+                                       update_burst=settings.ws_update_burst,
+                                       max_document_bytes=settings.max_document_bytes),
                 max_message_bytes=settings.max_message_bytes,
                 send_queue_frames=settings.send_queue_frames,
                 send_queue_bytes=settings.send_queue_bytes)),

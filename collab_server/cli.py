@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
+from collab_server import analysis_cli
 from collab_server.settings import Settings
 
 
@@ -32,7 +34,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     configure_logging(settings.log_level, json=settings.log_json)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, announce=lambda text: click.echo(text, err=True)),
         host=settings.host,
         port=settings.port,
         ws="websockets",
@@ -41,3 +43,52 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         log_config=None,
         timeout_graceful_shutdown=10,
     )
+
+
+@main.group()
+def user() -> None:
+    """Manage accounts (in the configured database)."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="Make the account an administrator.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              envvar="ORPHEUS_NEW_PASSWORD", help="Prompted for unless given.")
+def user_add(name: str, admin: bool, password: str) -> None:
+    """Create the account NAME."""
+    from collab_server.accounts_cli import add_user
+
+    _run_accounts(lambda auth: add_user(auth, name, password, admin=admin))
+    click.echo(f"created user {name!r}" + (" (admin)" if admin else ""))
+
+
+@main.group()
+def token() -> None:
+    """Manage API tokens."""
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--name", default="cli", help="A label for the token.")
+def token_create(username: str, name: str) -> None:
+    """Create an API token for USERNAME and print it (shown once)."""
+    from collab_server.accounts_cli import create_token
+
+    click.echo(_run_accounts(lambda auth: create_token(auth, username, name)))
+
+
+def _run_accounts(job: Any) -> Any:
+    import asyncio
+
+    from collab_server.accounts_cli import with_authenticator
+
+    settings = Settings.from_env(os.environ)
+    try:
+        return asyncio.run(with_authenticator(settings, job))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+main.add_command(analysis_cli.worker)
+main.add_command(analysis_cli.analyze)

@@ -95,6 +95,24 @@ class RateLimited(OrpheusError):
         self.retry_after = retry_after
 
 
+class DocumentTooLarge(PayloadTooLarge):
+    """The update would grow the score beyond the document size limit."""
+
+    close_code, code = 4413, "document_too_large"
+
+
+class TooManyConnections(OrpheusError):
+    """Too many live connections for this user or score; retry later."""
+
+    status, close_code, code = 429, 1013, "too_many_connections"
+
+
+class AccessChanged(OrpheusError):
+    """The connection's rights grew: reconnect to use them."""
+
+    status, close_code, code = 409, 1013, "access_changed"
+
+
 class SlowClient(OrpheusError):
     """The client could not keep up with the room's updates; reconnect to resync."""
 

@@ -67,9 +67,16 @@ class ServerMetrics:
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
             registry=self.registry)
         self.rooms.on_store_latency = self.store_latency.observe
-        self._gauges: Callable[[], dict[str, float]] = dict
+        self._sources: list[Callable[[], dict[str, float]]] = []
+        self.registry.register(_EngineCollector(self.rooms, self._read_sources))
 
-    def watch(self, gauges: Callable[[], dict[str, float]]) -> None:
-        """Register the live gauges (the room manager's) once it exists."""
-        self._gauges = gauges
-        self.registry.register(_EngineCollector(self.rooms, lambda: self._gauges()))
+    def watch(self, source: Callable[[], dict[str, float]]) -> None:
+        """Export the values a component reports (the room manager, fan-out, ...)
+        as gauges; names must be unique across sources."""
+        self._sources.append(source)
+
+    def _read_sources(self) -> dict[str, float]:
+        values: dict[str, float] = {}
+        for source in self._sources:
+            values.update(source())
+        return values

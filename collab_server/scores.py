@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from collab_server.cache import ScoreMetadataCache
 from collab_server.errors import ScoreNotFound, Unprocessable
 from collab_server.rooms import RoomManager
 from persistence.base import ScoreRecord, Storage, Version
@@ -28,10 +29,12 @@ MAX_TITLE = 200
 class ScoreService:
     """Create, read, edit, version and restore scores."""
 
-    def __init__(self, storage: Storage, documents: DocumentStore, rooms: RoomManager) -> None:
+    def __init__(self, storage: Storage, documents: DocumentStore, rooms: RoomManager,
+                 cache: ScoreMetadataCache | None = None) -> None:
         self.storage = storage
         self.documents = documents
         self.rooms = rooms
+        self.cache = cache  # score rows, invalidated here on rename, delete and restore
 
     async def create(self, *, title: str = "", owner: str | None = None,
                      score: ScoreDoc | None = None) -> ScoreRecord:
@@ -43,7 +46,14 @@ class ScoreService:
         return await self.documents.create(new_id("s"), title, owner, score.encode_state())
 
     async def get(self, score_id: str) -> ScoreRecord:
-        return await self.storage.catalog.get_score(score_id)
+        if self.cache is None:
+            return await self.storage.catalog.get_score(score_id)
+        return await self.cache.get(score_id,
+                                    lambda: self.storage.catalog.get_score(score_id))
+
+    async def _invalidate(self, score_id: str) -> None:
+        if self.cache is not None:
+            await self.cache.invalidate(score_id)
 
     async def list(self, *, limit: int = 100, offset: int = 0) -> list[ScoreRecord]:
         return await self.storage.catalog.list_scores(limit=limit, offset=offset)
@@ -53,12 +63,15 @@ class ScoreService:
         title = _check_title(title)
         await self.edit(score_id, lambda editor: editor.set_metadata(title=title),
                         origin=Origin.server(actor))
-        return await self.storage.catalog.update_score(score_id, title=title)
+        record = await self.storage.catalog.update_score(score_id, title=title)
+        await self._invalidate(score_id)
+        return record
 
     async def delete(self, score_id: str) -> None:
         await self.get(score_id)
         await self.rooms.evict(score_id, ScoreNotFound("the score was deleted"))
         await self.storage.catalog.delete_score(score_id)
+        await self._invalidate(score_id)
 
     async def document(self, score_id: str) -> ScoreDoc:
         """A private copy of the score's current state."""
@@ -101,6 +114,7 @@ class ScoreService:
                                   author=author)
         epoch = await self.rooms.restore(
             score_id, state, lambda: self.documents.reset(score_id, state))
+        await self._invalidate(score_id)
         return await self.storage.versions.create_version(
             score_id, name=f"Restored '{version.name}'", author=author, epoch=epoch, state=state)
 

@@ -15,6 +15,7 @@ from typing import Any, get_type_hints
 ENV_PREFIX = "ORPHEUS_"
 # Settings that operators know by their conventional names.
 ENV_ALIASES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
+_SECRETS = {"jwt_secret", "admin_password"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,25 @@ class Settings:
     max_import_measures: int = 5_000
     max_import_notes: int = 200_000
     cors_origins: tuple[str, ...] = ()
+    # Accounts and access control (docs/security.md)
+    auth_enabled: bool = True
+    open_registration: bool = False  # False: only admins create accounts
+    jwt_secret: str = ""  # empty: generated into <data_dir>/jwt_secret (embedded only)
+    jwt_algorithm: str = "HS256"
+    jwt_lifetime_seconds: int = 12 * 3600
+    admin_password: str = ""  # first start: the admin's password (else random, shown once)
+    # Limits (docs/security.md); a rate of 0 turns that limit off
+    rest_rate_per_ip: float = 20.0  # requests per second, refilled continuously
+    rest_burst_per_ip: int = 200
+    login_rate_per_ip: float = 0.5  # login and register attempts (password hashing)
+    login_burst_per_ip: int = 10
+    rest_rate_per_user: float = 20.0
+    rest_burst_per_user: int = 200
+    ws_update_rate: float = 100.0  # document updates per second per connection
+    ws_update_burst: int = 1000
+    max_document_bytes: int = 32 * 1024 * 1024  # a room's encoded state
+    max_connections_per_user: int = 50
+    max_connections_per_room: int = 500
     # Logs
     log_level: str = "info"
     log_json: bool = True
@@ -83,6 +103,8 @@ class Settings:
             value = getattr(self, item.name)
             if item.name.endswith(("_url",)) and value and "@" in str(value):
                 value = str(value).split("@", 1)[1]
+            if item.name in _SECRETS and value:
+                value = "***"
             out[item.name] = str(value) if isinstance(value, Path) else value
         return out
 

@@ -38,6 +38,8 @@ class Access:
 
 
 Authenticate = Callable[[WebSocket, str], Awaitable[Access]]
+FrameGuard = Callable[[Room, Connection, bytes], None]
+"""Checks a frame before the room handles it; raises an OrpheusError to close the sender."""
 """Decide who may open ``score_id``: return an :class:`Access`, or raise
 :class:`~collab_server.errors.Unauthenticated` / :class:`~collab_server.errors.Forbidden`
 (or any :class:`~collab_server.errors.OrpheusError`)."""
@@ -60,8 +62,10 @@ class ScoreWebSocket:
         send_queue_frames: int = DEFAULT_MAX_FRAMES,
         send_queue_bytes: int = DEFAULT_MAX_BYTES,
         close_timeout: float = 2.0,
+        frame_guard: FrameGuard | None = None,
     ) -> None:
         self._rooms = rooms
+        self.frame_guard = frame_guard
         self.authenticate = authenticate
         self.max_message_bytes = max_message_bytes
         self.send_queue_frames = send_queue_frames
@@ -131,6 +135,8 @@ class ScoreWebSocket:
                     raise ProtocolViolation("text frames are not part of the protocol")
                 if len(data) > self.max_message_bytes:
                     raise PayloadTooLarge(f"message over {self.max_message_bytes} bytes")
+                if self.frame_guard is not None:
+                    self.frame_guard(room, conn, data)
                 room.receive(conn, data)
         except OrpheusError as exc:
             if isinstance(exc, ProtocolViolation):

@@ -79,7 +79,12 @@ async def list_scores(request: Request) -> Response:
     """
     limit = _int_param(request, "limit", 100, 1, 1000)
     offset = _int_param(request, "offset", 0, 0, 10**9)
-    records = await service(request).list(limit=limit, offset=offset)
+    gate = getattr(request.app.state, "gate", None)
+    identity = request.scope.get("orpheus.identity")
+    if gate is not None and gate.access is not None and identity is not None:
+        records = await gate.access.visible(identity, limit=limit, offset=offset)
+    else:
+        records = await service(request).list(limit=limit, offset=offset)
     return JSONResponse({"scores": [score_json(r) for r in records]})
 
 
@@ -107,13 +112,22 @@ async def create_score(request: Request) -> Response:
         if not isinstance(title, str):
             raise Unprocessable("title must be a string")
         record = await service(request).create(title=title, owner=_actor(request))
+        await _record_owner(request, record)
         return JSONResponse(score_json(record), status_code=201)
     config = settings(request)
     upload = await read_upload(request, config.max_upload_bytes)
     score = await to_thread.run_sync(_import, upload.data, upload.filename, config)
     record = await service(request).create(
         title=request.query_params.get("title", ""), owner=_actor(request), score=score)
+    await _record_owner(request, record)
     return JSONResponse(score_json(record), status_code=201)
+
+
+async def _record_owner(request: Request, record: ScoreRecord) -> None:
+    """With access control on, the creator becomes the score's owner."""
+    gate = getattr(request.app.state, "gate", None)
+    if gate is not None and gate.access is not None and record.owner is not None:
+        await gate.access.record_owner(record.id, record.owner)
 
 
 def _import(data: bytes, filename: str | None, config: Settings) -> ScoreDoc:

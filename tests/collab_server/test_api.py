@@ -21,8 +21,13 @@ CHORALE = Path(str(corpus.getWork("bach/bwv66.6")))
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(data_dir=tmp_path, max_upload_bytes=200_000, log_json=False)
+    settings = Settings(data_dir=tmp_path, max_upload_bytes=200_000, log_json=False,
+                        admin_password="admin-password")
     with TestClient(create_app(settings)) as test_client:
+        login = test_client.post("/api/auth/login",
+                                 json={"username": "admin", "password": "admin-password"})
+        assert login.status_code == 200, login.text
+        test_client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
         yield test_client
 
 

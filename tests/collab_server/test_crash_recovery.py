@@ -24,6 +24,9 @@ from tests.collab_server.clients import REMOTE, YClient, wait_for
 pytestmark = pytest.mark.slow
 
 
+ADMIN_PASSWORD = "crash-test-password"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -42,7 +45,8 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = {**os.environ, "ORPHEUS_LOG_LEVEL": "warning", "ORPHEUS_ROOM_IDLE_SECONDS": "60"}
+        env = {**os.environ, "ORPHEUS_LOG_LEVEL": "warning", "ORPHEUS_ROOM_IDLE_SECONDS": "60",
+               "ORPHEUS_ADMIN_PASSWORD": ADMIN_PASSWORD, "ORPHEUS_WS_UPDATE_RATE": "0"}
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from collab_server.cli import main; main()", "serve",
              "--port", str(self.port), "--data-dir", str(self.data_dir)],
@@ -76,8 +80,11 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 
 async def test_kill_9_mid_edit_loses_nothing_seen(server: ServerProcess) -> None:
-    score_id = httpx.post(server.base + "/api/scores", json={"title": "crash"}).json()["id"]
-    url = f"ws://127.0.0.1:{server.port}/ws/scores/{score_id}"
+    token = httpx.post(server.base + "/api/auth/login", json={
+        "username": "admin", "password": ADMIN_PASSWORD}).json()["access_token"]
+    score_id = httpx.post(server.base + "/api/scores", json={"title": "crash"},
+                          headers={"Authorization": f"Bearer {token}"}).json()["id"]
+    url = f"ws://127.0.0.1:{server.port}/ws/scores/{score_id}?token={token}"
     clients = [await YClient(url).connect() for _ in range(3)]
     for client in clients:
         await asyncio.wait_for(client.synced.wait(), 10)

@@ -1,0 +1,214 @@
+"""A small read-through cache with the product's lifetimes, in memory or in Redis.
+
+Lifetimes: score metadata 1 hour, analysis results 24 hours, sessions 7 days. Every
+entry is also *invalidated on change*: the writer calls :meth:`Cache.invalidate` after
+its write. A fill never resurrects a stale value: each key has a generation, bumped by
+``invalidate``; :meth:`Cache.get_or_load` reads the generation before loading and stores
+the loaded value only if the generation has not moved meanwhile (in Redis, checked and
+set atomically by a script). So a reader that loaded the old row just before a rename
+cannot put it back after the rename's invalidation.
+
+The cache is an optimisation, never a dependency: when Redis fails, reads go to the
+source and the failure is logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any, Protocol
+
+from persistence.base import ScoreRecord
+
+log = logging.getLogger("orpheus.cache")
+
+SCORE_METADATA_TTL = 3600.0
+ANALYSIS_TTL = 24 * 3600.0
+SESSION_TTL = 7 * 24 * 3600.0
+
+Loader = Callable[[], Awaitable[bytes]]
+
+
+class Cache(Protocol):
+    """Bytes by key, each with a lifetime in seconds."""
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None: ...
+
+    async def get_or_load(self, key: str, ttl: float, load: Loader) -> bytes:
+        """The cached value, else ``load()``'s (cached unless invalidated meanwhile)."""
+        ...
+
+    async def invalidate(self, key: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryCache:
+    """An in-process cache (the embedded default: one instance), bounded to
+    ``max_entries`` (least recently used first out)."""
+
+    def __init__(self, *, max_entries: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_entries = max_entries
+        self.clock = clock
+        self.hits = self.misses = 0
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._generations: dict[str, int] = {}
+
+    async def get(self, key: str) -> bytes | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] <= self.clock():
+            self._entries.pop(key, None)
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return entry[1]
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        self._entries[key] = (self.clock() + ttl, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    async def get_or_load(self, key: str, ttl: float, load: Loader) -> bytes:
+        cached = await self.get(key)
+        if cached is not None:
+            return cached
+        generation = self._generations.get(key, 0)
+        value = await load()
+        if self._generations.get(key, 0) == generation:
+            await self.set(key, value, ttl)
+        return value
+
+    async def invalidate(self, key: str) -> None:
+        self._entries.pop(key, None)
+        self._generations[key] = self._generations.get(key, 0) + 1
+        if len(self._generations) > 4 * self.max_entries:
+            self._generations.clear()  # only fills in flight could notice: they reload
+
+    async def close(self) -> None:
+        self._entries.clear()
+
+
+# KEYS: value, generation. ARGV: value, ttl ms, generation seen before loading ("" none).
+_SET_IF_UNCHANGED = """
+local current = redis.call('GET', KEYS[2]) or ''
+if current == ARGV[3] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+
+
+class RedisCache:
+    """A cache shared by every instance, in Redis (``redis.asyncio`` client)."""
+
+    def __init__(self, client: Any, *, prefix: str = "orpheus:cache:") -> None:
+        self.client = client
+        self.prefix = prefix
+        self.hits = self.misses = self.errors = 0
+        self._set_if_unchanged = client.register_script(_SET_IF_UNCHANGED)
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> RedisCache:
+        from redis.asyncio import Redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2,
+                                retry=Retry(NoBackoff(), 1))
+        return cls(client, **options)
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            value: bytes | None = await self.client.get(self.prefix + key)
+        except Exception as exc:
+            self._failed("get", exc)
+            return None
+        if value is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return value
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        try:
+            await self.client.set(self.prefix + key, value, px=max(1, int(ttl * 1000)))
+        except Exception as exc:
+            self._failed("set", exc)
+
+    async def get_or_load(self, key: str, ttl: float, load: Loader) -> bytes:
+        full = self.prefix + key
+        try:
+            value, generation = await self.client.mget(full, full + ":gen")
+        except Exception as exc:
+            self._failed("get", exc)
+            return await load()
+        if value is not None:
+            self.hits += 1
+            return bytes(value)
+        self.misses += 1
+        value = await load()
+        try:
+            await self._set_if_unchanged(
+                keys=[full, full + ":gen"],
+                args=[value, max(1, int(ttl * 1000)), generation or b""])
+        except Exception as exc:
+            self._failed("set", exc)
+        return bytes(value)
+
+    async def invalidate(self, key: str) -> None:
+        full = self.prefix + key
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.incr(full + ":gen")
+                pipe.expire(full + ":gen", int(SESSION_TTL))
+                pipe.delete(full)
+                await pipe.execute()
+        except Exception as exc:
+            self._failed("invalidate", exc)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    def _failed(self, operation: str, exc: Exception) -> None:
+        self.errors += 1
+        if self.errors == 1 or self.errors % 100 == 0:
+            log.warning("cache %s failed (falling back to the source): %s", operation, exc)
+
+
+def open_cache(redis_url: str) -> Cache:
+    """Redis when ``redis_url`` is set (shared by the instances), else in memory."""
+    return RedisCache.from_url(redis_url) if redis_url else MemoryCache()
+
+
+class ScoreMetadataCache:
+    """Score rows (:class:`ScoreRecord`) for one hour, invalidated on rename, delete
+    and restore. ``updated_at`` may lag behind edits made since the row was cached."""
+
+    def __init__(self, cache: Cache, *, ttl: float = SCORE_METADATA_TTL) -> None:
+        self.cache = cache
+        self.ttl = ttl
+
+    async def get(self, score_id: str, load: Callable[[], Awaitable[ScoreRecord]]
+                  ) -> ScoreRecord:
+        async def load_encoded() -> bytes:
+            return json.dumps(asdict(await load())).encode()
+
+        raw = await self.cache.get_or_load(_score_key(score_id), self.ttl, load_encoded)
+        return ScoreRecord(**json.loads(raw))
+
+    async def invalidate(self, score_id: str) -> None:
+        await self.cache.invalidate(_score_key(score_id))
+
+
+def _score_key(score_id: str) -> str:
+    return f"score:{score_id}"

@@ -1,0 +1,81 @@
+"""Start-up of the security parts: the account store beside the score storage, the
+authenticator, access control and rate limiters, and the first admin account.
+
+Called by the app factory's lifespan; library code receives the built :class:`Gate`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+
+from collab_server.access import AccessControl
+from collab_server.auth import Authenticator, load_secret
+from collab_server.gate import Gate
+from collab_server.limits import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from collab_server.rooms import RoomManager
+from collab_server.settings import Settings
+from persistence.accounts import User
+from persistence.accounts_factory import open_accounts
+from persistence.base import Storage
+from persistence.postgres import PostgresStorage
+
+ADMIN = "admin"
+
+
+async def build_gate(settings: Settings, storage: Storage, rooms: RoomManager,
+                     announce: Callable[[str], None]) -> Gate:
+    """Everything the gate needs, from settings; creates the first admin if there is none."""
+    ip_limiter = _limiter(settings, settings.rest_rate_per_ip, settings.rest_burst_per_ip)
+    user_limiter = _limiter(settings, settings.rest_rate_per_user,
+                            settings.rest_burst_per_user)
+    login_limiter = _limiter(settings, settings.login_rate_per_ip,
+                             settings.login_burst_per_ip, "login:")
+    if not settings.auth_enabled:
+        return Gate(None, None, ip_limiter, user_limiter)
+    accounts = open_accounts(storage)
+    secret = load_secret(settings, embedded=not isinstance(storage, PostgresStorage))
+    auth = Authenticator(accounts, secret=secret, algorithm=settings.jwt_algorithm,
+                         lifetime=settings.jwt_lifetime_seconds)
+    await ensure_admin(auth, settings.admin_password, announce)
+    return Gate(auth, AccessControl(accounts, storage, rooms), ip_limiter, user_limiter,
+                login_limiter=login_limiter,
+                max_connections_per_user=settings.max_connections_per_user,
+                max_connections_per_room=settings.max_connections_per_room)
+
+
+async def ensure_admin(auth: Authenticator, password: str,
+                       announce: Callable[[str], None]) -> bool:
+    """With no account at all, create ``admin`` with ``password`` (or a random one,
+    announced once). Return whether it was created."""
+    if await auth.accounts.count_users():
+        return False
+    generated = not password
+    password = password or secrets.token_urlsafe(12)
+    await auth.accounts.create_user(User(ADMIN, "Administrator", auth.hash_password(password),
+                                         is_admin=True))
+    if generated:
+        announce(f"Created the first account: user '{ADMIN}', password '{password}'. "
+                 "This is shown once: log in (POST /api/auth/login) and change it "
+                 "(POST /api/auth/password).")
+    return True
+
+
+def _limiter(settings: Settings, rate: float, burst: int, name: str = ""
+             ) -> RateLimiter | None:
+    if rate <= 0:
+        return None
+    if settings.redis_url:
+        import redis.asyncio
+
+        return RedisRateLimiter(redis.asyncio.from_url(settings.redis_url), rate, burst,
+                                prefix=f"orpheus:rl:{name}")
+    return MemoryRateLimiter(rate, burst)
+
+
+async def close_gate(gate: Gate) -> None:
+    limiters = (gate.ip_limiter, gate.user_limiter, gate.login_limiter)
+    for limiter in {id(x): x for x in limiters if x}.values():
+        await limiter.close()
+    if gate.auth is not None:
+        await gate.auth.accounts.close()

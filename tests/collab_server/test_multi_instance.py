@@ -1,0 +1,271 @@
+"""Several ``orpheus serve`` processes on one PostgreSQL database and one Redis: clients
+spread over them edit one score together; an instance killed with ``kill -9`` and a
+Redis restart lose nothing any client saw."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pycrdt import MapEvent
+
+from persistence.document_store import DocumentStore
+from persistence.factory import open_storage
+from score_model.document import ScoreDoc
+from score_model.ops import ScoreEditor
+from score_model.origin import Origin
+from tests.collab_server.clients import REMOTE, YClient, wait_for
+from tests.collab_server.test_crash_recovery import free_port
+from tests.collab_server.test_fanout import PrivateRedis
+from tests.services import postgres_dsn, redis_service  # noqa: F401
+
+pytestmark = [pytest.mark.slow, pytest.mark.services]
+
+
+class Instance:
+    """One ``orpheus serve`` child process."""
+
+    def __init__(self, name: str, env: dict[str, str], data_dir: Path) -> None:
+        self.name, self.env, self.data_dir = name, env, data_dir
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def ws(self, score_id: str) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/scores/{score_id}"
+
+    def start(self) -> None:
+        env = {**os.environ, **self.env, "ORPHEUS_INSTANCE_ID": self.name}
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from collab_server.cli import main; main()", "serve",
+             "--port", str(self.port), "--data-dir", str(self.data_dir)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def wait_ready(self, timeout: float = 40) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None and self.process.poll() is None, \
+                f"instance {self.name} exited with {self.process and self.process.returncode}"
+            try:
+                if httpx.get(self.base + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"instance {self.name} did not become ready")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+class Cluster:
+    def __init__(self, dsn: str, redis_url: str, root: Path, count: int) -> None:
+        self.dsn = dsn
+        self.blob_url = f"file://{root / 'blobs'}"
+        env = {
+            "DATABASE_URL": dsn, "REDIS_URL": redis_url, "ORPHEUS_BLOB_URL": self.blob_url,
+            "ORPHEUS_LOG_LEVEL": "warning", "ORPHEUS_ROOM_IDLE_SECONDS": "60",
+            "ORPHEUS_AUTH_ENABLED": "false", "ORPHEUS_REST_RATE_PER_IP": "0",
+            "ORPHEUS_REST_RATE_PER_USER": "0", "ORPHEUS_WS_UPDATE_RATE": "0",
+        }
+        self.instances = [Instance(f"i{n}", env, root / f"i{n}") for n in range(count)]
+
+    def start(self) -> None:
+        first, *others = self.instances
+        first.start()
+        first.wait_ready()  # migrates the database alone
+        for instance in others:
+            instance.start()
+        for instance in others:
+            instance.wait_ready()
+
+    def stop(self) -> None:
+        for instance in self.instances:
+            instance.stop()
+
+    def create_score(self) -> str:
+        reply = httpx.post(self.instances[0].base + "/api/scores", json={"title": "together"})
+        assert reply.status_code == 201, reply.text
+        return str(reply.json()["id"])
+
+    async def stored(self, score_id: str) -> ScoreDoc:
+        storage = await open_storage(self.dsn, self.blob_url)
+        try:
+            documents = DocumentStore(storage)
+            return ScoreDoc.from_update((await documents.load(score_id)).state)
+        finally:
+            await storage.close()
+
+
+@pytest.fixture
+def cluster3(postgres_dsn: str, redis_service: str, tmp_path: Path) -> Iterator[Cluster]:  # noqa: F811
+    cluster = Cluster(postgres_dsn, redis_service, tmp_path, 3)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[YClient]]:
+    made: list[YClient] = []
+    yield made
+    for client in made:
+        if client._ws is not None:
+            await client._ws.close()
+
+
+async def connect(url: str, made: list[YClient], score: ScoreDoc | None = None) -> YClient:
+    client = await YClient(url, score=score).connect()
+    made.append(client)
+    await asyncio.wait_for(client.synced.wait(), 10)
+    return client
+
+
+class Writer:
+    """Adds notes (and re-pitches some) through a client's own document."""
+
+    def __init__(self, client: YClient, authored: list[str]) -> None:
+        self.client = client
+        self.authored = authored
+        data = client.score.read()
+        self.measure, self.part = data.measures[0].id, data.parts[0].id
+        self.editor = ScoreEditor(client.score, Origin.client(str(client.client_id)))
+
+    async def write(self, count: int, pause: float = 0.005) -> None:
+        for index in range(count):
+            note = self.editor.add_note(self.measure, self.part, index % 4, "1/4", ["C4"])
+            self.authored.append(note)
+            if index % 3 == 0:
+                self.editor.set_pitches(note, ["E4"])
+            await asyncio.sleep(pause)
+
+
+def note_ids(client: YClient) -> set[str]:
+    return set(client.score.raw_notes())
+
+
+async def test_thirty_clients_on_three_instances_converge(cluster3: Cluster,
+                                                          clients: list[YClient]) -> None:
+    score_id = cluster3.create_score()
+    everyone = [await connect(cluster3.instances[n % 3].ws(score_id), clients)
+                for n in range(30)]
+    authored: list[str] = []
+    await asyncio.gather(*(Writer(c, authored).write(10) for c in everyone))
+    assert len(authored) == 300
+    await wait_for(lambda: all(note_ids(c) == set(authored) for c in everyone), timeout=30)
+    reference = everyone[0].score.raw_notes()
+    assert all(c.score.raw_notes() == reference for c in everyone)
+    # a newcomer on every instance sees the same document, and so does the database
+    for instance in cluster3.instances:
+        fresh = await connect(instance.ws(score_id), clients)
+        assert fresh.score.raw_notes() == reference
+    assert (await cluster3.stored(score_id)).raw_notes() == reference
+
+
+async def test_kill_9_an_instance_mid_edit_loses_nothing_seen(cluster3: Cluster,
+                                                             clients: list[YClient]) -> None:
+    score_id = cluster3.create_score()
+    one, two, victim = cluster3.instances
+    everyone = [await connect(cluster3.instances[n % 3].ws(score_id), clients)
+                for n in range(9)]
+    seen: set[str] = set()
+
+    def record(event: MapEvent) -> None:  # notes a client received from a server
+        if event.transaction.origin == REMOTE:
+            seen.update(k for k, change in event.keys.items() if change["action"] == "add")
+
+    for client in everyone:
+        client.score.notes.observe(record)
+    authored: list[str] = []
+    writers = [asyncio.create_task(Writer(c, authored).write(100_000, 0.01)) for c in everyone]
+    await wait_for(lambda: len(seen) > 200, timeout=30)
+    victim.kill()  # mid-edit: every client is still writing
+    await asyncio.sleep(0.3)
+    for task in writers:
+        task.cancel()
+    await asyncio.gather(*writers, return_exceptions=True)
+    seen_before = set(seen)
+
+    # the victim's clients reconnect to the survivors with what they hold
+    orphans = everyone[2::3]
+    survivors = [c for c in everyone if c not in orphans]
+    moved = [await connect((one, two)[n % 2].ws(score_id), clients, score=c.score)
+             for n, c in enumerate(orphans)]
+    final = [*survivors, *moved]
+    await wait_for(lambda: all(note_ids(c) == set(authored) for c in final), timeout=30)
+    assert seen_before <= set(authored)
+    assert len(authored) == len(set(authored))
+    reference = final[0].score.raw_notes()
+    assert all(c.score.raw_notes() == reference for c in final)
+    stored = (await cluster3.stored(score_id)).raw_notes()
+    assert stored == reference
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    server = PrivateRedis()
+    server.start()
+    yield server
+    server.kill()
+
+
+async def test_redis_restart_instances_resync_by_themselves(
+        postgres_dsn: str, private_redis: PrivateRedis, tmp_path: Path,  # noqa: F811
+        clients: list[YClient]) -> None:
+    cluster = Cluster(postgres_dsn, private_redis.url, tmp_path, 2)
+    try:
+        cluster.start()
+        score_id = cluster.create_score()
+        a1, a2, b1, b2 = [await connect(cluster.instances[n // 2].ws(score_id), clients)
+                          for n in range(4)]
+        authored: list[str] = []
+        await asyncio.gather(Writer(a1, authored).write(10), Writer(b1, authored).write(10))
+        await wait_for(lambda: all(note_ids(c) == set(authored) for c in (a1, a2, b1, b2)),
+                       timeout=10)
+
+        private_redis.kill()
+        during_a: list[str] = []
+        during_b: list[str] = []
+        await asyncio.gather(Writer(a1, during_a).write(10), Writer(b1, during_b).write(10))
+        # each instance's own clients still edit together; the other side waits
+        mine_a, mine_b = set(during_a), set(during_b)
+        await wait_for(lambda: mine_a <= note_ids(a2) and mine_b <= note_ids(b2), timeout=10)
+        await asyncio.sleep(0.5)
+        assert not mine_b & note_ids(a2) and not mine_a & note_ids(b2)
+
+        private_redis.start()  # empty: streams and everything in them are gone
+        authored += during_a + during_b
+        await wait_for(lambda: all(note_ids(c) == set(authored) for c in (a1, a2, b1, b2)),
+                       timeout=20)
+        assert mine_b <= note_ids(a2) and mine_a <= note_ids(b2)
+        # and fan-out works again afterwards
+        after: list[str] = []
+        await Writer(b2, after).write(5)
+        await wait_for(lambda: set(after) <= note_ids(a1), timeout=10)
+        assert (await cluster.stored(score_id)).raw_notes() == a1.score.raw_notes()
+    finally:
+        cluster.stop()
