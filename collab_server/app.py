@@ -63,14 +63,17 @@ def create_app(settings: Settings, *, storage: Storage | None = None,
         analysis_runtime = await start_analysis(settings, store,
                                                 injected_storage=storage is not None)
         fanout = open_fanout(settings.redis_url, settings.instance_id)
+        fanout_hooks = None if fanout is None else FanoutHooks(fanout, store_hooks)
         rooms = RoomManager(
-            HookChain(store_hooks if fanout is None
-                      else HookChain(FanoutHooks(fanout, store_hooks), store_hooks),
+            HookChain(store_hooks if fanout_hooks is None
+                      else HookChain(fanout_hooks, store_hooks),
                       analysis_runtime.hooks),
             idle_timeout=settings.room_idle_seconds,
             metrics=metrics.rooms,
         )
         metrics.watch(rooms.gauges)
+        if fanout_hooks is not None:
+            metrics.watch(fanout_hooks.gauges)
         cache = open_cache(settings.redis_url)
         app.state.scores = ScoreService(store, documents, rooms, ScoreMetadataCache(cache))
         app.state.rooms = rooms
@@ -87,8 +90,13 @@ def create_app(settings: Settings, *, storage: Storage | None = None,
                 storage_check = {"ok": False, "error": str(exc)}
             storage_check["seconds"] = round(time.perf_counter() - started, 4)
             failing = rooms.rooms_failing_to_store()
-            return {"storage": storage_check,
-                    "store_backlog": {"ok": not failing, "rooms_failing": failing}}
+            checks = {"storage": storage_check,
+                      "store_backlog": {"ok": not failing, "rooms_failing": failing}}
+            if fanout_hooks is not None:
+                # Degraded, not down: rooms keep serving their own clients and catch up
+                # from the update log when Redis returns.
+                checks["fanout"] = {"ok": True, "connected": fanout_hooks.connected}
+            return checks
 
         app.state.readiness = readiness
         log.info("orpheus started", extra={"settings": settings.public()})

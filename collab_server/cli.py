@@ -92,3 +92,20 @@ def _run_accounts(job: Any) -> Any:
 
 main.add_command(analysis_cli.worker)
 main.add_command(analysis_cli.analyze)
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending database migrations (Postgres; SQLite creates its tables itself).
+    The server also applies them on start-up."""
+    import asyncio
+
+    settings = Settings.from_env(os.environ)
+    url = settings.effective_database_url
+    if not url.startswith(("postgresql:", "postgres:")):
+        click.echo(f"{url.split(':', 1)[0]}: tables are created on start-up; nothing to do")
+        return
+    from persistence.migrate import migrate_database
+
+    done = asyncio.run(migrate_database(url))
+    click.echo("\n".join(f"applied {m.name}" for m in done) or "nothing to apply")

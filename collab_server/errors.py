@@ -55,6 +55,12 @@ class ScoreNotFound(OrpheusError):
     status, close_code, code = 404, 4404, "not_found"
 
 
+class NotAcceptable(OrpheusError):
+    """The request does not accept the only media type this resource has."""
+
+    status, close_code, code = 406, 4406, "not_acceptable"
+
+
 class Conflict(OrpheusError):
     """The request conflicts with the current state."""
 

@@ -135,6 +135,22 @@ class FanoutHooks(RoomHooks):
         self._links: dict[str, _Link] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
+    @property
+    def connected(self) -> bool:
+        """Whether the fan-out backend is reachable (always true in memory)."""
+        return bool(getattr(self.fanout, "connected", True))
+
+    def gauges(self) -> dict[str, float]:
+        """Fan-out counters and state, for /metrics."""
+        return {
+            "fanout_connected": float(self.connected),
+            "fanout_received": self.received,
+            "fanout_published": self.published,
+            "fanout_publish_failures": self.publish_failures,
+            "fanout_catch_ups": self.catch_ups,
+            "fanout_rooms": len(self._links),
+        }
+
     # --- room hooks -----------------------------------------------------------------
 
     async def load(self, score_id: str) -> LoadedState | None:

@@ -139,12 +139,17 @@ async def _apply(conn: asyncpg.Connection, wanted: list[Migration]) -> list[Migr
     return done
 
 
-async def _main(dsn: str) -> None:
+async def migrate_database(dsn: str) -> list[Migration]:
+    """Connect to ``dsn`` and apply every pending migration; returns those applied."""
     conn = await asyncpg.connect(dsn)
     try:
-        done = await migrate(conn)
+        return await migrate(conn)
     finally:
         await conn.close()
+
+
+async def _main(dsn: str) -> None:
+    done = await migrate_database(dsn)
     print("\n".join(f"applied {m.name}" for m in done) or "nothing to apply")
 
 

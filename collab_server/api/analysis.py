@@ -26,16 +26,11 @@ from starlette.routing import Route
 
 from collab_server.analysis_runtime import AnalysisRuntime
 from collab_server.api.scores import service
-from collab_server.errors import BadRequest, OrpheusError, ScoreNotFound
+from collab_server.errors import BadRequest, NotAcceptable, ScoreNotFound
 from persistence.results import DocVersion, StoredResult
 
 KEEPALIVE_SECONDS = 15.0
 
-
-class NotAcceptable(OrpheusError):
-    """The request does not accept the only media type this resource has."""
-
-    status, close_code, code = 406, 4406, "not_acceptable"
 
 
 def runtime(request: Request) -> AnalysisRuntime:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import swagger_ui_bundle
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.schemas import SchemaGenerator
 from starlette.staticfiles import StaticFiles
 
@@ -63,7 +65,21 @@ async def openapi(request: Request) -> Response:
     responses:
       200: {description: OpenAPI 3 JSON}
     """
-    return JSONResponse(schemas.get_schema(routes=request.app.routes))
+    return JSONResponse(describe(request.app.routes))
+
+
+def describe(routes: list[BaseRoute]) -> dict[str, Any]:
+    """The OpenAPI description of ``routes``: the handlers' docstrings, plus the path
+    parameters (``{score_id}``...) that the docstrings leave implicit."""
+    spec = schemas.get_schema(routes=routes)
+    for path, operations in spec.get("paths", {}).items():
+        names = re.findall(r"{(\w+)}", path)
+        for operation in operations.values():
+            declared = {p["name"] for p in operation.get("parameters", [])}
+            operation.setdefault("parameters", []).extend(
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                for name in names if name not in declared)
+    return spec
 
 
 DOCS_PAGE = """<!doctype html>

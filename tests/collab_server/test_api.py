@@ -200,6 +200,9 @@ def test_system_endpoints(client: TestClient) -> None:
     restore = "/api/scores/{score_id}/versions/{version_id}/restore"
     assert {"/api/scores", restore} <= set(spec["paths"])
     assert "post" in spec["paths"]["/api/scores"]
+    declared = spec["paths"][restore]["post"]["parameters"]
+    assert {(p["name"], p["in"]) for p in declared} == {("score_id", "path"),
+                                                         ("version_id", "path")}
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger-ui-bundle.js" in docs.text
     assert client.get("/docs/static/swagger-ui-bundle.js").status_code == 200

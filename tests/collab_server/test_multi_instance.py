@@ -256,12 +256,23 @@ async def test_redis_restart_instances_resync_by_themselves(
         await wait_for(lambda: mine_a <= note_ids(a2) and mine_b <= note_ids(b2), timeout=10)
         await asyncio.sleep(0.5)
         assert not mine_b & note_ids(a2) and not mine_a & note_ids(b2)
+        base = cluster.instances[0].base
+
+        def fanout_state(url: str) -> tuple[float, bool]:
+            metrics = httpx.get(url + "/metrics", timeout=2).text
+            value = next(float(line.split()[-1]) for line in metrics.splitlines()
+                         if line.startswith("orpheus_fanout_connected "))
+            ready = httpx.get(url + "/readyz", timeout=2).json()["checks"]["fanout"]
+            return value, bool(ready["connected"])
+
+        await wait_for(lambda: fanout_state(base) == (0.0, False), timeout=10)  # visible
 
         private_redis.start()  # empty: streams and everything in them are gone
         authored += during_a + during_b
         await wait_for(lambda: all(note_ids(c) == set(authored) for c in (a1, a2, b1, b2)),
                        timeout=20)
         assert mine_b <= note_ids(a2) and mine_a <= note_ids(b2)
+        assert fanout_state(base) == (1.0, True)
         # and fan-out works again afterwards
         after: list[str] = []
         await Writer(b2, after).write(5)

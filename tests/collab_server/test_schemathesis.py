@@ -3,17 +3,15 @@ whatever the input, no response is a server error, authenticated or not."""
 
 from __future__ import annotations
 
-import re
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import jwt
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from collab_server.api.system import schemas
+from collab_server.api.system import describe
 from collab_server.app import create_app
 from collab_server.gate import PUBLIC
 from tests.collab_server.security_helpers import settings_for
@@ -23,22 +21,7 @@ DATA = Path(tempfile.mkdtemp(prefix="orpheus-schemathesis-"))
 APP = create_app(settings_for(DATA, jwt_secret=SECRET, rest_rate_per_ip=0,
                               rest_rate_per_user=0, login_rate_per_ip=0,
                               open_registration=True))
-
-
-def described() -> dict[str, Any]:
-    """The app's OpenAPI description, with the path parameters it leaves implicit."""
-    raw = schemas.get_schema(routes=APP.routes)
-    for path, operations in raw["paths"].items():
-        names = re.findall(r"{(\w+)}", path)
-        for operation in operations.values():
-            declared = {p["name"] for p in operation.get("parameters", [])}
-            operation.setdefault("parameters", []).extend(
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                for name in names if name not in declared)
-    return raw
-
-
-schema = schemathesis.openapi.from_dict(described())
+schema = schemathesis.openapi.from_dict(describe(APP.routes))
 schema.app = APP
 
 
