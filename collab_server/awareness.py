@@ -54,6 +54,10 @@ class Presence:
         """Present clients and their decoded states."""
         return {client: json.loads(entry.state) for client, entry in self._states.items()}
 
+    def owner_of(self, client_id: int) -> Hashable | None:
+        """Who announced ``client_id`` (a connection id, or an in-process owner)."""
+        return self._owner.get(client_id)
+
     def entries(self) -> list[AwarenessEntry]:
         """Every present client's entry, to send to a newcomer."""
         return list(self._states.values())

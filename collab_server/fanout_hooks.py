@@ -34,12 +34,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pycrdt import merge_updates
 
-from collab_server.awareness import Presence
 from collab_server.errors import ProtocolViolation
 from collab_server.fanout.base import RESYNC, FanOut, Message, Subscription
 from collab_server.hooks import LoadedState, RoomHooks
@@ -70,35 +69,6 @@ def remote_owner(instance: str, client_id: int) -> str:
     """Owner of a presence entry learnt from another instance (one per client, so an
     instance's many clients are not capped by ``Presence.max_owned``)."""
     return f"{REMOTE_OWNER}{instance}:{client_id}"
-
-
-def is_remote_owner(owner: Hashable) -> bool:
-    return isinstance(owner, str) and owner.startswith(REMOTE_OWNER)
-
-
-class PublishingPresence(Presence):
-    """Presence that reports entries accepted from local owners (connections, agents)."""
-
-    def __init__(self, on_local: Callable[[list[AwarenessEntry]], None], *,
-                 max_owned: int = 16) -> None:
-        super().__init__(max_owned=max_owned)
-        self._on_local = on_local
-
-    def apply(self, entries: Iterable[AwarenessEntry], owner: Hashable) -> list[AwarenessEntry]:
-        accepted = super().apply(entries, owner)
-        if accepted and not is_remote_owner(owner):
-            self._on_local(accepted)
-        return accepted
-
-    def remove_owner(self, owner: Hashable) -> list[AwarenessEntry]:
-        removals = super().remove_owner(owner)
-        if removals and not is_remote_owner(owner):
-            self._on_local(removals)
-        return removals
-
-    def local_entries(self) -> list[AwarenessEntry]:
-        return [entry for entry in self.entries()
-                if not is_remote_owner(self._owner.get(entry.client_id))]
 
 
 @dataclass(eq=False)
@@ -178,8 +148,6 @@ class FanoutHooks(RoomHooks):
                 room.score_id, lambda message: self._receive(link, message))
             link.overflowed = True
         link.room = room
-        room.presence = PublishingPresence(lambda entries: self._queue_presence(link, entries),
-                                           max_owned=room.presence.max_owned)
         buffered, link.buffer = link.buffer, []
         for message in buffered:
             self._handle(link, room, message)
@@ -239,11 +207,10 @@ class FanoutHooks(RoomHooks):
                 self._apply_update(link, room, message)
             elif message.kind == AWARENESS:
                 for entry in decode_awareness(message.payload):
-                    room.set_presence([entry], remote_owner(message.instance, entry.client_id))
+                    room.set_presence([entry], remote_owner(message.instance, entry.client_id),
+                                      remote=True)
             elif message.kind == QUERY:
-                presence = room.presence
-                if isinstance(presence, PublishingPresence):
-                    self._queue_presence(link, presence.local_entries())
+                self._queue_presence(link, room.local_presence())
             elif message.kind == RESYNC:
                 self._start_catch_up(link)
                 self._ensure_sender(link)
@@ -303,7 +270,12 @@ class FanoutHooks(RoomHooks):
 
     # --- sending --------------------------------------------------------------------
 
-    def _queue_presence(self, link: _Link, entries: list[AwarenessEntry]) -> None:
+    def publish_presence(self, room: Room, entries: Sequence[AwarenessEntry]) -> None:
+        link = self._links.get(room.score_id)
+        if link is not None and link.room is room:
+            self._queue_presence(link, entries)
+
+    def _queue_presence(self, link: _Link, entries: Sequence[AwarenessEntry]) -> None:
         for entry in entries:
             link.presence_out[entry.client_id] = entry
         if entries:

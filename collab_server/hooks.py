@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from score_model.origin import Origin
 
 if TYPE_CHECKING:
+    from collab_server.protocol import AwarenessEntry
     from collab_server.room import Room
 
 
@@ -57,6 +58,12 @@ class RoomHooks:
 
     async def publish(self, room: Room, update: bytes, origins: frozenset[Origin]) -> None:
         """Share a change made on this instance (remote updates are never published)."""
+        return None
+
+    def publish_presence(self, room: Room, entries: Sequence[AwarenessEntry]) -> None:
+        """Share presence changes made on this instance (its connections and in-process
+        participants; presence learnt from other instances is never passed here).
+        Called synchronously from the room: queue, never block."""
         return None
 
     async def on_unload(self, room: Room) -> None:
@@ -91,6 +98,10 @@ class HookChain(RoomHooks):
 
     async def publish(self, room: Room, update: bytes, origins: frozenset[Origin]) -> None:
         await _each([hook.publish(room, update, origins) for hook in self.hooks])
+
+    def publish_presence(self, room: Room, entries: Sequence[AwarenessEntry]) -> None:
+        for hook in self.hooks:
+            hook.publish_presence(room, entries)
 
     async def on_unload(self, room: Room) -> None:
         await _each([hook.on_unload(room) for hook in self.hooks])

@@ -120,6 +120,7 @@ class Room:
         self._dirty = asyncio.Event()
         self._flush_lock = asyncio.Lock()
         self._awareness_out: dict[int, AwarenessEntry] = {}
+        self._remote_owners: set[str] = set()  # presence owners learnt from other instances
         self._awareness_scheduled = False
         self._loop = asyncio.get_running_loop()
         self.score = ScoreDoc.from_update(loaded.state)
@@ -189,6 +190,7 @@ class Room:
         removals = self.presence.remove_owner(conn.id)
         if removals:
             self._relay_awareness(removals)
+            self._publish_presence(removals)
         self._maybe_idle()
 
     def disconnect(self, conn: Connection, error: OrpheusError | None = None, *,
@@ -216,6 +218,7 @@ class Room:
             accepted = self.presence.apply(message.entries, conn.id)
             if accepted:
                 self._relay_awareness(accepted)
+                self._publish_presence(accepted)
         elif isinstance(message, SyncStep1):
             vector = decode_state_vector(message.state_vector)
             self._check_fresh(vector)
@@ -283,16 +286,39 @@ class Room:
         with self.score.doc.transaction(origin=origin):
             self.score.doc.apply_update(update)
 
-    def set_presence(self, entries: Sequence[AwarenessEntry], owner: str) -> None:
-        """Announce presence for in-process participants (``owner`` names them)."""
+    def set_presence(self, entries: Sequence[AwarenessEntry], owner: str, *,
+                     remote: bool = False) -> None:
+        """Announce presence for in-process participants (``owner`` names them), or,
+        with ``remote``, presence learnt from another instance (never published again)."""
+        if remote:
+            self._remote_owners.add(owner)
         accepted = self.presence.apply(entries, owner)
         if accepted:
             self._relay_awareness(accepted)
+            if not remote:
+                self._publish_presence(accepted)
+        if remote and all(entry.removed for entry in entries):
+            self._remote_owners.discard(owner)
 
     def remove_presence(self, owner: str) -> None:
         removals = self.presence.remove_owner(owner)
         if removals:
             self._relay_awareness(removals)
+            if owner not in self._remote_owners:
+                self._publish_presence(removals)
+        self._remote_owners.discard(owner)
+
+    def local_presence(self) -> list[AwarenessEntry]:
+        """Presence announced on this instance (what other instances need to learn)."""
+        return [entry for entry in self.presence.entries()
+                if self.presence.owner_of(entry.client_id) not in self._remote_owners]
+
+    def _publish_presence(self, entries: Sequence[AwarenessEntry]) -> None:
+        try:
+            self.hooks.publish_presence(self, entries)
+        except Exception:  # a hook must never break the room
+            self.metrics.hook_errors += 1
+            log.exception("publish_presence hook failed", extra={"score": self.score_id})
 
     # --- presence relay ------------------------------------------------------------------
 
@@ -516,6 +542,7 @@ class Room:
         self.close_connections(StaleDocument("the score was restored: reload it"))
         self.presence.clear()
         self._awareness_out.clear()
+        self._remote_owners.clear()
 
     async def close(self, error: OrpheusError | None = None, *, code: int = 1001,
                     timeout: float | None = 10.0) -> bool:
