@@ -37,7 +37,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         create_app(settings, announce=lambda text: click.echo(text, err=True)),
         host=settings.host,
         port=settings.port,
-        ws="websockets",
+        ws="websockets-sansio",
         ws_per_message_deflate=settings.ws_per_message_deflate,
         ws_max_size=settings.max_message_bytes,
         log_config=None,

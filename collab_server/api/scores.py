@@ -117,8 +117,10 @@ async def create_score(request: Request) -> Response:
     config = settings(request)
     upload = await read_upload(request, config.max_upload_bytes)
     score = await to_thread.run_sync(_import, upload.data, upload.filename, config)
-    record = await service(request).create(
-        title=request.query_params.get("title", ""), owner=_actor(request), score=score)
+    title = (request.query_params.get("title") or score.raw_meta().get("title")
+             or (upload.filename or "").rsplit(".", 1)[0] or "Untitled")
+    record = await service(request).create(title=str(title)[:200], owner=_actor(request),
+                                           score=score)
     await _record_owner(request, record)
     return JSONResponse(score_json(record), status_code=201)
 

@@ -86,6 +86,7 @@ def test_upload_raw_and_multipart_then_export_every_format(client: TestClient) -
     assert raw.json()["title"] == "Chorale"
     form = client.post("/api/scores", files={"file": (CHORALE.name, data, "application/zip")})
     assert form.status_code == 201, form.text
+    assert form.json()["title"] == "bwv66.6"  # the file has no title: its name stands in
     expected = notes_of(data, CHORALE.name)
     assert len(expected) > 100
 
