@@ -8,6 +8,7 @@ request takes one token or is refused with the time until one is back.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import OrderedDict
@@ -15,10 +16,14 @@ from collections.abc import Callable
 from typing import Any, Protocol
 from weakref import WeakKeyDictionary
 
+from redis.exceptions import RedisError
+
 from collab_server.connection import Connection
 from collab_server.errors import DocumentTooLarge, RateLimited
 from collab_server.protocol import MessageType, SyncType
 from collab_server.room import Room
+
+log = logging.getLogger("orpheus.limits")
 
 
 class RateLimiter(Protocol):
@@ -98,12 +103,22 @@ class RedisRateLimiter:
         self._redis = client
         self.rate, self.burst, self.prefix = rate, burst, prefix
         self._script = client.register_script(_REDIS_BUCKET)
+        # While Redis is unreachable each instance limits on its own: requests go on.
+        self._fallback = MemoryRateLimiter(rate, burst)
+        self._warned_at = -math.inf
 
     async def hit(self, key: str) -> float:
-        seconds, micros = await self._redis.time()
-        now_ms = seconds * 1000 + micros / 1000
-        wait_ms = await self._script(keys=[self.prefix + key],
-                                     args=[self.rate, self.burst, now_ms])
+        try:
+            seconds, micros = await self._redis.time()
+            now_ms = seconds * 1000 + micros / 1000
+            wait_ms = await self._script(keys=[self.prefix + key],
+                                         args=[self.rate, self.burst, now_ms])
+        except (RedisError, OSError) as exc:
+            if time.monotonic() - self._warned_at > 60:
+                self._warned_at = time.monotonic()
+                log.warning("rate limits fall back to this instance: Redis unreachable (%s)",
+                            exc)
+            return await self._fallback.hit(key)
         return float(wait_ms) / 1000
 
     async def close(self) -> None:

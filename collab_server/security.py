@@ -18,6 +18,7 @@ from collab_server.settings import Settings
 from persistence.accounts import User
 from persistence.accounts_factory import open_accounts
 from persistence.base import Storage
+from persistence.errors import AlreadyExists
 from persistence.postgres import PostgresStorage
 
 ADMIN = "admin"
@@ -52,8 +53,12 @@ async def ensure_admin(auth: Authenticator, password: str,
         return False
     generated = not password
     password = password or secrets.token_urlsafe(12)
-    await auth.accounts.create_user(User(ADMIN, "Administrator", auth.hash_password(password),
-                                         is_admin=True))
+    try:
+        await auth.accounts.create_user(User(ADMIN, "Administrator",
+                                             auth.hash_password(password), is_admin=True))
+    except AlreadyExists:
+        return False  # another instance starting at the same moment created it
+
     if generated:
         announce(f"Created the first account: user '{ADMIN}', password '{password}'. "
                  "This is shown once: log in (POST /api/auth/login) and change it "
@@ -68,7 +73,9 @@ def _limiter(settings: Settings, rate: float, burst: int, name: str = ""
     if settings.redis_url:
         import redis.asyncio
 
-        return RedisRateLimiter(redis.asyncio.from_url(settings.redis_url), rate, burst,
+        client = redis.asyncio.from_url(settings.redis_url, health_check_interval=15,
+                                        retry_on_error=[ConnectionError, TimeoutError])
+        return RedisRateLimiter(client, rate, burst,
                                 prefix=f"orpheus:rl:{name}")
     return MemoryRateLimiter(rate, burst)
 

@@ -56,7 +56,10 @@ def score_json(record: ScoreRecord) -> dict[str, Any]:
 
 
 async def json_body(request: Request) -> dict[str, Any]:
-    raw = await read_body(request, 1024 * 1024)
+    return _json_object(await read_body(request, 1024 * 1024))
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
     if not raw:
         return {}
     try:
@@ -106,19 +109,24 @@ async def create_score(request: Request) -> Response:
       422: {description: A broken or hostile file, or a score over the limits}
     """
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media == "application/json" or (not media and "filename" not in request.query_params):
-        body = await json_body(request)
-        title = body.get("title", "Untitled")
-        if not isinstance(title, str):
-            raise Unprocessable("title must be a string")
-        record = await service(request).create(title=title, owner=_actor(request))
-        await _record_owner(request, record)
-        return JSONResponse(score_json(record), status_code=201)
     config = settings(request)
-    upload = await read_upload(request, config.max_upload_bytes)
-    score = await to_thread.run_sync(_import, upload.data, upload.filename, config)
-    title = (request.query_params.get("title") or score.raw_meta().get("title")
-             or (upload.filename or "").rsplit(".", 1)[0] or "Untitled")
+    score: ScoreDoc | None = None
+    fallback_title = "Untitled"
+    if media == "application/json" or (not media and "filename" not in request.query_params):
+        raw = await read_body(request, config.max_upload_bytes)
+        body = _json_object(raw)
+        if {"notes", "measures", "schema_version"} & set(body):  # a score exported as JSON
+            score = await to_thread.run_sync(_import, raw, "score.json", config)
+        else:
+            fallback_title = body.get("title", fallback_title)
+            if not isinstance(fallback_title, str):
+                raise Unprocessable("title must be a string")
+    else:
+        upload = await read_upload(request, config.max_upload_bytes)
+        score = await to_thread.run_sync(_import, upload.data, upload.filename, config)
+        fallback_title = (upload.filename or "").rsplit(".", 1)[0] or fallback_title
+    title = (request.query_params.get("title")
+             or (score.raw_meta().get("title") if score is not None else None) or fallback_title)
     record = await service(request).create(title=str(title)[:200], owner=_actor(request),
                                            score=score)
     await _record_owner(request, record)

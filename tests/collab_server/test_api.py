@@ -107,6 +107,17 @@ def test_upload_raw_and_multipart_then_export_every_format(client: TestClient) -
         f"/api/scores/{score_id}/export?format=mxl").content))
 
 
+def test_a_json_export_posted_as_json_is_imported(client: TestClient) -> None:
+    data = CHORALE.read_bytes()
+    source = client.post(f"/api/scores?filename={CHORALE.name}", content=data).json()["id"]
+    exported = client.get(f"/api/scores/{source}/export?format=json")
+    copy = client.post("/api/scores?title=Copy", content=exported.content,
+                       headers={"content-type": "application/json"})
+    assert copy.status_code == 201 and copy.json()["title"] == "Copy"
+    again = client.get(f"/api/scores/{copy.json()['id']}/export?format=json").json()
+    assert again["notes"] == exported.json()["notes"]
+
+
 def test_uploads_that_must_be_refused(client: TestClient) -> None:
     too_big = client.post("/api/scores?filename=big.musicxml", content=b"<" * 300_000,
                           headers={"content-type": "application/octet-stream"})

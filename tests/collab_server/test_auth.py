@@ -196,3 +196,26 @@ def test_cors_comes_from_settings(tmp_path: Path) -> None:
         other = client.options("/api/scores", headers={
             "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
         assert "access-control-allow-origin" not in other.headers
+
+
+async def test_two_instances_starting_at_once_create_one_admin() -> None:
+    """Both see no account, both try to create ``admin``: one wins, neither fails."""
+    import asyncio
+
+    from collab_server.auth import Authenticator
+    from collab_server.security import ensure_admin
+    from persistence.accounts_memory import MemoryAccountStore
+
+    class RacingStore(MemoryAccountStore):  # both instances count before either creates
+        async def count_users(self) -> int:
+            count = await super().count_users()
+            await asyncio.sleep(0.05)
+            return count
+
+    accounts = RacingStore()
+    instances = [Authenticator(accounts, secret="s" * 32) for _ in range(2)]
+    shown: list[str] = []
+    created = await asyncio.gather(*(ensure_admin(auth, "", shown.append)
+                                      for auth in instances))
+    assert sorted(created) == [False, True] and len(shown) == 1
+    assert await accounts.count_users() == 1

@@ -182,3 +182,14 @@ async def test_connection_limits(tmp_path: Path) -> None:
         assert again.close_code is None
         for client in (again, other, mine[1][0]):
             await client.close()
+
+
+async def test_redis_limiter_falls_back_to_this_instance_when_redis_is_down() -> None:
+    """Redis unreachable: requests go on, limited per instance, instead of failing."""
+    client = redis.asyncio.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    limiter = RedisRateLimiter(client, rate=1, burst=2, prefix=f"t:{secrets.token_hex(4)}:")
+    try:
+        assert [await limiter.hit("ip") for _ in range(2)] == [0.0, 0.0]
+        assert await limiter.hit("ip") > 0  # still limited, by the local buckets
+    finally:
+        await limiter.close()
