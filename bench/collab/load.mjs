@@ -1,0 +1,262 @@
+// Load client for bench/collab/run.py: the unmodified `yjs` + `y-websocket` clients (from
+// tests/node/node_modules) driving a collaboration server on loopback, every client with
+// presence on (awareness field `user` set, so y-websocket renews it every 15 s and re-sends
+// the states it learns, as in a browser).
+//
+// Usage: node bench/collab/load.mjs '<json options>'
+//   common: mode, url (e.g. ws://127.0.0.1:8000/ws/scores), timeout (s, whole run),
+//           presence (default true; false leaves the awareness state empty)
+//   latency: room, edits, warmup           one writer, one reader, sequential edits
+//   fanout:  room, listeners, updates      one writer as fast as the provider sends
+//   fill:    room, notes                   put `notes` notes in a room, then stay connected
+//   join:    room, clients, notes          `clients` connect at once; time until all synced
+//   idle:    rooms, perRoom                connect, report, hold until stdin closes
+// Writes JSON lines: {"event": "ready"} when the measured phase starts (the runner samples
+// server CPU there), {"event": "result", ...} at the end; exits 0, or 1 on error.
+import * as Y from '../../tests/node/node_modules/yjs/dist/yjs.mjs'
+import { WebsocketProvider } from '../../tests/node/node_modules/y-websocket/src/y-websocket.js'
+import WebSocket from '../../tests/node/node_modules/ws/wrapper.mjs'
+import * as S from '../../tests/node/schema.mjs'
+
+process.setMaxListeners(0) // each provider adds an exit listener
+const opts = JSON.parse(process.argv[2])
+const out = obj => process.stdout.write(JSON.stringify(obj) + '\n')
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+const now = () => performance.now()
+const deadline = Date.now() + (opts.timeout ?? 60) * 1000
+const clients = []
+
+class TimedOut extends Error {}
+
+async function until (predicate, limit = deadline) {
+  while (!predicate()) {
+    if (Date.now() > limit) throw new TimedOut('timed out')
+    await sleep(2)
+  }
+}
+
+function connect (room, name) {
+  const doc = new Y.Doc()
+  const provider = new WebsocketProvider(opts.url, room, doc, {
+    WebSocketPolyfill: WebSocket, disableBc: true, maxBackoffTime: 1000
+  })
+  if (opts.presence !== false) provider.awareness.setLocalStateField('user', { name })
+  const client = { doc, provider, roots: S.roots(doc) }
+  clients.push(client)
+  return client
+}
+
+/** Make sure the room holds a score (a REST-created Orpheus score does; a stock room starts
+ * empty): returns the measure and part ids to place notes in. */
+function cells (client) {
+  const { parts, measures } = client.roots
+  if (parts.length === 0) S.createScore(client.doc, { title: 'bench', parts: ['A', 'B'], measures: 8 })
+  return { parts: parts.toArray().map(p => p.get('id')), measures: measures.toArray().map(m => m.get('id')) }
+}
+
+function note (ids, i, author) {
+  return {
+    measure: ids.measures[i % ids.measures.length],
+    part: ids.parts[i % ids.parts.length],
+    onset: `${i % 4}`,
+    duration: '1',
+    pitches: [['C4', 'E4', 'G4', 'B-3'][i % 4]],
+    lyric: `${author}-${i}`
+  }
+}
+
+function quantiles (values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  const q = p => sorted.length ? +sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)].toFixed(3) : null
+  return { n: sorted.length, p50: q(0.5), p99: q(0.99), max: q(1) }
+}
+
+async function latency () {
+  const writer = connect(opts.room, 'writer')
+  await until(() => writer.provider.synced)
+  const ids = cells(writer)
+  const reader = connect(opts.room, 'reader')
+  await until(() => reader.provider.synced && reader.roots.parts.length > 0)
+  await sleep(300)
+  let waiting = null
+  reader.roots.notes.observe(event => {
+    if (waiting && event.keysChanged.has(waiting.id)) waiting.resolve(now())
+  })
+  out({ event: 'ready' })
+  const samples = []
+  const total = (opts.warmup ?? 20) + opts.edits
+  for (let i = 0; i < total; i++) {
+    let resolve
+    const received = new Promise(r => { resolve = r })
+    const started = now()
+    writer.doc.transact(() => {
+      const id = S.newId('n')
+      waiting = { id, resolve }
+      writer.roots.notes.set(id, S.noteValue(note(ids, i, 'writer')))
+    })
+    const timer = setTimeout(() => resolve(null), Math.max(0, deadline - Date.now()))
+    const at = await received
+    clearTimeout(timer)
+    if (at === null) throw new TimedOut(`edit ${i} never arrived`)
+    if (i >= (opts.warmup ?? 20)) samples.push(at - started)
+  }
+  const mean = +(samples.reduce((a, b) => a + b, 0) / samples.length).toFixed(3)
+  return { ...quantiles(samples), mean, ...(opts.samples ? { samples: samples.map(v => +v.toFixed(3)) } : {}) }
+}
+
+async function fanout () {
+  const writer = connect(opts.room, 'writer')
+  await until(() => writer.provider.synced)
+  const ids = cells(writer)
+  const listeners = Array.from({ length: opts.listeners }, (_, i) => connect(opts.room, `listener-${i}`))
+  await until(() => listeners.every(l => l.provider.synced && l.roots.parts.length > 0))
+  await sleep(500) // presence exchange settles
+  const base = writer.roots.notes.size
+  const target = base + opts.updates
+  let finished = 0
+  let lastDone = 0
+  for (const l of listeners) {
+    let done = false
+    l.roots.notes.observe(() => {
+      if (!done && l.roots.notes.size >= target) { done = true; finished++; lastDone = now() }
+    })
+  }
+  out({ event: 'ready' })
+  const cpu0 = process.cpuUsage()
+  const clientCpu = () => { const u = process.cpuUsage(cpu0); return +((u.user + u.system) / 1e6).toFixed(3) }
+  const started = now()
+  for (let i = 0; i < opts.updates; i++) {
+    S.addNote(writer.doc, note(ids, i, 'writer'))
+    if (i % 50 === 49) await sleep(0) // let the socket drain and replies arrive
+  }
+  const sent = now()
+  try {
+    await until(() => finished === listeners.length, Date.now() + (opts.runTimeout ?? 60) * 1000)
+  } catch (error) {
+    if (!(error instanceof TimedOut)) throw error
+    return { completed: false, listeners_done: finished, seconds: +((now() - started) / 1000).toFixed(3), client_cpu_s: clientCpu() }
+  }
+  const seconds = (lastDone - started) / 1000
+  return {
+    completed: true,
+    listeners_done: finished,
+    seconds: +seconds.toFixed(3),
+    send_seconds: +((sent - started) / 1000).toFixed(3),
+    updates_per_s: +(opts.updates / seconds).toFixed(1),
+    client_cpu_s: clientCpu()
+  }
+}
+
+async function fill () {
+  const filler = connect(opts.room, 'filler')
+  await until(() => filler.provider.synced)
+  const ids = cells(filler)
+  for (let i = 0; i < opts.notes; i += 100) {
+    filler.doc.transact(() => {
+      for (let j = i; j < Math.min(opts.notes, i + 100); j++) {
+        filler.roots.notes.set(S.newId('n'), S.noteValue(note(ids, j, 'filler')))
+      }
+    })
+    await sleep(0)
+  }
+  // A fresh client confirms the server holds everything before the measured phase.
+  const check = connect(opts.room, 'check')
+  await until(() => check.provider.synced && check.roots.notes.size >= opts.notes)
+  check.provider.destroy()
+  clients.splice(clients.indexOf(check), 1)
+  const encoded = Y.encodeStateAsUpdate(filler.doc).length
+  out({ event: 'result', notes: filler.roots.notes.size, state_bytes: encoded })
+  await holdUntilStdinCloses()
+  return null
+}
+
+async function join () {
+  out({ event: 'ready' })
+  const cpu0 = process.cpuUsage()
+  const clientCpu = () => { const u = process.cpuUsage(cpu0); return +((u.user + u.system) / 1e6).toFixed(3) }
+  const started = now()
+  const times = []
+  const joiners = Array.from({ length: opts.clients }, (_, i) => connect(opts.room, `joiner-${i}`))
+  const pending = new Set(joiners)
+  try {
+    await until(() => {
+      for (const c of pending) {
+        if (c.provider.synced && c.roots.notes.size >= opts.notes) {
+          times.push(now() - started)
+          pending.delete(c)
+        }
+      }
+      return pending.size === 0
+    })
+  } catch (error) {
+    if (!(error instanceof TimedOut)) throw error
+    return { completed: false, synced: times.length, client_cpu_s: clientCpu() }
+  }
+  return { completed: true, synced: times.length, all_ms: +Math.max(...times).toFixed(1), ...quantiles(times), client_cpu_s: clientCpu() }
+}
+
+async function idle () {
+  // First one client per room, ten rooms at a time (stock pycrdt-websocket hangs clients that
+  // join a room that does not exist yet at the same moment), then everyone else at once.
+  const firsts = []
+  for (let i = 0; i < opts.rooms.length; i += 10) {
+    const batch = opts.rooms.slice(i, i + 10).map((room, j) => connect(room, `idle-${i + j}-0`))
+    await until(() => batch.every(c => c.provider.synced))
+    firsts.push(...batch)
+  }
+  await sleep(1000)
+  out({ event: 'rooms-open', connections: clients.length })
+  await waitForStdinLine()
+  const rest = []
+  for (const [r, room] of opts.rooms.entries()) {
+    for (let k = 1; k < opts.perRoom; k++) rest.push(connect(room, `idle-${r}-${k}`))
+  }
+  await until(() => rest.every(c => c.provider.synced))
+  const open = clients.filter(c => c.provider.wsconnected).length
+  out({ event: 'connected', connections: clients.length, open })
+  await holdUntilStdinCloses()
+  return null
+}
+
+let stdinLines = null
+function stdinReader () {
+  if (stdinLines) return stdinLines
+  stdinLines = { buffered: 0, waiters: [], closed: false, onClose: [] }
+  process.stdin.setEncoding('utf8')
+  process.stdin.on('data', chunk => {
+    for (const ch of chunk) {
+      if (ch !== '\n') continue
+      const waiter = stdinLines.waiters.shift()
+      if (waiter) waiter(); else stdinLines.buffered++
+    }
+  })
+  process.stdin.on('end', () => {
+    stdinLines.closed = true
+    for (const w of [...stdinLines.waiters, ...stdinLines.onClose]) w()
+  })
+  return stdinLines
+}
+
+function waitForStdinLine () {
+  const s = stdinReader()
+  if (s.buffered > 0) { s.buffered--; return Promise.resolve() }
+  if (s.closed) return Promise.resolve()
+  return new Promise(resolve => s.waiters.push(resolve))
+}
+
+function holdUntilStdinCloses () {
+  const s = stdinReader()
+  if (s.closed) return Promise.resolve()
+  return Promise.race([new Promise(resolve => s.onClose.push(resolve)), until(() => false).catch(() => {})])
+}
+
+const modes = { latency, fanout, fill, join, idle }
+try {
+  const result = await modes[opts.mode]()
+  if (result) out({ event: 'result', ...result })
+  for (const c of clients) c.provider.destroy()
+  process.exit(0)
+} catch (error) {
+  out({ event: 'error', message: String(error?.stack ?? error) })
+  process.exit(1)
+}

@@ -1,0 +1,520 @@
+"""Collaboration server benchmark: Orpheus beside stock pycrdt-websocket, in one run.
+
+Real y-websocket clients (Node ``yjs`` + ``y-websocket``, bench/collab/load.mjs) drive each
+server on loopback: Orpheus as ``orpheus serve`` on a temporary data dir (embedded SQLite
+and files, durable logging before broadcast), and stock pycrdt-websocket 0.16.5
+(bench/collab/stock_server.py, in-memory rooms, nothing stored). Each scenario starts a
+fresh server; server CPU comes from /proc/<pid>/stat (utime + stime), RSS from
+/proc/<pid>/status. Every load is bounded in count and time; child processes are ended
+on exit, failure included.
+
+    python -m bench.collab.run --quick     # about 1 minute
+    python -m bench.collab.run             # the full run, about 4 minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+LOAD = ROOT / "bench" / "collab" / "load.mjs"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# The server's own cost is measured, as for the stock server: no accounts (anonymous
+# clients) and no per-connection or per-IP rate and connection limits, which would
+# otherwise cap a burst writer at its configured rate. Unknown settings are ignored.
+NO_LIMITS = {
+    "ORPHEUS_AUTH_ENABLED": "false",
+    "ORPHEUS_WS_UPDATE_RATE": "0",
+    "ORPHEUS_REST_RATE_PER_IP": "0",
+    "ORPHEUS_REST_RATE_PER_USER": "0",
+    "ORPHEUS_MAX_CONNECTIONS_PER_USER": "100000",
+    "ORPHEUS_MAX_CONNECTIONS_PER_ROOM": "100000",
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes and repeats of one run."""
+
+    latency_edits: int
+    latency_repeats: int
+    fanout_updates: int
+    fanout_repeats: int
+    fanout_small: int
+    fanout_large: int
+    large_timeout: float
+    join_clients: int
+    join_notes: int
+    join_repeats: int
+    idle_rooms: int
+    idle_per_room: int
+
+
+FULL = Plan(latency_edits=500, latency_repeats=3, fanout_updates=2000, fanout_repeats=3,
+            fanout_small=20, fanout_large=100, large_timeout=60, join_clients=100,
+            join_notes=5000, join_repeats=3, idle_rooms=100, idle_per_room=10)
+QUICK = Plan(latency_edits=200, latency_repeats=1, fanout_updates=500, fanout_repeats=1,
+             fanout_small=20, fanout_large=100, large_timeout=20, join_clients=50,
+             join_notes=2000, join_repeats=1, idle_rooms=30, idle_per_room=10)
+
+
+# --- processes --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14, 15)
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def stop_process(proc: subprocess.Popen[bytes] | asyncio.subprocess.Process) -> None:
+    """End a child we started (by its pid): SIGTERM, then SIGKILL after 5 s."""
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.terminate()
+    if isinstance(proc, subprocess.Popen):
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@dataclass
+class Server:
+    """One running server under test."""
+
+    kind: str  # "orpheus", "orpheus-memory" or "stock"
+    port: int
+    proc: subprocess.Popen[bytes]
+    data_dir: Path | None = None
+    log: Path | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/scores"
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.pid)
+
+    def rss(self) -> int:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"the {self.kind} server exited with code {self.proc.returncode}")
+        return rss_bytes(self.pid)
+
+    def new_room(self, title: str) -> str:
+        """A room to use: a score created by REST on Orpheus, any fresh name on stock."""
+        if not self.kind.startswith("orpheus"):
+            return f"{title}-{time.monotonic_ns()}"
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/api/scores", data=json.dumps({"title": title}).encode(),
+            headers={"content-type": "application/json"}, method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return str(json.loads(response.read())["id"])
+
+
+@contextlib.contextmanager
+def server(kind: str, workdir: Path) -> Any:
+    """Start a fresh server of ``kind``, wait until it answers, and end it afterwards."""
+    port = free_port()
+    log = workdir / f"{kind}-{port}.log"
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    data_dir = None
+    if kind.startswith("orpheus"):
+        data_dir = workdir / f"data-{port}"
+        env.update(ORPHEUS_LOG_LEVEL="warning", **NO_LIMITS)
+        if kind == "orpheus-memory":  # the same server without durable storage
+            env.update(ORPHEUS_DATABASE_URL="memory://")
+        command = [sys.executable, "-c", "from collab_server.cli import main; main()",
+                   "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    else:
+        command = [sys.executable, "-m", "bench.collab.stock_server", "--port", str(port)]
+    with open(log, "wb") as sink:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
+    running = Server(kind, port, proc, data_dir, log)
+    try:
+        wait_until_up(running)
+        yield running
+    except BaseException:
+        code = proc.poll()
+        tail = log.read_text(errors="replace").splitlines()[-30:]
+        print(f"{kind} server (exit code {code}) log tail:", *tail, sep="\n", file=sys.stderr)
+        raise
+    finally:
+        stop_process(proc)
+
+
+def wait_until_up(running: Server, timeout: float = 30) -> None:
+    limit = time.monotonic() + timeout
+    while time.monotonic() < limit:
+        if running.proc.poll() is not None:
+            raise RuntimeError(f"{running.kind} server exited; see {running.log}")
+        try:
+            if running.kind.startswith("orpheus"):
+                with urllib.request.urlopen(f"http://127.0.0.1:{running.port}/healthz", timeout=1):
+                    return
+            else:
+                with socket.create_connection(("127.0.0.1", running.port), timeout=1):
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{running.kind} server did not start in {timeout} s; see {running.log}")
+
+
+class Load:
+    """One Node load process: JSON options in, JSON event lines out."""
+
+    presence = True  # set once from the command line
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = {**options, "presence": self.presence}
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> Load:
+        self.proc = await asyncio.create_subprocess_exec(
+            "node", str(LOAD), json.dumps(self.options), cwd=ROOT,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=1 << 24)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.terminate()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 5)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+
+    async def event(self, name: str, timeout: float) -> dict[str, Any]:
+        """The next event line called ``name`` (an ``error`` event raises)."""
+        assert self.proc is not None and self.proc.stdout is not None
+        limit = time.monotonic() + timeout
+        while True:
+            remaining = limit - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no {name!r} event from the load client in {timeout} s")
+            line = await asyncio.wait_for(self.proc.stdout.readline(), remaining)
+            if not line:
+                raise RuntimeError(f"the load client exited before {name!r}")
+            message = json.loads(line)
+            if message.get("event") == "error":
+                raise RuntimeError(f"load client failed: {message['message']}")
+            if message.get("event") == name:
+                return message
+
+    async def send_line(self) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        self.proc.stdin.write(b"go\n")
+        await self.proc.stdin.drain()
+
+    async def close_stdin(self) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        self.proc.stdin.close()
+
+
+@contextlib.asynccontextmanager
+async def load(options: dict[str, Any]) -> AsyncIterator[Load]:
+    async with Load(options) as running:
+        yield running
+
+
+# --- scenarios --------------------------------------------------------------------------------
+
+
+def ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+async def scenario_latency(kind: str, plan: Plan, workdir: Path) -> dict[str, Any]:
+    runs = []
+    with server(kind, workdir) as srv:
+        for _ in range(plan.latency_repeats):
+            room = srv.new_room("latency")
+            options = {"mode": "latency", "url": srv.ws_url, "room": room,
+                       "edits": plan.latency_edits, "warmup": 20, "timeout": 60}
+            async with load(options) as client:
+                runs.append(await client.event("result", 70))
+    return {"runs": runs, "p50": statistics.median(r["p50"] for r in runs),
+            "p99_runs": [r["p99"] for r in runs],
+            "p99": statistics.median(r["p99"] for r in runs),
+            "max": max(r["max"] for r in runs)}
+
+
+async def scenario_fanout(kind: str, plan: Plan, workdir: Path, listeners: int,
+                          repeats: int, timeout: float) -> dict[str, Any]:
+    runs = []
+    with server(kind, workdir) as srv:
+        for _ in range(repeats):
+            room = srv.new_room("fanout")
+            options = {"mode": "fanout", "url": srv.ws_url, "room": room,
+                       "listeners": listeners, "updates": plan.fanout_updates,
+                       "timeout": 90, "runTimeout": timeout}
+            async with load(options) as client:
+                await client.event("ready", 60)
+                cpu0, rss0 = srv.cpu(), srv.rss()
+                try:
+                    result = await client.event("result", timeout + 10)
+                except TimeoutError:
+                    result = {"completed": False, "listeners_done": None, "seconds": timeout}
+                cpu = srv.cpu() - cpu0
+                peak = srv.rss()
+            deliveries = plan.fanout_updates * listeners
+            result.update(server_cpu_s=round(cpu, 3), rss_mb=round(peak / 2**20, 1),
+                          rss_growth_mb=round((peak - rss0) / 2**20, 1),
+                          us_per_delivery=round(cpu / deliveries * 1e6, 2))
+            runs.append(result)
+            if not result["completed"]:
+                break  # a swamped server is not measured again
+    done = [r for r in runs if r["completed"]]
+
+    def median(key: str) -> float | None:
+        return statistics.median(r[key] for r in done) if done else None
+
+    return {"runs": runs, "completed": len(done) == len(runs),
+            "updates_per_s": median("updates_per_s"), "us_per_delivery": median("us_per_delivery"),
+            "server_cpu_s": median("server_cpu_s"), "client_cpu_s": median("client_cpu_s"),
+            "seconds": median("seconds"),
+            "rss_mb": max(r["rss_mb"] for r in runs)}
+
+
+async def scenario_join(kind: str, plan: Plan, workdir: Path) -> dict[str, Any]:
+    runs = []
+    with server(kind, workdir) as srv:
+        for _ in range(plan.join_repeats):
+            room = srv.new_room("join")
+            fill = {"mode": "fill", "url": srv.ws_url, "room": room, "notes": plan.join_notes,
+                    "timeout": 120}
+            # The filler stays connected: a stock room without clients is dropped.
+            async with load(fill) as filler:
+                filled = await filler.event("result", 120)
+                cpu0 = srv.cpu()
+                options = {"mode": "join", "url": srv.ws_url, "room": room,
+                           "clients": plan.join_clients, "notes": plan.join_notes, "timeout": 60}
+                async with load(options) as client:
+                    result = await client.event("result", 70)
+                result.update(server_cpu_s=round(srv.cpu() - cpu0, 3),
+                              state_kb=round(filled["state_bytes"] / 1024, 1))
+                runs.append(result)
+                await filler.close_stdin()
+            if not result["completed"]:
+                break  # a swamped server is not measured again
+    done = [r for r in runs if r["completed"]]
+    return {"runs": runs, "completed": len(done) == len(runs),
+            "all_ms": statistics.median(r["all_ms"] for r in done) if done else None,
+            "p50": statistics.median(r["p50"] for r in done) if done else None,
+            "state_kb": runs[0]["state_kb"],
+            "server_cpu_s": statistics.median(r["server_cpu_s"] for r in runs),
+            "client_cpu_s": statistics.median(r["client_cpu_s"] for r in runs)}
+
+
+async def scenario_idle(kind: str, plan: Plan, workdir: Path) -> dict[str, Any]:
+    with server(kind, workdir) as srv:
+        rooms = [srv.new_room(f"idle-{i}") for i in range(plan.idle_rooms)]
+        await asyncio.sleep(1)
+        base = srv.rss()
+        options = {"mode": "idle", "url": srv.ws_url, "rooms": rooms,
+                   "perRoom": plan.idle_per_room, "timeout": 120}
+        async with load(options) as client:
+            opened = await client.event("rooms-open", 120)
+            await asyncio.sleep(2)
+            with_rooms = srv.rss()
+            await client.send_line()
+            connected = await client.event("connected", 120)
+            await asyncio.sleep(3)
+            full = srv.rss()
+            await client.close_stdin()
+    total = connected["connections"]
+    rest = total - opened["connections"]
+    return {"connections": total, "open": connected["open"], "base_mb": round(base / 2**20, 1),
+            "full_mb": round(full / 2**20, 1),
+            "kb_per_connection": round((full - base) / total / 1024, 1),
+            "kb_per_extra_connection": round((full - with_rooms) / rest / 1024, 1)}
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def completed_runs(result: dict[str, Any], clients: int) -> str:
+    runs = result["runs"]
+    text = f"{sum(r['completed'] for r in runs)} of {len(runs)}"
+    failed = [r for r in runs if not r["completed"]]
+    if failed:
+        text += f" (then {failed[0]['synced']} of {clients} synced in 60 s; not repeated)"
+    return text
+
+
+def fmt(value: float | None, digits: int = 0) -> str:
+    if value is None:
+        return "DNF"
+    return f"{value:,.{digits}f}"
+
+
+async def run(plan: Plan, only: set[str], workdir: Path, out: Path | None) -> None:
+    kinds = ("orpheus", "stock")
+    with_memory = ("orpheus", "orpheus-memory", "stock")  # where the durable log's cost shows
+    load_before = os.getloadavg()
+    started = time.monotonic()
+    print(f"# Collaboration server benchmark ({'quick' if plan is QUICK else 'full'})")
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    print(f"code: {git_state()}")
+    print(f"host: {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"node {node}, "
+          f"load average at start {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}\n",
+          flush=True)
+    raw: dict[str, Any] = {"plan": plan.__dict__, "load_before": load_before}
+
+    if "latency" in only:
+        results = {k: await scenario_latency(k, plan, workdir) for k in with_memory}
+        raw["latency"] = results
+        print(f"## 1. Latency: 1 writer, 1 reader, {plan.latency_edits} sequential edits "
+              f"(+20 warm-up), median of {plan.latency_repeats} runs, ms")
+        print(table(["server", "p50", "p99", "p99 of each run", "max (all runs)"],
+                    [[k, ms(r["p50"]), ms(r["p99"]), " / ".join(ms(v) for v in r["p99_runs"]),
+                      ms(r["max"])] for k, r in results.items()]))
+        print(flush=True)
+
+    if "fanout" in only:
+        for listeners, repeats, timeout, servers in (
+                (plan.fanout_small, plan.fanout_repeats, 60.0, with_memory),
+                (plan.fanout_large, 1, plan.large_timeout, kinds)):
+            results = {k: await scenario_fanout(k, plan, workdir, listeners, repeats, timeout)
+                       for k in servers}
+            raw[f"fanout_{listeners}"] = results
+            print(f"## 2. Fan-out: 1 writer, {listeners} listeners, {plan.fanout_updates} edits, "
+                  f"presence {'on' if Load.presence else 'off'}; "
+                  f"median of {len(results['orpheus']['runs'])} run(s); "
+                  f"timeout {timeout:.0f} s")
+            rows = []
+            for k, r in results.items():
+                last = r["runs"][-1]
+                cpu = r["server_cpu_s"] if r["completed"] else last["server_cpu_s"]
+                rows.append([k, fmt(r["updates_per_s"]), fmt(r["us_per_delivery"], 1),
+                             fmt(r["seconds"], 2), fmt(cpu, 2), fmt(r["client_cpu_s"], 2),
+                             "yes" if r["completed"] else
+                             f"no ({last.get('listeners_done')} of {listeners} done)",
+                             f"{r['rss_mb']}"])
+            print(table(["server", "updates/s (all listeners have all)",
+                         "server CPU per delivery (us)", "wall s", "server CPU s",
+                         "Node clients CPU s", "completed", "peak RSS (MB)"], rows))
+            print(flush=True)
+
+    if "join" in only:
+        results = {k: await scenario_join(k, plan, workdir) for k in kinds}
+        raw["join"] = results
+        print(f"## 3. Join: {plan.join_clients} clients connect at once to a "
+              f"{plan.join_notes:,}-note score ({results['orpheus']['state_kb']} KB state); "
+              f"median of {plan.join_repeats} run(s), ms")
+        print(table(["server", "all synced", "median client synced", "server CPU s",
+                     "Node clients CPU s", "runs completed"],
+                    [[k, fmt(r["all_ms"]), fmt(r["p50"]), fmt(r["server_cpu_s"], 2),
+                      fmt(r["client_cpu_s"], 2), completed_runs(r, plan.join_clients)]
+                     for k, r in results.items()]))
+        print(flush=True)
+
+    if "idle" in only:
+        results = {k: await scenario_idle(k, plan, workdir) for k in kinds}
+        raw["idle"] = results
+        print(f"## 4. Idle memory: {plan.idle_rooms * plan.idle_per_room} connections over "
+              f"{plan.idle_rooms} rooms, presence {'on' if Load.presence else 'off'}")
+        print(table(["server", "RSS before (MB)", "RSS after (MB)",
+                     "KB per connection (rooms included)",
+                     "KB per connection after the first per room"],
+                    [[k, r["base_mb"], r["full_mb"], r["kb_per_connection"],
+                      r["kb_per_extra_connection"]] for k, r in results.items()]))
+        print(flush=True)
+
+    load_after = os.getloadavg()
+    raw["load_after"] = load_after
+    print(f"load average at end {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}; "
+          f"took {time.monotonic() - started:.0f} s")
+    if out is not None:
+        out.write_text(json.dumps(raw, indent=1))
+        print(f"raw figures: {out}")
+
+
+def git_state() -> str:
+    """The commit measured, and whether the work tree differed from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True,
+                              text=True).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "collab_server",
+                "persistence", "score_model", "analysis_engine")
+    return f"commit {git('rev-parse', '--short', 'HEAD') or 'unknown'}" + (
+        " with uncommitted changes in the server's packages" if dirty else "")
+
+
+def raise_file_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < min(hard, 65536):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller loads, one repeat")
+    parser.add_argument("--only", default="latency,fanout,join,idle",
+                        help="comma-separated scenarios: latency, fanout, join, idle")
+    parser.add_argument("--no-presence", action="store_true",
+                        help="clients leave their awareness state empty (for comparison)")
+    parser.add_argument("--json", type=Path, default=None, help="write raw figures here")
+    args = parser.parse_args(argv)
+    if shutil.which("node") is None:
+        raise SystemExit("node is not on PATH")
+    Load.presence = not args.no_presence
+    raise_file_limit()  # inherited by the servers and the Node clients
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+    workdir = Path(tempfile.mkdtemp(prefix="orpheus-bench-"))
+    try:
+        asyncio.run(run(QUICK if args.quick else FULL, only, workdir, args.json))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
