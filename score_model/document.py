@@ -30,6 +30,7 @@ from score_model.schema import (
 
 DEFAULT_TIME = "4/4"
 T = TypeVar("T")
+U = TypeVar("U", Measure, Part)
 
 
 class ScoreDoc:
@@ -141,35 +142,30 @@ def _decode_dropping_bad(decode: Callable[[Any], T], raw: Any, kind: str, index:
 
 def decode_measures(raw_measures: list[Any], problems: list[Problem]) -> list[Measure]:
     """Decode measure columns; a repeated id (two clients moved one measure) keeps the first."""
-    measures: list[Measure] = []
-    seen: set[str] = set()
-    for index, raw in enumerate(raw_measures):
-        measure = _decode_dropping_bad(Measure.from_json, raw, "measure", index, problems)
-        if measure is None:
-            continue
-        if measure.id in seen:
-            problems.append(Problem("duplicate_measure", f"measure id {measure.id} appears twice; "
-                                    "the later copy is ignored", measure=measure.id))
-            continue
-        seen.add(measure.id)
-        measures.append(measure)
-    return measures
+    return _decode_unique(Measure.from_json, raw_measures, "measure", problems)
 
 
 def decode_parts(raw_parts: list[Any], problems: list[Problem]) -> list[Part]:
-    parts: list[Part] = []
+    """Decode parts; a repeated id keeps the first."""
+    return _decode_unique(Part.from_json, raw_parts, "part", problems)
+
+
+def _decode_unique(decode: Callable[[Any], U], raw_items: list[Any], kind: str,
+                   problems: list[Problem]) -> list[U]:
+    items: list[U] = []
     seen: set[str] = set()
-    for index, raw in enumerate(raw_parts):
-        part = _decode_dropping_bad(Part.from_json, raw, "part", index, problems)
-        if part is None:
+    for index, raw in enumerate(raw_items):
+        item = _decode_dropping_bad(decode, raw, kind, index, problems)
+        if item is None:
             continue
-        if part.id in seen:
-            problems.append(Problem("duplicate_part", f"part id {part.id} appears twice; "
-                                    "the later copy is ignored", part=part.id))
+        if item.id in seen:
+            problems.append(Problem(f"duplicate_{kind}", f"{kind} id {item.id} appears twice; "
+                                    "the later copy is ignored",
+                                    **{kind: item.id}))  # type: ignore[arg-type]
             continue
-        seen.add(part.id)
-        parts.append(part)
-    return parts
+        seen.add(item.id)
+        items.append(item)
+    return items
 
 
 @dataclass(frozen=True, slots=True)
