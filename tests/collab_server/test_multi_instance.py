@@ -1,11 +1,13 @@
-"""Several ``orpheus serve`` processes on one PostgreSQL database and one Redis: clients
-spread over them edit one score together; an instance killed with ``kill -9`` and a
-Redis restart lose nothing any client saw."""
+"""Several ``orpheus serve`` processes sharing one PostgreSQL database, one Redis and one
+S3 bucket (a moto server over real HTTP): clients spread over them edit one score
+together; an instance killed with ``kill -9`` and a Redis restart lose nothing any
+client saw, and snapshot and version bytes really land in the bucket."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -25,7 +27,13 @@ from score_model.origin import Origin
 from tests.collab_server.clients import REMOTE, YClient, wait_for
 from tests.collab_server.test_crash_recovery import free_port
 from tests.collab_server.test_fanout import PrivateRedis
-from tests.services import postgres_dsn, redis_service  # noqa: F401
+from tests.services import (  # noqa: F401
+    S3Server,
+    postgres_dsn,
+    redis_service,
+    s3_server,
+    s3_test_bucket,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
@@ -81,11 +89,20 @@ class Instance:
 
 
 class Cluster:
-    def __init__(self, dsn: str, redis_url: str, root: Path, count: int) -> None:
-        self.dsn = dsn
-        self.blob_url = f"file://{root / 'blobs'}"
+    """``count`` instances on one database, one Redis and one S3 prefix of ``bucket``
+    (credentials reach the servers through boto3's environment chain)."""
+
+    def __init__(self, dsn: str, redis_url: str, s3: S3Server, bucket: str, root: Path,
+                 count: int) -> None:
+        self.dsn, self.s3, self.bucket = dsn, s3, bucket
+        self.prefix = f"cluster-{secrets.token_hex(4)}"
+        self.blob_url = (f"s3://{bucket}/{self.prefix}?endpoint_url={s3.endpoint_url}"
+                         f"&region={s3.region}&path_style=true")
         env = {
             "DATABASE_URL": dsn, "REDIS_URL": redis_url, "ORPHEUS_BLOB_URL": self.blob_url,
+            "AWS_ACCESS_KEY_ID": s3.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": s3.secret_access_key,
+            "AWS_DEFAULT_REGION": s3.region,
             "ORPHEUS_LOG_LEVEL": "warning", "ORPHEUS_ROOM_IDLE_SECONDS": "60",
             "ORPHEUS_AUTH_ENABLED": "false", "ORPHEUS_REST_RATE_PER_IP": "0",
             "ORPHEUS_REST_RATE_PER_USER": "0", "ORPHEUS_WS_UPDATE_RATE": "0",
@@ -110,8 +127,18 @@ class Cluster:
         assert reply.status_code == 201, reply.text
         return str(reply.json()["id"])
 
+    def bucket_keys(self, score_id: str) -> set[str]:
+        """Keys of the score's objects in the bucket, relative to the score's folder."""
+        folder = f"{self.prefix}/scores/{score_id}/"
+        pages = self.s3.client().get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=folder)
+        return {item["Key"][len(folder):] for page in pages
+                for item in page.get("Contents", [])}
+
     async def stored(self, score_id: str) -> ScoreDoc:
-        storage = await open_storage(self.dsn, self.blob_url)
+        storage = await open_storage(self.dsn, self.blob_url,
+                                     access_key_id=self.s3.access_key_id,
+                                     secret_access_key=self.s3.secret_access_key)
         try:
             documents = DocumentStore(storage)
             return ScoreDoc.from_update((await documents.load(score_id)).state)
@@ -120,8 +147,9 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster3(postgres_dsn: str, redis_service: str, tmp_path: Path) -> Iterator[Cluster]:  # noqa: F811
-    cluster = Cluster(postgres_dsn, redis_service, tmp_path, 3)
+def cluster3(postgres_dsn: str, redis_service: str, s3_server: S3Server,  # noqa: F811
+             s3_test_bucket: str, tmp_path: Path) -> Iterator[Cluster]:  # noqa: F811
+    cluster = Cluster(postgres_dsn, redis_service, s3_server, s3_test_bucket, tmp_path, 3)
     try:
         cluster.start()
         yield cluster
@@ -184,6 +212,17 @@ async def test_thirty_clients_on_three_instances_converge(cluster3: Cluster,
         fresh = await connect(instance.ws(score_id), clients)
         assert fresh.score.raw_notes() == reference
     assert (await cluster3.stored(score_id)).raw_notes() == reference
+    # a version saved through another instance: its bytes are an object in the bucket
+    reply = httpx.post(f"{cluster3.instances[2].base}/api/scores/{score_id}/versions",
+                       json={"name": "together"}, timeout=10)
+    assert reply.status_code == 201, reply.text
+    version_id = reply.json()["id"]
+    keys = cluster3.bucket_keys(score_id)
+    assert f"versions/{version_id}" in keys
+    assert any(key.startswith("snapshots/") for key in keys), keys
+    stored_version = cluster3.s3.client().get_object(
+        Bucket=cluster3.bucket, Key=f"{cluster3.prefix}/scores/{score_id}/versions/{version_id}")
+    assert ScoreDoc.from_update(stored_version["Body"].read()).raw_notes() == reference
 
 
 async def test_kill_9_an_instance_mid_edit_loses_nothing_seen(cluster3: Cluster,
@@ -196,7 +235,8 @@ async def test_kill_9_an_instance_mid_edit_loses_nothing_seen(cluster3: Cluster,
 
     def record(event: MapEvent) -> None:  # notes a client received from a server
         if event.transaction.origin == REMOTE:
-            seen.update(k for k, change in event.keys.items() if change["action"] == "add")
+            seen.update(k for k, change in event.keys.items()  # type: ignore[attr-defined]
+                        if change["action"] == "add")
 
     for client in everyone:
         client.score.notes.observe(record)
@@ -234,9 +274,9 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 
 async def test_redis_restart_instances_resync_by_themselves(
-        postgres_dsn: str, private_redis: PrivateRedis, tmp_path: Path,  # noqa: F811
-        clients: list[YClient]) -> None:
-    cluster = Cluster(postgres_dsn, private_redis.url, tmp_path, 2)
+        postgres_dsn: str, private_redis: PrivateRedis, s3_server: S3Server,  # noqa: F811
+        s3_test_bucket: str, tmp_path: Path, clients: list[YClient]) -> None:  # noqa: F811
+    cluster = Cluster(postgres_dsn, private_redis.url, s3_server, s3_test_bucket, tmp_path, 2)
     try:
         cluster.start()
         score_id = cluster.create_score()
