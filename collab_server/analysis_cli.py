@@ -41,6 +41,7 @@ def run_worker(settings: Settings, *, threads: int = 2, warm: bool = True,
 
     from analysis_engine import worker as actors
     from analysis_engine.jobs import AnalysisJobs
+    from collab_server.cache import CachedResultStore, open_cache
     from persistence.factory import open_storage
     from persistence.results import open_result_store
 
@@ -56,7 +57,10 @@ def run_worker(settings: Settings, *, threads: int = 2, warm: bool = True,
     async def build() -> AnalysisJobs:
         storage = await open_storage(settings.effective_database_url,
                                      settings.effective_blob_url)
-        results = await open_result_store(settings.effective_database_url)
+        # Saving through the shared cache invalidates it before the announcement goes
+        # out, so a lost announcement cannot leave servers serving an older result.
+        results = CachedResultStore(await open_result_store(settings.effective_database_url),
+                                    open_cache(settings.redis_url))
         built.append(AnalysisJobs(storage, results, notify=notify))
         return built[-1]
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from collab_server.analysis_events import AnalysisEvents, relay_from_redis
 from collab_server.analysis_hooks import AnalysisHooks, DramatiqEnqueuer
+from collab_server.cache import Cache, CachedResultStore, MemoryCache
 from collab_server.settings import Settings
 from persistence.base import Storage
 from persistence.results import ResultStore, StoredResult, open_result_store
@@ -34,6 +35,7 @@ class AnalysisRuntime:
     results: ResultStore
     events: AnalysisEvents
     enqueuer: DramatiqEnqueuer
+    cached: CachedResultStore | None = None  # the REST read path (24 h, invalidated)
     _worker: Any = None
     _jobs: Any = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -48,26 +50,37 @@ class AnalysisRuntime:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if isinstance(self.events, _InvalidatingEvents):
+            await self.events.drain()
         if self._own_results:
             await self.results.close()
 
 
 async def start_analysis(settings: Settings, storage: Storage, *,
                          results: ResultStore | None = None, injected_storage: bool = False,
-                         quiet: float = 0.2, max_delay: float = 1.0) -> AnalysisRuntime:
+                         quiet: float = 0.2, max_delay: float = 1.0,
+                         cache: Cache | None = None) -> AnalysisRuntime:
     """Build and start everything. Results go to ``results``, else to the database of
-    ``settings`` (in memory if ``injected_storage``: the storage is not that database)."""
+    ``settings`` (in memory if ``injected_storage``: the storage is not that database).
+    REST reads go through ``cache`` (default: a private in-memory one), invalidated when
+    a result is saved here or announced by a worker elsewhere."""
     own_results = results is None
     if results is None:
         results = await open_result_store(
             "memory://" if injected_storage else settings.effective_database_url)
-    events = AnalysisEvents()
+    cached = CachedResultStore(results, cache if cache is not None else MemoryCache())
+    if settings.redis_url:
+        # Workers elsewhere save results: forget the cached ones when they announce.
+        events: AnalysisEvents = _InvalidatingEvents(cached)
+    else:
+        events = AnalysisEvents()
     if settings.redis_url:
         from analysis_engine.worker import make_broker
 
         enqueuer = DramatiqEnqueuer(make_broker(settings.redis_url))
         runtime = AnalysisRuntime(AnalysisHooks(enqueuer, quiet=quiet, max_delay=max_delay),
-                                  results, events, enqueuer, _own_results=own_results)
+                                  results, events, enqueuer, cached=cached,
+                                  _own_results=own_results)
         ready = asyncio.Event()
         runtime._tasks.append(asyncio.get_running_loop().create_task(
             relay_from_redis(settings.redis_url, RESULTS_CHANNEL, events, ready)))
@@ -82,12 +95,32 @@ async def start_analysis(settings: Settings, storage: Storage, *,
         events.announce(result.score_id, result.version.token)
 
     broker = worker.make_broker()
-    jobs = AnalysisJobs(storage, results, notify=announce)
+    jobs = AnalysisJobs(storage, cached, notify=announce)  # saves invalidate the cache
     worker.declare_actors(broker, jobs, loop=asyncio.get_running_loop())
     enqueuer = DramatiqEnqueuer(broker)
     runtime = AnalysisRuntime(AnalysisHooks(enqueuer, quiet=quiet, max_delay=max_delay),
-                              results, events, enqueuer, _jobs=jobs,
+                              results, events, enqueuer, cached=cached, _jobs=jobs,
                               _own_results=own_results)
     runtime._worker = await asyncio.to_thread(worker.start_worker, broker, threads=2,
                                               poll_ms=50)
     return runtime
+
+
+class _InvalidatingEvents(AnalysisEvents):
+    """Announcements that also drop the score's cached results (shared in Redis, so
+    the first instance to hear it invalidates for all)."""
+
+    def __init__(self, cached: CachedResultStore) -> None:
+        super().__init__()
+        self._cached = cached
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def announce(self, score_id: str, version: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._cached.invalidate_score(score_id))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        super().announce(score_id, version)
+
+    async def drain(self) -> None:
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)

@@ -43,6 +43,7 @@ from persistence.base import Storage
 from persistence.document_store import DocumentStore
 from persistence.errors import AlreadyExists, NotFound, StaleEpoch, StorageError
 from persistence.factory import open_storage
+from persistence.postgres import PostgresStorage
 
 log = logging.getLogger("orpheus.app")
 
@@ -60,8 +61,10 @@ def create_app(settings: Settings, *, storage: Storage | None = None,
         documents = DocumentStore(store, commit_window=settings.commit_window_ms / 1000,
                                   compact_every=settings.compact_every)
         store_hooks = StoreHooks(documents)
+        cache = open_cache(settings.redis_url)
         analysis_runtime = await start_analysis(settings, store,
-                                                injected_storage=storage is not None)
+                                                injected_storage=storage is not None,
+                                                cache=cache)
         fanout = open_fanout(settings.redis_url, settings.instance_id)
         fanout_hooks = None if fanout is None else FanoutHooks(fanout, store_hooks)
         rooms = RoomManager(
@@ -74,12 +77,16 @@ def create_app(settings: Settings, *, storage: Storage | None = None,
         metrics.watch(rooms.gauges)
         if fanout_hooks is not None:
             metrics.watch(fanout_hooks.gauges)
-        cache = open_cache(settings.redis_url)
         app.state.scores = ScoreService(store, documents, rooms, ScoreMetadataCache(cache))
         app.state.rooms = rooms
         app.state.analysis = analysis_runtime
         app.state.gate = await build_gate(settings, store, rooms,
                                           announce or (lambda text: log.warning(text)))
+        if app.state.gate.auth is not None and (settings.redis_url
+                                                or not isinstance(store, PostgresStorage)):
+            # Only a cache every instance shares may keep sessions (else a logout on
+            # one instance would not reach the others).
+            app.state.gate.auth.use_cache(cache)
 
         async def readiness() -> dict[str, Any]:
             started = time.perf_counter()

@@ -8,23 +8,33 @@ Token forms, told apart by their look:
   token issued before it;
 - ``orp_...`` a long-lived API token, stored as its SHA-256 digest, revocable;
 - ``orl_...`` a share-link token, giving a role on one score to whoever holds it.
+
+With a :class:`SessionCache`, successful checks of JWTs and API tokens (the account
+exists and is enabled, the session is neither logged out nor older than the last
+password change, the API token is not revoked) are cached per user for 7 days at most,
+never beyond the token's own expiry. Logout, a password change and an API-token
+revocation drop *all* of that user's cached checks (a new per-user nonce) after their
+database write, so the very next request is checked against the database again. The
+cache must be shared by every instance (Redis) when several run.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from collab_server.errors import BadRequest, Unauthenticated
+from collab_server.cache import SESSION_TTL, Cache, scope_nonce
+from collab_server.errors import BadRequest, Unauthenticated, Unavailable
 from collab_server.settings import Settings
 from persistence.accounts import AccountStore, ApiToken, ShareLink, User
 from persistence.errors import NotFound
@@ -43,7 +53,7 @@ class Identity:
     is_admin: bool = False
     link: ShareLink | None = None
     session: str | None = None  # the JWT id, for logout
-    session_expires: float = 0.0
+    session_expires: float = 0.0  # when the JWT or API token expires (0: never)
 
     @property
     def principal(self) -> str:
@@ -72,12 +82,94 @@ def check_password(password: object) -> str:
     return password
 
 
+class SessionCache:
+    """Successful credential checks by user: ``check`` runs ``verify`` on a miss and
+    keeps whether the user is an admin; :meth:`forget_user` drops all of a user's."""
+
+    def __init__(self, cache: Cache, *, ttl: float = SESSION_TTL,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.cache = cache
+        self.ttl = ttl
+        self._clock = clock
+
+    async def check(self, user_id: str, credential: str, ttl: float,
+                    verify: Callable[[], Awaitable[Identity]]) -> bool:
+        """Whether the user is an admin, from the cache or ``verify()`` (which raises
+        :class:`Unauthenticated` for a bad credential; failures are never cached). A
+        kept check lasts at most ``ttl`` seconds and ends at the identity's
+        ``session_expires`` (if set) whatever the cache does."""
+        async def load() -> bytes:
+            identity = await verify()
+            if identity.user_id != user_id:
+                raise Unauthenticated("invalid credential")
+            return json.dumps({"is_admin": identity.is_admin,
+                               "expires": identity.session_expires}).encode()
+
+        ttl = min(ttl, self.ttl)
+        if ttl < 1:
+            raw = await load()
+        else:
+            nonce = await scope_nonce(self.cache, _user_scope(user_id), self.ttl)
+            key = f"{_user_scope(user_id)}:{nonce}:{credential}"
+            raw = await self.cache.get_or_load(key, ttl, load)
+        kept = json.loads(raw)
+        if kept["expires"] and kept["expires"] <= self._clock():
+            raise Unauthenticated("the credential has expired")
+        return kept["is_admin"] is True
+
+    async def owner(self, token_hash: bytes, load: Callable[[], Awaitable[str]]) -> str:
+        """The user an API token belongs to (never changes: safe to keep)."""
+        async def load_encoded() -> bytes:
+            return (await load()).encode()
+
+        key = f"api-token-owner:{token_hash.hex()}"
+        return (await self.cache.get_or_load(key, self.ttl, load_encoded)).decode()
+
+    async def forget_user(self, user_id: str) -> None:
+        """Call after a write ending some of the user's sessions (logout, password,
+        revocation): their next check goes to the database."""
+        try:
+            await self.cache.invalidate(_user_scope(user_id), strict=True)
+        except Exception:
+            raise Unavailable("the change is stored, but cached sessions could not be "
+                              "dropped: retry") from None
+
+
+def _user_scope(user_id: str) -> str:
+    return f"sessions:{user_id}"
+
+
+class _ForgettingAccounts:
+    """An :class:`AccountStore` that drops the user's cached checks after each write
+    ending sessions or tokens (callers may revoke through ``Authenticator.accounts``)."""
+
+    def __init__(self, inner: AccountStore, sessions: SessionCache) -> None:
+        self.inner = inner
+        self._sessions = sessions
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def set_password(self, user_id: str, password_hash: str, **options: Any) -> None:
+        try:
+            await self.inner.set_password(user_id, password_hash, **options)
+        finally:
+            await self._sessions.forget_user(user_id)
+
+    async def revoke_api_token(self, user_id: str, token_id: str) -> None:
+        try:
+            await self.inner.revoke_api_token(user_id, token_id)
+        finally:
+            await self._sessions.forget_user(user_id)
+
+
 class Authenticator:
-    """Issues and verifies credentials against an :class:`AccountStore`."""
+    """Issues and verifies credentials against an :class:`AccountStore`; with
+    ``cache``, successful checks are kept (see :class:`SessionCache`)."""
 
     def __init__(self, accounts: AccountStore, *, secret: str, algorithm: str = "HS256",
                  lifetime: float = 12 * 3600, clock: Callable[[], float] = time.time,
-                 hasher: PasswordHasher | None = None) -> None:
+                 hasher: PasswordHasher | None = None, cache: Cache | None = None) -> None:
         if not secret:
             raise ValueError("the JWT secret must not be empty")
         self.accounts = accounts
@@ -86,6 +178,16 @@ class Authenticator:
         self.lifetime = lifetime
         self._clock = clock
         self._hasher = hasher or PasswordHasher()
+        self.sessions: SessionCache | None = None
+        if cache is not None:
+            self.use_cache(cache)
+
+    def use_cache(self, cache: Cache) -> None:
+        """Cache successful credential checks in ``cache`` (shared by every instance)."""
+        if self.sessions is not None:
+            raise RuntimeError("the session cache is already set")
+        self.sessions = SessionCache(cache, clock=self._clock)
+        self.accounts = cast(AccountStore, _ForgettingAccounts(self.accounts, self.sessions))
 
     # --- passwords -------------------------------------------------------------------------
     def hash_password(self, password: str) -> str:
@@ -137,6 +239,8 @@ class Authenticator:
     async def logout(self, identity: Identity) -> None:
         if identity.session is not None:
             await self.accounts.revoke_session(identity.session, identity.session_expires)
+            if self.sessions is not None and identity.user_id is not None:
+                await self.sessions.forget_user(identity.user_id)
             await self.accounts.purge_revoked_sessions(self._clock())
 
     async def verify(self, token: str) -> Identity:
@@ -153,11 +257,26 @@ class Authenticator:
         return await self._verify_jwt(token)
 
     async def _verify_api_token(self, token: str) -> Identity:
+        if self.sessions is None:
+            return await self._check_api_token(token)
+        token_hash = digest(token)
+
+        async def owner() -> str:
+            return (await self._check_api_token(token)).user_id or ""
+
+        user_id = await self.sessions.owner(token_hash, owner)
+        is_admin = await self.sessions.check(
+            user_id, "api:" + token_hash.hex(), self.sessions.ttl,
+            lambda: self._check_api_token(token))
+        return Identity(user_id=user_id, is_admin=is_admin)
+
+    async def _check_api_token(self, token: str) -> Identity:
         record = await self.accounts.find_api_token(digest(token))
         if record is None or record.revoked or self._expired(record.expires_at):
             raise Unauthenticated("the API token is invalid, expired or revoked")
         user = await self._active_user(record.user_id)
-        return Identity(user_id=user.id, is_admin=user.is_admin)
+        return Identity(user_id=user.id, is_admin=user.is_admin,
+                        session_expires=record.expires_at or 0.0)
 
     async def _verify_jwt(self, token: str) -> Identity:
         try:
@@ -168,6 +287,16 @@ class Authenticator:
             raise Unauthenticated(f"invalid access token: {exc}") from None
         if not isinstance(claims["sub"], str) or not isinstance(claims["jti"], str):
             raise Unauthenticated("invalid access token")
+        if self.sessions is None:
+            return await self._check_session(claims)
+        expires = float(claims["exp"])
+        is_admin = await self.sessions.check(
+            claims["sub"], "jwt:" + claims["jti"], expires - self._clock(),
+            lambda: self._check_session(claims))
+        return Identity(user_id=claims["sub"], is_admin=is_admin, session=claims["jti"],
+                        session_expires=expires)
+
+    async def _check_session(self, claims: dict[str, Any]) -> Identity:
         user = await self._active_user(claims["sub"])
         issued = claims.get("t", claims["iat"])
         if not isinstance(issued, int | float) or issued < user.sessions_valid_after:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,7 @@ from dataclasses import asdict
 from typing import Any, Protocol
 
 from persistence.base import ScoreRecord
+from persistence.results import DocVersion, ResultStore, StoredResult
 
 log = logging.getLogger("orpheus.cache")
 
@@ -44,7 +46,9 @@ class Cache(Protocol):
         """The cached value, else ``load()``'s (cached unless invalidated meanwhile)."""
         ...
 
-    async def invalidate(self, key: str) -> None: ...
+    async def invalidate(self, key: str, *, strict: bool = False) -> None:
+        """Drop ``key`` everywhere; a failure is logged, or raised if ``strict``."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -87,7 +91,7 @@ class MemoryCache:
             await self.set(key, value, ttl)
         return value
 
-    async def invalidate(self, key: str) -> None:
+    async def invalidate(self, key: str, *, strict: bool = False) -> None:
         self._entries.pop(key, None)
         self._generations[key] = self._generations.get(key, 0) + 1
         if len(self._generations) > 4 * self.max_entries:
@@ -165,7 +169,7 @@ class RedisCache:
             self._failed("set", exc)
         return bytes(value)
 
-    async def invalidate(self, key: str) -> None:
+    async def invalidate(self, key: str, *, strict: bool = False) -> None:
         full = self.prefix + key
         try:
             async with self.client.pipeline(transaction=True) as pipe:
@@ -175,6 +179,8 @@ class RedisCache:
                 await pipe.execute()
         except Exception as exc:
             self._failed("invalidate", exc)
+            if strict:
+                raise
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -212,3 +218,100 @@ class ScoreMetadataCache:
 
 def _score_key(score_id: str) -> str:
     return f"score:{score_id}"
+
+
+async def scope_nonce(cache: Cache, scope: str, ttl: float) -> str:
+    """The current nonce of ``scope``: keys built on it (:func:`scoped_key`) are all
+    dropped at once by ``cache.invalidate(scope)``, which forgets the nonce.
+
+    Safe against stale fills as long as the writer invalidates *after* its write: an
+    entry filled from a read older than the write sits under a nonce the invalidation
+    removed (or never became current: ``get_or_load`` refuses the fill)."""
+    async def fresh() -> bytes:
+        return secrets.token_hex(16).encode()
+
+    return (await cache.get_or_load(scope, ttl, fresh)).decode()
+
+
+class CachedResultStore:
+    """A :class:`ResultStore` reading latest and named-version results through the cache
+    for 24 hours. :meth:`save` and :meth:`delete_score` invalidate the score's entries
+    after writing; so does :meth:`invalidate_score` (restore, delete, or a result saved
+    by another process and announced). An empty answer (nothing stored yet) is not cached."""
+
+    def __init__(self, inner: ResultStore, cache: Cache, *, ttl: float = ANALYSIS_TTL) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.ttl = ttl
+
+    async def save(self, score_id: str, analysis_set: str, version: DocVersion,
+                   result_json: str, *, version_id: str | None = None,
+                   duration_ms: float | None = None) -> bool:
+        try:
+            return await self.inner.save(score_id, analysis_set, version, result_json,
+                                         version_id=version_id, duration_ms=duration_ms)
+        finally:
+            await self.invalidate_score(score_id)
+
+    async def get_latest(self, score_id: str, analysis_set: str = "all"
+                         ) -> StoredResult | None:
+        return await self._read(score_id, f"latest:{analysis_set}",
+                                lambda: self.inner.get_latest(score_id, analysis_set))
+
+    async def get_for_version(self, score_id: str, version: DocVersion | str,
+                              analysis_set: str = "all") -> StoredResult | None:
+        if isinstance(version, DocVersion):  # live: valid only while the latest
+            latest = await self.get_latest(score_id, analysis_set)
+            return latest if latest is not None and latest.version == version else None
+        return await self._read(score_id, f"v:{version}:{analysis_set}",
+                                lambda: self.inner.get_for_version(score_id, version,
+                                                                   analysis_set))
+
+    async def delete_score(self, score_id: str) -> None:
+        try:
+            await self.inner.delete_score(score_id)
+        finally:
+            await self.invalidate_score(score_id)
+
+    async def invalidate_score(self, score_id: str) -> None:
+        await self.cache.invalidate(_analysis_scope(score_id))
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    async def _read(self, score_id: str, name: str,
+                    load: Callable[[], Awaitable[StoredResult | None]]
+                    ) -> StoredResult | None:
+        nonce = await scope_nonce(self.cache, _analysis_scope(score_id), self.ttl)
+        key = f"{_analysis_scope(score_id)}:{nonce}:{name}"
+
+        async def load_encoded() -> bytes:
+            stored = await load()
+            if stored is None:
+                raise _Nothing
+            return _encode_result(stored)
+
+        try:
+            return _decode_result(await self.cache.get_or_load(key, self.ttl, load_encoded))
+        except _Nothing:
+            return None
+
+
+class _Nothing(Exception):
+    """Nothing stored: not cached."""
+
+
+def _analysis_scope(score_id: str) -> str:
+    return f"analysis:{score_id}"
+
+
+def _encode_result(stored: StoredResult) -> bytes:
+    fields = asdict(stored)
+    fields["version"] = stored.version.token
+    return json.dumps(fields).encode()
+
+
+def _decode_result(raw: bytes) -> StoredResult:
+    fields = json.loads(raw)
+    fields["version"] = DocVersion.parse(fields["version"])
+    return StoredResult(**fields)

@@ -34,6 +34,8 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in ("uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # one handler, one level
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers[:] = []
+        uvicorn_logger.propagate = True
+        uvicorn_logger.setLevel(logging.NOTSET)

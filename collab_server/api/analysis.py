@@ -12,6 +12,10 @@
   result at once (if any), then an ``analysis`` event with each newer result as workers
   store it; a comment line every 15 s keeps proxies from closing the stream. The request
   must accept ``text/event-stream`` (``EventSource`` does), else 406.
+
+The two GET routes read through the cache (:class:`~collab_server.cache.CachedResultStore`,
+24 hours, dropped when a newer result is saved or announced and on delete or restore);
+the event stream reads the store itself.
 """
 
 from __future__ import annotations
@@ -27,15 +31,20 @@ from starlette.routing import Route
 from collab_server.analysis_runtime import AnalysisRuntime
 from collab_server.api.scores import service
 from collab_server.errors import BadRequest, NotAcceptable, ScoreNotFound
-from persistence.results import DocVersion, StoredResult
+from persistence.results import DocVersion, ResultStore, StoredResult
 
 KEEPALIVE_SECONDS = 15.0
-
 
 
 def runtime(request: Request) -> AnalysisRuntime:
     analysis: AnalysisRuntime = request.app.state.analysis
     return analysis
+
+
+def results(request: Request) -> ResultStore:
+    """Where REST reads results: through the cache (24 h, invalidated on change)."""
+    analysis = runtime(request)
+    return analysis.cached if analysis.cached is not None else analysis.results
 
 
 def result_body(stored: StoredResult, *, pending: bool = False) -> str:
@@ -74,12 +83,12 @@ async def get_analysis(request: Request) -> Response:
             wanted = DocVersion.parse(version)
         except ValueError as exc:
             raise BadRequest(str(exc)) from None
-        stored = await analysis.results.get_for_version(score_id, wanted)
+        stored = await results(request).get_for_version(score_id, wanted)
         if stored is None:
             raise ScoreNotFound(f"no analysis of version {version}: live results are kept "
                                 "for the latest version only (save a named version)")
         return _result_response(stored)
-    stored = await analysis.results.get_latest(score_id)
+    stored = await results(request).get_latest(score_id)
     if stored is None:
         await analysis.enqueuer.analyze_score(score_id, record.epoch)
         return _accepted("the analysis is being computed")
@@ -113,7 +122,7 @@ async def get_version_analysis(request: Request) -> Response:
 
 async def _named(request: Request, score_id: str, version_id: str) -> Response:
     analysis = runtime(request)
-    stored = await analysis.results.get_for_version(score_id, version_id)
+    stored = await results(request).get_for_version(score_id, version_id)
     if stored is not None:
         return _result_response(stored)
     await service(request).version(score_id, version_id)  # 404 if unknown

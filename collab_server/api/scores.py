@@ -4,6 +4,7 @@ validation. Each endpoint's docstring carries its OpenAPI description."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from typing import Any
@@ -23,12 +24,14 @@ from collab_server.errors import (
 from collab_server.scores import ScoreService
 from collab_server.settings import Settings
 from persistence.base import ScoreRecord
+from persistence.errors import NotFound
 from score_model.document import ScoreDoc
-from score_model.exporter import ExportError, export_score
+from score_model.exporter import CONTENT_TYPES, ExportedFile, ExportError, export_score
 from score_model.importer import ScoreImportError, import_score
 from score_model.validation import validate
 
 EXPORT_FORMATS = ("musicxml", "mxl", "midi", "json")
+EXPORT_LINK_SECONDS = 3600
 
 
 def service(request: Request) -> ScoreService:
@@ -194,7 +197,15 @@ async def delete_score(request: Request) -> Response:
       404: {description: No such score}
     """
     await service(request).delete(request.path_params["score_id"])
+    await forget_analysis(request, request.path_params["score_id"])
     return Response(status_code=204)
+
+
+async def forget_analysis(request: Request, score_id: str) -> None:
+    """Drop the score's cached analysis results (after a delete or restore)."""
+    analysis = getattr(request.app.state, "analysis", None)
+    if analysis is not None and analysis.cached is not None:
+        await analysis.cached.invalidate_score(score_id)
 
 
 async def export_current(request: Request) -> Response:
@@ -202,14 +213,21 @@ async def export_current(request: Request) -> Response:
     summary: Export the current state
     parameters:
       - {name: format, in: query, schema: {type: string, enum: [musicxml, mxl, midi, json], default: musicxml}}
+      - {name: link, in: query, schema: {type: boolean, default: false}, description: "Answer {url, expires_in}: a presigned download link (S3 blob stores only; other stores send the file)"}
     responses:
-      200: {description: The file, with its content type and a file name}
+      200: {description: "The file, with its content type and a file name; or with link=true on S3, {url, expires_in}"}
       404: {description: No such score}
     """
     score_id = request.path_params["score_id"]
     record = await service(request).get(score_id)
     state = await service(request).state(score_id)
-    return await export_response(state, export_format(request), record.title)
+    fmt = export_format(request)
+    if wants_link(request):
+        tag = "current-" + hashlib.sha256(state).hexdigest()[:40]
+        link = await export_link(request, score_id, tag, state, fmt, record.title)
+        if link is not None:
+            return link
+    return await export_response(state, fmt, record.title)
 
 
 def export_format(request: Request) -> str:
@@ -221,17 +239,50 @@ def export_format(request: Request) -> str:
     return fmt
 
 
-async def export_response(state: bytes, fmt: str, title: str, suffix: str = "") -> Response:
-    def run() -> Any:
+async def render_export(state: bytes, fmt: str) -> ExportedFile:
+    def run() -> ExportedFile:
         try:
             return export_score(ScoreDoc.from_update(state), fmt)
         except ExportError as exc:
             raise Unprocessable(f"the score cannot be exported as {fmt}: {exc}") from exc
 
-    exported = await to_thread.run_sync(run)
-    name = (_slug(title) or "score") + suffix
+    exported: ExportedFile = await to_thread.run_sync(run)
+    return exported
+
+
+def export_filename(title: str, suffix: str, extension: str) -> str:
+    return f"{(_slug(title) or 'score') + suffix}.{extension}"
+
+
+async def export_response(state: bytes, fmt: str, title: str, suffix: str = "") -> Response:
+    exported = await render_export(state, fmt)
+    name = export_filename(title, suffix, exported.extension)
     return Response(exported.data, media_type=exported.content_type, headers={
-        "Content-Disposition": f'attachment; filename="{name}.{exported.extension}"'})
+        "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def wants_link(request: Request) -> bool:
+    return request.query_params.get("link", "").lower() in ("1", "true", "yes")
+
+
+async def export_link(request: Request, score_id: str, tag: str, state: bytes, fmt: str,
+                      title: str, suffix: str = "") -> Response | None:
+    """``{"url", "expires_in"}``: a presigned link to the export stored at the immutable
+    key ``scores/<id>/exports/<tag>.<ext>`` (rendered and stored on first request), or
+    ``None`` where the blob store has no URLs (files, memory): send the file instead."""
+    _, extension = CONTENT_TYPES[fmt]
+    blobs = service(request).storage.blobs
+    key = f"scores/{score_id}/exports/{tag}.{extension}"
+    url = await blobs.url_for(key, expires=EXPORT_LINK_SECONDS,
+                              filename=export_filename(title, suffix, extension))
+    if url is None:
+        return None
+    try:
+        await blobs.get(key)
+    except NotFound:
+        exported = await render_export(state, fmt)
+        await blobs.put(key, exported.data, exported.content_type)
+    return JSONResponse({"url": url, "expires_in": EXPORT_LINK_SECONDS})
 
 
 async def validation(request: Request) -> Response:

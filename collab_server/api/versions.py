@@ -11,10 +11,13 @@ from starlette.routing import Route
 from collab_server.api.scores import (
     _actor,
     export_format,
+    export_link,
     export_response,
+    forget_analysis,
     iso,
     json_body,
     service,
+    wants_link,
 )
 from collab_server.errors import Unprocessable
 from persistence.base import Version
@@ -81,15 +84,21 @@ async def export_version(request: Request) -> Response:
     summary: Export a version
     parameters:
       - {name: format, in: query, schema: {type: string, enum: [musicxml, mxl, midi, json], default: musicxml}}
+      - {name: link, in: query, schema: {type: boolean, default: false}, description: "Answer {url, expires_in}: a presigned download link (S3 blob stores only; other stores send the file)"}
     responses:
-      200: {description: The file}
+      200: {description: "The file; or with link=true on S3, {url, expires_in}"}
       404: {description: No such score or version}
     """
     score_id = request.path_params["score_id"]
     record = await service(request).get(score_id)
     version, state = await service(request).version(score_id, request.path_params["version_id"])
-    return await export_response(state, export_format(request), record.title,
-                                 suffix="-" + version.id)
+    fmt = export_format(request)
+    if wants_link(request):
+        link = await export_link(request, score_id, "version-" + version.id, state, fmt,
+                                 record.title, suffix="-" + version.id)
+        if link is not None:
+            return link
+    return await export_response(state, fmt, record.title, suffix="-" + version.id)
 
 
 async def restore_version(request: Request) -> Response:
@@ -105,6 +114,7 @@ async def restore_version(request: Request) -> Response:
     version = await service(request).restore(
         request.path_params["score_id"], request.path_params["version_id"],
         author=_actor(request))
+    await forget_analysis(request, request.path_params["score_id"])
     return JSONResponse(version_json(version), status_code=201)
 
 
