@@ -25,9 +25,9 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,7 @@ from analysis_engine.registry import run_all
 from persistence.base import LogEntry, Storage
 from persistence.document_store import DocumentStore
 from persistence.errors import NotFound
+from persistence.keyed_lock import KeyedLock
 from persistence.results import DocVersion, ResultStore, StoredResult
 from score_model.document import ScoreData, ScoreDoc
 
@@ -74,7 +75,7 @@ class AnalysisJobs:
     warm: OrderedDict[str, WarmScore] = field(default_factory=OrderedDict)
     stats: dict[str, int] = field(default_factory=lambda: {"cold": 0, "caught_up": 0,
                                                            "unchanged": 0, "failed": 0})
-    _locks: dict[str, tuple[asyncio.Lock, int]] = field(default_factory=dict)
+    _locks: KeyedLock = field(default_factory=KeyedLock)  # one job at a time per score
     _cpu: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="orpheus-analysis"))
 
@@ -154,20 +155,9 @@ def analyse_document(data: ScoreData, version: Any = None,
 # --- internals ---------------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def _score_lock(jobs: AnalysisJobs, score_id: str) -> AsyncIterator[None]:
-    """Serialise the jobs of one score (the entry goes when nobody uses it)."""
-    lock, users = jobs._locks.get(score_id) or (asyncio.Lock(), 0)
-    jobs._locks[score_id] = (lock, users + 1)
-    try:
-        async with lock:
-            yield
-    finally:
-        lock, users = jobs._locks[score_id]
-        if users == 1:
-            del jobs._locks[score_id]
-        else:
-            jobs._locks[score_id] = (lock, users - 1)
+def _score_lock(jobs: AnalysisJobs, score_id: str) -> AbstractAsyncContextManager[None]:
+    """Serialise the jobs of one score."""
+    return jobs._locks(score_id)
 
 
 async def _catch_up(jobs: AnalysisJobs, score_id: str) -> WarmScore:

@@ -29,6 +29,7 @@ import pycrdt
 from persistence.base import LogEntry, ScoreRecord, Snapshot, Storage
 from persistence.errors import NotFound, StaleEpoch, StorageError
 from persistence.group_commit import GroupCommitLog
+from persistence.keyed_lock import KeyedLock
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class DocumentStore:
         self.compact_every = compact_every
         self._pending_entries: dict[str, int] = {}
         self._compactions: dict[str, asyncio.Task[int | None]] = {}
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._lock = KeyedLock()  # serialises compactions and resets of one score
         self._resets: dict[str, asyncio.Event] = {}
         self._closed = False
 
@@ -207,21 +208,6 @@ class DocumentStore:
         finally:
             del self._resets[score_id]
             gate.set()
-
-    @asynccontextmanager
-    async def _lock(self, score_id: str) -> AsyncIterator[None]:
-        """Serialise compactions and resets of one score (the entry goes when unused)."""
-        lock, users = self._locks.get(score_id) or (asyncio.Lock(), 0)
-        self._locks[score_id] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[score_id]
-            if users == 1:
-                del self._locks[score_id]
-            else:
-                self._locks[score_id] = (lock, users - 1)
 
 
 def _merge(base: bytes, entries: list[LogEntry]) -> bytes:
