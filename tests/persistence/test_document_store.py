@@ -18,8 +18,10 @@ from persistence.base import Storage
 from persistence.document_store import DocumentStore, client_ids
 from persistence.errors import NotFound, StaleEpoch, StorageError
 from persistence.files import FileBlobStore
-from persistence.memory import MemoryStorage
+from persistence.memory import MemoryBlobStore, MemoryStorage
+from persistence.postgres import PostgresStorage
 from persistence.sqlite import SqliteStorage
+from tests.services import reset_postgres
 
 
 @pytest.fixture
@@ -178,6 +180,24 @@ def test_compaction_under_concurrent_appends_loses_nothing_sqlite(
                                   window=0.0005)
             finally:
                 await storage.close()
+
+    asyncio.run(run())
+
+
+@pytest.mark.services
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(plan=_PLANS, seed=st.integers(0, 2**32))
+def test_compaction_under_concurrent_appends_loses_nothing_postgres(
+        postgres_dsn: str, plan: list[tuple[str, int]], seed: int) -> None:
+    async def run() -> None:
+        await reset_postgres(postgres_dsn)
+        storage = PostgresStorage(postgres_dsn, MemoryBlobStore(), min_size=1, max_size=4)
+        await storage.open()
+        try:
+            await _interleave(JitteryStorage(storage, seed), plan, seed,  # type: ignore[arg-type]
+                              window=0.0005)
+        finally:
+            await storage.close()
 
     asyncio.run(run())
 
