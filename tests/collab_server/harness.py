@@ -37,28 +37,36 @@ def make_app(rooms: RoomManager, **endpoint_options: Any) -> Starlette:
 
 
 @asynccontextmanager
-async def serve(app: Starlette, *, ws: str = "websockets-sansio") -> AsyncIterator[str]:
-    """Run ``app`` under uvicorn on a free port; yield its ``ws://`` base URL."""
+async def run_uvicorn(app: Any, *, ws: str = "websockets-sansio", lifespan: str = "off",
+                      **options: Any) -> AsyncIterator[int]:
+    """Run ``app`` under uvicorn on a free loopback port (deflate off); yield the port."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, ws=ws, ws_per_message_deflate=False, lifespan="off",
-                            log_level="warning", ws_ping_interval=None)
+    port = int(sock.getsockname()[1])
+    config = uvicorn.Config(app, ws=ws, ws_per_message_deflate=False, lifespan=lifespan,
+                            log_level="warning", **options)
     server = uvicorn.Server(config)
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
     try:
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(15):
             while not server.started:
                 if task.done():
                     task.result()
                 await asyncio.sleep(0.01)
-        yield f"ws://127.0.0.1:{port}/ws/scores"
+        yield port
     finally:
         server.should_exit = True
         async with asyncio.timeout(15):
             await task
         sock.close()
+
+
+@asynccontextmanager
+async def serve(app: Starlette, *, ws: str = "websockets-sansio") -> AsyncIterator[str]:
+    """Run ``app`` (no lifespan) on a free port; yield its ``ws://`` base URL."""
+    async with run_uvicorn(app, ws=ws, ws_ping_interval=None) as port:
+        yield f"ws://127.0.0.1:{port}/ws/scores"
 
 
 class FlakyLog:

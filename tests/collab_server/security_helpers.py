@@ -3,18 +3,16 @@ the test's event loop, with helpers to make accounts and log in."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 
 from collab_server.app import create_app
 from collab_server.settings import Settings
+from tests.collab_server.harness import run_uvicorn
 
 ADMIN_PASSWORD = "admin-password"
 
@@ -56,27 +54,9 @@ def bearer(token: str) -> dict[str, str]:
 @asynccontextmanager
 async def live_server(settings: Settings) -> AsyncIterator[Live]:
     app = create_app(settings)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, ws="websockets-sansio", ws_per_message_deflate=False,
-                            lifespan="on", log_level="warning", ws_ping_interval=None)
-    server = uvicorn.Server(config)
-    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.01)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            yield Live(app, http, f"ws://127.0.0.1:{port}/ws/scores")
-    finally:
-        server.should_exit = True
-        async with asyncio.timeout(15):
-            await task
-        sock.close()
+    async with run_uvicorn(app, lifespan="on", ws_ping_interval=None) as port, \
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        yield Live(app, http, f"ws://127.0.0.1:{port}/ws/scores")
 
 
 def settings_for(tmp_path: object, **overrides: object) -> Settings:

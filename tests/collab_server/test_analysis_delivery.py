@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -16,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from click.testing import CliRunner
 from music21 import corpus
 
@@ -28,6 +26,7 @@ from collab_server.settings import Settings
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin
 from tests.collab_server.clients import YClient, wait_for
+from tests.collab_server.harness import run_uvicorn
 from tests.services import redis_service, redis_url  # noqa: F401
 
 # --- debounce ----------------------------------------------------------------------------
@@ -101,27 +100,9 @@ async def test_changes_from_elsewhere_are_not_enqueued_twice() -> None:
 
 @asynccontextmanager
 async def serve(app: Any) -> AsyncIterator[str]:
-    """The app under uvicorn (with its lifespan) on a free port; yields the base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, ws="websockets-sansio", lifespan="on",
-                                           ws_per_message_deflate=False, log_level="warning",
-                                           timeout_graceful_shutdown=1))
-    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(15):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.01)
+    """The app under uvicorn (with its lifespan) on a free port; yields ``host:port``."""
+    async with run_uvicorn(app, lifespan="on", timeout_graceful_shutdown=1) as port:
         yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        async with asyncio.timeout(15):
-            await task
-        sock.close()
 
 
 class EventReader:

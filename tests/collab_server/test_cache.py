@@ -40,9 +40,9 @@ from persistence.errors import NotFound
 from persistence.results import DocVersion, StoredResult
 from persistence.results_memory import MemoryResultStore
 from tests.collab_server.harness import Backend
+from tests.collab_server.processes import free_port
 from tests.collab_server.security_helpers import ADMIN_PASSWORD, bearer, settings_for
 from tests.collab_server.test_auth import login
-from tests.collab_server.test_crash_recovery import free_port
 from tests.services import redis_service, redis_url  # noqa: F401
 
 

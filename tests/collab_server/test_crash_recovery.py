@@ -4,12 +4,6 @@ and clients reconnect and converge with no duplicated notes."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +14,7 @@ from pycrdt import MapEvent
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin
 from tests.collab_server.clients import REMOTE, YClient, wait_for
+from tests.collab_server.processes import Instance
 
 pytestmark = pytest.mark.slow
 
@@ -27,59 +22,18 @@ pytestmark = pytest.mark.slow
 ADMIN_PASSWORD = "crash-test-password"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ServerProcess:
-    """``orpheus serve`` in a child process on the embedded backend."""
-
-    def __init__(self, data_dir: Path, port: int) -> None:
-        self.data_dir, self.port = data_dir, port
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        env = {**os.environ, "ORPHEUS_LOG_LEVEL": "warning", "ORPHEUS_ROOM_IDLE_SECONDS": "60",
-               "ORPHEUS_ADMIN_PASSWORD": ADMIN_PASSWORD, "ORPHEUS_WS_UPDATE_RATE": "0"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "from collab_server.cli import main; main()", "serve",
-             "--port", str(self.port), "--data-dir", str(self.data_dir)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.base + "/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError("the server did not become ready")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(15)
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path / "data", free_port())
+def server(tmp_path: Path) -> Iterator[Instance]:
+    env = {"ORPHEUS_LOG_LEVEL": "warning", "ORPHEUS_ROOM_IDLE_SECONDS": "60",
+           "ORPHEUS_ADMIN_PASSWORD": ADMIN_PASSWORD, "ORPHEUS_WS_UPDATE_RATE": "0"}
+    process = Instance("crash", env, tmp_path / "data")
     process.start()
+    process.wait_ready()
     yield process
     process.stop()
 
 
-async def test_kill_9_mid_edit_loses_nothing_seen(server: ServerProcess) -> None:
+async def test_kill_9_mid_edit_loses_nothing_seen(server: Instance) -> None:
     token = httpx.post(server.base + "/api/auth/login", json={
         "username": "admin", "password": ADMIN_PASSWORD}).json()["access_token"]
     score_id = httpx.post(server.base + "/api/scores", json={"title": "crash"},
@@ -117,6 +71,7 @@ async def test_kill_9_mid_edit_loses_nothing_seen(server: ServerProcess) -> None
     assert len(seen_before_crash) > 300
 
     server.start()
+    server.wait_ready()
     fresh = await YClient(url).connect()
     await asyncio.wait_for(fresh.synced.wait(), 10)
     restored = set(fresh.score.read().notes)

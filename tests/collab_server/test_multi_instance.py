@@ -6,13 +6,8 @@ client saw, and snapshot and version bytes really land in the bucket."""
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -25,7 +20,7 @@ from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin
 from tests.collab_server.clients import REMOTE, YClient, wait_for
-from tests.collab_server.test_crash_recovery import free_port
+from tests.collab_server.processes import Instance
 from tests.collab_server.test_fanout import PrivateRedis
 from tests.services import (  # noqa: F401
     S3Server,
@@ -36,56 +31,6 @@ from tests.services import (  # noqa: F401
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
-
-
-class Instance:
-    """One ``orpheus serve`` child process."""
-
-    def __init__(self, name: str, env: dict[str, str], data_dir: Path) -> None:
-        self.name, self.env, self.data_dir = name, env, data_dir
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def ws(self, score_id: str) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws/scores/{score_id}"
-
-    def start(self) -> None:
-        env = {**os.environ, **self.env, "ORPHEUS_INSTANCE_ID": self.name}
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "from collab_server.cli import main; main()", "serve",
-             "--port", str(self.port), "--data-dir", str(self.data_dir)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def wait_ready(self, timeout: float = 40) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None and self.process.poll() is None, \
-                f"instance {self.name} exited with {self.process and self.process.returncode}"
-            try:
-                if httpx.get(self.base + "/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"instance {self.name} did not become ready")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
 
 
 class Cluster:
@@ -155,15 +100,6 @@ def cluster3(postgres_dsn: str, redis_service: str, s3_server: S3Server,  # noqa
         yield cluster
     finally:
         cluster.stop()
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[YClient]]:
-    made: list[YClient] = []
-    yield made
-    for client in made:
-        if client._ws is not None:
-            await client._ws.close()
 
 
 async def connect(url: str, made: list[YClient], score: ScoreDoc | None = None) -> YClient:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,7 +23,8 @@ from persistence.document_store import DocumentStore
 from persistence.factory import open_storage
 from score_model.document import ScoreDoc
 from tests.collab_server.clients import YClient, wait_for
-from tests.collab_server.test_multi_instance import Instance, Writer, connect, note_ids
+from tests.collab_server.processes import Instance
+from tests.collab_server.test_multi_instance import Writer, connect, note_ids
 from tests.services import postgres_dsn  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
@@ -138,15 +139,6 @@ def server(postgres_dsn: str, proxy: CuttableProxy,  # noqa: F811
         yield instance
     finally:
         instance.stop()
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[YClient]]:
-    made: list[YClient] = []
-    yield made
-    for client in made:
-        if client._ws is not None:
-            await client._ws.close()
 
 
 async def readiness(http: httpx.AsyncClient) -> tuple[int, dict[str, dict[str, object]]]:
