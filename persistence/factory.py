@@ -88,14 +88,8 @@ async def _open_sqlite(url: SplitResult, blobs: BlobStore | None) -> Storage:
         raise ValueError("synchronous must be NORMAL or FULL")
     if blobs is None:
         blobs = FileBlobStore(path.with_name(f"{path.stem}-blobs"))
-    storage = SqliteStorage(path, blobs, synchronous="FULL" if synchronous == "FULL"
-                            else "NORMAL")
-    try:
-        await storage.open()
-    except BaseException:
-        await storage.close()
-        raise
-    return storage
+    return await _opened(SqliteStorage(path, blobs, synchronous="FULL" if synchronous == "FULL"
+                                       else "NORMAL"))
 
 
 _POSTGRES_INTS = {"min_size", "max_size"}
@@ -120,7 +114,11 @@ async def _open_postgres(url: SplitResult, blobs: BlobStore | None) -> Storage:
             raise ValueError(f"PostgreSQL URL option {name} must be a number, "
                              f"not {value!r}") from None
     dsn = url._replace(query=urlencode(rest)).geturl()
-    storage = PostgresStorage(dsn, blobs, **options)
+    return await _opened(PostgresStorage(dsn, blobs, **options))
+
+
+async def _opened(storage: SqliteStorage | PostgresStorage) -> Storage:
+    """Open ``storage``; if that fails, release what it acquired and re-raise."""
     try:
         await storage.open()
     except BaseException:
