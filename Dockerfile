@@ -12,6 +12,7 @@ COPY score_model/ score_model/
 COPY persistence/ persistence/
 COPY analysis_engine/ analysis_engine/
 COPY collab_server/ collab_server/
+COPY agents/ agents/
 # Wheels of Orpheus and of every dependency, with the production extras.
 RUN pip wheel --wheel-dir /wheels ".[postgres,redis,s3,worker]"
 

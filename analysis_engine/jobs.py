@@ -13,7 +13,7 @@ structures they touched and re-analyses incrementally; it rebuilds from
 needs were compacted away.
 
 A result names the document version it describes, ``DocVersion(epoch, seq)`` (see
-:mod:`persistence.results`). Failures: :class:`~persistence.errors.StorageError` is
+:mod:`persistence.results.base`). Failures: :class:`~persistence.errors.StorageError` is
 raised (transient: the actor retries); an analysis that raises anything else is stored
 as an error result for that version and logged, and the job ends normally.
 """
@@ -39,10 +39,10 @@ from analysis_engine.incremental import (
 from analysis_engine.notetable import build_table
 from analysis_engine.registry import run_all
 from persistence.base import LogEntry, Storage
-from persistence.document_store import DocumentStore
+from persistence.documents.store import DocumentStore
 from persistence.errors import NotFound
 from persistence.keyed_lock import KeyedLock
-from persistence.results import DocVersion, ResultStore, StoredResult
+from persistence.results.base import DocVersion, ResultStore, StoredResult
 from score_model.document import ScoreData, ScoreDoc
 
 log = logging.getLogger("orpheus.analysis")

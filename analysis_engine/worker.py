@@ -39,7 +39,7 @@ from dramatiq.middleware import AsyncIO
 from analysis_engine import jobs as job_functions
 from analysis_engine.jobs import AnalysisJobs, Notify
 from persistence.errors import StorageError
-from persistence.results import StoredResult
+from persistence.results.base import StoredResult
 
 log = logging.getLogger("orpheus.worker")
 

@@ -62,7 +62,7 @@ class Server:
                 "ORPHEUS_REST_RATE_PER_USER": "0", "ORPHEUS_WS_UPDATE_RATE": "0",
                 "ORPHEUS_ROOM_IDLE_SECONDS": "600"}
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from collab_server.cli import main; main()", "serve",
+            [sys.executable, "-c", "from collab_server.cli.main import main; main()", "serve",
              "--port", str(self.port), "--data-dir", str(data_dir)],
             env=full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

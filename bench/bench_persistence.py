@@ -36,11 +36,11 @@ import asyncpg
 import pycrdt
 
 from persistence.base import ScoreRecord, Storage
-from persistence.document_store import DocumentStore
-from persistence.files import FileBlobStore
-from persistence.memory import MemoryBlobStore, MemoryStorage
-from persistence.postgres import PostgresStorage
-from persistence.sqlite import SqliteStorage
+from persistence.documents.store import DocumentStore
+from persistence.drivers.files import FileBlobStore
+from persistence.drivers.memory import MemoryBlobStore, MemoryStorage
+from persistence.drivers.postgres import PostgresStorage
+from persistence.drivers.sqlite import SqliteStorage
 
 
 def _updates(n: int) -> list[bytes]:

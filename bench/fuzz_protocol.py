@@ -1,6 +1,6 @@
 """Fuzz: malformed y-websocket messages against the server's message handling, in
-process (no network): :func:`~collab_server.protocol.decode_message`,
-:func:`~collab_server.update_check.check_update` and the room's apply path
+process (no network): :func:`~collab_server.sync.protocol.decode_message`,
+:func:`~collab_server.sync.update_check.check_update` and the room's apply path
 (``Room.receive``), which is exactly what a WebSocket frame goes through.
 
 Cases are drawn from a seeded ``random.Random``: valid frames of a real session (sync
@@ -26,10 +26,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from collab_server.connection import Connection
 from collab_server.errors import OrpheusError
-from collab_server.hooks import LoadedState
-from collab_server.protocol import (
+from collab_server.sync.connection import Connection
+from collab_server.sync.hooks import LoadedState
+from collab_server.sync.protocol import (
     AwarenessEntry,
     encode_awareness,
     encode_query_awareness,
@@ -39,7 +39,7 @@ from collab_server.protocol import (
     var_bytes,
     var_uint,
 )
-from collab_server.room import Room
+from collab_server.sync.room import Room
 from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin

@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import WebSocketRoute
 
-from collab_server.analysis_runtime import start_analysis
-from collab_server.api import access, analysis, auth, scores, system, versions
+from collab_server.analysis.runtime import start_analysis
+from collab_server.api import accounts, analysis, scores, sharing, system, versions
 from collab_server.cache import ScoreMetadataCache, open_cache
 from collab_server.errors import (
     Conflict,
@@ -28,22 +28,22 @@ from collab_server.errors import (
     Unavailable,
 )
 from collab_server.fanout.factory import open_fanout
-from collab_server.fanout_hooks import FanoutHooks
-from collab_server.gate import GateMiddleware, websocket_authenticator
-from collab_server.hooks import HookChain
-from collab_server.limits import FrameGuard
+from collab_server.fanout.hooks import FanoutHooks
 from collab_server.metrics import ServerMetrics
-from collab_server.rooms import RoomManager
-from collab_server.scores import ScoreService
-from collab_server.security import build_gate, close_gate
+from collab_server.security.gate import GateMiddleware, websocket_authenticator
+from collab_server.security.limits import FrameGuard
+from collab_server.security.wiring import build_gate, close_gate
+from collab_server.services.score_service import ScoreService
 from collab_server.settings import Settings
-from collab_server.store_hooks import StoreHooks
-from collab_server.websocket import ScoreWebSocket
+from collab_server.sync.hooks import HookChain
+from collab_server.sync.rooms import RoomManager
+from collab_server.sync.store_hooks import StoreHooks
+from collab_server.sync.websocket import ScoreWebSocket
 from persistence.base import Storage
-from persistence.document_store import DocumentStore
+from persistence.documents.store import DocumentStore
+from persistence.drivers.postgres import PostgresStorage
 from persistence.errors import AlreadyExists, NotFound, StaleEpoch, StorageError
 from persistence.factory import open_storage
-from persistence.postgres import PostgresStorage
 
 log = logging.getLogger("orpheus.app")
 
@@ -130,11 +130,11 @@ def create_app(settings: Settings, *, storage: Storage | None = None,
     app = Starlette(
         routes=[
             *system.routes,
-            *auth.routes,
+            *accounts.routes,
             *scores.routes,
             *versions.routes,
             *analysis.routes,
-            *access.routes,
+            *sharing.routes,
             WebSocketRoute("/ws/scores/{score_id}", ScoreWebSocket(
                 lambda websocket: websocket.app.state.rooms,
                 authenticate=websocket_authenticator(

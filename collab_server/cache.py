@@ -24,7 +24,7 @@ from dataclasses import asdict
 from typing import Any, Protocol
 
 from persistence.base import ScoreRecord
-from persistence.results import DocVersion, ResultStore, StoredResult
+from persistence.results.base import DocVersion, ResultStore, StoredResult
 
 log = logging.getLogger("orpheus.cache")
 

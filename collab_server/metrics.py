@@ -1,6 +1,6 @@
 """Prometheus metrics: the sync engine's counters and gauges, plus store latency.
 
-The engine keeps plain counters (:class:`~collab_server.room_metrics.RoomMetrics`); a
+The engine keeps plain counters (:class:`~collab_server.sync.room_metrics.RoomMetrics`); a
 custom collector reads them at scrape time, so the hot path never touches Prometheus.
 Each app has its own registry (several apps can live in one test process).
 """
@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from collab_server.room_metrics import RoomMetrics
+from collab_server.sync.room_metrics import RoomMetrics
 
 PREFIX = "orpheus_"
 COUNTER_HELP = {

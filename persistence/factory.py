@@ -30,11 +30,11 @@ from typing import Any
 from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit
 
 from persistence.base import BlobStore, Storage
-from persistence.files import FileBlobStore
-from persistence.memory import MemoryBlobStore, MemoryStorage
-from persistence.postgres import PostgresStorage
-from persistence.s3 import S3BlobStore
-from persistence.sqlite import SqliteStorage
+from persistence.drivers.files import FileBlobStore
+from persistence.drivers.memory import MemoryBlobStore, MemoryStorage
+from persistence.drivers.postgres import PostgresStorage
+from persistence.drivers.s3 import S3BlobStore
+from persistence.drivers.sqlite import SqliteStorage
 
 
 async def open_storage(database_url: str, blob_url: str | None = None,

@@ -39,7 +39,7 @@ def setting_env_names() -> dict[str, str]:
 def accepted_env_names() -> set[str]:
     """Every ORPHEUS_* name the code reads: settings, the prefixed fallbacks of the
     aliased settings, and the CLI's own option variables (``envvar``)."""
-    from collab_server.cli import main
+    from collab_server.cli.main import main
 
     names = set(setting_env_names()) | {ENV_PREFIX + name.upper() for name in ENV_ALIASES}
     commands = list(main.commands.values())
@@ -143,7 +143,7 @@ def test_services_and_images(compose: dict[str, Any]) -> None:
 
 
 def test_commands_exist_in_the_cli(compose: dict[str, Any]) -> None:
-    from collab_server.cli import main
+    from collab_server.cli.main import main
 
     for name in ORPHEUS_SERVICES:
         command = compose["services"][name]["command"]
@@ -234,8 +234,8 @@ def test_required_secrets_fail_loudly(compose: dict[str, Any]) -> None:
 
 async def test_compose_environment_builds_the_production_backends(
         compose: dict[str, Any]) -> None:
+    from persistence.drivers.s3 import S3BlobStore
     from persistence.factory import open_blob_store
-    from persistence.s3 import S3BlobStore
 
     instance_ids = set()
     for service in ORPHEUS_SERVICES:
@@ -264,7 +264,7 @@ def test_external_variables_are_read_by_their_libraries(
         monkeypatch: pytest.MonkeyPatch, compose: dict[str, Any]) -> None:
     import uvicorn
 
-    from persistence.s3 import S3BlobStore
+    from persistence.drivers.s3 import S3BlobStore
 
     env = service_env(compose, "orpheus-1", SAMPLE_SECRETS)
     for name in EXTERNAL:
@@ -423,7 +423,7 @@ def test_dockerignore_keeps_what_the_build_copies() -> None:
     patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
                 if line.strip() and not line.startswith("#")]
     needed = ["pyproject.toml", "README.md", "collab_server/app.py",
-              "persistence/migrations/0001_storage.sql", "score_model/schema.py",
+              "persistence/drivers/migrations/0001_storage.sql", "score_model/schema.py",
               "analysis_engine/__init__.py"]
     for path in needed:
         assert (ROOT / path).exists(), path
@@ -440,6 +440,7 @@ def test_deploy_doc_describes_every_setting() -> None:
     table_names = set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)`", text, re.M))
     missing = set(setting_env_names()) - table_names
     assert not missing, f"docs/deploy.md settings table lacks {sorted(missing)}"
-    for topic in ("python -m persistence.migrate", "orpheus user add", "orpheus token create",
+    for topic in ("python -m persistence.drivers.migrate", "orpheus user add",
+                  "orpheus token create",
                   "pg_dump", "/readyz", "/healthz", "/metrics", "scores/<id>/"):
         assert topic in text, topic

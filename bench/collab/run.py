@@ -162,7 +162,7 @@ def server(kind: str, workdir: Path) -> Any:
         env.update(ORPHEUS_LOG_LEVEL="warning", **NO_LIMITS)
         if kind == "orpheus-memory":  # the same server without durable storage
             env.update(ORPHEUS_DATABASE_URL="memory://")
-        command = [sys.executable, "-c", "from collab_server.cli import main; main()",
+        command = [sys.executable, "-c", "from collab_server.cli.main import main; main()",
                    "serve", "--port", str(port), "--data-dir", str(data_dir)]
     else:
         command = [sys.executable, "-m", "bench.collab.stock_server", "--port", str(port)]

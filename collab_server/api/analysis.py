@@ -28,10 +28,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from collab_server.analysis_runtime import AnalysisRuntime
+from collab_server.analysis.runtime import AnalysisRuntime
 from collab_server.api.scores import service
 from collab_server.errors import BadRequest, NotAcceptable, ScoreNotFound
-from persistence.results import DocVersion, ResultStore, StoredResult
+from persistence.results.base import DocVersion, ResultStore, StoredResult
 
 KEEPALIVE_SECONDS = 15.0
 

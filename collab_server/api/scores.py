@@ -21,7 +21,7 @@ from collab_server.errors import (
     Unprocessable,
     UnsupportedMedia,
 )
-from collab_server.scores import ScoreService
+from collab_server.services.score_service import ScoreService
 from collab_server.settings import Settings
 from persistence.base import ScoreRecord
 from persistence.errors import NotFound

@@ -14,17 +14,17 @@ import redis
 from analysis_engine import jobs, worker
 from analysis_engine.jobs import AnalysisJobs, analyse_document
 from analysis_engine.registry import analysis, unregister
-from collab_server.analysis_events import AnalysisEvents, relay_from_redis
-from collab_server.analysis_hooks import ANALYZE_SCORE, ANALYZE_VERSION, QUEUE, DramatiqEnqueuer
-from collab_server.analysis_runtime import RESULTS_CHANNEL
-from persistence.document_store import DocumentStore
+from collab_server.analysis.events import AnalysisEvents, relay_from_redis
+from collab_server.analysis.hooks import ANALYZE_SCORE, ANALYZE_VERSION, QUEUE, DramatiqEnqueuer
+from collab_server.analysis.runtime import RESULTS_CHANNEL
+from persistence.documents.store import DocumentStore
+from persistence.drivers.files import FileBlobStore
+from persistence.drivers.memory import MemoryStorage
+from persistence.drivers.sqlite import SqliteStorage
 from persistence.errors import StorageError
-from persistence.files import FileBlobStore
-from persistence.memory import MemoryStorage
-from persistence.results import DocVersion
-from persistence.results_memory import MemoryResultStore
-from persistence.results_sqlite import SqliteResultStore
-from persistence.sqlite import SqliteStorage
+from persistence.results.base import DocVersion
+from persistence.results.memory import MemoryResultStore
+from persistence.results.sqlite import SqliteResultStore
 from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin

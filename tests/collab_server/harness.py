@@ -16,12 +16,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 
-from collab_server.rooms import RoomManager
-from collab_server.store_hooks import StoreHooks
-from collab_server.websocket import ScoreWebSocket
-from persistence.document_store import DocumentStore
+from collab_server.sync.rooms import RoomManager
+from collab_server.sync.store_hooks import StoreHooks
+from collab_server.sync.websocket import ScoreWebSocket
+from persistence.documents.store import DocumentStore
+from persistence.drivers.memory import MemoryStorage
 from persistence.errors import StorageError
-from persistence.memory import MemoryStorage
 from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin

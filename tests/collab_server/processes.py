@@ -38,7 +38,7 @@ class Instance:
     def start(self) -> None:
         env = {**os.environ, **self.env, "ORPHEUS_INSTANCE_ID": self.name}
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from collab_server.cli import main; main()", "serve",
+            [sys.executable, "-c", "from collab_server.cli.main import main; main()", "serve",
              "--port", str(self.port), "--data-dir", str(self.data_dir)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

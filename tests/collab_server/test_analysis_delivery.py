@@ -18,10 +18,10 @@ import pytest
 from click.testing import CliRunner
 from music21 import corpus
 
-from collab_server.analysis_cli import run_worker
-from collab_server.analysis_hooks import AnalysisHooks
+from collab_server.analysis.hooks import AnalysisHooks
 from collab_server.app import create_app
-from collab_server.cli import main
+from collab_server.cli.analysis import run_worker
+from collab_server.cli.main import main
 from collab_server.settings import Settings
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from collab_server.app import create_app
-from collab_server.auth import load_secret
-from collab_server.cli import main
+from collab_server.cli.main import main
+from collab_server.security.authenticator import load_secret
 from collab_server.settings import Settings
 from tests.collab_server.security_helpers import ADMIN_PASSWORD, bearer, settings_for
 
@@ -202,9 +202,9 @@ async def test_two_instances_starting_at_once_create_one_admin() -> None:
     """Both see no account, both try to create ``admin``: one wins, neither fails."""
     import asyncio
 
-    from collab_server.auth import Authenticator
-    from collab_server.security import ensure_admin
-    from persistence.accounts_memory import MemoryAccountStore
+    from collab_server.security.authenticator import Authenticator
+    from collab_server.security.wiring import ensure_admin
+    from persistence.accounts.memory import MemoryAccountStore
 
     class RacingStore(MemoryAccountStore):  # both instances count before either creates
         async def count_users(self) -> int:

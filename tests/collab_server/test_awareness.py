@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collab_server.awareness import MAX_DEPARTED, Presence
-from collab_server.protocol import NULL_STATE, AwarenessEntry
+from collab_server.sync.awareness import MAX_DEPARTED, Presence
+from collab_server.sync.protocol import NULL_STATE, AwarenessEntry
 
 
 def entry(client: int, clock: int, state: str = '{"user":"x"}') -> AwarenessEntry:

@@ -17,9 +17,8 @@ from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from starlette.testclient import TestClient
 
-from collab_server.analysis_runtime import RESULTS_CHANNEL
+from collab_server.analysis.runtime import RESULTS_CHANNEL
 from collab_server.app import create_app
-from collab_server.auth import Authenticator, Identity, SessionCache
 from collab_server.cache import (
     ANALYSIS_TTL,
     SCORE_METADATA_TTL,
@@ -32,13 +31,14 @@ from collab_server.cache import (
     open_cache,
 )
 from collab_server.errors import Unauthenticated
-from collab_server.rooms import RoomManager
-from collab_server.scores import ScoreService
-from persistence.accounts import User
-from persistence.accounts_memory import MemoryAccountStore
+from collab_server.security.authenticator import Authenticator, Identity, SessionCache
+from collab_server.services.score_service import ScoreService
+from collab_server.sync.rooms import RoomManager
+from persistence.accounts.base import User
+from persistence.accounts.memory import MemoryAccountStore
 from persistence.errors import NotFound
-from persistence.results import DocVersion, StoredResult
-from persistence.results_memory import MemoryResultStore
+from persistence.results.base import DocVersion, StoredResult
+from persistence.results.memory import MemoryResultStore
 from tests.collab_server.harness import Backend
 from tests.collab_server.processes import free_port
 from tests.collab_server.security_helpers import ADMIN_PASSWORD, bearer, settings_for

@@ -16,11 +16,11 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from collab_server.errors import Forbidden
-from collab_server.hooks import LoadedState
-from collab_server.protocol import encode_update
-from collab_server.rooms import RoomManager
-from collab_server.store_hooks import StoreHooks
-from collab_server.websocket import Access
+from collab_server.sync.hooks import LoadedState
+from collab_server.sync.protocol import encode_update
+from collab_server.sync.rooms import RoomManager
+from collab_server.sync.store_hooks import StoreHooks
+from collab_server.sync.websocket import Access
 from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin

@@ -19,13 +19,13 @@ import redis.asyncio as aioredis
 
 from collab_server.fanout.base import RESYNC, Message
 from collab_server.fanout.factory import open_fanout
+from collab_server.fanout.hooks import UPDATE, FanoutHooks
 from collab_server.fanout.memory import MemoryBus, MemoryFanOut
 from collab_server.fanout.redis import RedisFanOut
-from collab_server.fanout_hooks import UPDATE, FanoutHooks
-from collab_server.hooks import HookChain, LoadedState
-from collab_server.rooms import RoomManager
-from collab_server.store_hooks import StoreHooks
-from persistence.document_store import DocumentStore
+from collab_server.sync.hooks import HookChain, LoadedState
+from collab_server.sync.rooms import RoomManager
+from collab_server.sync.store_hooks import StoreHooks
+from persistence.documents.store import DocumentStore
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin
 from tests.collab_server.clients import YClient, wait_for

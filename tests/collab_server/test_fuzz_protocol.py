@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from bench.fuzz_protocol import fuzz
 from collab_server.errors import OrpheusError
-from collab_server.protocol import decode_message
-from collab_server.update_check import check_update
+from collab_server.sync.protocol import decode_message
+from collab_server.sync.update_check import check_update
 
 
 async def test_fuzzed_frames_are_accepted_or_refused_never_crash() -> None:

@@ -11,7 +11,7 @@ import redis.asyncio
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from collab_server.limits import MemoryRateLimiter, RedisRateLimiter, TokenBucket
+from collab_server.security.limits import MemoryRateLimiter, RedisRateLimiter, TokenBucket
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin
 from tests.collab_server.clients import YClient, wait_for

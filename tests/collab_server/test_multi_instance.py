@@ -14,7 +14,7 @@ import httpx
 import pytest
 from pycrdt import MapEvent
 
-from persistence.document_store import DocumentStore
+from persistence.documents.store import DocumentStore
 from persistence.factory import open_storage
 from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pycrdt import Doc
 
-from collab_server.rooms import RoomManager
+from collab_server.sync.rooms import RoomManager
 from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin

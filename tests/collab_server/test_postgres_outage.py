@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from persistence.document_store import DocumentStore
+from persistence.documents.store import DocumentStore
 from persistence.factory import open_storage
 from score_model.document import ScoreDoc
 from tests.collab_server.clients import YClient, wait_for

@@ -12,7 +12,7 @@ from pycrdt import Doc, Map, create_awareness_message, create_sync_message, crea
 from pycrdt._sync import write_var_uint
 
 from collab_server.errors import ProtocolViolation
-from collab_server.protocol import (
+from collab_server.sync.protocol import (
     AwarenessEntry,
     AwarenessUpdate,
     PermissionDenied,

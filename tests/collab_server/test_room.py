@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from pycrdt import Doc, Map
 
-from collab_server.connection import Connection
 from collab_server.errors import (
     ScoreNotFound,
     StaleDocument,
     Unavailable,
 )
-from collab_server.hooks import HookChain, LoadedState, RoomHooks
-from collab_server.protocol import (
+from collab_server.sync.connection import Connection
+from collab_server.sync.hooks import HookChain, LoadedState, RoomHooks
+from collab_server.sync.protocol import (
     AwarenessEntry,
     AwarenessUpdate,
     PermissionDenied,
@@ -29,8 +29,8 @@ from collab_server.protocol import (
     encode_sync_step1,
     encode_update,
 )
-from collab_server.room import Room
-from collab_server.rooms import RoomManager
+from collab_server.sync.room import Room
+from collab_server.sync.rooms import RoomManager
 from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin, OriginKind

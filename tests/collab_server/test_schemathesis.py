@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 
 from collab_server.api.system import describe
 from collab_server.app import create_app
-from collab_server.gate import PUBLIC
+from collab_server.security.gate import PUBLIC
 from tests.collab_server.security_helpers import settings_for
 
 SECRET = "schemathesis-secret-" + "x" * 24

@@ -9,12 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycrdt import Array, Doc, Map, Text
 
-from collab_server.connection import Connection
 from collab_server.errors import ProtocolViolation
-from collab_server.hooks import LoadedState
-from collab_server.protocol import decode_state_vector, encode_update
-from collab_server.room import Room
-from collab_server.update_check import MissingDependency, check_update
+from collab_server.sync.connection import Connection
+from collab_server.sync.hooks import LoadedState
+from collab_server.sync.protocol import decode_state_vector, encode_update
+from collab_server.sync.room import Room
+from collab_server.sync.update_check import MissingDependency, check_update
 from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
 

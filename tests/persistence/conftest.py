@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from persistence.base import BlobStore, Storage
-from persistence.files import FileBlobStore
-from persistence.memory import MemoryBlobStore, MemoryStorage
-from persistence.postgres import PostgresStorage
-from persistence.s3 import S3BlobStore
-from persistence.sqlite import SqliteStorage
+from persistence.drivers.files import FileBlobStore
+from persistence.drivers.memory import MemoryBlobStore, MemoryStorage
+from persistence.drivers.postgres import PostgresStorage
+from persistence.drivers.s3 import S3BlobStore
+from persistence.drivers.sqlite import SqliteStorage
 from tests.services import (  # noqa: F401  (fixtures, used through getfixturevalue)
     S3Server,
     postgres_dsn,

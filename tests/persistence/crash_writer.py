@@ -11,7 +11,7 @@ import sys
 
 import pycrdt
 
-from persistence.document_store import DocumentStore
+from persistence.documents.store import DocumentStore
 from persistence.factory import open_storage
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from persistence.accounts import AccountStore, User
-from persistence.accounts_factory import open_accounts
+from persistence.accounts.base import AccountStore, User
+from persistence.accounts.factory import open_accounts
 from persistence.base import ScoreRecord, Storage
 from persistence.errors import AlreadyExists, NotFound
 from tests.persistence.conftest import BACKENDS

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from persistence_helpers import content
 
-from persistence.document_store import DocumentStore
+from persistence.documents.store import DocumentStore
 from persistence.factory import open_storage
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from persistence_helpers import JitteryStorage, Writer, content, merged
 
 from persistence.base import Storage
-from persistence.document_store import DocumentStore, client_ids
+from persistence.documents.store import DocumentStore, client_ids
+from persistence.drivers.files import FileBlobStore
+from persistence.drivers.memory import MemoryBlobStore, MemoryStorage
+from persistence.drivers.postgres import PostgresStorage
+from persistence.drivers.sqlite import SqliteStorage
 from persistence.errors import NotFound, StaleEpoch, StorageError
-from persistence.files import FileBlobStore
-from persistence.memory import MemoryBlobStore, MemoryStorage
-from persistence.postgres import PostgresStorage
-from persistence.sqlite import SqliteStorage
 from tests.services import reset_postgres
 
 

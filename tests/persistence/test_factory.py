@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from persistence.base import ScoreRecord
+from persistence.drivers.files import FileBlobStore
+from persistence.drivers.memory import MemoryBlobStore, MemoryStorage
+from persistence.drivers.sqlite import SqliteStorage
 from persistence.errors import StorageError
 from persistence.factory import open_blob_store, open_storage
-from persistence.files import FileBlobStore
-from persistence.memory import MemoryBlobStore, MemoryStorage
-from persistence.sqlite import SqliteStorage
 
 
 async def test_memory_url() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from persistence.drivers.files import FileBlobStore
 from persistence.errors import StorageError
-from persistence.files import FileBlobStore
 
 
 async def test_blobs_live_under_the_root_without_leftovers(tmp_path: Path) -> None:

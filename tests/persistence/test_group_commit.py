@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from persistence.base import AppendRequest, LogEntry, ScoreRecord, Storage, UpdateLog
+from persistence.documents.group_commit import GroupCommitLog
+from persistence.drivers.files import FileBlobStore
+from persistence.drivers.sqlite import SqliteStorage
 from persistence.errors import NotFound, StaleEpoch, StorageError
-from persistence.files import FileBlobStore
-from persistence.group_commit import GroupCommitLog
-from persistence.sqlite import SqliteStorage
 
 
 class CountingLog:

@@ -17,7 +17,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from persistence.migrate import Migration, MigrationError, load_migrations, migrate
+from persistence.drivers.migrate import Migration, MigrationError, load_migrations, migrate
 
 pytestmark = pytest.mark.services
 
@@ -209,12 +209,12 @@ async def test_schema_constraints_cascades_and_indexes(connect: Connect) -> None
 def test_command_line_applies_then_has_nothing_to_do(postgres_dsn: str, schema: str) -> None:
     dsn = f"{postgres_dsn}?search_path={schema}"  # asyncpg passes it as a server setting
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    runs = [subprocess.run([sys.executable, "-m", "persistence.migrate", dsn], cwd=ROOT,
+    runs = [subprocess.run([sys.executable, "-m", "persistence.drivers.migrate", dsn], cwd=ROOT,
                            env=env, capture_output=True, text=True, timeout=60)
             for _ in range(2)]
     assert runs[0].returncode == 0, runs[0].stderr
     assert runs[0].stdout.splitlines() == [f"applied {m.name}" for m in load_migrations()]
     assert runs[1].stdout.strip() == "nothing to apply"
-    usage = subprocess.run([sys.executable, "-m", "persistence.migrate"], cwd=ROOT, env=env,
+    usage = subprocess.run([sys.executable, "-m", "persistence.drivers.migrate"], cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=60)
     assert usage.returncode != 0 and "usage" in usage.stderr

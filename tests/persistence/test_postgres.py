@@ -16,13 +16,13 @@ import pytest
 from persistence_helpers import Writer, content, merged
 
 from persistence.base import ScoreRecord, Snapshot
-from persistence.document_store import DocumentStore
+from persistence.documents.group_commit import GroupCommitLog
+from persistence.documents.store import DocumentStore
+from persistence.drivers.memory import MemoryBlobStore
+from persistence.drivers.postgres import PostgresStorage
+from persistence.drivers.s3 import S3BlobStore
 from persistence.errors import NotFound, StaleEpoch, StorageError
 from persistence.factory import open_storage
-from persistence.group_commit import GroupCommitLog
-from persistence.memory import MemoryBlobStore
-from persistence.postgres import PostgresStorage
-from persistence.s3 import S3BlobStore
 from tests.services import S3Server, reset_postgres, terminate_backends
 
 pytestmark = pytest.mark.services

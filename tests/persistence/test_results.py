@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from persistence.base import ScoreRecord, Storage
-from persistence.files import FileBlobStore
-from persistence.memory import MemoryStorage
-from persistence.postgres import PostgresStorage
-from persistence.results import DocVersion, ResultStore, open_result_store
-from persistence.results_memory import MemoryResultStore
-from persistence.results_postgres import PostgresResultStore
-from persistence.results_sqlite import SqliteResultStore
-from persistence.sqlite import SqliteStorage
+from persistence.drivers.files import FileBlobStore
+from persistence.drivers.memory import MemoryStorage
+from persistence.drivers.postgres import PostgresStorage
+from persistence.drivers.sqlite import SqliteStorage
+from persistence.results.base import DocVersion, ResultStore, open_result_store
+from persistence.results.memory import MemoryResultStore
+from persistence.results.postgres import PostgresResultStore
+from persistence.results.sqlite import SqliteResultStore
 from tests.services import reset_postgres
 
 RESULT = json.dumps({"key": {"result": {"key": "C major"}}})

@@ -1,0 +1,1 @@
+"""Live analysis in the server: debounced jobs on edit, result events."""

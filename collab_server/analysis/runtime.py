@@ -1,0 +1,126 @@
+"""Start-up wiring of live analysis (called by the app factory): the result store, the
+broker and enqueuer, the debouncing room hooks, result announcements and, in the
+embedded mode, the in-process Dramatiq worker.
+
+- ``settings.redis_url`` set: jobs go to Redis for separate ``orpheus worker``
+  processes; their announcements come back over Redis pub/sub.
+- otherwise: a stub broker and an in-process Dramatiq worker running the same actors on
+  this event loop (see :mod:`analysis_engine.worker`), sharing this process's storage.
+  Nothing is process-global: several apps may run in one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from collab_server.analysis.events import AnalysisEvents, relay_from_redis
+from collab_server.analysis.hooks import AnalysisHooks, DramatiqEnqueuer
+from collab_server.cache import Cache, CachedResultStore, MemoryCache
+from collab_server.settings import Settings
+from persistence.base import Storage
+from persistence.results.base import ResultStore, StoredResult, open_result_store
+
+log = logging.getLogger("orpheus.analysis")
+
+RESULTS_CHANNEL = "orpheus:analysis-results"
+
+
+@dataclass
+class AnalysisRuntime:
+    hooks: AnalysisHooks
+    results: ResultStore
+    events: AnalysisEvents
+    enqueuer: DramatiqEnqueuer
+    cached: CachedResultStore | None = None  # the REST read path (24 h, invalidated)
+    _worker: Any = None
+    _jobs: Any = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _own_results: bool = True
+
+    async def close(self) -> None:
+        await self.hooks.close()
+        if self._worker is not None:
+            await asyncio.to_thread(self._worker.stop)
+            self._jobs.close()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if isinstance(self.events, _InvalidatingEvents):
+            await self.events.drain()
+        if self._own_results:
+            await self.results.close()
+
+
+async def start_analysis(settings: Settings, storage: Storage, *,
+                         results: ResultStore | None = None, injected_storage: bool = False,
+                         quiet: float = 0.2, max_delay: float = 1.0,
+                         cache: Cache | None = None) -> AnalysisRuntime:
+    """Build and start everything. Results go to ``results``, else to the database of
+    ``settings`` (in memory if ``injected_storage``: the storage is not that database).
+    REST reads go through ``cache`` (default: a private in-memory one), invalidated when
+    a result is saved here or announced by a worker elsewhere."""
+    own_results = results is None
+    if results is None:
+        results = await open_result_store(
+            "memory://" if injected_storage else settings.effective_database_url)
+    cached = CachedResultStore(results, cache if cache is not None else MemoryCache())
+    if settings.redis_url:
+        # Workers elsewhere save results: forget the cached ones when they announce.
+        events: AnalysisEvents = _InvalidatingEvents(cached)
+    else:
+        events = AnalysisEvents()
+    if settings.redis_url:
+        from analysis_engine.worker import make_broker
+
+        enqueuer = DramatiqEnqueuer(make_broker(settings.redis_url))
+        runtime = AnalysisRuntime(AnalysisHooks(enqueuer, quiet=quiet, max_delay=max_delay),
+                                  results, events, enqueuer, cached=cached,
+                                  _own_results=own_results)
+        ready = asyncio.Event()
+        runtime._tasks.append(asyncio.get_running_loop().create_task(
+            relay_from_redis(settings.redis_url, RESULTS_CHANNEL, events, ready)))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ready.wait(), 5)
+        return runtime
+
+    from analysis_engine import worker
+    from analysis_engine.jobs import AnalysisJobs
+
+    async def announce(result: StoredResult) -> None:
+        events.announce(result.score_id, result.version.token)
+
+    broker = worker.make_broker()
+    jobs = AnalysisJobs(storage, cached, notify=announce)  # saves invalidate the cache
+    worker.declare_actors(broker, jobs, loop=asyncio.get_running_loop())
+    enqueuer = DramatiqEnqueuer(broker)
+    runtime = AnalysisRuntime(AnalysisHooks(enqueuer, quiet=quiet, max_delay=max_delay),
+                              results, events, enqueuer, cached=cached, _jobs=jobs,
+                              _own_results=own_results)
+    runtime._worker = await asyncio.to_thread(worker.start_worker, broker, threads=2,
+                                              poll_ms=50)
+    return runtime
+
+
+class _InvalidatingEvents(AnalysisEvents):
+    """Announcements that also drop the score's cached results (shared in Redis, so
+    the first instance to hear it invalidates for all)."""
+
+    def __init__(self, cached: CachedResultStore) -> None:
+        super().__init__()
+        self._cached = cached
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def announce(self, score_id: str, version: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._cached.invalidate_score(score_id))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        super().announce(score_id, version)
+
+    async def drain(self) -> None:
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)

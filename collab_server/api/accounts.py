@@ -1,0 +1,207 @@
+"""REST: accounts and credentials: register, login, logout, password change, me, and
+API tokens (created, listed, revoked; the secret is shown once)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from collab_server.api.scores import iso, json_body
+from collab_server.errors import BadRequest, Conflict, Forbidden, Unauthenticated, Unprocessable
+from collab_server.security.authenticator import Authenticator, Identity, check_password
+from persistence.accounts.base import ApiToken, User, check_user_id
+from persistence.errors import AlreadyExists
+
+
+def authenticator(request: Request) -> Authenticator:
+    gate = getattr(request.app.state, "gate", None)
+    if gate is None or gate.auth is None:
+        raise BadRequest("authentication is turned off on this server")
+    return gate.auth
+
+
+def identity(request: Request) -> Identity:
+    found = request.scope.get("orpheus.identity")
+    if not isinstance(found, Identity):
+        raise Unauthenticated("send a token: Authorization: Bearer <token>")
+    return found
+
+
+async def current_user(request: Request) -> User:
+    who = identity(request)
+    if who.user_id is None:
+        raise Forbidden("this needs a user account, not a share link")
+    return await authenticator(request).accounts.get_user(who.user_id)
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {"id": user.id, "display_name": user.display_name, "is_admin": user.is_admin,
+            "created_at": iso(user.created_at)}
+
+
+def token_json(token: ApiToken) -> dict[str, Any]:
+    return {"id": token.id, "name": token.name, "created_at": iso(token.created_at),
+            "expires_at": iso(token.expires_at) if token.expires_at else None,
+            "revoked": token.revoked}
+
+
+def _string(body: dict[str, Any], name: str, *, default: str | None = None,
+            max_length: int = 200) -> str:
+    value = body.get(name, default)
+    if not isinstance(value, str) or len(value) > max_length:
+        raise Unprocessable(f"{name} must be a string of at most {max_length} characters")
+    return value
+
+
+async def register(request: Request) -> Response:
+    """
+    summary: Create an account (open registration, or an admin's token)
+    requestBody:
+      content:
+        application/json: {schema: {type: object, required: [username, password], properties: {username: {type: string}, password: {type: string}, display_name: {type: string}, is_admin: {type: boolean}}}}
+    responses:
+      201: {description: The new user}
+      403: {description: Registration is closed (only admins create accounts)}
+      409: {description: The name is taken}
+    """
+    auth = authenticator(request)
+    caller = request.scope.get("orpheus.identity")
+    is_admin_caller = isinstance(caller, Identity) and caller.is_admin
+    if not request.app.state.settings.open_registration and not is_admin_caller:
+        raise Forbidden("registration is closed: ask an admin for an account")
+    body = await json_body(request)
+    try:
+        user_id = check_user_id(_string(body, "username", max_length=64))
+    except ValueError as exc:
+        raise Unprocessable(str(exc)) from None
+    password = check_password(body.get("password"))
+    make_admin = body.get("is_admin", False)
+    if not isinstance(make_admin, bool) or (make_admin and not is_admin_caller):
+        raise Forbidden("only an admin creates admins")
+    user = User(user_id, _string(body, "display_name", default=user_id),
+                auth.hash_password(password), is_admin=make_admin)
+    try:
+        user = await auth.accounts.create_user(user)
+    except AlreadyExists:
+        raise Conflict(f"the name {user_id!r} is taken") from None
+    return JSONResponse(user_json(user), status_code=201)
+
+
+async def login(request: Request) -> Response:
+    """
+    summary: Log in with a password; returns an access token (JWT)
+    requestBody:
+      content:
+        application/json: {schema: {type: object, required: [username, password], properties: {username: {type: string}, password: {type: string}}}}
+    responses:
+      200: {description: "{access_token, token_type, expires_in, user}"}
+      401: {description: Wrong name or password}
+    """
+    auth = authenticator(request)
+    body = await json_body(request)
+    username = _string(body, "username", default="", max_length=64)
+    password = _string(body, "password", default="", max_length=1024)
+    user, token = await auth.login(username, password)
+    return JSONResponse({"access_token": token, "token_type": "bearer",
+                         "expires_in": int(auth.lifetime), "user": user_json(user)})
+
+
+async def logout(request: Request) -> Response:
+    """
+    summary: End this session (its access token is refused from now on)
+    responses:
+      204: {description: Logged out}
+    """
+    await authenticator(request).logout(identity(request))
+    return Response(status_code=204)
+
+
+async def change_password(request: Request) -> Response:
+    """
+    summary: Change the password; every other session ends
+    requestBody:
+      content:
+        application/json: {schema: {type: object, required: [old_password, new_password], properties: {old_password: {type: string}, new_password: {type: string}}}}
+    responses:
+      200: {description: "{access_token}: a new token for this client"}
+      401: {description: The current password is wrong}
+    """
+    user = await current_user(request)
+    body = await json_body(request)
+    old = _string(body, "old_password", default="", max_length=1024)
+    new = check_password(body.get("new_password"))
+    token = await authenticator(request).change_password(user, old, new)
+    return JSONResponse({"access_token": token, "token_type": "bearer"})
+
+
+async def me(request: Request) -> Response:
+    """
+    summary: Who the token belongs to
+    responses:
+      200: {description: The user, or the share link's score and role}
+    """
+    who = identity(request)
+    if who.link is not None:
+        return JSONResponse({"link": {"score_id": who.link.score_id, "role": who.link.role}})
+    return JSONResponse(user_json(await current_user(request)))
+
+
+async def list_tokens(request: Request) -> Response:
+    """
+    summary: My API tokens (without their secrets)
+    responses:
+      200: {description: "{tokens: [...]}"}
+    """
+    user = await current_user(request)
+    tokens = await authenticator(request).accounts.list_api_tokens(user.id)
+    return JSONResponse({"tokens": [token_json(t) for t in tokens]})
+
+
+async def create_token(request: Request) -> Response:
+    """
+    summary: Create a long-lived API token (the secret is shown only in this response)
+    requestBody:
+      content:
+        application/json: {schema: {type: object, properties: {name: {type: string}, expires_in_days: {type: integer, minimum: 1, maximum: 3650}}}}
+    responses:
+      201: {description: "The token's record with its secret in `token`"}
+    """
+    user = await current_user(request)
+    body = await json_body(request)
+    name = _string(body, "name", default="")
+    days = body.get("expires_in_days")
+    if days is not None and (not isinstance(days, int) or isinstance(days, bool)
+                             or not 1 <= days <= 3650):
+        raise Unprocessable("expires_in_days must be an integer from 1 to 3650")
+    expires = (dt.datetime.now(dt.UTC) + dt.timedelta(days=days)).timestamp() if days else None
+    record, secret = await authenticator(request).create_api_token(user.id, name, expires)
+    return JSONResponse({**token_json(record), "token": secret}, status_code=201)
+
+
+async def revoke_token(request: Request) -> Response:
+    """
+    summary: Revoke one of my API tokens
+    responses:
+      204: {description: Revoked}
+      404: {description: No such token of mine}
+    """
+    user = await current_user(request)
+    await authenticator(request).accounts.revoke_api_token(user.id,
+                                                           request.path_params["token_id"])
+    return Response(status_code=204)
+
+
+routes = [
+    Route("/api/auth/register", register, methods=["POST"]),
+    Route("/api/auth/login", login, methods=["POST"]),
+    Route("/api/auth/logout", logout, methods=["POST"]),
+    Route("/api/auth/password", change_password, methods=["POST"]),
+    Route("/api/auth/me", me, methods=["GET"]),
+    Route("/api/auth/tokens", list_tokens, methods=["GET"]),
+    Route("/api/auth/tokens", create_token, methods=["POST"]),
+    Route("/api/auth/tokens/{token_id}", revoke_token, methods=["DELETE"]),
+]

@@ -1,0 +1,1 @@
+"""The ``orpheus`` command line (start-up code)."""

@@ -1,0 +1,52 @@
+"""What the ``orpheus user`` and ``orpheus token`` commands do, on the configured storage."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from collab_server.errors import BadRequest
+from collab_server.security.authenticator import Authenticator, load_secret
+from collab_server.settings import Settings
+from persistence.accounts.base import User, check_user_id
+from persistence.accounts.factory import open_accounts
+from persistence.drivers.postgres import PostgresStorage
+from persistence.errors import AlreadyExists, NotFound
+from persistence.factory import open_storage
+
+T = TypeVar("T")
+
+
+async def with_authenticator(settings: Settings,
+                             job: Callable[[Authenticator], Awaitable[T]]) -> T:
+    """Open the storage named by ``settings``, run ``job`` and close everything."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    storage = await open_storage(settings.effective_database_url, settings.effective_blob_url)
+    try:
+        accounts = open_accounts(storage)
+        secret = load_secret(settings, embedded=not isinstance(storage, PostgresStorage))
+        return await job(Authenticator(accounts, secret=secret,
+                                       algorithm=settings.jwt_algorithm,
+                                       lifetime=settings.jwt_lifetime_seconds))
+    finally:
+        await storage.close()
+
+
+async def add_user(auth: Authenticator, name: str, password: str, *, admin: bool) -> User:
+    check_user_id(name)
+    try:
+        digest = auth.hash_password(password)
+    except BadRequest as exc:
+        raise ValueError(exc.message) from None
+    try:
+        return await auth.accounts.create_user(User(name, name, digest, is_admin=admin))
+    except AlreadyExists:
+        raise ValueError(f"user {name!r} exists already") from None
+
+
+async def create_token(auth: Authenticator, username: str, name: str) -> str:
+    try:
+        _, secret = await auth.create_api_token(username, name)
+    except NotFound:
+        raise ValueError(f"no user {username!r}") from None
+    return secret

@@ -1,0 +1,166 @@
+"""``orpheus worker`` and ``orpheus analyze FILE`` (start-up code, added to the CLI)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from collab_server.settings import Settings
+
+LARGE_FILE = 200_000  # bytes: show a progress bar from here on
+
+
+@click.command()
+@click.option("--threads", type=int, default=2, show_default=True,
+              help="Worker threads (each runs one job at a time).")
+@click.option("--warm/--no-warm", default=True, show_default=True,
+              help="Fill the Roman numeral cache at start-up (about 4 s).")
+def worker(threads: int, warm: bool) -> None:
+    """Run an analysis worker against the Redis broker (REDIS_URL)."""
+    from collab_server.logs import configure_logging
+
+    settings = Settings.from_env(os.environ)
+    configure_logging(settings.log_level, json=settings.log_json)
+    if not settings.redis_url:
+        raise click.UsageError("set REDIS_URL: without Redis the server analyses in-process "
+                               "and needs no worker")
+    run_worker(settings, threads=threads, warm=warm)
+
+
+def run_worker(settings: Settings, *, threads: int = 2, warm: bool = True,
+               stop: threading.Event | None = None) -> None:
+    """Serve analysis jobs until SIGINT/SIGTERM (or until ``stop`` is set)."""
+    import gc
+
+    from analysis_engine import worker as actors
+    from analysis_engine.jobs import AnalysisJobs
+    from collab_server.cache import CachedResultStore, open_cache
+    from persistence.factory import open_storage
+    from persistence.results.base import open_result_store
+
+    if warm:
+        from analysis_engine.roman import warm_figures
+
+        warm_figures()
+        gc.freeze()
+    broker = actors.make_broker(settings.redis_url)
+    notify, _ = actors.redis_notifier(settings.redis_url)
+    built: list[AnalysisJobs] = []
+
+    async def build() -> AnalysisJobs:
+        storage = await open_storage(settings.effective_database_url,
+                                     settings.effective_blob_url)
+        # Saving through the shared cache invalidates it before the announcement goes
+        # out, so a lost announcement cannot leave servers serving an older result.
+        results = CachedResultStore(await open_result_store(settings.effective_database_url),
+                                    open_cache(settings.redis_url))
+        built.append(AnalysisJobs(storage, results, notify=notify))
+        return built[-1]
+
+    actors.declare_actors(broker, build)
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+    running = actors.start_worker(broker, threads=threads, poll_ms=100)
+    click.echo(f"orpheus worker: {threads} threads on {actors.QUEUE}", err=True)
+    try:
+        stop.wait()
+    finally:
+        running.stop()
+        for jobs in built:
+            jobs.close()
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print every result as JSON.")
+@click.option("--only", multiple=True, help="Run only these analyses (repeatable).")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar (default: for files over 200 kB).")
+def analyze(file: Path, as_json: bool, only: tuple[str, ...], progress: bool | None) -> None:
+    """Import FILE (MusicXML, MXL, MIDI, ABC, JSON) and print its analysis."""
+    from tqdm import tqdm
+
+    from analysis_engine import names
+    from analysis_engine.context import AnalysisContext
+    from analysis_engine.notetable import build_table
+    from analysis_engine.registry import run
+    from score_model.importer import ScoreImportError, import_score
+
+    data = file.read_bytes()
+    chosen = list(only) or names()
+    unknown = [name for name in chosen if name not in names()]
+    if unknown:
+        raise click.BadParameter(f"unknown analyses {unknown}; known: {', '.join(names())}",
+                                 param_hint="--only")
+    show = progress if progress is not None else len(data) >= LARGE_FILE
+    with tqdm(total=2 + len(chosen), desc="import", disable=not show, file=sys.stderr,
+              unit="step") as bar:
+        try:
+            score = import_score(data, filename=file.name)
+        except ScoreImportError as exc:
+            raise click.ClickException(f"cannot import {file.name}: {exc}") from None
+        bar.update()
+        bar.set_description("note table")
+        score_data = score.read()
+        context = AnalysisContext(build_table(score_data))
+        bar.update()
+        results: dict[str, Any] = {}
+        for name in chosen:
+            bar.set_description(name)
+            results[name] = run(name, context, version=file.name)
+            bar.update()
+    if as_json:
+        click.echo(json.dumps(results, indent=2, allow_nan=False))
+    else:
+        click.echo(summary_text(score_data.meta.title or file.name, results,
+                                len(score_data.problems)))
+
+
+def summary_text(title: str, results: dict[str, Any], problems: int = 0) -> str:
+    """A few readable lines from the results that are present."""
+    lines = [title]
+    summary = results.get("summary", {}).get("result")
+    if summary:
+        lines.append(f"  {summary['measures']} measures, {summary['parts']} parts, "
+                     f"{summary['notes']} notes, {summary['duration']:g} quarters")
+    key = results.get("key", {}).get("result")
+    if key:
+        lines.append(f"  key: {key['key']} (correlation {key['correlation']:.2f})")
+        modulations = key.get("modulations") or []
+        if modulations:
+            lines.append("  modulations: " + ", ".join(
+                f"m. {m['number']} {m['to']}" for m in modulations[:12])
+                + (" ..." if len(modulations) > 12 else ""))
+    harmony = results.get("harmony", {}).get("result")
+    if harmony:
+        cadences = harmony.get("cadences") or []
+        lines.append(f"  harmony: {len(harmony.get('slices') or [])} sonorities, "
+                     f"{len(cadences)} cadences")
+        for cadence in cadences[:8]:
+            lines.append(f"    m. {cadence['number']}: {cadence['type']} "
+                         f"({' '.join(cadence.get('figures') or [])}) in {cadence['key']}")
+    melody = results.get("melody", {}).get("result")
+    if melody:
+        for part in melody.get("parts") or []:
+            ambitus = part.get("ambitus") or {}
+            if ambitus:
+                lines.append(f"  {part.get('name') or part['part']}: {ambitus.get('lowest')}"
+                             f"-{ambitus.get('highest')}, {part.get('notes', 0)} notes")
+    voice_leading = results.get("voice_leading", {}).get("result")
+    if voice_leading:
+        counts = voice_leading.get("counts") or {}
+        if counts:
+            lines.append("  voice leading: " + ", ".join(f"{n} {kind}" for kind, n in
+                                                        sorted(counts.items())))
+    if problems:
+        lines.append(f"  {problems} problems reported while reading the score")
+    return "\n".join(lines)

@@ -1,0 +1,115 @@
+"""The ``orpheus`` command line. Start-up code: reads settings, builds the app, runs it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from collab_server.cli import analysis as analysis_cli
+from collab_server.settings import Settings
+
+
+@click.group()
+@click.version_option(package_name="orpheus")
+def main() -> None:
+    """Orpheus: a real-time collaborative score server."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Folder for the embedded SQLite database and blobs (default ./data).")
+def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
+    """Run the server (embedded SQLite + files unless DATABASE_URL etc. are set)."""
+    import uvicorn
+
+    from collab_server.app import create_app
+    from collab_server.logs import configure_logging
+
+    settings = Settings.from_env(os.environ, host=host, port=port, data_dir=data_dir)
+    configure_logging(settings.log_level, json=settings.log_json)
+    # The event loop shares the GIL with the store and in-process analysis threads: a
+    # shorter switch interval halves the worst edit latency (docs/benchmarks.md).
+    sys.setswitchinterval(0.001)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    uvicorn.run(
+        create_app(settings, announce=lambda text: click.echo(text, err=True)),
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        ws_per_message_deflate=settings.ws_per_message_deflate,
+        ws_max_size=settings.max_message_bytes,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@main.group()
+def user() -> None:
+    """Manage accounts (in the configured database)."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="Make the account an administrator.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              envvar="ORPHEUS_NEW_PASSWORD", help="Prompted for unless given.")
+def user_add(name: str, admin: bool, password: str) -> None:
+    """Create the account NAME."""
+    from collab_server.cli.accounts import add_user
+
+    _run_accounts(lambda auth: add_user(auth, name, password, admin=admin))
+    click.echo(f"created user {name!r}" + (" (admin)" if admin else ""))
+
+
+@main.group()
+def token() -> None:
+    """Manage API tokens."""
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--name", default="cli", help="A label for the token.")
+def token_create(username: str, name: str) -> None:
+    """Create an API token for USERNAME and print it (shown once)."""
+    from collab_server.cli.accounts import create_token
+
+    click.echo(_run_accounts(lambda auth: create_token(auth, username, name)))
+
+
+def _run_accounts(job: Any) -> Any:
+    import asyncio
+
+    from collab_server.cli.accounts import with_authenticator
+
+    settings = Settings.from_env(os.environ)
+    try:
+        return asyncio.run(with_authenticator(settings, job))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+main.add_command(analysis_cli.worker)
+main.add_command(analysis_cli.analyze)
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending database migrations (Postgres; SQLite creates its tables itself).
+    The server also applies them on start-up."""
+    import asyncio
+
+    settings = Settings.from_env(os.environ)
+    url = settings.effective_database_url
+    if not url.startswith(("postgresql:", "postgres:")):
+        click.echo(f"{url.split(':', 1)[0]}: tables are created on start-up; nothing to do")
+        return
+    from persistence.drivers.migrate import migrate_database
+
+    done = asyncio.run(migrate_database(url))
+    click.echo("\n".join(f"applied {m.name}" for m in done) or "nothing to apply")

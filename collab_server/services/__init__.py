@@ -1,0 +1,1 @@
+"""Operations on scores shared by REST, the CLI, the worker and agents."""

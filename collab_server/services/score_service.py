@@ -1,0 +1,125 @@
+"""Score operations shared by the REST API and agents: the one place that combines the
+catalog, the document store and the live rooms.
+
+A score's current state is its live room's document when the room is loaded, else the
+stored state. Edits from here go through the room (loading it if needed), so connected
+clients see them at once and they are stored like any other update.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from collab_server.cache import ScoreMetadataCache
+from collab_server.errors import ScoreNotFound, Unprocessable
+from collab_server.sync.rooms import RoomManager
+from persistence.base import ScoreRecord, Storage, Version
+from persistence.documents.store import DocumentStore
+from score_model.document import ScoreDoc
+from score_model.ids import new_id
+from score_model.ops import ScoreEditor
+from score_model.origin import Origin
+
+T = TypeVar("T")
+MAX_TITLE = 200
+
+
+class ScoreService:
+    """Create, read, edit, version and restore scores."""
+
+    def __init__(self, storage: Storage, documents: DocumentStore, rooms: RoomManager,
+                 cache: ScoreMetadataCache | None = None) -> None:
+        self.storage = storage
+        self.documents = documents
+        self.rooms = rooms
+        self.cache = cache  # score rows, invalidated here on rename, delete and restore
+
+    async def create(self, *, title: str = "", owner: str | None = None,
+                     score: ScoreDoc | None = None) -> ScoreRecord:
+        """Store a new score: ``score`` (an imported document) or an empty one."""
+        if score is None:
+            score = ScoreDoc()
+            ScoreEditor(score, Origin.server("create")).create_score(title=title)
+        title = _check_title(title or score.raw_meta().get("title") or "Untitled")
+        return await self.documents.create(new_id("s"), title, owner, score.encode_state())
+
+    async def get(self, score_id: str) -> ScoreRecord:
+        if self.cache is None:
+            return await self.storage.catalog.get_score(score_id)
+        return await self.cache.get(score_id,
+                                    lambda: self.storage.catalog.get_score(score_id))
+
+    async def _invalidate(self, score_id: str) -> None:
+        if self.cache is not None:
+            await self.cache.invalidate(score_id)
+
+    async def list(self, *, limit: int = 100, offset: int = 0) -> list[ScoreRecord]:
+        return await self.storage.catalog.list_scores(limit=limit, offset=offset)
+
+    async def rename(self, score_id: str, title: str, *, actor: str = "rest") -> ScoreRecord:
+        """Rename in the catalog and in the document's metadata (seen live by clients)."""
+        title = _check_title(title)
+        await self.edit(score_id, lambda editor: editor.set_metadata(title=title),
+                        origin=Origin.server(actor))
+        record = await self.storage.catalog.update_score(score_id, title=title)
+        await self._invalidate(score_id)
+        return record
+
+    async def delete(self, score_id: str) -> None:
+        await self.get(score_id)
+        await self.rooms.evict(score_id, ScoreNotFound("the score was deleted"))
+        await self.storage.catalog.delete_score(score_id)
+        await self._invalidate(score_id)
+
+    async def document(self, score_id: str) -> ScoreDoc:
+        """A private copy of the score's current state."""
+        return ScoreDoc.from_update(await self.state(score_id))
+
+    async def state(self, score_id: str) -> bytes:
+        room = self.rooms.loaded(score_id)
+        if room is not None:
+            return room.score.encode_state()
+        await self.get(score_id)
+        return (await self.documents.load(score_id)).state
+
+    async def edit(self, score_id: str, change: Callable[[ScoreEditor], T], *,
+                   origin: Origin) -> T:
+        """Apply an edit through the live room and wait until it is stored."""
+        async with self.rooms.hold(score_id) as room:
+            result = change(ScoreEditor(room.score, origin))
+            await room.flushed()
+        return result
+
+    async def create_version(self, score_id: str, *, name: str, author: str | None) -> Version:
+        record = await self.get(score_id)
+        name = name.strip() or time.strftime("Version of %Y-%m-%d %H:%M:%S")
+        return await self.storage.versions.create_version(
+            score_id, name=name[:MAX_TITLE], author=author, epoch=record.epoch,
+            state=await self.state(score_id))
+
+    async def version(self, score_id: str, version_id: str) -> tuple[Version, bytes]:
+        await self.get(score_id)
+        return await self.storage.versions.get_version(score_id, version_id)
+
+    async def restore(self, score_id: str, version_id: str, *, author: str | None) -> Version:
+        """Make a version the current state under a new epoch.
+
+        Nothing is destroyed: the state before the restore is kept as a version, and the
+        restore itself is recorded as a new version. Connected clients are told to reload.
+        """
+        version, state = await self.version(score_id, version_id)
+        await self.create_version(score_id, name=f"Before restoring '{version.name}'",
+                                  author=author)
+        epoch = await self.rooms.restore(
+            score_id, state, lambda: self.documents.reset(score_id, state))
+        await self._invalidate(score_id)
+        return await self.storage.versions.create_version(
+            score_id, name=f"Restored '{version.name}'", author=author, epoch=epoch, state=state)
+
+
+def _check_title(title: str) -> str:
+    if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE:
+        raise Unprocessable(f"title must be 1 to {MAX_TITLE} characters")
+    return title.strip()

@@ -1,0 +1,1 @@
+"""The sync engine: rooms, connections, the y-websocket protocol and presence."""

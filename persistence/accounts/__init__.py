@@ -1,0 +1,1 @@
+"""Accounts: the store protocol and one module per backend."""

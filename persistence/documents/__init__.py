@@ -1,0 +1,1 @@
+"""Documents over a storage backend: the store rooms call, group commit."""

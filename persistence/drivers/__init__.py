@@ -1,0 +1,1 @@
+"""Concrete backends: memory, SQLite, PostgreSQL, files and S3, and migrations."""

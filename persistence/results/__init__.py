@@ -1,0 +1,1 @@
+"""Analysis results: the store protocol and one module per backend."""
