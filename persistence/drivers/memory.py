@@ -86,6 +86,7 @@ class _State:
         self.blobs = blobs
         self.clock = clock
         self.scores: dict[str, _Score] = {}
+        self.on_delete: list[Callable[[str], None]] = []
 
     def score(self, score_id: str) -> _Score:
         try:
@@ -148,6 +149,8 @@ class MemoryCatalog:
     async def delete_score(self, score_id: str) -> None:
         self._s.score(score_id)
         del self._s.scores[score_id]
+        for listener in self._s.on_delete:
+            listener(score_id)
         await self._s.blobs.delete_prefix(score_prefix(score_id))
 
 
@@ -279,11 +282,16 @@ class MemoryStorage:
     def __init__(self, blobs: BlobStore | None = None, *,
                  clock: Callable[[], float] = time.time) -> None:
         self.blobs: BlobStore = blobs if blobs is not None else MemoryBlobStore()
-        state = _State(self.blobs, clock)
+        state = self._state = _State(self.blobs, clock)
         self.catalog: ScoreCatalog = MemoryCatalog(state)
         self.log: UpdateLog = MemoryUpdateLog(state)
         self.snapshots: SnapshotStore = MemorySnapshotStore(state)
         self.versions: VersionStore = MemoryVersionStore(state)
+
+    def on_delete(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(score_id)`` when a score is deleted (rows kept beside the
+        storage, like conversations, go with it as a foreign key would take them)."""
+        self._state.on_delete.append(listener)
 
     async def close(self) -> None:
         return None

@@ -1,0 +1,1 @@
+"""The agents' conversation memory: the store protocol and one module per backend."""
