@@ -15,7 +15,7 @@ from typing import Any, get_type_hints
 ENV_PREFIX = "ORPHEUS_"
 # Settings that operators know by their conventional names.
 ENV_ALIASES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
-_SECRETS = {"jwt_secret", "admin_password"}
+_SECRETS = {"jwt_secret", "admin_password", "llm_api_key"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +69,14 @@ class Settings:
     log_level: str = "info"
     log_json: bool = True
 
+    # Agents (docs/agents.md). An empty LLM key: the offline music brain answers.
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = ""
+    agent_max_notes: int = 2_000  # notes one task may write
+    agent_tasks_per_minute: int = 10  # tasks one user may start per minute (0: no limit)
+    agent_max_tokens: int = 20_000  # model tokens per task
+    agent_max_seconds: float = 120.0  # wall time per task
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
         """Read settings from an environment mapping; ``overrides`` (e.g. CLI flags) win."""
