@@ -10,28 +10,19 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import WebSocketRoute
 
 from collab_server.analysis.runtime import start_analysis
 from collab_server.api import accounts, analysis, scores, sharing, system, versions
 from collab_server.cache import ScoreMetadataCache, open_cache
-from collab_server.errors import (
-    Conflict,
-    OrpheusError,
-    ScoreNotFound,
-    StaleDocument,
-    Unavailable,
-)
+from collab_server.errors import EXCEPTION_HANDLERS
 from collab_server.fanout.factory import open_fanout
 from collab_server.fanout.hooks import FanoutHooks
 from collab_server.metrics import ServerMetrics
 from collab_server.security.gate import GateMiddleware, websocket_authenticator
 from collab_server.security.limits import FrameGuard
+from collab_server.security.routes import WebSocketRoute
 from collab_server.security.wiring import build_gate, close_gate
 from collab_server.services.score_service import ScoreService
 from collab_server.settings import Settings
@@ -42,7 +33,6 @@ from collab_server.sync.websocket import ScoreWebSocket
 from persistence.base import Storage
 from persistence.documents.store import DocumentStore
 from persistence.drivers.postgres import PostgresStorage
-from persistence.errors import AlreadyExists, NotFound, StaleEpoch, StorageError
 from persistence.factory import open_storage
 
 log = logging.getLogger("orpheus.app")
@@ -145,44 +135,13 @@ def create_app(settings: Settings, *, storage: Storage | None = None,
                                        max_document_bytes=settings.max_document_bytes),
                 max_message_bytes=settings.max_message_bytes,
                 send_queue_frames=settings.send_queue_frames,
-                send_queue_bytes=settings.send_queue_bytes)),
+                send_queue_bytes=settings.send_queue_bytes), role="viewer"),
         ],
         middleware=middleware,
-        exception_handlers={OrpheusError: error_response, StorageError: error_response,
-                            HTTPException: http_error_response, Exception: error_response},
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.metrics = metrics
     return app
 
-
-def as_orpheus_error(exc: BaseException) -> OrpheusError:
-    """Map any exception to the server's hierarchy (and so to a status and close code)."""
-    if isinstance(exc, OrpheusError):
-        return exc
-    if isinstance(exc, NotFound):
-        return ScoreNotFound(str(exc))
-    if isinstance(exc, AlreadyExists):
-        return Conflict(str(exc))
-    if isinstance(exc, StaleEpoch):
-        return StaleDocument(str(exc))
-    if isinstance(exc, StorageError):
-        return Unavailable(f"storage is unavailable: {exc}")
-    return OrpheusError("internal error")
-
-
-async def error_response(request: Request, exc: Exception) -> Response:
-    error = as_orpheus_error(exc)
-    if error.status >= 500:
-        log.error("request failed", exc_info=exc, extra={"path": request.url.path})
-    headers = {}
-    if getattr(error, "retry_after", None):
-        headers["Retry-After"] = str(int(error.retry_after + 0.999))  # type: ignore[attr-defined]
-    return JSONResponse(error.to_json(), status_code=error.status, headers=headers)
-
-
-async def http_error_response(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    return JSONResponse({"error": "http_error", "message": exc.detail},
-                        status_code=exc.status_code, headers=exc.headers)

@@ -1,13 +1,25 @@
 """The server's exception hierarchy, mapped to HTTP statuses and WebSocket close codes
-in this one place.
+in this one place, with the translation of every other exception into it
+(:func:`as_orpheus_error`) and the HTTP answer (:func:`error_json`) that both the app's
+exception handlers and the gate send.
 
 y-websocket stops reconnecting on close codes 4400-4499, so every "don't retry as is"
-condition uses one of those; transient conditions use 1011/1013 and the client retries.
+condition uses one of those; transient conditions use 1013 ("try again later") and the
+client retries; 1011 is left for bugs.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import logging
+from typing import Any, ClassVar
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from persistence.errors import AlreadyExists, NotFound, StaleEpoch, StorageError
+
+log = logging.getLogger("orpheus.errors")
 
 
 class OrpheusError(Exception):
@@ -129,3 +141,61 @@ class Unavailable(OrpheusError):
     """A backend is temporarily unavailable; retry shortly."""
 
     status, close_code, code = 503, 1013, "unavailable"
+
+
+def as_orpheus_error(exc: BaseException) -> OrpheusError:
+    """Map any exception to the hierarchy (and so to a status and a close code)."""
+    if isinstance(exc, OrpheusError):
+        return exc
+    if isinstance(exc, NotFound):
+        return ScoreNotFound(str(exc))
+    if isinstance(exc, AlreadyExists):
+        return Conflict(str(exc))
+    if isinstance(exc, StaleEpoch):
+        return StaleDocument(str(exc))
+    if isinstance(exc, StorageError):
+        return Unavailable("storage is unavailable; retry shortly")
+    return OrpheusError("internal error")
+
+
+def report(exc: BaseException, what: str, **context: Any) -> OrpheusError:
+    """``exc`` mapped, and logged by its kind: a traceback only for a bug (500), a
+    warning line for an outage (503), nothing for the client's own mistakes."""
+    error = as_orpheus_error(exc)
+    if error.status == 500:
+        log.error(what, exc_info=exc, extra=context)
+    elif error.status >= 500 and exc is not error:
+        log.warning("%s: %s", what, exc, extra={**context, "error": error.code})
+    return error
+
+
+def error_json(error: OrpheusError) -> JSONResponse:
+    """The HTTP answer for ``error``: its JSON, status and headers."""
+    headers = {}
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        headers["Retry-After"] = str(max(1, int(retry_after + 0.999)))
+    if isinstance(error, Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(error.to_json(), status_code=error.status, headers=headers)
+
+
+async def error_response(request: Request, exc: Exception) -> Response:
+    """The app's exception handler for everything but Starlette's own HTTP errors."""
+    return error_json(report(exc, "request failed", path=request.url.path))
+
+
+async def http_error_response(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors (unknown route, wrong method) in the same JSON shape."""
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"error": "http_error", "message": exc.detail},
+                        status_code=exc.status_code, headers=exc.headers)
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    OrpheusError: error_response,
+    StorageError: error_response,
+    HTTPException: http_error_response,
+    Exception: error_response,
+}
+"""The app's ``exception_handlers``."""

@@ -8,11 +8,11 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from collab_server.api.scores import iso, json_body
 from collab_server.errors import BadRequest, Conflict, Forbidden, Unauthenticated, Unprocessable
 from collab_server.security.authenticator import Authenticator, Identity, check_password
+from collab_server.security.routes import Route
 from persistence.accounts.base import ApiToken, User, check_user_id
 from persistence.errors import AlreadyExists
 
@@ -196,12 +196,12 @@ async def revoke_token(request: Request) -> Response:
 
 
 routes = [
-    Route("/api/auth/register", register, methods=["POST"]),
-    Route("/api/auth/login", login, methods=["POST"]),
-    Route("/api/auth/logout", logout, methods=["POST"]),
-    Route("/api/auth/password", change_password, methods=["POST"]),
-    Route("/api/auth/me", me, methods=["GET"]),
-    Route("/api/auth/tokens", list_tokens, methods=["GET"]),
-    Route("/api/auth/tokens", create_token, methods=["POST"]),
-    Route("/api/auth/tokens/{token_id}", revoke_token, methods=["DELETE"]),
+    Route("/api/auth/register", register, methods=["POST"], role="public"),
+    Route("/api/auth/login", login, methods=["POST"], role="public"),
+    Route("/api/auth/logout", logout, methods=["POST"], role="authenticated"),
+    Route("/api/auth/password", change_password, methods=["POST"], role="authenticated"),
+    Route("/api/auth/me", me, methods=["GET"], role="token"),
+    Route("/api/auth/tokens", list_tokens, methods=["GET"], role="authenticated"),
+    Route("/api/auth/tokens", create_token, methods=["POST"], role="authenticated"),
+    Route("/api/auth/tokens/{token_id}", revoke_token, methods=["DELETE"], role="authenticated"),
 ]

@@ -26,11 +26,11 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
 
 from collab_server.analysis.runtime import AnalysisRuntime
 from collab_server.api.scores import service
 from collab_server.errors import BadRequest, NotAcceptable, ScoreNotFound
+from collab_server.security.routes import Route
 from persistence.results.base import DocVersion, ResultStore, StoredResult
 
 KEEPALIVE_SECONDS = 15.0
@@ -170,8 +170,8 @@ def _event(name: str, event_id: str, data: str) -> str:
 
 
 routes: list[Any] = [
-    Route("/api/scores/{score_id}/analysis", get_analysis, methods=["GET"]),
-    Route("/api/scores/{score_id}/analysis/events", analysis_events, methods=["GET"]),
+    Route("/api/scores/{score_id}/analysis", get_analysis, methods=["GET"], role="viewer"),
+    Route("/api/scores/{score_id}/analysis/events", analysis_events, methods=["GET"], role="viewer"),
     Route("/api/scores/{score_id}/versions/{version_id}/analysis", get_version_analysis,
-          methods=["GET"]),
+          methods=["GET"], role="viewer"),
 ]

@@ -12,7 +12,6 @@ from typing import Any
 from anyio import to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from collab_server.api.uploads import read_body, read_upload
 from collab_server.errors import (
@@ -21,6 +20,7 @@ from collab_server.errors import (
     Unprocessable,
     UnsupportedMedia,
 )
+from collab_server.security.routes import Route
 from collab_server.services.score_service import ScoreService
 from collab_server.settings import Settings
 from persistence.base import ScoreRecord
@@ -315,11 +315,11 @@ def _slug(title: str) -> str:
 
 
 routes = [
-    Route("/api/scores", list_scores, methods=["GET"]),
-    Route("/api/scores", create_score, methods=["POST"]),
-    Route("/api/scores/{score_id}", get_score, methods=["GET"]),
-    Route("/api/scores/{score_id}", update_score, methods=["PATCH"]),
-    Route("/api/scores/{score_id}", delete_score, methods=["DELETE"]),
-    Route("/api/scores/{score_id}/export", export_current, methods=["GET"]),
-    Route("/api/scores/{score_id}/validation", validation, methods=["GET"]),
+    Route("/api/scores", list_scores, methods=["GET"], role="authenticated"),
+    Route("/api/scores", create_score, methods=["POST"], role="authenticated"),
+    Route("/api/scores/{score_id}", get_score, methods=["GET"], role="viewer"),
+    Route("/api/scores/{score_id}", update_score, methods=["PATCH"], role="editor"),
+    Route("/api/scores/{score_id}", delete_score, methods=["DELETE"], role="owner"),
+    Route("/api/scores/{score_id}/export", export_current, methods=["GET"], role="viewer"),
+    Route("/api/scores/{score_id}/validation", validation, methods=["GET"], role="viewer"),
 ]

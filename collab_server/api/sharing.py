@@ -7,13 +7,13 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from collab_server.api.accounts import current_user
 from collab_server.api.scores import iso, json_body
 from collab_server.errors import BadRequest, ScoreNotFound, Unprocessable
 from collab_server.security.authenticator import digest, new_link_token
 from collab_server.security.roles import AccessControl
+from collab_server.security.routes import Route
 from persistence.accounts.base import ShareLink
 from persistence.errors import NotFound
 
@@ -132,10 +132,10 @@ async def revoke_link(request: Request) -> Response:
 
 
 routes = [
-    Route("/api/scores/{score_id}/access", list_access, methods=["GET"]),
-    Route("/api/scores/{score_id}/access/{user_id}", set_access, methods=["PUT"]),
-    Route("/api/scores/{score_id}/access/{user_id}", remove_access, methods=["DELETE"]),
-    Route("/api/scores/{score_id}/links", list_links, methods=["GET"]),
-    Route("/api/scores/{score_id}/links", create_link, methods=["POST"]),
-    Route("/api/scores/{score_id}/links/{link_id}", revoke_link, methods=["DELETE"]),
+    Route("/api/scores/{score_id}/access", list_access, methods=["GET"], role="owner"),
+    Route("/api/scores/{score_id}/access/{user_id}", set_access, methods=["PUT"], role="owner"),
+    Route("/api/scores/{score_id}/access/{user_id}", remove_access, methods=["DELETE"], role="owner"),
+    Route("/api/scores/{score_id}/links", list_links, methods=["GET"], role="owner"),
+    Route("/api/scores/{score_id}/links", create_link, methods=["POST"], role="owner"),
+    Route("/api/scores/{score_id}/links/{link_id}", revoke_link, methods=["DELETE"], role="owner"),
 ]

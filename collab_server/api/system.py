@@ -10,11 +10,12 @@ import swagger_ui_bundle
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute
 from starlette.schemas import SchemaGenerator
 from starlette.staticfiles import StaticFiles
 
 from collab_server import __version__
+from collab_server.security.routes import Mount, Route
 
 schemas = SchemaGenerator({
     "openapi": "3.0.3",
@@ -96,11 +97,11 @@ async def docs(request: Request) -> Response:
 
 
 routes = [
-    Route("/healthz", health, methods=["GET"]),
-    Route("/readyz", ready, methods=["GET"]),
-    Route("/metrics", metrics, methods=["GET"], include_in_schema=False),
-    Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
-    Route("/docs", docs, methods=["GET"], include_in_schema=False),
+    Route("/healthz", health, methods=["GET"], role="public"),
+    Route("/readyz", ready, methods=["GET"], role="public"),
+    Route("/metrics", metrics, methods=["GET"], include_in_schema=False, role="public"),
+    Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False, role="public"),
+    Route("/docs", docs, methods=["GET"], include_in_schema=False, role="public"),
     Mount("/docs/static", StaticFiles(directory=Path(swagger_ui_bundle.swagger_ui_path)),
-          name="docs-static"),
+          name="docs-static", role="public"),
 ]

@@ -6,7 +6,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from collab_server.api.scores import (
     _actor,
@@ -20,6 +19,7 @@ from collab_server.api.scores import (
     wants_link,
 )
 from collab_server.errors import Unprocessable
+from collab_server.security.routes import Route
 from persistence.base import Version
 
 
@@ -119,11 +119,11 @@ async def restore_version(request: Request) -> Response:
 
 
 routes = [
-    Route("/api/scores/{score_id}/versions", list_versions, methods=["GET"]),
-    Route("/api/scores/{score_id}/versions", create_version, methods=["POST"]),
-    Route("/api/scores/{score_id}/versions/{version_id}", get_version, methods=["GET"]),
+    Route("/api/scores/{score_id}/versions", list_versions, methods=["GET"], role="viewer"),
+    Route("/api/scores/{score_id}/versions", create_version, methods=["POST"], role="editor"),
+    Route("/api/scores/{score_id}/versions/{version_id}", get_version, methods=["GET"], role="viewer"),
     Route("/api/scores/{score_id}/versions/{version_id}/export", export_version,
-          methods=["GET"]),
+          methods=["GET"], role="viewer"),
     Route("/api/scores/{score_id}/versions/{version_id}/restore", restore_version,
-          methods=["POST"]),
+          methods=["POST"], role="editor"),
 ]

@@ -1,19 +1,19 @@
 """The gate every request passes: rate limits, authentication and per-score access, for
 REST (an ASGI middleware) and WebSocket (the endpoint's ``authenticate``).
 
-REST rules, in order: requests under ``/api`` are rate-limited per client IP; every
-``/api`` route except :data:`PUBLIC` needs a token (``Authorization: Bearer ...`` or
-``?token=``); then the caller's own bucket is charged; then routes under
-``/api/scores/{id}`` need the role of :func:`needed_role`.
+What a request needs is the role its route declares (:mod:`collab_server.security.routes`).
+REST rules, in order: requests under ``/api`` are rate-limited per client IP (login and
+registration, which hash passwords, also per IP on their own bucket); a route that is not
+``public`` needs a token (``Authorization: Bearer ...`` or ``?token=``); then the caller's
+own bucket is charged; then the declared role is checked.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -21,15 +21,17 @@ from starlette.websockets import WebSocket
 
 from collab_server.errors import (
     Forbidden,
-    OrpheusError,
     RateLimited,
     ScoreNotFound,
     TooManyConnections,
     Unauthenticated,
+    error_json,
+    report,
 )
 from collab_server.security.authenticator import Authenticator, Identity
-from collab_server.security.limits import RateLimiter, retry_after
+from collab_server.security.limits import RateLimiter
 from collab_server.security.roles import AccessControl
+from collab_server.security.routes import SCORE_ROLES, Need, required
 from collab_server.sync.rooms import RoomManager
 from collab_server.sync.websocket import Access, Authenticate
 from persistence.accounts.base import Role
@@ -37,9 +39,8 @@ from persistence.errors import NotFound
 
 log = logging.getLogger("orpheus.gate")
 
-PUBLIC = frozenset({"/api/auth/login", "/api/auth/register"})
-_SCORE_PATH = re.compile(r"^/api/scores/(?P<score>[^/]+)(?P<rest>/.*)?$")
-_READ = frozenset({"GET", "HEAD"})
+# The routes that hash a password, charged to the login limiter.
+PASSWORD_ROUTES = frozenset({"/api/auth/login", "/api/auth/register"})
 
 
 @dataclass(slots=True)
@@ -53,17 +54,6 @@ class Gate:
     login_limiter: RateLimiter | None = None  # login and register, per IP
     max_connections_per_user: int = 0
     max_connections_per_room: int = 0
-
-
-def needed_role(method: str, path: str) -> tuple[str, Role] | None:
-    """``(score_id, role)`` a request needs, or ``None`` for routes outside one score."""
-    match = _SCORE_PATH.match(path)
-    if match is None:
-        return None
-    rest = match["rest"] or ""
-    if rest.startswith(("/access", "/links")) or (not rest and method == "DELETE"):
-        return match["score"], "owner"
-    return match["score"], "viewer" if method in _READ else "editor"
 
 
 def bearer(headers: dict[str, str], query: dict[str, str]) -> str | None:
@@ -84,40 +74,54 @@ class GateMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         gate = self._gate(scope) if scope["type"] == "http" else None
-        if gate is None or not path.startswith("/api") or scope["method"] == "OPTIONS":
+        if gate is None or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
             return
         try:
             await self._check(gate, scope)
-        except OrpheusError as exc:
-            await _send_error(send, exc)
+        except Exception as exc:  # mapped like a handler's: a storage outage is a 503
+            await error_json(report(exc, "gate check failed", path=path))(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
     async def _check(self, gate: Gate, scope: Scope) -> None:
+        path = scope["path"]
+        api = path.startswith("/api")
         ip = _client_ip(scope)
-        if gate.ip_limiter is not None:
+        if api and gate.ip_limiter is not None:
             _refuse_if(await gate.ip_limiter.hit("ip:" + ip))
         if gate.auth is None or gate.access is None:
             return
-        path = scope["path"]
-        if path in PUBLIC and gate.login_limiter is not None:
+        need, params = required(scope)
+        if path in PASSWORD_ROUTES and gate.login_limiter is not None:
             _refuse_if(await gate.login_limiter.hit("ip:" + ip))
         token = _token(scope)
-        if path in PUBLIC and not token:
+        if need == "public" and not token:
             return
         if not token:
             raise Unauthenticated("send a token: Authorization: Bearer <token>")
         identity = await gate.auth.verify(token)
         scope["orpheus.identity"] = identity
         scope["orpheus.user"] = identity.user_id
-        if gate.user_limiter is not None:
+        if api and gate.user_limiter is not None:
             _refuse_if(await gate.user_limiter.hit("user:" + identity.principal))
-        need = needed_role(scope["method"], path)
-        if need is not None:
-            await _require(gate.access, need[0], identity, need[1])
-        elif identity.link is not None and path != "/api/auth/me":
-            raise Forbidden("a share link gives access to its score only")
+        await _allow(gate.access, need, params, identity)
+
+
+async def _allow(access: AccessControl, need: Need | None, params: dict[str, Any],
+                 identity: Identity) -> Role | None:
+    """Check ``identity`` against a route's declared ``need``; its role on the score for
+    the score roles."""
+    if need is None:
+        raise Forbidden("this route declares no role: nobody may call it")
+    if need in SCORE_ROLES:
+        score_id = params.get("score_id")
+        if not isinstance(score_id, str):
+            raise Forbidden("this route declares no role")
+        return await _require(access, score_id, identity, need)  # type: ignore[arg-type]
+    if need == "authenticated" and identity.link is not None:
+        raise Forbidden("a share link gives access to its score only")
+    return None
 
 
 async def _require(access: AccessControl, score_id: str, identity: Identity,
@@ -145,16 +149,6 @@ def _token(scope: Scope) -> str | None:
     return bearer(headers, query)
 
 
-async def _send_error(send: Send, error: OrpheusError) -> None:
-    body = json.dumps(error.to_json()).encode()
-    headers = [(b"content-type", b"application/json"),
-               (b"content-length", str(len(body)).encode())]
-    if isinstance(error, RateLimited):
-        headers.append((b"retry-after", str(retry_after(error.retry_after)).encode()))
-    if isinstance(error, Unauthenticated):
-        headers.append((b"www-authenticate", b"Bearer"))
-    await send({"type": "http.response.start", "status": error.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 def websocket_authenticator(gate: Callable[[WebSocket], Gate | None],
@@ -176,7 +170,8 @@ def websocket_authenticator(gate: Callable[[WebSocket], Gate | None],
         if not token:
             raise Unauthenticated("send a token: ?token=...")
         identity = await current.auth.verify(token)
-        role = await _require(current.access, score_id, identity, "viewer")
+        need, params = required(websocket.scope)
+        role = await _allow(current.access, need, params, identity)
         _check_connections(current, rooms(websocket), score_id, identity.principal)
         return Access(read_only=role == "viewer", principal=identity.principal)
 

@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from collab_server.errors import OrpheusError, PayloadTooLarge, ProtocolViolation, Unavailable
+from collab_server.errors import (
+    OrpheusError,
+    PayloadTooLarge,
+    ProtocolViolation,
+    Unavailable,
+    report,
+)
 from collab_server.sync.connection import DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES, Connection
 from collab_server.sync.room import Room, RoomClosed
 from collab_server.sync.rooms import RoomManager
@@ -85,16 +91,13 @@ class ScoreWebSocket:
             manager = self._manager(websocket)
             access = await self.authenticate(websocket, score_id)
             room = await manager.get_room(score_id)
-        except OrpheusError as exc:
-            log.info("connection refused", extra={"score": score_id, "error": exc.code})
-            await _close_quietly(websocket, exc.close_code, exc.code)
-            return
         except RoomClosed:
             await _close_quietly(websocket, GOING_AWAY, "shutting down")
             return
-        except Exception:
-            log.exception("could not open the room", extra={"score": score_id})
-            await _close_quietly(websocket, INTERNAL_ERROR, "internal_error")
+        except Exception as exc:  # a storage outage: 1013, retried, no traceback
+            error = report(exc, "connection refused", score=score_id)
+            log.info("connection refused", extra={"score": score_id, "error": error.code})
+            await _close_quietly(websocket, error.close_code, error.code)
             return
         await self._run(websocket, manager, room, access)
 
