@@ -62,6 +62,9 @@ class Settings:
     rest_burst_per_user: int = 200
     ws_update_rate: float = 100.0  # document updates per second per connection
     ws_update_burst: int = 1000
+    ws_awareness_rate: float = 100.0
+    ws_awareness_burst: int = 1000
+    presence_interval_ms: float = 40.0
     max_document_bytes: int = 32 * 1024 * 1024  # a room's encoded state
     max_connections_per_user: int = 50
     max_connections_per_room: int = 500

@@ -127,7 +127,10 @@ class RedisRateLimiter:
 
 class FrameGuard:
     """Checks each WebSocket frame before the room handles it: the connection's update
-    rate (over it: close 4429) and the room's document size (over it: close 4413).
+    rate (over it: close 4429), its rate of every other message (presence, sync step 1,
+    presence queries: over it, close 4429) and the room's document size (over it: close
+    4413). A read-only connection's updates are refused by the room, but they still take
+    from its update bucket, so a viewer cannot flood either.
 
     The size is tracked as the encoded state measured at the last check plus the bytes
     of updates accepted since; only when that estimate would pass the limit is the
@@ -135,27 +138,35 @@ class FrameGuard:
     """
 
     def __init__(self, *, update_rate: float, update_burst: int, max_document_bytes: int,
+                 awareness_rate: float = 0.0, awareness_burst: int = 0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.update_rate, self.update_burst = update_rate, update_burst
+        self.awareness_rate, self.awareness_burst = awareness_rate, awareness_burst
         self.max_document_bytes = max_document_bytes
         self._clock = clock
         self._buckets: WeakKeyDictionary[Connection, TokenBucket] = WeakKeyDictionary()
+        self._other: WeakKeyDictionary[Connection, TokenBucket] = WeakKeyDictionary()
         self._sizes: WeakKeyDictionary[Room, int] = WeakKeyDictionary()
 
     def __call__(self, room: Room, conn: Connection, frame: bytes) -> None:
-        if not _is_update(frame) or conn.read_only:
-            return  # read-only updates are refused by the room, without a cost here
+        if not _is_update(frame):
+            if self.awareness_rate > 0:
+                self._take(self._other, conn, self.awareness_rate, self.awareness_burst,
+                           "presence and control messages")
+            return
         if self.update_rate > 0:
-            bucket = self._buckets.get(conn)
-            if bucket is None:
-                bucket = self._buckets[conn] = TokenBucket(self.update_rate, self.update_burst,
-                                                           self._clock)
-            wait = bucket.take()
-            if wait:
-                raise RateLimited(f"over {self.update_rate:g} updates per second",
-                                  retry_after=wait)
-        if self.max_document_bytes > 0:
+            self._take(self._buckets, conn, self.update_rate, self.update_burst, "updates")
+        if self.max_document_bytes > 0 and not conn.read_only:
             self._check_size(room, len(frame))
+
+    def _take(self, buckets: WeakKeyDictionary[Connection, TokenBucket], conn: Connection,
+              rate: float, burst: int, what: str) -> None:
+        bucket = buckets.get(conn)
+        if bucket is None:
+            bucket = buckets[conn] = TokenBucket(rate, burst, self._clock)
+        wait = bucket.take()
+        if wait:
+            raise RateLimited(f"over {rate:g} {what} per second", retry_after=wait)
 
     def _check_size(self, room: Room, incoming: int) -> None:
         estimate = self._sizes.get(room)

@@ -15,9 +15,10 @@ Client messages are handled synchronously in :meth:`Room.receive`; nothing a cli
 sends starts a task. Client updates pass :mod:`collab_server.sync.update_check` first (pycrdt
 can crash the process on updates with missing dependencies); updates from other
 instances (:meth:`Room.apply_update`) are trusted. Presence changes are relayed once per
-event-loop tick, only when they are news (see :mod:`collab_server.sync.awareness`). A
-newcomer's sync step 2 holds the whole live document, including changes still being
-stored: if they are lost, the clients that hold them send them back on reconnection.
+event-loop tick and at most once per ``presence_interval``, only when they are news (see
+:mod:`collab_server.sync.awareness`). A newcomer's sync step 2 holds the whole live
+document, including changes still being stored: if they are lost, the clients that hold
+them send them back on reconnection.
 
 Epochs and y-websocket 3.1.0 close codes. The client reconnects after any close except
 codes 4400-4499, with exponential back-off (200 ms doubling to ``maxBackoffTime``,
@@ -37,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
@@ -98,6 +100,7 @@ class Room:
         max_retry_delay: float = 2.0,
         on_idle: Callable[[Room], None] | None = None,
         on_defunct: Callable[[Room], None] | None = None,
+        presence_interval: float = 0.0,
     ) -> None:
         self.score_id = score_id
         self.hooks = hooks or RoomHooks()
@@ -123,6 +126,8 @@ class Room:
         self._awareness_out: dict[int, AwarenessEntry] = {}
         self._remote_owners: set[str] = set()  # presence owners learnt from other instances
         self._awareness_scheduled = False
+        self._presence_interval = presence_interval
+        self._last_awareness_flush = -math.inf
         self._loop = asyncio.get_running_loop()
         self.score = ScoreDoc.from_update(loaded.state)
         self._vector = self._read_state_vector()  # exact unless _vector_stale
@@ -329,12 +334,19 @@ class Room:
             out[entry.client_id] = entry
         if not self._awareness_scheduled:
             self._awareness_scheduled = True
-            self._loop.call_soon(self._flush_awareness)
+            # At most one relay per interval: y-websocket clients echo every relay they
+            # get, so this also bounds the presence rate honest clients send back.
+            delay = self._last_awareness_flush + self._presence_interval - self._loop.time()
+            if delay > 0:
+                self._loop.call_later(delay, self._flush_awareness)
+            else:
+                self._loop.call_soon(self._flush_awareness)
 
     def _flush_awareness(self) -> None:
         self._awareness_scheduled = False
         if not self._awareness_out:
             return
+        self._last_awareness_flush = self._loop.time()
         entries = list(self._awareness_out.values())
         self._awareness_out.clear()
         self.metrics.awareness_relayed += 1

@@ -36,6 +36,7 @@ class RoomManager:
         metrics: RoomMetrics | None = None,
         retry_delay: float = 0.05,
         max_retry_delay: float = 2.0,
+        presence_interval: float = 0.0,
     ) -> None:
         self.hooks = hooks or RoomHooks()
         self.metrics = metrics or RoomMetrics()
@@ -43,6 +44,7 @@ class RoomManager:
         self.close_timeout = close_timeout
         self._retry_delay = retry_delay
         self._max_retry_delay = max_retry_delay
+        self._presence_interval = presence_interval
         self._rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Task[Room]] = {}
         self._unload_timers: dict[str, asyncio.TimerHandle] = {}
@@ -104,7 +106,8 @@ class RoomManager:
             loaded = await self.hooks.load(score_id)
             room = Room(score_id, loaded or LoadedState(b""), self.hooks, metrics=self.metrics,
                         retry_delay=self._retry_delay, max_retry_delay=self._max_retry_delay,
-                        on_idle=self._on_idle, on_defunct=self._on_defunct)
+                        on_idle=self._on_idle, on_defunct=self._on_defunct,
+                        presence_interval=self._presence_interval)
             try:
                 await self.hooks.on_load(room)
             except BaseException:

@@ -69,6 +69,8 @@ class ScoreWebSocket:
         send_queue_bytes: int = DEFAULT_MAX_BYTES,
         close_timeout: float = 2.0,
         frame_guard: FrameGuard | None = None,
+        slice_frames: int = 32,
+        slice_seconds: float = 0.002,
     ) -> None:
         self._rooms = rooms
         self.frame_guard = frame_guard
@@ -77,6 +79,8 @@ class ScoreWebSocket:
         self.send_queue_frames = send_queue_frames
         self.send_queue_bytes = send_queue_bytes
         self.close_timeout = close_timeout
+        self.slice_frames = slice_frames
+        self.slice_seconds = slice_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.serve(WebSocket(scope, receive, send))
@@ -125,6 +129,7 @@ class ScoreWebSocket:
         metrics.connections_opened += 1
         started = time.monotonic()
         peer_code: int | None = None
+        frames, slice_start = 0, time.perf_counter()
         try:
             while not conn.closing:
                 message = await websocket.receive()
@@ -141,6 +146,11 @@ class ScoreWebSocket:
                 if self.frame_guard is not None:
                     self.frame_guard(room, conn, data)
                 room.receive(conn, data)
+                frames += 1
+                if (frames >= self.slice_frames
+                        or time.perf_counter() - slice_start >= self.slice_seconds):
+                    await asyncio.sleep(0)  # let other connections and rooms run
+                    frames, slice_start = 0, time.perf_counter()
         except OrpheusError as exc:
             if isinstance(exc, ProtocolViolation):
                 metrics.protocol_violations += 1
