@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from collab_server.analysis.runtime import start_analysis
-from collab_server.api import accounts, analysis, scores, sharing, system, versions
+from collab_server.api import accounts, analysis, scores, sharing, system, versions, webapp
 from collab_server.cache import ScoreMetadataCache, open_cache
 from collab_server.errors import EXCEPTION_HANDLERS
 from collab_server.fanout.factory import open_fanout
@@ -139,6 +139,7 @@ def create_app(settings: Settings, *, storage: Storage | None = None,
                 max_message_bytes=settings.max_message_bytes,
                 send_queue_frames=settings.send_queue_frames,
                 send_queue_bytes=settings.send_queue_bytes), role="viewer"),
+            *webapp.routes,
         ],
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,

@@ -1,0 +1,270 @@
+// The Orpheus score schema (docs/score-schema.md, version 1) for the browser: root
+// declarations, ids, and clean note values. Nothing here writes a field the schema does
+// not define.
+import * as Y from 'yjs'
+import { formatFraction, parseFraction } from './fraction'
+
+export const SCHEMA_VERSION = 1
+const ID_ALPHABET = '0123456789abcdefghijkmnpqrstuvwxyz' // no 'l' or 'o'
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+
+export interface Roots {
+  meta: Y.Map<Json>
+  parts: Y.Array<Y.Map<Json>>
+  measures: Y.Array<Y.Map<Json>>
+  notes: Y.Map<RawNote>
+  chat: Y.Array<Json>
+  comments: Y.Map<Json>
+}
+
+/** Declare every root with its type (MUST happen before reading). */
+export function roots (doc: Y.Doc): Roots {
+  return {
+    meta: doc.getMap('meta'),
+    parts: doc.getArray('parts'),
+    measures: doc.getArray('measures'),
+    notes: doc.getMap('notes'),
+    chat: doc.getArray('chat'),
+    comments: doc.getMap('comments')
+  }
+}
+
+/** A new id such as `n_3kf9x0q2mz7w` from a cryptographic random source. */
+export function newId (prefix: 'p' | 'm' | 'n' | 'k' | 'c'): string {
+  let out = prefix + '_'
+  while (out.length < 14) {
+    for (const byte of globalThis.crypto.getRandomValues(new Uint8Array(16))) {
+      if (byte < 238 && out.length < 14) out += ID_ALPHABET[byte % 34]
+    }
+  }
+  return out
+}
+
+export type Tie = 'start' | 'stop' | 'continue' | null
+export const ARTICULATIONS = ['staccato', 'staccatissimo', 'accent', 'strong-accent', 'tenuto',
+  'detached-legato', 'spiccato', 'stress', 'unstress', 'fermata'] as const
+export const DYNAMICS = ['pppp', 'ppp', 'pp', 'p', 'mp', 'mf', 'f', 'ff', 'fff', 'ffff', 'sf',
+  'sfz', 'sffz', 'fp', 'rf', 'rfz', 'fz', 'sfp', 'sfpp'] as const
+export const CLEFS = ['treble', 'bass', 'alto', 'tenor', 'treble8vb', 'treble8va', 'bass8vb',
+  'percussion', 'soprano', 'mezzo-soprano', 'baritone'] as const
+export const BARLINES = ['regular', 'dotted', 'dashed', 'heavy', 'double', 'final', 'heavy-light',
+  'heavy-heavy', 'tick', 'short', 'none'] as const
+export const MODES = ['major', 'minor', 'dorian', 'phrygian', 'lydian', 'mixolydian', 'aeolian',
+  'ionian', 'locrian'] as const
+
+/** A note value as stored (fields may be missing; null reads as absent). */
+export interface RawNote {
+  measure?: unknown
+  part?: unknown
+  onset?: unknown
+  duration?: unknown
+  pitches?: unknown
+  voice?: unknown
+  staff?: unknown
+  ties?: unknown
+  lyric?: unknown
+  articulations?: unknown
+  dynamic?: unknown
+  grace?: unknown
+  [other: string]: unknown
+}
+
+/** A note with every default filled in. */
+export interface Note {
+  id: string
+  measure: string
+  part: string
+  onset: string
+  duration: string
+  pitches: string[]
+  voice: number
+  staff: number
+  ties: Tie[]
+  lyric: string | null
+  articulations: string[]
+  dynamic: string | null
+  grace: boolean
+}
+
+const PITCH = /^[A-G](#{1,3}|-{1,3})?[0-9]$/
+const NOTE_FIELDS = new Set(['measure', 'part', 'onset', 'duration', 'pitches', 'voice', 'staff',
+  'ties', 'lyric', 'articulations', 'dynamic', 'grace'])
+
+/** Decode a stored note; throws on anything off-schema (the caller skips it). */
+export function readNote (id: string, raw: unknown): Note {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('not an object')
+  const r = raw as RawNote
+  for (const key of Object.keys(r)) if (!NOTE_FIELDS.has(key)) throw new Error(`unknown field ${key}`)
+  if (typeof r.measure !== 'string' || typeof r.part !== 'string') throw new Error('no cell')
+  const pitches = r.pitches ?? []
+  if (!Array.isArray(pitches) || pitches.length > 16 || !pitches.every(p => typeof p === 'string' && PITCH.test(p))) {
+    throw new Error('bad pitches')
+  }
+  const ties = Array.isArray(r.ties) ? r.ties : []
+  const duration = parseFraction(r.duration)
+  const onset = parseFraction(r.onset)
+  if (onset.n < 0 || duration.n < 0 || (duration.n === 0 && r.grace !== true)) throw new Error('bad time')
+  return {
+    id,
+    measure: r.measure,
+    part: r.part,
+    onset: formatFraction(onset),
+    duration: formatFraction(duration),
+    pitches: [...(pitches as string[])],
+    voice: typeof r.voice === 'number' ? r.voice : 1,
+    staff: typeof r.staff === 'number' ? r.staff : 1,
+    ties: (pitches as string[]).map((_, i) => (ties[i] as Tie | undefined) ?? null),
+    lyric: typeof r.lyric === 'string' ? r.lyric : null,
+    articulations: Array.isArray(r.articulations) ? r.articulations.filter((a): a is string => typeof a === 'string') : [],
+    dynamic: typeof r.dynamic === 'string' ? r.dynamic : null,
+    grace: r.grace === true
+  }
+}
+
+export interface NoteInput {
+  measure: string
+  part: string
+  onset: string
+  duration: string
+  pitches?: string[]
+  voice?: number
+  staff?: number
+  ties?: Tie[]
+  lyric?: string | null
+  articulations?: string[]
+  dynamic?: string | null
+  grace?: boolean
+}
+
+/** The stored value of a note: fractions canonical, defaults and empty fields left out. */
+export function noteValue (note: NoteInput): { [key: string]: Json } {
+  const out: { [key: string]: Json } = {
+    measure: note.measure,
+    part: note.part,
+    onset: formatFraction(parseFraction(note.onset)),
+    duration: formatFraction(parseFraction(note.duration)),
+    pitches: [...(note.pitches ?? [])]
+  }
+  if ((note.voice ?? 1) !== 1) out.voice = note.voice ?? 1
+  if ((note.staff ?? 1) !== 1) out.staff = note.staff ?? 1
+  const pitchCount = (note.pitches ?? []).length
+  const ties = (note.ties ?? []).slice(0, pitchCount)
+  if (ties.some(t => t)) out.ties = ties.map(t => t ?? null)
+  if (note.lyric != null && note.lyric !== '') out.lyric = note.lyric
+  if (note.dynamic != null) out.dynamic = note.dynamic
+  if ((note.articulations ?? []).length) out.articulations = [...(note.articulations ?? [])]
+  if (note.grace === true) out.grace = true
+  return out
+}
+
+export interface Key { fifths: number; mode?: string }
+export interface Tempo { bpm: number; beat?: string; text?: string }
+
+export interface Part {
+  id: string
+  name: string
+  abbreviation?: string
+  instrument?: string
+  program?: number
+  clef?: string
+  staves: number
+}
+
+export interface Measure {
+  id: string
+  time?: string
+  key?: Key
+  tempo?: Tempo
+  barline?: string
+  repeat?: 'start' | 'end' | 'both'
+  pickup?: boolean
+}
+
+export function readPart (raw: unknown): Part | null {
+  if (raw === null || typeof raw !== 'object') return null
+  const r = raw as Record<string, unknown>
+  if (typeof r.id !== 'string') return null
+  return {
+    id: r.id,
+    name: typeof r.name === 'string' ? r.name : '',
+    ...(typeof r.abbreviation === 'string' ? { abbreviation: r.abbreviation } : {}),
+    ...(typeof r.instrument === 'string' ? { instrument: r.instrument } : {}),
+    ...(typeof r.program === 'number' ? { program: r.program } : {}),
+    ...(typeof r.clef === 'string' && (CLEFS as readonly string[]).includes(r.clef) ? { clef: r.clef } : {}),
+    staves: typeof r.staves === 'number' && r.staves >= 1 && r.staves <= 4 ? Math.round(r.staves) : 1
+  }
+}
+
+export function readMeasure (raw: unknown): Measure | null {
+  if (raw === null || typeof raw !== 'object') return null
+  const r = raw as Record<string, unknown>
+  if (typeof r.id !== 'string') return null
+  const m: Measure = { id: r.id }
+  if (typeof r.time === 'string' && /^\d{1,2}\/(1|2|4|8|16|32|64)$/.test(r.time)) m.time = r.time
+  if (r.key && typeof r.key === 'object') {
+    const k = r.key as Record<string, unknown>
+    const fifths = typeof k.fifths === 'number' ? k.fifths : 0
+    if (Number.isInteger(fifths) && fifths >= -7 && fifths <= 7) {
+      m.key = { fifths, ...(typeof k.mode === 'string' ? { mode: k.mode } : {}) }
+    }
+  }
+  if (r.tempo && typeof r.tempo === 'object') {
+    const t = r.tempo as Record<string, unknown>
+    if (typeof t.bpm === 'number') {
+      m.tempo = { bpm: t.bpm, ...(typeof t.beat === 'string' ? { beat: t.beat } : {}), ...(typeof t.text === 'string' ? { text: t.text } : {}) }
+    }
+  }
+  if (typeof r.barline === 'string') m.barline = r.barline
+  if (r.repeat === 'start' || r.repeat === 'end' || r.repeat === 'both') m.repeat = r.repeat
+  if (r.pickup === true) m.pickup = true
+  return m
+}
+
+/** Fill a new empty document (used for "create score"): meta, parts, measures. */
+export interface NewScore {
+  title: string
+  composer?: string
+  parts: { name: string, clef?: string, staves?: number, program?: number, instrument?: string }[]
+  measures: number
+  time: string
+  key: number
+  tempo?: number
+}
+
+/** The JSON document (as `export_json` writes it) of a new empty score. */
+export function newScoreJson (spec: NewScore): Record<string, Json> {
+  const parts = spec.parts.map(p => {
+    const out: { [key: string]: Json } = { id: newId('p'), name: p.name }
+    if (p.clef) out.clef = p.clef
+    if (p.staves && p.staves > 1) out.staves = p.staves
+    if (p.program != null) out.program = p.program
+    if (p.instrument) out.instrument = p.instrument
+    return out
+  })
+  const measures: Record<string, Json>[] = []
+  for (let i = 0; i < spec.measures; i++) {
+    const m: Record<string, Json> = { id: newId('m') }
+    if (i === 0) {
+      m.time = spec.time
+      if (spec.key !== 0) m.key = { fifths: spec.key }
+      if (spec.tempo) m.tempo = { bpm: spec.tempo }
+    }
+    if (i === spec.measures - 1) m.barline = 'final'
+    measures.push(m)
+  }
+  return {
+    schema_version: SCHEMA_VERSION,
+    meta: {
+      title: spec.title,
+      composer: spec.composer ?? '',
+      schema_version: SCHEMA_VERSION,
+      created: new Date().toISOString().slice(0, 19) + '+00:00'
+    },
+    parts,
+    measures,
+    notes: {},
+    comments: {},
+    chat: []
+  }
+}
