@@ -68,7 +68,6 @@ def create_app(settings: Settings, *, storage: Storage | None = None,
         metrics.watch(rooms.gauges)
         if fanout_hooks is not None:
             metrics.watch(fanout_hooks.gauges)
-        app.state.scores = ScoreService(store, documents, rooms, ScoreMetadataCache(cache))
         app.state.rooms = rooms
         app.state.analysis = analysis_runtime
         app.state.gate = await build_gate(settings, store, rooms,
@@ -78,6 +77,9 @@ def create_app(settings: Settings, *, storage: Storage | None = None,
             # Only a cache every instance shares may keep sessions (else a logout on
             # one instance would not reach the others).
             app.state.gate.auth.use_cache(cache)
+        app.state.scores = ScoreService(store, documents, rooms, ScoreMetadataCache(cache),
+                                        access=app.state.gate.access,
+                                        analyses=analysis_runtime.cached)
 
         async def readiness() -> dict[str, Any]:
             started = time.perf_counter()

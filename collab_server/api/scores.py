@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import re
 from typing import Any
 
@@ -13,6 +12,7 @@ from anyio import to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from collab_server.api.json_body import json_body, parse_json_body
 from collab_server.api.uploads import read_body, read_upload
 from collab_server.errors import (
     BadRequest,
@@ -20,6 +20,7 @@ from collab_server.errors import (
     Unprocessable,
     UnsupportedMedia,
 )
+from collab_server.security.authenticator import Identity
 from collab_server.security.routes import Route
 from collab_server.services.score_service import ScoreService
 from collab_server.settings import Settings
@@ -58,22 +59,6 @@ def score_json(record: ScoreRecord) -> dict[str, Any]:
     }
 
 
-async def json_body(request: Request) -> dict[str, Any]:
-    return _json_object(await read_body(request, 1024 * 1024))
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    if not raw:
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest(f"the body is not valid JSON: {exc}") from exc
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object")
-    return body
-
-
 async def list_scores(request: Request) -> Response:
     """
     summary: List scores
@@ -85,12 +70,10 @@ async def list_scores(request: Request) -> Response:
     """
     limit = _int_param(request, "limit", 100, 1, 1000)
     offset = _int_param(request, "offset", 0, 0, 10**9)
-    gate = getattr(request.app.state, "gate", None)
     identity = request.scope.get("orpheus.identity")
-    if gate is not None and gate.access is not None and identity is not None:
-        records = await gate.access.visible(identity, limit=limit, offset=offset)
-    else:
-        records = await service(request).list(limit=limit, offset=offset)
+    records = await service(request).list(
+        identity=identity if isinstance(identity, Identity) else None,
+        limit=limit, offset=offset)
     return JSONResponse({"scores": [score_json(r) for r in records]})
 
 
@@ -117,7 +100,7 @@ async def create_score(request: Request) -> Response:
     fallback_title = "Untitled"
     if media == "application/json" or (not media and "filename" not in request.query_params):
         raw = await read_body(request, config.max_upload_bytes)
-        body = _json_object(raw)
+        body = await parse_json_body(raw)
         if {"notes", "measures", "schema_version"} & set(body):  # a score exported as JSON
             score = await to_thread.run_sync(_import, raw, "score.json", config)
         else:
@@ -132,15 +115,7 @@ async def create_score(request: Request) -> Response:
              or (score.raw_meta().get("title") if score is not None else None) or fallback_title)
     record = await service(request).create(title=str(title)[:200], owner=_actor(request),
                                            score=score)
-    await _record_owner(request, record)
     return JSONResponse(score_json(record), status_code=201)
-
-
-async def _record_owner(request: Request, record: ScoreRecord) -> None:
-    """With access control on, the creator becomes the score's owner."""
-    gate = getattr(request.app.state, "gate", None)
-    if gate is not None and gate.access is not None and record.owner is not None:
-        await gate.access.record_owner(record.id, record.owner)
 
 
 def _import(data: bytes, filename: str | None, config: Settings) -> ScoreDoc:
@@ -197,15 +172,7 @@ async def delete_score(request: Request) -> Response:
       404: {description: No such score}
     """
     await service(request).delete(request.path_params["score_id"])
-    await forget_analysis(request, request.path_params["score_id"])
     return Response(status_code=204)
-
-
-async def forget_analysis(request: Request, score_id: str) -> None:
-    """Drop the score's cached analysis results (after a delete or restore)."""
-    analysis = getattr(request.app.state, "analysis", None)
-    if analysis is not None and analysis.cached is not None:
-        await analysis.cached.invalidate_score(score_id)
 
 
 async def export_current(request: Request) -> Response:

@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from collab_server.api.accounts import current_user
-from collab_server.api.scores import iso, json_body
+from collab_server.api.json_body import json_body
+from collab_server.api.scores import iso
 from collab_server.errors import BadRequest, ScoreNotFound, Unprocessable
-from collab_server.security.authenticator import digest, new_link_token
 from collab_server.security.roles import AccessControl
 from collab_server.security.routes import Route
 from persistence.accounts.base import ShareLink
@@ -47,13 +47,9 @@ async def list_access(request: Request) -> Response:
     responses:
       200: {description: "{owner, grants: [{user, role, granted_by}]}"}
     """
-    score_id = request.path_params["score_id"]
-    control = access(request)
-    record = await control.storage.catalog.get_score(score_id)
-    grants = await control.accounts.list_grants(score_id)
-    return JSONResponse({"owner": record.owner, "grants": [
-        {"user": g.user_id, "role": g.role, "granted_by": g.granted_by}
-        for g in grants if g.user_id != record.owner]})
+    owner, grants = await access(request).grants(request.path_params["score_id"])
+    return JSONResponse({"owner": owner, "grants": [
+        {"user": g.user_id, "role": g.role, "granted_by": g.granted_by} for g in grants]})
 
 
 async def set_access(request: Request) -> Response:
@@ -95,7 +91,7 @@ async def list_links(request: Request) -> Response:
     responses:
       200: {description: "{links: [...]}"}
     """
-    links = await access(request).accounts.list_links(request.path_params["score_id"])
+    links = await access(request).links(request.path_params["score_id"])
     return JSONResponse({"links": [link_json(link) for link in links]})
 
 
@@ -109,13 +105,10 @@ async def create_link(request: Request) -> Response:
       201: {description: "The link with its `token`: pass it as ?token= or a Bearer token"}
     """
     body = await json_body(request)
-    role = _role(body)
-    control = access(request)
-    token = new_link_token()
     who = request.scope.get("orpheus.user")
-    link = await control.accounts.create_link(
-        request.path_params["score_id"], role=role,  # type: ignore[arg-type]
-        token_hash=digest(token), created_by=who if isinstance(who, str) else None)
+    link, token = await access(request).create_link(
+        request.path_params["score_id"], _role(body),  # type: ignore[arg-type]
+        by=who if isinstance(who, str) else None)
     return JSONResponse({**link_json(link), "token": token}, status_code=201)
 
 

@@ -7,14 +7,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from collab_server.api.json_body import json_body
 from collab_server.api.scores import (
     _actor,
     export_format,
     export_link,
     export_response,
-    forget_analysis,
     iso,
-    json_body,
     service,
     wants_link,
 )
@@ -42,10 +41,7 @@ async def list_versions(request: Request) -> Response:
       200: {description: "{versions: [...]}"}
       404: {description: No such score}
     """
-    score_id = request.path_params["score_id"]
-    await service(request).get(score_id)
-    versions = await service(request).storage.versions.list_versions(score_id)
-    versions.sort(key=lambda v: v.created_at, reverse=True)
+    versions = await service(request).versions(request.path_params["score_id"])
     return JSONResponse({"versions": [version_json(v) for v in versions]})
 
 
@@ -114,7 +110,6 @@ async def restore_version(request: Request) -> Response:
     version = await service(request).restore(
         request.path_params["score_id"], request.path_params["version_id"],
         author=_actor(request))
-    await forget_analysis(request, request.path_params["score_id"])
     return JSONResponse(version_json(version), status_code=201)
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 
 from collab_server.errors import AccessChanged, Forbidden
-from collab_server.security.authenticator import Identity
+from collab_server.security.authenticator import Identity, digest, new_link_token
 from collab_server.sync.rooms import RoomManager
-from persistence.accounts.base import RANK, AccountStore, Role
+from persistence.accounts.base import RANK, AccountStore, Grant, Role, ShareLink
 from persistence.base import ScoreRecord, Storage
 from persistence.errors import NotFound
 
@@ -94,6 +94,25 @@ class AccessControl:
         removed = await self.accounts.remove_role(score_id, user_id)
         self.disconnect(score_id, user_id)
         return removed
+
+    async def grants(self, score_id: str) -> tuple[str | None, list[Grant]]:
+        """The score's owner and the roles given to others."""
+        record = await self.storage.catalog.get_score(score_id)
+        grants = await self.accounts.list_grants(score_id)
+        return record.owner, [g for g in grants if g.user_id != record.owner]
+
+    async def links(self, score_id: str) -> list[ShareLink]:
+        return await self.accounts.list_links(score_id)
+
+    async def create_link(self, score_id: str, role: Role, *, by: str | None
+                          ) -> tuple[ShareLink, str]:
+        """A new share link and its secret token (shown once; only its digest is kept)."""
+        if role not in ("editor", "viewer"):
+            raise Forbidden("a share link gives the editor or viewer role")
+        token = new_link_token()
+        link = await self.accounts.create_link(score_id, role=role, token_hash=digest(token),
+                                               created_by=by)
+        return link, token
 
     async def revoke_link(self, score_id: str, link_id: str) -> None:
         await self.accounts.revoke_link(score_id, link_id)

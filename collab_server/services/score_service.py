@@ -1,19 +1,23 @@
-"""Score operations shared by the REST API and agents: the one place that combines the
-catalog, the document store and the live rooms.
+"""Score operations shared by the REST API, the CLI, the worker and agents: the one place
+that combines the catalog, the document store, the live rooms, ownership and the
+analysis cache, so every caller gets the same rules.
 
 A score's current state is its live room's document when the room is loaded, else the
 stored state. Edits from here go through the room (loading it if needed), so connected
-clients see them at once and they are stored like any other update.
+clients see them at once and they are stored like any other update. Creating a score
+makes its creator the owner; deleting or restoring one drops its cached analyses.
 """
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from collab_server.cache import ScoreMetadataCache
 from collab_server.errors import ScoreNotFound, Unprocessable
+from collab_server.security.authenticator import Identity
 from collab_server.sync.rooms import RoomManager
 from persistence.base import ScoreRecord, Storage, Version
 from persistence.documents.store import DocumentStore
@@ -26,24 +30,51 @@ T = TypeVar("T")
 MAX_TITLE = 200
 
 
+class ScoreAccess(Protocol):
+    """Who may see which score (:class:`~collab_server.security.roles.AccessControl`)."""
+
+    async def record_owner(self, score_id: str, user_id: str) -> None: ...
+
+    async def visible(self, identity: Identity, *, limit: int, offset: int
+                      ) -> list[ScoreRecord]: ...
+
+
+class AnalysisCache(Protocol):
+    """Cached analysis results (:class:`~collab_server.cache.CachedResultStore`)."""
+
+    async def invalidate_score(self, score_id: str) -> None: ...
+
+
 class ScoreService:
-    """Create, read, edit, version and restore scores."""
+    """Create, read, edit, version and restore scores.
+
+    ``access``: with access control on, creators become owners and lists show what the
+    caller may see; ``analyses``: the cache dropped on delete and restore.
+    """
 
     def __init__(self, storage: Storage, documents: DocumentStore, rooms: RoomManager,
-                 cache: ScoreMetadataCache | None = None) -> None:
+                 cache: ScoreMetadataCache | None = None, *,
+                 access: ScoreAccess | None = None,
+                 analyses: AnalysisCache | None = None) -> None:
         self.storage = storage
         self.documents = documents
         self.rooms = rooms
         self.cache = cache  # score rows, invalidated here on rename, delete and restore
+        self.access = access
+        self.analyses = analyses
 
     async def create(self, *, title: str = "", owner: str | None = None,
                      score: ScoreDoc | None = None) -> ScoreRecord:
-        """Store a new score: ``score`` (an imported document) or an empty one."""
+        """Store a new score: ``score`` (an imported document) or an empty one;
+        ``owner`` (the creator) becomes its owner."""
         if score is None:
             score = ScoreDoc()
             ScoreEditor(score, Origin.server("create")).create_score(title=title)
         title = _check_title(title or score.raw_meta().get("title") or "Untitled")
-        return await self.documents.create(new_id("s"), title, owner, score.encode_state())
+        record = await self.documents.create(new_id("s"), title, owner, score.encode_state())
+        if self.access is not None and owner is not None:
+            await self.access.record_owner(record.id, owner)
+        return record
 
     async def get(self, score_id: str) -> ScoreRecord:
         if self.cache is None:
@@ -51,11 +82,17 @@ class ScoreService:
         return await self.cache.get(score_id,
                                     lambda: self.storage.catalog.get_score(score_id))
 
-    async def _invalidate(self, score_id: str) -> None:
+    async def _invalidate(self, score_id: str, *, analyses: bool = False) -> None:
         if self.cache is not None:
             await self.cache.invalidate(score_id)
+        if analyses and self.analyses is not None:
+            await self.analyses.invalidate_score(score_id)
 
-    async def list(self, *, limit: int = 100, offset: int = 0) -> list[ScoreRecord]:
+    async def list(self, *, identity: Identity | None = None, limit: int = 100,
+                   offset: int = 0) -> list[ScoreRecord]:
+        """Scores ``identity`` may see (with access control on), else all of them."""
+        if self.access is not None and identity is not None:
+            return await self.access.visible(identity, limit=limit, offset=offset)
         return await self.storage.catalog.list_scores(limit=limit, offset=offset)
 
     async def rename(self, score_id: str, title: str, *, actor: str = "rest") -> ScoreRecord:
@@ -71,7 +108,7 @@ class ScoreService:
         await self.get(score_id)
         await self.rooms.evict(score_id, ScoreNotFound("the score was deleted"))
         await self.storage.catalog.delete_score(score_id)
-        await self._invalidate(score_id)
+        await self._invalidate(score_id, analyses=True)
 
     async def document(self, score_id: str) -> ScoreDoc:
         """A private copy of the score's current state."""
@@ -99,6 +136,12 @@ class ScoreService:
             score_id, name=name[:MAX_TITLE], author=author, epoch=record.epoch,
             state=await self.state(score_id))
 
+    async def versions(self, score_id: str) -> builtins.list[Version]:
+        """The score's versions, newest first."""
+        await self.get(score_id)
+        versions = await self.storage.versions.list_versions(score_id)
+        return sorted(versions, key=lambda v: v.created_at, reverse=True)
+
     async def version(self, score_id: str, version_id: str) -> tuple[Version, bytes]:
         await self.get(score_id)
         return await self.storage.versions.get_version(score_id, version_id)
@@ -114,7 +157,7 @@ class ScoreService:
                                   author=author)
         epoch = await self.rooms.restore(
             score_id, state, lambda: self.documents.reset(score_id, state))
-        await self._invalidate(score_id)
+        await self._invalidate(score_id, analyses=True)
         return await self.storage.versions.create_version(
             score_id, name=f"Restored '{version.name}'", author=author, epoch=epoch, state=state)
 
