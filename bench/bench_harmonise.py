@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.music.corpus import bench_chorales
+from agents.music.corpus import bench_chorales, learning_chorales
 from agents.music.harmonise import harmonise
 from agents.music.quality import FAULTS, QualityReport, check_data
 from agents.music.view import apply_result, extract_view, to_score_data
@@ -78,8 +78,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--details", action="store_true")
+    parser.add_argument("--set", choices=("bench", "learning"), default="bench",
+                        help="learning: chorales the statistics came from (for tuning)")
+    parser.add_argument("--hand", action="store_true", help="hand-set chord costs only")
     args = parser.parse_args()
-    paths = bench_chorales()[: args.limit]
+    paths = (bench_chorales() if args.set == "bench" else learning_chorales()[::9])[: args.limit]
     totals: dict[str, dict[str, int]] = {"ours": dict.fromkeys(FAULTS, 0),
                                          "bach": dict.fromkeys(FAULTS, 0)}
     chords = root_hits = full_hits = 0
@@ -89,7 +92,7 @@ def main() -> None:
     for path in paths:
         doc = import_score(path.read_bytes(), path.name)
         view = extract_view(doc)
-        h = harmonise(view, "Soprano")
+        h = harmonise(view, "Soprano", learned=not args.hand)
         seconds.append(h.seconds)
         ours_doc = ScoreDoc.from_update(doc.encode_state())
         apply_result(ours_doc, h.result)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from agents.music.tonal import Chord, Key, Spelled, pc_of
+from agents.music.tonal import QUALITY_INTERVALS, Chord, Key, Spelled, pc_of
 from analysis_engine.units import STEP_PC
 
 
@@ -24,6 +24,12 @@ class Candidate:
     function: str  # "tonic", "predominant", "dominant", "other"
     cost: float
     tonic_like: bool = False  # resolves a leading tone (I, i, vi/VI after V)
+    rel: int = 0  # root in semitones above the key's tonic
+
+    @property
+    def id(self) -> str:
+        """``"7:dominant-seventh"``: the key-relative name the learned statistics use."""
+        return f"{self.rel}:{self.chord.quality}"
 
 
 # (degree, alteration of the root from the natural scale, quality, label, function, cost)
@@ -78,16 +84,53 @@ def candidates(key: Key) -> tuple[Candidate, ...]:
     for degree, alter, quality, label, function, cost in table:
         chord = _chord(key, degree, alter, quality, label)
         tonic_like = label in ("I", "i", "vi", "VI")
-        out.append(Candidate(chord, function, cost, tonic_like))
+        out.append(Candidate(chord, function, cost, tonic_like,
+                             (chord.root_pc - key.tonic_pc) % 12))
     return tuple(out)
+
+
+# Spelling of a root a given number of semitones above the tonic: (degree, alteration
+# from the mode's natural scale).
+_REL_SPELLING = {
+    "major": ((0, 0), (1, -1), (1, 0), (2, -1), (2, 0), (3, 0), (3, 1), (4, 0), (5, -1),
+              (5, 0), (6, -1), (6, 0)),
+    "minor": ((0, 0), (1, -1), (1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (4, 0), (5, 0),
+              (5, 1), (6, 0), (6, 1)),
+}
+_DOMINANT = {(7, "major"), (7, "dominant-seventh"), (11, "diminished"),
+             (11, "diminished-seventh"), (11, "half-diminished")}
+_TONIC = {(0, "major"), (0, "minor"), (9, "minor"), (8, "major")}
+
+
+@lru_cache(maxsize=4096)
+def from_id(key: Key, chord_id: str, cost: float = 0.0) -> Candidate | None:
+    """The candidate named by a learned chord id (``"7:dominant-seventh"``) in ``key``,
+    or ``None`` for a quality the harmoniser does not voice."""
+    rel_text, quality = chord_id.split(":", 1)
+    if quality not in QUALITY_INTERVALS:
+        return None
+    rel = int(rel_text)
+    degree, alter = _REL_SPELLING[key.mode][rel]
+    chord = Chord(key.degree(degree, alter), quality, chord_id)
+    if (rel, quality) in _DOMINANT:
+        function = "dominant"
+    elif rel in (2, 5) or (rel == 6 and quality.startswith("dim")):
+        function = "predominant"
+    elif (rel, quality) in _TONIC and (key.mode == "major" or rel != 9):
+        function = "tonic"
+    else:
+        function = "other"
+    tonic_like = (rel, quality) in _TONIC and (rel != 9 or key.mode == "major") and (
+        rel != 8 or key.mode == "minor")
+    return Candidate(chord, function, cost, tonic_like, rel)
 
 
 def picardy(key: Key) -> Candidate:
     """The major tonic that may end a minor-key piece."""
-    return Candidate(Chord(key.tonic, "major", "I"), "tonic", 0.0, True)
+    return Candidate(Chord(key.tonic, "major", "I"), "tonic", 0.0, True, 0)
 
 
-def chromatic_fallback(pc: int, spelled: Spelled) -> tuple[Candidate, ...]:
+def chromatic_fallback(key: Key, pc: int, spelled: Spelled) -> tuple[Candidate, ...]:
     """Major and minor triads containing a pitch class no candidate holds (a chromatic
     melody note), built on its own spelling."""
     out = []
@@ -97,5 +140,6 @@ def chromatic_fallback(pc: int, spelled: Spelled) -> tuple[Candidate, ...]:
             root_pc = (pc - interval) % 12
             root = (letter, (root_pc - STEP_PC[letter] + 6) % 12 - 6)
             if pc_of(root) == root_pc:
-                out.append(Candidate(Chord(root, quality, "chromatic"), "other", 2.5))
+                out.append(Candidate(Chord(root, quality, "chromatic"), "other", 2.5,
+                                     rel=(root_pc - key.tonic_pc) % 12))
     return tuple(out)

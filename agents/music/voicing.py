@@ -40,6 +40,14 @@ class Voicings:
     def size(self) -> int:
         return len(self.cost)
 
+    def best(self, count: int) -> Voicings:
+        """The ``count`` cheapest voicings (ties in enumeration order)."""
+        if self.size <= count:
+            return self
+        rows = np.argsort(self.cost, kind="stable")[:count]
+        return Voicings(self.alto[rows], self.tenor[rows], self.bass[rows], self.roles[rows],
+                        self.inversion[rows], self.cost[rows])
+
 
 def _pitches(pcs: tuple[int, ...], low: int, high: int) -> list[tuple[int, int]]:
     """(MIDI, member index) of every chord tone in a range."""
