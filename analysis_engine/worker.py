@@ -128,14 +128,16 @@ class _HostedLoop(EventLoopThread):
         self.loop = loop
 
 
-def make_broker(redis_url: str | None = None) -> dramatiq.Broker:
-    """A Redis broker (with the ``AsyncIO`` middleware) for ``redis_url``, else an
-    in-process stub broker. Actors are not declared: see :func:`declare_actors`."""
-    if not redis_url:
+def make_broker(client: Any = None) -> dramatiq.Broker:
+    """A Redis broker (with the ``AsyncIO`` middleware) on ``client``, a synchronous
+    ``redis.Redis`` built by the caller's start-up code (Dramatiq's broker is
+    synchronous), else an in-process stub broker. Actors are not declared: see
+    :func:`declare_actors`."""
+    if client is None:
         return StubBroker()
     from dramatiq.brokers.redis import RedisBroker
 
-    broker: dramatiq.Broker = RedisBroker(url=redis_url)
+    broker: dramatiq.Broker = RedisBroker(client=client)
     broker.add_middleware(AsyncIO())
     return broker
 
@@ -149,18 +151,13 @@ def start_worker(broker: dramatiq.Broker, *, threads: int = 2,
     return worker
 
 
-def redis_notifier(redis_url: str) -> tuple[Notify, Callable[[], Awaitable[None]]]:
+def redis_notifier(client: Any) -> Notify:
     """A :data:`~analysis_engine.jobs.Notify` publishing ``{"score_id", "version"}`` on
-    :data:`RESULTS_CHANNEL`, and a coroutine function closing its client."""
-    import redis.asyncio as redis
-
-    client = redis.Redis.from_url(redis_url)
+    :data:`RESULTS_CHANNEL` through ``client`` (the process's ``redis.asyncio`` client,
+    closed by whoever built it)."""
 
     async def notify(result: StoredResult) -> None:
         await client.publish(RESULTS_CHANNEL, json.dumps(
             {"score_id": result.score_id, "version": result.version.token}))
 
-    async def close() -> None:
-        await client.aclose()
-
-    return notify, close
+    return notify

@@ -20,6 +20,7 @@ from collab_server.errors import EXCEPTION_HANDLERS
 from collab_server.fanout.factory import open_fanout
 from collab_server.fanout.hooks import FanoutHooks
 from collab_server.metrics import ServerMetrics
+from collab_server.redis_client import open_redis
 from collab_server.security.gate import GateMiddleware, websocket_authenticator
 from collab_server.security.limits import FrameGuard
 from collab_server.security.routes import WebSocketRoute
@@ -30,32 +31,30 @@ from collab_server.sync.hooks import HookChain
 from collab_server.sync.rooms import RoomManager
 from collab_server.sync.store_hooks import StoreHooks
 from collab_server.sync.websocket import ScoreWebSocket
-from persistence.base import Storage
+from persistence.backend import Backend, open_backend
 from persistence.documents.store import DocumentStore
-from persistence.drivers.postgres import PostgresStorage
-from persistence.factory import open_storage
 
 log = logging.getLogger("orpheus.app")
 
 
-def create_app(settings: Settings, *, storage: Storage | None = None,
+def create_app(settings: Settings, *, backend: Backend | None = None,
                announce: Callable[[str], None] | None = None) -> Starlette:
-    """Build the Starlette app. ``storage`` overrides the one chosen from settings;
-    ``announce`` shows the first admin's password at first start (default: the log)."""
+    """Build the Starlette app. ``backend`` overrides the one opened from settings (and
+    is left open); ``announce`` shows the first admin's password at first start
+    (default: the log)."""
     metrics = ServerMetrics()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = storage or await open_storage(settings.effective_database_url,
-                                              settings.effective_blob_url)
+        opened = backend or await open_backend(settings.backend_config())
+        store = opened.storage
+        redis = open_redis(settings)  # the one client of this process (or None)
         documents = DocumentStore(store, commit_window=settings.commit_window_ms / 1000,
                                   compact_every=settings.compact_every)
         store_hooks = StoreHooks(documents)
-        cache = open_cache(settings.redis_url)
-        analysis_runtime = await start_analysis(settings, store,
-                                                injected_storage=storage is not None,
-                                                cache=cache)
-        fanout = open_fanout(settings.redis_url, settings.instance_id)
+        cache = open_cache(redis)
+        analysis_runtime = await start_analysis(settings, opened, redis=redis, cache=cache)
+        fanout = open_fanout(redis, settings.instance_id)
         fanout_hooks = None if fanout is None else FanoutHooks(fanout, store_hooks)
         rooms = RoomManager(
             HookChain(store_hooks if fanout_hooks is None
@@ -68,12 +67,13 @@ def create_app(settings: Settings, *, storage: Storage | None = None,
         metrics.watch(rooms.gauges)
         if fanout_hooks is not None:
             metrics.watch(fanout_hooks.gauges)
+        app.state.backend = opened
         app.state.rooms = rooms
         app.state.analysis = analysis_runtime
-        app.state.gate = await build_gate(settings, store, rooms,
-                                          announce or (lambda text: log.warning(text)))
-        if app.state.gate.auth is not None and (settings.redis_url
-                                                or not isinstance(store, PostgresStorage)):
+        app.state.gate = await build_gate(settings, opened, rooms,
+                                          announce or (lambda text: log.warning(text)),
+                                          redis=redis)
+        if app.state.gate.auth is not None and (redis is not None or opened.embedded):
             # Only a cache every instance shares may keep sessions (else a logout on
             # one instance would not reach the others).
             app.state.gate.auth.use_cache(cache)
@@ -110,8 +110,10 @@ def create_app(settings: Settings, *, storage: Storage | None = None,
                 await fanout.close()
             await cache.close()
             await documents.close()
-            if storage is None:
-                await store.close()
+            if backend is None:
+                await opened.close()
+            if redis is not None:
+                await redis.aclose()
             log.info("orpheus stopped")
 
     middleware = []

@@ -113,23 +113,24 @@ return 0
 
 
 class RedisCache:
-    """A cache shared by every instance, in Redis (``redis.asyncio`` client)."""
+    """A cache shared by every instance, in Redis, on the process's shared
+    ``redis.asyncio`` client (:mod:`collab_server.redis_client`), which it does not
+    close."""
 
-    def __init__(self, client: Any, *, prefix: str = "orpheus:cache:") -> None:
+    def __init__(self, client: Any, *, prefix: str = "orpheus:cache:",
+                 close_client: bool = False) -> None:
         self.client = client
         self.prefix = prefix
+        self._close_client = close_client
         self.hits = self.misses = self.errors = 0
         self._set_if_unchanged = client.register_script(_SET_IF_UNCHANGED)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisCache:
-        from redis.asyncio import Redis
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
+        """A cache with a client of its own (closed with it), for tools and tests."""
+        from collab_server import redis_client
 
-        client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2,
-                                retry=Retry(NoBackoff(), 1))
-        return cls(client, **options)
+        return cls(redis_client.connect(url), close_client=True, **options)
 
     async def get(self, key: str) -> bytes | None:
         try:
@@ -183,7 +184,8 @@ class RedisCache:
                 raise
 
     async def close(self) -> None:
-        await self.client.aclose()
+        if self._close_client:
+            await self.client.aclose()
 
     def _failed(self, operation: str, exc: Exception) -> None:
         self.errors += 1
@@ -191,9 +193,9 @@ class RedisCache:
             log.warning("cache %s failed (falling back to the source): %s", operation, exc)
 
 
-def open_cache(redis_url: str) -> Cache:
-    """Redis when ``redis_url`` is set (shared by the instances), else in memory."""
-    return RedisCache.from_url(redis_url) if redis_url else MemoryCache()
+def open_cache(redis: Any | None) -> Cache:
+    """In Redis (shared by the instances) on the process's client, else in memory."""
+    return RedisCache(redis) if redis is not None else MemoryCache()
 
 
 class ScoreMetadataCache:

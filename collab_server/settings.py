@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from persistence.config import BackendConfig
+
 ENV_PREFIX = "ORPHEUS_"
 # Settings that operators know by their conventional names.
 ENV_ALIASES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
@@ -31,6 +33,7 @@ class Settings:
     database_url: str = ""
     blob_url: str = ""
     redis_url: str = ""
+    redis_timeout: float = 5.0  # seconds: connect and command timeout of every Redis client
     instance_id: str = field(default_factory=lambda: secrets.token_hex(4))
     # Sync engine
     ws_per_message_deflate: bool = False
@@ -62,16 +65,13 @@ class Settings:
     rest_burst_per_user: int = 200
     ws_update_rate: float = 100.0  # document updates per second per connection
     ws_update_burst: int = 1000
+    # presence (awareness), sync step 1 and presence queries per second per connection
     ws_awareness_rate: float = 100.0
     ws_awareness_burst: int = 1000
-    presence_interval_ms: float = 40.0
+    presence_interval_ms: float = 40.0  # a room relays presence at most this often
     max_document_bytes: int = 32 * 1024 * 1024  # a room's encoded state
     max_connections_per_user: int = 50
     max_connections_per_room: int = 500
-    # Logs
-    log_level: str = "info"
-    log_json: bool = True
-
     # Agents (docs/agents.md). An empty LLM key: the offline music brain answers.
     llm_base_url: str = ""
     llm_model: str = ""
@@ -80,6 +80,10 @@ class Settings:
     agent_tasks_per_minute: int = 10  # tasks one user may start per minute (0: no limit)
     agent_max_tokens: int = 20_000  # model tokens per task
     agent_max_seconds: float = 120.0  # wall time per task
+    # Logs
+    log_level: str = "info"
+    log_json: bool = True
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
         """Read settings from an environment mapping; ``overrides`` (e.g. CLI flags) win."""
@@ -106,6 +110,11 @@ class Settings:
         if self.effective_database_url.startswith("memory:"):
             return "memory://"
         return f"file://{(self.data_dir / 'blobs').resolve()}"
+
+    def backend_config(self) -> BackendConfig:
+        """Where the data lives, for :func:`persistence.backend.open_backend` (the
+        server, the worker and the CLI all open their backend from this)."""
+        return BackendConfig(self.effective_database_url, self.effective_blob_url)
 
     def public(self) -> dict[str, Any]:
         """Settings safe to show (secrets masked), for logs and diagnostics."""

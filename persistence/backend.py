@@ -1,4 +1,6 @@
-"""Pick a storage backend from URLs: the one place that maps schemes to implementations.
+"""Open a backend from a :class:`BackendConfig`: the one place that maps database URL
+schemes to implementations. The server, the worker and the CLI all call
+:func:`open_backend`; everything else receives the :class:`Backend` (or a part of it).
 
 =============================  ======================================================
 ``memory://``                  everything in memory (blobs too, unless ``blob_url``)
@@ -10,72 +12,102 @@
                                10), ``connect_timeout``, ``command_timeout`` (seconds);
                                other query parameters go to asyncpg (``sslmode`` ...).
                                Needs a ``blob_url``.
-``file:///srv/blobs``          blobs in a folder (``file:relative/dir`` also works);
-                               default for SQLite: ``<db folder>/<db name>-blobs``
-``s3://bucket/some/prefix``    blobs in an S3 bucket under a prefix; options
-                               ``endpoint_url``, ``region``, ``path_style`` in the query
-                               or as keyword arguments; credentials
-                               (``access_key_id``, ``secret_access_key``,
-                               ``session_token``) only as keyword arguments, or left
-                               to boto3's own chain (environment, profile, IAM role)
-``memory://`` (blob_url)       blobs in memory
 =============================  ======================================================
+
+Blob URLs are listed in :mod:`persistence.blobs`; SQLite's default is the folder
+``<db folder>/<db name>-blobs``. Every part of a backend lives in the same database and
+shares its connection (SQLite) or pool (PostgreSQL): documents, accounts, analysis
+results and conversations.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlencode
 
+from persistence.accounts.base import AccountStore
+from persistence.accounts.memory import MemoryAccountStore
+from persistence.accounts.postgres import PostgresAccountStore
+from persistence.accounts.sqlite import SqliteAccountStore
 from persistence.base import BlobStore, Storage
+from persistence.blobs import open_blob_store, schemes, split_url
+from persistence.config import BackendConfig, redact
+from persistence.conversations.base import ConversationStore
+from persistence.conversations.memory import MemoryConversationStore
+from persistence.conversations.postgres import PostgresConversationStore
+from persistence.conversations.sqlite import SqliteConversationStore
 from persistence.drivers.files import FileBlobStore
-from persistence.drivers.memory import MemoryBlobStore, MemoryStorage
+from persistence.drivers.memory import MemoryStorage
+from persistence.drivers.migrate import migrate_database
 from persistence.drivers.postgres import PostgresStorage
-from persistence.drivers.s3 import S3BlobStore
 from persistence.drivers.sqlite import SqliteStorage
+from persistence.results.base import ResultStore
+from persistence.results.memory import MemoryResultStore
+from persistence.results.postgres import PostgresResultStore
+from persistence.results.sqlite import SqliteResultStore
 
 
-async def open_storage(database_url: str, blob_url: str | None = None,
-                       **blob_options: Any) -> Storage:
-    """Open the storage named by ``database_url`` (bytes in ``blob_url`` if given;
-    ``blob_options`` are the blob store's keyword options, e.g. S3 credentials).
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """Every store of one backend, in one database.
 
-    ``ValueError`` for an unknown scheme or a malformed URL; :class:`StorageError` if
-    the backend cannot be reached.
+    ``embedded``: the data stays on this machine (a SQLite file or memory), so files
+    beside it (a generated JWT secret) reach every process that uses it, and an
+    in-process cache sees every change; ``False`` for a database several machines share.
     """
-    url = _split(database_url, "database")
+
+    storage: Storage
+    accounts: AccountStore
+    results: ResultStore
+    conversations: ConversationStore
+    embedded: bool
+
+    @property
+    def blobs(self) -> BlobStore:
+        return self.storage.blobs
+
+    async def close(self) -> None:
+        """Release the connection or pool (the stores share it)."""
+        await self.results.close()
+        await self.accounts.close()
+        await self.storage.close()
+
+
+async def open_backend(config: BackendConfig) -> Backend:
+    """Open the backend named by ``config``, migrated and ready.
+
+    ``ValueError`` for an unknown scheme or a malformed URL;
+    :class:`~persistence.errors.StorageError` if the database cannot be reached.
+    """
+    url = split_url(config.database_url, "database")
     opener = _DATABASES.get(url.scheme)
     if opener is None:
         raise ValueError(f"unsupported database URL scheme {url.scheme!r} in "
-                         f"{_redact(database_url)!r}; supported: {_names(_DATABASES)}")
-    if blob_url is None and blob_options:
+                         f"{redact(config.database_url)!r}; supported: {schemes(_DATABASES)}")
+    if config.blob_url is None and config.blob_options:
         raise ValueError("blob options given without a blob_url")
-    blobs = open_blob_store(blob_url, **blob_options) if blob_url is not None else None
-    return await opener(url, blobs)
+    blobs = (open_blob_store(config.blob_url, **config.blob_options)
+             if config.blob_url is not None else None)
+    return await opener(url, blobs, config)
 
 
-def open_blob_store(blob_url: str, **options: Any) -> BlobStore:
-    """The blob store named by ``blob_url``; ``options`` are keyword options of the
-    store (only ``s3://`` has any)."""
-    url = _split(blob_url, "blob")
-    opener = _BLOBS.get(url.scheme)
-    if opener is None:
-        raise ValueError(f"unsupported blob URL scheme {url.scheme!r} in "
-                         f"{_redact(blob_url)!r}; supported: {_names(_BLOBS)}")
-    if options and url.scheme != "s3":
-        raise ValueError(f"{url.scheme}:// blob stores take no options")
-    return opener(url, options)
-
-
-async def _open_memory(url: SplitResult, blobs: BlobStore | None) -> Storage:
+async def _open_memory(url: SplitResult, blobs: BlobStore | None,
+                       config: BackendConfig) -> Backend:
     if url.netloc or url.path or url.query:
         raise ValueError("memory:// takes no host, path or options")
-    return MemoryStorage(blobs)
+    storage = MemoryStorage(blobs)
+    conversations = MemoryConversationStore(storage.catalog)
+    results = MemoryResultStore()
+    storage.on_delete(conversations.forget)
+    storage.on_delete(results.forget)
+    return Backend(storage, MemoryAccountStore(), results, conversations, embedded=True)
 
 
-async def _open_sqlite(url: SplitResult, blobs: BlobStore | None) -> Storage:
+async def _open_sqlite(url: SplitResult, blobs: BlobStore | None,
+                       config: BackendConfig) -> Backend:
     if url.netloc or not url.path.startswith("/") or len(url.path) < 2:
         raise ValueError("SQLite URL must look like sqlite:///relative/file.db or "
                          "sqlite:////absolute/file.db")
@@ -88,18 +120,41 @@ async def _open_sqlite(url: SplitResult, blobs: BlobStore | None) -> Storage:
         raise ValueError("synchronous must be NORMAL or FULL")
     if blobs is None:
         blobs = FileBlobStore(path.with_name(f"{path.stem}-blobs"))
-    return await _opened(SqliteStorage(path, blobs, synchronous="FULL" if synchronous == "FULL"
-                                       else "NORMAL"))
+    storage = SqliteStorage(path, blobs,
+                            synchronous="FULL" if synchronous == "FULL" else "NORMAL")
+    results = SqliteResultStore(storage.db)
+    conversations = SqliteConversationStore(storage.db)
+
+    async def open_all() -> None:
+        await storage.open()
+        await results.open()
+        await conversations.open()
+
+    await _opened(open_all, storage)
+    return Backend(storage, SqliteAccountStore(storage.db), results, conversations,
+                   embedded=True)
 
 
 _POSTGRES_INTS = {"min_size", "max_size"}
 _POSTGRES_FLOATS = {"connect_timeout", "command_timeout"}
 
 
-async def _open_postgres(url: SplitResult, blobs: BlobStore | None) -> Storage:
+async def _open_postgres(url: SplitResult, blobs: BlobStore | None,
+                         config: BackendConfig) -> Backend:
     if blobs is None:
         raise ValueError("PostgreSQL storage needs a blob_url for snapshot and version "
                          "bytes (s3://bucket/prefix or file:///dir)")
+    dsn, options = _postgres_dsn(url)
+    storage = PostgresStorage(dsn, blobs, application_name=config.application_name,
+                              **options)
+    await _opened(storage.open, storage)  # migrates: every table below exists after it
+    return Backend(storage, PostgresAccountStore(storage.db),
+                   PostgresResultStore(storage.db), PostgresConversationStore(storage.db),
+                   embedded=False)
+
+
+def _postgres_dsn(url: SplitResult) -> tuple[str, dict[str, Any]]:
+    """asyncpg's DSN and the pool options read from the URL's query."""
     options: dict[str, Any] = {}
     rest = []
     for name, value in parse_qsl(url.query, keep_blank_values=True):
@@ -113,94 +168,39 @@ async def _open_postgres(url: SplitResult, blobs: BlobStore | None) -> Storage:
         except ValueError:
             raise ValueError(f"PostgreSQL URL option {name} must be a number, "
                              f"not {value!r}") from None
-    dsn = url._replace(query=urlencode(rest)).geturl()
-    return await _opened(PostgresStorage(dsn, blobs, **options))
+    return url._replace(query=urlencode(rest)).geturl(), options
 
 
-async def _opened(storage: SqliteStorage | PostgresStorage) -> Storage:
-    """Open ``storage``; if that fails, release what it acquired and re-raise."""
+async def migrate_backend(config: BackendConfig) -> list[str] | None:
+    """Apply the pending migrations of the backend named by ``config`` (without opening
+    the rest of it); return the names of those applied, or ``None`` for a backend that
+    creates its tables when it is opened (memory, SQLite)."""
+    url = split_url(config.database_url, "database")
+    if url.scheme not in _DATABASES:
+        raise ValueError(f"unsupported database URL scheme {url.scheme!r} in "
+                         f"{redact(config.database_url)!r}; supported: {schemes(_DATABASES)}")
+    if _DATABASES[url.scheme] is not _open_postgres:
+        return None
+    dsn, _ = _postgres_dsn(url)
+    return [migration.name for migration in await migrate_database(dsn)]
+
+
+async def _opened(open_all: Callable[[], Awaitable[None]],
+                  storage: SqliteStorage | PostgresStorage) -> None:
+    """Run ``open_all``; if that fails, release what the storage acquired and re-raise."""
     try:
-        await storage.open()
+        await open_all()
     except BaseException:
         await storage.close()
         raise
-    return storage
 
 
-def _file_blobs(url: SplitResult, options: Mapping[str, Any]) -> BlobStore:
-    if url.netloc not in ("", "localhost") or not url.path or url.query:
-        raise ValueError("blob URL must look like file:///absolute/dir or file:relative/dir")
-    return FileBlobStore(unquote(url.path))
-
-
-def _memory_blobs(url: SplitResult, options: Mapping[str, Any]) -> BlobStore:
-    if url.netloc or url.path or url.query:
-        raise ValueError("memory:// takes no host, path or options")
-    return MemoryBlobStore()
-
-
-_S3_URL_OPTIONS = {"endpoint_url", "region", "path_style"}
-_S3_SECRETS = {"access_key_id", "secret_access_key", "session_token"}
-_S3_KEYWORDS = _S3_URL_OPTIONS | _S3_SECRETS | {"connect_timeout", "read_timeout",
-                                                 "max_attempts"}
-
-
-def _s3_blobs(url: SplitResult, options: Mapping[str, Any]) -> BlobStore:
-    if not url.hostname or "@" in url.netloc or url.port is not None:
-        raise ValueError("S3 blob URL must look like s3://bucket/optional/prefix; pass "
-                         "credentials as keyword arguments, not in the URL")
-    settings: dict[str, Any] = {}
-    for name, value in parse_qsl(url.query, keep_blank_values=True):
-        if name in _S3_SECRETS:
-            raise ValueError(f"pass {name} as a keyword argument, not in the URL")
-        if name not in _S3_URL_OPTIONS:
-            raise ValueError(f"unknown S3 URL option {name!r}; known: "
-                             f"{', '.join(sorted(_S3_URL_OPTIONS))}")
-        if name == "path_style":
-            if value.lower() not in ("true", "false", "1", "0"):
-                raise ValueError("path_style must be true or false")
-            settings[name] = value.lower() in ("true", "1")
-        else:
-            settings[name] = value
-    unknown = set(options) - _S3_KEYWORDS
-    if unknown:
-        raise ValueError(f"unknown S3 option(s) {', '.join(sorted(unknown))}; known: "
-                         f"{', '.join(sorted(_S3_KEYWORDS))}")
-    twice = set(options) & set(settings)
-    if twice:
-        raise ValueError(f"S3 option(s) {', '.join(sorted(twice))} given both in the URL "
-                         f"and as keyword arguments")
-    return S3BlobStore(url.netloc, unquote(url.path), **settings, **options)
-
-
-_DATABASES: dict[str, Callable[[SplitResult, BlobStore | None], Awaitable[Storage]]] = {
+_DATABASES: dict[str, Callable[[SplitResult, BlobStore | None, BackendConfig],
+                               Awaitable[Backend]]] = {
     "memory": _open_memory,
     "sqlite": _open_sqlite,
     "postgresql": _open_postgres,
     "postgres": _open_postgres,
 }
 
-_BLOBS: dict[str, Callable[[SplitResult, Mapping[str, Any]], BlobStore]] = {
-    "file": _file_blobs,
-    "memory": _memory_blobs,
-    "s3": _s3_blobs,
-}
-
-
-def _split(url: str, what: str) -> SplitResult:
-    if not isinstance(url, str) or ":" not in url:
-        raise ValueError(f"{what} URL {url!r} has no scheme")
-    return urlsplit(url)
-
-
-def _names(table: Mapping[str, object]) -> str:
-    return ", ".join(f"{scheme}://" for scheme in table)
-
-
-def _redact(url: str) -> str:
-    """Hide a password in a URL before it goes into an error message."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
+__all__ = ["Backend", "BackendConfig", "migrate_backend", "open_backend"]

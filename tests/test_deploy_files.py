@@ -234,8 +234,8 @@ def test_required_secrets_fail_loudly(compose: dict[str, Any]) -> None:
 
 async def test_compose_environment_builds_the_production_backends(
         compose: dict[str, Any]) -> None:
+    from persistence.blobs import open_blob_store
     from persistence.drivers.s3 import S3BlobStore
-    from persistence.factory import open_blob_store
 
     instance_ids = set()
     for service in ORPHEUS_SERVICES:

@@ -14,6 +14,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 log = logging.getLogger("orpheus.analysis")
 
@@ -68,14 +69,12 @@ class AnalysisEvents:
                     del self._subscribers[score_id]
 
 
-async def relay_from_redis(redis_url: str, channel: str, events: AnalysisEvents,
+async def relay_from_redis(client: Any, channel: str, events: AnalysisEvents,
                            ready: asyncio.Event | None = None) -> None:
-    """Forward announcements published on a Redis channel (by workers) to ``events``;
-    runs until cancelled, reconnecting after errors."""
-    import redis.asyncio as redis
-
+    """Forward announcements published on a Redis channel (by workers) to ``events``,
+    over the process's shared ``redis.asyncio`` client (its pub/sub connection waits
+    without a timeout); runs until cancelled, resubscribing after errors."""
     while True:
-        client = redis.Redis.from_url(redis_url)
         try:
             async with client.pubsub() as pubsub:
                 await pubsub.subscribe(channel)
@@ -95,5 +94,3 @@ async def relay_from_redis(redis_url: str, channel: str, events: AnalysisEvents,
             log.warning("analysis announcements from Redis interrupted; reconnecting",
                         exc_info=True)
             await asyncio.sleep(1.0)
-        finally:
-            await client.aclose()

@@ -1,9 +1,10 @@
-"""Start-up wiring of live analysis (called by the app factory): the result store, the
-broker and enqueuer, the debouncing room hooks, result announcements and, in the
-embedded mode, the in-process Dramatiq worker.
+"""Start-up wiring of live analysis (called by the app factory): the broker and
+enqueuer, the debouncing room hooks, result announcements and, in the embedded mode,
+the in-process Dramatiq worker. Results are the backend's result store.
 
-- ``settings.redis_url`` set: jobs go to Redis for separate ``orpheus worker``
-  processes; their announcements come back over Redis pub/sub.
+- with the process's Redis client: jobs go to Redis for separate ``orpheus worker``
+  processes (the broker gets the synchronous client built from the same settings);
+  their announcements come back over Redis pub/sub on the shared client.
 - otherwise: a stub broker and an in-process Dramatiq worker running the same actors on
   this event loop (see :mod:`analysis_engine.worker`), sharing this process's storage.
   Nothing is process-global: several apps may run in one process.
@@ -20,9 +21,10 @@ from typing import Any
 from collab_server.analysis.events import AnalysisEvents, relay_from_redis
 from collab_server.analysis.hooks import AnalysisHooks, DramatiqEnqueuer
 from collab_server.cache import Cache, CachedResultStore, MemoryCache
+from collab_server.redis_client import open_sync_redis
 from collab_server.settings import Settings
-from persistence.base import Storage
-from persistence.results.base import ResultStore, StoredResult, open_result_store
+from persistence.backend import Backend
+from persistence.results.base import ResultStore, StoredResult
 
 log = logging.getLogger("orpheus.analysis")
 
@@ -38,8 +40,8 @@ class AnalysisRuntime:
     cached: CachedResultStore | None = None  # the REST read path (24 h, invalidated)
     _worker: Any = None
     _jobs: Any = None
+    _broker_client: Any = None  # the broker's synchronous Redis client
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _own_results: bool = True
 
     async def close(self) -> None:
         await self.hooks.close()
@@ -52,38 +54,32 @@ class AnalysisRuntime:
                 await task
         if isinstance(self.events, _InvalidatingEvents):
             await self.events.drain()
-        if self._own_results:
-            await self.results.close()
+        if self._broker_client is not None:
+            await asyncio.to_thread(self._broker_client.close)
 
 
-async def start_analysis(settings: Settings, storage: Storage, *,
-                         results: ResultStore | None = None, injected_storage: bool = False,
+async def start_analysis(settings: Settings, backend: Backend, *, redis: Any = None,
                          quiet: float = 0.2, max_delay: float = 1.0,
                          cache: Cache | None = None) -> AnalysisRuntime:
-    """Build and start everything. Results go to ``results``, else to the database of
-    ``settings`` (in memory if ``injected_storage``: the storage is not that database).
-    REST reads go through ``cache`` (default: a private in-memory one), invalidated when
-    a result is saved here or announced by a worker elsewhere."""
-    own_results = results is None
-    if results is None:
-        results = await open_result_store(
-            "memory://" if injected_storage else settings.effective_database_url)
+    """Build and start everything. Results go to the backend's result store; REST reads
+    go through ``cache`` (default: a private in-memory one), invalidated when a result
+    is saved here or announced by a worker elsewhere. ``redis``: the process's asyncio
+    client (``None``: the embedded mode)."""
+    results = backend.results
     cached = CachedResultStore(results, cache if cache is not None else MemoryCache())
-    if settings.redis_url:
-        # Workers elsewhere save results: forget the cached ones when they announce.
-        events: AnalysisEvents = _InvalidatingEvents(cached)
-    else:
-        events = AnalysisEvents()
-    if settings.redis_url:
+    if redis is not None:
         from analysis_engine.worker import make_broker
 
-        enqueuer = DramatiqEnqueuer(make_broker(settings.redis_url))
+        # Workers elsewhere save results: forget the cached ones when they announce.
+        events: AnalysisEvents = _InvalidatingEvents(cached)
+        broker_client = open_sync_redis(settings)
+        enqueuer = DramatiqEnqueuer(make_broker(broker_client))
         runtime = AnalysisRuntime(AnalysisHooks(enqueuer, quiet=quiet, max_delay=max_delay),
                                   results, events, enqueuer, cached=cached,
-                                  _own_results=own_results)
+                                  _broker_client=broker_client)
         ready = asyncio.Event()
         runtime._tasks.append(asyncio.get_running_loop().create_task(
-            relay_from_redis(settings.redis_url, RESULTS_CHANNEL, events, ready)))
+            relay_from_redis(redis, RESULTS_CHANNEL, events, ready)))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(ready.wait(), 5)
         return runtime
@@ -91,16 +87,17 @@ async def start_analysis(settings: Settings, storage: Storage, *,
     from analysis_engine import worker
     from analysis_engine.jobs import AnalysisJobs
 
+    events = AnalysisEvents()
+
     async def announce(result: StoredResult) -> None:
         events.announce(result.score_id, result.version.token)
 
     broker = worker.make_broker()
-    jobs = AnalysisJobs(storage, cached, notify=announce)  # saves invalidate the cache
+    jobs = AnalysisJobs(backend.storage, cached, notify=announce)  # saves invalidate the cache
     worker.declare_actors(broker, jobs, loop=asyncio.get_running_loop())
     enqueuer = DramatiqEnqueuer(broker)
     runtime = AnalysisRuntime(AnalysisHooks(enqueuer, quiet=quiet, max_delay=max_delay),
-                              results, events, enqueuer, cached=cached, _jobs=jobs,
-                              _own_results=own_results)
+                              results, events, enqueuer, cached=cached, _jobs=jobs)
     runtime._worker = await asyncio.to_thread(worker.start_worker, broker, threads=2,
                                               poll_ms=50)
     return runtime

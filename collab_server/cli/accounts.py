@@ -1,4 +1,4 @@
-"""What the ``orpheus user`` and ``orpheus token`` commands do, on the configured storage."""
+"""What the ``orpheus user`` and ``orpheus token`` commands do, on the configured backend."""
 
 from __future__ import annotations
 
@@ -9,27 +9,24 @@ from collab_server.errors import BadRequest
 from collab_server.security.authenticator import Authenticator, load_secret
 from collab_server.settings import Settings
 from persistence.accounts.base import User, check_user_id
-from persistence.accounts.factory import open_accounts
-from persistence.drivers.postgres import PostgresStorage
+from persistence.backend import open_backend
 from persistence.errors import AlreadyExists, NotFound
-from persistence.factory import open_storage
 
 T = TypeVar("T")
 
 
 async def with_authenticator(settings: Settings,
                              job: Callable[[Authenticator], Awaitable[T]]) -> T:
-    """Open the storage named by ``settings``, run ``job`` and close everything."""
+    """Open the backend named by ``settings``, run ``job`` and close everything."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    storage = await open_storage(settings.effective_database_url, settings.effective_blob_url)
+    backend = await open_backend(settings.backend_config())
     try:
-        accounts = open_accounts(storage)
-        secret = load_secret(settings, embedded=not isinstance(storage, PostgresStorage))
-        return await job(Authenticator(accounts, secret=secret,
+        secret = load_secret(settings, embedded=backend.embedded)
+        return await job(Authenticator(backend.accounts, secret=secret,
                                        algorithm=settings.jwt_algorithm,
                                        lifetime=settings.jwt_lifetime_seconds))
     finally:
-        await storage.close()
+        await backend.close()
 
 
 async def add_user(auth: Authenticator, name: str, password: str, *, admin: bool) -> User:

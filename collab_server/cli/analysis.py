@@ -42,26 +42,28 @@ def run_worker(settings: Settings, *, threads: int = 2, warm: bool = True,
     from analysis_engine import worker as actors
     from analysis_engine.jobs import AnalysisJobs
     from collab_server.cache import CachedResultStore, open_cache
-    from persistence.factory import open_storage
-    from persistence.results.base import open_result_store
+    from collab_server.redis_client import open_redis, open_sync_redis
+    from persistence.backend import open_backend
 
     if warm:
         from analysis_engine.roman import warm_figures
 
         warm_figures()
         gc.freeze()
-    broker = actors.make_broker(settings.redis_url)
-    notify, _ = actors.redis_notifier(settings.redis_url)
+    # The process's Redis clients, from one settings object: the asyncio one (cache and
+    # announcements, used on the actors' event loop) and the broker's synchronous one.
+    redis = open_redis(settings)
+    broker_client = open_sync_redis(settings)
+    broker = actors.make_broker(broker_client)
+    notify = actors.redis_notifier(redis)
     built: list[AnalysisJobs] = []
 
     async def build() -> AnalysisJobs:
-        storage = await open_storage(settings.effective_database_url,
-                                     settings.effective_blob_url)
+        backend = await open_backend(settings.backend_config())
         # Saving through the shared cache invalidates it before the announcement goes
         # out, so a lost announcement cannot leave servers serving an older result.
-        results = CachedResultStore(await open_result_store(settings.effective_database_url),
-                                    open_cache(settings.redis_url))
-        built.append(AnalysisJobs(storage, results, notify=notify))
+        results = CachedResultStore(backend.results, open_cache(redis))
+        built.append(AnalysisJobs(backend.storage, results, notify=notify))
         return built[-1]
 
     actors.declare_actors(broker, build)
@@ -77,6 +79,8 @@ def run_worker(settings: Settings, *, threads: int = 2, warm: bool = True,
         running.stop()
         for jobs in built:
             jobs.close()
+        if broker_client is not None:
+            broker_client.close()
 
 
 @click.command()

@@ -104,12 +104,12 @@ def migrate() -> None:
     The server also applies them on start-up."""
     import asyncio
 
-    settings = Settings.from_env(os.environ)
-    url = settings.effective_database_url
-    if not url.startswith(("postgresql:", "postgres:")):
-        click.echo(f"{url.split(':', 1)[0]}: tables are created on start-up; nothing to do")
-        return
-    from persistence.drivers.migrate import migrate_database
+    from persistence.backend import migrate_backend
 
-    done = asyncio.run(migrate_database(url))
-    click.echo("\n".join(f"applied {m.name}" for m in done) or "nothing to apply")
+    settings = Settings.from_env(os.environ)
+    done = asyncio.run(migrate_backend(settings.backend_config()))
+    if done is None:
+        scheme = settings.effective_database_url.split(":", 1)[0]
+        click.echo(f"{scheme}: tables are created on start-up; nothing to do")
+        return
+    click.echo("\n".join(f"applied {name}" for name in done) or "nothing to apply")

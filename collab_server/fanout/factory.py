@@ -1,31 +1,20 @@
-"""Pick the fan-out from a URL: the one table of fan-out implementations.
-
-================  =================================================================
-``""``            none: a single instance (the embedded default); rooms do not fan out
-``redis://...``   :class:`~collab_server.fanout.redis.RedisFanOut` (``rediss://`` too)
-``memory://``     an in-process bus of its own (instances in one process share one
-                  only if built from the same :class:`MemoryBus`: for tests)
-================  =================================================================
+"""The fan-out of a process: Redis streams when the process has a Redis client
+(``REDIS_URL``), else none (a single instance, the embedded default; rooms do not fan
+out). Tests that want several instances in one process use
+:class:`~collab_server.fanout.memory.MemoryBus` directly.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from redis.asyncio import Redis
 
 from collab_server.fanout.base import FanOut
-from collab_server.fanout.memory import MemoryBus
+from collab_server.fanout.redis import RedisFanOut
 
 
-def open_fanout(url: str, instance_id: str) -> FanOut | None:
-    """The fan-out named by ``url`` for instance ``instance_id``, or None for ``""``.
-    ``ValueError`` for an unknown scheme."""
-    if not url:
+def open_fanout(redis: Redis | None, instance_id: str) -> FanOut | None:
+    """The fan-out for instance ``instance_id`` over the process's shared Redis client
+    (:func:`collab_server.redis_client.open_redis`), or ``None`` without one."""
+    if redis is None:
         return None
-    scheme = urlsplit(url).scheme
-    if scheme in ("redis", "rediss", "unix"):
-        from collab_server.fanout.redis import RedisFanOut  # redis is an optional extra
-
-        return RedisFanOut.from_url(url, instance_id)
-    if scheme == "memory":
-        return MemoryBus().connect(instance_id)
-    raise ValueError(f"unsupported fan-out URL scheme {scheme!r}; use redis:// or rediss://")
+    return RedisFanOut(redis, instance_id)

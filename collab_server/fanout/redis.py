@@ -23,10 +23,9 @@ import logging
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from collab_server import redis_client
 from collab_server.fanout.base import RESYNC, Callback, Message, Subscription
 
 log = logging.getLogger("orpheus.fanout")
@@ -45,15 +44,24 @@ def _format_id(stream_id: tuple[int, int]) -> str:
 
 
 class RedisFanOut:
-    """Fan-out over a Redis server (``redis.asyncio`` client; build with :meth:`from_url`)."""
+    """Fan-out over a Redis server, on the process's shared ``redis.asyncio`` client
+    (:mod:`collab_server.redis_client`), which it does not close.
+
+    ``block_ms`` is clamped to a second less than the client's command timeout, so an
+    idle ``XREAD BLOCK`` returns before the client would give up on it.
+    """
 
     def __init__(self, client: Redis, instance_id: str, *, prefix: str = "orpheus:fanout:",
                  maxlen: int = 10_000, stream_ttl: int = 86_400, block_ms: int = 5_000,
                  batch: int = 1_000, retry_delay: float = 0.05,
-                 max_retry_delay: float = 1.0) -> None:
+                 max_retry_delay: float = 1.0, close_client: bool = False) -> None:
         if not instance_id or any(c in instance_id for c in " \n\r"):
             raise ValueError(f"invalid instance id {instance_id!r}")
+        timeout = client.connection_pool.connection_kwargs.get("socket_timeout")
+        if timeout:
+            block_ms = min(block_ms, max(100, int((timeout - 1) * 1000)))
         self.client = client
+        self._close_client = close_client
         self.instance_id = instance_id
         self.prefix = prefix
         self.maxlen = maxlen
@@ -75,12 +83,11 @@ class RedisFanOut:
 
     @classmethod
     def from_url(cls, url: str, instance_id: str, **options: Any) -> RedisFanOut:
-        """A fan-out on ``redis://host:port/db``. Commands are not retried by the client:
-        failures reach this class, which retries and resynchronises itself."""
-        block_ms = int(options.get("block_ms", 5_000))
-        client = Redis.from_url(url, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2,
-                                socket_timeout=block_ms / 1000 + 5, decode_responses=False)
-        return cls(client, instance_id, **options)
+        """A fan-out with a client of its own for ``redis://host:port/db`` (closed with
+        it), for tools and tests; servers pass their shared client to the constructor.
+        Failures that outlast the client's retries reach this class, which retries and
+        resynchronises itself."""
+        return cls(redis_client.connect(url), instance_id, close_client=True, **options)
 
     def key(self, score_id: str) -> str:
         return self.prefix + score_id
@@ -140,7 +147,8 @@ class RedisFanOut:
                 await self._reader
         with contextlib.suppress(RedisError, OSError):
             await self.client.delete(self._wake_key)
-        await self.client.aclose()
+        if self._close_client:
+            await self.client.aclose()
 
     async def _newest_id(self, score_id: str) -> tuple[int, int]:
         newest: Any = await self.client.xrevrange(self.key(score_id), count=1)

@@ -96,7 +96,8 @@ return tostring(wait)
 
 class RedisRateLimiter:
     """Buckets shared by every instance through Redis (one Lua call per hit; Redis's
-    clock, so instances need not agree on time)."""
+    clock, so instances need not agree on time), on the process's shared client
+    (:mod:`collab_server.redis_client`), which it does not close."""
 
     def __init__(self, client: Any, rate: float, burst: int, *, prefix: str = "orpheus:rl:"
                  ) -> None:
@@ -122,7 +123,7 @@ class RedisRateLimiter:
         return float(wait_ms) / 1000
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        return None  # the client belongs to whoever built it
 
 
 class FrameGuard:

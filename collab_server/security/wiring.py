@@ -1,5 +1,5 @@
-"""Start-up of the security parts: the account store beside the score storage, the
-authenticator, access control and rate limiters, and the first admin account.
+"""Start-up of the security parts: the authenticator over the backend's account store,
+access control and rate limiters, and the first admin account.
 
 Called by the app factory's lifespan; library code receives the built :class:`Gate`.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from typing import Any
 
 from collab_server.security.authenticator import Authenticator, load_secret
 from collab_server.security.gate import Gate
@@ -16,30 +17,28 @@ from collab_server.security.roles import AccessControl
 from collab_server.settings import Settings
 from collab_server.sync.rooms import RoomManager
 from persistence.accounts.base import User
-from persistence.accounts.factory import open_accounts
-from persistence.base import Storage
-from persistence.drivers.postgres import PostgresStorage
+from persistence.backend import Backend
 from persistence.errors import AlreadyExists
 
 ADMIN = "admin"
 
 
-async def build_gate(settings: Settings, storage: Storage, rooms: RoomManager,
-                     announce: Callable[[str], None]) -> Gate:
-    """Everything the gate needs, from settings; creates the first admin if there is none."""
-    ip_limiter = _limiter(settings, settings.rest_rate_per_ip, settings.rest_burst_per_ip)
-    user_limiter = _limiter(settings, settings.rest_rate_per_user,
-                            settings.rest_burst_per_user)
-    login_limiter = _limiter(settings, settings.login_rate_per_ip,
+async def build_gate(settings: Settings, backend: Backend, rooms: RoomManager,
+                     announce: Callable[[str], None], *, redis: Any = None) -> Gate:
+    """Everything the gate needs, from settings; creates the first admin if there is none.
+    Rate limits are shared through ``redis`` (the process's client) when given."""
+    ip_limiter = _limiter(redis, settings.rest_rate_per_ip, settings.rest_burst_per_ip)
+    user_limiter = _limiter(redis, settings.rest_rate_per_user, settings.rest_burst_per_user)
+    login_limiter = _limiter(redis, settings.login_rate_per_ip,
                              settings.login_burst_per_ip, "login:")
     if not settings.auth_enabled:
         return Gate(None, None, ip_limiter, user_limiter)
-    accounts = open_accounts(storage)
-    secret = load_secret(settings, embedded=not isinstance(storage, PostgresStorage))
+    accounts = backend.accounts
+    secret = load_secret(settings, embedded=backend.embedded)
     auth = Authenticator(accounts, secret=secret, algorithm=settings.jwt_algorithm,
                          lifetime=settings.jwt_lifetime_seconds)
     await ensure_admin(auth, settings.admin_password, announce)
-    return Gate(auth, AccessControl(accounts, storage, rooms), ip_limiter, user_limiter,
+    return Gate(auth, AccessControl(accounts, backend.storage, rooms), ip_limiter, user_limiter,
                 login_limiter=login_limiter,
                 max_connections_per_user=settings.max_connections_per_user,
                 max_connections_per_room=settings.max_connections_per_room)
@@ -66,17 +65,11 @@ async def ensure_admin(auth: Authenticator, password: str,
     return True
 
 
-def _limiter(settings: Settings, rate: float, burst: int, name: str = ""
-             ) -> RateLimiter | None:
+def _limiter(redis: Any, rate: float, burst: int, name: str = "") -> RateLimiter | None:
     if rate <= 0:
         return None
-    if settings.redis_url:
-        import redis.asyncio
-
-        client = redis.asyncio.from_url(settings.redis_url, health_check_interval=15,
-                                        retry_on_error=[ConnectionError, TimeoutError])
-        return RedisRateLimiter(client, rate, burst,
-                                prefix=f"orpheus:rl:{name}")
+    if redis is not None:
+        return RedisRateLimiter(redis, rate, burst, prefix=f"orpheus:rl:{name}")
     return MemoryRateLimiter(rate, burst)
 
 
@@ -84,5 +77,3 @@ async def close_gate(gate: Gate) -> None:
     limiters = (gate.ip_limiter, gate.user_limiter, gate.login_limiter)
     for limiter in {id(x): x for x in limiters if x}.values():
         await limiter.close()
-    if gate.auth is not None:
-        await gate.auth.accounts.close()

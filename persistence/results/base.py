@@ -14,12 +14,14 @@ the results of named versions (kept until the score is deleted).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Protocol
 
+from persistence.base import check_score_id
+
 _TOKEN = re.compile(r"e(\d{1,18})\.(\d{1,18})")
-_POOL_OPTIONS = {"min_size", "max_size", "connect_timeout", "command_timeout"}
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -93,13 +95,8 @@ class ResultStore(Protocol):
 def check_result(score_id: str, analysis_set: str, result_json: str,
                  version_id: str | None) -> None:
     """The shared argument checks of :meth:`ResultStore.save`."""
-    import json
-
-    from persistence.base import check_score_id
-
     check_score_id(score_id)
-    if not isinstance(analysis_set, str) or not 0 < len(analysis_set) <= 200 \
-            or "@" in analysis_set:
+    if not isinstance(analysis_set, str) or not 0 < len(analysis_set) <= 200:
         raise ValueError(f"invalid analysis set {analysis_set!r}")
     if version_id is not None and (not isinstance(version_id, str)
                                    or not 0 < len(version_id) <= 128):
@@ -110,33 +107,3 @@ def check_result(score_id: str, analysis_set: str, result_json: str,
         json.loads(result_json)
     except ValueError as exc:
         raise ValueError(f"result_json is not JSON: {exc}") from None
-
-
-async def open_result_store(database_url: str) -> ResultStore:
-    """A result store in the same database as the storage of ``database_url``
-    (``memory://``, ``sqlite:///...``, ``postgresql://...``)."""
-    from urllib.parse import urlsplit
-
-    scheme = urlsplit(database_url).scheme
-    if scheme == "memory":
-        from persistence.results.memory import MemoryResultStore
-
-        return MemoryResultStore()
-    if scheme == "sqlite":
-        from persistence.results.sqlite import SqliteResultStore, sqlite_path
-
-        sqlite_store = SqliteResultStore(sqlite_path(database_url))
-        await sqlite_store.open()
-        return sqlite_store
-    if scheme in ("postgres", "postgresql"):
-        from urllib.parse import parse_qsl, urlencode
-
-        from persistence.results.postgres import PostgresResultStore
-
-        url = urlsplit(database_url)  # drop the pool options persistence.factory reads
-        rest = [(k, v) for k, v in parse_qsl(url.query, keep_blank_values=True)
-                if k not in _POOL_OPTIONS]
-        pg_store = PostgresResultStore(url._replace(query=urlencode(rest)).geturl())
-        await pg_store.open()
-        return pg_store
-    raise ValueError(f"no result store for database URL scheme {scheme!r}")

@@ -43,6 +43,11 @@ class MemoryResultStore:
         return latest if latest is not None and latest.version == version else None
 
     async def delete_score(self, score_id: str) -> None:
+        self.forget(score_id)
+
+    def forget(self, score_id: str) -> None:
+        """Drop every result of a score (the memory backend calls it when the score is
+        deleted, as a foreign key would)."""
         for key in [k for k in self._latest if k[0] == score_id]:
             del self._latest[key]
         for named in [k for k in self._named if k[0] == score_id]:

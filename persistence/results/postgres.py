@@ -1,11 +1,11 @@
 """PostgreSQL :class:`~persistence.results.base.ResultStore` over the ``analysis_results``
-table of migration 0003 (JSONB results, primary key ``(score_id, analysis, epoch, seq)``).
+table (migrations 0003 and 0005): the same columns as the SQLite table.
 
-Column ``analysis`` holds the analysis set for live results and ``<set>@<version id>``
-for results of a named version (stored with that version's epoch and seq 0). A live save
-runs in one transaction under a per-(score, set) advisory lock: it is refused if a newer
-row exists, else it upserts its row and deletes the older ones, so concurrent workers
-leave exactly the newest.
+One row per (score, analysis set, version id); live results have ``version_id = ''``.
+"Stale never overwrites newer" is one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE``
+comparing ``(epoch, seq)`` row values: the conflicting row is locked while it is
+compared, so concurrent workers leave the newest. Rows go with their score
+(``ON DELETE CASCADE``).
 """
 
 from __future__ import annotations
@@ -20,88 +20,68 @@ from persistence.drivers.postgres import PostgresDatabase
 from persistence.results.base import DocVersion, StoredResult, check_result
 
 _UPSERT = """
-INSERT INTO analysis_results (score_id, analysis, epoch, seq, result, computed_at, duration_ms)
-VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)
-ON CONFLICT (score_id, analysis, epoch, seq) DO UPDATE SET
-    result = excluded.result, computed_at = excluded.computed_at,
-    duration_ms = excluded.duration_ms
+INSERT INTO analysis_results AS stored
+    (score_id, analysis_set, version_id, epoch, seq, result, computed_at, duration_ms)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)
+ON CONFLICT (score_id, analysis_set, version_id) DO UPDATE SET
+    epoch = excluded.epoch, seq = excluded.seq, result = excluded.result,
+    computed_at = excluded.computed_at, duration_ms = excluded.duration_ms
 """
+_ONLY_IF_NOT_OLDER = " WHERE (excluded.epoch, excluded.seq) >= (stored.epoch, stored.seq)"
 _SELECT = """
 SELECT epoch, seq, result::text AS result, computed_at, duration_ms FROM analysis_results
-WHERE score_id = $1 AND analysis = $2 ORDER BY epoch DESC, seq DESC LIMIT 1
+WHERE score_id = $1 AND analysis_set = $2 AND version_id = $3
 """
 
 
 class PostgresResultStore:
-    """Results in PostgreSQL (applies pending migrations on open)."""
+    """Results in the database of a :class:`~persistence.drivers.postgres.PostgresStorage`
+    (pass its ``db``); closing is left to the storage."""
 
-    def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 4,
-                 application_name: str = "orpheus-results") -> None:
-        self.db = PostgresDatabase(dsn, min_size=min_size, max_size=max_size,
-                                   application_name=application_name)
-
-    async def open(self) -> None:
-        await self.db.open()
+    def __init__(self, db: PostgresDatabase) -> None:
+        self.db = db
 
     async def close(self) -> None:
-        await self.db.close()
+        return None
 
     async def save(self, score_id: str, analysis_set: str, version: DocVersion,
                    result_json: str, *, version_id: str | None = None,
                    duration_ms: float | None = None) -> bool:
         check_result(score_id, analysis_set, result_json, version_id)
-        now = datetime.now(UTC)
-        async with self.db.transaction() as conn:
-            if version_id is not None:
-                key = f"{analysis_set}@{version_id}"
-                await conn.execute("DELETE FROM analysis_results WHERE score_id = $1 AND "
-                                   "analysis = $2", score_id, key)
-                await conn.execute(_UPSERT, score_id, key, version.epoch, 0, result_json,
-                                   now, duration_ms)
-                return True
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))",
-                               f"orpheus-results:{score_id}:{analysis_set}")
-            newest = await conn.fetchrow(
-                "SELECT epoch, seq FROM analysis_results WHERE score_id = $1 AND "
-                "analysis = $2 ORDER BY epoch DESC, seq DESC LIMIT 1", score_id, analysis_set)
-            if newest is not None and (newest["epoch"], newest["seq"]) > (version.epoch,
-                                                                           version.seq):
-                return False
-            await conn.execute(_UPSERT, score_id, analysis_set, version.epoch, version.seq,
-                               result_json, now, duration_ms)
-            await conn.execute(
-                "DELETE FROM analysis_results WHERE score_id = $1 AND analysis = $2 AND "
-                "(epoch, seq) < ($3, $4)", score_id, analysis_set, version.epoch, version.seq)
-            return True
+        sql = _UPSERT + ("" if version_id else _ONLY_IF_NOT_OLDER)
+        async with self.db.connection() as conn:
+            status = await conn.execute(sql, score_id, analysis_set, version_id or "",
+                                        version.epoch, version.seq, result_json,
+                                        datetime.now(UTC), duration_ms)
+        return bool(status.endswith(" 1"))  # "INSERT 0 1", or "INSERT 0 0" if refused
 
     async def get_latest(self, score_id: str, analysis_set: str = "all"
                          ) -> StoredResult | None:
-        return await self._get(score_id, analysis_set, None)
+        return await self._get(score_id, analysis_set, "")
 
     async def get_for_version(self, score_id: str, version: DocVersion | str,
                               analysis_set: str = "all") -> StoredResult | None:
         if isinstance(version, str):
             return await self._get(score_id, analysis_set, version)
-        latest = await self._get(score_id, analysis_set, None)
+        latest = await self._get(score_id, analysis_set, "")
         return latest if latest is not None and latest.version == version else None
 
     async def delete_score(self, score_id: str) -> None:
         async with self.db.connection() as conn:
             await conn.execute("DELETE FROM analysis_results WHERE score_id = $1", score_id)
 
-    async def _get(self, score_id: str, analysis_set: str, version_id: str | None
+    async def _get(self, score_id: str, analysis_set: str, version_id: str
                    ) -> StoredResult | None:
-        key = analysis_set if version_id is None else f"{analysis_set}@{version_id}"
         async with self.db.connection() as conn:
-            row = await conn.fetchrow(_SELECT, score_id, key)
+            row = await conn.fetchrow(_SELECT, score_id, analysis_set, version_id)
         return None if row is None else _row(score_id, analysis_set, version_id, row)
 
 
-def _row(score_id: str, analysis_set: str, version_id: str | None,
+def _row(score_id: str, analysis_set: str, version_id: str,
          row: Mapping[str, Any]) -> StoredResult:
     # JSONB normalises the text (key order, spacing): re-serialise compactly.
     text = json.dumps(json.loads(row["result"]), separators=(",", ":"))
     computed = row["computed_at"]
     return StoredResult(score_id, analysis_set, DocVersion(row["epoch"], row["seq"]), text,
-                        version_id, computed.timestamp() if computed else time.time(),
+                        version_id or None, computed.timestamp() if computed else time.time(),
                         row["duration_ms"])

@@ -1,5 +1,5 @@
 """SQLite :class:`~persistence.results.base.ResultStore`: table ``analysis_results`` in the
-same database file as the storage (its own connection and thread, WAL lets both work).
+storage's database file, on the storage's connection and thread.
 
 One row per (score, analysis set, version id); live results have ``version_id = ''``.
 "Stale never overwrites newer" is one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE``
@@ -9,13 +9,10 @@ interleave a check and a write. Rows go with their score (``ON DELETE CASCADE``)
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from persistence.drivers.sqlite import SqliteDatabase
 from persistence.results.base import DocVersion, StoredResult, check_result
@@ -46,27 +43,20 @@ _ONLY_IF_NOT_OLDER = " WHERE (excluded.epoch, excluded.seq) >= (epoch, seq)"
 _COLUMNS = "score_id, analysis_set, version_id, epoch, seq, result, computed_at, duration_ms"
 
 
-def sqlite_path(database_url: str) -> Path:
-    """The file of a ``sqlite:///relative`` or ``sqlite:////absolute`` URL."""
-    url = urlsplit(database_url)
-    if url.scheme != "sqlite" or url.netloc or len(url.path) < 2:
-        raise ValueError(f"not a SQLite URL: {database_url!r}")
-    return Path(unquote(url.path[1:]))
-
-
 class SqliteResultStore:
-    """Results in the ``analysis_results`` table of an Orpheus SQLite file."""
+    """Results in the ``analysis_results`` table beside a
+    :class:`~persistence.drivers.sqlite.SqliteStorage` (pass its ``db``); :meth:`open`
+    creates the table, closing is left to the storage."""
 
-    def __init__(self, path: str | os.PathLike[str], *,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.db = SqliteDatabase(path, synchronous="NORMAL")  # results can be recomputed
+    def __init__(self, db: SqliteDatabase, *, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
         self._clock = clock
 
     async def open(self) -> None:
         await self.db.run(lambda conn: conn.execute(_SCHEMA) and None)
 
     async def close(self) -> None:
-        await self.db.close()
+        return None
 
     async def save(self, score_id: str, analysis_set: str, version: DocVersion,
                    result_json: str, *, version_id: str | None = None,

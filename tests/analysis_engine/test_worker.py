@@ -14,17 +14,16 @@ import redis
 from analysis_engine import jobs, worker
 from analysis_engine.jobs import AnalysisJobs, analyse_document
 from analysis_engine.registry import analysis, unregister
+from collab_server import redis_client
 from collab_server.analysis.events import AnalysisEvents, relay_from_redis
 from collab_server.analysis.hooks import ANALYZE_SCORE, ANALYZE_VERSION, QUEUE, DramatiqEnqueuer
 from collab_server.analysis.runtime import RESULTS_CHANNEL
+from persistence.backend import BackendConfig, open_backend
 from persistence.documents.store import DocumentStore
-from persistence.drivers.files import FileBlobStore
 from persistence.drivers.memory import MemoryStorage
-from persistence.drivers.sqlite import SqliteStorage
 from persistence.errors import StorageError
 from persistence.results.base import DocVersion
 from persistence.results.memory import MemoryResultStore
-from persistence.results.sqlite import SqliteResultStore
 from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin
@@ -256,34 +255,34 @@ def test_actor_names_are_the_servers() -> None:
 async def test_redis_broker_worker_and_announcements(tmp_path: Path) -> None:
     url = redis_url(REDIS_DB)
     redis.Redis.from_url(url).flushdb()
-    db = tmp_path / "o.db"
-    storage = SqliteStorage(db, FileBlobStore(tmp_path / "blobs"))
-    await storage.open()
-    documents = DocumentStore(storage, commit_window=0.001)
+    config = BackendConfig(f"sqlite:///{tmp_path / 'o.db'}", f"file://{tmp_path / 'blobs'}")
+    backend = await open_backend(config)
+    documents = DocumentStore(backend.storage, commit_window=0.001)
     score, _ = await new_score(documents)
-    results = SqliteResultStore(db)
-    await results.open()
+    results = backend.results
+    server_redis = redis_client.connect(url)  # the server's one asyncio client
     events = AnalysisEvents()
     relay = asyncio.get_running_loop().create_task(
-        relay_from_redis(url, RESULTS_CHANNEL, events, ready := asyncio.Event()))
+        relay_from_redis(server_redis, RESULTS_CHANNEL, events, ready := asyncio.Event()))
     await asyncio.wait_for(ready.wait(), 5)
 
-    # the worker side: its own broker, its own storage opened on Dramatiq's event loop
-    worker_broker = worker.make_broker(url)
-    notify, _ = worker.redis_notifier(url)
+    # the worker side: its own clients and broker, its own backend opened on Dramatiq's
+    # event loop (where its asyncio Redis client is used too)
+    worker_sync = redis_client.connect_sync(url)
+    worker_broker = worker.make_broker(worker_sync)
+    notify = worker.redis_notifier(redis_client.connect(url))
     worker_contexts: list[AnalysisJobs] = []
 
     async def build() -> AnalysisJobs:
-        own = SqliteStorage(db, FileBlobStore(tmp_path / "blobs"))
-        own_results = SqliteResultStore(db)
-        await own_results.open()
-        worker_contexts.append(AnalysisJobs(own, own_results, notify=notify))
+        own = await open_backend(config)
+        worker_contexts.append(AnalysisJobs(own.storage, own.results, notify=notify))
         return worker_contexts[-1]
 
     worker.declare_actors(worker_broker, build)
     running = await asyncio.to_thread(worker.start_worker, worker_broker, threads=1,
                                       poll_ms=50)
-    server_broker = worker.make_broker(url)  # the server's: no actors declared
+    server_sync = redis_client.connect_sync(url)
+    server_broker = worker.make_broker(server_sync)  # the server's: no actors declared
     try:
         note = next(iter(score.raw_notes()))
         await documents.append("s1", 1, [edit(score, lambda e: e.set_pitches(note, "A4"))])
@@ -299,7 +298,9 @@ async def test_redis_broker_worker_and_announcements(tmp_path: Path) -> None:
         relay.cancel()
         for context in worker_contexts:
             context.close()
-        await results.close()
         await documents.close()
-        await storage.close()
+        await backend.close()
+        await server_redis.aclose()
+        server_sync.close()
+        worker_sync.close()
         redis.Redis.from_url(url).flushdb()

@@ -17,6 +17,7 @@ from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from starlette.testclient import TestClient
 
+from collab_server import redis_client
 from collab_server.analysis.runtime import RESULTS_CHANNEL
 from collab_server.app import create_app
 from collab_server.cache import (
@@ -155,9 +156,16 @@ async def test_redis_down_falls_back_to_the_source() -> None:
         await cache.close()
 
 
-def test_open_cache_by_url() -> None:
-    assert isinstance(open_cache(""), MemoryCache)
-    assert isinstance(open_cache("redis://127.0.0.1:6379/0"), RedisCache)
+@pytest.mark.services
+async def test_open_cache_on_the_shared_client(redis_service: str) -> None:  # noqa: F811
+    assert isinstance(open_cache(None), MemoryCache)
+    client = redis_client.connect(redis_service)
+    cache = open_cache(client)
+    assert isinstance(cache, RedisCache) and cache.client is client
+    await cache.set("shared", b"1", 5)
+    await cache.close()  # leaves the shared client to its owner
+    assert await client.ping()
+    await client.aclose()
 
 
 # --- score metadata in the score service ----------------------------------------------

@@ -16,8 +16,7 @@ from starlette.testclient import TestClient
 
 from collab_server.app import create_app
 from collab_server.settings import Settings
-from persistence.base import Storage
-from persistence.factory import open_storage
+from persistence.backend import Backend, BackendConfig, open_backend
 from tests.services import S3Server, s3_server, s3_test_bucket  # noqa: F401
 
 pytestmark = pytest.mark.services
@@ -30,15 +29,15 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def s3_storage(s3_server: S3Server, s3_test_bucket: str  # noqa: F811
-               ) -> Iterator[tuple[Storage, str]]:
+               ) -> Iterator[tuple[Backend, str]]:
     prefix = f"links-{secrets.token_hex(4)}"
     url = (f"s3://{s3_test_bucket}/{prefix}?endpoint_url={s3_server.endpoint_url}"
            f"&region={s3_server.region}&path_style=true")
-    storage = asyncio.run(open_storage("memory://", url,
-                                       access_key_id=s3_server.access_key_id,
-                                       secret_access_key=s3_server.secret_access_key))
-    yield storage, prefix
-    asyncio.run(storage.close())
+    backend = asyncio.run(open_backend(BackendConfig(
+        "memory://", url, {"access_key_id": s3_server.access_key_id,
+                           "secret_access_key": s3_server.secret_access_key})))
+    yield backend, prefix
+    asyncio.run(backend.close())
 
 
 def exported_keys(s3: S3Server, bucket: str, prefix: str, score_id: str) -> list[str]:
@@ -52,10 +51,10 @@ def disposition(url: str) -> str:
 
 
 def test_export_links_are_presigned_s3_urls(
-        tmp_path: Path, s3_storage: tuple[Storage, str], s3_server: S3Server,  # noqa: F811
+        tmp_path: Path, s3_storage: tuple[Backend, str], s3_server: S3Server,  # noqa: F811
         s3_test_bucket: str) -> None:  # noqa: F811
-    storage, prefix = s3_storage
-    with TestClient(create_app(settings(tmp_path), storage=storage)) as client:
+    backend, prefix = s3_storage
+    with TestClient(create_app(settings(tmp_path), backend=backend)) as client:
         score = client.post("/api/scores", json={"title": "Étude in C"}).json()
         base = f"/api/scores/{score['id']}"
         direct = client.get(f"{base}/export?format=musicxml")

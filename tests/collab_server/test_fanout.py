@@ -1,6 +1,6 @@
-"""Fan-out between instances: the in-process bus with real rooms, servers and clients,
-and the Redis implementation against a real Redis (a private ``redis-server`` for the
-restart test)."""
+"""Fan-out between instances: the :class:`~collab_server.fanout.base.FanOut` contract over
+the in-process bus and Redis (a real one); the in-process bus with real rooms, servers
+and clients; a Redis restart (a private ``redis-server``)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import pytest
 import redis.asyncio as aioredis
 
-from collab_server.fanout.base import RESYNC, Message
+from collab_server import redis_client
+from collab_server.fanout.base import RESYNC, FanOut, Message
 from collab_server.fanout.factory import open_fanout
 from collab_server.fanout.hooks import UPDATE, FanoutHooks
 from collab_server.fanout.memory import MemoryBus, MemoryFanOut
@@ -85,34 +86,83 @@ def add_note(client: YClient, backend: Backend, pitch: str, onset: str = "0") ->
         ids["measures"][0], ids["parts"][0], onset, "1/4", [pitch])
 
 
-# --- the in-process bus --------------------------------------------------------------
+# --- the FanOut contract, over every implementation ---------------------------------
 
 
-async def test_memory_bus_delivers_in_order_and_never_echoes() -> None:
-    bus = MemoryBus()
-    a, b = bus.connect("a"), bus.connect("b")
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.services)])
+async def fanouts(request: pytest.FixtureRequest) -> AsyncIterator[tuple[FanOut, FanOut]]:
+    """Two instances' fan-outs on one bus. Redis: both on ONE shared client, as every
+    user of Redis in a process shares one (``collab_server.redis_client``)."""
+    if request.param == "memory":
+        bus = MemoryBus()
+        yield bus.connect("a"), bus.connect("b")
+        return
+    client = redis_client.connect(request.getfixturevalue("redis_service"))
+    prefix = f"orpheus:test:{os.getpid()}:{id(object())}:"
+    a = RedisFanOut(client, "a", prefix=prefix, block_ms=1000)
+    b = RedisFanOut(client, "b", prefix=prefix, block_ms=1000)
+    try:
+        yield a, b
+    finally:
+        await a.close()
+        await b.close()
+        assert await client.ping()  # the fan-outs leave the shared client open
+        await client.aclose()
+
+
+async def test_delivers_in_order_without_echo(fanouts: tuple[FanOut, FanOut]) -> None:
+    a, b = fanouts
+    await a.publish("s", UPDATE, b"before")  # published before b subscribed: not delivered
+    await asyncio.sleep(0.01)  # (the memory bus delivers on the next loop iteration)
     got_a: list[Message] = []
     got_b: list[Message] = []
     await a.subscribe("s", got_a.append)
     sub_b = await b.subscribe("s", got_b.append)
-    for n in range(5):
-        await a.publish("s", "k", bytes([n]))
-    await a.publish("other", "k", b"x")
-    await wait_for(lambda: len(got_b) == 5)
-    assert [m.payload for m in got_b] == [bytes([n]) for n in range(5)]
-    assert {m.instance for m in got_b} == {"a"}
-    assert got_a == []
+    for n in range(50):
+        await a.publish("s", UPDATE, n.to_bytes(2, "big"))
+    await a.publish("other", UPDATE, b"elsewhere")
+    await b.publish("s", "awareness", b"presence")
+    await wait_for(lambda: len(got_b) == 50 and len(got_a) == 1)
+    assert [int.from_bytes(m.payload, "big") for m in got_b] == list(range(50))
+    assert {(m.kind, m.instance) for m in got_b} == {(UPDATE, "a")}
+    assert got_a == [Message("awareness", b"presence", "b")]
     await b.unsubscribe(sub_b)
-    await a.publish("s", "k", b"late")
-    await asyncio.sleep(0.01)
-    assert len(got_b) == 5
+    await a.publish("s", UPDATE, b"late")
+    await b.publish("s", "awareness", b"marker")  # a sees it after anything b could
+    await wait_for(lambda: len(got_a) == 2)
+    assert len(got_b) == 50
 
 
-def test_factory_picks_by_scheme() -> None:
-    assert open_fanout("", "x") is None
-    assert isinstance(open_fanout("memory://", "x"), MemoryFanOut)
-    with pytest.raises(ValueError, match="scheme"):
-        open_fanout("kafka://host", "x")
+async def test_subscription_added_while_reading_starts_at_once(
+        fanouts: tuple[FanOut, FanOut]) -> None:
+    a, b = fanouts
+    first: list[Message] = []
+    await b.subscribe("one", first.append)
+    await asyncio.sleep(0.05)  # Redis: b's reader is now blocked on stream "one"
+    second: list[Message] = []
+    await b.subscribe("two", second.append)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await a.publish("two", UPDATE, b"x")
+    await wait_for(lambda: len(second) == 1, timeout=2)
+    assert loop.time() - started < 0.5  # not after the 1 s block timeout
+    assert first == []
+
+
+def test_factory_uses_the_shared_client() -> None:
+    assert open_fanout(None, "x") is None
+    client = redis_client.connect("redis://127.0.0.1:1/0")
+    fanout = open_fanout(client, "x")
+    assert isinstance(fanout, RedisFanOut) and fanout.client is client
+
+
+def test_blocking_reads_end_before_the_client_gives_up() -> None:
+    client = redis_client.connect("redis://127.0.0.1:1/0", timeout=2.0)
+    assert RedisFanOut(client, "x", block_ms=5_000).block_ms == 1_000
+    assert RedisFanOut(client, "x", block_ms=300).block_ms == 300
+
+
+# --- the in-process bus with real rooms ----------------------------------------------
 
 
 async def test_clients_on_two_instances_edit_together(backend: Backend) -> None:
@@ -252,51 +302,6 @@ async def test_restore_on_one_instance_resets_the_other(backend: Backend) -> Non
 
 
 # --- Redis ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def redis_fanouts(redis_service: str) -> AsyncIterator[tuple[RedisFanOut, RedisFanOut]]:  # noqa: F811
-    prefix = f"orpheus:test:{os.getpid()}:{id(object())}:"
-    a = RedisFanOut.from_url(redis_service, "a", prefix=prefix, block_ms=1000)
-    b = RedisFanOut.from_url(redis_service, "b", prefix=prefix, block_ms=1000)
-    yield a, b
-    await a.close()
-    await b.close()
-
-
-@pytest.mark.services
-async def test_redis_delivers_in_order_without_echo(
-        redis_fanouts: tuple[RedisFanOut, RedisFanOut]) -> None:
-    a, b = redis_fanouts
-    await a.publish("s", UPDATE, b"before")  # published before b subscribed: not delivered
-    got_a: list[Message] = []
-    got_b: list[Message] = []
-    await a.subscribe("s", got_a.append)
-    await b.subscribe("s", got_b.append)
-    for n in range(50):
-        await a.publish("s", UPDATE, n.to_bytes(2, "big"))
-    await b.publish("s", "awareness", b"presence")
-    await wait_for(lambda: len(got_b) == 50 and len(got_a) == 1)
-    assert [int.from_bytes(m.payload, "big") for m in got_b] == list(range(50))
-    assert {(m.kind, m.instance) for m in got_b} == {(UPDATE, "a")}
-    assert got_a == [Message("awareness", b"presence", "b")]
-
-
-@pytest.mark.services
-async def test_redis_subscription_added_while_reading_starts_at_once(
-        redis_fanouts: tuple[RedisFanOut, RedisFanOut]) -> None:
-    a, b = redis_fanouts
-    first: list[Message] = []
-    await b.subscribe("one", first.append)
-    await asyncio.sleep(0.05)  # b's reader is now blocked on stream "one"
-    second: list[Message] = []
-    await b.subscribe("two", second.append)
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    await a.publish("two", UPDATE, b"x")
-    await wait_for(lambda: len(second) == 1, timeout=2)
-    assert loop.time() - started < 0.5  # not after the 1 s block timeout
-    assert first == []
 
 
 def _free_port() -> int:

@@ -5,17 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import redis.asyncio
+import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from collab_server.security.limits import MemoryRateLimiter, RedisRateLimiter, TokenBucket
+from collab_server import redis_client
+from collab_server.security.limits import (
+    MemoryRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+    TokenBucket,
+)
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin
 from tests.collab_server.clients import YClient, wait_for
 from tests.collab_server.security_helpers import Live, bearer, live_server, settings_for
+from tests.services import redis_service  # noqa: F401
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -48,21 +57,41 @@ async def test_memory_limiter_keeps_keys_apart_and_bounded() -> None:
     assert await limiter.hit("a") == 0.0
 
 
-async def test_redis_limiter_is_shared_between_instances() -> None:
+# --- the RateLimiter contract, over every implementation -----------------------------
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.services)])
+async def limiter_pair(request: pytest.FixtureRequest
+                       ) -> AsyncIterator[tuple[RateLimiter, RateLimiter]]:
+    """Two limiters of 3 requests at 1/s: Redis ones on one shared client and prefix
+    (two instances), or twice the same memory one (a single instance)."""
+    if request.param == "memory":
+        limiter = MemoryRateLimiter(1.0, 3)
+        yield limiter, limiter
+        return
+    client = redis_client.connect(request.getfixturevalue("redis_service"))
     prefix = f"test-{secrets.token_hex(4)}:"
-    first = RedisRateLimiter(redis.asyncio.from_url(REDIS_URL), 1.0, 3, prefix=prefix)
-    second = RedisRateLimiter(redis.asyncio.from_url(REDIS_URL), 1.0, 3, prefix=prefix)
+    first = RedisRateLimiter(client, 1.0, 3, prefix=prefix)
+    second = RedisRateLimiter(client, 1.0, 3, prefix=prefix)
     try:
-        waits = [await first.hit("ip:1"), await second.hit("ip:1"), await first.hit("ip:1")]
-        assert waits == [0.0, 0.0, 0.0]
-        blocked = await second.hit("ip:1")  # the buckets are one, in Redis
-        assert 0.5 < blocked <= 1.0
-        assert await second.hit("ip:2") == 0.0
-        await asyncio.sleep(blocked + 0.05)
-        assert await first.hit("ip:1") == 0.0
+        yield first, second
     finally:
         await first.close()
         await second.close()
+        assert await client.ping()  # the limiters leave the shared client open
+        await client.aclose()
+
+
+async def test_limiters_allow_a_burst_then_ask_to_wait(
+        limiter_pair: tuple[RateLimiter, RateLimiter]) -> None:
+    first, second = limiter_pair
+    waits = [await first.hit("ip:1"), await second.hit("ip:1"), await first.hit("ip:1")]
+    assert waits == [0.0, 0.0, 0.0]
+    blocked = await second.hit("ip:1")  # one bucket, wherever the hits land
+    assert 0.5 < blocked <= 1.0
+    assert await second.hit("ip:2") == 0.0  # keys are apart
+    await asyncio.sleep(blocked + 0.05)
+    assert await first.hit("ip:1") == 0.0  # refilled at the rate
 
 
 async def test_rest_limits_per_ip_and_per_user(tmp_path: Path) -> None:
@@ -95,6 +124,7 @@ async def test_login_attempts_per_ip(tmp_path: Path) -> None:
         assert (await live.http.get("/api/scores")).status_code == 401
 
 
+@pytest.mark.services
 async def test_rest_limits_in_redis(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, redis_url=REDIS_URL, rest_rate_per_ip=0.5,
                             rest_burst_per_ip=2)
@@ -186,10 +216,13 @@ async def test_connection_limits(tmp_path: Path) -> None:
 
 async def test_redis_limiter_falls_back_to_this_instance_when_redis_is_down() -> None:
     """Redis unreachable: requests go on, limited per instance, instead of failing."""
-    client = redis.asyncio.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    client = redis_client.connect("redis://127.0.0.1:1/0", timeout=0.2)
     limiter = RedisRateLimiter(client, rate=1, burst=2, prefix=f"t:{secrets.token_hex(4)}:")
     try:
+        started = time.monotonic()
         assert [await limiter.hit("ip") for _ in range(2)] == [0.0, 0.0]
         assert await limiter.hit("ip") > 0  # still limited, by the local buckets
+        assert time.monotonic() - started < 5  # the shared retry policy gives up quickly
     finally:
         await limiter.close()
+        await client.aclose()

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from pycrdt import MapEvent
 
+from persistence.backend import BackendConfig, open_backend
 from persistence.documents.store import DocumentStore
-from persistence.factory import open_storage
 from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin
@@ -81,14 +81,14 @@ class Cluster:
                 for item in page.get("Contents", [])}
 
     async def stored(self, score_id: str) -> ScoreDoc:
-        storage = await open_storage(self.dsn, self.blob_url,
-                                     access_key_id=self.s3.access_key_id,
-                                     secret_access_key=self.s3.secret_access_key)
+        backend = await open_backend(BackendConfig(
+            self.dsn, self.blob_url, {"access_key_id": self.s3.access_key_id,
+                                      "secret_access_key": self.s3.secret_access_key}))
         try:
-            documents = DocumentStore(storage)
+            documents = DocumentStore(backend.storage)
             return ScoreDoc.from_update((await documents.load(score_id)).state)
         finally:
-            await storage.close()
+            await backend.close()
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from persistence.backend import BackendConfig, open_backend
 from persistence.documents.store import DocumentStore
-from persistence.factory import open_storage
 from score_model.document import ScoreDoc
 from tests.collab_server.clients import YClient, wait_for
 from tests.collab_server.processes import Instance
@@ -192,12 +192,12 @@ async def test_edits_survive_a_postgres_outage(postgres_dsn: str,  # noqa: F811
         status, checks = await readiness(http)
         assert status == 200, checks
         # and the database (read directly, not through the proxy) holds every edit
-        storage = await open_storage(postgres_dsn, f"file://{tmp_path / 'blobs'}")
+        backend = await open_backend(BackendConfig(postgres_dsn, f"file://{tmp_path / 'blobs'}"))
         try:
             stored = ScoreDoc.from_update(
-                (await DocumentStore(storage).load(score_id)).state)
+                (await DocumentStore(backend.storage).load(score_id)).state)
         finally:
-            await storage.close()
+            await backend.close()
         assert stored.raw_notes() == a.score.raw_notes()
         # edits after the outage are stored and shared as usual
         after: list[str] = []

@@ -1,9 +1,14 @@
-"""Backends for the contract suite: add one entry per backend to ``BACKENDS`` (and to
+"""Backends for the contract suites: add one entry to ``BACKENDS`` (and to
 ``BLOB_BACKENDS`` for blob stores); every contract test then runs against it.
 
-Each entry builds a fresh, empty store for one test from the test's ``request`` (to
-reach service fixtures lazily, so memory-only runs need no server) and ``tmp_path``.
-``postgres`` is the production pairing: PostgreSQL rows, S3 (moto) blobs.
+``BACKENDS`` entries build a fresh, empty :class:`~persistence.backend.Backend` through
+:func:`~persistence.backend.open_backend`, as the server does, from the test's
+``request`` (to reach service fixtures lazily, so memory-only runs need no server) and
+``tmp_path``. ``postgres`` is the production pairing: PostgreSQL rows, S3 (moto) blobs.
+Each protocol has one suite over the ``backend`` fixture (or a part of it): documents
+(``storage``, test_contract.py), blobs (``blobs``, test_contract.py), accounts,
+results and conversations. Service backends are marked ``services``: when the service
+is down they fail, never skip.
 """
 
 from __future__ import annotations
@@ -14,12 +19,11 @@ from pathlib import Path
 
 import pytest
 
+from persistence.backend import Backend, BackendConfig, open_backend
 from persistence.base import BlobStore, Storage
 from persistence.drivers.files import FileBlobStore
-from persistence.drivers.memory import MemoryBlobStore, MemoryStorage
-from persistence.drivers.postgres import PostgresStorage
+from persistence.drivers.memory import MemoryBlobStore
 from persistence.drivers.s3 import S3BlobStore
-from persistence.drivers.sqlite import SqliteStorage
 from tests.services import (  # noqa: F401  (fixtures, used through getfixturevalue)
     S3Server,
     postgres_dsn,
@@ -28,27 +32,29 @@ from tests.services import (  # noqa: F401  (fixtures, used through getfixtureva
     s3_test_bucket,
 )
 
-Factory = Callable[[pytest.FixtureRequest, Path], Awaitable[Storage]]
+Factory = Callable[[pytest.FixtureRequest, Path], Awaitable[Backend]]
 BlobFactory = Callable[[pytest.FixtureRequest, Path], Awaitable[BlobStore]]
 
 
-async def _memory(request: pytest.FixtureRequest, tmp: Path) -> Storage:
-    return MemoryStorage()
+async def _memory(request: pytest.FixtureRequest, tmp: Path) -> Backend:
+    return await open_backend(BackendConfig("memory://"))
 
 
-async def _sqlite(request: pytest.FixtureRequest, tmp: Path) -> Storage:
-    storage = SqliteStorage(tmp / "orpheus.db", FileBlobStore(tmp / "blobs"))
-    await storage.open()
-    return storage
+async def _sqlite(request: pytest.FixtureRequest, tmp: Path) -> Backend:
+    return await open_backend(BackendConfig(f"sqlite:///{tmp / 'orpheus.db'}",
+                                            f"file://{tmp / 'blobs'}"))
 
 
-async def _postgres(request: pytest.FixtureRequest, tmp: Path) -> Storage:
+async def _postgres(request: pytest.FixtureRequest, tmp: Path) -> Backend:
     dsn: str = request.getfixturevalue("postgres_dsn")
-    storage = PostgresStorage(dsn, await _s3(request, tmp), min_size=1, max_size=4,
-                              application_name="orpheus-contract")
-    await storage.open()  # migrates a fresh database
+    server: S3Server = request.getfixturevalue("s3_server")
+    bucket: str = request.getfixturevalue("s3_test_bucket")
+    backend = await open_backend(BackendConfig(
+        f"{dsn}{'&' if '?' in dsn else '?'}max_size=4",
+        f"s3://{bucket}/test-{secrets.token_hex(6)}", server.options(),
+        application_name="orpheus-contract"))  # migrates a fresh database
     await reset_postgres(dsn)
-    return storage
+    return backend
 
 
 async def _s3(request: pytest.FixtureRequest, tmp: Path) -> BlobStore:
@@ -86,12 +92,18 @@ def _params(names: list[str]) -> list[object]:
 
 
 @pytest.fixture(params=_params(list(BACKENDS)))
-async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
-    store = await BACKENDS[request.param](request, tmp_path)
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    """A fresh, empty backend of each kind."""
+    opened = await BACKENDS[request.param](request, tmp_path)
     try:
-        yield store
+        yield opened
     finally:
-        await store.close()
+        await opened.close()
+
+
+@pytest.fixture
+def storage(backend: Backend) -> Storage:
+    return backend.storage
 
 
 @pytest.fixture(params=_params(list(BLOB_BACKENDS)))

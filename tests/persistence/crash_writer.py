@@ -11,12 +11,12 @@ import sys
 
 import pycrdt
 
+from persistence.backend import BackendConfig, open_backend
 from persistence.documents.store import DocumentStore
-from persistence.factory import open_storage
 
 
 async def main(database_url: str, score_id: str, writers: int, prefix: str) -> None:
-    storage = await open_storage(database_url)
+    storage = (await open_backend(BackendConfig(database_url))).storage
     documents = DocumentStore(storage, commit_window=0.002, compact_every=40)
     epoch = (await documents.load(score_id)).epoch
 

@@ -1,29 +1,19 @@
-"""Contract tests for account stores, run against every backend of ``BACKENDS``."""
+"""Contract suite for account stores, over every backend (the ``backend`` fixture of
+conftest.py)."""
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from persistence.accounts.base import AccountStore, User
-from persistence.accounts.factory import open_accounts
+from persistence.backend import Backend
 from persistence.base import ScoreRecord, Storage
 from persistence.errors import AlreadyExists, NotFound
-from tests.persistence.conftest import BACKENDS
 
 
-@pytest.fixture(params=sorted(BACKENDS))
-async def stores(request: pytest.FixtureRequest, tmp_path: Path
-                 ) -> AsyncIterator[tuple[Storage, AccountStore]]:
-    storage = await BACKENDS[request.param](request, tmp_path)
-    accounts = open_accounts(storage)
-    try:
-        yield storage, accounts
-    finally:
-        await accounts.close()
-        await storage.close()
+@pytest.fixture
+def stores(backend: Backend) -> tuple[Storage, AccountStore]:
+    return backend.storage, backend.accounts
 
 
 async def _score(storage: Storage, score_id: str) -> str:

@@ -1,4 +1,5 @@
-"""open_storage: URL schemes, defaults, options and clear errors."""
+"""open_backend: URL schemes, defaults, options, clear errors, and one connection
+shared by every store of a backend."""
 
 from __future__ import annotations
 
@@ -7,25 +8,75 @@ from pathlib import Path
 
 import pytest
 
-from persistence.base import ScoreRecord
+from persistence.backend import Backend, BackendConfig
+from persistence.backend import open_backend as _open_backend
+from persistence.base import ScoreRecord, Storage
+from persistence.blobs import open_blob_store
 from persistence.drivers.files import FileBlobStore
 from persistence.drivers.memory import MemoryBlobStore, MemoryStorage
+from persistence.drivers.postgres import PostgresStorage
 from persistence.drivers.sqlite import SqliteStorage
 from persistence.errors import StorageError
-from persistence.factory import open_blob_store, open_storage
+from persistence.results.base import DocVersion
+
+
+async def open_backend(database_url: str, blob_url: str | None = None) -> Backend:
+    return await _open_backend(BackendConfig(database_url, blob_url))
+
+
+async def open_storage(database_url: str, blob_url: str | None = None) -> Storage:
+    return (await open_backend(database_url, blob_url)).storage
 
 
 async def test_memory_url() -> None:
-    storage = await open_storage("memory://")
+    backend = await open_backend("memory://")
+    storage = backend.storage
     assert isinstance(storage, MemoryStorage) and isinstance(storage.blobs, MemoryBlobStore)
+    assert backend.embedded and backend.blobs is storage.blobs
     await storage.catalog.create_score(ScoreRecord("s"))
     assert (await storage.catalog.get_score("s")).id == "s"
-    await storage.close()
+    await backend.close()
 
 
 async def test_memory_with_file_blobs(tmp_path: Path) -> None:
     storage = await open_storage("memory://", f"file://{tmp_path}/blobs")
     assert isinstance(storage.blobs, FileBlobStore) and storage.blobs.root == tmp_path / "blobs"
+
+
+async def test_sqlite_stores_share_one_connection(tmp_path: Path) -> None:
+    backend = await open_backend(f"sqlite:///{tmp_path}/o.db")
+    try:
+        assert isinstance(backend.storage, SqliteStorage) and backend.embedded
+        db = backend.storage.db
+        await backend.storage.catalog.create_score(ScoreRecord("s"))
+        before = db.transactions
+        await backend.results.save("s", "all", DocVersion(1, 1), "{}")
+        await backend.accounts.count_users()
+        assert db.transactions == before + 1  # the result's write, on the same connection
+    finally:
+        await backend.close()
+
+
+@pytest.mark.services
+async def test_postgres_stores_share_one_pool(postgres_dsn: str, tmp_path: Path) -> None:
+    backend = await open_backend(postgres_dsn, f"file://{tmp_path}/blobs")
+    try:
+        assert isinstance(backend.storage, PostgresStorage) and not backend.embedded
+        db = backend.storage.db
+        await backend.storage.catalog.create_score(ScoreRecord("shared-pool"))
+        await backend.results.save("shared-pool", "all", DocVersion(1, 1), "{}")
+        assert backend.results.db is db  # type: ignore[attr-defined]
+        assert backend.accounts._db is db  # type: ignore[attr-defined]
+        assert backend.conversations.db is db  # type: ignore[attr-defined]
+        await backend.storage.catalog.delete_score("shared-pool")
+    finally:
+        await backend.close()
+
+
+def test_config_repr_hides_secrets() -> None:
+    config = BackendConfig("postgresql://orpheus:hunter2@db/orpheus", "s3://b/p",
+                           {"secret_access_key": "hunter3"})
+    assert "hunter2" not in repr(config) and "hunter3" not in repr(config)
 
 
 async def test_sqlite_relative_path_and_default_blob_folder(

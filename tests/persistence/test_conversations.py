@@ -1,17 +1,16 @@
 """Contract suite of :class:`~persistence.conversations.base.ConversationStore`: the
-agents' conversation memory, on every backend."""
+agents' conversation memory, over every backend (the ``backend`` fixture of
+conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
 
+from persistence.backend import Backend
 from persistence.base import ScoreCatalog, ScoreRecord
 from persistence.conversations.base import ConversationStore, Message
-from persistence.conversations.memory import MemoryConversationStore
-from persistence.drivers.memory import MemoryStorage
 from persistence.errors import NotFound
 
 
@@ -22,11 +21,8 @@ class Pair:
 
 
 @pytest.fixture
-async def pair() -> AsyncIterator[Pair]:
-    storage = MemoryStorage()
-    conversations = MemoryConversationStore(storage.catalog)
-    storage.on_delete(conversations.forget)
-    yield Pair(storage.catalog, conversations)
+def pair(backend: Backend) -> Pair:
+    return Pair(backend.storage.catalog, backend.conversations)
 
 
 def said(text: str, *, at: float = 1.0, author: str | None = "ada",

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from persistence_helpers import content
 
+from persistence.backend import BackendConfig, open_backend
 from persistence.documents.store import DocumentStore
-from persistence.factory import open_storage
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITER = Path(__file__).with_name("crash_writer.py")
@@ -44,7 +44,7 @@ async def _run_and_kill(database_url: str, prefix: str, acks_before_kill: int) -
 @pytest.mark.parametrize("synchronous", ["FULL", "NORMAL"])
 async def test_sigkill_loses_no_acknowledged_update(tmp_path: Path, synchronous: str) -> None:
     url = f"sqlite:///{tmp_path / 'orpheus.db'}?synchronous={synchronous}"
-    storage = await open_storage(url)
+    storage = (await open_backend(BackendConfig(url))).storage
     await DocumentStore(storage).create("s")
     await storage.close()
 
@@ -52,7 +52,7 @@ async def test_sigkill_loses_no_acknowledged_update(tmp_path: Path, synchronous:
     for round_ in range(2):  # the second writer starts from what the first one left
         acked += await _run_and_kill(url, f"r{round_}-", 300)
 
-        storage = await open_storage(url)
+        storage = (await open_backend(BackendConfig(url))).storage
         try:
             loaded = await DocumentStore(storage).load("s")
             present = content(loaded.state)

@@ -24,12 +24,14 @@ pytestmark = pytest.mark.services
 ROOT = Path(__file__).resolve().parents[2]
 Connect = Callable[[], Awaitable[asyncpg.Connection]]
 
-#: Tables of migrations 0001-0003 (later migrations may add more).
+#: Tables after every bundled migration (later migrations may add more).
 EXPECTED_TABLES = {
     "schema_migrations", "scores", "log_heads", "update_log", "snapshots", "versions",
     "users", "share_links", "score_access", "api_tokens", "analysis_results",
-    "collaboration_sessions", "session_participants", "session_messages",
+    "session_messages", "revoked_sessions",
 }
+#: Tables of migration 0003 that nothing used, dropped by 0005.
+DROPPED_TABLES = {"collaboration_sessions", "session_participants"}
 
 
 @pytest.fixture
@@ -81,6 +83,7 @@ async def test_bundled_migrations_apply_in_order_and_only_once(connect: Connect,
         "0001_storage.sql", "0002_users_and_access.sql", "0003_analysis_and_sessions.sql"]
     assert [m.name for m in await migrate(conn)] == [m.name for m in bundled]
     assert await _tables(conn, schema) >= EXPECTED_TABLES
+    assert not await _tables(conn, schema) & DROPPED_TABLES
     rows = await conn.fetch("SELECT version, name, checksum FROM schema_migrations "
                             "ORDER BY applied_at, version")
     assert [(r["version"], r["name"], r["checksum"]) for r in rows] == [
@@ -153,15 +156,12 @@ async def test_schema_constraints_cascades_and_indexes(connect: Connect) -> None
             ('s1', 'bob', 'editor');
         INSERT INTO score_access (score_id, link_id, role) VALUES ('s1', 'l1', 'viewer');
         INSERT INTO api_tokens (id, user_id, token_hash) VALUES ('t1', 'bob', '\\x02');
-        INSERT INTO collaboration_sessions (id, score_id) VALUES ('c1', 's1');
-        INSERT INTO session_participants (session_id, participant_id, kind, user_id, role)
-            VALUES ('c1', 'bob', 'user', 'bob', 'editor');
-        INSERT INTO session_messages (score_id, session_id, author_id, author_kind, body)
-            VALUES ('s1', 'c1', 'bob', 'user', '{"text": "hi"}');
-        INSERT INTO analysis_results (score_id, analysis, epoch, seq, result) VALUES
-            ('s1', 'key', 1, 5, '{"key": "C"}'), ('s1', 'key', 2, 1, '{"key": "G"}'),
-            ('s1', 'key', 1, 9, '{"key": "D"}'), ('s1', 'roman', 2, 3, '[]'),
-            ('s2', 'key', 3, 0, '{"key": "F"}');
+        INSERT INTO session_messages (score_id, author_id, author_kind, body)
+            VALUES ('s1', 'bob', 'user', '{"text": "hi"}');
+        INSERT INTO analysis_results
+            (score_id, analysis_set, version_id, epoch, seq, result) VALUES
+            ('s1', 'key', '', 2, 1, '{"key": "G"}'), ('s1', 'key', 'v_1', 1, 5, '{"key": "C"}'),
+            ('s1', 'roman', '', 2, 3, '[]'), ('s2', 'key', '', 3, 0, '{"key": "F"}');
     """)
     bad = [
         ("INSERT INTO users (id, email) VALUES ('ann2', 'ANN@example.org')",
@@ -179,31 +179,65 @@ async def test_schema_constraints_cascades_and_indexes(connect: Connect) -> None
          asyncpg.UniqueViolationError),
         ("INSERT INTO score_access (score_id, user_id, role) VALUES ('s2', 'eve', 'viewer')",
          asyncpg.ForeignKeyViolationError),
-        ("INSERT INTO analysis_results (score_id, analysis, epoch, seq, result) "
-         "VALUES ('nope', 'key', 1, 1, '{}')", asyncpg.ForeignKeyViolationError),
+        ("INSERT INTO analysis_results (score_id, analysis_set, version_id, epoch, seq, "
+         "result) VALUES ('nope', 'key', '', 1, 1, '{}')", asyncpg.ForeignKeyViolationError),
+        ("INSERT INTO analysis_results (score_id, analysis_set, version_id, epoch, seq, "
+         "result) VALUES ('s1', 'key', '', 3, 1, '{}')", asyncpg.UniqueViolationError),
+        ("INSERT INTO analysis_results (score_id, analysis_set, epoch, seq, result) "
+         "VALUES ('s1', 'melody', 1, 1, '{}')", asyncpg.NotNullViolationError),
+        ("INSERT INTO session_messages (score_id, author_kind, body) "
+         "VALUES ('nope', 'user', '{}')", asyncpg.ForeignKeyViolationError),
+        ("INSERT INTO session_messages (score_id, author_kind, body) "
+         "VALUES ('s1', 'robot', '{}')", asyncpg.CheckViolationError),
     ]
     for statement, error in bad:
         with pytest.raises(error):
             await conn.execute(statement)
 
     latest = ("SELECT epoch, seq, result FROM analysis_results WHERE score_id = $1 "
-              "AND analysis = $2 ORDER BY epoch DESC, seq DESC LIMIT 1")
+              "AND analysis_set = $2 AND version_id = ''")
     row = await conn.fetchrow(latest, "s1", "key")
     assert (row["epoch"], row["seq"], row["result"]) == (2, 1, '{"key": "G"}')
     async with conn.transaction():
         await conn.execute("SET LOCAL enable_seqscan = off")
         plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {latest}", "s1", "key"))
-    assert "Index Scan Backward using analysis_results_pkey" in plan and "Sort" not in plan
+    assert "analysis_results_pkey" in plan and "Sort" not in plan
 
     await conn.execute("DELETE FROM users WHERE id = 'bob'")
     assert await conn.fetchval("SELECT count(*) FROM api_tokens") == 0
-    assert await conn.fetchval("SELECT user_id FROM session_participants") is None
     assert await conn.fetchval("SELECT count(*) FROM score_access WHERE score_id = 's1'") == 2
     await conn.execute("DELETE FROM scores WHERE id = 's1'")
-    for table in ("share_links", "score_access", "collaboration_sessions",
-                  "session_participants", "session_messages"):
+    for table in ("share_links", "score_access", "session_messages"):
         assert await conn.fetchval(f"SELECT count(*) FROM {table}") == 0, table
     assert await conn.fetchval("SELECT count(*) FROM analysis_results") == 1  # s2's
+
+
+async def test_0005_unpacks_named_version_results_and_keeps_messages(
+        connect: Connect, schema: str) -> None:
+    conn = await connect()
+    before = [m for m in load_migrations() if m.version < 5]
+    await migrate(conn, before)
+    await conn.execute("""
+        INSERT INTO scores (id) VALUES ('s1');
+        INSERT INTO collaboration_sessions (id, score_id) VALUES ('c1', 's1');
+        INSERT INTO session_messages (score_id, session_id, author_kind, body)
+            VALUES ('s1', 'c1', 'agent', '{"text": "kept"}');
+        INSERT INTO analysis_results (score_id, analysis, epoch, seq, result) VALUES
+            ('s1', 'all', 1, 3, '{"live": 3}'), ('s1', 'all', 1, 7, '{"live": 7}'),
+            ('s1', 'all@v_1', 1, 0, '{"named": 1}'), ('s1', 'key@v@2', 2, 0, '{"named": 2}');
+    """)
+    assert [m.version for m in await migrate(conn)] == [
+        m.version for m in load_migrations() if m.version >= 5]
+    rows = await conn.fetch("SELECT analysis_set, version_id, epoch, seq, result::text "
+                            "FROM analysis_results ORDER BY analysis_set, version_id")
+    assert [tuple(r) for r in rows] == [
+        ("all", "", 1, 7, '{"live": 7}'), ("all", "v_1", 1, 0, '{"named": 1}'),
+        ("key", "v@2", 2, 0, '{"named": 2}')]
+    message = await conn.fetchrow("SELECT * FROM session_messages")
+    assert (message["author_kind"], message["body"]) == ("agent", '{"text": "kept"}')
+    assert set(message.keys()) == {"id", "score_id", "author_id", "author_kind", "body",
+                                   "created_at"}
+    assert not await _tables(conn, schema) & DROPPED_TABLES
 
 
 def test_command_line_applies_then_has_nothing_to_do(postgres_dsn: str, schema: str) -> None:

@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 from persistence_helpers import Writer, content, merged
 
+from persistence.backend import BackendConfig, open_backend
 from persistence.base import ScoreRecord, Snapshot
 from persistence.documents.group_commit import GroupCommitLog
 from persistence.documents.store import DocumentStore
@@ -22,7 +23,6 @@ from persistence.drivers.memory import MemoryBlobStore
 from persistence.drivers.postgres import PostgresStorage
 from persistence.drivers.s3 import S3BlobStore
 from persistence.errors import NotFound, StaleEpoch, StorageError
-from persistence.factory import open_storage
 from tests.services import S3Server, reset_postgres, terminate_backends
 
 pytestmark = pytest.mark.services
@@ -272,16 +272,16 @@ async def test_lazy_open_close_and_unreachable_servers(postgres_dsn: str) -> Non
         PostgresStorage(postgres_dsn, MemoryBlobStore(), min_size=5, max_size=2)
 
 
-async def test_factory_postgresql_url_with_s3_blobs(
+async def test_backend_postgresql_url_with_s3_blobs(
         postgres_dsn: str, s3_server: S3Server, s3_test_bucket: str) -> None:
     prefix = secrets.token_hex(4)
     for scheme in ("postgresql", "postgres"):
         url = postgres_dsn.replace("postgresql", scheme, 1)
-        storage = await open_storage(
+        storage = (await open_backend(BackendConfig(
             f"{url}?min_size=2&max_size=3&command_timeout=5&application_name=x",
             f"s3://{s3_test_bucket}/{prefix}?endpoint_url={s3_server.endpoint_url}"
-            f"&region=us-east-1", access_key_id=s3_server.access_key_id,
-            secret_access_key=s3_server.secret_access_key)
+            f"&region=us-east-1", {"access_key_id": s3_server.access_key_id,
+                                   "secret_access_key": s3_server.secret_access_key}))).storage
         try:
             assert isinstance(storage, PostgresStorage)
             assert isinstance(storage.blobs, S3BlobStore) and storage.blobs.prefix == prefix + "/"
@@ -310,12 +310,12 @@ async def test_factory_postgresql_url_with_s3_blobs(
 async def test_bad_postgresql_urls_are_refused_clearly(url: str) -> None:
     blob_url = None if "/db?" not in url else "memory://"
     with pytest.raises(ValueError) as info:
-        await open_storage(url, blob_url)
+        await open_backend(BackendConfig(url, blob_url))
     assert "secret" not in str(info.value)
 
 
 async def test_unreachable_postgresql_url_raises_storage_error_without_the_password() -> None:
     with pytest.raises(StorageError) as info:
-        await open_storage("postgresql://orpheus:secret@127.0.0.1:1/db?connect_timeout=2",
-                           "memory://")
+        await open_backend(BackendConfig(
+            "postgresql://orpheus:secret@127.0.0.1:1/db?connect_timeout=2", "memory://"))
     assert "secret" not in str(info.value)

@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from persistence.blobs import open_blob_store
 from persistence.drivers.s3 import S3BlobStore, content_disposition
 from persistence.errors import NotFound, StorageError
-from persistence.factory import open_blob_store
 from tests.services import S3Server
 
 pytestmark = pytest.mark.services
