@@ -9,7 +9,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from collab_server.api.scores import iso, json_body
+from collab_server.api.json_body import json_body
+from collab_server.api.scores import iso
 from collab_server.errors import BadRequest, Conflict, Forbidden, Unauthenticated, Unprocessable
 from collab_server.security.authenticator import Authenticator, Identity, check_password
 from collab_server.security.routes import Route
