@@ -42,9 +42,8 @@ from typing import Any
 import numpy as np
 
 from agents.music.keyplan import KeyPlan, key_plan
-from agents.music.learn import melody_context
 from agents.music.model import Stats, load_stats
-from agents.music.slots import Slot, melody_slots
+from agents.music.slots import Slot, melody_context, melody_slots
 from agents.music.tonal import Key, spell, spell_pc, spelled_of
 from agents.music.view import Event, MusicResult, NewNote, PartWrite, ScoreView
 from agents.music.vocabulary import Candidate, candidates, chromatic_fallback, from_id, picardy

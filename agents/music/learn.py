@@ -28,14 +28,14 @@ from typing import Any
 
 from agents.music.corpus import learning_chorales
 from agents.music.keyplan import key_plan
-from agents.music.slots import Slot, melody_slots
+from agents.music.model import STATS_PATH
+from agents.music.slots import melody_context, melody_slots
 from agents.music.tonal import midi_of
 from agents.music.view import ScoreView, extract_view, to_score_data
 from analysis_engine import build_table, run
 from analysis_engine.units import parse_pitch
 from score_model.importer import import_score
 
-STATS_PATH = Path(__file__).with_name("data") / "chorale_stats.json"
 VOICES = ("Soprano", "Alto", "Tenor", "Bass")
 Nested = defaultdict[str, Any]
 
@@ -70,20 +70,6 @@ def _at(labels: dict[tuple[str, Fraction], tuple[int, str | None, int]], measure
 
 def _count(row: Nested, name: str) -> None:
     row[name] = row.get(name, 0) + 1
-
-
-def melody_context(slots: Sequence[Slot], index: int, tonic: int) -> str:
-    """``"4|2>0"``: the melody's pitch class (relative to the tonic) at slots ``index - 1``,
-    ``index`` and ``index + 1`` (``x`` for none), with a phrase end written ``|``."""
-    def rel(i: int) -> str:
-        if 0 <= i < len(slots) and slots[i].soprano is not None:
-            return str((slots[i].soprano - tonic) % 12)  # type: ignore[operator]
-        return "x"
-
-    slot = slots[index]
-    before = "x" if index and slots[index - 1].phrase_end else rel(index - 1)
-    after = "x" if slot.phrase_end else rel(index + 1)
-    return f"{before}>{rel(index)}>{after}"
 
 
 def learn_chorale(view: ScoreView, harmony: Nested, melody: Nested) -> None:

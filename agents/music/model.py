@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from agents.music.learn import STATS_PATH
+STATS_PATH = Path(__file__).with_name("data") / "chorale_stats.json"
 
 
 @dataclass(frozen=True, eq=False)

@@ -129,3 +129,17 @@ def melody_slots(view: ScoreView, cells: Sequence[Sequence[Event]]) -> list[Slot
                             s.before, s.level, True, True)
             break
     return slots
+
+
+def melody_context(slots: Sequence[Slot], index: int, tonic: int) -> str:
+    """``"4|2>0"``: the melody's pitch class (relative to the tonic) at slots ``index - 1``,
+    ``index`` and ``index + 1`` (``x`` for none), with a phrase end written ``|``."""
+    def rel(i: int) -> str:
+        if 0 <= i < len(slots) and slots[i].soprano is not None:
+            return str((slots[i].soprano - tonic) % 12)  # type: ignore[operator]
+        return "x"
+
+    slot = slots[index]
+    before = "x" if index and slots[index - 1].phrase_end else rel(index - 1)
+    after = "x" if slot.phrase_end else rel(index + 1)
+    return f"{before}>{rel(index)}>{after}"
