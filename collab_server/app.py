@@ -68,6 +68,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
         if fanout_hooks is not None:
             metrics.watch(fanout_hooks.gauges)
         app.state.backend = opened
+        app.state.redis = redis
         app.state.rooms = rooms
         app.state.analysis = analysis_runtime
         app.state.gate = await build_gate(settings, opened, rooms,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from persistence.backend import Backend, BackendConfig
+from persistence.backend import Backend, BackendConfig, migrate_backend
 from persistence.backend import open_backend as _open_backend
 from persistence.base import ScoreRecord, Storage
 from persistence.blobs import open_blob_store
@@ -152,3 +152,17 @@ async def test_unusable_sqlite_files_raise_storage_error(tmp_path: Path) -> None
     (tmp_path / "junk.db").write_bytes(b"this is not a database" * 100)
     with pytest.raises(StorageError):
         await open_storage(f"sqlite:///{tmp_path}/junk.db")
+
+
+async def test_migrate_backend_names_what_it_applied(tmp_path: Path) -> None:
+    assert await migrate_backend(BackendConfig("memory://")) is None
+    assert await migrate_backend(BackendConfig(f"sqlite:///{tmp_path}/x.db")) is None
+    with pytest.raises(ValueError, match="supported"):
+        await migrate_backend(BackendConfig("mysql://x/y"))
+
+
+@pytest.mark.services
+async def test_migrate_backend_on_postgres_ignores_pool_options(postgres_dsn: str) -> None:
+    url = f"{postgres_dsn}{'&' if '?' in postgres_dsn else '?'}min_size=1&max_size=2"
+    await migrate_backend(BackendConfig(url))  # whatever was pending
+    assert await migrate_backend(BackendConfig(url)) == []
