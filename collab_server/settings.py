@@ -20,6 +20,14 @@ ENV_ALIASES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
 _SECRETS = {"jwt_secret", "admin_password", "llm_api_key"}
 
 
+class SettingError(ValueError):
+    """A setting that cannot be used: ``str()`` names it and says what is wrong."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Every setting with its default. Environment: ``ORPHEUS_<NAME>`` (upper case),
@@ -146,6 +154,7 @@ def _convert(raw: str, kind: Any, name: str) -> Any:
         if kind == tuple[str, ...]:
             return tuple(part.strip() for part in raw.split(",") if part.strip())
         return raw
-    except ValueError as exc:
-        raise ValueError(f"setting {name}={raw!r} is not a valid {getattr(kind, '__name__', kind)}"
-                         ) from exc
+    except ValueError:
+        kind_name = {"int": "whole number", "float": "number", "bool": "true or false"}.get(
+            getattr(kind, "__name__", ""), str(kind))
+        raise SettingError(name, f"{raw!r} is not a {kind_name}") from None

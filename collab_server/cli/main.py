@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from collab_server.cli import analysis as analysis_cli
-from collab_server.settings import Settings
+from collab_server.settings import SettingError, Settings
 
 
 @click.group()
@@ -26,27 +26,43 @@ def main() -> None:
               help="Folder for the embedded SQLite database and blobs (default ./data).")
 def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     """Run the server (embedded SQLite + files unless DATABASE_URL etc. are set)."""
-    import uvicorn
-
     from collab_server.app import create_app
+    from collab_server.cli import serve as serving
     from collab_server.logs import configure_logging
 
-    settings = Settings.from_env(os.environ, host=host, port=port, data_dir=data_dir)
+    settings = read_settings(host=host, port=port, data_dir=data_dir)
+    try:
+        serving.check_settings(settings)
+    except SettingError as exc:
+        raise click.ClickException(str(exc)) from None
     configure_logging(settings.log_level, json=settings.log_json)
     # The event loop shares the GIL with the store and in-process analysis threads: a
     # shorter switch interval halves the worst edit latency (docs/benchmarks.md).
     sys.setswitchinterval(0.001)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    uvicorn.run(
-        create_app(settings, announce=lambda text: click.echo(text, err=True)),
-        host=settings.host,
-        port=settings.port,
-        ws="websockets-sansio",
-        ws_per_message_deflate=settings.ws_per_message_deflate,
-        ws_max_size=settings.max_message_bytes,
-        log_config=None,
-        timeout_graceful_shutdown=10,
-    )
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(f"ORPHEUS_DATA_DIR: cannot create {settings.data_dir}: "
+                                   f"{exc.strerror}") from None
+    failures: list[str] = []
+    status = serving.serve(
+        create_app(settings, announce=lambda text: click.echo(text, err=True)), settings,
+        uvicorn_options={"ws": "websockets-sansio",
+                         "ws_per_message_deflate": settings.ws_per_message_deflate,
+                         "ws_max_size": settings.max_message_bytes,
+                         "log_config": None, "timeout_graceful_shutdown": 10},
+        fail=failures.append)
+    if failures:
+        raise click.ClickException(failures[0])
+    sys.exit(status)
+
+
+def read_settings(**overrides: Any) -> Settings:
+    """Settings from the environment; a bad one ends the command with one clear line."""
+    try:
+        return Settings.from_env(os.environ, **overrides)
+    except SettingError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.group()
@@ -87,7 +103,7 @@ def _run_accounts(job: Any) -> Any:
 
     from collab_server.cli.accounts import with_authenticator
 
-    settings = Settings.from_env(os.environ)
+    settings = read_settings()
     try:
         return asyncio.run(with_authenticator(settings, job))
     except ValueError as exc:
@@ -106,7 +122,7 @@ def migrate() -> None:
 
     from persistence.backend import migrate_backend
 
-    settings = Settings.from_env(os.environ)
+    settings = read_settings()
     done = asyncio.run(migrate_backend(settings.backend_config()))
     if done is None:
         scheme = settings.effective_database_url.split(":", 1)[0]
