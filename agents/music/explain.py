@@ -111,7 +111,7 @@ def _phrases(key_result: dict[str, Any], cadences: Sequence[dict[str, Any]]
     if not measures:
         return []
     index = {m: i for i, m in enumerate(measures)}
-    out = []
+    out: list[tuple[str, str, dict[str, Any] | None]] = []
     start = 0
     for cadence in sorted(cadences, key=lambda c: index.get(c["measure"], 0)):
         end = index.get(cadence["measure"], 0)

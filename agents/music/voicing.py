@@ -66,7 +66,7 @@ def voicings(candidate: Candidate, soprano: int, s_low: int, s_high: int, key: K
     s_role = pcs.index(soprano % 12)
     seventh = chord.is_seventh
     leading = key.leading_tone_pc if candidate.function == "dominant" else -1
-    rows: list[tuple[int, int, int, int, int, int, int, float]] = []
+    rows: list[tuple[int, int, int, int, int, int, int, int, float]] = []
     altos = [(a, r) for a, r in _pitches(pcs, *RANGES["alto"]) if s_high - 12 <= a <= s_low]
     tenors = _pitches(pcs, *RANGES["tenor"])
     basses = _pitches(pcs, *RANGES["bass"])
