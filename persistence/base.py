@@ -1,5 +1,5 @@
 """Storage protocols. Each backend module implements these; one contract test suite
-(``tests/persistence/test_contract.py``) runs against every backend.
+(``tests/persistence/test_storage.py``, ``test_blobs.py``) runs against every backend.
 
 Document state is stored as Yjs updates (opaque bytes here): an append-only update
 log per score and epoch, compacted into snapshots. A score's *epoch* changes when it is

@@ -6,7 +6,7 @@
 ``request`` (to reach service fixtures lazily, so memory-only runs need no server) and
 ``tmp_path``. ``postgres`` is the production pairing: PostgreSQL rows, S3 (moto) blobs.
 Each protocol has one suite over the ``backend`` fixture (or a part of it): documents
-(``storage``, test_contract.py), blobs (``blobs``, test_contract.py), accounts,
+(``storage``, test_storage.py), blobs (``blobs``, test_blobs.py), accounts,
 results and conversations. Service backends are marked ``services``: when the service
 is down they fail, never skip.
 """
