@@ -17,6 +17,7 @@ from score_model.schema import (
     META,
     NOTES,
     PARTS,
+    SUGGESTIONS,
     KeySignature,
     Measure,
     Meta,
@@ -44,6 +45,7 @@ class ScoreDoc:
         self.notes: Map = self.doc.get(NOTES, type=Map)
         self.chat: Array = self.doc.get(CHAT, type=Array)
         self.comments: Map = self.doc.get(COMMENTS, type=Map)
+        self.suggestions: Map = self.doc.get(SUGGESTIONS, type=Map)
 
     @classmethod
     def from_update(cls, update: bytes) -> ScoreDoc:
@@ -75,6 +77,9 @@ class ScoreDoc:
 
     def raw_chat(self) -> list[Any]:
         return _json(self.chat, [])
+
+    def raw_suggestions(self) -> dict[str, Any]:
+        return _json(self.suggestions, {})
 
     # --- typed reads -------------------------------------------------------------------------
 

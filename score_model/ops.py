@@ -20,6 +20,7 @@ from pycrdt import Map
 
 from score_model.document import ScoreDoc
 from score_model.ids import new_id
+from score_model.migrate import migrate
 from score_model.origin import SERVER, Origin
 from score_model.schema import (
     ARTICULATIONS,
@@ -38,6 +39,8 @@ from score_model.schema import (
     check_time_signature,
     parse_fraction,
 )
+from score_model.suggestions import Suggestion, applied_note_id, measure_base
+from score_model.text import clean_text
 
 FractionLike = Fraction | int | str
 T = TypeVar("T")
@@ -84,8 +87,8 @@ class ScoreEditor:
         _checked(check_time_signature, time)
         with self._tx():
             self.score.meta.update({
-                "title": title,
-                "composer": composer,
+                "title": clean_text(title),
+                "composer": clean_text(composer),
                 "schema_version": SCHEMA_VERSION,
                 "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             })
@@ -106,8 +109,10 @@ class ScoreEditor:
         """Set title, composer, tempo (a :class:`Tempo`) or any other JSON metadata."""
         values: dict[str, Any] = {}
         for name, value in fields.items():
-            if name in ("title", "composer") and not isinstance(value, str):
-                raise EditError(f"{name} must be a string")
+            if name in ("title", "composer"):
+                if not isinstance(value, str):
+                    raise EditError(f"{name} must be a string")
+                value = clean_text(value)
             if name == "schema_version":
                 raise EditError("schema_version is managed by the server")
             values[name] = value.to_json() if isinstance(value, Tempo) else value
@@ -373,14 +378,17 @@ class ScoreEditor:
 
     # --- chat and comments ---------------------------------------------------------------------
 
-    def post_chat(self, author: str, text: str, *, kind: str = "message") -> str:
-        """Append a chat message from a person or an agent."""
+    def post_chat(self, author: str, text: str, *, kind: str = "message",
+                  **extra: Any) -> str:
+        """Append a chat message from a person or an agent; ``extra`` fields (for example
+        ``author_kind="agent"``, ``task``) are stored with it."""
+        text, author = clean_text(text, multiline=True), clean_text(author)
         if not text or len(text) > 10_000:
             raise EditError("chat text must be 1 to 10,000 characters")
         message_id = new_id("c")
         with self._tx():
             self.score.chat.append({
-                "id": message_id, "author": author, "text": text, "kind": kind,
+                **extra, "id": message_id, "author": author, "text": text, "kind": kind,
                 "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
             })
         return message_id
@@ -391,6 +399,7 @@ class ScoreEditor:
         self._find_measure(measure)
         if part is not None:
             self._find_part(part)
+        text, author = clean_text(text, multiline=True), clean_text(author)
         if not text or len(text) > 10_000:
             raise EditError("comment text must be 1 to 10,000 characters")
         comment_id = new_id("k")
@@ -418,6 +427,80 @@ class ScoreEditor:
             raise EditError(f"no comment {comment_id}")
         with self._tx():
             del self.score.comments[comment_id]
+
+    # --- suggestions (schema version 2) ------------------------------------------------------
+
+    def add_suggestion(self, *, task: str, agent: str, measure: str, part: str,
+                       notes: Sequence[dict[str, Any]], base: str, status: str = "draft",
+                       reason: str = "", report: dict[str, Any] | None = None) -> str:
+        """Propose ``notes`` (note values without measure and part) for one cell; return
+        the suggestion id. ``base`` is :func:`~score_model.suggestions.measure_base` of
+        the measure as the proposer read it."""
+        self._require_cell(measure, part)
+        suggestion_id = new_id("g")
+        value = Suggestion(suggestion_id, task, agent, measure, part, tuple(notes), base,
+                           status, reason, report or {}).to_json()
+        _checked(Suggestion.from_json, suggestion_id, value)
+        self._bump_schema()
+        with self._tx():
+            self.score.suggestions[suggestion_id] = value
+        return suggestion_id
+
+    def update_suggestion(self, suggestion_id: str, **changes: Any) -> None:
+        """Replace fields of a suggestion (``status``, ``reason``, ``report``, ``by``)."""
+        current = self._suggestion(suggestion_id)
+        value = {**current.to_json(), **changes}
+        _checked(Suggestion.from_json, suggestion_id, value)
+        with self._tx():
+            self.score.suggestions[suggestion_id] = value
+
+    def delete_suggestion(self, suggestion_id: str) -> None:
+        if suggestion_id not in self.score.suggestions:
+            raise EditError(f"no suggestion {suggestion_id}")
+        with self._tx():
+            del self.score.suggestions[suggestion_id]
+
+    def apply_suggestions(self, suggestion_ids: Sequence[str], *, by: str | None = None
+                          ) -> dict[str, list[str]]:
+        """Apply suggestions in one transaction: for each measure whose notes still
+        match the suggestions' ``base``, replace each suggested cell's notes (voices the
+        suggestion writes) and mark it ``applied``; otherwise mark it ``stale`` and leave
+        the measure alone. Returns ``{"applied": [...], "stale": [...]}``."""
+        chosen = [self._suggestion(i) for i in suggestion_ids]
+        raw_notes = self.score.raw_notes()
+        bases = {s.measure: measure_base(raw_notes, s.measure) for s in chosen}
+        out: dict[str, list[str]] = {"applied": [], "stale": []}
+        with self._tx():
+            for suggestion in chosen:
+                if suggestion.status == "applied":
+                    continue
+                fresh = bases[suggestion.measure] == suggestion.base
+                if fresh:
+                    voices = {int(n.get("voice", 1)) for n in suggestion.notes} or {1}
+                    for note_id, raw in raw_notes.items():
+                        if (isinstance(raw, dict) and raw.get("measure") == suggestion.measure
+                                and raw.get("part") == suggestion.part
+                                and int(raw.get("voice", 1)) in voices
+                                and note_id in self.score.notes):
+                            del self.score.notes[note_id]
+                    for index, value in enumerate(suggestion.note_values()):
+                        self.score.notes[applied_note_id(suggestion.id, index)] = value
+                status = "applied" if fresh else "stale"
+                self.score.suggestions[suggestion.id] = {
+                    **suggestion.to_json(), "status": status,
+                    **({"by": by} if by is not None else {})}
+                out[status].append(suggestion.id)
+        return out
+
+    def _suggestion(self, suggestion_id: str) -> Suggestion:
+        raw = self.score.suggestions.get(suggestion_id)
+        if raw is None:
+            raise EditError(f"no suggestion {suggestion_id}")
+        return _checked(Suggestion.from_json, suggestion_id, raw)
+
+    def _bump_schema(self) -> None:
+        """Writing a version-2 feature migrates a version-1 document's metadata."""
+        migrate(self.score, self.origin)
 
     # --- helpers -------------------------------------------------------------------------------
 

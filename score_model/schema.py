@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-SCHEMA_VERSION = 1
+from score_model.text import clean_text
+
+SCHEMA_VERSION = 2
 
 META = "meta"
 PARTS = "parts"
@@ -23,6 +25,7 @@ MEASURES = "measures"
 NOTES = "notes"
 CHAT = "chat"
 COMMENTS = "comments"
+SUGGESTIONS = "suggestions"  # since schema version 2
 
 TIE_TYPES = frozenset({"start", "stop", "continue"})
 BARLINE_TYPES = frozenset(
@@ -150,7 +153,7 @@ def _str_field(raw: dict[str, Any], name: str, *, required: bool = False,
     if not isinstance(value, str) or (required and not value) or len(value) > max_length:
         raise SchemaError(f"{name} must be a string of at most {max_length} characters",
                           field_name=name)
-    return value
+    return clean_text(value)
 
 
 # --- value types -----------------------------------------------------------------------------
@@ -455,8 +458,8 @@ class Meta:
         title, composer = raw.get("title", ""), raw.get("composer", "")
         version = normalise_number(raw.get("schema_version", SCHEMA_VERSION))
         return cls(
-            title=title if isinstance(title, str) else str(title),
-            composer=composer if isinstance(composer, str) else str(composer),
+            title=clean_text(title if isinstance(title, str) else str(title)),
+            composer=clean_text(composer if isinstance(composer, str) else str(composer)),
             schema_version=version if isinstance(version, int) else SCHEMA_VERSION,
             created=raw.get("created") if isinstance(raw.get("created"), str) else None,
             tempo=Tempo.from_json(tempo_raw) if isinstance(tempo_raw, dict) else None,

@@ -11,6 +11,7 @@ from fractions import Fraction
 
 from score_model.document import ScoreData, ScoreDoc
 from score_model.schema import Problem, format_fraction
+from score_model.suggestions import OPEN, decode_suggestions
 
 
 def validate(score: ScoreDoc | ScoreData) -> list[Problem]:
@@ -48,6 +49,23 @@ def validate(score: ScoreDoc | ScoreData) -> list[Problem]:
                 "underfull", f"measure {slot.number}, voice 1: notes and rests cover "
                 f"{format_fraction(_covered(spans))} of {format_fraction(slot.bar)}",
                 measure=measure_id, part=part_id, voice=voice, severity="warning"))
+    if isinstance(score, ScoreDoc):
+        problems.extend(_suggestion_problems(score, measure_ids, part_ids))
+    return problems
+
+
+def _suggestion_problems(score: ScoreDoc, measure_ids: set[str], part_ids: set[str]
+                         ) -> list[Problem]:
+    """Off-schema suggestions (errors) and open ones whose cell no longer exists."""
+    suggestions, bad = decode_suggestions(score.raw_suggestions())
+    problems = [Problem("bad_suggestion", f"suggestion {i} is off-schema") for i in bad]
+    for suggestion in suggestions.values():
+        if suggestion.status in OPEN and (suggestion.measure not in measure_ids
+                                          or suggestion.part not in part_ids):
+            problems.append(Problem(
+                "orphan_suggestion", f"suggestion {suggestion.id} points at no existing "
+                "measure or part", measure=suggestion.measure, part=suggestion.part,
+                severity="warning"))
     return problems
 
 

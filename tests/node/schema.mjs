@@ -1,9 +1,9 @@
 // How a browser client reads and edits an Orpheus score with the JavaScript `yjs`
-// library, following docs/score-schema.md (schema version 1). Small on purpose: copy what
+// library, following docs/score-schema.md (schema version 2). Small on purpose: copy what
 // you need. Every edit runs in one `doc.transact` so it reaches others as one update.
 import * as Y from 'yjs'
 
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 export const MAX_DENOMINATOR = 4096
 const ID_ALPHABET = '0123456789abcdefghijkmnpqrstuvwxyz' // no 'l' or 'o'
 
@@ -16,7 +16,8 @@ export function roots (doc) {
     measures: doc.getArray('measures'),
     notes: doc.getMap('notes'),
     chat: doc.getArray('chat'),
-    comments: doc.getMap('comments')
+    comments: doc.getMap('comments'),
+    suggestions: doc.getMap('suggestions') // since version 2
   }
 }
 
@@ -258,4 +259,50 @@ export function addComment (doc, author, text, { measure, part, onset } = {}) {
   if (onset != null) value.onset = formatFraction(onset)
   roots(doc).comments.set(id, value)
   return id
+}
+
+// --- suggestions (version 2) ---------------------------------------------------------------------
+
+/** Open suggestions (draft, pending) grouped by task then measure: what to show as tracked
+ * changes. Each value keeps its id. */
+export function openSuggestions (doc) {
+  const out = {}
+  for (const [id, value] of roots(doc).suggestions.entries()) {
+    if (value.status !== 'pending' && value.status !== 'draft') continue
+    const task = (out[value.task] ??= {})
+    ;(task[value.measure] ??= []).push({ id, ...value })
+  }
+  return out
+}
+
+/** Accept a suggestion and every other pending one of its task in the same measure (the
+ * unit of acceptance), or only those of the given measures; the server applies them in one
+ * transaction, or marks them stale if someone changed the measure meanwhile. */
+export function acceptSuggestion (doc, id, by, measures = null) {
+  const suggestions = roots(doc).suggestions
+  const chosen = suggestions.get(id)
+  if (!chosen) throw new Error(`no suggestion ${id}`)
+  const wanted = measures ?? [chosen.measure]
+  doc.transact(() => {
+    for (const [otherId, value] of suggestions.entries()) {
+      if (value.task === chosen.task && value.status === 'pending' && wanted.includes(value.measure)) {
+        suggestions.set(otherId, { ...value, status: 'accepted', by })
+      }
+    }
+  })
+}
+
+/** Accept every pending suggestion of a task. */
+export function acceptTask (doc, task, by) {
+  const suggestions = roots(doc).suggestions
+  doc.transact(() => {
+    for (const [id, value] of suggestions.entries()) {
+      if (value.task === task && value.status === 'pending') suggestions.set(id, { ...value, status: 'accepted', by })
+    }
+  })
+}
+
+/** Reject a suggestion: it is removed. */
+export function rejectSuggestion (doc, id) {
+  roots(doc).suggestions.delete(id)
 }

@@ -88,6 +88,10 @@ function edit (ops) {
       case 'move_measure': return S.moveMeasure(doc, op.measure, op.index)
       case 'delete_measure': return S.deleteMeasure(doc, op.measure)
       case 'remove_duplicate_measures': return S.removeDuplicateMeasures(doc)
+      case 'accept_suggestion': return S.acceptSuggestion(doc, op.id, op.by, op.measures ?? null)
+      case 'accept_task': return S.acceptTask(doc, op.task, op.by)
+      case 'reject_suggestion': return S.rejectSuggestion(doc, op.id)
+      case 'open_suggestions': return S.openSuggestions(doc)
       default: throw new Error(`unknown op ${JSON.stringify(op.op)}`)
     }
   }).map(result => result ?? null)

@@ -10,7 +10,7 @@ from pycrdt import TransactionEvent
 from score_model.document import ScoreDoc
 from score_model.ops import EditError, ScoreEditor
 from score_model.origin import Origin
-from score_model.schema import KeySignature, Tempo
+from score_model.schema import SCHEMA_VERSION, KeySignature, Tempo
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def test_create_score(score: ScoreDoc, editor: ScoreEditor) -> None:
                               key=KeySignature(-3, "minor"), tempo=Tempo(80, Fraction(1), "Adagio"))
     data = score.read()
     assert data.meta.title == "Sonata" and data.meta.composer == "Anon"
-    assert data.meta.schema_version == 1 and data.meta.created
+    assert data.meta.schema_version == SCHEMA_VERSION and data.meta.created
     assert [p.name for p in data.parts] == ["Violin", "Cello"]
     assert data.parts[1].clef == "bass" and data.parts[1].program == 42
     assert [m.id for m in data.measures] == ids["measures"]

@@ -134,7 +134,8 @@ def normalised(note: Note) -> dict[str, Any]:
 def py_dump(score: ScoreDoc) -> dict[str, Any]:
     """Every root as JSON, as pycrdt sees it (compare with the peer's ``dump``)."""
     roots = {"meta": score.meta, "parts": score.parts, "measures": score.measures,
-             "notes": score.notes, "chat": score.chat, "comments": score.comments}
+             "notes": score.notes, "chat": score.chat, "comments": score.comments,
+             "suggestions": score.suggestions}
     return {name: json.loads(str(root)) for name, root in roots.items()}
 
 
@@ -434,3 +435,88 @@ def test_the_schema_document_states_the_current_version_and_every_allowed_value(
                      and f'"{value}"' not in text)
     assert missing == []
     assert f"{schema.MAX_DENOMINATOR}" in text
+
+
+# --- suggestions (schema version 2) -----------------------------------------------------------
+
+
+def _suggested_score() -> tuple[ScoreDoc, dict[str, Any], list[str]]:
+    from score_model.suggestions import measure_base
+
+    score = ScoreDoc()
+    ed = ScoreEditor(score, Origin.client("person"))
+    ids = ed.create_score(title="S", parts=["Soprano", "Alto"], measures=2)
+    m1, m2 = ids["measures"]
+    soprano, alto = ids["parts"]
+    ed.add_note(m1, soprano, 0, 4, "E5")
+    ed.add_note(m1, alto, 0, 4, "C4")  # a person's note the suggestion would replace
+    ed.add_note(m2, soprano, 0, 4, "D5")
+    agent = ScoreEditor(score, Origin.agent("aureon:t_1"))
+    raw = score.raw_notes()
+    made = [agent.add_suggestion(task="t_1", agent="aureon", measure=m, part=alto,
+                                 notes=[{"onset": "0", "duration": "4", "pitches": [p]}],
+                                 base=measure_base(raw, m), status="pending",
+                                 reason="thirds below the melody", report={"after": 0})
+            for m, p in ((m1, "G4"), (m2, "B4"))]
+    return score, ids, made
+
+
+def test_js_reads_suggestions_and_accepts_one_measure(js: JsPeer) -> None:
+    score, ids, (g1, g2) = _suggested_score()
+    js.call("apply", update=b64(score.encode_state()))
+    opened = js.call("edit", ops=[{"op": "open_suggestions"}])["results"][0]
+    assert set(opened["t_1"]) == set(ids["measures"])
+    assert opened["t_1"][ids["measures"][0]][0]["notes"][0]["pitches"] == ["G4"]
+
+    vector = score.doc.get_state()
+    js.call("edit", ops=[{"op": "accept_suggestion", "id": g1, "by": "ada"}])
+    score.doc.apply_update(js.encode(vector))
+    assert score.suggestions[g1]["status"] == "accepted"
+    assert score.suggestions[g2]["status"] == "pending"  # the other measure is untouched
+
+    result = ScoreEditor(score, Origin.server("accept")).apply_suggestions([g1], by="ada")
+    assert result == {"applied": [g1], "stale": []}
+    alto_m1 = [n for n in score.read().notes.values()
+               if n.measure == ids["measures"][0] and n.part == ids["parts"][1]]
+    assert [n.pitches for n in alto_m1] == [("G4",)]  # replaced the person's C4
+    assert validate(score) == []
+    js.call("apply", update=b64(score.encode_state()))
+    assert js.call("dump")["suggestions"][g1]["status"] == "applied"
+
+
+def test_an_accepted_suggestion_on_a_changed_measure_is_stale(js: JsPeer) -> None:
+    score, ids, (g1, g2) = _suggested_score()
+    js.call("apply", update=b64(score.encode_state()))
+    vector = score.doc.get_state()
+    # A person changes measure 2 in the browser, then someone accepts the whole task.
+    soprano_m2 = next(n.id for n in score.read().notes.values()
+                      if n.measure == ids["measures"][1])
+    js.call("edit", ops=[{"op": "set_pitches", "note": soprano_m2, "pitches": ["F5"]},
+                         {"op": "accept_task", "task": "t_1", "by": "ada"}])
+    score.doc.apply_update(js.encode(vector))
+    result = ScoreEditor(score, Origin.server("accept")).apply_suggestions([g1, g2])
+    assert result == {"applied": [g1], "stale": [g2]}
+    m2_notes = {n.part: n.pitches for n in score.read().notes.values()
+                if n.measure == ids["measures"][1]}
+    assert m2_notes == {ids["parts"][0]: ("F5",)}  # the person's note, no alto written
+
+
+def test_version_1_documents_read_and_migrate() -> None:
+    from score_model.migrate import migrate, schema_version
+
+    score = ScoreDoc()
+    ScoreEditor(score).create_score(title="Old", measures=1)
+    score.meta["schema_version"] = 1  # as written before version 2
+    old = ScoreDoc.from_update(score.encode_state())
+    assert old.read().meta.schema_version == 1 and old.raw_suggestions() == {}
+    assert validate(old) == []
+    assert migrate(old) and schema_version(old) == SCHEMA_VERSION == 2
+    assert not migrate(old)  # idempotent
+
+
+def test_off_schema_suggestions_are_reported() -> None:
+    score, ids, (g1, _) = _suggested_score()
+    score.suggestions["g_bad"] = {"task": "t", "status": "maybe"}
+    score.suggestions[g1] = {**score.suggestions[g1], "notes": [{"onset": "-1"}]}
+    codes = sorted(p.code for p in validate(score))
+    assert codes == ["bad_suggestion", "bad_suggestion"]

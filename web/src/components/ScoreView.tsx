@@ -25,7 +25,8 @@ interface Props {
 
 export function ScoreView ({ model, version, width, selection, cursor, peers, onNote, onCell, lastRemote }: Props) {
   const snapshot = model.snapshot
-  const units = Math.max(18, Math.round(width / 26))
+  const px = Math.max(320, Math.round(width - 16))
+  const units = Math.max(16, Math.round(px / 12))
   const systems = useMemo(() => layoutSystems(snapshot, units),
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [snapshot, version, units])
@@ -51,7 +52,7 @@ export function ScoreView ({ model, version, width, selection, cursor, peers, on
     const hit = target.closest('g.note, g.chord, g.rest, g.mRest')
     const row = target.closest('[data-system]')
     const system = row ? systems[Number(row.getAttribute('data-system'))] : undefined
-    const cells = system ? engraved(snapshot, system)?.cells : undefined
+    const cells = system ? engraved(snapshot, system, px)?.cells : undefined
     if (hit?.id) {
       const id = schemaIdOf(hit.id)
       if (snapshot.notes.has(id)) {
@@ -73,17 +74,17 @@ export function ScoreView ({ model, version, width, selection, cursor, peers, on
         increaseViewportBy={{ top: 400, bottom: 800 }}
         computeItemKey={(_, s) => `${s.start}`}
         itemContent={(_, s) => (
-          <SystemRow system={s} model={model} cursor={cursor && snapshot.measures.slice(s.start, s.end).some(m => m.id === cursor.measure) ? cursor : null} lastRemote={lastRemote} />
+          <SystemRow system={s} px={px} model={model} cursor={cursor && snapshot.measures.slice(s.start, s.end).some(m => m.id === cursor.measure) ? cursor : null} lastRemote={lastRemote} />
         )}
       />
     </div>
   )
 }
 
-interface RowProps { system: System, model: ScoreModel, cursor: Cursor | null, lastRemote: () => number }
+interface RowProps { system: System, px: number, model: ScoreModel, cursor: Cursor | null, lastRemote: () => number }
 
-const SystemRow = memo(function SystemRow ({ system, model, cursor, lastRemote }: RowProps) {
-  const out = engraved(model.snapshot, system)
+const SystemRow = memo(function SystemRow ({ system, px, model, cursor, lastRemote }: RowProps) {
+  const out = engraved(model.snapshot, system, px)
   const ref = useRef<HTMLDivElement>(null)
   const [box, setBox] = useState<{ left: number, top: number, height: number } | null>(null)
 
@@ -108,7 +109,7 @@ const SystemRow = memo(function SystemRow ({ system, model, cursor, lastRemote }
       )}
     </div>
   )
-}, (a, b) => a.system.key === b.system.key && a.cursor === b.cursor && a.model === b.model)
+}, (a, b) => a.system.key === b.system.key && a.px === b.px && a.cursor === b.cursor && a.model === b.model)
 
 function cursorBox (row: HTMLElement, model: ScoreModel, cursor: Cursor): { left: number, top: number, height: number } | null {
   const snap = model.snapshot

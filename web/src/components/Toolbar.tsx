@@ -8,7 +8,7 @@ import { Button, Field, Modal, inputClass } from './ui'
 import { contexts } from '../render/mei'
 import { CLEFS } from '../score/schema'
 
-const GLYPHS: Record<string, string> = { 1: '𝅘𝅥𝅱', 2: '𝅘𝅥𝅰', 3: '𝅘𝅥𝅯', 4: '♪', 5: '♩', 6: '𝅗𝅥', 7: '𝅝', 8: '𝅜' }
+const GLYPHS: Record<string, string> = { 1: '1/64', 2: '1/32', 3: '1/16', 4: '1/8', 5: '1/4', 6: '1/2', 7: '1', 8: '2' }
 const NAMES: Record<string, string> = { 1: '64th', 2: '32nd', 3: '16th', 4: 'eighth', 5: 'quarter', 6: 'half', 7: 'whole', 8: 'breve' }
 export const KEY_NAMES: Record<number, string> = {
   [-7]: 'C♭ major / A♭ minor', [-6]: 'G♭ major / E♭ minor', [-5]: 'D♭ major / B♭ minor', [-4]: 'A♭ major / F minor',
@@ -42,7 +42,7 @@ export function Toolbar ({ editor, session, cursor, selection, duration, setDura
         {Object.entries(DIGIT_DURATIONS).map(([digit, d]) => (
           <button key={digit} type="button" aria-pressed={eq(d, duration.base)} title={`${NAMES[digit]} (${digit})`} aria-label={`${NAMES[digit]} (${digit})`}
             onClick={() => { setDuration({ base: d, dots: 0 }); if (selection.length) editor.setDuration(selection, d) }}
-            className={`h-8 w-8 rounded text-lg leading-none ${eq(d, duration.base) ? 'bg-indigo-100 text-indigo-900 ring-1 ring-indigo-400' : 'hover:bg-slate-100'}`}>
+            className={`h-8 min-w-8 rounded px-1 text-xs font-medium tabular-nums leading-none ${eq(d, duration.base) ? 'bg-indigo-100 text-indigo-900 ring-1 ring-indigo-400' : 'hover:bg-slate-100'}`}>
             {GLYPHS[digit]}
           </button>
         ))}

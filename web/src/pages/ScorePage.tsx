@@ -10,7 +10,7 @@ import { colorFor, ScoreSession, type ConnectionStatus, type Cursor, type Presen
 import { DIGIT_DURATIONS, Editor, toggleDot, type Clipboard } from '../score/edit'
 import { cmp, formatFraction, frac, parseFraction, type Frac } from '../score/fraction'
 import type { Step } from '../score/pitch'
-import { SCHEMA_VERSION } from '../score/schema'
+import { KNOWN_SCHEMA_VERSION } from '../score/schema'
 import { loadToolkit } from '../render/toolkit'
 import { measureNumbers, type CellRef } from '../render/mei'
 import { ScoreView, type PeerMark } from '../components/ScoreView'
@@ -110,7 +110,7 @@ function LiveScore ({ record, role, token, notice, setNotice, reload }: LiveProp
   useEffect(() => { loadToolkit().then(() => setReady(true), (e: Error) => setRenderError(e.message)) }, [])
 
   const snapshot = session.model.snapshot
-  const tooNew = snapshot.meta.schemaVersion > SCHEMA_VERSION
+  const tooNew = snapshot.meta.schemaVersion > KNOWN_SCHEMA_VERSION
   const readOnly = role === 'viewer' || tooNew || closed !== null
 
   const [selection, setSelection] = useState<string[]>([])

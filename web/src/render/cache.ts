@@ -13,18 +13,19 @@ const LIMIT = 600
 
 export const renderStats = { engraved: 0, lastMs: 0 }
 
-export function engraved (snapshot: ScoreSnapshot, system: System): Engraved | null {
-  const hit = cache.get(system.key)
+export function engraved (snapshot: ScoreSnapshot, system: System, px: number): Engraved | null {
+  const key = `${px}|${system.key}`
+  const hit = cache.get(key)
   if (hit) return hit
   if (toolkit === null) return null
   const t0 = performance.now()
   const { mei, cells } = systemMei(snapshot, system)
-  const svg = engrave(toolkit, mei)
+  const svg = engrave(toolkit, mei, px)
   const ms = performance.now() - t0
   const out = { svg, cells, ms }
   renderStats.engraved++
   renderStats.lastMs = ms
-  cache.set(system.key, out)
+  cache.set(key, out)
   if (cache.size > LIMIT) {
     const first = cache.keys().next().value
     if (first !== undefined) cache.delete(first)

@@ -2,18 +2,22 @@
 // system's MEI into SVG.
 import type { VerovioToolkit } from 'verovio/esm'
 
-export const SYSTEM_PAGE_WIDTH = 2200 // Verovio units; the SVG scales to the page width
+export const SCALE = 36
+/** Screen pixels per Verovio page unit: a five-line staff about 30 px high. */
+export const ZOOM = 0.22
+/** Verovio page width for a container `px` wide, so the SVG shows at its natural size. */
+export const pageWidthFor = (px: number): number => Math.max(600, Math.round(px / ZOOM))
 
 export const VEROVIO_OPTIONS = {
   breaks: 'none',
   adjustPageHeight: true,
   adjustPageWidth: false,
-  pageWidth: SYSTEM_PAGE_WIDTH,
+  pageWidth: pageWidthFor(1200),
   pageMarginLeft: 20,
   pageMarginRight: 20,
   pageMarginTop: 10,
   pageMarginBottom: 10,
-  scale: 40,
+  scale: SCALE,
   svgViewBox: true,
   svgRemoveXlink: true,
   header: 'none',
@@ -25,7 +29,14 @@ export const VEROVIO_OPTIONS = {
   xmlIdChecksum: false
 }
 
-export function engrave (tk: VerovioToolkit, mei: string): string {
+let currentWidth = 0
+
+export function engrave (tk: VerovioToolkit, mei: string, px = 1200): string {
+  const width = pageWidthFor(px)
+  if (width !== currentWidth) {
+    tk.setOptions({ pageWidth: width })
+    currentWidth = width
+  }
   tk.loadData(mei)
   return tk.renderToSVG(1, false)
 }

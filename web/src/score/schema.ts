@@ -4,7 +4,13 @@
 import * as Y from 'yjs'
 import { formatFraction, parseFraction } from './fraction'
 
+/** The version this client writes into new documents (a version-1 document is valid
+ * under every later version). */
 export const SCHEMA_VERSION = 1
+/** The newest version this client can edit: version 2 only adds the `suggestions` root
+ * (agents' proposals), which this client declares and leaves alone. A document with a
+ * higher `meta.schema_version` opens read-only (docs/score-schema.md, section 5). */
+export const KNOWN_SCHEMA_VERSION = 2
 const ID_ALPHABET = '0123456789abcdefghijkmnpqrstuvwxyz' // no 'l' or 'o'
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
@@ -16,6 +22,7 @@ export interface Roots {
   notes: Y.Map<RawNote>
   chat: Y.Array<Json>
   comments: Y.Map<Json>
+  suggestions: Y.Map<Json>
 }
 
 /** Declare every root with its type (MUST happen before reading). */
@@ -26,7 +33,8 @@ export function roots (doc: Y.Doc): Roots {
     measures: doc.getArray('measures'),
     notes: doc.getMap('notes'),
     chat: doc.getArray('chat'),
-    comments: doc.getMap('comments')
+    comments: doc.getMap('comments'),
+    suggestions: doc.getMap('suggestions')
   }
 }
 

@@ -1,1 +1,0 @@
-import{n as e}from"./index-DPbYsCPR.js";var t=e(((e,t)=>{t.exports={}}));export default t();
