@@ -17,6 +17,11 @@ from persistence.config import BackendConfig
 ENV_PREFIX = "ORPHEUS_"
 # Settings that operators know by their conventional names.
 ENV_ALIASES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
+# Defaults that library constructors share with Settings (they import them from here).
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+SEND_QUEUE_FRAMES = 512
+SEND_QUEUE_BYTES = 16 * 1024 * 1024
+ROOM_IDLE_SECONDS = 30.0
 _SECRETS = {"jwt_secret", "admin_password", "llm_api_key"}
 
 
@@ -45,10 +50,10 @@ class Settings:
     instance_id: str = field(default_factory=lambda: secrets.token_hex(4))
     # Sync engine
     ws_per_message_deflate: bool = False
-    max_message_bytes: int = 8 * 1024 * 1024
-    send_queue_frames: int = 512
-    send_queue_bytes: int = 16 * 1024 * 1024
-    room_idle_seconds: float = 30.0
+    max_message_bytes: int = MAX_MESSAGE_BYTES
+    send_queue_frames: int = SEND_QUEUE_FRAMES
+    send_queue_bytes: int = SEND_QUEUE_BYTES
+    room_idle_seconds: float = ROOM_IDLE_SECONDS
     # 0: a commit takes whatever arrived while the previous one ran (docs/benchmarks.md)
     commit_window_ms: float = 0.0
     compact_every: int = 500

@@ -18,13 +18,14 @@ from collections.abc import Callable
 from typing import Protocol
 
 from collab_server.errors import OrpheusError, SlowClient
+from collab_server.settings import SEND_QUEUE_BYTES, SEND_QUEUE_FRAMES
 from collab_server.sync.room_metrics import RoomMetrics
 from score_model.origin import Origin
 
 log = logging.getLogger("orpheus.connection")
 
-DEFAULT_MAX_FRAMES = 256
-DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_FRAMES = SEND_QUEUE_FRAMES  # the defaults are Settings'
+DEFAULT_MAX_BYTES = SEND_QUEUE_BYTES
 
 
 class Transport(Protocol):

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 from collab_server.errors import OrpheusError, Unavailable
+from collab_server.settings import ROOM_IDLE_SECONDS
 from collab_server.sync.hooks import LoadedState, RoomHooks
 from collab_server.sync.room import Room, RoomClosed
 from collab_server.sync.room_metrics import RoomMetrics
@@ -31,7 +32,7 @@ class RoomManager:
         self,
         hooks: RoomHooks | None = None,
         *,
-        idle_timeout: float = 30.0,
+        idle_timeout: float = ROOM_IDLE_SECONDS,
         close_timeout: float = 10.0,
         metrics: RoomMetrics | None = None,
         retry_delay: float = 0.05,

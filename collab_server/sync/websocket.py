@@ -25,6 +25,7 @@ from collab_server.errors import (
     Unavailable,
     report,
 )
+from collab_server.settings import MAX_MESSAGE_BYTES
 from collab_server.sync.connection import DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES, Connection
 from collab_server.sync.room import Room, RoomClosed
 from collab_server.sync.rooms import RoomManager
@@ -44,11 +45,12 @@ class Access:
 
 
 Authenticate = Callable[[WebSocket, str], Awaitable[Access]]
-FrameGuard = Callable[[Room, Connection, bytes], None]
-"""Checks a frame before the room handles it; raises an OrpheusError to close the sender."""
 """Decide who may open ``score_id``: return an :class:`Access`, or raise
 :class:`~collab_server.errors.Unauthenticated` / :class:`~collab_server.errors.Forbidden`
 (or any :class:`~collab_server.errors.OrpheusError`)."""
+FrameCheck = Callable[[Room, Connection, bytes], None]
+"""Checks a frame before the room handles it; raises an OrpheusError to close the sender
+(:class:`~collab_server.security.limits.FrameGuard` is the server's)."""
 
 
 async def allow_everyone(websocket: WebSocket, score_id: str) -> Access:
@@ -64,11 +66,11 @@ class ScoreWebSocket:
         rooms: RoomManager | Callable[[WebSocket], RoomManager],
         *,
         authenticate: Authenticate = allow_everyone,
-        max_message_bytes: int = 8 * 1024 * 1024,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
         send_queue_frames: int = DEFAULT_MAX_FRAMES,
         send_queue_bytes: int = DEFAULT_MAX_BYTES,
         close_timeout: float = 2.0,
-        frame_guard: FrameGuard | None = None,
+        frame_guard: FrameCheck | None = None,
         slice_frames: int = 32,
         slice_seconds: float = 0.002,
     ) -> None:

@@ -49,9 +49,12 @@ class LoadedDocument:
 
 class DocumentStore:
     """Load, append, compact and reset score documents. Safe for concurrent use from one
-    event loop; several processes may share a backend."""
+    event loop; several processes may share a backend.
 
-    def __init__(self, storage: Storage, *, commit_window: float = 0.002,
+    ``commit_window`` (seconds) defaults to the server's ``ORPHEUS_COMMIT_WINDOW_MS``
+    default, 0: a commit takes whatever arrived while the previous one ran."""
+
+    def __init__(self, storage: Storage, *, commit_window: float = 0.0,
                  compact_every: int = 500, max_batch: int = 1000) -> None:
         if compact_every < 1:
             raise ValueError("compact_every must be >= 1")
