@@ -11,6 +11,7 @@ from pycrdt import Map
 from score_model.document import ScoreDoc
 from score_model.origin import Origin
 from score_model.schema import Measure, Note, Part
+from score_model.text import clean_text
 
 __all__ = ["IMPORT_ORIGIN", "ScoreContent", "write_content"]
 
@@ -31,14 +32,25 @@ class ScoreContent:
 def write_content(content: ScoreContent, into: ScoreDoc | None = None,
                   origin: Origin = IMPORT_ORIGIN) -> ScoreDoc:
     """Write converted content into a new (or the given empty) document in one
-    transaction."""
+    transaction. Texts (titles, names, lyrics, tempo texts) lose their control characters
+    (:mod:`score_model.text`): importers build schema values directly."""
     score = into if into is not None else ScoreDoc()
     with score.doc.transaction(origin=origin):
-        score.meta.update(content.meta)
+        score.meta.update(_clean(content.meta))
         for part in content.parts:
-            score.parts.append(Map(part.to_json()))
+            score.parts.append(Map(_clean(part.to_json())))
         for measure in content.measures:
-            score.measures.append(Map(measure.to_json()))
+            score.measures.append(Map(_clean(measure.to_json())))
         for note in content.notes:
-            score.notes[note.id] = note.to_json()
+            score.notes[note.id] = _clean(note.to_json())
     return score
+
+
+_TEXTS = frozenset({"title", "composer", "name", "abbreviation", "instrument", "lyric",
+                    "text"})
+
+
+def _clean(value: dict[str, Any]) -> dict[str, Any]:
+    return {key: clean_text(item) if key in _TEXTS and isinstance(item, str)
+            else _clean(item) if isinstance(item, dict) else item
+            for key, item in value.items()}

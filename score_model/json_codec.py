@@ -19,6 +19,7 @@ from score_model.limits import (
     check_size,
 )
 from score_model.schema import SCHEMA_VERSION, Measure, Meta, Note, Part, SchemaError
+from score_model.text import clean_text
 
 __all__ = ["export_json", "import_json"]
 
@@ -150,4 +151,13 @@ def _decode_json(raw: Any, limits: ImportLimits
         meta_json["created"] = meta.created
     if meta.tempo is not None:
         meta_json["tempo"] = meta.tempo.to_json()
+    comments = {key: _clean_message(value) for key, value in comments.items()}
+    chat = [_clean_message(message) for message in chat]
     return ScoreContent(meta_json, parts, measures, notes), comments, chat
+
+
+def _clean_message(message: dict[str, Any]) -> dict[str, Any]:
+    """A comment or chat message with its text and author cleaned of control characters."""
+    return {**message, **{key: clean_text(value, multiline=key == "text")
+                          for key, value in message.items()
+                          if key in ("text", "author") and isinstance(value, str)}}

@@ -16,6 +16,7 @@ from collab_server.security.authenticator import Authenticator, Identity, check_
 from collab_server.security.routes import Route
 from persistence.accounts.base import ApiToken, User, check_user_id
 from persistence.errors import AlreadyExists
+from score_model.text import control_characters
 
 
 def authenticator(request: Request) -> Authenticator:
@@ -51,10 +52,15 @@ def token_json(token: ApiToken) -> dict[str, Any]:
 
 
 def _string(body: dict[str, Any], name: str, *, default: str | None = None,
-            max_length: int = 200) -> str:
+            max_length: int = 200, secret: bool = False) -> str:
+    """A string field; names shown to people (not secrets) may not hold control
+    characters: refused rather than cleaned, so a name is exactly what was typed."""
     value = body.get(name, default)
     if not isinstance(value, str) or len(value) > max_length:
         raise Unprocessable(f"{name} must be a string of at most {max_length} characters")
+    found = [] if secret else control_characters(value)
+    if found:
+        raise Unprocessable(f"{name} may not contain control characters ({', '.join(found)})")
     return value
 
 
@@ -105,7 +111,7 @@ async def login(request: Request) -> Response:
     auth = authenticator(request)
     body = await json_body(request)
     username = _string(body, "username", default="", max_length=64)
-    password = _string(body, "password", default="", max_length=1024)
+    password = _string(body, "password", default="", max_length=1024, secret=True)
     user, token = await auth.login(username, password)
     return JSONResponse({"access_token": token, "token_type": "bearer",
                          "expires_in": int(auth.lifetime), "user": user_json(user)})
@@ -133,7 +139,7 @@ async def change_password(request: Request) -> Response:
     """
     user = await current_user(request)
     body = await json_body(request)
-    old = _string(body, "old_password", default="", max_length=1024)
+    old = _string(body, "old_password", default="", max_length=1024, secret=True)
     new = check_password(body.get("new_password"))
     token = await authenticator(request).change_password(user, old, new)
     return JSONResponse({"access_token": token, "token_type": "bearer"})

@@ -25,6 +25,7 @@ from score_model.document import ScoreDoc
 from score_model.ids import new_id
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin
+from score_model.text import clean_text
 
 T = TypeVar("T")
 MAX_TITLE = 200
@@ -131,7 +132,7 @@ class ScoreService:
 
     async def create_version(self, score_id: str, *, name: str, author: str | None) -> Version:
         record = await self.get(score_id)
-        name = name.strip() or time.strftime("Version of %Y-%m-%d %H:%M:%S")
+        name = clean_text(name).strip() or time.strftime("Version of %Y-%m-%d %H:%M:%S")
         return await self.storage.versions.create_version(
             score_id, name=name[:MAX_TITLE], author=author, epoch=record.epoch,
             state=await self.state(score_id))
@@ -163,6 +164,8 @@ class ScoreService:
 
 
 def _check_title(title: str) -> str:
-    if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE:
+    """A title without control characters (they are removed), 1 to MAX_TITLE long."""
+    title = clean_text(title).strip() if isinstance(title, str) else ""
+    if not title or len(title) > MAX_TITLE:
         raise Unprocessable(f"title must be 1 to {MAX_TITLE} characters")
-    return title.strip()
+    return title
