@@ -38,6 +38,7 @@ def run_worker(settings: Settings, *, threads: int = 2, warm: bool = True,
                stop: threading.Event | None = None) -> None:
     """Serve analysis jobs until SIGINT/SIGTERM (or until ``stop`` is set)."""
     import gc
+    from dataclasses import replace
 
     from analysis_engine import worker as actors
     from analysis_engine.jobs import AnalysisJobs
@@ -59,7 +60,8 @@ def run_worker(settings: Settings, *, threads: int = 2, warm: bool = True,
     built: list[AnalysisJobs] = []
 
     async def build() -> AnalysisJobs:
-        backend = await open_backend(settings.backend_config())
+        backend = await open_backend(replace(settings.backend_config(),
+                                             application_name="orpheus-worker"))
         # Saving through the shared cache invalidates it before the announcement goes
         # out, so a lost announcement cannot leave servers serving an older result.
         results = CachedResultStore(backend.results, open_cache(redis))
