@@ -1,0 +1,273 @@
+"""The agent tools over the Model Context Protocol, so an outside assistant (Claude
+Desktop, an IDE, a script with the ``mcp`` SDK) can work in a live score.
+
+Every tool of :mod:`agents.tools` is offered with one more argument, ``score`` (a score
+id), plus ``list_scores``. The first call on a score joins its room as a participant
+through the :class:`McpHost` (the server's participant API): people see the assistant's
+presence (``kind: "agent"``, status and focus) while it works, and its edits are
+transactions under its own origin, written directly (the assistant acts for the user
+whose API token it holds, with that user's role on the score). A participant idle for
+``idle_seconds`` leaves the room.
+
+Transports: :func:`run_stdio` (the token given once, at start) and :meth:`McpTools.http_app`
+(streamable HTTP; every request carries ``Authorization: Bearer <token>``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import mcp_types as types
+from mcp.server import Server, ServerRequestContext
+from mcp.server.stdio import stdio_server
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from agents.brains.base import TaskRequest
+from agents.config import AgentConfig
+from agents.personas import ABILITIES, Persona
+from agents.session import ScoreSession, SessionError
+from agents.tools import Toolbox, default_toolbox
+from agents.tools.context import DirectContext
+
+log = logging.getLogger(__name__)
+
+SERVER_NAME = "orpheus"
+IDLE_SECONDS = 300.0
+MCP_COLOR = "#0d9488"
+SCORE = {"type": "string", "description": "the score's id (see list_scores)"}
+
+
+class Refused(Exception):
+    """A token the host does not accept, or a score the caller may not open."""
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: a principal (user id) and the host's own identity object."""
+
+    principal: str
+    identity: Any = None
+
+
+class McpHost(Protocol):
+    """What the MCP server needs from the score server."""
+
+    async def authenticate(self, token: str) -> Caller:
+        """The caller a token stands for; :class:`Refused` for a bad one."""
+        ...
+
+    async def join(self, score_id: str, caller: Caller, name: str) -> ScoreSession:
+        """Join a score's room as a participant named ``name`` acting for ``caller``."""
+        ...
+
+    async def scores(self, caller: Caller) -> list[dict[str, Any]]:
+        """The scores the caller may open: ``{"id", "title"}``."""
+        ...
+
+
+class McpTools:
+    """The MCP server: tools, the rooms joined, and the transports."""
+
+    def __init__(self, host: McpHost, *, toolbox: Toolbox | None = None,
+                 config: AgentConfig | None = None, idle_seconds: float = IDLE_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.host = host
+        self.toolbox = toolbox or default_toolbox()
+        self.config = config or AgentConfig()
+        self.idle_seconds = idle_seconds
+        self._clock = clock
+        self._sessions: dict[tuple[str, str, str], tuple[ScoreSession, float]] = {}
+        self._lock = asyncio.Lock()
+
+    # --- tools -------------------------------------------------------------------------
+
+    def tools(self) -> list[types.Tool]:
+        listed = [types.Tool(name="list_scores", description="The scores you may open.",
+                             input_schema={"type": "object", "properties": {}})]
+        for tool in self.toolbox.tools.values():
+            parameters = dict(tool.parameters)
+            parameters["properties"] = {"score": SCORE, **parameters.get("properties", {})}
+            parameters["required"] = ["score", *parameters.get("required", [])]
+            listed.append(types.Tool(name=tool.name, description=tool.description,
+                                     input_schema=parameters))
+        return listed
+
+    async def call(self, caller: Caller, client: str, name: str,
+                   arguments: dict[str, Any] | None) -> types.CallToolResult:
+        """Run one tool for ``caller``; mistakes come back as error results."""
+        args = dict(arguments or {})
+        if name == "list_scores":
+            return _result(_lines(await self.host.scores(caller)))
+        if name not in self.toolbox.tools:
+            return _result(f"error: no tool {name!r}", error=True)
+        score_id = args.pop("score", None)
+        if not isinstance(score_id, str) or not score_id:
+            return _result("error: missing argument: score (a score id)", error=True)
+        try:
+            session = await self._session(caller, client, score_id)
+        except (Refused, SessionError) as exc:
+            return _result(f"error: {exc}", error=True)
+        persona = Persona("mcp", client, MCP_COLOR, "An assistant connected over MCP.", "",
+                          ABILITIES, "analyse")
+        ctx = DirectContext(session, TaskRequest(persona, name, mode="direct"),
+                            config=self.config)
+        outcome = await self.toolbox.call(ctx, name, args)
+        return _result(outcome.text, error=outcome.error)
+
+    async def _session(self, caller: Caller, client: str, score_id: str) -> ScoreSession:
+        key = (caller.principal, client, score_id)
+        async with self._lock:
+            await self._leave_idle()
+            found = self._sessions.get(key)
+            session = found[0] if found else await self.host.join(
+                score_id, caller, f"{client} ({caller.principal})")
+            self._sessions[key] = (session, self._clock())
+        return session
+
+    async def _leave_idle(self) -> None:
+        now = self._clock()
+        for key, (session, used) in list(self._sessions.items()):
+            if now - used > self.idle_seconds:
+                del self._sessions[key]
+                with contextlib.suppress(Exception):
+                    await session.leave()
+
+    async def close(self) -> None:
+        """Leave every room."""
+        async with self._lock:
+            sessions = [s for s, _ in self._sessions.values()]
+            self._sessions.clear()
+        for session in sessions:
+            with contextlib.suppress(Exception):
+                await session.leave()
+
+    @property
+    def joined(self) -> list[tuple[str, str, str]]:
+        return list(self._sessions)
+
+    # --- the MCP server ----------------------------------------------------------------
+
+    def server(self, caller_of: Callable[[ServerRequestContext[Any, Any]], Any]) -> Server[Any]:
+        """An MCP server; ``caller_of(ctx)`` gives the caller of a request (awaitable)."""
+
+        async def list_tools(ctx: ServerRequestContext[Any, Any],
+                             params: types.PaginatedRequestParams | None
+                             ) -> types.ListToolsResult:
+            return types.ListToolsResult(tools=self.tools())
+
+        async def call_tool(ctx: ServerRequestContext[Any, Any],
+                            params: types.CallToolRequestParams) -> types.CallToolResult:
+            try:
+                caller = await caller_of(ctx)
+            except Refused as exc:
+                return _result(f"error: {exc}", error=True)
+            return await self.call(caller, _client_name(ctx), params.name, params.arguments)
+
+        return Server(SERVER_NAME, instructions=INSTRUCTIONS, on_list_tools=list_tools,
+                      on_call_tool=call_tool)
+
+    def http_app(self, *, path: str = "/mcp", host: str = "127.0.0.1") -> Starlette:
+        """The streamable-HTTP app at ``path``: a request without a token the host
+        accepts gets 401. Its lifespan runs the MCP session manager; ``host`` is the
+        address served (loopback turns on the SDK's DNS-rebinding protection)."""
+
+        async def caller_of(ctx: ServerRequestContext[Any, Any]) -> Caller:
+            request = ctx.request
+            headers = getattr(request, "headers", None)
+            token = _bearer(headers.get("authorization") if headers is not None else None)
+            if token is None:
+                raise Refused("an API token is needed")
+            return await self.host.authenticate(token)
+
+        inner = self.server(caller_of).streamable_http_app(streamable_http_path=path,
+                                                           host=host)
+        return Starlette(routes=inner.routes,
+                         middleware=[Middleware(BearerGate, host=self.host)],
+                         lifespan=inner.router.lifespan_context)
+
+
+async def run_stdio(tools: McpTools, caller: Caller) -> None:
+    """Serve ``tools`` for ``caller`` over standard input and output until it closes."""
+
+    async def caller_of(ctx: ServerRequestContext[Any, Any]) -> Caller:
+        return caller
+
+    server = tools.server(caller_of)
+    try:
+        async with stdio_server() as (read_stream, write_stream):
+            await server.run(read_stream, write_stream, server.create_initialization_options())
+    finally:
+        await tools.close()
+
+
+class BearerGate:
+    """Refuse HTTP requests whose bearer token the host does not accept (401)."""
+
+    def __init__(self, app: ASGIApp, host: McpHost) -> None:
+        self.app = app
+        self.host = host
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                       for k, v in scope.get("headers", [])}
+            token = _bearer(headers.get("authorization"))
+            try:
+                if token is None:
+                    raise Refused("an API token is needed: Authorization: Bearer <token>")
+                await self.host.authenticate(token)
+            except Refused as exc:
+                await _refuse(send, str(exc))
+                return
+        await self.app(scope, receive, send)
+
+
+INSTRUCTIONS = (
+    "Orpheus scores are shared live with people. Call list_scores, then read_measures "
+    "before you change anything. Name measures by number ('m3') and parts as 'P1' or by "
+    "name; onsets and durations are in quarter notes ('0', '3/2') or names (w h q e s). "
+    "Your edits appear at once in everyone's score, attributed to you."
+)
+
+
+def _bearer(value: str | None) -> str | None:
+    if not value or not value.lower().startswith("bearer "):
+        return None
+    return value[7:].strip() or None
+
+
+async def _refuse(send: Send, message: str) -> None:
+    body = ('{"error": "unauthorized", "message": ' + _json_text(message) + "}").encode()
+    await send({"type": "http.response.start", "status": 401,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"www-authenticate", b"Bearer")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _json_text(text: str) -> str:
+    return json.dumps(text)
+
+
+def _client_name(ctx: ServerRequestContext[Any, Any]) -> str:
+    params = ctx.session.client_params
+    name = params.client_info.name if params is not None else ""
+    return (name or "assistant")[:40]
+
+
+def _result(text: str, *, error: bool = False) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)],
+                                is_error=error)
+
+
+def _lines(scores: list[dict[str, Any]]) -> str:
+    return "\n".join(f"{s['id']}: {s.get('title') or '(untitled)'}" for s in scores) or (
+        "no scores")
