@@ -128,7 +128,7 @@ def counterpoint(view: ScoreView, melody: str | int = 0, *, voice: int = 1,
     slots = melody_slots(view, cells)
     bass = role == "bass"
     low, high = RANGES["bass" if bass else "tenor"]
-    chosen = _search(view, slots, plan.measures, low, high, chords, bass)
+    chosen = _search(view, slots, plan.measures, plan.key, low, high, chords, bass)
     notes = _notes(view, slots, chosen, plan.measures, 1)
     if species == 2:
         notes = _safe_passing(view, cells, notes,
@@ -139,8 +139,8 @@ def counterpoint(view: ScoreView, melody: str | int = 0, *, voice: int = 1,
                        details={"key": plan.key.name, "role": role, "species": species})
 
 
-def _search(view: ScoreView, slots: list[Slot], keys: Sequence[Key], low: int, high: int,
-            chords: Harmony | None, bass: bool) -> list[int | None]:
+def _search(view: ScoreView, slots: list[Slot], keys: Sequence[Key], home: Key, low: int,
+            high: int, chords: Harmony | None, bass: bool) -> list[int | None]:
     chosen: list[int | None] = [None] * len(slots)
     run: list[int] = []
     end = Slot(0, Fraction(0), Fraction(0), None, None, 0, 0, None, 0, False)
@@ -149,15 +149,15 @@ def _search(view: ScoreView, slots: list[Slot], keys: Sequence[Key], low: int, h
             run.append(i)
             continue
         if run:
-            for index, midi in zip(run, _dp(view, [slots[j] for j in run], keys, low, high,
-                                            chords, bass), strict=True):
+            for index, midi in zip(run, _dp(view, [slots[j] for j in run], keys, home, low,
+                                            high, chords, bass), strict=True):
                 chosen[index] = midi
         run = []
     return chosen
 
 
-def _dp(view: ScoreView, slots: list[Slot], keys: Sequence[Key], low: int, high: int,
-        chords: Harmony | None, bass: bool) -> list[int | None]:
+def _dp(view: ScoreView, slots: list[Slot], keys: Sequence[Key], home: Key, low: int,
+        high: int, chords: Harmony | None, bass: bool) -> list[int | None]:
     layers = []
     for index, slot in enumerate(slots):
         key = keys[slot.measure]
@@ -165,7 +165,7 @@ def _dp(view: ScoreView, slots: list[Slot], keys: Sequence[Key], low: int, high:
                                                         slot.onset))
         cands = _candidates(slot, low, high, key, chord, bass)
         if index == 0 or index == len(slots) - 1:
-            cands = [(m, c + (0.0 if m % 12 == key.tonic_pc else 6.0)) for m, c in cands]
+            cands = [(m, c + (0.0 if m % 12 == home.tonic_pc else 6.0)) for m, c in cands]
         if not cands:
             cands = [(low, FORBIDDEN)]
         layers.append(cands)
@@ -178,7 +178,7 @@ def _dp(view: ScoreView, slots: list[Slot], keys: Sequence[Key], low: int, high:
             for (p, leap), (total, _) in best[-1].items():
                 cost = total + c + _step(p, m, slots[i - 1], slots[i], bass, leap)
                 if i == len(layers) - 1:
-                    cost += _ending(p, m, keys[slots[i].measure], bass)
+                    cost += _ending(p, m, home, bass)
                 state = (m, m - p)
                 if state not in row or cost < row[state][0]:
                     row[state] = (cost, (p, leap))
