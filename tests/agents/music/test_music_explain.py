@@ -1,0 +1,70 @@
+"""Explanations in two registers, with measure references, from the engine's results."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import pytest
+from conftest import chorale_doc
+
+from agents.music.explain import analyse, explain
+from agents.music.view import ScoreView, extract_view
+from score_model.document import ScoreDoc
+from score_model.ops import ScoreEditor
+
+
+@lru_cache(maxsize=1)
+def _chorale() -> tuple[ScoreView, dict[str, Any]]:
+    score = chorale_doc("bwv177.4")
+    return extract_view(score), analyse(score.read())
+
+
+def test_analyst_names_key_phrases_cadences_with_bar_numbers() -> None:
+    view, results = _chorale()
+    e = explain(results, register="analyst", view=view)
+    assert e.text.startswith("Key: G major")
+    cadences = results["harmony"]["result"]["cadences"]
+    assert cadences
+    for cadence in cadences:
+        assert f"{cadence['number']}" in e.text
+    assert "authentic cadence" in e.text and "Voice leading:" in e.text
+    numbers = [r["number"] for r in e.references]
+    assert numbers == sorted(numbers) and e.references[0]["measure"] in {m.id for m in
+                                                                         view.measures}
+
+
+def test_teacher_is_plain_and_warm() -> None:
+    view, results = _chorale()
+    e = explain(results, register="teacher", view=view)
+    assert "home note is G" in e.text
+    assert "phrases" in e.text and "Listen to bar" in e.text
+    assert "parallel" in e.text or "Lovely work" in e.text or "One thing" in e.text
+    assert len(e.paragraphs) >= 3
+
+
+def test_parallel_fifths_are_reported_with_their_bar_in_both_registers() -> None:
+    score = ScoreDoc()
+    editor = ScoreEditor(score)
+    ids = editor.create_score(parts=["Soprano", "Alto", "Tenor", "Bass"], measures=2)
+    (s, a, t, b), (m1, m2) = ids["parts"], ids["measures"]
+    for part, pitches in ((s, ["E5", "D5", "C5", "B4"]), (a, ["C5", "B4", "A4", "G4"]),
+                          (t, ["G4", "G4", "E4", "D4"]), (b, ["C3", "G3", "A3", "G3"])):
+        for onset, pitch in enumerate(pitches):
+            editor.add_note(m1, part, onset, 1, pitch)
+        editor.add_note(m2, part, 0, 4, pitches[0] if part != b else "C3")
+    results = analyse(score.read())
+    parallels = [i for i in results["voice_leading"]["result"]["issues"]
+                 if i["type"].startswith("parallel")]
+    assert parallels
+    view = extract_view(score)
+    analyst = explain(results, register="analyst", view=view)
+    teacher = explain(results, register="teacher", view=view)
+    assert "parallel" in analyst.text and "bar 1" in analyst.text
+    assert "parallel" in teacher.text and "bar 1" in teacher.text
+    assert "blend" in teacher.text or "doubled" in teacher.text
+
+
+def test_unknown_register() -> None:
+    with pytest.raises(ValueError):
+        explain({}, register="poet")
