@@ -23,6 +23,7 @@ from openai import APIError, AsyncOpenAI, omit
 from agents.brains.base import BrainResult, TaskContext, TaskRequest
 from agents.config import AgentConfig
 from agents.tools import Toolbox, default_toolbox
+from agents.tools.reading import read_text
 from persistence.conversations.base import Message
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,7 @@ class LlmBrain:
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": system_prompt(request)},
             *memory_messages(self.memory, request.persona.name),
-            {"role": "user", "content": task_prompt(request, ctx.read_measures(
-                list(request.measure_ids) if request.measure_ids else None))},
+            {"role": "user", "content": task_prompt(request, read(ctx))},
         ]
         used = notes = 0
         replies: list[str] = []
@@ -197,6 +197,16 @@ def system_prompt(request: TaskRequest) -> str:
         "notes ('0', '3/2') or names (w h q e s, a dot adds half); pitches are like C5, "
         f"F#4, B-3. {rights} Keep replies short: your text is posted to the score's chat."
     )
+
+
+def read(ctx: TaskContext) -> str:
+    """The task's measures and parts in the tools' reading (with onsets, which the note
+    tools name notes by); the runtime records the read."""
+    request = ctx.request
+    measures = list(request.measure_ids) if request.measure_ids else None
+    ctx.read_measures(measures)
+    parts = list(request.part_ids) if request.part_ids else None
+    return read_text(ctx.session.doc.read(), measures, parts)
 
 
 def task_prompt(request: TaskRequest, reading: str) -> str:

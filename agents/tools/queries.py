@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from agents.brains.base import Focus, TaskContext
+from agents.tools.reading import read_text
 from agents.tools.refs import ToolError, measure_ids, part_ids
 from agents.tools.toolbox import MEASURES, PARTS, Outcome, Tool, schema
 
@@ -18,12 +19,8 @@ async def read_measures(ctx: TaskContext, args: dict[str, Any]) -> Outcome:
     measures = measure_ids(data, args.get("measures"))
     parts = part_ids(data, args.get("parts"))
     await ctx.status("reading", Focus(tuple(measures or ()), tuple(parts or ())))
-    text = ctx.read_measures(measures)
-    if parts is not None:  # the context reads every part: keep the asked ones
-        from agents.tools.reading import read_text
-
-        text = read_text(data, measures, parts)
-    return Outcome(text)
+    ctx.read_measures(measures)  # the runtime records what the agent read
+    return Outcome(read_text(data, measures, parts))
 
 
 async def analyse(ctx: TaskContext, args: dict[str, Any]) -> Outcome:

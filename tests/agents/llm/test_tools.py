@@ -135,3 +135,46 @@ def test_readers_get_no_writing_tools() -> None:
     names = default_toolbox(writes=False).names
     assert names == ["read_measures", "analyse"]
     assert {"write_measure", "harmonise", "transpose"} <= set(default_toolbox().names)
+
+
+async def test_harmonise_adds_missing_parts(session: DocSession, score: ScoreDoc) -> None:
+    out = await call(session, "harmonise", {"melody": "P1", "measures": ["1"],
+                                            "bass": "Bass"})
+    assert out.startswith("ok:"), out
+    data = score.read()
+    assert [p.name for p in data.parts][:2] == ["Soprano", "Bass"]
+    assert len(data.parts) == 4  # alto and tenor made for it
+    assert all(cell(score, 0, part) for part in (1, 2, 3))
+
+
+async def test_continue_melody_appends_measures(session: DocSession, score: ScoreDoc) -> None:
+    out = await call(session, "continue_melody", {"part": "Soprano", "measures_to_add": 3})
+    assert out.startswith("ok:"), out
+    data = score.read()
+    assert len(data.measures) == 4  # m2 filled, two appended
+    assert all(cell(score, m, 0) for m in (1, 2, 3))
+    assert cell(score, 0, 0)[0] == ("0", "1", ("C5",))  # what was there stays
+    assert (await call(session, "continue_melody", {"part": "P1", "measures_to_add": 99})
+            ).startswith("ERR error: measures_to_add must be")
+
+
+async def test_bass_line_and_countermelody(session: DocSession, score: ScoreDoc) -> None:
+    out = await call(session, "bass_line", {"melody": "P1", "measures": ["1"],
+                                            "target": "Bass"})
+    assert out.startswith("ok:"), out
+    bass = cell(score, 0, 1)
+    assert bass and all(len(p) == 1 for _, _, p in bass)
+    out = await call(session, "countermelody", {"melody": "P1", "measures": ["1"],
+                                                "species": 2})
+    assert out.startswith("ok:"), out
+    assert len(score.read().parts) == 3 and cell(score, 0, 2)
+
+
+async def test_revoice_for_an_instrument(session: DocSession, score: ScoreDoc) -> None:
+    out = await call(session, "revoice", {"part": "Soprano", "instrument": "cello"})
+    assert out.startswith("ok:"), out
+    data = score.read()
+    assert (data.parts[-1].instrument, data.parts[-1].clef) == ("Cello", "bass")
+    assert [p for _, _, p in cell(score, 0, 2)] == [("C4",), ("D4",), ("E4",), ("F4",)]
+    assert (await call(session, "revoice", {"part": "P1", "instrument": "kazoo"})
+            ).startswith("ERR error: no instrument 'kazoo'; known: alto")
