@@ -4,6 +4,7 @@ conftest.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import pytest
@@ -139,3 +140,13 @@ async def test_invalid_arguments_are_refused(pair: Pair) -> None:
         await pair.conversations.recent("s1", max_chars=-1)
     with pytest.raises(ValueError):
         await pair.conversations.trim("s1", -1)
+
+
+async def test_concurrent_appends_get_distinct_ids_in_read_order(pair: Pair) -> None:
+    await pair.catalog.create_score(ScoreRecord("s1"))
+    ids = await asyncio.gather(*(pair.conversations.append("s1", said(f"m{i}"))
+                                 for i in range(20)))
+    assert len(set(ids)) == 20
+    recent = await pair.conversations.recent("s1", limit=100)
+    assert [m.id for m in recent] == sorted(ids)
+    assert sorted(m.body["text"] for m in recent) == sorted(f"m{i}" for i in range(20))
