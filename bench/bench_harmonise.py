@@ -85,7 +85,7 @@ def main() -> None:
     paths = (bench_chorales() if args.set == "bench" else learning_chorales()[::9])[: args.limit]
     totals: dict[str, dict[str, int]] = {"ours": dict.fromkeys(FAULTS, 0),
                                          "bach": dict.fromkeys(FAULTS, 0)}
-    chords = root_hits = full_hits = 0
+    chords = root_hits = full_hits = written_range = 0
     seconds: list[float] = []
     print(f"{'chorale':<16}{'chords':>7}{'sec':>7}{'root%':>7}{'r+q%':>7}   ours "
           + " ".join(f"{SHORT[k]:>5}" for k in FAULTS) + "   | Bach P5 P8 h5+h8")
@@ -100,6 +100,8 @@ def main() -> None:
         ours = check_data(ours_data, vocal=True)
         bach = check_data(bach_data, vocal=True)
         ours_labels, bach_labels = labels(ours_data), labels(bach_data)
+        written_range += sum(1 for i in ours.issues
+                             if i["type"] == "range" and i["parts"] != ["p_0"])
         hits = full = 0
         for choice in h.chords:
             tick = to_ticks(choice.onset)
@@ -127,6 +129,8 @@ def main() -> None:
         label = "harmoniser" if name == "ours" else "Bach (control)"
         print(f"{label:<22}" + "".join(f"{100 * totals[name][k] / chords:>17.2f}"
                                        for k in FAULTS))
+    print(f"range faults in the written alto, tenor and bass: {written_range} "
+          "(the others are Bach's soprano notes)")
     print(f"chord agreement with Bach: root {100 * root_hits / chords:.1f}%, "
           f"root and quality {100 * full_hits / chords:.1f}%")
     print(f"time per chorale: median {statistics.median(seconds) * 1000:.0f} ms, "
