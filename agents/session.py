@@ -60,6 +60,11 @@ class ScoreSession(Protocol):
         """Post to the score's chat as this participant; return the message id."""
         ...
 
+    async def flushed(self) -> None:
+        """Wait until every change made to the document so far is stored and broadcast
+        (after changing :attr:`doc` outside :meth:`edit`, e.g. an undo)."""
+        ...
+
     async def leave(self) -> None:
         """Clear the presence at once and let the room unload when idle."""
         ...

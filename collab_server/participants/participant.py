@@ -119,8 +119,12 @@ class Participant:
             raise ParticipantForbidden(f"{self.profile.name} acts for a {self.role}: "
                                        "it cannot post to the chat")
 
-        return await self.edit(lambda editor: editor.post_chat(
-            self.profile.name, text, author_kind=self.profile.kind, **extra))
+        fields = {"author_kind": self.profile.kind, **extra}
+        return await self.edit(lambda editor: editor.post_chat(self.profile.name, text,
+                                                               **fields))
+
+    async def flushed(self) -> None:
+        await (await self._live_room()).flushed()
 
     # --- presence ------------------------------------------------------------------------
 
