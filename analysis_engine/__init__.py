@@ -6,7 +6,7 @@
 score, recomputing only what an edit touched. See ``docs/analysis.md``.
 """
 
-from analysis_engine.context import AnalysisContext, Settings
+from analysis_engine.context import AnalysisContext
 from analysis_engine.incremental import (
     IncrementalAnalyzer,
     apply_note_changes,
@@ -15,12 +15,13 @@ from analysis_engine.incremental import (
 )
 from analysis_engine.notetable import NoteTable, TableBuilder, build_table
 from analysis_engine.registry import UnknownAnalysis, analysis, names, run, run_all
+from analysis_engine.settings import AnalysisSettings
 
 __all__ = [
     "AnalysisContext",
+    "AnalysisSettings",
     "IncrementalAnalyzer",
     "NoteTable",
-    "Settings",
     "TableBuilder",
     "UnknownAnalysis",
     "analysis",

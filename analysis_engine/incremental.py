@@ -26,11 +26,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from analysis_engine.context import AnalysisContext, Settings
+from analysis_engine.context import AnalysisContext
 from analysis_engine.memo import Memo
 from analysis_engine.notetable import NoteTable, TableBuilder
 from analysis_engine.registry import names as registered_names
 from analysis_engine.registry import run
+from analysis_engine.settings import AnalysisSettings
 from score_model.document import ScoreData, ScoreDoc, decode_measures, decode_note, decode_parts
 from score_model.schema import Note, Problem
 
@@ -39,13 +40,13 @@ class IncrementalAnalyzer:
     """Analyses successive versions of one score, re-using what did not change."""
 
     def __init__(self, analyses: Sequence[str] | None = None,
-                 settings: Settings | None = None) -> None:
+                 settings: AnalysisSettings | None = None) -> None:
         known = registered_names()
         self.analyses = list(analyses) if analyses is not None else known
         unknown = [name for name in self.analyses if name not in known]
         if unknown:
             raise ValueError(f"unknown analyses {unknown}; known: {known}")
-        self.settings = settings or Settings()
+        self.settings = settings or AnalysisSettings()
         self._builder = TableBuilder()
         self._memo = Memo()
         self.table: NoteTable | None = None

@@ -1,4 +1,5 @@
-"""Key finding: global key, and a smoothed key per measure with its modulations.
+"""Key finding: global key, and a smoothed key per measure with its modulations
+(reported by the ``key`` analysis, :mod:`analysis_engine.tonality`).
 
 Global key: the Krumhansl-Schmuckler algorithm. The duration-weighted pitch-class histogram
 of the whole score is correlated (Pearson) with a key profile rotated to each of the 24
@@ -25,35 +26,17 @@ Entertainment 3(4), 2005.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from analysis_engine.context import AnalysisContext, Settings
-from analysis_engine.notetable import NO_KEY
-from analysis_engine.registry import analysis
+from analysis_engine.memo import Memo
+from analysis_engine.notetable import NO_KEY, NoteTable
+from analysis_engine.profiles import PROFILES
+from analysis_engine.settings import AnalysisSettings
+from analysis_engine.slices import SliceSet
+from analysis_engine.stats import MeasureStats
 from analysis_engine.units import key_name
 
-PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "krumhansl": (
-        (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88),
-        (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17),
-    ),
-    "aarden": (
-        (17.7661, 0.145624, 14.9265, 0.160186, 19.8049, 11.3587, 0.291248, 22.062, 0.145624,
-         8.15494, 0.232998, 4.95122),
-        (18.2648, 0.737619, 14.0499, 16.8599, 0.702494, 14.4362, 0.702494, 18.6161, 4.56621,
-         1.93186, 7.37619, 1.75623),
-    ),
-    "temperley": (
-        (0.748, 0.060, 0.488, 0.082, 0.670, 0.460, 0.096, 0.715, 0.104, 0.366, 0.057, 0.400),
-        (0.712, 0.084, 0.474, 0.618, 0.049, 0.460, 0.105, 0.747, 0.404, 0.067, 0.133, 0.330),
-    ),
-    "bellman": (
-        (16.80, 0.86, 12.95, 1.41, 13.49, 11.93, 1.25, 20.28, 1.80, 8.04, 0.62, 10.57),
-        (18.16, 0.69, 12.99, 13.34, 1.07, 11.15, 1.38, 21.07, 7.49, 1.53, 0.92, 10.21),
-    ),
-}
 MODES = ("major", "minor")
 
 
@@ -99,7 +82,7 @@ def _circle_position(key: int) -> int:
     return (major_tonic * 7) % 12
 
 
-def _change_costs(settings: Settings) -> np.ndarray:
+def _change_costs(settings: AnalysisSettings) -> np.ndarray:
     positions = np.array([_circle_position(k) for k in range(24)])
     distance = np.abs(positions[:, None] - positions[None, :])
     distance = np.minimum(distance, 12 - distance)
@@ -148,10 +131,11 @@ class KeyTimeline:
         return _KEY_NAMES[flats][key]
 
 
-def key_timeline(ctx: AnalysisContext) -> KeyTimeline:
-    table, settings = ctx.table, ctx.settings
+def key_timeline(table: NoteTable, settings: AnalysisSettings, memo: Memo,
+                 stats: MeasureStats, slices: SliceSet) -> KeyTimeline:
+    """The global key scores and the smoothed key of every measure."""
     grid = table.grid
-    pc_time = ctx.stats.pc_time
+    pc_time = stats.pc_time
     correlations = correlate(pc_time.sum(axis=0, keepdims=True), settings.key_profile)[0]
     scores = correlations.copy()
     notated = grid.key_fifths[grid.key_fifths != NO_KEY]
@@ -159,7 +143,7 @@ def key_timeline(ctx: AnalysisContext) -> KeyTimeline:
         major = (int(notated[0]) * 7) % 12
         scores[major] += settings.signature_weight
         scores[12 + (major + 9) % 12] += settings.signature_weight
-    flat = ctx.slices.flat
+    flat = slices.flat
     if len(flat.bass):
         last_bass = int(flat.bass[-1]) % 12
         scores[last_bass] += settings.final_weight
@@ -171,7 +155,7 @@ def key_timeline(ctx: AnalysisContext) -> KeyTimeline:
     for shift in range(-h, h + 1):  # triangular weights: h + 1 at the centre, 1 at the edges
         windows_hist += (h + 1 - abs(shift)) * padded[h + shift: h + shift + grid.size]
     keys = [(settings.local_profile, row.tobytes()) for row in windows_hist]
-    rows = ctx.memo.many("key.window", keys, lambda missing: list(
+    rows = memo.many("key.window", keys, lambda missing: list(
         correlate(windows_hist[missing], settings.local_profile)))
     windows = np.array(rows).reshape(grid.size, 24)
     path = viterbi(windows, _change_costs(settings))
@@ -181,43 +165,3 @@ def key_timeline(ctx: AnalysisContext) -> KeyTimeline:
         notated_so_far = np.maximum.accumulate(np.where(grid.key_fifths != NO_KEY, index, 0))
         fifths = fifths[notated_so_far]
     return KeyTimeline(correlations, scores, windows, path, fifths < 0)
-
-
-@analysis("key")
-def key_analysis(ctx: AnalysisContext) -> dict[str, Any]:
-    """Global key with alternatives; the key of every measure; modulations."""
-    keys = ctx.keys
-    grid = ctx.table.grid
-    ranked = np.argsort(-keys.scores, kind="stable")
-    best = int(ranked[0])
-    alternatives = [{"key": keys.name(int(k)), "correlation": _round(keys.correlations[k])}
-                    for k in ranked[1:5]]
-    timeline = []
-    modulations = []
-    previous = -1
-    for m in range(grid.size):
-        k = int(keys.path[m])
-        name = keys.name(k, m)
-        timeline.append({"measure": grid.ids[m], "number": int(grid.numbers[m]), "key": name,
-                         "confidence": _round(keys.windows[m, k])})
-        if previous >= 0 and k != previous:
-            modulations.append({"measure": grid.ids[m], "number": int(grid.numbers[m]),
-                                "from": keys.name(previous, m), "to": name})
-        previous = k
-    return {
-        "key": keys.name(best),
-        "tonic": keys.name(best).split()[0].capitalize(),
-        "mode": key_mode(best),
-        "correlation": _round(keys.correlations[best]),
-        "margin": _round(keys.scores[best] - keys.scores[int(ranked[1])]),
-        "alternatives": alternatives,
-        "profile": ctx.settings.key_profile,
-        "local_profile": ctx.settings.local_profile,
-        "window": 2 * ctx.settings.key_window + 1,
-        "measures": timeline,
-        "modulations": modulations,
-    }
-
-
-def _round(value: float) -> float:
-    return round(float(value), 4)

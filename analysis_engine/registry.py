@@ -15,16 +15,16 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from analysis_engine.context import AnalysisContext, Settings
-    from analysis_engine.notetable import NoteTable
+from analysis_engine.context import AnalysisContext
+from analysis_engine.notetable import NoteTable
+from analysis_engine.settings import AnalysisSettings
 
 RESULT_FORMAT = 1
-BUILTIN_MODULES = ("summary", "key", "harmony", "melody", "rhythm", "voice_leading")
+BUILTIN_MODULES = ("summary", "tonality", "harmony", "melody", "rhythm", "voice_leading")
 
-AnalysisFunction = Callable[["AnalysisContext"], dict[str, Any]]
+AnalysisFunction = Callable[[AnalysisContext], dict[str, Any]]
 
 
 class UnknownAnalysis(KeyError):
@@ -92,20 +92,16 @@ def envelope(name: str, version: Any, result: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(name: str, table: NoteTable | AnalysisContext, *, version: Any = None,
-        settings: Settings | None = None) -> dict[str, Any]:
+        settings: AnalysisSettings | None = None) -> dict[str, Any]:
     """Run one analysis from scratch on a note table (or a prepared context)."""
-    from analysis_engine.context import AnalysisContext
-
     entry = get(name)
     ctx = table if isinstance(table, AnalysisContext) else AnalysisContext(table, settings)
     return envelope(name, version, entry.function(ctx))
 
 
 def run_all(table: NoteTable | AnalysisContext, *, version: Any = None,
-            settings: Settings | None = None, only: list[str] | None = None
+            settings: AnalysisSettings | None = None, only: list[str] | None = None
             ) -> dict[str, dict[str, Any]]:
     """Run several analyses (default: all) sharing one context."""
-    from analysis_engine.context import AnalysisContext
-
     ctx = table if isinstance(table, AnalysisContext) else AnalysisContext(table, settings)
     return {name: run(name, ctx, version=version) for name in (only or names())}

@@ -22,7 +22,7 @@ from functools import cached_property
 import numpy as np
 
 from analysis_engine.chords import MEMBER, QUALITY_INDEX, WEIGHT_CAP, label_chords
-from analysis_engine.context import AnalysisContext
+from analysis_engine.memo import Memo
 from analysis_engine.notetable import NoteTable
 from analysis_engine.units import STEP_PC, STEPS
 
@@ -150,9 +150,8 @@ def _ranks(counts: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
-def slice_set(ctx: AnalysisContext) -> SliceSet:
+def slice_set(table: NoteTable, memo: Memo) -> SliceSet:
     """The slices of every measure, recomputing only those whose inputs changed."""
-    table = ctx.table
     grid = table.grid
     pairs = _Pairs(table)
     lengths = grid.length.tolist()
@@ -161,7 +160,7 @@ def slice_set(ctx: AnalysisContext) -> SliceSet:
         spill = tuple((table.measure_key(src), int(grid.start[m] - grid.start[src]))
                       for src in pairs.spill_sources.get(m, ()))
         keys.append((table.measure_key(m), lengths[m], table.part_ids, spill))
-    measures = ctx.memo.many("slices", keys, lambda missing: _compute(table, pairs, missing))
+    measures = memo.many("slices", keys, lambda missing: _compute(table, pairs, missing))
     return SliceSet(table, measures)
 
 

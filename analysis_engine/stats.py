@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis_engine.context import AnalysisContext
+from analysis_engine.memo import Memo
 from analysis_engine.notetable import NoteTable
-from analysis_engine.slices import MeasureSlices
+from analysis_engine.slices import MeasureSlices, SliceSet
 
 TEXTURE_FIELDS = ("voice_time", "sound_time", "max_voices", "together", "shared_attacks")
 
@@ -31,12 +31,12 @@ class MeasureStats:
     texture: np.ndarray
 
 
-def measure_stats(ctx: AnalysisContext) -> MeasureStats:
-    table = ctx.table
-    slices = ctx.slices.measures
+def measure_stats(table: NoteTable, slice_set: SliceSet, memo: Memo) -> MeasureStats:
+    """Pitch-class and per-part statistics of every measure (recomputing only changes)."""
+    slices = slice_set.measures
     parts = len(table.part_ids)
     keys = [(table.measure_key(m), slices[m].stamp, parts) for m in range(table.grid.size)]
-    rows = ctx.memo.many("stats", keys, lambda missing: _compute(table, slices, missing))
+    rows = memo.many("stats", keys, lambda missing: _compute(table, slices, missing))
     size = table.grid.size
 
     def stack(index: int, width: int) -> np.ndarray:

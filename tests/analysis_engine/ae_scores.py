@@ -27,9 +27,9 @@ class Built:
         return self.doc.read()
 
     def context(self, **settings: Any) -> AnalysisContext:
-        from analysis_engine import Settings
+        from analysis_engine import AnalysisSettings
 
-        return AnalysisContext(build_table(self.data()), Settings(**settings))
+        return AnalysisContext(build_table(self.data()), AnalysisSettings(**settings))
 
     def result(self, name: str, **settings: Any) -> dict[str, Any]:
         return run(name, self.context(**settings), version="test")["result"]

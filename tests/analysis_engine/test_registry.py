@@ -13,7 +13,14 @@ from ae_scores import (
     satb,
 )
 
-from analysis_engine import AnalysisContext, Settings, UnknownAnalysis, build_table, names, run
+from analysis_engine import (
+    AnalysisContext,
+    AnalysisSettings,
+    UnknownAnalysis,
+    build_table,
+    names,
+    run,
+)
 from analysis_engine.registry import analysis, get, run_all, unregister
 
 BUILTIN = {"summary", "key", "harmony", "melody", "rhythm", "voice_leading"}
@@ -59,9 +66,9 @@ def test_custom_analysis_registers_once_and_runs_on_a_context() -> None:
 
 def test_settings_are_validated() -> None:
     with pytest.raises(ValueError, match="key profiles"):
-        Settings(key_profile="nonsense")
+        AnalysisSettings(key_profile="nonsense")
     with pytest.raises(ValueError, match="key_window"):
-        Settings(key_window=-1)
+        AnalysisSettings(key_window=-1)
 
 
 def test_every_result_is_strict_json_and_names_document_ids() -> None:
