@@ -182,11 +182,14 @@ def _states(slot: Slot, key: Key, stats: Stats | None, first: bool, context: str
     priced = sorted(((_prior(slot, key, c, stats, first, context), i, c)
                      for i, c in enumerate(usable)), key=lambda x: (x[0], x[1]))
     found: list[tuple[int, Candidate, Voicings, float]] = []
-    for prior, _, cand in priced:
-        vs = voicings(cand, slot.soprano, slot.low, slot.high, key, slot.final)
-        if vs is not None:
-            found.append((len(found), cand, vs.best(VOICINGS), prior))
-        if len(found) == CHORDS:
+    for relaxed in (False, True):
+        for prior, _, cand in priced:
+            vs = voicings(cand, slot.soprano, slot.low, slot.high, key, slot.final, relaxed)
+            if vs is not None:
+                found.append((len(found), cand, vs.best(VOICINGS), prior))
+            if len(found) == CHORDS:
+                break
+        if found:
             break
     if not found:
         return None

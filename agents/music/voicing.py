@@ -56,9 +56,12 @@ def _pitches(pcs: tuple[int, ...], low: int, high: int) -> list[tuple[int, int]]
 
 @lru_cache(maxsize=4096)
 def voicings(candidate: Candidate, soprano: int, s_low: int, s_high: int, key: Key,
-             final: bool = False) -> Voicings | None:
+             final: bool = False, relaxed: bool = False) -> Voicings | None:
     """All acceptable voicings of ``candidate`` under soprano ``soprano`` (MIDI), whose
-    line spans ``s_low``..``s_high`` while the chord sounds; ``None`` when there is none."""
+    line spans ``s_low``..``s_high`` while the chord sounds; ``None`` when there is none.
+
+    ``relaxed`` (for melodies outside the soprano's range) allows two octaves between
+    soprano and alto and ranges a fourth wider, at a cost."""
     chord = candidate.chord
     pcs = chord.pcs
     if soprano % 12 not in pcs:
@@ -67,9 +70,15 @@ def voicings(candidate: Candidate, soprano: int, s_low: int, s_high: int, key: K
     seventh = chord.is_seventh
     leading = key.leading_tone_pc if candidate.function == "dominant" else -1
     rows: list[tuple[int, int, int, int, int, int, int, int, float]] = []
-    altos = [(a, r) for a, r in _pitches(pcs, *RANGES["alto"]) if s_high - 12 <= a <= s_low]
-    tenors = _pitches(pcs, *RANGES["tenor"])
-    basses = _pitches(pcs, *RANGES["bass"])
+    spread, stretch, penalty = (24, 5, 6.0) if relaxed else (12, 0, 0.0)
+
+    def span(role: str) -> tuple[int, int]:
+        low, high = RANGES[role]
+        return low - stretch, high + stretch
+
+    altos = [(a, r) for a, r in _pitches(pcs, *span("alto")) if s_high - spread <= a <= s_low]
+    tenors = _pitches(pcs, *span("tenor"))
+    basses = _pitches(pcs, *span("bass"))
     inversion_costs = INVERSION_COST[1 if seventh else 0]
     for b, b_role in basses:
         if b_role == 2 and not seventh and candidate.chord.label not in ("I", "i"):
@@ -88,6 +97,7 @@ def voicings(candidate: Candidate, soprano: int, s_low: int, s_high: int, key: K
                 if leading >= 0 and sum(1 for p in (soprano, a, t, b) if p % 12 == leading) > 1:
                     continue
                 cost = inversion_costs[b_role] + _doubling_cost(roles, chord.quality, final)
+                cost += penalty
                 cost += 0.04 * (abs(a - _CENTRE["alto"]) + abs(t - _CENTRE["tenor"])
                                 + abs(b - _CENTRE["bass"]))
                 if t - b > 19:

@@ -11,6 +11,9 @@ from agents.music.quality import check_data
 from agents.music.tonal import midi_of
 from agents.music.view import apply_result, extract_view
 from analysis_engine.voice_leading import RANGES
+from score_model.document import ScoreDoc
+from score_model.ops import ScoreEditor
+from score_model.schema import KeySignature
 
 
 def test_no_parallels_crossings_spacing_or_range_faults(chorale: str) -> None:
@@ -92,3 +95,43 @@ def test_into_new_parts_and_with_hand_set_costs() -> None:
     assert len(written["parts"]) == 3
     lines = [line.name for line in extract_view(score).parts]
     assert lines[-3:] == ["Alto", "Tenor", "Bass"]
+
+
+def _melody(time: str, notes: list[tuple[int, Fraction, Fraction, list[str]]],
+            measures: int, pickup: bool = False) -> ScoreDoc:
+    score = ScoreDoc()
+    editor = ScoreEditor(score)
+    ids = editor.create_score(parts=["Melody"], measures=measures, time=time,
+                              key=KeySignature(-1))
+    if pickup:
+        editor.set_pickup(ids["measures"][0], True)
+    for m, onset, duration, pitches in notes:
+        editor.add_note(ids["measures"][m], ids["parts"][0], onset, duration, pitches)
+    return score
+
+
+def test_compound_metre_pickup_and_rests() -> None:
+    half, three_halves = Fraction(1, 2), Fraction(3, 2)
+    score = _melody("6/8", [
+        (0, Fraction(0), half, ["C5"]), (1, Fraction(0), three_halves, ["F5"]),
+        (1, three_halves, half, ["E5"]), (1, Fraction(2), half, ["D5"]),
+        (1, Fraction(5, 2), half, ["C5"]), (2, Fraction(0), three_halves, []),
+        (2, three_halves, three_halves, ["A4"]), (3, Fraction(0), Fraction(3), ["F4"])],
+        measures=4, pickup=True)
+    h = harmonise(extract_view(score), "Melody")
+    onsets = [(c.measure, c.onset) for c in h.chords]
+    view = extract_view(score)
+    ids = [m.id for m in view.measures]
+    assert onsets == [(ids[1], 0), (ids[1], three_halves), (ids[2], three_halves), (ids[3], 0)]
+    assert h.chords[-1].label == "I" and h.chords[-1].key == "F major"
+    apply_result(score, h.result)
+    assert check_data(score.read(), vocal=True).parallels == 0
+
+
+def test_a_melody_above_the_soprano_range_is_still_harmonised() -> None:
+    score = _melody("4/4", [(0, Fraction(0), Fraction(2), ["D6"]),
+                            (0, Fraction(2), Fraction(2), ["E6"]),
+                            (1, Fraction(0), Fraction(4), ["C6"])], measures=2)
+    h = harmonise(extract_view(score), "Melody")
+    assert len(h.chords) == 5
+    assert all(midi_of(c.pitches[0]) > midi_of(c.pitches[1]) for c in h.chords)
