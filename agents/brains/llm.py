@@ -70,12 +70,13 @@ class _Step:
 class LlmBrain:
     """A :class:`~agents.brains.base.Brain` that asks a model.
 
-    ``memory``: recent messages of the score's conversation (oldest first), given by the
-    runtime. ``on_text``: called with each piece of the model's text as it streams.
+    ``memory``: recent messages of the score's conversation (oldest first); without it,
+    the context's memory is recalled if it has one. ``on_text``: called with each piece
+    of the model's text as it streams.
     """
 
     def __init__(self, config: AgentConfig, *, client: AsyncOpenAI | None = None,
-                 toolbox: Toolbox | None = None, memory: Sequence[Message] = (),
+                 toolbox: Toolbox | None = None, memory: Sequence[MemoryEntry] = (),
                  on_text: Callable[[str], Awaitable[None]] | None = None,
                  max_steps: int = MAX_STEPS) -> None:
         self.config = config
@@ -88,9 +89,10 @@ class LlmBrain:
     async def run(self, ctx: TaskContext) -> BrainResult:
         request = ctx.request
         toolbox = self.toolbox or default_toolbox(writes=request.persona.writes)
+        memory = self.memory or await recall(ctx)
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": system_prompt(request)},
-            *memory_messages(self.memory, request.persona.name),
+            *memory_messages(memory, request.persona.name),
             {"role": "user", "content": task_prompt(request, read(ctx))},
         ]
         used = notes = 0
@@ -216,18 +218,37 @@ def task_prompt(request: TaskRequest, reading: str) -> str:
     return f"{request.instruction}\n\nThe score now:\n{reading}"
 
 
-def memory_messages(memory: Sequence[Message], persona: str) -> list[dict[str, Any]]:
-    """The conversation so far as chat messages: this agent's as the assistant's."""
+MemoryEntry = Message | dict[str, Any]
+
+
+def memory_messages(memory: Sequence[MemoryEntry], persona: str) -> list[dict[str, Any]]:
+    """The conversation so far as chat messages: this agent's as the assistant's. Entries
+    are stored :class:`Message` objects or ``{"author", "kind", "text"}``
+    (:meth:`agents.memory.Memory.recall`)."""
     out: list[dict[str, Any]] = []
-    for message in memory:
-        text = message.body.get("text")
+    for entry in memory:
+        author: Any
+        kind: Any
+        if isinstance(entry, Message):
+            author, kind, text = entry.author_id, entry.author_kind, entry.body.get("text")
+        else:
+            author, kind, text = entry.get("author"), entry.get("kind"), entry.get("text")
         if not isinstance(text, str) or not text:
             continue
-        if message.author_kind == "agent" and message.author_id == persona:
+        if kind == "agent" and author == persona:
             out.append({"role": "assistant", "content": text})
         else:
-            out.append({"role": "user", "content": f"{message.author_id or 'server'}: {text}"})
+            out.append({"role": "user", "content": f"{author or 'server'}: {text}"})
     return out
+
+
+async def recall(ctx: TaskContext) -> list[MemoryEntry]:
+    """The runtime's conversation memory, when its context carries one (``ctx.memory``
+    with ``recall()``)."""
+    memory = getattr(ctx, "memory", None)
+    if memory is None or not hasattr(memory, "recall"):
+        return []
+    return list(await memory.recall())
 
 
 def _estimate(messages: list[dict[str, Any]], step: _Step) -> int:

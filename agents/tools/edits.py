@@ -5,10 +5,12 @@ onset, as the reading shows them."""
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import replace
 from typing import Any
 
 from agents.brains.base import Focus, NoteSpec, TaskContext
+from agents.tools.reading import note_text
 from agents.tools.refs import (
     ToolError,
     measure_id,
@@ -17,6 +19,7 @@ from agents.tools.refs import (
     parse_onset,
     part_id,
     part_ids,
+    part_label,
 )
 from agents.tools.toolbox import (
     DURATION,
@@ -35,11 +38,21 @@ from agents.tools.toolbox import (
 from score_model.document import ScoreData
 from score_model.schema import TIE_TYPES, Note, SchemaError, check_pitch
 
+# What each running task proposed per cell, in suggest mode (the score itself keeps the
+# people's notes until a suggestion is accepted): the next edit of the cell builds on it.
+_DRAFTS: dict[int, dict[tuple[str, str], list[NoteSpec]]] = {}
+
 
 def cell(data: ScoreData, measure: str, part: str) -> list[NoteSpec]:
     """The notes of one cell as specs (grace notes, lyrics and dynamics are not kept)."""
     return [NoteSpec(n.onset, n.duration, n.pitches, n.voice, n.ties, n.articulations)
             for n in data.notes_by_cell().get((measure, part), []) if not n.grace]
+
+
+def current(ctx: TaskContext, data: ScoreData, measure: str, part: str) -> list[NoteSpec]:
+    """The cell as this task sees it: its own proposal if it made one, else the score's."""
+    drafted = _DRAFTS.get(id(ctx), {}).get((measure, part))
+    return list(drafted) if drafted is not None else cell(data, measure, part)
 
 
 def spec(raw: Any) -> NoteSpec:
@@ -66,10 +79,32 @@ def spec(raw: Any) -> NoteSpec:
     return note
 
 
+def proposals(ctx: TaskContext, data: ScoreData, measures: list[str] | None) -> str:
+    """This task's proposals not yet in the score (suggest mode), as reading lines."""
+    numbers = {slot.id: slot.number for slot in data.layout()}
+    lines = []
+    for (measure, part), notes in _DRAFTS.get(id(ctx), {}).items():
+        if measures is not None and measure not in measures:
+            continue
+        for voice in sorted({n.voice for n in notes}):
+            body = "; ".join(note_text(n) for n in notes if n.voice == voice)
+            lines.append(f"m{numbers.get(measure, '?')} {part_label(data, part)} v{voice}: "
+                         f"{body or 'empty'}")
+    if not lines:
+        return ""
+    return "\nyour proposals, waiting for review (the lines above are the score):\n" + (
+        "\n".join(lines))
+
+
 async def write_cell(ctx: TaskContext, measure: str, part: str, notes: list[NoteSpec]
                      ) -> Outcome:
     await ctx.status("writing", Focus((measure,), (part,)))
-    await ctx.write(measure, part, sorted(notes, key=lambda n: (n.voice, n.onset)))
+    ordered = sorted(notes, key=lambda n: (n.voice, n.onset))
+    await ctx.write(measure, part, ordered)
+    if ctx.request.mode == "suggest":
+        if id(ctx) not in _DRAFTS:
+            weakref.finalize(ctx, _DRAFTS.pop, id(ctx), None)
+        _DRAFTS.setdefault(id(ctx), {})[(measure, part)] = ordered
     return Outcome(f"ok: wrote {len(notes)} notes", notes=len(notes))
 
 
@@ -82,7 +117,7 @@ async def write_measure(ctx: TaskContext, args: dict[str, Any]) -> Outcome:
         raise ToolError("notes must be a list of {onset, duration, pitches}")
     notes = [spec(raw) for raw in raw_notes]
     voices = {n.voice for n in notes} or {_voice(args.get("voice"))}
-    kept = [n for n in cell(data, measure, part) if n.voice not in voices]
+    kept = [n for n in current(ctx, data, measure, part) if n.voice not in voices]
     return await write_cell(ctx, measure, part, kept + notes)
 
 
@@ -91,14 +126,14 @@ async def add_note(ctx: TaskContext, args: dict[str, Any]) -> Outcome:
     data = ctx.session.doc.read()
     measure, part = measure_id(data, args["measure"]), part_id(data, args["part"])
     note = spec(args)
-    return await write_cell(ctx, measure, part, [*cell(data, measure, part), note])
+    return await write_cell(ctx, measure, part, [*current(ctx, data, measure, part), note])
 
 
 async def remove_note(ctx: TaskContext, args: dict[str, Any]) -> Outcome:
     require(args, "measure", "part", "onset")
     data = ctx.session.doc.read()
     measure, part = measure_id(data, args["measure"]), part_id(data, args["part"])
-    notes = cell(data, measure, part)
+    notes = current(ctx, data, measure, part)
     target = _find(notes, args)
     return await write_cell(ctx, measure, part, [n for n in notes if n is not target])
 
@@ -107,7 +142,7 @@ async def change_note(ctx: TaskContext, args: dict[str, Any]) -> Outcome:
     require(args, "measure", "part", "onset")
     data = ctx.session.doc.read()
     measure, part = measure_id(data, args["measure"]), part_id(data, args["part"])
-    notes = cell(data, measure, part)
+    notes = current(ctx, data, measure, part)
     target = _find(notes, args)
     merged = {"onset": args.get("new_onset", target.onset),
               "duration": args.get("duration", target.duration),
@@ -129,7 +164,7 @@ async def set_tie(ctx: TaskContext, args: dict[str, Any]) -> Outcome:
         raise ToolError(f"tie {tie!r} is not start, stop, continue or null")
     data = ctx.session.doc.read()
     measure, part = measure_id(data, args["measure"]), part_id(data, args["part"])
-    notes = cell(data, measure, part)
+    notes = current(ctx, data, measure, part)
     target = _find(notes, args)
     if not target.pitches:
         raise ToolError("a rest cannot be tied")
@@ -156,7 +191,7 @@ async def transpose(ctx: TaskContext, args: dict[str, Any]) -> Outcome:
         if (measures is not None and measure not in measures) or (
                 parts is not None and part not in parts):
             continue
-        notes = cell(data, measure, part)
+        notes = current(ctx, data, measure, part)
         if not any(n.pitches for n in notes):
             continue
         moved = [replace(n, pitches=tuple(

@@ -15,7 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from agents.brains.base import Focus, NoteSpec, TaskContext
-from agents.tools.edits import cell, write_cell
+from agents.tools.edits import current, write_cell
 from agents.tools.refs import ToolError, measure_ids, part_id
 from agents.tools.toolbox import MEASURES, PART, Outcome, Tool, require, schema
 from score_model.ops import ScoreEditor
@@ -54,7 +54,7 @@ async def write_result(ctx: TaskContext, result: MusicResult) -> int:
         data = ctx.session.doc.read()
         for measure, notes in by_measure.items():
             voices = {n.voice for n in notes}
-            kept = [n for n in cell(data, measure, part) if n.voice not in voices]
+            kept = [n for n in current(ctx, data, measure, part) if n.voice not in voices]
             written += (await write_cell(ctx, measure, part, kept + notes)).notes
     return written
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from agents.brains.base import Focus, TaskContext
+from agents.tools.edits import proposals
 from agents.tools.reading import read_text
 from agents.tools.refs import ToolError, measure_ids, part_ids
 from agents.tools.toolbox import MEASURES, PARTS, Outcome, Tool, schema
@@ -20,7 +21,7 @@ async def read_measures(ctx: TaskContext, args: dict[str, Any]) -> Outcome:
     parts = part_ids(data, args.get("parts"))
     await ctx.status("reading", Focus(tuple(measures or ()), tuple(parts or ())))
     ctx.read_measures(measures)  # the runtime records what the agent read
-    return Outcome(read_text(data, measures, parts))
+    return Outcome(read_text(data, measures, parts) + proposals(ctx, data, measures))
 
 
 async def analyse(ctx: TaskContext, args: dict[str, Any]) -> Outcome:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from agents.brains.base import NoteSpec
 from agents.tools.refs import duration_name, part_label
 from score_model.document import ScoreData
 from score_model.schema import Note, format_fraction
@@ -31,10 +32,11 @@ def header(data: ScoreData) -> str:
     return f"score {title!r}{time}{key}; parts: {parts or 'none'}; measures: {span}"
 
 
-def note_text(note: Note) -> str:
+def note_text(note: Note | NoteSpec) -> str:
     pitches = "+".join(note.pitches) if note.pitches else "rest"
     tie = "~" if any(t in ("start", "continue") for t in note.ties) else ""
     return f"@{format_fraction(note.onset)} {pitches}{tie} {duration_name(note.duration)}"
+
 
 
 def read_text(data: ScoreData, measures: Sequence[str] | None = None,

@@ -57,6 +57,9 @@ class DocSession:
         return await self.edit(lambda e: e.post_chat(self.name, text, author_kind="agent",
                                                      **extra))
 
+    async def flushed(self) -> None:
+        return None  # nothing to store: the document lives in memory
+
     async def leave(self) -> None:
         self.left = True
         self.presence.append(None)

@@ -208,3 +208,23 @@ async def test_a_refused_key_is_an_llm_error(model: tuple[ScriptedModel, AgentCo
     with pytest.raises(LlmError, match="401"):
         await LlmBrain(config).run(make_context(session))
 
+
+
+class RecallingMemory:
+    """A conversation memory as the runtime's context carries it."""
+
+    async def recall(self) -> list[dict[str, object]]:
+        return [{"author": "ana", "kind": "user", "text": "@mia what key is this?"},
+                {"author": "mia", "kind": "agent", "text": "C major."}]
+
+
+async def test_memory_is_recalled_from_the_context(model: tuple[ScriptedModel, AgentConfig],
+                                                   session: DocSession) -> None:
+    scripted, config = model
+    scripted.replies = [Reply("It starts on the tonic.")]
+    ctx = make_context(session, "mia", instruction="why?")
+    ctx.memory = RecallingMemory()  # type: ignore[attr-defined]
+    await LlmBrain(config).run(ctx)
+    sent = scripted.requests[0]["messages"]
+    assert sent[1:3] == [{"role": "user", "content": "ana: @mia what key is this?"},
+                         {"role": "assistant", "content": "C major."}]

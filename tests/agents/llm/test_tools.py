@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents.brains.base import NoteSpec, TaskRequest
 from agents.config import AgentConfig
+from agents.personas import get_persona
 from agents.tools import default_toolbox
+from agents.tools.context import DirectContext
 from agents.tools.reading import read_text
 from score_model.document import ScoreDoc
 from score_model.origin import Origin
@@ -178,3 +181,38 @@ async def test_revoice_for_an_instrument(session: DocSession, score: ScoreDoc) -
     assert [p for _, _, p in cell(score, 0, 2)] == [("C4",), ("D4",), ("E4",), ("F4",)]
     assert (await call(session, "revoice", {"part": "P1", "instrument": "kazoo"})
             ).startswith("ERR error: no instrument 'kazoo'; known: alto")
+
+
+class ProposingContext(DirectContext):
+    """Suggest mode as the runtime runs it: writes are proposals, the score is untouched
+    (here they are kept in a list instead of the document's suggestion layer)."""
+
+    def __init__(self, session: DocSession) -> None:
+        super().__init__(session, TaskRequest(get_persona("aureon"), "help", mode="suggest"))
+        self.proposed: list[tuple[str, str, list[NoteSpec]]] = []
+
+    async def write(self, measure_id: str, part_id: str, notes: list[NoteSpec]) -> None:
+        self.proposed.append((measure_id, part_id, notes))
+
+
+async def test_suggest_mode_edits_build_on_the_tasks_own_proposal(
+        session: DocSession, score: ScoreDoc) -> None:
+    ctx = ProposingContext(session)
+    tools = default_toolbox()
+    before = score.encode_state()
+    for onset, pitch in (("0", "C3"), ("2", "G2")):
+        outcome = await tools.call(ctx, "add_note", {"measure": "2", "part": "Bass",
+                                                     "onset": onset, "duration": "h",
+                                                     "pitches": [pitch]})
+        assert outcome.text == f"ok: wrote {1 if pitch == 'C3' else 2} notes"
+    assert [[n.pitches for n in notes] for _, _, notes in ctx.proposed] == [
+        [("C3",)], [("C3",), ("G2",)]]
+    assert score.encode_state() == before
+    reading = (await tools.call(ctx, "read_measures", {"measures": ["2"]})).text
+    assert "m2 P2: empty" in reading
+    assert reading.endswith("waiting for review (the lines above are the score):\n"
+                            "m2 P2 v1: @0 C3 h; @2 G2 h")
+    other = ProposingContext(session)  # another task starts from the score
+    assert (await tools.call(other, "add_note", {"measure": "2", "part": "Bass",
+                                                 "onset": "0", "duration": "w",
+                                                 "pitches": ["C2"]})).notes == 1
