@@ -129,6 +129,8 @@ def _form(view: ScoreView | None, phrases: list[tuple[str, str, dict[str, Any] |
     if view is None or not view.parts or len(phrases) < 2:
         return None
     index = {m.id: i for i, m in enumerate(view.measures)}
+    if any(first not in index or last not in index for first, last, _ in phrases):
+        return None  # the view covers part of the score only
     top = view.parts[0].voice(1)
     shapes: list[tuple[int, ...]] = []
     for first, last, _ in phrases:

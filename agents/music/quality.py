@@ -13,9 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import analysis_engine
 from agents.music.view import Line, MusicResult, ScoreView, apply_result, to_score_data
-from analysis_engine import build_table, run
+from analysis_engine import AnalysisSettings, build_table, run
 from score_model.document import ScoreData, ScoreDoc
 
 FAULTS = ("parallel_fifths", "parallel_octaves", "hidden_fifths", "hidden_octaves",
@@ -60,19 +59,13 @@ def _report(result: dict[str, Any], measures: Iterable[str] | None) -> QualityRe
     return QualityReport(counts, issues, bool(result["vocal"]))
 
 
-def _settings(vocal: bool | None) -> Any:
-    """The engine's settings (``AnalysisSettings``; named ``Settings`` before a rename)."""
-    factory = (getattr(analysis_engine, "AnalysisSettings", None)
-               or getattr(analysis_engine, "Settings"))  # noqa: B009
-    return factory(vocal=vocal)
-
-
 def check_data(data: ScoreData, *, measures: Iterable[str] | None = None,
                vocal: bool | None = None) -> QualityReport:
     """Faults of a decoded score, only those in ``measures`` (ids) when given. ``vocal``
     forces (or forbids) the SATB spacing and range rules; ``None`` lets the engine guess
     from the part names."""
-    result = run("voice_leading", build_table(data), settings=_settings(vocal))["result"]
+    settings = AnalysisSettings(vocal=vocal)
+    result = run("voice_leading", build_table(data), settings=settings)["result"]
     return _report(result, measures)
 
 

@@ -68,3 +68,10 @@ def test_parallel_fifths_are_reported_with_their_bar_in_both_registers() -> None
 def test_unknown_register() -> None:
     with pytest.raises(ValueError):
         explain({}, register="poet")
+
+
+def test_a_view_of_some_measures_only() -> None:
+    view, results = _chorale()
+    part_view = extract_view(chorale_doc("bwv177.4"), measures=[m.id for m in view.measures[:3]])
+    e = explain(results, register="analyst", view=part_view)
+    assert "Form by phrase melody" not in e.text and e.text.startswith("Key:")
