@@ -14,6 +14,14 @@ Decoding is strict: truncated or over-long varints, lengths beyond the frame, tr
 bytes, unknown types, invalid UTF-8 and invalid JSON all raise
 :class:`~collab_server.errors.ProtocolViolation`. The peer is then disconnected; nothing
 of the frame has been applied.
+
+Encoding uses pycrdt's helpers (``create_update_message``, ``create_awareness_message``,
+``write_message``), byte-identical to what we wrote before (``test_protocol.py`` checks
+it). Decoding stays ours: pycrdt's ``Decoder`` trusts its input (a truncated varint is an
+``IndexError``, a declared length beyond the frame is silently cut, varints are
+unbounded), which a server facing hostile clients cannot accept; and no decoder, ours or
+pycrdt's, makes a crafted Yjs update safe for yrs: that is the update guard's job
+(:mod:`collab_server.sync.update_check`).
 """
 
 from __future__ import annotations
@@ -21,6 +29,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import IntEnum
+
+from pycrdt import (
+    YMessageType,
+    YSyncMessageType,
+    create_awareness_message,
+    create_update_message,
+    write_message,
+)
 
 from collab_server.errors import ProtocolViolation
 
@@ -216,6 +232,7 @@ def decode_state_vector(data: bytes) -> dict[int, int]:
 
 
 def var_uint(value: int) -> bytes:
+    """lib0's unsigned varint (pycrdt has one only in a private module)."""
     if value < 0x80:
         return bytes((value,))
     out = bytearray()
@@ -226,24 +243,25 @@ def var_uint(value: int) -> bytes:
     return bytes(out)
 
 
-def var_bytes(payload: bytes) -> bytes:
-    return var_uint(len(payload)) + payload
+var_bytes = write_message  # a length-prefixed payload
+_STEP1 = bytes((YMessageType.SYNC, YSyncMessageType.SYNC_STEP1))
+_STEP2 = bytes((YMessageType.SYNC, YSyncMessageType.SYNC_STEP2))
 
 
 def encode_sync_step1(state_vector: bytes) -> bytes:
-    return b"\x00\x00" + var_bytes(state_vector)
+    return _STEP1 + write_message(state_vector)
 
 
 def encode_sync_step2(update: bytes) -> bytes:
-    return b"\x00\x01" + var_bytes(update)
+    return _STEP2 + write_message(update)
 
 
-def encode_update(update: bytes) -> bytes:
-    return b"\x00\x02" + var_bytes(update)
+encode_update = create_update_message
 
 
 def encode_awareness_entries(entries: list[AwarenessEntry] | tuple[AwarenessEntry, ...]) -> bytes:
-    """The body of an awareness message (what ``decode_awareness`` reads)."""
+    """The body of an awareness message (what ``decode_awareness`` reads). Not pycrdt's
+    ``Encoder.write_var_string``: it prefixes the length in characters, not bytes."""
     parts = [var_uint(len(entries))]
     for entry in entries:
         state = entry.state.encode("utf-8")
@@ -252,7 +270,7 @@ def encode_awareness_entries(entries: list[AwarenessEntry] | tuple[AwarenessEntr
 
 
 def encode_awareness(entries: list[AwarenessEntry] | tuple[AwarenessEntry, ...]) -> bytes:
-    return b"\x01" + var_bytes(encode_awareness_entries(entries))
+    return create_awareness_message(encode_awareness_entries(entries))
 
 
 def encode_permission_denied(reason: str) -> bytes:
