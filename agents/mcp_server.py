@@ -87,6 +87,7 @@ class McpTools:
         self._clock = clock
         self._sessions: dict[tuple[str, str, str], tuple[ScoreSession, float]] = {}
         self._lock = asyncio.Lock()
+        self._reaper: asyncio.Task[None] | None = None
 
     # --- tools -------------------------------------------------------------------------
 
@@ -131,7 +132,16 @@ class McpTools:
             session = found[0] if found else await self.host.join(
                 score_id, caller, f"{client} ({caller.principal})")
             self._sessions[key] = (session, self._clock())
+            if self._reaper is None or self._reaper.done():
+                self._reaper = asyncio.get_running_loop().create_task(self._reap())
         return session
+
+    async def _reap(self) -> None:
+        """Leave the rooms of idle assistants (their presence goes with them)."""
+        while self._sessions:
+            await asyncio.sleep(max(0.05, self.idle_seconds / 4))
+            async with self._lock:
+                await self._leave_idle()
 
     async def _leave_idle(self) -> None:
         now = self._clock()
@@ -143,6 +153,8 @@ class McpTools:
 
     async def close(self) -> None:
         """Leave every room."""
+        if self._reaper is not None:
+            self._reaper.cancel()
         async with self._lock:
             sessions = [s for s, _ in self._sessions.values()]
             self._sessions.clear()

@@ -5,6 +5,7 @@ it shows as an agent in the room; a wrong token is refused; a viewer cannot writ
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -12,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import mcp_types as types
@@ -75,11 +77,12 @@ WRITE_M2 = {"measure": "2", "part": "Bass", "notes": [
 
 
 @asynccontextmanager
-async def http_server(tmp_path: Path) -> AsyncIterator[tuple[Starlette, McpTools, str]]:
+async def http_server(tmp_path: Path, idle_seconds: float = 300.0
+                      ) -> AsyncIterator[tuple[Starlette, McpTools, str]]:
     settings = Settings(data_dir=tmp_path, database_url="memory://",
                         admin_password=ADMIN_PASSWORD, log_json=False)
     app = create_app(settings)
-    tools = McpTools(ServerHost(app))
+    tools = McpTools(ServerHost(app), idle_seconds=idle_seconds)
     async with run_uvicorn(with_mcp(app, tools, host="127.0.0.1"), lifespan="on") as port:
         yield app, tools, f"http://127.0.0.1:{port}"
 
@@ -155,6 +158,27 @@ async def test_http_refuses_wrong_tokens_and_viewer_writes(tmp_path: Path) -> No
             assert wrote.is_error and "cannot change the score" in text(wrote)
         room = app.state.rooms.loaded(seeded.score_id)
         assert bass_of_m2(room.score) == []
+
+
+def agents_in(room: Any) -> list[dict[str, Any]]:
+    states = [json.loads(e.state) for e in room.local_presence()]
+    return [s for s in states if s.get("user", {}).get("kind") == "agent"]
+
+
+async def test_an_idle_assistant_leaves_the_room(tmp_path: Path) -> None:
+    async with http_server(tmp_path, idle_seconds=0.3) as (app, tools, url):
+        seeded = await seed(app)
+        async with http_client(url, seeded.editor_token) as session:
+            await session.call_tool("read_measures", {"score": seeded.score_id})
+            room = app.state.rooms.loaded(seeded.score_id)
+            assert len(agents_in(room)) == 1 and len(tools.joined) == 1
+            for _ in range(40):
+                await asyncio.sleep(0.05)
+                if not tools.joined:
+                    break
+            assert tools.joined == [] and agents_in(room) == []
+            again = await session.call_tool("read_measures", {"score": seeded.score_id})
+            assert not again.is_error and len(agents_in(room)) == 1  # joins again
 
 
 def embedded_settings(data_dir: Path) -> Settings:
