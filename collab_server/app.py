@@ -19,7 +19,7 @@ from collab_server.cache import ScoreMetadataCache, open_cache
 from collab_server.errors import EXCEPTION_HANDLERS
 from collab_server.fanout.factory import open_fanout
 from collab_server.fanout.hooks import FanoutHooks
-from collab_server.metrics import ServerMetrics
+from collab_server.metrics import HttpMetrics, ServerMetrics
 from collab_server.redis_client import open_redis
 from collab_server.security.gate import GateMiddleware, websocket_authenticator
 from collab_server.security.limits import FrameGuard
@@ -117,7 +117,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
                 await redis.aclose()
             log.info("orpheus stopped")
 
-    middleware = []
+    middleware = [Middleware(HttpMetrics, metrics=metrics)]
     if settings.cors_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                                      allow_methods=["*"], allow_headers=["*"]))

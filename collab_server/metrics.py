@@ -1,4 +1,5 @@
-"""Prometheus metrics: the sync engine's counters and gauges, plus store latency.
+"""Prometheus metrics: the sync engine's counters and gauges, store latency, and HTTP
+requests by route template and status (:class:`HttpMetrics`, an ASGI middleware).
 
 The engine keeps plain counters (:class:`~collab_server.sync.room_metrics.RoomMetrics`); a
 custom collector reads them at scrape time, so the hot path never touches Prometheus.
@@ -7,11 +8,14 @@ Each app has its own registry (several apps can live in one test process).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from collab_server.sync.room_metrics import RoomMetrics
 
@@ -67,6 +71,14 @@ class ServerMetrics:
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
             registry=self.registry)
         self.rooms.on_store_latency = self.store_latency.observe
+        self.http_requests = Counter(
+            PREFIX + "http_requests", "HTTP requests by method, route template and status",
+            ["method", "route", "status"], registry=self.registry)
+        self.http_latency = Histogram(
+            PREFIX + "http_request_seconds",
+            "HTTP request latency (until the response is complete) by method and route",
+            ["method", "route"], registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
         self._sources: list[Callable[[], dict[str, float]]] = []
         self.registry.register(_EngineCollector(self.rooms, self._read_sources))
 
@@ -80,3 +92,49 @@ class ServerMetrics:
         for source in self._sources:
             values.update(source())
         return values
+
+
+UNMATCHED = "<unmatched>"  # requests no route serves: one label, not one per path
+
+
+class HttpMetrics:
+    """Counts HTTP requests and times them by route template (``/api/scores/{score_id}``,
+    never the raw path, so the number of series stays bounded) and status."""
+
+    def __init__(self, app: ASGIApp, metrics: ServerMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # unless a response starts
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            route, method = route_template(scope), scope["method"]
+            self.metrics.http_requests.labels(method, route, str(status)).inc()
+            self.metrics.http_latency.labels(method, route).observe(
+                time.perf_counter() - started)
+
+
+def route_template(scope: Scope) -> str:
+    """The path template of the route serving ``scope``: the one the router chose, else
+    (a request refused before routing) the first whose path matches."""
+    route = scope.get("route")
+    if route is None and "app" in scope:
+        for candidate in scope["app"].routes:
+            if candidate.matches(scope)[0] is not Match.NONE:
+                route = candidate
+                break
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) and path else UNMATCHED
