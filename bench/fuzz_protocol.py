@@ -194,6 +194,53 @@ async def baseline(cases: int, *, seed: int = 0) -> float:
     return seconds
 
 
+async def flood_cases(frames: int = 50_000) -> dict[str, dict[str, float]]:
+    """Floods, through the frame guard with the server's default limits and the room: a
+    connection sending presence as fast as it can (every frame news), and a viewer
+    sending document updates. Each must be refused (4429) right past its burst; returns,
+    per case, the frames taken before the refusal, its close code and us per frame."""
+    from collab_server.security.limits import FrameGuard
+    from collab_server.settings import Settings
+
+    defaults = Settings()
+    guard = FrameGuard(update_rate=defaults.ws_update_rate,
+                       update_burst=defaults.ws_update_burst,
+                       awareness_rate=defaults.ws_awareness_rate,
+                       awareness_burst=defaults.ws_awareness_burst,
+                       max_document_bytes=defaults.max_document_bytes)
+    rng = random.Random(0)
+    state, seeds = seed_frames(rng)
+    update = next(frame for frame in seeds if frame[:2] == b"\x00\x02")
+    cases = {
+        "presence": (False, lambda n: encode_awareness(
+            [AwarenessEntry(99, n + 1, json.dumps({"cursor": n}))])),
+        "viewer updates": (True, lambda n: update),
+    }
+    out: dict[str, dict[str, float]] = {}
+    for name, (read_only, make) in cases.items():
+        room = Room("flood", LoadedState(state, 1))
+        conn = Connection(NullTransport(), read_only=read_only)
+        room.join(conn)
+        taken, code = 0, 0
+        started = time.perf_counter()
+        for index in range(frames):
+            frame = make(index)
+            try:
+                guard(room, conn, frame)
+                room.receive(conn, frame)
+            except OrpheusError as exc:
+                code = exc.close_code
+                break
+            taken += 1
+            if index % 64 == 0:
+                await asyncio.sleep(0)
+        spent = time.perf_counter() - started
+        out[name] = {"frames_before_close": taken, "close_code": code,
+                     "us_per_frame": round(spent / max(taken, 1) * 1e6, 1)}
+        await room.stop()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=100_000)
@@ -213,7 +260,13 @@ def main() -> None:
     print(f"crashes: {len(report.crashes)}  hangs (> {args.slow} s): {len(report.slow)}")
     for error, frame in report.crashes[:5]:
         print(f"  {error}: {frame[:120]}")
-    raise SystemExit(1 if report.failures else 0)
+    floods = asyncio.run(flood_cases())
+    for name, outcome in floods.items():
+        print(f"flood, {name}: closed with {outcome['close_code']:.0f} after "
+              f"{outcome['frames_before_close']:,.0f} frames "
+              f"({outcome['us_per_frame']} us/frame)")
+    flooded = all(o["close_code"] == 4429 for o in floods.values())
+    raise SystemExit(1 if report.failures or not flooded else 0)
 
 
 if __name__ == "__main__":

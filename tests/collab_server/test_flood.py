@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bench.flood import Setup, flooder_result, measure_edits, percentile, start_flooder
+from bench.fuzz_protocol import flood_cases
 from collab_server.errors import RateLimited
 from collab_server.security.limits import FrameGuard
 from collab_server.sync.connection import Connection
@@ -214,3 +215,11 @@ async def test_a_presence_flood_at_full_speed_is_closed_and_other_scores_stay_fa
     assert len(latencies) >= 50
     assert percentile(latencies, 0.5) < 0.05
     assert percentile(latencies, 0.99) < 0.25
+
+
+async def test_the_fuzz_scripts_floods_are_closed_right_past_the_burst() -> None:
+    floods = await flood_cases(5_000)
+    assert set(floods) == {"presence", "viewer updates"}
+    for outcome in floods.values():  # default bursts: 1,000 (plus what refills meanwhile)
+        assert outcome["close_code"] == 4429
+        assert 1_000 <= outcome["frames_before_close"] < 1_000 + 500
