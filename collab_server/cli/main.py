@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from collab_server.cli import analysis as analysis_cli
+from collab_server.cli import login as login_cli
 from collab_server.cli import mcp as mcp_cli
 from collab_server.settings import SettingError, Settings
 
@@ -113,6 +114,7 @@ def _run_accounts(job: Any) -> Any:
 
 main.add_command(analysis_cli.worker)
 main.add_command(analysis_cli.analyze)
+main.add_command(login_cli.login)
 main.add_command(mcp_cli.mcp)
 
 
