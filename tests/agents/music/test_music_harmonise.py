@@ -10,6 +10,7 @@ from agents.music.harmonise import harmonise
 from agents.music.quality import check_data
 from agents.music.tonal import midi_of
 from agents.music.view import apply_result, extract_view
+from analysis_engine import build_table, run
 from analysis_engine.voice_leading import RANGES
 from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
@@ -135,3 +136,27 @@ def test_a_melody_above_the_soprano_range_is_still_harmonised() -> None:
     h = harmonise(extract_view(score), "Melody")
     assert len(h.chords) == 5
     assert all(midi_of(c.pitches[0]) > midi_of(c.pitches[1]) for c in h.chords)
+
+
+def _labels(score: ScoreDoc) -> dict[tuple[str, Fraction], tuple[int, str | None]]:
+    slices = run("harmony", build_table(score.read()))["result"]["slices"]
+    return {(s["measure"], Fraction(s["onset"])): (midi_of(s["root"] + "4") % 12, s["quality"])
+            for s in slices}
+
+
+def _at(labels: dict[tuple[str, Fraction], tuple[int, str | None]], measure: str,
+        onset: Fraction) -> tuple[int, str | None] | None:
+    starts = [o for m, o in labels if m == measure and o <= onset]
+    return labels[(measure, max(starts))] if starts else None
+
+
+def test_agrees_with_bach_on_most_roots(chorale: str) -> None:
+    """The engine labels both settings; the bench measures this over 41 chorales."""
+    ours = chorale_doc(chorale)
+    h = harmonised(chorale)
+    apply_result(ours, h.result)
+    bach_labels, our_labels = _labels(chorale_doc(chorale)), _labels(ours)
+    roots = sum(1 for c in h.chords
+                if (a := _at(our_labels, c.measure, c.onset)) is not None
+                and (b := _at(bach_labels, c.measure, c.onset)) is not None and a[0] == b[0])
+    assert roots / len(h.chords) >= 0.5
