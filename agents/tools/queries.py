@@ -40,9 +40,8 @@ async def analyse(ctx: TaskContext, args: dict[str, Any]) -> Outcome:
         result = results.get(name)
         if isinstance(result, dict) and "result" in result and "analysis" in result:
             result = result["result"]  # an envelope
-        if result is not None:
-            out[name] = _numbered(_within(result, set(measures)) if measures else result,
-                                  numbers)
+        out[name] = "not available" if result is None else _numbered(
+            _within(result, set(measures)) if measures else result, numbers)
     text = json.dumps(out, separators=(",", ":"), default=str)
     if len(text) > MAX_ANALYSIS_CHARS:
         text = text[:MAX_ANALYSIS_CHARS] + " ...(cut: ask for fewer measures or analyses)"

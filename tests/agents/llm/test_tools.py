@@ -216,3 +216,13 @@ async def test_suggest_mode_edits_build_on_the_tasks_own_proposal(
     assert (await tools.call(other, "add_note", {"measure": "2", "part": "Bass",
                                                  "onset": "0", "duration": "w",
                                                  "pitches": ["C2"]})).notes == 1
+
+
+async def test_analysis_envelopes_are_unwrapped(session: DocSession) -> None:
+    from analysis_engine.jobs import analyse_document
+
+    request = TaskRequest(get_persona("mia"), "why", mode="direct")
+    ctx = DirectContext(session, request,
+                        analyse=lambda data: analyse_document(data, analyses=["key"]))
+    out = (await default_toolbox().call(ctx, "analyse", {"analyses": ["key", "rhythm"]})).text
+    assert out.startswith('{"key":{"key":"C major"') and out.endswith('"rhythm":"not available"}')
