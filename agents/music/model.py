@@ -88,6 +88,10 @@ _TOTALS: dict[int, tuple[dict[str, int], int]] = {}
 
 
 def _total(key: int, counts: dict[str, int]) -> int:
+    """Sum of a count table, cached for the tables of the loaded statistics (which live
+    as long as the process); empty tables are not cached."""
+    if not counts:
+        return 0
     cached = _TOTALS.get(key)
     if cached is not None and cached[0] is counts:
         return cached[1]
