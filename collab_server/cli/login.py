@@ -3,35 +3,47 @@ in a file), showing the server's own message when it refuses."""
 
 from __future__ import annotations
 
+import json
 import os
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import click
-import httpx
 
 DEFAULT_SERVER = "http://localhost:8000"
 
 
-def request_token(server: str, username: str, password: str, *,
-                  transport: httpx.BaseTransport | None = None) -> str:
+def request_token(server: str, username: str, password: str) -> str:
     """The access token for ``username``; :class:`click.ClickException` with the
     server's message when it refuses, or a clear line when it cannot be reached."""
-    url = server.rstrip("/") + "/api/auth/login"
+    request = urllib.request.Request(
+        server.rstrip("/") + "/api/auth/login", method="POST",
+        data=json.dumps({"username": username, "password": password}).encode(),
+        headers={"Content-Type": "application/json", "Accept": "application/json"})
     try:
-        with httpx.Client(transport=transport, timeout=30) as client:
-            response = client.post(url, json={"username": username, "password": password})
-    except httpx.HTTPError as exc:
-        raise click.ClickException(f"cannot reach {server}: {exc}") from None
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if response.status_code != 200 or not isinstance(body, dict) \
-            or not isinstance(body.get("access_token"), str):
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as refused:
+        status, raw = refused.code, refused.read()
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise click.ClickException(f"cannot reach {server}: {reason}") from None
+    body = _json(raw)
+    token = body.get("access_token") if isinstance(body, dict) else None
+    if status != 200 or not isinstance(token, str):
         message = body.get("message") if isinstance(body, dict) else None
-        raise click.ClickException(
-            f"login refused ({response.status_code}): {message or response.text[:200]}")
-    return str(body["access_token"])
+        text = message or raw.decode("utf-8", "replace")[:200]
+        raise click.ClickException(f"login refused ({status}): {text}")
+    return token
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
 
 
 def save_token(path: Path, token: str) -> None:
