@@ -60,7 +60,6 @@ W_EMISSION = 2.0  # weights of the learned costs against the voice-leading costs
 W_TRANSITION = 1.0
 W_CADENCE = 1.0
 CONTEXT_STRENGTH = 4.0
-VOICES = ("soprano", "alto", "tenor", "bass")
 _MOTION = {0: 0.9, 5: 0.0, 7: 0.6, 2: 0.4, 10: 1.4, 8: 0.5, 9: 0.5, 3: 1.0, 4: 1.0, 6: 1.8,
            1: 1.5, 11: 1.5}
 

@@ -49,7 +49,7 @@ _MAJOR = (
     (2, 0, "major", "V/vi", "other", 1.6),
     (5, 0, "major", "V/ii", "other", 2.0),
     (0, 0, "dominant-seventh", "V7/IV", "other", 2.0),
-    (6, 1, "diminished", "viio/V", "predominant", 2.2),
+    (3, 1, "diminished", "viio/V", "predominant", 2.2),
 )
 _MINOR = (
     (0, 0, "minor", "i", "tonic", 0.0),
@@ -64,10 +64,10 @@ _MINOR = (
     (6, 1, "diminished-seventh", "viio7", "dominant", 1.4),
     (6, 0, "major", "VII", "other", 1.3),
     (4, 0, "minor", "v", "other", 1.8),
-    (3, 1, "major", "IV", "predominant", 1.6),
-    (1, 1, "major", "V/V", "predominant", 1.5),
-    (0, 1, "major", "V/iv", "other", 1.6),
-    (0, 1, "dominant-seventh", "V7/iv", "other", 1.8),
+    (3, 0, "major", "IV", "predominant", 1.6),
+    (1, 0, "major", "V/V", "predominant", 1.5),
+    (0, 0, "major", "V/iv", "other", 1.6),
+    (0, 0, "dominant-seventh", "V7/iv", "other", 1.8),
 )
 
 

@@ -30,3 +30,13 @@ def test_chords_of_a_key() -> None:
     dominant = from_id(Key.parse("B- major"), "7:dominant-seventh")
     assert dominant is not None and dominant.function == "dominant"
     assert Chord(dominant.chord.root, "major", "V").pcs == (5, 9, 0)
+
+
+def test_every_vocabulary_chord_is_spelled_as_labelled() -> None:
+    for name, expected in (("c minor", {"V/V": "D", "V/iv": "C", "IV": "F", "viio": "B",
+                                        "VII": "B-", "III": "E-"}),
+                           ("C major", {"viio/V": "F#", "V/V": "D", "V/vi": "E"})):
+        labels = {c.chord.label: spell_pc(c.chord.root) for c in candidates(Key.parse(name))}
+        assert {label: labels[label] for label in expected} == expected
+        ids = [c.id for c in candidates(Key.parse(name))]
+        assert len(ids) == len(set(ids))
