@@ -130,8 +130,11 @@ class TaskRun:
                 "focus": self._focus.to_json() if self._focus else None}
 
     async def say(self, text: str) -> None:
-        await self.session.post_chat(text, task=self.record.id,
-                                     agent=self.request.persona.name)
+        """Post to the chat as the agent; for someone who may only read the score, the
+        answer goes to the task's events alone (the agent never writes for a viewer)."""
+        if self.session.can_edit:
+            await self.session.post_chat(text, task=self.record.id,
+                                         agent=self.request.persona.name)
         await self.board.emit(self.record.id, "say", {"text": text})
         if self.memory is not None:
             await self.memory.remember_agent(self.request.persona.name, text,
@@ -355,9 +358,7 @@ async def _discard(run: TaskRun, undo: UndoManager) -> None:
     """Withdraw whatever the task wrote (its origin only)."""
     if not run.measures_written and not run.written:
         return
-    while undo.can_undo():
-        undo.undo()
-    undo.clear()
+    undo_all(undo)
     await run.session.flushed()
 
 
@@ -368,14 +369,15 @@ async def _say_quietly(run: TaskRun, text: str) -> None:
         log.warning("could not post to the chat", extra={"task": run.record.id})
 
 
-async def undo(session: ScoreSession, manager: UndoManager) -> int:
-    """Revert a finished task's own changes; people's changes made since stay. Returns
-    the number of undo steps taken."""
+def undo_all(manager: UndoManager) -> int:
+    """Revert everything ``manager`` recorded (a task's own changes; people's changes
+    made since stay); return the number of steps. The caller waits for the room to store
+    the result."""
     steps = 0
     while manager.can_undo():
         manager.undo()
         steps += 1
-    await session.flushed()
+    manager.clear()
     return steps
 
 

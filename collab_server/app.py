@@ -13,16 +13,21 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
+from agents.tasks import MemoryTaskBoard
 from collab_server.analysis.runtime import start_analysis
 from collab_server.api import accounts, analysis, scores, sharing, system, versions, webapp
+from collab_server.api import agents as agent_api
 from collab_server.cache import ScoreMetadataCache, open_cache
 from collab_server.errors import EXCEPTION_HANDLERS
 from collab_server.fanout.factory import open_fanout
 from collab_server.fanout.hooks import FanoutHooks
 from collab_server.metrics import HttpMetrics, ServerMetrics
+from collab_server.participants import ParticipantHub
+from collab_server.participants.agents import AgentTasks, agent_config
+from collab_server.participants.watch import AgentRoomHooks
 from collab_server.redis_client import open_redis
 from collab_server.security.gate import GateMiddleware, websocket_authenticator
-from collab_server.security.limits import FrameGuard
+from collab_server.security.limits import FrameGuard, MemoryRateLimiter
 from collab_server.security.routes import WebSocketRoute
 from collab_server.security.wiring import build_gate, close_gate
 from collab_server.services.score_service import ScoreService
@@ -56,10 +61,11 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
         analysis_runtime = await start_analysis(settings, opened, redis=redis, cache=cache)
         fanout = open_fanout(redis, settings.instance_id)
         fanout_hooks = None if fanout is None else FanoutHooks(fanout, store_hooks)
+        agent_hooks = AgentRoomHooks()  # @mentions and accepted suggestions
         rooms = RoomManager(
             HookChain(store_hooks if fanout_hooks is None
                       else HookChain(fanout_hooks, store_hooks),
-                      analysis_runtime.hooks),
+                      analysis_runtime.hooks, agent_hooks),
             idle_timeout=settings.room_idle_seconds,
             presence_interval=settings.presence_interval_ms / 1000,
             metrics=metrics.rooms,
@@ -78,6 +84,13 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
             # Only a cache every instance shares may keep sessions (else a logout on
             # one instance would not reach the others).
             app.state.gate.auth.use_cache(cache)
+        config = agent_config(settings)
+        app.state.agents = AgentTasks(
+            ParticipantHub(rooms, app.state.gate.access), MemoryTaskBoard(), config,
+            conversations=opened.conversations,
+            limiter=MemoryRateLimiter(config.tasks_per_minute / 60,
+                                      max(1, config.tasks_per_minute)))
+        agent_hooks.bind(app.state.agents)
         app.state.scores = ScoreService(store, documents, rooms, ScoreMetadataCache(cache),
                                         access=app.state.gate.access,
                                         analyses=analysis_runtime.cached)
@@ -104,6 +117,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
         try:
             yield
         finally:
+            await app.state.agents.close()
             await rooms.close()
             await close_gate(app.state.gate)
             await analysis_runtime.close()
@@ -131,6 +145,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
             *versions.routes,
             *analysis.routes,
             *sharing.routes,
+            *agent_api.routes,
             WebSocketRoute("/ws/scores/{score_id}", ScoreWebSocket(
                 lambda websocket: websocket.app.state.rooms,
                 authenticate=websocket_authenticator(

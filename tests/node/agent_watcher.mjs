@@ -14,6 +14,9 @@
 //   {"cmd": "accept", "id", "measures"?}  accept a suggestion the way docs/score-schema.md
 //                                          says: set its status to "accepted" (the server
 //                                          applies it)
+//   {"cmd": "accept_task", "task"}          accept every pending suggestion of a task
+//   {"cmd": "reject", "id"}                 reject (delete) a suggestion
+//   {"cmd": "chat", "text"}                 post to the chat (answers {"event": "posted", t})
 //   {"cmd": "dump"}, {"cmd": "quit"}
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
@@ -48,7 +51,9 @@ readline.createInterface({ input: process.stdin }).on('line', line => {
   const command = JSON.parse(line)
   try {
     if (command.cmd === 'accept') S.acceptSuggestion(doc, command.id, opts.name ?? 'watcher', command.measures)
-    else if (command.cmd === 'reject') S.rejectSuggestion(doc, command.id, opts.name ?? 'watcher')
+    else if (command.cmd === 'accept_task') S.acceptTask(doc, command.task, opts.name ?? 'watcher')
+    else if (command.cmd === 'reject') S.rejectSuggestion(doc, command.id)
+    else if (command.cmd === 'chat') { S.postChat(doc, opts.name ?? 'watcher', command.text); out({ event: 'posted', t: Date.now() }) }
     else if (command.cmd === 'dump') {
       out({ event: 'dump', dump: S.dump(doc), suggestions: r.suggestions.toJSON(), chat: r.chat.toJSON() })
     } else if (command.cmd === 'quit') finish(0)

@@ -1,0 +1,232 @@
+"""Agent tasks on the server: who may start which task, running it as a participant of
+the score's room, cancelling and undoing it. REST, the chat watcher, the CLI and the
+worker all start tasks here, so each gets the same rules.
+
+- **Roles**: anyone who may read a score may ask an agent that only talks (mia, miette);
+  a task that writes needs the editor role, and runs with the rights of whoever asked.
+- **Rate**: at most ``tasks_per_minute`` tasks per user per minute (a token bucket).
+- **Where it runs**: :meth:`AgentTasks.start` records the task and hands it to a
+  ``runner`` (embedded default: :meth:`AgentTasks.run` as a background task of this
+  process, the music work in a thread; with a worker tier, an enqueuer that sends the
+  task to the ``agents.run_task`` Dramatiq actor, whose worker runs :meth:`AgentTasks.run`
+  in its own headless rooms; edits and presence reach every instance by fan-out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from pycrdt import UndoManager
+
+from agents.brains.base import Brain, TaskRequest
+from agents.brains.offline import OfflineBrain
+from agents.config import AgentConfig
+from agents.memory import Memory
+from agents.personas import Persona, UnknownPersona, load_personas
+from agents.runtime import run_task, undo_all
+from agents.tasks import FINISHED, TaskBoard, TaskRecord
+from collab_server.errors import Conflict, Forbidden, RateLimited, ScoreNotFound, Unprocessable
+from collab_server.participants.hub import ParticipantHub
+from collab_server.participants.participant import Profile
+from collab_server.security.limits import RateLimiter
+from collab_server.settings import Settings
+from collab_server.sync.room import Room
+from persistence.accounts.base import RANK, Role
+from persistence.conversations.base import ConversationStore
+from score_model.origin import Origin
+
+log = logging.getLogger("orpheus.agents")
+
+BrainFactory = Callable[[Persona, AgentConfig, Sequence[Any]], Brain]
+Runner = Callable[[TaskRecord, Role], Awaitable[None]]
+MAX_UNDO = 200  # finished tasks whose undo is kept in memory
+
+
+def default_brain(persona: Persona, config: AgentConfig, memory: Sequence[Any]) -> Brain:
+    """The LLM brain when a key is configured, else the offline one."""
+    if config.llm_enabled:
+        from agents.brains.llm import LlmBrain
+
+        return LlmBrain(config, memory=memory)
+    return OfflineBrain()
+
+
+def agent_config(settings: Settings) -> AgentConfig:
+    """The agents' settings, read from the server's."""
+    return AgentConfig(llm_base_url=settings.llm_base_url, llm_model=settings.llm_model,
+                       llm_api_key=settings.llm_api_key, max_notes=settings.agent_max_notes,
+                       tasks_per_minute=settings.agent_tasks_per_minute,
+                       max_tokens=settings.agent_max_tokens,
+                       max_seconds=settings.agent_max_seconds)
+
+
+def task_origin(record: TaskRecord) -> Origin:
+    return Origin.agent(f"{record.agent}:{record.id}")
+
+
+class AgentTasks:
+    """Start, run, cancel and undo agent tasks of this instance's rooms."""
+
+    def __init__(self, hub: ParticipantHub, board: TaskBoard, config: AgentConfig, *,
+                 personas: Mapping[str, Persona] | None = None,
+                 conversations: ConversationStore | None = None,
+                 limiter: RateLimiter | None = None,
+                 brains: BrainFactory = default_brain,
+                 runner: Runner | None = None) -> None:
+        self.hub = hub
+        self.board = board
+        self.config = config
+        self.personas = dict(personas) if personas is not None else dict(load_personas())
+        self.conversations = conversations
+        self.limiter = limiter
+        self.brains = brains
+        self.runner = runner or self._run_here
+        self._running: dict[str, asyncio.Task[None]] = {}
+        # finished tasks' undo managers, with their room held so the undo stays valid
+        self._undo: OrderedDict[str, tuple[Room, UndoManager]] = OrderedDict()
+
+    def persona(self, name: str) -> Persona:
+        try:
+            return self.personas[name.lower().lstrip("@")]
+        except KeyError:
+            raise Unprocessable(f"no agent named {name!r}; agents: "
+                                f"{', '.join(sorted(self.personas))}") from None
+
+    async def start(self, score_id: str, *, agent: str, instruction: str, role: Role,
+                    user: str | None, measures: Sequence[str] | None = None,
+                    parts: Sequence[str] | None = None, mode: str = "suggest",
+                    source: str = "rest") -> TaskRecord:
+        """Record a task and hand it to the runner; its progress is on the board.
+        :class:`Forbidden` for a viewer asking for a writing task, :class:`RateLimited`
+        over the per-user rate, :class:`Unprocessable` for a bad request."""
+        persona = self.persona(agent)
+        if mode not in ("suggest", "direct"):
+            raise Unprocessable("mode must be 'suggest' or 'direct'")
+        instruction = (instruction or "").strip() or persona.default_ability
+        if len(instruction) > 4_000:
+            raise Unprocessable("the instruction is longer than 4,000 characters")
+        if persona.writes and RANK[role] < RANK["editor"]:
+            raise Forbidden(f"{persona.name} writes notes: that needs the editor role")
+        if self.limiter is not None and self.config.tasks_per_minute > 0:
+            wait = await self.limiter.hit(f"agent-tasks:{user or 'anonymous'}")
+            if wait > 0:
+                raise RateLimited(f"at most {self.config.tasks_per_minute} agent tasks "
+                                  "per minute", retry_after=wait)
+        record = TaskRecord(score_id, persona.name, instruction,
+                            "direct" if mode == "direct" else "suggest",
+                            tuple(measures) if measures else None,
+                            tuple(parts) if parts else None, user, source)
+        await self.board.save(record)
+        await self.board.emit(record.id, "queued", {"agent": persona.name})
+        if self.conversations is not None:
+            with contextlib.suppress(Exception):
+                await Memory(self.conversations, score_id, self.config).remember_user(
+                    user, instruction, task=record.id, agent=persona.name)
+        await self.runner(record, role)
+        return record
+
+    async def _run_here(self, record: TaskRecord, role: Role) -> None:
+        task = asyncio.get_running_loop().create_task(self._run_quietly(record, role),
+                                                      name=f"agent-{record.id}")
+        self._running[record.id] = task
+        task.add_done_callback(lambda _: self._running.pop(record.id, None))
+
+    async def _run_quietly(self, record: TaskRecord, role: Role) -> None:
+        try:
+            await self.run(record, role)
+        except Exception:
+            log.exception("agent task crashed", extra={"task": record.id})
+
+    async def run(self, record: TaskRecord, role: Role) -> TaskRecord:
+        """Run a recorded task to its end in this process (the embedded runner and the
+        worker's actor both call this)."""
+        persona = self.persona(record.agent)
+        memory = (Memory(self.conversations, record.score_id, self.config)
+                  if self.conversations is not None else None)
+        history: Sequence[Any] = ()
+        if self.conversations is not None:
+            with contextlib.suppress(Exception):
+                history = [m.message for m in await self.conversations.recent(
+                    record.score_id, limit=self.config.memory_messages,
+                    max_chars=self.config.memory_chars)]
+        try:
+            session = await self.hub.join(
+                record.score_id, Profile(persona.display_name, persona.color, "agent"),
+                task_origin(record), role=role)
+        except ScoreNotFound as exc:
+            record.status, record.error = "failed", exc.message
+            await self.board.save(record)
+            await self.board.emit(record.id, "failed", {"error": record.error})
+            return record
+        try:
+            request = TaskRequest(persona, record.instruction, record.measures, record.parts,
+                                  record.mode)
+            finished = await run_task(session, request,
+                                      self.brains(persona, self.config, history),
+                                      record=record, board=self.board, config=self.config,
+                                      memory=memory)
+            if finished.undo is not None and record.status == "done":
+                session.room.retain()
+                self._undo[record.id] = (session.room, finished.undo)
+                while len(self._undo) > MAX_UNDO:
+                    self._undo.popitem(last=False)[1][0].release()
+            return finished.record
+        finally:
+            await session.leave()
+
+    async def get(self, score_id: str, task_id: str) -> TaskRecord:
+        record = await self.board.get(task_id)
+        if record is None or record.score_id != score_id:
+            raise ScoreNotFound(f"no task {task_id} on this score")
+        return record
+
+    async def cancel(self, score_id: str, task_id: str) -> TaskRecord:
+        """Stop a task (at its next step; whatever it wrote is withdrawn)."""
+        record = await self.get(score_id, task_id)
+        if record.status not in FINISHED:
+            await self.board.cancel(task_id)
+            running = self._running.get(task_id)
+            if running is not None:
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(running), 10)
+        return await self.get(score_id, task_id)
+
+    async def undo(self, score_id: str, task_id: str, role: Role) -> TaskRecord:
+        """Revert exactly a finished task's changes; people's later edits stay."""
+        if RANK[role] < RANK["editor"]:
+            raise Forbidden("undoing an agent's work needs the editor role")
+        record = await self.get(score_id, task_id)
+        kept = self._undo.pop(task_id, None)
+        if kept is None:
+            raise Conflict("this task cannot be undone here (not finished, already "
+                           "undone, or run by another instance)")
+        room, manager = kept
+        try:
+            if room.closed:
+                raise Conflict("the score was reloaded since the task ran: its undo is gone")
+            steps = undo_all(manager)
+            await room.flushed()
+        finally:
+            room.release()
+        log.info("agent task undone", extra={"task": task_id, "steps": steps})
+        record.status = "undone"
+        await self.board.save(record)
+        await self.board.emit(task_id, "undone", {})
+        return record
+
+    async def close(self) -> None:
+        for task in list(self._running.values()):
+            task.cancel()
+        for task in list(self._running.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        while self._undo:
+            self._undo.popitem(last=False)[1][0].release()
+
+
+__all__ = ["AgentTasks", "UnknownPersona", "agent_config", "default_brain", "task_origin"]
