@@ -28,17 +28,27 @@ _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 def export_json(score: ScoreDoc) -> bytes:
     """The document as one JSON object: ``schema_version``, ``meta``, ``parts``,
-    ``measures``, ``notes``, ``comments`` and ``chat``, exactly as stored."""
+    ``measures``, ``notes``, ``comments`` and ``chat``, exactly as stored. The keys of
+    every map are sorted (Yjs does not keep their order), so equal documents export
+    byte-identical JSON, whichever process or load order read them."""
     document = {
         "schema_version": SCHEMA_VERSION,
-        "meta": score.raw_meta(),
-        "parts": score.raw_parts(),
-        "measures": score.raw_measures(),
-        "notes": score.raw_notes(),
-        "comments": score.raw_comments(),
-        "chat": score.raw_chat(),
+        "meta": _sorted(score.raw_meta()),
+        "parts": _sorted(score.raw_parts()),
+        "measures": _sorted(score.raw_measures()),
+        "notes": _sorted(score.raw_notes()),
+        "comments": _sorted(score.raw_comments()),
+        "chat": _sorted(score.raw_chat()),
     }
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(item) for item in value]
+    return value
 
 
 

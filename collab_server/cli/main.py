@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from collab_server.cli import analysis as analysis_cli
+from collab_server.cli import backup as backup_cli
 from collab_server.cli import login as login_cli
 from collab_server.cli import mcp as mcp_cli
 from collab_server.settings import SettingError, Settings
@@ -116,6 +117,8 @@ main.add_command(analysis_cli.worker)
 main.add_command(analysis_cli.analyze)
 main.add_command(login_cli.login)
 main.add_command(mcp_cli.mcp)
+main.add_command(backup_cli.backup)
+main.add_command(backup_cli.restore)
 
 
 @main.command()
