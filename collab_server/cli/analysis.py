@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 import threading
@@ -12,6 +11,7 @@ from typing import Any
 
 import click
 
+from collab_server.cli.serve import read_settings
 from collab_server.settings import Settings
 
 LARGE_FILE = 200_000  # bytes: show a progress bar from here on
@@ -26,7 +26,7 @@ def worker(threads: int, warm: bool) -> None:
     """Run an analysis worker against the Redis broker (REDIS_URL)."""
     from collab_server.logs import configure_logging
 
-    settings = Settings.from_env(os.environ)
+    settings = read_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     if not settings.redis_url:
         raise click.UsageError("set REDIS_URL: without Redis the server analyses in-process "

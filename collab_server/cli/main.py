@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,8 @@ from collab_server.cli import analysis as analysis_cli
 from collab_server.cli import backup as backup_cli
 from collab_server.cli import login as login_cli
 from collab_server.cli import mcp as mcp_cli
-from collab_server.settings import SettingError, Settings
+from collab_server.cli.serve import read_settings
+from collab_server.settings import SettingError
 
 
 @click.group()
@@ -58,14 +58,6 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     if failures:
         raise click.ClickException(failures[0])
     sys.exit(status)
-
-
-def read_settings(**overrides: Any) -> Settings:
-    """Settings from the environment; a bad one ends the command with one clear line."""
-    try:
-        return Settings.from_env(os.environ, **overrides)
-    except SettingError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @main.group()

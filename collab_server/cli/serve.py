@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+import click
 from starlette.applications import Starlette
 
 from collab_server.errors import OrpheusError
@@ -28,6 +30,15 @@ log = logging.getLogger("orpheus.serve")
 
 class StartupError(Exception):
     """The server cannot start; the message is one line for a person."""
+
+
+def read_settings(**overrides: Any) -> Settings:
+    """Settings from the environment for a command; a bad one ends the command with one
+    line naming it (``Error: ORPHEUS_PORT: 'x' is not a whole number``)."""
+    try:
+        return Settings.from_env(os.environ, **overrides)
+    except SettingError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def check_settings(settings: Settings) -> None:
