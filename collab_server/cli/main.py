@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from collab_server.cli import agents as agents_cli
 from collab_server.cli import analysis as analysis_cli
 from collab_server.cli import backup as backup_cli
 from collab_server.cli import login as login_cli
@@ -105,6 +106,7 @@ def _run_accounts(job: Any) -> Any:
         raise click.ClickException(str(exc)) from None
 
 
+main.add_command(agents_cli.agent)
 main.add_command(analysis_cli.worker)
 main.add_command(analysis_cli.analyze)
 main.add_command(login_cli.login)
