@@ -81,6 +81,8 @@ def main() -> None:
     parser.add_argument("--set", choices=("bench", "learning"), default="bench",
                         help="learning: chorales the statistics came from (for tuning)")
     parser.add_argument("--hand", action="store_true", help="hand-set chord costs only")
+    parser.add_argument("--passing", action="store_true",
+                        help="passing notes in the lower voices")
     args = parser.parse_args()
     paths = (bench_chorales() if args.set == "bench" else learning_chorales()[::9])[: args.limit]
     totals: dict[str, dict[str, int]] = {"ours": dict.fromkeys(FAULTS, 0),
@@ -92,7 +94,7 @@ def main() -> None:
     for path in paths:
         doc = import_score(path.read_bytes(), path.name)
         view = extract_view(doc)
-        h = harmonise(view, "Soprano", learned=not args.hand)
+        h = harmonise(view, "Soprano", learned=not args.hand, passing=args.passing)
         seconds.append(h.seconds)
         ours_doc = ScoreDoc.from_update(doc.encode_state())
         apply_result(ours_doc, h.result)

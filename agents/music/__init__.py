@@ -17,10 +17,10 @@ Input and output (:mod:`agents.music.view`)
     ``apply_result(score, result, origin) -> {"parts", "measures", "notes", "removed"}``.
 
 Writing music (each returns a :class:`MusicResult`, or wraps one)
-    ``harmonise(view, melody, voice=1, targets=None, keys=None, learned=True)
-    -> Harmonisation`` (``.result``, ``.chords`` one :class:`ChordChoice` per beat with
-    figure, key, root, quality; ``.keys``; ``.cost``; ``.seconds``): SATB in the style
-    of the chorales.
+    ``harmonise(view, melody, voice=1, targets=None, keys=None, learned=True,
+    passing=False) -> Harmonisation`` (``.result``; ``.chords``, one :class:`ChordChoice`
+    per beat with figure, key, root, quality; ``.keys``; ``.cost``; ``.seconds``): SATB
+    in the style of the chorales, optionally with passing notes in the lower voices.
     ``continue_melody(view, part, measures=4, seed=0, voice=1)``: new bars from learned
     interval and rhythm statistics; same seed, same melody.
     ``counterpoint(view, melody, role="bass"|"countermelody", species=1|2,

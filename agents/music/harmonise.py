@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.music.figuration import add_passing_notes
 from agents.music.keyplan import KeyPlan, key_plan
 from agents.music.model import Stats, load_stats
 from agents.music.slots import Slot, melody_context, melody_slots
@@ -109,14 +110,16 @@ class _States:
 
 def harmonise(view: ScoreView, melody: str | int = 0, *, voice: int = 1,
               targets: Sequence[str | None] | None = None,
-              keys: KeyPlan | None = None, learned: bool = True) -> Harmonisation:
+              keys: KeyPlan | None = None, learned: bool = True,
+              passing: bool = False) -> Harmonisation:
     """Harmonise one voice of a part of ``view`` in four parts.
 
     ``targets`` are the part ids to write the alto, tenor and bass into (``None`` for a
     new part); by default parts of the view named Alto, Tenor and Bass, else new parts.
     ``keys`` overrides the key plan found from the melody; ``learned=False`` uses the
     hand-set chord costs of :mod:`agents.music.vocabulary` instead of the statistics
-    learned from the chorales (:mod:`agents.music.model`)."""
+    learned from the chorales (:mod:`agents.music.model`). With ``passing``, the lower
+    voices get passing notes where they add no fault (:mod:`agents.music.figuration`)."""
     started = time.perf_counter()
     line = view.part(melody)
     cells = line.voice(voice)
@@ -129,6 +132,8 @@ def harmonise(view: ScoreView, melody: str | int = 0, *, voice: int = 1,
               for i, (slot, key) in enumerate(zip(slots, keys_used, strict=True))]
     path, total = _viterbi(states, stats)
     chords, lines = _realise(view, states, path, plan)
+    if passing:
+        lines = add_passing_notes(view, cells, lines, home)
     parts = _writes(view, lines, targets)
     result = MusicResult(parts, summary=_summary(chords, plan),
                          details={"chords": [_chord_json(c) for c in chords],
