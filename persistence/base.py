@@ -31,6 +31,7 @@ class ScoreRecord:
     created_at: float = 0.0
     updated_at: float = 0.0
     epoch: int = 1
+    deleted_at: float | None = None  # in the trash since (see ScoreCatalog.trash_score)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,27 @@ class ScoreCatalog(Protocol):
         ...
 
     async def delete_score(self, score_id: str) -> None:
-        """Delete the score with its log, snapshots and versions (rows and blobs)."""
+        """Delete the score with its log, snapshots and versions (rows and blobs), in the
+        trash or not."""
+        ...
+
+    async def trash_score(self, score_id: str) -> ScoreRecord:
+        """Put the score in the trash (``deleted_at`` = now). From then on it is absent
+        for :meth:`get_score`, :meth:`list_scores` and :meth:`update_score`, but its data
+        stays until :meth:`delete_score`. :class:`NotFound` if it is absent already."""
+        ...
+
+    async def untrash_score(self, score_id: str) -> ScoreRecord:
+        """Take the score out of the trash; :class:`NotFound` unless it is in it."""
+        ...
+
+    async def list_trash(self, *, owner: str | None = None, limit: int = 100,
+                         offset: int = 0) -> list[ScoreRecord]:
+        """Scores in the trash (``owner``'s, or everyone's), most recently deleted first."""
+        ...
+
+    async def trashed_before(self, before: float) -> list[str]:
+        """Ids of the scores put in the trash before ``before`` (Unix time): to purge."""
         ...
 
 

@@ -129,17 +129,48 @@ class MemoryCatalog:
         self._s.scores[record.id] = _Score(record)
         return record
 
+    def _live(self, score_id: str) -> _Score:
+        score = self._s.score(score_id)
+        if score.record.deleted_at is not None:
+            raise NotFound(f"no score {score_id!r} (it is in the trash)")
+        return score
+
     async def get_score(self, score_id: str) -> ScoreRecord:
-        return self._s.score(score_id).record
+        return self._live(score_id).record
 
     async def list_scores(self, *, limit: int = 100, offset: int = 0) -> list[ScoreRecord]:
-        records = sorted((s.record for s in self._s.scores.values()),
+        records = sorted((s.record for s in self._s.scores.values()
+                          if s.record.deleted_at is None),
                          key=lambda r: (r.created_at, r.id))
         return records[max(offset, 0):max(offset, 0) + max(limit, 0)]
 
+    async def trash_score(self, score_id: str) -> ScoreRecord:
+        score = self._live(score_id)
+        score.record = replace(score.record, deleted_at=self._s.clock())
+        return score.record
+
+    async def untrash_score(self, score_id: str) -> ScoreRecord:
+        score = self._s.score(score_id)
+        if score.record.deleted_at is None:
+            raise NotFound(f"score {score_id!r} is not in the trash")
+        score.record = replace(score.record, deleted_at=None)
+        return score.record
+
+    async def list_trash(self, *, owner: str | None = None, limit: int = 100,
+                         offset: int = 0) -> list[ScoreRecord]:
+        records = sorted((s.record for s in self._s.scores.values()
+                          if s.record.deleted_at is not None
+                          and (owner is None or s.record.owner == owner)),
+                         key=lambda r: (-(r.deleted_at or 0.0), r.id))
+        return records[max(offset, 0):max(offset, 0) + max(limit, 0)]
+
+    async def trashed_before(self, before: float) -> list[str]:
+        return sorted(s.record.id for s in self._s.scores.values()
+                      if s.record.deleted_at is not None and s.record.deleted_at < before)
+
     async def update_score(self, score_id: str, *, title: str | None = None,
                            epoch: int | None = None) -> ScoreRecord:
-        score = self._s.score(score_id)
+        score = self._live(score_id)
         if epoch is not None:
             self._s.move_epoch(score, epoch)
         if title is not None:

@@ -166,12 +166,15 @@ class PostgresDatabase:
 
 
 def _record(row: Mapping[str, Any]) -> ScoreRecord:
+    deleted = row.get("deleted_at")
     return ScoreRecord(id=row["id"], title=row["title"], owner=row["owner"],
                        created_at=_seconds(row["created_at"]),
-                       updated_at=_seconds(row["updated_at"]), epoch=row["epoch"])
+                       updated_at=_seconds(row["updated_at"]), epoch=row["epoch"],
+                       deleted_at=None if deleted is None else _seconds(deleted))
 
 
 _SCORE_COLUMNS = "id, title, owner, created_at, updated_at, epoch"
+_READ_COLUMNS = _SCORE_COLUMNS + ", deleted_at"
 
 
 async def _lock_score(conn: asyncpg.Connection, score_id: str) -> int:
@@ -224,8 +227,8 @@ class PostgresCatalog:
 
     async def get_score(self, score_id: str) -> ScoreRecord:
         async with self._db.connection() as conn:
-            row = await conn.fetchrow(f"SELECT {_SCORE_COLUMNS} FROM scores WHERE id = $1",
-                                      score_id)
+            row = await conn.fetchrow(f"SELECT {_READ_COLUMNS} FROM scores "
+                                      "WHERE id = $1 AND deleted_at IS NULL", score_id)
         if row is None:
             raise NotFound(f"no score {score_id!r}")
         return _record(row)
@@ -233,21 +236,57 @@ class PostgresCatalog:
     async def list_scores(self, *, limit: int = 100, offset: int = 0) -> list[ScoreRecord]:
         async with self._db.connection() as conn:
             rows = await conn.fetch(
-                f"SELECT {_SCORE_COLUMNS} FROM scores ORDER BY created_at, id "
-                f"LIMIT $1 OFFSET $2", max(limit, 0), max(offset, 0))
+                f"SELECT {_READ_COLUMNS} FROM scores WHERE deleted_at IS NULL "
+                "ORDER BY created_at, id LIMIT $1 OFFSET $2", max(limit, 0), max(offset, 0))
         return [_record(r) for r in rows]
+
+    async def trash_score(self, score_id: str) -> ScoreRecord:
+        async with self._db.transaction() as conn:
+            row = await conn.fetchrow(
+                f"UPDATE scores SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL "
+                f"RETURNING {_READ_COLUMNS}", score_id, _time(self._clock()))
+        if row is None:
+            raise NotFound(f"no score {score_id!r}")
+        return _record(row)
+
+    async def untrash_score(self, score_id: str) -> ScoreRecord:
+        async with self._db.transaction() as conn:
+            row = await conn.fetchrow(
+                "UPDATE scores SET deleted_at = NULL WHERE id = $1 AND deleted_at IS NOT NULL "
+                f"RETURNING {_READ_COLUMNS}", score_id)
+        if row is None:
+            raise NotFound(f"score {score_id!r} is not in the trash")
+        return _record(row)
+
+    async def list_trash(self, *, owner: str | None = None, limit: int = 100,
+                         offset: int = 0) -> list[ScoreRecord]:
+        async with self._db.connection() as conn:
+            rows = await conn.fetch(
+                f"SELECT {_READ_COLUMNS} FROM scores WHERE deleted_at IS NOT NULL "
+                "AND ($1::text IS NULL OR owner = $1) ORDER BY deleted_at DESC, id "
+                "LIMIT $2 OFFSET $3", owner, max(limit, 0), max(offset, 0))
+        return [_record(r) for r in rows]
+
+    async def trashed_before(self, before: float) -> list[str]:
+        async with self._db.connection() as conn:
+            rows = await conn.fetch("SELECT id FROM scores WHERE deleted_at < $1 ORDER BY id",
+                                    _time(before))
+        return [r["id"] for r in rows]
 
     async def update_score(self, score_id: str, *, title: str | None = None,
                            epoch: int | None = None) -> ScoreRecord:
         now = _time(self._clock())
         async with self._db.transaction() as conn:
             current = await _lock_score(conn, score_id)
+            if await conn.fetchval("SELECT deleted_at FROM scores WHERE id = $1",
+                                   score_id) is not None:
+                raise NotFound(f"no score {score_id!r} (it is in the trash)")
             if epoch is not None:
                 await _move_epoch(conn, score_id, current, epoch, now)
             if title is not None:
                 await conn.execute("UPDATE scores SET title = $2, updated_at = $3 "
                                    "WHERE id = $1", score_id, title, now)
-            row = await conn.fetchrow(f"SELECT {_SCORE_COLUMNS} FROM scores WHERE id = $1",
+            row = await conn.fetchrow(f"SELECT {_READ_COLUMNS} FROM scores WHERE id = $1",
                                       score_id)
         return _record(row)
 

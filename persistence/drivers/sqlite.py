@@ -23,6 +23,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -49,7 +50,7 @@ from persistence.errors import AlreadyExists, NotFound, StaleEpoch, StorageError
 T = TypeVar("T")
 Synchronous = Literal["NORMAL", "FULL"]
 KEEP_SNAPSHOTS = 2
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: scores.deleted_at (the trash)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS scores (
@@ -58,8 +59,10 @@ CREATE TABLE IF NOT EXISTS scores (
     owner TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
-    epoch INTEGER NOT NULL
+    epoch INTEGER NOT NULL,
+    deleted_at REAL
 );
+CREATE INDEX IF NOT EXISTS scores_trash ON scores (deleted_at) WHERE deleted_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS scores_by_created ON scores (created_at, id);
 CREATE TABLE IF NOT EXISTS log_heads (
     score_id TEXT NOT NULL REFERENCES scores (id) ON DELETE CASCADE,
@@ -174,6 +177,8 @@ class SqliteDatabase:
                 if version > SCHEMA_VERSION:
                     raise StorageError(f"SQLite {self.path}: schema version {version} is "
                                        f"newer than this code's {SCHEMA_VERSION}")
+                if version == 1:
+                    _add_trash(conn)
                 conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}"
                                    f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
             except BaseException:
@@ -185,15 +190,17 @@ class SqliteDatabase:
 
 def _record(row: Sequence[Any]) -> ScoreRecord:
     return ScoreRecord(id=row[0], title=row[1], owner=row[2], created_at=row[3],
-                       updated_at=row[4], epoch=row[5])
+                       updated_at=row[4], epoch=row[5],
+                       deleted_at=row[6] if len(row) > 6 else None)
 
 
 _SCORE_COLUMNS = "id, title, owner, created_at, updated_at, epoch"
+_READ_COLUMNS = _SCORE_COLUMNS + ", deleted_at"
 
 
 def _get_record(conn: sqlite3.Connection, score_id: str) -> ScoreRecord:
-    row = conn.execute(f"SELECT {_SCORE_COLUMNS} FROM scores WHERE id = ?",
-                       (score_id,)).fetchone()
+    row = conn.execute(f"SELECT {_READ_COLUMNS} FROM scores "
+                       "WHERE id = ? AND deleted_at IS NULL", (score_id,)).fetchone()
     if row is None:
         raise NotFound(f"no score {score_id!r}")
     return _record(row)
@@ -213,6 +220,19 @@ def _move_epoch(conn: sqlite3.Connection, score_id: str, current: int, epoch: in
                  (epoch, now, score_id))
     conn.execute("DELETE FROM log WHERE score_id = ? AND epoch < ?", (score_id, epoch))
     conn.execute("DELETE FROM log_heads WHERE score_id = ? AND epoch < ?", (score_id, epoch))
+
+
+def _add_trash(conn: sqlite3.Connection) -> None:
+    """Schema 1 to 2: the trash column (under the write lock, once, whoever comes first)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] == 1:
+            conn.execute("ALTER TABLE scores ADD COLUMN deleted_at REAL")
+            conn.execute("PRAGMA user_version=2")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 class SqliteCatalog:
@@ -240,9 +260,42 @@ class SqliteCatalog:
 
     async def list_scores(self, *, limit: int = 100, offset: int = 0) -> list[ScoreRecord]:
         rows = await self._db.run(lambda conn: conn.execute(
-            f"SELECT {_SCORE_COLUMNS} FROM scores ORDER BY created_at, id LIMIT ? OFFSET ?",
+            f"SELECT {_READ_COLUMNS} FROM scores WHERE deleted_at IS NULL "
+            "ORDER BY created_at, id LIMIT ? OFFSET ?",
             (max(limit, 0), max(offset, 0))).fetchall())
         return [_record(r) for r in rows]
+
+    async def trash_score(self, score_id: str) -> ScoreRecord:
+        now = self._clock()
+
+        def trash(conn: sqlite3.Connection) -> ScoreRecord:
+            record = _get_record(conn, score_id)
+            conn.execute("UPDATE scores SET deleted_at = ? WHERE id = ?", (now, score_id))
+            return replace(record, deleted_at=now)
+
+        return await self._db.write(trash)
+
+    async def untrash_score(self, score_id: str) -> ScoreRecord:
+        def untrash(conn: sqlite3.Connection) -> ScoreRecord:
+            if conn.execute("UPDATE scores SET deleted_at = NULL WHERE id = ? AND "
+                            "deleted_at IS NOT NULL", (score_id,)).rowcount == 0:
+                raise NotFound(f"score {score_id!r} is not in the trash")
+            return _get_record(conn, score_id)
+
+        return await self._db.write(untrash)
+
+    async def list_trash(self, *, owner: str | None = None, limit: int = 100,
+                         offset: int = 0) -> list[ScoreRecord]:
+        rows = await self._db.run(lambda conn: conn.execute(
+            f"SELECT {_READ_COLUMNS} FROM scores WHERE deleted_at IS NOT NULL "
+            "AND (? IS NULL OR owner = ?) ORDER BY deleted_at DESC, id LIMIT ? OFFSET ?",
+            (owner, owner, max(limit, 0), max(offset, 0))).fetchall())
+        return [_record(r) for r in rows]
+
+    async def trashed_before(self, before: float) -> list[str]:
+        rows = await self._db.run(lambda conn: conn.execute(
+            "SELECT id FROM scores WHERE deleted_at < ? ORDER BY id", (before,)).fetchall())
+        return [r[0] for r in rows]
 
     async def update_score(self, score_id: str, *, title: str | None = None,
                            epoch: int | None = None) -> ScoreRecord:
