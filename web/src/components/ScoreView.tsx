@@ -26,7 +26,7 @@ interface Props {
 export function ScoreView ({ model, version, width, selection, cursor, peers, onNote, onCell, lastRemote }: Props) {
   const snapshot = model.snapshot
   const px = Math.max(320, Math.round(width - 16))
-  const units = Math.max(16, Math.round(px / 12))
+  const units = Math.max(16, Math.round(px / 16))
   const systems = useMemo(() => layoutSystems(snapshot, units),
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [snapshot, version, units])
@@ -60,7 +60,14 @@ export function ScoreView ({ model, version, width, selection, cursor, peers, on
         return
       }
     }
-    const staff = target.closest('g.staff')
+    // Between the staff lines the click lands on the svg itself: find the staff under it.
+    let staff = target.closest('g.staff')
+    if (!staff && row) {
+      staff = [...row.querySelectorAll('g.staff')].find(g => {
+        const r = g.getBoundingClientRect()
+        return e.clientX >= r.left && e.clientX <= r.right && e.clientY >= r.top - 8 && e.clientY <= r.bottom + 8
+      }) ?? null
+    }
     const cell = staff?.id ? cells?.get(staff.id) : undefined
     if (cell) onCell(cell)
   }

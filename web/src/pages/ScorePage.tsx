@@ -86,13 +86,18 @@ function useSession (record: ScoreRecord, token: string | null, reload: (m: stri
     session.on('synced', () => setSynced(true))
     session.on('presence', () => setPresenceTick(t => t + 1))
     session.on('closed', (code, reason) => {
+      if (code === 4409) session.destroy()
       if (code === 4409) reload('This score was restored to another version (or reset) while you had it open: it has been reloaded. Edits you made since the restore were not kept.')
       else if (code === 4401) logout('Your session has expired: please log in again.')
+      else if (code === 4429) { setClosed('Too many changes at once: reconnecting in a moment…'); window.setTimeout(() => { setClosed(null); session.provider.connect() }, 3000) }
       else if (code === 4403) setClosed('You no longer have access to this score.')
       else if (code === 4404) setClosed('This score no longer exists.')
       else setClosed(`The server closed the connection: ${reason || code}`)
     })
     ;(window as { __orpheus?: unknown }).__orpheus = { session, editor: new Editor(session) }
+    // Events that came before these handlers (a fast server) are not lost.
+    setStatus(session.status)
+    if (session.synced) setSynced(true)
     return () => session.destroy()
   }, [session, reload, logout])
   return { session, status, synced, closed, presenceTick }

@@ -4,12 +4,13 @@ import type { VerovioToolkit } from 'verovio/esm'
 
 export const SCALE = 36
 /** Screen pixels per Verovio page unit: a five-line staff about 30 px high. */
-export const ZOOM = 0.22
+export const ZOOM = 0.3
 /** Verovio page width for a container `px` wide, so the SVG shows at its natural size. */
 export const pageWidthFor = (px: number): number => Math.max(600, Math.round(px / ZOOM))
 
 export const VEROVIO_OPTIONS = {
-  breaks: 'none',
+  breaks: 'encoded',
+  minLastJustification: 0,
   adjustPageHeight: true,
   adjustPageWidth: false,
   pageWidth: pageWidthFor(1200),

@@ -1,18 +1,37 @@
-import { readFileSync, existsSync } from 'node:fs'
+// The mapping between the document and the rendered elements: every note, chord and
+// rest is drawn under its schema id, and an edit changes only its own system's key.
 import { describe, expect, it, beforeAll } from 'vitest'
+import * as Y from 'yjs'
 import createVerovioModule from 'verovio/wasm'
 import { VerovioToolkit } from 'verovio/esm'
-import { snapshotFromJson } from '../score/model'
+import { ScoreModel } from '../score/model'
+import { newScoreJson, noteValue, roots } from '../score/schema'
 import { layoutSystems, systemMei } from './layout'
 import { engrave, VEROVIO_OPTIONS } from './engrave'
-import { durationPieces } from './mei'
+import { durationPieces, schemaIdOf } from './mei'
 import { frac } from '../score/fraction'
+import { engraved } from './cache'
+import { setToolkit } from './toolkit'
 
 let tk: VerovioToolkit
 beforeAll(async () => {
   tk = new VerovioToolkit(await createVerovioModule())
   tk.setOptions(VEROVIO_OPTIONS)
+  setToolkit(tk)
 })
+
+function buildScore (measures = 24): { doc: Y.Doc, model: ScoreModel, ids: { parts: string[], measures: string[] } } {
+  const json = newScoreJson({ title: 'T', parts: [{ name: 'Violin' }, { name: 'Piano', staves: 2 }], measures, time: '3/4', key: -2 })
+  const doc = new Y.Doc()
+  const r = roots(doc)
+  doc.transact(() => {
+    for (const [k, v] of Object.entries(json.meta as Record<string, string>)) r.meta.set(k, v)
+    for (const p of json.parts as Record<string, string>[]) r.parts.push([new Y.Map(Object.entries(p))])
+    for (const m of json.measures as Record<string, string>[]) r.measures.push([new Y.Map(Object.entries(m))])
+  })
+  const model = new ScoreModel(doc, 'local')
+  return { doc, model, ids: { parts: model.snapshot.parts.map(p => p.id), measures: model.snapshot.measures.map(m => m.id) } }
+}
 
 describe('durationPieces', () => {
   it('writes dotted and tied values', () => {
@@ -22,24 +41,59 @@ describe('durationPieces', () => {
   })
 })
 
-const file = '/tmp/op59no2-1.json'
-describe.runIf(existsSync(file))('Beethoven', () => {
-  it('renders every system with note ids', () => {
-    const s = snapshotFromJson(JSON.parse(readFileSync(file, 'utf8')))
-    const systems = layoutSystems(s, 40)
-    console.log('systems', systems.length)
-    const t0 = performance.now()
-    let found = 0
-    let expected = 0
-    for (const sys of systems.slice(0, 10)) {
-      const { mei } = systemMei(s, sys)
-      const svg = engrave(tk, mei)
-      for (const m of s.measures.slice(sys.start, sys.end)) {
-        for (const id of s.byMeasure.get(m.id) ?? []) { expected++; if (svg.includes(`id="${id}"`)) found++ }
-      }
+describe('rendering', () => {
+  it('draws every note, chord and rest under its schema id', () => {
+    const { doc, model, ids } = buildScore()
+    const notes = roots(doc).notes
+    const [violin, piano] = ids.parts as [string, string]
+    const [m0, m1] = ids.measures as [string, string]
+    const want: Record<string, string> = {
+      n_note00000001: 'note', n_chord0000001: 'chord', n_rest00000001: 'rest', n_tied00000001: 'note', n_lyric0000001: 'note', n_grace0000001: 'note'
     }
-    expect(found).toBe(expected)
-    expect(expected).toBeGreaterThan(100)
-    void t0
+    doc.transact(() => {
+      notes.set('n_note00000001', noteValue({ measure: m0, part: violin, onset: '0', duration: '1', pitches: ['B-4'], dynamic: 'mf', articulations: ['staccato'] }) as never)
+      notes.set('n_chord0000001', noteValue({ measure: m0, part: violin, onset: '1', duration: '1', pitches: ['D5', 'F5'] }) as never)
+      notes.set('n_rest00000001', noteValue({ measure: m0, part: violin, onset: '2', duration: '1', pitches: [] }) as never)
+      notes.set('n_tied00000001', noteValue({ measure: m1, part: piano, staff: 2, onset: '0', duration: '5/2', pitches: ['E-3'], ties: ['start'] }) as never)
+      notes.set('n_lyric0000001', noteValue({ measure: m1, part: violin, onset: '0', duration: '3', pitches: ['C5'], lyric: 'la', voice: 2 }) as never)
+      notes.set('n_grace0000001', noteValue({ measure: m1, part: piano, onset: '0', duration: '0', grace: true, pitches: ['G4'] }) as never)
+    })
+    const system = layoutSystems(model.snapshot, 60)[0]
+    if (!system) throw new Error('no system')
+    const out = engraved(model.snapshot, system, 1200)
+    if (!out) throw new Error('not engraved')
+    const dom = new DOMParser().parseFromString(out.svg, 'image/svg+xml')
+    for (const [id, kind] of Object.entries(want)) {
+      const el = dom.querySelector(`g[id="${id}"]`)
+      expect(el, id).not.toBeNull()
+      expect(el?.getAttribute('class')).toContain(kind)
+    }
+    // The notes inside a chord map back to the chord's id.
+    const inner = dom.querySelector('g[id="n_chord0000001"] g.note')
+    expect(schemaIdOf(inner?.id ?? '')).toBe('n_chord0000001')
+    // A clicked staff maps to its cell.
+    const staff = dom.querySelector(`g.staff[id="${m1}.s3"]`)
+    expect(out.cells.get(staff?.id ?? '')).toEqual({ measure: m1, part: piano, staff: 2 })
+    expect(dom.querySelectorAll('g.dynam').length).toBe(1)
+    expect(dom.querySelectorAll('g.tie').length).toBeGreaterThanOrEqual(1)
+  })
+
+  it('an edit changes the key of its own system only', () => {
+    const { doc, model, ids } = buildScore(40)
+    const before = layoutSystems(model.snapshot, 40)
+    expect(before.length).toBeGreaterThan(3)
+    const target = before[2]
+    if (!target) throw new Error('no system')
+    const measure = ids.measures[target.start] as string
+    let dirty: Set<string> | 'all' = new Set()
+    model.subscribe((d) => { dirty = d })
+    roots(doc).notes.set('n_x0000000001', noteValue({ measure, part: ids.parts[0] as string, onset: '0', duration: '1', pitches: ['A4'] }) as never)
+    expect(dirty).toEqual(new Set([measure]))
+    const after = layoutSystems(model.snapshot, 40)
+    const changed = after.filter((s, i) => s.key !== before[i]?.key).map(s => s.index)
+    expect(changed).toEqual([2])
+    // and that system's MEI has the note
+    expect(systemMei(model.snapshot, after[2] as typeof target).mei).toContain('n_x0000000001')
+    expect(engrave(tk, systemMei(model.snapshot, after[2] as typeof target).mei)).toContain('id="n_x0000000001"')
   })
 })

@@ -149,7 +149,7 @@ function tempoElement (tempo: Tempo, id: string): string {
 export function measureNumbers (measures: Measure[]): number[] {
   const out: number[] = []
   let n = measures[0]?.pickup ? 0 : 1
-  for (const m of measures) out.push(n++)
+  for (let i = 0; i < measures.length; i++) out.push(n++)
   return out
 }
 
@@ -179,7 +179,10 @@ export function staffList (parts: Part[]): Staff[] {
 function scoreDef (input: ChunkInput, staves: Staff[]): string {
   const { context } = input
   const [count, unit] = context.time.split('/')
-  let out = `<scoreDef><keySig sig="${KEYSIG(context.key.fifths)}"/><meterSig count="${count}" unit="${unit}"/><staffGrp symbol="bracket" bar.thru="false">`
+  // The time signature shows where it is set (or at the start); later systems keep it
+  // hidden, as engravers do. The key signature shows at every system.
+  const shown = input.isScoreStart || input.measures[0]?.time !== undefined
+  let out = `<scoreDef><keySig sig="${KEYSIG(context.key.fifths)}"/><meterSig count="${count}" unit="${unit}"${shown ? '' : ' visible="false"'}/><staffGrp symbol="bracket" bar.thru="false">`
   for (const part of input.parts) {
     const mine = staves.filter(s => s.part === part)
     const label = part.name ? `<label>${esc(part.name)}</label>` : ''

@@ -22,3 +22,6 @@ export function loadToolkit (): Promise<VerovioToolkit> {
   })()
   return loading
 }
+
+/** Use an already loaded toolkit (tests, which load Verovio from Node). */
+export function setToolkit (tk: VerovioToolkit): void { toolkit = tk }

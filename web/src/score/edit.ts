@@ -3,7 +3,7 @@
 // written with `noteValue`, so nothing off-schema ever reaches the document.
 import * as Y from 'yjs'
 import { add, barLength, cmp, formatFraction, frac, parseFraction, sub, ZERO, type Frac } from './fraction'
-import { contexts } from '../render/mei'
+import { clefFor, contexts } from '../render/mei'
 import { formatPitch, nearestPitch, octaveBy, parsePitch, semitoneBy, stepBy, type Pitch, type Step } from './pitch'
 import { newId, noteValue, type Json, type Measure, type Note, type NoteInput, type Tie } from './schema'
 import type { Cursor, ScoreSession } from './session'
@@ -84,6 +84,13 @@ export class Editor {
   letterPitch (cursor: Cursor, step: Step, previous: string | null): string {
     let prev: Pitch | null = null
     if (previous) { try { prev = parsePitch(previous) } catch { prev = null } }
+    if (prev === null) {
+      // No note yet: start in the middle of the staff's clef.
+      const part = this.snap.parts.find(p => p.id === cursor.part)
+      const clef = part ? clefFor(part, cursor.staff) : 'treble'
+      const middle: Record<string, string> = { bass: 'D3', bass8vb: 'D2', alto: 'C4', tenor: 'A3', treble8vb: 'B3', treble8va: 'B5', baritone: 'F3' }
+      prev = parsePitch(middle[clef] ?? 'B4')
+    }
     return formatPitch(nearestPitch(step, this.fifthsAt(cursor.measure), prev))
   }
 

@@ -59,7 +59,10 @@ export class ScoreSession {
     })
     this.provider = new WebsocketProvider(serverUrl, scoreId, this.doc, {
       params: token ? { token } : {},
-      maxBackoffTime: 4000
+      maxBackoffTime: 4000,
+      // No cross-tab channel: after a restore (4409) a stale copy in another tab (or the
+      // page's own closing provider) would hand old content to the new document.
+      disableBc: true
     })
     this.awareness = this.provider.awareness
     this.awareness.setLocalState({ user, selection: [], cursor: null } satisfies PresenceState)
@@ -67,6 +70,7 @@ export class ScoreSession {
       this.status = status
       this.handlers.status?.(status)
     })
+    if (this.provider.wsconnected) this.status = 'connected'
     this.provider.on('sync', (synced: boolean) => {
       if (synced && !this.synced) {
         this.synced = true
@@ -99,7 +103,11 @@ export class ScoreSession {
     return out
   }
 
+  private destroyed = false
+
   destroy (): void {
+    if (this.destroyed) return
+    this.destroyed = true
     this.handlers = {}
     this.undo.destroy()
     this.model.destroy()
