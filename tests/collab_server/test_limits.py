@@ -114,7 +114,7 @@ async def test_rest_limits_per_ip_and_per_user(tmp_path: Path) -> None:
 
 
 async def test_login_attempts_per_ip(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, login_rate_per_ip=0.5, login_burst_per_ip=3)
+    settings = settings_for(tmp_path, login_rate_per_ip=0.01, login_burst_per_ip=3)
     async with live_server(settings) as live:
         guess = {"username": "admin", "password": "wrong-guess"}
         codes = [(await live.http.post("/api/auth/login", json=guess)).status_code
@@ -126,7 +126,7 @@ async def test_login_attempts_per_ip(tmp_path: Path) -> None:
 
 @pytest.mark.services
 async def test_rest_limits_in_redis(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, redis_url=REDIS_URL, rest_rate_per_ip=0.5,
+    settings = settings_for(tmp_path, redis_url=REDIS_URL, rest_rate_per_ip=0.01,
                             rest_burst_per_ip=2)
     async with live_server(settings) as live:
         assert isinstance(live.app.state.gate.ip_limiter, RedisRateLimiter)
