@@ -2,12 +2,13 @@
 vLLM, llama.cpp's server, Ollama) works in the score through the tools of
 :mod:`agents.tools`.
 
-Each step streams one completion: text is passed on as it arrives (``on_text``) and
-posted to the chat when the step ends; tool-call deltas are put together and the calls
-run through the :class:`~agents.brains.base.TaskContext`, their results going back to the
-model. The loop ends when the model answers without calling a tool, after ``max_steps``,
-when the task's token budget is spent (usage from the stream's last chunk, or estimated),
-or when the task is cancelled.
+Each step streams one completion: text is passed on as it arrives (``on_text``); the
+text of a step that calls tools is posted to the chat when the step ends, and the final
+answer is the result's summary (which the runtime posts). Tool-call deltas are put
+together and the calls run through the :class:`~agents.brains.base.TaskContext`, their
+results going back to the model. The loop ends when the model answers without calling a
+tool, after ``max_steps``, when the task's token budget is spent (usage from the stream's
+last chunk, or estimated), or when the task is cancelled.
 """
 
 from __future__ import annotations
@@ -102,8 +103,8 @@ class LlmBrain:
                 return self._result("cancelled", replies, notes, used, stopped="cancelled")
             remaining = self.config.max_tokens - used
             if remaining <= 0:
-                return self._result("token budget spent", replies, notes, used,
-                                    stopped="tokens")
+                return self._result("I stopped: my token budget is spent.", replies, notes,
+                                    used, stopped="tokens")
             await ctx.status("thinking")
             step = await self._complete(ctx, messages, toolbox, remaining)
             tokens = step.tokens if step.tokens is not None else _estimate(messages, step)
@@ -117,12 +118,13 @@ class LlmBrain:
             text = "".join(step.text).strip()
             if text:
                 replies.append(text)
-                await ctx.say(text)
+                if step.calls or budget_spent:  # the final answer is the summary
+                    await ctx.say(text)
             if step.cancelled:
                 return self._result("cancelled", replies, notes, used, stopped="cancelled")
             if budget_spent:
-                return self._result("token budget spent", replies, notes, used,
-                                    stopped="tokens")
+                return self._result("I stopped: my token budget is spent.", replies, notes,
+                                    used, stopped="tokens")
             if not step.calls:
                 return self._result(text or "done", replies, notes, used,
                                     steps=step_number + 1)
@@ -135,7 +137,8 @@ class LlmBrain:
                 notes += outcome.notes
                 messages.append({"role": "tool", "tool_call_id": call.id,
                                  "content": outcome.text})
-        return self._result("step limit reached", replies, notes, used, stopped="steps")
+        return self._result("I stopped: I took as many steps as a task may.", replies,
+                            notes, used, stopped="steps")
 
     async def _complete(self, ctx: TaskContext, messages: list[dict[str, Any]],
                         toolbox: Toolbox, remaining: int) -> _Step:

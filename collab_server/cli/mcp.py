@@ -27,7 +27,6 @@ import click
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
-from agents.config import AgentConfig
 from collab_server.errors import Forbidden, Unauthenticated
 from collab_server.settings import Settings
 from persistence.errors import NotFound
@@ -82,15 +81,6 @@ class ServerHost:
         return [{"id": r.id, "title": r.title} for r in records]
 
 
-def agent_config(settings: Settings) -> AgentConfig:
-    return AgentConfig(llm_base_url=settings.llm_base_url, llm_model=settings.llm_model,
-                       llm_api_key=settings.llm_api_key,
-                       max_notes=settings.agent_max_notes,
-                       tasks_per_minute=settings.agent_tasks_per_minute,
-                       max_tokens=settings.agent_max_tokens,
-                       max_seconds=settings.agent_max_seconds)
-
-
 def with_mcp(app: Starlette, tools: McpTools, *, host: str) -> Starlette:
     """``app`` with the MCP endpoint at ``/mcp``; both lifespans run."""
     endpoint = tools.http_app(host=host)
@@ -132,6 +122,7 @@ def mcp(transport: str, token: str | None, host: str | None, port: int | None,
     from agents.mcp_server import McpTools, Refused
     from collab_server.app import create_app
     from collab_server.logs import configure_logging
+    from collab_server.participants.agents import agent_config
 
     settings = Settings.from_env(os.environ, host=host, port=port, data_dir=data_dir)
     configure_logging(settings.log_level, json=settings.log_json)  # on stderr

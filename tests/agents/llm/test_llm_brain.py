@@ -50,8 +50,8 @@ async def test_tool_calls_become_edits(model: tuple[ScriptedModel, AgentConfig],
     assert result.notes_written == 4  # two cell writes of two notes
     assert result.tokens_used == 3 * 60
     assert result.summary == "I wrote a bass for m1: C3 then G2."
-    assert [m["text"] for m in score.raw_chat()] == [
-        "Let me read m1.", "I wrote a bass for m1: C3 then G2."]
+    assert [m["text"] for m in score.raw_chat()] == ["Let me read m1."]  # the answer is
+    # the summary, which the runtime posts
     first, second, third = scripted.requests
     assert first["model"] == "scripted-1" and first["stream"] is True
     assert first["stream_options"] == {"include_usage": True}
@@ -134,8 +134,7 @@ async def test_streamed_text_arrives_in_pieces(model: tuple[ScriptedModel, Agent
 
     result = await LlmBrain(config, on_text=on_text).run(make_context(session, "mia"))
     assert len(pieces) == len(range(0, len(text), 5)) and "".join(pieces) == text
-    assert [m["text"] for m in score.raw_chat()] == [text]  # one chat message
-    assert result.summary == text
+    assert result.summary == text and score.raw_chat() == []  # the runtime posts it
     assert [t["function"]["name"] for t in scripted.requests[0]["tools"]] == [
         "read_measures", "analyse"]  # mia may not write
     assert "cannot change the score" in scripted.requests[0]["messages"][0]["content"]
