@@ -3,6 +3,7 @@ server together. Library modules get what they need through their constructors."
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -93,7 +94,8 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
         agent_hooks.bind(app.state.agents)
         app.state.scores = ScoreService(store, documents, rooms, ScoreMetadataCache(cache),
                                         access=app.state.gate.access,
-                                        analyses=analysis_runtime.cached)
+                                        analyses=analysis_runtime.cached,
+                                        trash_seconds=settings.trash_days * 86_400)
 
         async def readiness() -> dict[str, Any]:
             started = time.perf_counter()
@@ -114,9 +116,12 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
 
         app.state.readiness = readiness
         log.info("orpheus started", extra={"settings": settings.public()})
+        purge = asyncio.get_running_loop().create_task(  # the trash: at start-up, hourly
+            app.state.scores.purge_periodically(), name="trash-purge")
         try:
             yield
         finally:
+            purge.cancel()
             await app.state.agents.close()
             await rooms.close()
             await close_gate(app.state.gate)
