@@ -128,7 +128,7 @@ class ScoreService:
         await self._invalidate(score_id, analyses=True)
 
     async def trash(self, identity: Identity | None = None, *, limit: int = 100,
-                    offset: int = 0) -> list[ScoreRecord]:
+                    offset: int = 0) -> builtins.list[ScoreRecord]:
         """Scores in the trash: the caller's own (an admin's or, without access
         control, everyone's), most recently deleted first."""
         return await self.storage.catalog.list_trash(owner=_owner_filter(identity),
@@ -150,7 +150,7 @@ class ScoreService:
         await self._trashed(score_id, identity)
         await self.storage.catalog.delete_score(score_id)
 
-    async def purge_expired(self, now: float | None = None) -> list[str]:
+    async def purge_expired(self, now: float | None = None) -> builtins.list[str]:
         """Delete for good every score longer in the trash than ``trash_seconds``."""
         expired = await self.storage.catalog.trashed_before(
             (time.time() if now is None else now) - self.trash_seconds)
