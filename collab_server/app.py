@@ -3,7 +3,6 @@ server together. Library modules get what they need through their constructors."
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -31,6 +30,7 @@ from collab_server.security.gate import GateMiddleware, websocket_authenticator
 from collab_server.security.limits import FrameGuard, MemoryRateLimiter
 from collab_server.security.routes import WebSocketRoute
 from collab_server.security.wiring import build_gate, close_gate
+from collab_server.services.files import ScoreFiles
 from collab_server.services.score_service import ScoreService
 from collab_server.settings import Settings
 from collab_server.sync.hooks import HookChain
@@ -95,7 +95,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
         app.state.scores = ScoreService(store, documents, rooms, ScoreMetadataCache(cache),
                                         access=app.state.gate.access,
                                         analyses=analysis_runtime.cached,
-                                        trash_seconds=settings.trash_days * 86_400)
+                                        files=ScoreFiles.from_settings(store.blobs, settings))
 
         async def readiness() -> dict[str, Any]:
             started = time.perf_counter()
@@ -116,12 +116,9 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
 
         app.state.readiness = readiness
         log.info("orpheus started", extra={"settings": settings.public()})
-        purge = asyncio.get_running_loop().create_task(  # the trash: at start-up, hourly
-            app.state.scores.purge_periodically(), name="trash-purge")
         try:
             yield
         finally:
-            purge.cancel()
             await app.state.agents.close()
             await rooms.close()
             await close_gate(app.state.gate)

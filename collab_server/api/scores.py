@@ -16,27 +16,25 @@ from collab_server.api.json_body import json_body, parse_json_body
 from collab_server.api.uploads import read_body, read_upload
 from collab_server.errors import (
     BadRequest,
-    PayloadTooLarge,
     Unprocessable,
-    UnsupportedMedia,
 )
 from collab_server.security.authenticator import Identity
 from collab_server.security.routes import Route
+from collab_server.services.files import EXPORT_FORMATS, EXPORT_LINK_SECONDS, ScoreFiles
 from collab_server.services.score_service import ScoreService
 from collab_server.settings import Settings
 from persistence.base import ScoreRecord
-from persistence.errors import NotFound
 from score_model.document import ScoreDoc
-from score_model.exporter import CONTENT_TYPES, ExportedFile, ExportError, export_score
-from score_model.importer import ScoreImportError, import_score
+from score_model.exporter import CONTENT_TYPES
 from score_model.validation import validate
-
-EXPORT_FORMATS = ("musicxml", "mxl", "midi", "json")
-EXPORT_LINK_SECONDS = 3600
 
 
 def service(request: Request) -> ScoreService:
     return request.app.state.scores
+
+
+def files(request: Request) -> ScoreFiles:
+    return service(request).files
 
 
 def settings(request: Request) -> Settings:
@@ -102,37 +100,20 @@ async def create_score(request: Request) -> Response:
         raw = await read_body(request, config.max_upload_bytes)
         body = await parse_json_body(raw)
         if {"notes", "measures", "schema_version"} & set(body):  # a score exported as JSON
-            score = await to_thread.run_sync(_import, raw, "score.json", config)
+            score = await files(request).import_file(raw, "score.json")
         else:
             fallback_title = body.get("title", fallback_title)
             if not isinstance(fallback_title, str):
                 raise Unprocessable("title must be a string")
     else:
         upload = await read_upload(request, config.max_upload_bytes)
-        score = await to_thread.run_sync(_import, upload.data, upload.filename, config)
+        score = await files(request).import_file(upload.data, upload.filename)
         fallback_title = (upload.filename or "").rsplit(".", 1)[0] or fallback_title
     title = (request.query_params.get("title")
              or (score.raw_meta().get("title") if score is not None else None) or fallback_title)
     record = await service(request).create(title=str(title)[:200], owner=_actor(request),
                                            score=score)
     return JSONResponse(score_json(record), status_code=201)
-
-
-def _import(data: bytes, filename: str | None, config: Settings) -> ScoreDoc:
-    from score_model.limits import ImportLimits
-
-    limits = ImportLimits(max_bytes=config.max_upload_bytes,
-                          max_measures=config.max_import_measures,
-                          max_notes=config.max_import_notes)
-    try:
-        return import_score(data, filename=filename, limits=limits)
-    except ScoreImportError as exc:
-        reason = getattr(exc, "reason", "")
-        if reason == "too_large":
-            raise PayloadTooLarge(str(exc)) from exc
-        if reason in ("unsupported_format", "not_music"):
-            raise UnsupportedMedia(str(exc)) from exc
-        raise Unprocessable(str(exc)) from exc
 
 
 async def get_score(request: Request) -> Response:
@@ -166,9 +147,9 @@ async def update_score(request: Request) -> Response:
 
 async def delete_score(request: Request) -> Response:
     """
-    summary: Move a score to its owner's trash (purged after ORPHEUS_TRASH_DAYS, 30 by default)
+    summary: Delete a score with its history and versions
     responses:
-      204: {description: In the trash; its live sessions are closed (4404)}
+      204: {description: Deleted}
       404: {description: No such score}
     """
     await service(request).delete(request.path_params["score_id"])
@@ -194,7 +175,7 @@ async def export_current(request: Request) -> Response:
         link = await export_link(request, score_id, tag, state, fmt, record.title)
         if link is not None:
             return link
-    return await export_response(state, fmt, record.title)
+    return await export_response(request, state, fmt, record.title)
 
 
 def export_format(request: Request) -> str:
@@ -206,23 +187,13 @@ def export_format(request: Request) -> str:
     return fmt
 
 
-async def render_export(state: bytes, fmt: str) -> ExportedFile:
-    def run() -> ExportedFile:
-        try:
-            return export_score(ScoreDoc.from_update(state), fmt)
-        except ExportError as exc:
-            raise Unprocessable(f"the score cannot be exported as {fmt}: {exc}") from exc
-
-    exported: ExportedFile = await to_thread.run_sync(run)
-    return exported
-
-
 def export_filename(title: str, suffix: str, extension: str) -> str:
     return f"{(_slug(title) or 'score') + suffix}.{extension}"
 
 
-async def export_response(state: bytes, fmt: str, title: str, suffix: str = "") -> Response:
-    exported = await render_export(state, fmt)
+async def export_response(request: Request, state: bytes, fmt: str, title: str,
+                          suffix: str = "") -> Response:
+    exported = await files(request).export(state, fmt)
     name = export_filename(title, suffix, exported.extension)
     return Response(exported.data, media_type=exported.content_type, headers={
         "Content-Disposition": f'attachment; filename="{name}"'})
@@ -234,21 +205,12 @@ def wants_link(request: Request) -> bool:
 
 async def export_link(request: Request, score_id: str, tag: str, state: bytes, fmt: str,
                       title: str, suffix: str = "") -> Response | None:
-    """``{"url", "expires_in"}``: a presigned link to the export stored at the immutable
-    key ``scores/<id>/exports/<tag>.<ext>`` (rendered and stored on first request), or
-    ``None`` where the blob store has no URLs (files, memory): send the file instead."""
-    _, extension = CONTENT_TYPES[fmt]
-    blobs = service(request).storage.blobs
-    key = f"scores/{score_id}/exports/{tag}.{extension}"
-    url = await blobs.url_for(key, expires=EXPORT_LINK_SECONDS,
-                              filename=export_filename(title, suffix, extension))
+    """``{"url", "expires_in"}`` for a presigned link to the export, or ``None`` where
+    the blob store has no URLs (files, memory): send the file instead."""
+    filename = export_filename(title, suffix, CONTENT_TYPES[fmt][1])
+    url = await files(request).export_url(score_id, tag, state, fmt, filename)
     if url is None:
         return None
-    try:
-        await blobs.get(key)
-    except NotFound:
-        exported = await render_export(state, fmt)
-        await blobs.put(key, exported.data, exported.content_type)
     return JSONResponse({"url": url, "expires_in": EXPORT_LINK_SECONDS})
 
 
@@ -281,55 +243,6 @@ def _slug(title: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", title).strip("-.")[:80]
 
 
-def trash_json(record: ScoreRecord, purge_at: float) -> dict[str, Any]:
-    return {**score_json(record), "deleted_at": iso(record.deleted_at or 0.0),
-            "purge_at": iso(purge_at)}
-
-
-def _identity(request: Request) -> Identity | None:
-    identity = request.scope.get("orpheus.identity")
-    return identity if isinstance(identity, Identity) else None
-
-
-async def list_trash(request: Request) -> Response:
-    """
-    summary: Your deleted scores (an admin's list holds everyone's), most recent first
-    parameters:
-      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
-      - {name: offset, in: query, schema: {type: integer, minimum: 0, default: 0}}
-    responses:
-      200: {description: "{scores: [...]}, each with deleted_at and purge_at"}
-    """
-    scores = service(request)
-    records = await scores.trash(_identity(request),
-                                 limit=_int_param(request, "limit", 100, 1, 1000),
-                                 offset=_int_param(request, "offset", 0, 0, 10**9))
-    return JSONResponse({"scores": [trash_json(r, scores.purge_at(r)) for r in records]})
-
-
-async def restore_from_trash(request: Request) -> Response:
-    """
-    summary: Take a score out of your trash, as it was
-    responses:
-      200: {description: The score}
-      404: {description: No such score in your trash}
-    """
-    record = await service(request).untrash(request.path_params["trashed_id"],
-                                            _identity(request))
-    return JSONResponse(score_json(record))
-
-
-async def purge_from_trash(request: Request) -> Response:
-    """
-    summary: Delete a score of your trash for good, now
-    responses:
-      204: {description: Gone}
-      404: {description: No such score in your trash}
-    """
-    await service(request).purge(request.path_params["trashed_id"], _identity(request))
-    return Response(status_code=204)
-
-
 routes = [
     Route("/api/scores", list_scores, methods=["GET"], role="authenticated"),
     Route("/api/scores", create_score, methods=["POST"], role="authenticated"),
@@ -338,10 +251,4 @@ routes = [
     Route("/api/scores/{score_id}", delete_score, methods=["DELETE"], role="owner"),
     Route("/api/scores/{score_id}/export", export_current, methods=["GET"], role="viewer"),
     Route("/api/scores/{score_id}/validation", validation, methods=["GET"], role="viewer"),
-    # A trashed score has no roles any more: its owner is checked by the service.
-    Route("/api/trash", list_trash, methods=["GET"], role="authenticated"),
-    Route("/api/trash/{trashed_id}/restore", restore_from_trash, methods=["POST"],
-          role="authenticated"),
-    Route("/api/trash/{trashed_id}", purge_from_trash, methods=["DELETE"],
-          role="authenticated"),
 ]

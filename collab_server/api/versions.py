@@ -94,7 +94,7 @@ async def export_version(request: Request) -> Response:
                                  record.title, suffix="-" + version.id)
         if link is not None:
             return link
-    return await export_response(state, fmt, record.title, suffix="-" + version.id)
+    return await export_response(request, state, fmt, record.title, suffix="-" + version.id)
 
 
 async def restore_version(request: Request) -> Response:
