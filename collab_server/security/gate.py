@@ -96,8 +96,8 @@ class GateMiddleware:
         if path in PASSWORD_ROUTES and gate.login_limiter is not None:
             _refuse_if(await gate.login_limiter.hit("ip:" + ip))
         token = _token(scope)
-        if need == "public" and not token:
-            return
+        if need == "public" and (not token or not api):
+            return  # pages and assets never look at a token (a share link's page URL)
         if not token:
             raise Unauthenticated("send a token: Authorization: Bearer <token>")
         identity = await gate.auth.verify(token)

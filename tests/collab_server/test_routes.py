@@ -55,3 +55,15 @@ async def test_the_gate_enforces_the_declared_role_and_refuses_undeclared_routes
         # a route without a declaration fails closed, even for the owner
         undeclared = f"/api/scores/{score}/undeclared"
         assert (await live.http.get(undeclared, headers=bearer(ann))).status_code == 403
+
+
+async def test_public_pages_never_look_at_a_token(tmp_path: Path) -> None:
+    async with live_server(settings_for(tmp_path)) as live:
+        for path in ("/healthz", "/docs", "/openapi.json"):
+            page = await live.http.get(path, params={"token": "garbage"},
+                                       headers=bearer("garbage"))
+            assert page.status_code == 200, path
+        # under /api a sent token is still checked, even on a public route
+        login = await live.http.post("/api/auth/login", headers=bearer("garbage"),
+                                     json={"username": "admin", "password": "x"})
+        assert login.status_code == 401 and "token" in login.text.lower()
