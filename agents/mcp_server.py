@@ -37,6 +37,8 @@ from agents.personas import ABILITIES, Persona
 from agents.session import ScoreSession, SessionError
 from agents.tools import Toolbox, default_toolbox
 from agents.tools.context import DirectContext
+from agents.tools.refs import ToolError, measure_ids
+from agents.tools.toolbox import MEASURES, require
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,17 @@ class McpHost(Protocol):
         """The scores the caller may open: ``{"id", "title"}``."""
         ...
 
+    async def ask_agent(self, score_id: str, caller: Caller, agent: str, instruction: str,
+                        measures: list[str] | None, mode: str) -> dict[str, Any]:
+        """Start an agent task (as ``@agent instruction`` would) for the caller; its
+        record as JSON. :class:`Refused` for what the caller may not ask."""
+        ...
+
+    async def agent_task(self, score_id: str, caller: Caller, task_id: str
+                         ) -> dict[str, Any]:
+        """An agent task's record as JSON."""
+        ...
+
 
 class McpTools:
     """The MCP server: tools, the rooms joined, and the transports."""
@@ -93,7 +106,11 @@ class McpTools:
 
     def tools(self) -> list[types.Tool]:
         listed = [types.Tool(name="list_scores", description="The scores you may open.",
-                             input_schema={"type": "object", "properties": {}})]
+                             input_schema={"type": "object", "properties": {}}),
+                  types.Tool(name="ask_agent", description=ASK_AGENT,
+                             input_schema=ASK_AGENT_SCHEMA),
+                  types.Tool(name="agent_task", description="An agent task's status, "
+                             "summary and suggestions.", input_schema=AGENT_TASK_SCHEMA)]
         for tool in self.toolbox.tools.values():
             parameters = dict(tool.parameters)
             parameters["properties"] = {"score": SCORE, **parameters.get("properties", {})}
@@ -108,14 +125,19 @@ class McpTools:
         args = dict(arguments or {})
         if name == "list_scores":
             return _result(_lines(await self.host.scores(caller)))
-        if name not in self.toolbox.tools:
+        if name not in self.toolbox.tools and name not in ("ask_agent", "agent_task"):
             return _result(f"error: no tool {name!r}", error=True)
         score_id = args.pop("score", None)
         if not isinstance(score_id, str) or not score_id:
             return _result("error: missing argument: score (a score id)", error=True)
         try:
             session = await self._session(caller, client, score_id)
-        except (Refused, SessionError) as exc:
+            if name == "ask_agent":
+                return await self._ask(session, caller, args)
+            if name == "agent_task":
+                task = await self.host.agent_task(score_id, caller, str(args.get("task", "")))
+                return _result(json.dumps(task))
+        except (Refused, SessionError, ToolError) as exc:
             return _result(f"error: {exc}", error=True)
         persona = Persona("mcp", client, MCP_COLOR, "An assistant connected over MCP.", "",
                           ABILITIES, "analyse")
@@ -123,6 +145,21 @@ class McpTools:
                             config=self.config)
         outcome = await self.toolbox.call(ctx, name, args)
         return _result(outcome.text, error=outcome.error)
+
+    async def _ask(self, session: ScoreSession, caller: Caller, args: dict[str, Any]
+                   ) -> types.CallToolResult:
+        """Start an agent task; with ``wait`` (the default), until it ends."""
+        require(args, "agent", "instruction")
+        measures = measure_ids(session.doc.read(), args.get("measures"))
+        task = await self.host.ask_agent(session.score_id, caller, str(args["agent"]),
+                                         str(args["instruction"]), measures,
+                                         str(args.get("mode") or "suggest"))
+        deadline = self._clock() + self.config.max_seconds + 5
+        while (args.get("wait", True) and task.get("status") not in FINISHED
+               and self._clock() < deadline):
+            await asyncio.sleep(0.1)
+            task = await self.host.agent_task(session.score_id, caller, task["id"])
+        return _result(json.dumps(task), error=task.get("status") == "failed")
 
     async def _session(self, caller: Caller, client: str, score_id: str) -> ScoreSession:
         key = (caller.principal, client, score_id)
@@ -242,6 +279,24 @@ class BearerGate:
                 return
         await self.app(scope, receive, send)
 
+
+FINISHED = frozenset({"done", "failed", "cancelled", "undone"})
+ASK_AGENT = (
+    "Ask one of the score's agents to work, as '@agent instruction' in the chat would: "
+    "aureon (arranger: harmonise, revoice, transpose), jeremyai (composer: continue, "
+    "bass, countermelody), mia (analyst), miette (teacher). Writing tasks leave "
+    "suggestions people accept or reject (mode 'suggest'), checked by the quality gate. "
+    "Waits until the task ends unless wait is false; returns the task's record.")
+ASK_AGENT_SCHEMA = {
+    "type": "object",
+    "properties": {"score": SCORE, "agent": {"type": "string"},
+                   "instruction": {"type": "string"}, "measures": MEASURES,
+                   "mode": {"type": "string", "enum": ["suggest", "direct"]},
+                   "wait": {"type": "boolean"}},
+    "required": ["score", "agent", "instruction"]}
+AGENT_TASK_SCHEMA = {"type": "object", "properties": {"score": SCORE,
+                                                      "task": {"type": "string"}},
+                     "required": ["score", "task"]}
 
 INSTRUCTIONS = (
     "Orpheus scores are shared live with people. Call list_scores, then read_measures "

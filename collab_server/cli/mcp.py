@@ -27,8 +27,9 @@ import click
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
-from collab_server.errors import Forbidden, Unauthenticated
+from collab_server.errors import Forbidden, OrpheusError, Unauthenticated
 from collab_server.settings import Settings
+from persistence.accounts.base import Role
 from persistence.errors import NotFound
 from score_model.origin import Origin
 
@@ -79,6 +80,43 @@ class ServerHost:
             records = await self.app.state.gate.access.visible(caller.identity, limit=100,
                                                                offset=0)
         return [{"id": r.id, "title": r.title} for r in records]
+
+
+    async def ask_agent(self, score_id: str, caller: Caller, agent: str, instruction: str,
+                        measures: list[str] | None, mode: str) -> dict[str, Any]:
+        from agents.mcp_server import Refused
+
+        try:
+            role = await self._role(score_id, caller)
+            record = await self.app.state.agents.start(
+                score_id, agent=agent, instruction=instruction, role=role,
+                user=caller.principal, measures=measures, mode=mode, source="mcp")
+        except OrpheusError as exc:
+            raise Refused(exc.message) from None
+        return dict(record.to_json())
+
+    async def agent_task(self, score_id: str, caller: Caller, task_id: str
+                         ) -> dict[str, Any]:
+        from agents.mcp_server import Refused
+
+        try:
+            await self._role(score_id, caller)
+            record = await self.app.state.agents.get(score_id, task_id)
+        except OrpheusError as exc:
+            raise Refused(exc.message) from None
+        return dict(record.to_json())
+
+    async def _role(self, score_id: str, caller: Caller) -> Role:
+        from agents.mcp_server import Refused
+
+        if caller.identity is None:
+            return "editor"
+        try:
+            role: Role = await self.app.state.gate.access.require(score_id, caller.identity,
+                                                                  "viewer")
+        except NotFound:
+            raise Refused(f"no score {score_id!r}") from None
+        return role
 
 
 def with_mcp(app: Starlette, tools: McpTools, *, host: str) -> Starlette:

@@ -31,6 +31,7 @@ from collab_server.settings import Settings
 from persistence.accounts.base import User
 from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
+from tests.agents.chorale import write_chorale
 from tests.collab_server.harness import run_uvicorn
 
 REPO = Path(__file__).resolve().parents[3]
@@ -231,3 +232,38 @@ async def test_stdio_refuses_a_wrong_token(tmp_path: Path) -> None:
                 read, write), ClientSession(read, write, read_timeout_seconds=20) as session:
             await session.initialize()
     assert "token refused" in log.read_text()
+
+
+async def test_assistant_asks_the_scores_agents(tmp_path: Path) -> None:
+    async with http_server(tmp_path) as (app, _, url):
+        seeded = await seed(app)
+        chorale = ScoreDoc()
+        write_chorale(ScoreEditor(chorale), bars=2)  # SATB, the melody in the soprano
+        record = await app.state.scores.create(title="SATB", owner="ana", score=chorale)
+        await app.state.gate.auth.accounts.set_role(record.id, "vic", "viewer")
+        seeded.score_id = record.id
+        async with http_client(url, seeded.editor_token) as session:
+            asked = await session.call_tool("ask_agent", {
+                "score": seeded.score_id, "agent": "aureon",
+                "instruction": "harmonise bars 1-2", "measures": ["1-2"]})
+            task = json.loads(text(asked))
+            assert not asked.is_error, task
+            assert (task["status"], task["source"], task["requested_by"]) == (
+                "done", "mcp", "ana")
+            room = app.state.rooms.loaded(seeded.score_id)
+            assert set(task["suggestions"]) <= set(room.score.raw_suggestions())
+            assert task["suggestions"] and task["summary"]
+            again = await session.call_tool("agent_task", {"score": seeded.score_id,
+                                                           "task": task["id"]})
+            assert json.loads(text(again))["id"] == task["id"]
+            unknown = await session.call_tool("ask_agent", {
+                "score": seeded.score_id, "agent": "mozart", "instruction": "write"})
+            assert unknown.is_error and "no agent named 'mozart'" in text(unknown)
+        async with http_client(url, seeded.viewer_token) as session:
+            refused = await session.call_tool("ask_agent", {
+                "score": seeded.score_id, "agent": "aureon", "instruction": "harmonise"})
+            assert refused.is_error and "needs the editor role" in text(refused)
+            talk = await session.call_tool("ask_agent", {
+                "score": seeded.score_id, "agent": "mia", "instruction": "what key?",
+                "wait": False})
+            assert json.loads(text(talk))["status"] in ("queued", "running", "done")
