@@ -61,7 +61,8 @@ def explain(exc: BaseException, settings: Settings) -> str:
         return f"{name}: cannot open the database {where}: {reason}"
     if isinstance(exc, OrpheusError):
         return exc.message
-    return f"cannot start: {type(exc).__name__}: {exc}".splitlines()[0]
+    first = f"cannot start: {type(exc).__name__}: {exc}".splitlines()[0]
+    return first + " (ORPHEUS_LOG_LEVEL=debug logs the traceback)"
 
 
 def serve(app: Starlette, settings: Settings, *, uvicorn_options: dict[str, Any],
