@@ -26,9 +26,9 @@ def parse_score(data: bytes, fmt: str, limits: ImportLimits, warnings: Counter[s
     """A music21 score (or opus) for a file in ``fmt`` (``musicxml``, ``mxl``, ``midi`` or
     ``abc``); what had to be approximated is counted in ``warnings``."""
     if fmt == "musicxml":
-        return parse_musicxml(data, limits)
+        return parse_musicxml(data, limits, warnings)
     if fmt == "mxl":
-        return parse_musicxml(read_mxl(data, limits), limits)
+        return parse_musicxml(read_mxl(data, limits), limits, warnings)
     if fmt == "midi":
         return parse_midi(data, limits)
     return parse_abc(data, limits, warnings)
@@ -45,9 +45,10 @@ def _music21_failure(fmt: str, exc: Exception) -> ScoreImportError:
                             f"music21 cannot read this {fmt} file: {message[:300]}")
 
 
-def parse_musicxml(data: bytes, limits: ImportLimits) -> Any:
+def parse_musicxml(data: bytes, limits: ImportLimits,
+                   warnings: Counter[str] | None = None) -> Any:
     """A music21 score for partwise MusicXML, read safely and counted before music21
-    runs."""
+    runs. Chord symbols music21 rejects are dropped and counted in ``warnings``."""
     root = parse_xml(data)
     tag = root.tag.rsplit("}", 1)[-1]
     if tag == "score-timewise":
@@ -58,6 +59,8 @@ def parse_musicxml(data: bytes, limits: ImportLimits) -> Any:
                                f"this XML is not MusicXML (its root element is <{tag}>)")
     _precheck_musicxml(root, limits)
     from music21.musicxml import xmlToM21
+
+    _drop_rejected_harmonies(root, warnings if warnings is not None else Counter())
 
     importer = xmlToM21.MusicXMLImporter()
     importer.xmlRoot = root
@@ -87,6 +90,30 @@ def _precheck_musicxml(root: Any, limits: ImportLimits) -> None:
                     ticks = _positive_fraction(element.findtext("duration"))
                     if ticks is not None:
                         check_note_length(ticks / divisions, limits, f"a <{element.tag}>")
+
+
+def _drop_rejected_harmonies(root: Any, warnings: Counter[str]) -> None:
+    """Remove the ``<harmony>`` elements music21 cannot read, so the rest imports.
+
+    MuseScore and OpenScore write Roman numerals as ``<function>G.I</function>`` (key and
+    numeral), which music21 takes for a pitch and refuses the whole file over. Each
+    element is tried alone, the way music21's measure parser would read it.
+    """
+    from music21.musicxml.xmlToM21 import MeasureParser
+
+    reader = MeasureParser()
+    dropped: list[str] = []
+    for measure in root.iter("measure"):
+        for element in measure.findall("harmony"):
+            try:
+                reader.xmlToChordSymbol(element)
+            except (Exception, RecursionError) as exc:
+                measure.remove(element)
+                dropped.append((element.findtext("function") or element.findtext(
+                    "root/root-step") or type(exc).__name__).strip())
+    if dropped:
+        warnings["chord symbols or Roman numerals music21 cannot read were dropped "
+                 f"(such as {dropped[0]!r})"] += len(dropped)
 
 
 def _positive_fraction(text: str | None) -> Fraction | None:
