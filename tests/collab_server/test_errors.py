@@ -70,3 +70,25 @@ async def test_storage_outage_during_websocket_auth_is_retryable_without_traceba
             [r.getMessage() for r in caplog.records if r.exc_info]
         warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
         assert any("database is down" in m for m in warnings), warnings
+
+
+@pytest.mark.node
+async def test_the_yjs_client_retries_through_a_storage_outage_and_then_syncs(
+        tmp_path: Path) -> None:
+    from tests.collab_server.test_node_clients import NodePeer
+
+    async with live_server(settings_for(tmp_path)) as live:
+        ann = await live.user("ann")
+        score = await live.score(ann)
+        access = live.app.state.gate.access
+        real = access.storage
+        access.storage = _Outage(real)
+        peer = await NodePeer.start(url=live.ws_base, room=score, name="js",
+                                    params={"token": ann}, notes=1, expect={"notes": 1})
+        for _ in range(2):  # refused, and back again: 1013 is not final for y-websocket
+            assert (await peer.next_event("connection-close"))["code"] == 1013
+        access.storage = real
+        await peer.next_event("synced")
+        await peer.next_event("done")
+        assert await peer.finish() == 0
+        assert not any(event["event"] == "closed" for event in peer.events)

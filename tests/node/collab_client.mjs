@@ -9,6 +9,7 @@
 //   measures  measure columns to append
 //   expect    {notes, measures, names}: wait until the document and presence reach these
 //   watch     seconds to stay connected after `done`, reporting close events
+//   params    query parameters of the connection, e.g. {"token": "..."}
 // Writes one JSON object per line: {"event": "synced"}, {"event": "done", "dump", "names"},
 // {"event": "connection-close", "code"}, {"event": "closed", "code"} (no more retries),
 // {"event": "error", "message"}; exits 0 when finished, 1 on timeout.
@@ -32,7 +33,7 @@ async function until (predicate) {
 const doc = new Y.Doc()
 const r = S.roots(doc)
 const provider = new WebsocketProvider(opts.url, opts.room, doc, {
-  WebSocketPolyfill: WebSocket, disableBc: true, maxBackoffTime: 500
+  WebSocketPolyfill: WebSocket, disableBc: true, maxBackoffTime: 500, params: opts.params ?? {}
 })
 provider.on('connection-close', event => out({ event: 'connection-close', code: event?.code ?? null }))
 provider.on('closed', event => out({ event: 'closed', code: event.code }))
