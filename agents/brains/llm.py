@@ -30,6 +30,7 @@ from persistence.conversations.base import Message
 log = logging.getLogger(__name__)
 
 MAX_STEPS = 12
+MAX_REPLY_TOKENS = 4_096  # per completion: within every model's output limit
 MAX_READING_CHARS = 8_000
 CHARS_PER_TOKEN = 4  # the estimate when a server reports no usage
 
@@ -79,13 +80,15 @@ class LlmBrain:
     def __init__(self, config: AgentConfig, *, client: AsyncOpenAI | None = None,
                  toolbox: Toolbox | None = None, memory: Sequence[MemoryEntry] = (),
                  on_text: Callable[[str], Awaitable[None]] | None = None,
-                 max_steps: int = MAX_STEPS) -> None:
+                 max_steps: int = MAX_STEPS, max_reply_tokens: int = MAX_REPLY_TOKENS
+                 ) -> None:
         self.config = config
         self.client = client or client_for(config)
         self.toolbox = toolbox
         self.memory = list(memory)
         self.on_text = on_text
         self.max_steps = max_steps
+        self.max_reply_tokens = max_reply_tokens
 
     async def run(self, ctx: TaskContext) -> BrainResult:
         request = ctx.request
@@ -106,7 +109,8 @@ class LlmBrain:
                 return self._result("I stopped: my token budget is spent.", replies, notes,
                                     used, stopped="tokens")
             await ctx.status("thinking")
-            step = await self._complete(ctx, messages, toolbox, remaining)
+            step = await self._complete(ctx, messages, toolbox,
+                                        min(remaining, self.max_reply_tokens))
             tokens = step.tokens if step.tokens is not None else _estimate(messages, step)
             used += tokens
             budget_spent = used >= self.config.max_tokens
@@ -141,14 +145,14 @@ class LlmBrain:
                             notes, used, stopped="steps")
 
     async def _complete(self, ctx: TaskContext, messages: list[dict[str, Any]],
-                        toolbox: Toolbox, remaining: int) -> _Step:
+                        toolbox: Toolbox, max_tokens: int) -> _Step:
         """One streamed completion: text pieces passed on, tool-call deltas joined."""
         step = _Step()
         tools: Any = toolbox.definitions() if toolbox.names else omit
         try:
             stream = await self.client.chat.completions.create(
                 model=self.config.llm_model, messages=cast(Any, messages), tools=tools,
-                stream=True, stream_options={"include_usage": True}, max_tokens=remaining)
+                stream=True, stream_options={"include_usage": True}, max_tokens=max_tokens)
             async with stream:
                 async for chunk in stream:
                     if chunk.usage is not None:

@@ -109,6 +109,9 @@ async def test_token_budget_stops_the_loop(model: tuple[ScriptedModel, AgentConf
     assert len(scripted.requests) == 2
     assert scripted.requests[0]["max_tokens"] == 100
     assert scripted.requests[1]["max_tokens"] == 40  # what is left of the budget
+    scripted.replies = [Reply("ok")]
+    await LlmBrain(replace(config, max_tokens=50_000)).run(make_context(session))
+    assert scripted.requests[-1]["max_tokens"] == 4_096  # one reply's cap
     assert cell(score, 1, 0) == [("0", "1", ("C5",))]  # the second call never ran
 
 
