@@ -32,6 +32,7 @@ from collab_server.security.routes import WebSocketRoute
 from collab_server.security.wiring import build_gate, close_gate
 from collab_server.services.files import ScoreFiles
 from collab_server.services.score_service import ScoreService
+from collab_server.services.titles import TitleHooks
 from collab_server.settings import Settings
 from collab_server.sync.hooks import HookChain
 from collab_server.sync.rooms import RoomManager
@@ -63,10 +64,11 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
         fanout = open_fanout(redis, settings.instance_id)
         fanout_hooks = None if fanout is None else FanoutHooks(fanout, store_hooks)
         agent_hooks = AgentRoomHooks()  # @mentions and accepted suggestions
+        title_hooks = TitleHooks()  # a document's meta.title renames its score
         rooms = RoomManager(
             HookChain(store_hooks if fanout_hooks is None
                       else HookChain(fanout_hooks, store_hooks),
-                      analysis_runtime.hooks, agent_hooks),
+                      analysis_runtime.hooks, agent_hooks, title_hooks),
             idle_timeout=settings.room_idle_seconds,
             presence_interval=settings.presence_interval_ms / 1000,
             metrics=metrics.rooms,
@@ -96,6 +98,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
                                         access=app.state.gate.access,
                                         analyses=analysis_runtime.cached,
                                         files=ScoreFiles.from_settings(store.blobs, settings))
+        title_hooks.bind(app.state.scores)
 
         async def readiness() -> dict[str, Any]:
             started = time.perf_counter()

@@ -77,6 +77,8 @@ class ScoreService:
             score = ScoreDoc()
             ScoreEditor(score, Origin.server("create")).create_score(title=title)
         title = _check_title(title or score.raw_meta().get("title") or "Untitled")
+        if score.raw_meta().get("title") != title:  # the document and the record agree
+            ScoreEditor(score, Origin.server("create")).set_metadata(title=title)
         record = await self.documents.create(new_id("s"), title, owner, score.encode_state())
         if self.access is not None and owner is not None:
             await self.access.record_owner(record.id, owner)
@@ -107,6 +109,12 @@ class ScoreService:
         await self.edit(score_id, lambda editor: editor.set_metadata(title=title),
                         origin=Origin.server(actor))
         record = await self.storage.catalog.update_score(score_id, title=title)
+        await self._invalidate(score_id)
+        return record
+
+    async def record_title(self, score_id: str, title: str) -> ScoreRecord:
+        """Store the title a document now carries (see :mod:`.titles`) in the catalog."""
+        record = await self.storage.catalog.update_score(score_id, title=_check_title(title))
         await self._invalidate(score_id)
         return record
 
