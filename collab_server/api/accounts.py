@@ -11,11 +11,10 @@ from starlette.responses import JSONResponse, Response
 
 from collab_server.api.json_body import json_body
 from collab_server.api.scores import iso
-from collab_server.errors import BadRequest, Conflict, Forbidden, Unauthenticated, Unprocessable
+from collab_server.errors import BadRequest, Forbidden, Unauthenticated, Unprocessable
 from collab_server.security.authenticator import Authenticator, Identity, check_password
 from collab_server.security.routes import Route
-from persistence.accounts.base import ApiToken, User, check_user_id
-from persistence.errors import AlreadyExists
+from persistence.accounts.base import ApiToken, User
 from score_model.text import control_characters
 
 
@@ -75,26 +74,16 @@ async def register(request: Request) -> Response:
       403: {description: Registration is closed (only admins create accounts)}
       409: {description: The name is taken}
     """
-    auth = authenticator(request)
-    caller = request.scope.get("orpheus.identity")
-    is_admin_caller = isinstance(caller, Identity) and caller.is_admin
-    if not request.app.state.settings.open_registration and not is_admin_caller:
-        raise Forbidden("registration is closed: ask an admin for an account")
     body = await json_body(request)
-    try:
-        user_id = check_user_id(_string(body, "username", max_length=64))
-    except ValueError as exc:
-        raise Unprocessable(str(exc)) from None
-    password = check_password(body.get("password"))
     make_admin = body.get("is_admin", False)
-    if not isinstance(make_admin, bool) or (make_admin and not is_admin_caller):
-        raise Forbidden("only an admin creates admins")
-    user = User(user_id, _string(body, "display_name", default=user_id),
-                auth.hash_password(password), is_admin=make_admin)
-    try:
-        user = await auth.accounts.create_user(user)
-    except AlreadyExists:
-        raise Conflict(f"the name {user_id!r} is taken") from None
+    if not isinstance(make_admin, bool):
+        raise Unprocessable("is_admin must be true or false")
+    caller = request.scope.get("orpheus.identity")
+    user = await authenticator(request).register(
+        _string(body, "username", max_length=64), body.get("password"),
+        display_name=_string(body, "display_name", default="") or None, is_admin=make_admin,
+        caller=caller if isinstance(caller, Identity) else None,
+        open_registration=request.app.state.settings.open_registration)
     return JSONResponse(user_json(user), status_code=201)
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from collab_server.errors import BadRequest
+from collab_server.errors import OrpheusError
 from collab_server.security.authenticator import Authenticator, load_secret
 from collab_server.settings import Settings
-from persistence.accounts.base import User, check_user_id
+from persistence.accounts.base import User
 from persistence.backend import open_backend
-from persistence.errors import AlreadyExists, NotFound
+from persistence.errors import NotFound
 
 T = TypeVar("T")
 
@@ -30,15 +30,12 @@ async def with_authenticator(settings: Settings,
 
 
 async def add_user(auth: Authenticator, name: str, password: str, *, admin: bool) -> User:
-    check_user_id(name)
+    """The account ``name``, created by the same rules as over the API (an operator may
+    create admins); :class:`ValueError` with the reason when refused."""
     try:
-        digest = auth.hash_password(password)
-    except BadRequest as exc:
+        return await auth.create_user(name, password, is_admin=admin)
+    except OrpheusError as exc:
         raise ValueError(exc.message) from None
-    try:
-        return await auth.accounts.create_user(User(name, name, digest, is_admin=admin))
-    except AlreadyExists:
-        raise ValueError(f"user {name!r} exists already") from None
 
 
 async def create_token(auth: Authenticator, username: str, name: str) -> str:

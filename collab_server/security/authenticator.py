@@ -34,10 +34,17 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from collab_server.cache import SESSION_TTL, Cache, scope_nonce
-from collab_server.errors import BadRequest, Unauthenticated, Unavailable
+from collab_server.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Unauthenticated,
+    Unavailable,
+    Unprocessable,
+)
 from collab_server.settings import Settings
-from persistence.accounts.base import AccountStore, ApiToken, ShareLink, User
-from persistence.errors import NotFound
+from persistence.accounts.base import AccountStore, ApiToken, ShareLink, User, check_user_id
+from persistence.errors import AlreadyExists, NotFound
 
 API_PREFIX = "orp_"
 LINK_PREFIX = "orl_"
@@ -192,6 +199,33 @@ class Authenticator:
     # --- passwords -------------------------------------------------------------------------
     def hash_password(self, password: str) -> str:
         return self._hasher.hash(check_password(password))
+
+    async def create_user(self, user_id: str, password: object, *,
+                          display_name: str | None = None, is_admin: bool = False) -> User:
+        """A new account: 422 for a bad name, 400 for a bad password, 409 if taken."""
+        try:
+            user_id = check_user_id(user_id)
+        except ValueError as exc:
+            raise Unprocessable(str(exc)) from None
+        digest = self.hash_password(check_password(password))
+        user = User(user_id, display_name or user_id, digest, is_admin=is_admin)
+        try:
+            return await self.accounts.create_user(user)
+        except AlreadyExists:
+            raise Conflict(f"the name {user_id!r} is taken: that account exists already") from None
+
+    async def register(self, user_id: str, password: object, *, display_name: str | None,
+                       is_admin: bool, caller: Identity | None, open_registration: bool
+                       ) -> User:
+        """:meth:`create_user` for a caller over the API: anyone while registration is
+        open, else admins only; only an admin creates admins."""
+        caller_is_admin = caller is not None and caller.is_admin
+        if not open_registration and not caller_is_admin:
+            raise Forbidden("registration is closed: ask an admin for an account")
+        if is_admin and not caller_is_admin:
+            raise Forbidden("only an admin creates admins")
+        return await self.create_user(user_id, password, display_name=display_name,
+                                      is_admin=is_admin)
 
     async def login(self, user_id: str, password: str) -> tuple[User, str]:
         """Check a password; return the user and a new access token (JWT)."""
