@@ -3,6 +3,7 @@ server together. Library modules get what they need through their constructors."
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -24,7 +25,9 @@ from collab_server.fanout.hooks import FanoutHooks
 from collab_server.metrics import HttpMetrics, ServerMetrics
 from collab_server.participants import ParticipantHub
 from collab_server.participants.agents import AgentTasks, agent_config
+from collab_server.participants.redis_board import RedisTaskBoard
 from collab_server.participants.watch import AgentRoomHooks
+from collab_server.participants.worker import DramatiqRunner
 from collab_server.redis_client import open_redis
 from collab_server.security.gate import GateMiddleware, websocket_authenticator
 from collab_server.security.limits import FrameGuard, MemoryRateLimiter
@@ -88,16 +91,21 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
             # one instance would not reach the others).
             app.state.gate.auth.use_cache(cache)
         config = agent_config(settings)
+        # Embedded: tasks run here; with Redis, on the workers (the board is shared).
         app.state.agents = AgentTasks(
-            ParticipantHub(rooms, app.state.gate.access), MemoryTaskBoard(), config,
+            ParticipantHub(rooms, app.state.gate.access),
+            MemoryTaskBoard() if redis is None else RedisTaskBoard(redis), config,
             conversations=opened.conversations,
             limiter=MemoryRateLimiter(config.tasks_per_minute / 60,
-                                      max(1, config.tasks_per_minute)))
+                                      max(1, config.tasks_per_minute)),
+            runner=None if redis is None else DramatiqRunner(
+                analysis_runtime.enqueuer.broker))
         agent_hooks.bind(app.state.agents)
         app.state.scores = ScoreService(store, documents, rooms, ScoreMetadataCache(cache),
                                         access=app.state.gate.access,
                                         analyses=analysis_runtime.cached,
-                                        files=ScoreFiles.from_settings(store.blobs, settings))
+                                        files=ScoreFiles.from_settings(store.blobs, settings),
+                                        trash_seconds=settings.trash_days * 86_400)
         title_hooks.bind(app.state.scores)
 
         async def readiness() -> dict[str, Any]:
@@ -119,9 +127,12 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
 
         app.state.readiness = readiness
         log.info("orpheus started", extra={"settings": settings.public()})
+        purge = asyncio.get_running_loop().create_task(  # the trash: at start-up, hourly
+            app.state.scores.purge_periodically(), name="trash-purge")
         try:
             yield
         finally:
+            purge.cancel()
             await app.state.agents.close()
             await rooms.close()
             await close_gate(app.state.gate)

@@ -69,15 +69,26 @@ def run_worker(settings: Settings, *, threads: int = 2, warm: bool = True,
         return built[-1]
 
     actors.declare_actors(broker, build)
+    # Agent tasks (docs/agents.md): the same worker runs them, on their own queue.
+    import dramatiq
+
+    from collab_server.participants.worker import QUEUE as AGENT_QUEUE
+    from collab_server.participants.worker import declare_agent_actor, headless_tasks
+
+    declare_agent_actor(broker, lambda: headless_tasks(settings, redis))
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
     running = actors.start_worker(broker, threads=threads, poll_ms=100)
+    agent_worker = dramatiq.Worker(broker, queues={AGENT_QUEUE}, worker_threads=threads,
+                                   worker_timeout=100)
+    agent_worker.start()
     click.echo(f"orpheus worker: {threads} threads on {actors.QUEUE}", err=True)
     try:
         stop.wait()
     finally:
+        agent_worker.stop()
         running.stop()
         for jobs in built:
             jobs.close()
@@ -140,11 +151,12 @@ def summary_text(title: str, results: dict[str, Any], problems: int = 0) -> str:
                      f"{summary['notes']} notes, {summary['duration']:g} quarters")
     key = results.get("key", {}).get("result")
     if key:
-        lines.append(f"  key: {key['key']} (correlation {key['correlation']:.2f})")
+        lines.append(f"  key: {key.get('label') or key['key']} "
+                     f"(correlation {key['correlation']:.2f})")
         modulations = key.get("modulations") or []
         if modulations:
             lines.append("  modulations: " + ", ".join(
-                f"m. {m['number']} {m['to']}" for m in modulations[:12])
+                f"m. {m['number']} {m.get('label') or m['to']}" for m in modulations[:12])
                 + (" ..." if len(modulations) > 12 else ""))
     harmony = results.get("harmony", {}).get("result")
     if harmony:
@@ -152,21 +164,29 @@ def summary_text(title: str, results: dict[str, Any], problems: int = 0) -> str:
         lines.append(f"  harmony: {len(harmony.get('slices') or [])} sonorities, "
                      f"{len(cadences)} cadences")
         for cadence in cadences[:8]:
-            lines.append(f"    m. {cadence['number']}: {cadence['type']} "
-                         f"({' '.join(cadence.get('figures') or [])}) in {cadence['key']}")
+            figures = "-".join(f for f in cadence.get("figures") or [] if f)
+            lines.append(f"    m. {cadence['number']}: {cadence.get('label') or cadence['type']}"
+                         f" in {cadence.get('key_label') or cadence['key']}"
+                         + (f" ({figures})" if figures else ""))
     melody = results.get("melody", {}).get("result")
     if melody:
         for part in melody.get("parts") or []:
             ambitus = part.get("ambitus") or {}
             if ambitus:
-                lines.append(f"  {part.get('name') or part['part']}: {ambitus.get('lowest')}"
-                             f"-{ambitus.get('highest')}, {part.get('notes', 0)} notes")
+                from analysis_engine.labels import note_label
+
+                lines.append(f"  {part.get('name') or part['part']}: "
+                             f"{note_label(ambitus.get('lowest') or '')}"
+                             f"-{note_label(ambitus.get('highest') or '')}, "
+                             f"{part.get('notes', 0)} notes")
     voice_leading = results.get("voice_leading", {}).get("result")
     if voice_leading:
         counts = voice_leading.get("counts") or {}
         if counts:
-            lines.append("  voice leading: " + ", ".join(f"{n} {kind}" for kind, n in
-                                                        sorted(counts.items())))
+            from analysis_engine.labels import issue_label
+
+            lines.append("  voice leading: " + ", ".join(f"{issue_label(kind)}: {n}"
+                                                        for kind, n in sorted(counts.items())))
     if problems:
         lines.append(f"  {problems} problems reported while reading the score")
     return "\n".join(lines)
