@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from analysis_engine.chords import QUALITY_INDEX
+from analysis_engine.labels import cadence_label, key_label
 from analysis_engine.meter import strengths
 from analysis_engine.notetable import MeasureGrid
 from analysis_engine.slices import FlatSlices
@@ -95,6 +96,8 @@ def find_cadences(flat: FlatSlices, slice_keys: np.ndarray, key_names: list[str]
         }
         if kind == "authentic":
             entry["perfect"] = perfect
+        entry["label"] = cadence_label(kind, perfect if kind == "authentic" else None)
+        entry["key_label"] = key_label(key_names[arrival])
         out.append(entry)
     return out
 

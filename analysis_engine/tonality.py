@@ -9,6 +9,7 @@ import numpy as np
 
 from analysis_engine.context import AnalysisContext
 from analysis_engine.key import key_mode
+from analysis_engine.labels import key_label
 from analysis_engine.registry import analysis
 
 
@@ -28,13 +29,15 @@ def key_analysis(ctx: AnalysisContext) -> dict[str, Any]:
         k = int(keys.path[m])
         name = keys.name(k, m)
         timeline.append({"measure": grid.ids[m], "number": int(grid.numbers[m]), "key": name,
-                         "confidence": _round(keys.windows[m, k])})
+                         "label": key_label(name), "confidence": _round(keys.windows[m, k])})
         if previous >= 0 and k != previous:
             modulations.append({"measure": grid.ids[m], "number": int(grid.numbers[m]),
-                                "from": keys.name(previous, m), "to": name})
+                                "from": keys.name(previous, m), "to": name,
+                                "label": f"to {key_label(name)}"})
         previous = k
     return {
         "key": keys.name(best),
+        "label": key_label(keys.name(best)),
         "tonic": keys.name(best).split()[0].capitalize(),
         "mode": key_mode(best),
         "correlation": _round(keys.correlations[best]),

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from analysis_engine.context import AnalysisContext
+from analysis_engine.labels import issue_label
 from analysis_engine.notetable import NoteTable
 from analysis_engine.registry import analysis
 from analysis_engine.slices import MeasureSlices
@@ -119,7 +120,8 @@ def measure_issues(table: NoteTable, m: int, prev: MeasureSlices | None, cur: Me
     def issue(kind: str, row: int, cols: tuple[int, ...], **extra: Any) -> None:
         s, i = seq[row]
         entry: dict[str, Any] = {
-            "type": kind, "measure": measure_id, "onset": ticks_to_str(int(s.start[i])),
+            "type": kind, "label": issue_label(kind), "measure": measure_id,
+            "onset": ticks_to_str(int(s.start[i])),
             "parts": [part_ids[streams[c][0]] for c in cols],
             "voices": [streams[c][1] for c in cols],
         }
@@ -203,8 +205,8 @@ def _vocal_issues(table: NoteTable, m: int, seq: list[tuple[MeasureSlices, int]]
         for r in range(first, len(seq)):
             if wide[r] and not (contiguous[r] and wide[r - 1]):
                 s, i = seq[r]
-                out.append({"type": "spacing", "measure": measure_id,
-                            "onset": ticks_to_str(int(s.start[i])),
+                out.append({"type": "spacing", "label": issue_label("spacing"),
+                            "measure": measure_id, "onset": ticks_to_str(int(s.start[i])),
                             "parts": [table.part_ids[streams[u][0]], table.part_ids[streams[v][0]]],
                             "voices": [streams[u][1], streams[v][1]],
                             "notes": [notes[r][u], notes[r][v]],
@@ -220,7 +222,7 @@ def _vocal_issues(table: NoteTable, m: int, seq: list[tuple[MeasureSlices, int]]
         low, high = RANGES[role]
         midi = int(cur.member_midi[j])
         if not low <= midi <= high:
-            out.append({"type": "range", "measure": measure_id,
+            out.append({"type": "range", "label": issue_label("range"), "measure": measure_id,
                         "onset": ticks_to_str(int(cur.start[int(cur.member_slice[j])])),
                         "parts": [table.part_ids[part]], "notes": [cur.member_note[j]],
                         "pitches": [cur.member_name[j]], "role": role,

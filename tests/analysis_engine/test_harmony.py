@@ -34,7 +34,8 @@ def test_i_iv_v_i_in_c_with_a_perfect_authentic_cadence() -> None:
     assert slices[0]["key"] == "C major" and slices[0]["duration"] == "2"
     assert result["cadences"] == [{
         "type": "authentic", "measure": b.measures[1], "number": 2, "onset": "2",
-        "key": "C major", "figures": ["V", "I"], "perfect": True}]
+        "key": "C major", "figures": ["V", "I"], "perfect": True,
+        "label": "perfect authentic cadence", "key_label": "C major"}]
 
 
 def test_half_plagal_and_deceptive_cadences() -> None:
