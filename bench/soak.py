@@ -12,9 +12,10 @@ the same address with the document it holds, as y-websocket does.
 
 Checks at the end:
 
-- every score, as stored, holds exactly the notes its clients wrote (every client holds
-  its own edits until a server has them, so nothing may be missing), which includes
-  every note a client saw arrive from a server (acknowledged);
+- every score, as stored, is exactly what its clients' edits make it: each client adds
+  notes, re-pitches and deletes its own, so the expected notes and pitches are known (a
+  client holds its edits until a server has them, so nothing may be missing or come
+  back); every note a client saw arrive from a server (acknowledged) is there;
 - every instance's resident memory grew by at most 10% from the end of the warm-up (the
   restarted instance: from its own warm-up after the restart);
 - edit latency (a note's write until another client of the score receives it): p99 after
@@ -166,6 +167,8 @@ class SoakClient:
         self.sent, self.received, self.rng = sent, received, rng
         self.client: YClient | None = None
         self.authored: list[str] = []
+        self.alive: dict[str, str] = {}  # this client's notes still there -> their pitch
+        self.edits = 0
         self.reconnects = 0
         self.score.notes.observe(self._arrived)
 
@@ -202,24 +205,42 @@ class SoakClient:
         return self.client is not None and not self.client.closed.is_set()
 
     async def run(self, until: float) -> None:
+        """Edit until ``until``: add a note (half the time), re-pitch (30%) or delete (20%)
+        one of this client's own notes, so the expected end state is exact."""
         await self.connect()
         editor = ScoreEditor(self.score, Origin.client(self.name))
+        measures: list[str] = []
+        parts: list[str] = []
         while time.monotonic() < until:
             await asyncio.sleep(self.rng.expovariate(1 / self.edit_every))
             if not self.connected:
                 self.reconnects += 1
                 await self.connect()
                 continue
-            data = self.score.read()
-            if not data.measures or not data.parts:
-                continue
-            measure = self.rng.choice(data.measures).id
-            part = self.rng.choice(data.parts).id
-            note = editor.add_note(measure, part, self.rng.randrange(4), "1/4",
-                                   [self.rng.choice(["C4", "E4", "G4", "B3"])],
-                                   lyric=self.name)
-            self.sent[note] = time.monotonic()
-            self.authored.append(note)
+            if not measures:  # read once: the structure does not change here
+                data = self.score.read()
+                measures = [m.id for m in data.measures]
+                parts = [p.id for p in data.parts]
+                if not measures or not parts:
+                    continue
+            choice = self.rng.random()
+            pitch = self.rng.choice(["C4", "E4", "G4", "B3", "D5", "F3"])
+            if choice < 0.5 or not self.alive:
+                note = editor.add_note(self.rng.choice(measures), self.rng.choice(parts),
+                                       self.rng.randrange(4), "1/4", [pitch],
+                                       lyric=self.name)
+                self.sent[note] = time.monotonic()
+                self.authored.append(note)
+                self.alive[note] = pitch
+            elif choice < 0.8:
+                note = self.rng.choice(list(self.alive))
+                editor.set_pitches(note, [pitch])
+                self.alive[note] = pitch
+            else:
+                note = self.rng.choice(list(self.alive))
+                editor.delete_note(note)
+                del self.alive[note]
+            self.edits += 1
 
     async def settle(self) -> None:
         """Stay connected until told otherwise (reconnect if dropped)."""
@@ -345,12 +366,12 @@ async def _run(profile: Profile, rng: random.Random, instances: list[Instance],
 
     # Settle: everyone connected, every score converged, then compare with storage.
     await asyncio.gather(*(c.settle() for c in clients))
-    authored_by_score: dict[str, set[str]] = {s: set() for s in score_ids}
+    expected: dict[str, dict[str, str]] = {s: {} for s in score_ids}
     for n, client in enumerate(clients):
-        authored_by_score[score_ids[n % profile.scores]].update(client.authored)
+        expected[score_ids[n % profile.scores]].update(client.alive)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        if all(set(c.score.raw_notes()) >= authored_by_score[score_ids[n % profile.scores]]
+        if all(_pitches(c.score) == expected[score_ids[n % profile.scores]]
                for n, c in enumerate(clients)):
             break
         for client in clients:
@@ -366,7 +387,7 @@ async def _run(profile: Profile, rng: random.Random, instances: list[Instance],
     for client in clients:
         await client.close()
 
-    report = _report(profile, score_ids, authored_by_score, stored, sent, received,
+    report = _report(profile, score_ids, expected, stored, sent, received,
                      memory, faults, errors, worker_alive, clients, started)
     report["started"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(started_wall))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -388,28 +409,42 @@ async def _sample_memory(instances: list[Instance], worker: Instance, started: f
         await asyncio.sleep(2)
 
 
+def _pitches(score: ScoreDoc) -> dict[str, str]:
+    """Note id -> its (first) pitch."""
+    out = {}
+    for note_id, note in score.raw_notes().items():
+        pitches = note.get("pitches") if isinstance(note, dict) else None
+        out[note_id] = pitches[0] if isinstance(pitches, list) and pitches else ""
+    return out
+
+
 async def _stored_notes(dsn: str, blob_url: str, s3: S3Server, score_ids: list[str]
-                        ) -> dict[str, set[str]]:
+                        ) -> dict[str, dict[str, str]]:
     backend = await open_backend(BackendConfig(dsn, blob_url, {
         "access_key_id": s3.access_key_id, "secret_access_key": s3.secret_access_key}))
     try:
         documents = DocumentStore(backend.storage)
-        return {score: set(ScoreDoc.from_update((await documents.load(score)).state)
-                           .raw_notes()) for score in score_ids}
+        return {score: _pitches(ScoreDoc.from_update((await documents.load(score)).state))
+                for score in score_ids}
     finally:
         await backend.close()
 
 
-def _report(profile: Profile, score_ids: list[str], authored: dict[str, set[str]],
-            stored: dict[str, set[str]], sent: dict[str, float], received: dict[str, float],
+def _report(profile: Profile, score_ids: list[str], expected: dict[str, dict[str, str]],
+            stored: dict[str, dict[str, str]], sent: dict[str, float],
+            received: dict[str, float],
             memory: list[dict[str, Any]], faults: Faults, errors: list[str],
             worker_alive: bool, clients: list[SoakClient], started: float) -> dict[str, Any]:
     acked = set(received)
-    missing = {s: sorted(authored[s] - stored[s])[:5] for s in score_ids
-               if authored[s] - stored[s]}
-    phantom = {s: sorted(stored[s] - authored[s])[:5] for s in score_ids
-               if stored[s] - authored[s]}
-    acked_missing = sorted(acked - set().union(*stored.values()))[:5]
+    missing = {s: sorted(set(expected[s]) - set(stored[s]))[:5] for s in score_ids
+               if set(expected[s]) - set(stored[s])}
+    phantom = {s: sorted(set(stored[s]) - set(expected[s]))[:5] for s in score_ids
+               if set(stored[s]) - set(expected[s])}  # deleted notes back, or unknown
+    wrong = {s: sorted(n for n in expected[s] if n in stored[s]
+                       and stored[s][n] != expected[s][n])[:5] for s in score_ids}
+    wrong = {s: notes for s, notes in wrong.items() if notes}
+    alive = set().union(*(set(e) for e in expected.values()))
+    acked_missing = sorted((acked & alive) - set().union(*(set(v) for v in stored.values())))[:5]
     windows = []
     edge = profile.warmup
     while edge < profile.seconds - 1e-9:
@@ -439,10 +474,12 @@ def _report(profile: Profile, score_ids: list[str], authored: dict[str, set[str]
     flat = after <= max(2 * before, before + 20)
     return {
         "profile": asdict(profile), "scores": len(score_ids), "clients": len(clients),
-        "edits": len(sent), "acknowledged": len(acked),
+        "edits": sum(c.edits for c in clients), "notes_added": len(sent),
+        "notes_at_end": sum(len(e) for e in expected.values()), "acknowledged": len(acked),
         "reconnects": sum(c.reconnects for c in clients),
-        "missing": missing, "phantom": phantom, "acknowledged_missing": acked_missing,
-        "every_score_complete": not missing and not phantom and not acked_missing,
+        "missing": missing, "phantom": phantom, "wrong_pitch": wrong,
+        "acknowledged_missing": acked_missing,
+        "every_score_complete": not (missing or phantom or wrong or acked_missing),
         "latency_ms": {"p50": round(percentile(all_lat, 0.5), 2),
                        "p99": round(percentile(all_lat, 0.99), 2),
                        "max": round(max(all_lat), 2) if all_lat else None},
@@ -515,7 +552,8 @@ def draw(report: dict[str, Any], path: Path) -> None:
                      ha="right")
     profile = report["profile"]
     fig.suptitle(f"Soak: {report['clients']} clients, {report['scores']} scores, "
-                 f"{profile['seconds']:g} s, {report['edits']} edits")
+                 f"{profile['seconds']:g} s, {report['edits']} edits "
+                 f"({report['notes_added']} notes added)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
