@@ -16,13 +16,14 @@ from persistence.config import BackendConfig
 
 ENV_PREFIX = "ORPHEUS_"
 # Settings that operators know by their conventional names.
-ENV_ALIASES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
+ENV_ALIASES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL",
+               "sentry_dsn": "SENTRY_DSN"}
 # Defaults that library constructors share with Settings (they import them from here).
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 SEND_QUEUE_FRAMES = 512
 SEND_QUEUE_BYTES = 16 * 1024 * 1024
 ROOM_IDLE_SECONDS = 30.0
-_SECRETS = {"jwt_secret", "admin_password", "llm_api_key"}
+_SECRETS = {"jwt_secret", "admin_password", "llm_api_key", "sentry_dsn"}
 
 
 class SettingError(ValueError):
@@ -98,6 +99,10 @@ class Settings:
     # Logs
     log_level: str = "info"
     log_json: bool = True
+    # Error reports (collab_server/observability/sentry.py): on when SENTRY_DSN is set
+    sentry_dsn: str = ""
+    sentry_traces_sample_rate: float = 1.0  # share of requests and tasks timed
+    sentry_slow_ms: float = 1000.0  # timed transactions shorter than this are not sent
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:

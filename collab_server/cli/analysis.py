@@ -25,9 +25,11 @@ LARGE_FILE = 200_000  # bytes: show a progress bar from here on
 def worker(threads: int, warm: bool) -> None:
     """Run an analysis worker against the Redis broker (REDIS_URL)."""
     from collab_server.logs import configure_logging
+    from collab_server.observability.sentry import init_sentry
 
     settings = read_settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    init_sentry(settings, component="worker")  # before the broker: Dramatiq integration
     if not settings.redis_url:
         raise click.UsageError("set REDIS_URL: without Redis the server analyses in-process "
                                "and needs no worker")
@@ -43,6 +45,7 @@ def run_worker(settings: Settings, *, threads: int = 2, warm: bool = True,
     from analysis_engine import worker as actors
     from analysis_engine.jobs import AnalysisJobs
     from collab_server.cache import CachedResultStore, open_cache
+    from collab_server.observability.sentry import JobTags
     from collab_server.redis_client import open_redis, open_sync_redis
     from persistence.backend import open_backend
 
@@ -56,6 +59,7 @@ def run_worker(settings: Settings, *, threads: int = 2, warm: bool = True,
     redis = open_redis(settings)
     broker_client = open_sync_redis(settings)
     broker = actors.make_broker(broker_client)
+    broker.add_middleware(JobTags())  # Sentry reports name the job's score and task
     notify = actors.redis_notifier(redis)
     built: list[AnalysisJobs] = []
 

@@ -33,6 +33,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     from collab_server.app import create_app
     from collab_server.cli import serve as serving
     from collab_server.logs import configure_logging
+    from collab_server.observability.sentry import init_sentry
 
     settings = read_settings(host=host, port=port, data_dir=data_dir)
     try:
@@ -40,6 +41,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     except SettingError as exc:
         raise click.ClickException(str(exc)) from None
     configure_logging(settings.log_level, json=settings.log_json)
+    init_sentry(settings, component="server")
     # The event loop shares the GIL with the store and in-process analysis threads: a
     # shorter switch interval halves the worst edit latency (docs/benchmarks.md).
     sys.setswitchinterval(0.001)

@@ -31,6 +31,7 @@ from agents.personas import Persona, UnknownPersona, load_personas
 from agents.runtime import run_task, undo_all
 from agents.tasks import FINISHED, TaskBoard, TaskRecord
 from collab_server.errors import Conflict, Forbidden, RateLimited, ScoreNotFound, Unprocessable
+from collab_server.observability.sentry import task_scope
 from collab_server.participants.hub import ParticipantHub
 from collab_server.participants.participant import Profile
 from collab_server.security.limits import RateLimiter
@@ -145,6 +146,10 @@ class AgentTasks:
     async def run(self, record: TaskRecord, role: Role) -> TaskRecord:
         """Run a recorded task to its end in this process (the embedded runner and the
         worker's actor both call this)."""
+        with task_scope(record.id, record.score_id, record.agent):  # Sentry tags
+            return await self._run(record, role)
+
+    async def _run(self, record: TaskRecord, role: Role) -> TaskRecord:
         persona = self.persona(record.agent)
         memory = (Memory(self.conversations, record.score_id, self.config)
                   if self.conversations is not None else None)
