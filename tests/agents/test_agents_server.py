@@ -155,6 +155,12 @@ async def test_rest_tasks_roles_events_and_undo(tmp_path: Path) -> None:
 
         mia = await _sse(live, f"{url}/{talk.json()['id']}/events", bob)
         assert mia[-1]["type"] == "done" and mia[-1]["summary"]
+        # The conversation is remembered per score for the next question's context.
+        memory = await live.app.state.backend.conversations.recent(score_id, limit=10)
+        said = [(m.author_id, m.author_kind, m.body["text"]) for m in memory]
+        assert ("ada", "user", "harmonise") in said
+        assert ("aureon", "agent", record["summary"]) in said
+        assert ("bob", "user", "analyse the form") in said
         missing = await live.http.get(f"{url}/t_nope", headers=bearer(ada))
         assert missing.status_code == 404
 
