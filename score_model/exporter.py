@@ -1,7 +1,8 @@
 """Export a score document: MusicXML, compressed MXL, MIDI, or the document's own JSON.
 
-MusicXML, MXL and MIDI go through the music21 projection
-(:func:`score_model.projection.project_score`) and music21's own writers; JSON is the
+MusicXML and MXL go through the music21 projection
+(:func:`score_model.projection.project_score`) and music21's writer; MIDI is written
+from the document directly (:mod:`score_model.midi_writer`, with mido); JSON is the
 document's containers as they are (ids included), written by
 :func:`score_model.json_codec.export_json` and readable back with
 :func:`score_model.json_codec.import_json`. See ``docs/formats.md`` for what each format
@@ -10,7 +11,6 @@ keeps.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import zipfile
 from dataclasses import dataclass
@@ -19,6 +19,7 @@ from typing import Any, Literal
 from score_model.document import ScoreData, ScoreDoc
 from score_model.json_codec import export_json
 from score_model.limits import MXL_CONTAINER
+from score_model.midi_writer import write_midi
 
 __all__ = [
     "CONTENT_TYPES",
@@ -29,7 +30,6 @@ __all__ = [
     "ExportedFile",
     "export_json",
     "export_score",
-    "make_notation",
     "midi_bytes",
     "musicxml_bytes",
     "mxl_bytes",
@@ -82,15 +82,13 @@ def export_score(score: ScoreDoc | ScoreData, fmt: ExportFormat | str) -> Export
             raise ExportError("JSON export needs the document, not decoded data")
         return ExportedFile(export_json(score), content_type, extension)
     data = score.read() if isinstance(score, ScoreDoc) else score
-    if fmt != "midi" and (not data.parts or not data.measures):
+    if fmt == "midi":
+        return ExportedFile(write_midi(data), content_type, extension)
+    if not data.parts or not data.measures:
         raise ExportError("MusicXML needs at least one part and one measure")
-    m21 = _project(data)
-    if fmt == "musicxml":
-        payload = musicxml_bytes(m21)
-    elif fmt == "mxl":
-        payload = mxl_bytes(musicxml_bytes(m21))
-    else:
-        payload = midi_bytes(m21)
+    payload = musicxml_bytes(_project(data))
+    if fmt == "mxl":
+        payload = mxl_bytes(payload)
     return ExportedFile(payload, content_type, extension)
 
 
@@ -107,6 +105,8 @@ def musicxml_bytes(m21_score: Any) -> bytes:
     """
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
+    from score_model.notation import make_notation  # imports music21
+
     try:
         make_notation(m21_score)
         exporter = GeneralObjectExporter(m21_score)
@@ -114,27 +114,6 @@ def musicxml_bytes(m21_score: Any) -> bytes:
         return bytes(exporter.parse())
     except Exception as exc:  # music21 raises many types on odd content
         raise ExportError(f"music21 cannot write this score as MusicXML: {exc}") from exc
-
-
-def make_notation(m21_score: Any) -> None:
-    """What music21's ``makeNotation`` does before writing (accidentals, tuplets, beams,
-    notes of complex lengths split and tied) except re-barring: an overfull measure of
-    the document stays one measure, and voices are not padded with rests."""
-    from music21 import meter, stream
-    from music21.stream import makeNotation
-
-    for part in m21_score.parts:
-        measures = list(part.getElementsByClass(stream.Measure))
-        makeNotation.makeAccidentalsInMeasureStream(part)
-        for measure in measures:
-            makeNotation.splitElementsToCompleteTuplets(measure, recurse=True, addTies=True)
-            makeNotation.consolidateCompletedTuplets(measure, recurse=True, onlyIfTied=True)
-        with contextlib.suppress(meter.MeterException):  # odd meter: no beams, still valid
-            makeNotation.makeBeams(part, inPlace=True)
-        for measure in measures:
-            for container in (measure, *measure.voices):
-                makeNotation.makeTupletBrackets(container, inPlace=True)
-        part.splitAtDurations(recurse=True)
 
 
 def mxl_bytes(musicxml: bytes) -> bytes:
@@ -151,7 +130,8 @@ def mxl_bytes(musicxml: bytes) -> bytes:
 
 
 def midi_bytes(m21_score: Any) -> bytes:
-    """A standard MIDI file (type 1) for a music21 score; repeats are played out."""
+    """A standard MIDI file (type 1) for a music21 score through music21's own writer
+    (slow on large scores; :func:`export_score` uses :mod:`score_model.midi_writer`)."""
     from music21.midi import translate
 
     try:

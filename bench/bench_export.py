@@ -1,0 +1,100 @@
+"""Benchmark: exporting Beethoven's op. 59 no. 2, first movement (261 bars, ~5.9k notes).
+
+Prints medians over a few runs, with music21's own writers measured in the same run:
+
+- MIDI: music21's writer (``streamToMidiFile`` on the projected score: repeats expanded,
+  ties stripped) against :mod:`score_model.midi_writer` (mido, from the decoded
+  document), with and without decoding the document (``ScoreDoc.read``);
+- MusicXML: music21's writer with its own ``makeNotation`` against ``export_score``, and
+  the steps of ours: projection, :func:`score_model.notation.make_notation`, music21's
+  writer without its notation pass.
+
+Run from the repository root: ``python -m bench.bench_export [--runs N]
+[--music21-midi-runs N]`` (music21's MIDI writer takes tens of seconds; default 1 run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from bench.bench_import import WORK, median_seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--music21-midi-runs", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    from music21 import corpus
+    from music21.midi import translate
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    from score_model.exporter import export_score
+    from score_model.importer import import_score
+    from score_model.notation import make_notation
+    from score_model.projection import project_score
+
+    path = Path(str(corpus.getWork(WORK)))
+    score = import_score(path.read_bytes(), path.name)
+    data = score.read()
+    runs = args.runs
+
+    def music21_xml() -> bytes:
+        return bytes(GeneralObjectExporter(project_score(data)).parse())
+
+    def writer_only() -> float:
+        projected = project_score(data)
+        make_notation(projected)
+        exporter = GeneralObjectExporter(projected)
+        exporter.makeNotation = False
+        seconds, _ = median_seconds(exporter.parse, 1)
+        return seconds
+
+    def notation_only() -> float:
+        projected = project_score(data)
+        seconds, _ = median_seconds(lambda: make_notation(projected), 1)
+        return seconds
+
+    rows: list[tuple[str, float | None, str]] = []
+    midi_base, _ = median_seconds(
+        lambda: translate.streamToMidiFile(project_score(data)).writestr(),
+        args.music21_midi_runs)
+    rows.append(("MIDI: music21 streamToMidiFile, projection included (baseline)",
+                 midi_base, "midi"))
+    ours, _ = median_seconds(lambda: export_score(data, "midi"), runs)
+    rows.append(("MIDI: export_score from ScoreData (mido)", ours, "midi"))
+    ours_doc, _ = median_seconds(lambda: export_score(score, "midi"), runs)
+    rows.append(("MIDI: export_score from ScoreDoc (read included)", ours_doc, "midi"))
+    xml_base, _ = median_seconds(music21_xml, runs)
+    rows.append(("MusicXML: music21 writer with its makeNotation, projection included "
+                 "(baseline)", xml_base, "xml"))
+    xml_ours, _ = median_seconds(lambda: export_score(data, "musicxml"), runs)
+    rows.append(("MusicXML: export_score from ScoreData", xml_ours, "xml"))
+    projection, _ = median_seconds(lambda: project_score(data), runs)
+    rows.append(("- project_score", projection, "xml"))
+    rows.append(("- make_notation", sorted(notation_only() for _ in range(runs))[runs // 2],
+                 "xml"))
+    rows.append(("- music21 writer, no notation pass",
+                 sorted(writer_only() for _ in range(runs))[runs // 2], "xml"))
+
+    load = os.getloadavg()
+    print(f"{WORK}: {len(data.parts)} parts, {len(data.measures)} measures, "
+          f"{len(data.notes)} notes; medians of {runs} "
+          f"(music21 MIDI: {args.music21_midi_runs}); load average "
+          f"{load[0]:.1f} {load[1]:.1f}")
+    print()
+    print("| step | median | vs music21 |")
+    print("|---|---|---|")
+    for name, seconds, kind in rows:
+        base = midi_base if kind == "midi" else xml_base
+        ratio = f"{seconds / base:.3f}x" if seconds is not None else ""
+        figure = f"{seconds * 1000:,.0f} ms" if seconds is not None else ""
+        print(f"| {name} | {figure} | {ratio} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""Notation added to a projected music21 score before it is written as MusicXML.
+
+What music21's ``makeNotation`` does (accidentals, tuplet brackets, beams, stems, notes of
+complex lengths split and tied) except re-barring: an overfull measure of the document
+stays one measure, and voices are not padded with rests. Beams are set measure by measure
+with the time signature and clef already known, instead of music21's search for them
+(which rebuilds a tree of the whole part for every measure and beam group: about 60% of
+the export time of a quartet movement).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from fractions import Fraction
+from typing import Any
+
+from music21 import beam, clef, meter, note, stream
+from music21.common.numberTools import opFrac
+from music21.stream import makeNotation
+
+__all__ = ["make_beams", "make_notation"]
+
+
+def make_notation(m21_score: stream.Score) -> None:
+    """Add accidentals, tuplet brackets, beams and stems; split complex durations."""
+    for part in m21_score.parts:
+        measures = list(part.getElementsByClass(stream.Measure))
+        makeNotation.makeAccidentalsInMeasureStream(part)
+        tupleted = [m for m in measures if _has_tuplets(m)]
+        for measure in tupleted:
+            makeNotation.splitElementsToCompleteTuplets(measure, recurse=True, addTies=True)
+            makeNotation.consolidateCompletedTuplets(measure, recurse=True, onlyIfTied=True)
+        make_beams(measures)  # and full-measure rests
+        for measure in tupleted:
+            for container in (measure, *measure.voices):
+                makeNotation.makeTupletBrackets(container, inPlace=True)
+        part.splitAtDurations(recurse=True)
+
+
+def _has_tuplets(measure: stream.Measure) -> bool:
+    """Whether a length is not a binary fraction of a quarter (music21 keeps those as
+    ``Fraction``; asking for ``tuplets`` would compute every duration's components)."""
+    return any(isinstance(n.duration.quarterLength, Fraction)
+               for n in measure.recurse().notesAndRests)
+
+
+def make_beams(measures: list[stream.Measure]) -> None:
+    """Beam each measure's voices by its time signature (the last one seen) and point
+    the stems of each beam group the way its clef asks, as ``makeBeams`` does; mark
+    rests that fill their bar as full-measure rests."""
+    time_signature: meter.TimeSignature | None = None
+    current_clef: clef.Clef | None = None
+    for measure in measures:
+        time_signature = measure.timeSignature or time_signature
+        current_clef = measure.clef or current_clef
+        if time_signature is None:
+            continue
+        _mark_full_measure_rests(measure, time_signature)
+        groups = ([v.notesAndRests.stream() for v in measure.voices] if measure.hasVoices()
+                  else [measure.notesAndRests.stream()])
+        for notes in groups:
+            with contextlib.suppress(meter.MeterException):  # odd meter: no beams
+                _beam(measure, notes, time_signature)
+        if current_clef is not None:
+            _stems(measure, current_clef)
+
+
+def _mark_full_measure_rests(measure: stream.Measure, time_signature: Any) -> None:
+    """Decide music21's ``fullMeasure="auto"`` here, where the bar is known: its writer
+    would search the whole part for the time signature once per rest."""
+    bar = time_signature.barDuration.quarterLength
+    for rest in measure.recurse().getElementsByClass(note.Rest):
+        if rest.fullMeasure == "auto":
+            rest.fullMeasure = rest.duration.quarterLength == bar
+
+
+def _beam(measure: stream.Measure, notes: stream.Stream, time_signature: Any) -> None:
+    if len(notes) <= 1:
+        return
+    for item in list(notes):
+        if item.duration.isGrace:
+            notes.remove(item)
+    bar = time_signature.barDuration.quarterLength
+    if opFrac(sum(n.duration.quarterLength for n in notes)) > bar:
+        return  # overfull: music21 leaves it unbeamed too
+    offset: Any = 0.0
+    if measure.paddingLeft != 0.0:
+        offset = opFrac(measure.paddingLeft)
+    elif measure.paddingRight == 0.0 and notes.highestTime < bar:
+        offset = bar - notes.highestTime
+    beams = time_signature.getBeams(notes, measureStartOffset=offset)
+    for item, found in zip(notes, beams, strict=False):
+        item.beams = found if found is not None else beam.Beams()
+
+
+def _stems(measure: stream.Measure, measure_clef: clef.Clef) -> None:
+    for group in makeNotation.iterateBeamGroups(measure, skipNoBeams=True, recurse=True):
+        directions = {n.stemDirection for n in group
+                      if n.stemDirection in ("up", "down", "unspecified")}
+        consistent = "unspecified" not in directions and len(directions) < 2
+        pitches = [p for n in group for p in n.pitches]
+        if not pitches:
+            continue
+        direction = measure_clef.getStemDirectionForPitches(pitches)
+        for item in group:
+            if item.stemDirection == "unspecified" or (
+                    item.stemDirection in ("up", "down") and not consistent):
+                item.stemDirection = direction
