@@ -1,5 +1,6 @@
-"""Import a score file (MusicXML, MXL, MIDI, ABC or the document's own JSON) into a new
-:class:`ScoreDoc`: the public entry points and format detection.
+"""Import a score file (MusicXML, MXL, MIDI, ABC, Humdrum ``**kern``, MEI or the
+document's own JSON) into a new :class:`ScoreDoc`: the public entry points and format
+detection.
 
 The bytes go through the safe readers of :mod:`score_model.limits` first, then music21
 parses them (:mod:`score_model.m21_parse`) in a bounded worker thread and
@@ -28,6 +29,7 @@ from score_model.limits import (
     run_bounded,
 )
 from score_model.m21_convert import Converter
+from score_model.m21_kern_mei import looks_like_humdrum
 from score_model.m21_parse import looks_binary, parse_score
 
 __all__ = [
@@ -47,11 +49,14 @@ __all__ = [
     "write_content",
 ]
 
-FORMATS = ("musicxml", "mxl", "midi", "abc", "json")
+FORMATS = ("musicxml", "mxl", "midi", "abc", "humdrum", "mei", "json")
 _ALIASES = {"musicxml": "musicxml", "xml": "musicxml", "mxl": "mxl", "midi": "midi",
-            "mid": "midi", "abc": "abc", "json": "json"}
+            "mid": "midi", "abc": "abc", "humdrum": "humdrum", "kern": "humdrum",
+            "krn": "humdrum", "mei": "mei", "json": "json"}
 _EXTENSIONS = {".musicxml": "musicxml", ".xml": "musicxml", ".mxl": "mxl", ".mid": "midi",
-               ".midi": "midi", ".abc": "abc", ".json": "json"}
+               ".midi": "midi", ".abc": "abc", ".krn": "humdrum", ".mei": "mei",
+               ".json": "json"}
+_MEI_ROOT = re.compile(rb"<mei[\s>]")
 _ABC_FIELD = re.compile(rb"^[XTMLKQC]:", re.M)
 
 
@@ -72,7 +77,8 @@ def import_score(data: bytes, filename: str | None = None, format: str | None = 
                  ) -> ScoreDoc:
     """Import a score file into a new document (or into the empty document ``into``).
 
-    ``format`` (``musicxml``, ``xml``, ``mxl``, ``midi``, ``abc``, ``json``) wins over
+    ``format`` (``musicxml``, ``xml``, ``mxl``, ``midi``, ``abc``, ``humdrum`` or ``krn``,
+    ``mei``, ``json``) wins over
     content sniffing, which wins over the extension of ``filename``. Raises
     :class:`ScoreImportError`.
     """
@@ -118,10 +124,10 @@ def detect_format(data: bytes, filename: str | None = None, format: str | None =
     if extension and not looks_binary(data):
         raise ScoreImportError(ImportFailure.UNSUPPORTED_FORMAT,
                                f"{extension} files are not supported; import MusicXML, MXL, "
-                               "MIDI, ABC or Orpheus JSON")
+                               "MIDI, ABC, Humdrum, MEI or Orpheus JSON")
     raise ScoreImportError(ImportFailure.NOT_MUSIC,
-                           "this is not a score file (expected MusicXML, MXL, MIDI, ABC "
-                           "or Orpheus JSON)")
+                           "this is not a score file (expected MusicXML, MXL, MIDI, ABC, "
+                           "Humdrum, MEI or Orpheus JSON)")
 
 
 def _sniff(data: bytes) -> str | None:
@@ -131,7 +137,9 @@ def _sniff(data: bytes) -> str | None:
     if head.startswith(b"MThd"):
         return "midi"
     if head.startswith(b"<"):
-        return "musicxml"
+        return "mei" if _MEI_ROOT.search(head) else "musicxml"
+    if looks_like_humdrum(head):
+        return "humdrum"
     if head.startswith(b"{"):
         return "json"
     if not looks_binary(head) and _ABC_FIELD.search(head) and re.search(rb"^K:", data, re.M):

@@ -18,19 +18,25 @@ from score_model.limits import (
     parse_xml,
     read_mxl,
 )
+from score_model.m21_kern_mei import parse_humdrum, parse_mei
 
 __all__ = ["looks_binary", "parse_abc", "parse_midi", "parse_musicxml", "parse_score"]
 
 
 def parse_score(data: bytes, fmt: str, limits: ImportLimits, warnings: Counter[str]) -> Any:
-    """A music21 score (or opus) for a file in ``fmt`` (``musicxml``, ``mxl``, ``midi`` or
-    ``abc``); what had to be approximated is counted in ``warnings``."""
+    """A music21 score (or opus) for a file in ``fmt`` (``musicxml``, ``mxl``, ``midi``,
+    ``abc``, ``humdrum`` or ``mei``); what had to be approximated is counted in
+    ``warnings``."""
     if fmt == "musicxml":
         return parse_musicxml(data, limits, warnings)
     if fmt == "mxl":
         return parse_musicxml(read_mxl(data, limits), limits, warnings)
     if fmt == "midi":
         return parse_midi(data, limits)
+    if fmt == "humdrum":
+        return parse_humdrum(data, limits)
+    if fmt == "mei":
+        return parse_mei(data, limits)
     return parse_abc(data, limits, warnings)
 
 

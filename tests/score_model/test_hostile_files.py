@@ -104,7 +104,7 @@ def test_abc_without_a_key_field_is_not_music() -> None:
 
 
 def test_unsupported_formats_are_named() -> None:
-    assert refused(b"**kern\n*M4/4\n4c\n*-\n", "piece.krn").reason \
+    assert refused(b"\\relative c' { c4 d e f }", "piece.ly").reason \
         == ImportFailure.UNSUPPORTED_FORMAT
     assert refused(chorale_xml(), format="pdf").reason == ImportFailure.UNSUPPORTED_FORMAT
     timewise = b'<?xml version="1.0"?><score-timewise version="4.0"></score-timewise>'
