@@ -46,10 +46,23 @@ SERVER_NAME = "orpheus"
 IDLE_SECONDS = 300.0
 MCP_COLOR = "#0d9488"
 SCORE = {"type": "string", "description": "the score's id (see list_scores)"}
+CALLER_KEY = "orpheus.mcp.caller"  # where the HTTP gate leaves the request's caller
 
 
 class Refused(Exception):
     """A token the host does not accept, or a score the caller may not open."""
+
+    status = 401
+
+
+class Throttled(Refused):
+    """The caller is over its request rate; ``retry_after`` seconds to wait."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +77,9 @@ class McpHost(Protocol):
     """What the MCP server needs from the score server."""
 
     async def authenticate(self, token: str) -> Caller:
-        """The caller a token stands for; :class:`Refused` for a bad one."""
+        """The caller a token stands for (once per HTTP request: the host may count it
+        against the caller's rate); :class:`Refused` for a bad token, :class:`Throttled`
+        over the rate."""
         ...
 
     async def join(self, score_id: str, caller: Caller, name: str) -> ScoreSession:
@@ -230,8 +245,11 @@ class McpTools:
         address served (loopback turns on the SDK's DNS-rebinding protection)."""
 
         async def caller_of(ctx: ServerRequestContext[Any, Any]) -> Caller:
-            request = ctx.request
-            headers = getattr(request, "headers", None)
+            scope = getattr(ctx.request, "scope", None) or {}
+            caller = scope.get(CALLER_KEY)
+            if isinstance(caller, Caller):  # the gate checked this request's token
+                return caller
+            headers = getattr(ctx.request, "headers", None)
             token = _bearer(headers.get("authorization") if headers is not None else None)
             if token is None:
                 raise Refused("an API token is needed")
@@ -259,7 +277,8 @@ async def run_stdio(tools: McpTools, caller: Caller) -> None:
 
 
 class BearerGate:
-    """Refuse HTTP requests whose bearer token the host does not accept (401)."""
+    """Refuse HTTP requests whose bearer token the host does not accept (401) or whose
+    caller is over its rate (429); the caller of an accepted one is put in the scope."""
 
     def __init__(self, app: ASGIApp, host: McpHost) -> None:
         self.app = app
@@ -273,9 +292,9 @@ class BearerGate:
             try:
                 if token is None:
                     raise Refused("an API token is needed: Authorization: Bearer <token>")
-                await self.host.authenticate(token)
+                scope[CALLER_KEY] = await self.host.authenticate(token)
             except Refused as exc:
-                await _refuse(send, str(exc))
+                await _refuse(send, exc)
                 return
         await self.app(scope, receive, send)
 
@@ -312,16 +331,17 @@ def _bearer(value: str | None) -> str | None:
     return value[7:].strip() or None
 
 
-async def _refuse(send: Send, message: str) -> None:
-    body = ('{"error": "unauthorized", "message": ' + _json_text(message) + "}").encode()
-    await send({"type": "http.response.start", "status": 401,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"www-authenticate", b"Bearer")]})
+async def _refuse(send: Send, exc: Refused) -> None:
+    throttled = isinstance(exc, Throttled)
+    body = json.dumps({"error": "rate_limited" if throttled else "unauthorized",
+                       "message": str(exc)}).encode()
+    headers = [(b"content-type", b"application/json")]
+    if isinstance(exc, Throttled):
+        headers.append((b"retry-after", str(max(1, round(exc.retry_after))).encode()))
+    else:
+        headers.append((b"www-authenticate", b"Bearer"))
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-def _json_text(text: str) -> str:
-    return json.dumps(text)
 
 
 def _client_name(ctx: ServerRequestContext[Any, Any]) -> str:

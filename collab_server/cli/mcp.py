@@ -45,15 +45,20 @@ class ServerHost:
         self.app = app
 
     async def authenticate(self, token: str) -> Caller:
-        from agents.mcp_server import Caller, Refused
+        """The token's caller, counted against its per-user request rate (the REST one)."""
+        from agents.mcp_server import Caller, Refused, Throttled
 
-        auth = self.app.state.gate.auth
-        if auth is None:  # authentication is off: everyone acts as the server
+        gate = self.app.state.gate
+        if gate.auth is None:  # authentication is off: everyone acts as the server
             return Caller("server")
         try:
-            identity = await auth.verify(token)
+            identity = await gate.auth.verify(token)
         except Unauthenticated as exc:
             raise Refused(f"token refused: {exc.message}") from None
+        if gate.user_limiter is not None:
+            wait = await gate.user_limiter.hit("user:" + identity.principal)
+            if wait > 0:
+                raise Throttled(f"too many requests: retry in {wait:.1f} s", wait)
         return Caller(identity.principal, identity)
 
     async def join(self, score_id: str, caller: Caller, name: str) -> ScoreSession:

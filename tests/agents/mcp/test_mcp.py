@@ -78,10 +78,11 @@ WRITE_M2 = {"measure": "2", "part": "Bass", "notes": [
 
 
 @asynccontextmanager
-async def http_server(tmp_path: Path, idle_seconds: float = 300.0
+async def http_server(tmp_path: Path, idle_seconds: float = 300.0, **options: Any
                       ) -> AsyncIterator[tuple[Starlette, McpTools, str]]:
     settings = Settings(data_dir=tmp_path, database_url="memory://",
-                        admin_password=ADMIN_PASSWORD, log_json=False)
+                        admin_password=ADMIN_PASSWORD, log_json=False,
+                        **options)
     app = create_app(settings)
     tools = McpTools(ServerHost(app), idle_seconds=idle_seconds)
     async with run_uvicorn(with_mcp(app, tools, host="127.0.0.1"), lifespan="on") as port:
@@ -159,6 +160,23 @@ async def test_http_refuses_wrong_tokens_and_viewer_writes(tmp_path: Path) -> No
             assert wrote.is_error and "cannot change the score" in text(wrote)
         room = app.state.rooms.loaded(seeded.score_id)
         assert bass_of_m2(room.score) == []
+
+
+async def test_http_requests_count_against_the_users_rate(tmp_path: Path) -> None:
+    async with http_server(tmp_path, rest_rate_per_user=0.001, rest_burst_per_user=3) as (
+            app, _, url):
+        seeded = await seed(app)
+        statuses = []
+        async with httpx.AsyncClient() as http:
+            for _ in range(5):
+                response = await http.post(
+                    f"{url}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "ping"},
+                    headers={"Authorization": f"Bearer {seeded.editor_token}",
+                             "Accept": "application/json, text/event-stream"})
+                statuses.append(response.status_code)
+            assert statuses[:3].count(429) == 0 and statuses[3:] == [429, 429]
+            assert response.json()["error"] == "rate_limited"
+            assert int(response.headers["retry-after"]) >= 1
 
 
 def agents_in(room: Any) -> list[dict[str, Any]]:
