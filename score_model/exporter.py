@@ -1,9 +1,11 @@
-"""Export a score document: MusicXML, compressed MXL, MIDI, or the document's own JSON.
+"""Export a score document: MusicXML, compressed MXL, MIDI, engraved SVG and PDF, or the
+document's own JSON.
 
 MusicXML and MXL go through the music21 projection
 (:func:`score_model.projection.project_score`) and music21's writer; MIDI is written
-from the document directly (:mod:`score_model.midi_writer`, with mido); JSON is the
-document's containers as they are (ids included), written by
+from the document directly (:mod:`score_model.midi_writer`, with mido); SVG and PDF are
+that MusicXML engraved by Verovio (:mod:`score_model.engrave`); JSON is the document's
+containers as they are (ids included), written by
 :func:`score_model.json_codec.export_json` and readable back with
 :func:`score_model.json_codec.import_json`. See ``docs/formats.md`` for what each format
 keeps.
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from score_model.document import ScoreData, ScoreDoc
+from score_model.engrave import EngraveOptions, engrave
+from score_model.export_error import ExportError
 from score_model.json_codec import export_json
 from score_model.limits import MXL_CONTAINER
 from score_model.midi_writer import write_midi
@@ -25,6 +29,7 @@ __all__ = [
     "CONTENT_TYPES",
     "EXPORT_FORMATS",
     "MXL_ROOT",
+    "EngraveOptions",
     "ExportError",
     "ExportFormat",
     "ExportedFile",
@@ -35,13 +40,15 @@ __all__ = [
     "mxl_bytes",
 ]
 
-ExportFormat = Literal["musicxml", "mxl", "midi", "json"]
+ExportFormat = Literal["musicxml", "mxl", "midi", "json", "svg", "pdf"]
 
 CONTENT_TYPES: dict[str, tuple[str, str]] = {
     "musicxml": ("application/vnd.recordare.musicxml+xml", "musicxml"),
     "mxl": ("application/vnd.recordare.musicxml", "mxl"),
     "midi": ("audio/midi", "mid"),
     "json": ("application/json", "json"),
+    "svg": ("image/svg+xml", "svg"),
+    "pdf": ("application/pdf", "pdf"),
 }
 EXPORT_FORMATS: tuple[str, ...] = tuple(CONTENT_TYPES)
 MXL_ROOT = "score.musicxml"
@@ -55,10 +62,6 @@ _CONTAINER_XML = (
 )
 
 
-class ExportError(ValueError):
-    """A score that cannot be written in the requested format."""
-
-
 @dataclass(frozen=True, slots=True)
 class ExportedFile:
     """An exported file: its bytes, HTTP content type and usual file extension."""
@@ -66,13 +69,18 @@ class ExportedFile:
     data: bytes
     content_type: str
     extension: str
+    pages: int | None = None  # engraved formats: the number of pages of the score
 
 
-def export_score(score: ScoreDoc | ScoreData, fmt: ExportFormat | str) -> ExportedFile:
-    """Write a score in ``fmt`` (``musicxml``, ``mxl``, ``midi`` or ``json``).
+def export_score(score: ScoreDoc | ScoreData, fmt: ExportFormat | str, *,
+                 engraving: EngraveOptions | None = None, page: int = 1) -> ExportedFile:
+    """Write a score in ``fmt`` (``musicxml``, ``mxl``, ``midi``, ``json``, ``svg`` or
+    ``pdf``).
 
     JSON needs the :class:`ScoreDoc` (it carries comments and chat); the other formats
-    accept decoded :class:`ScoreData` too. Raises :class:`ExportError`.
+    accept decoded :class:`ScoreData` too. ``svg`` is page ``page`` (from 1) and ``pdf``
+    every page, engraved by Verovio with ``engraving`` (page size and scale; see
+    :mod:`score_model.engrave`). Raises :class:`ExportError`.
     """
     if fmt not in CONTENT_TYPES:
         raise ExportError(f"cannot export {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
@@ -89,6 +97,10 @@ def export_score(score: ScoreDoc | ScoreData, fmt: ExportFormat | str) -> Export
     payload = musicxml_bytes(_project(data))
     if fmt == "mxl":
         payload = mxl_bytes(payload)
+    elif fmt in ("svg", "pdf"):
+        pages = engrave(payload, engraving)
+        payload = pages.svg(page).encode("utf-8") if fmt == "svg" else pages.pdf()
+        return ExportedFile(payload, content_type, extension, pages.count)
     return ExportedFile(payload, content_type, extension)
 
 

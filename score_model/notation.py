@@ -14,7 +14,7 @@ import contextlib
 from fractions import Fraction
 from typing import Any
 
-from music21 import beam, clef, meter, note, stream
+from music21 import beam, chord, clef, meter, note, stream
 from music21.common.numberTools import opFrac
 from music21.stream import makeNotation
 
@@ -22,7 +22,8 @@ __all__ = ["make_beams", "make_notation"]
 
 
 def make_notation(m21_score: stream.Score) -> None:
-    """Add accidentals, tuplet brackets, beams and stems; split complex durations."""
+    """Add accidentals, tuplet brackets, beams and stems; split complex durations; give
+    each chord's id to its first note."""
     for part in m21_score.parts:
         measures = list(part.getElementsByClass(stream.Measure))
         makeNotation.makeAccidentalsInMeasureStream(part)
@@ -35,6 +36,15 @@ def make_notation(m21_score: stream.Score) -> None:
             for container in (measure, *measure.voices):
                 makeNotation.makeTupletBrackets(container, inPlace=True)
         part.splitAtDurations(recurse=True)
+        _chord_ids(part)
+
+
+def _chord_ids(part: stream.Part) -> None:
+    """Give a chord's id to its first note: music21 writes ids of notes, not of chords,
+    and engravers (Verovio) keep them, so an engraved chord can be found by its id."""
+    for item in part.recurse().getElementsByClass(chord.Chord):
+        if isinstance(item.id, str) and item.notes and not isinstance(item.notes[0].id, str):
+            item.notes[0].id = item.id
 
 
 def _has_tuplets(measure: stream.Measure) -> bool:
