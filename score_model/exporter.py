@@ -37,6 +37,7 @@ __all__ = [
     "export_score",
     "midi_bytes",
     "musicxml_bytes",
+    "musicxml_report",
     "mxl_bytes",
 ]
 
@@ -70,6 +71,7 @@ class ExportedFile:
     content_type: str
     extension: str
     pages: int | None = None  # engraved formats: the number of pages of the score
+    warnings: tuple[str, ...] = ()  # what had to be approximated
 
 
 def export_score(score: ScoreDoc | ScoreData, fmt: ExportFormat | str, *,
@@ -94,14 +96,14 @@ def export_score(score: ScoreDoc | ScoreData, fmt: ExportFormat | str, *,
         return ExportedFile(write_midi(data), content_type, extension)
     if not data.parts or not data.measures:
         raise ExportError("MusicXML needs at least one part and one measure")
-    payload = musicxml_bytes(_project(data))
+    payload, warnings = musicxml_report(_project(data))
     if fmt == "mxl":
         payload = mxl_bytes(payload)
     elif fmt in ("svg", "pdf"):
         pages = engrave(payload, engraving)
         payload = pages.svg(page).encode("utf-8") if fmt == "svg" else pages.pdf()
-        return ExportedFile(payload, content_type, extension, pages.count)
-    return ExportedFile(payload, content_type, extension)
+        return ExportedFile(payload, content_type, extension, pages.count, tuple(warnings))
+    return ExportedFile(payload, content_type, extension, warnings=tuple(warnings))
 
 
 def _project(data: ScoreData) -> Any:
@@ -115,15 +117,20 @@ def musicxml_bytes(m21_score: Any) -> bytes:
 
     The score is changed in place (notation is added to it): pass a fresh projection.
     """
+    return musicxml_report(m21_score)[0]
+
+
+def musicxml_report(m21_score: Any) -> tuple[bytes, list[str]]:
+    """:func:`musicxml_bytes` and the approximations it made (lengths rounded)."""
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
     from score_model.notation import make_notation  # imports music21
 
     try:
-        make_notation(m21_score)
+        warnings = make_notation(m21_score)
         exporter = GeneralObjectExporter(m21_score)
         exporter.makeNotation = False
-        return bytes(exporter.parse())
+        return bytes(exporter.parse()), warnings
     except Exception as exc:  # music21 raises many types on odd content
         raise ExportError(f"music21 cannot write this score as MusicXML: {exc}") from exc
 

@@ -21,10 +21,21 @@ from music21.stream import makeNotation
 __all__ = ["make_beams", "make_notation"]
 
 
-def make_notation(m21_score: stream.Score) -> None:
+QUANTUM = Fraction(1, 384)  # a triplet 1024th: lengths no notation can write snap to it
+
+
+def make_notation(m21_score: stream.Score) -> list[str]:
     """Add accidentals, tuplet brackets, beams and stems; split complex durations; give
-    each chord's id to its first note."""
+    each chord's id to its first note. Lengths no notation can write ("inexpressible")
+    are rounded first; the approximations made are returned."""
+    warnings: list[str] = []
     for part in m21_score.parts:
+        rounded, dropped = _round_inexpressible(part)
+        if rounded:
+            warnings.append(f"{rounded} note lengths no notation can write were rounded "
+                            f"to 1/{QUANTUM.denominator} of a quarter")
+        if dropped:
+            warnings.append(f"{dropped} rests too short for any notation were left out")
         measures = list(part.getElementsByClass(stream.Measure))
         makeNotation.makeAccidentalsInMeasureStream(part)
         tupleted = [m for m in measures if _has_tuplets(m)]
@@ -37,6 +48,25 @@ def make_notation(m21_score: stream.Score) -> None:
                 makeNotation.makeTupletBrackets(container, inPlace=True)
         part.splitAtDurations(recurse=True)
         _chord_ids(part)
+    return warnings
+
+
+def _round_inexpressible(part: stream.Part) -> tuple[int, int]:
+    """Snap lengths music21 cannot write to :data:`QUANTUM` (at least one quantum for a
+    note; a rest that rounds to nothing is removed). Returns (rounded, removed)."""
+    rounded = removed = 0
+    for item in list(part.recurse().notesAndRests):
+        if item.duration.isGrace or item.duration.type != "inexpressible":
+            continue
+        length = Fraction(item.duration.quarterLength)
+        snapped = Fraction(round(length / QUANTUM)) * QUANTUM
+        if snapped == 0 and isinstance(item, note.Rest) and item.activeSite is not None:
+            item.activeSite.remove(item)
+            removed += 1
+            continue
+        item.duration.quarterLength = max(snapped, QUANTUM)
+        rounded += 1
+    return rounded, removed
 
 
 def _chord_ids(part: stream.Part) -> None:

@@ -361,13 +361,28 @@ def test_export_errors_are_clear() -> None:
         export_score(empty, "musicxml")
     assert export_score(empty, "midi").data[:4] == b"MThd"
     assert json.loads(export_score(empty, "json").data)["notes"] == {}
-    with pytest.raises(ExportError, match="pdf"):
-        export_score(empty, "pdf")
-    editor = ScoreEditor(empty)
+    with pytest.raises(ExportError, match="png"):
+        export_score(empty, "png")
+
+
+def test_lengths_no_notation_can_write_are_rounded_and_reported() -> None:
+    score = ScoreDoc()
+    editor = ScoreEditor(score)
     ids = editor.create_score(measures=1)
-    editor.add_note(ids["measures"][0], ids["parts"][0], 0, Fraction(1, 1024), "C4")
-    with pytest.raises(ExportError, match="MusicXML"):
-        export_score(empty, "mxl")
+    measure, part = ids["measures"][0], ids["parts"][0]
+    editor.add_note(measure, part, 0, Fraction(1, 1024), "C4")  # shorter than a 2048th
+    editor.add_note(measure, part, Fraction(1, 1024), Fraction(3, 1000), "D4")
+    editor.add_rest(measure, part, 1, Fraction(1, 2000))
+    editor.add_note(measure, part, 2, 2, "E4")
+    exported = export_score(score, "mxl")
+    assert exported.warnings == (
+        "2 note lengths no notation can write were rounded to 1/384 of a quarter",
+        "1 rests too short for any notation were left out")
+    again = import_score(exported.data, "x.mxl").read()
+    assert sorted((n.onset, n.duration, n.pitches) for n in again.notes.values()
+                  if n.pitches) == [(0, Fraction(1, 384), ("C4",)),
+                                    (Fraction(1, 384), Fraction(1, 384), ("D4",)),
+                                    (2, 2, ("E4",))]
 
 
 def test_json_import_rejects_what_the_schema_rejects() -> None:
