@@ -18,6 +18,7 @@ import itertools
 from collections.abc import Hashable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -155,11 +156,13 @@ def slice_set(table: NoteTable, memo: Memo) -> SliceSet:
     grid = table.grid
     pairs = _Pairs(table)
     lengths = grid.length.tolist()
+    beats, phases = grid.beat.tolist(), grid.phase.tolist()
     keys: list[Hashable] = []
     for m in range(grid.size):
         spill = tuple((table.measure_key(src), int(grid.start[m] - grid.start[src]))
                       for src in pairs.spill_sources.get(m, ()))
-        keys.append((table.measure_key(m), lengths[m], table.part_ids, spill))
+        keys.append((table.measure_key(m), lengths[m], table.part_ids, spill, beats[m],
+                     phases[m]))
     measures = memo.many("slices", keys, lambda missing: _compute(table, pairs, missing))
     return SliceSet(table, measures)
 
@@ -210,9 +213,15 @@ def _compute(table: NoteTable, pairs: _Pairs, targets: list[int]) -> list[Measur
     first = np.searchsorted(member_slice, np.arange(n_slices), side="left")
     last = np.searchsorted(member_slice, np.arange(n_slices), side="right") - 1
     bass, top = midi[first], midi[last]
-    root, quality = label_chords(weights, bass % 12)
+    sounding = np.bincount(member_slice, minlength=n_slices)
+    label_weights, label_bass = _in_context(weights, bass, sounding, s_measure, s_start, grid)
+    root, quality = label_chords(label_weights, label_bass % 12)
     letters = r["letter"][member_pair].astype(np.int64)
     root, root_names, inversion = _spell(member_slice, pc, letters, root, quality, n_slices)
+    # a thin slice labelled from its beat takes its inversion from the beat's bass
+    thin = (label_bass != bass) & (quality >= 0)
+    position = MEMBER[np.maximum(quality, 0), (label_bass - root) % 12]
+    inversion = np.where(thin & (position >= 0), position, inversion)
     slice_attack = np.bincount(member_slice, weights=m_attack, minlength=n_slices) > 0
     names = table.names[pair_row[member_pair]]
     notes = table.note_ids[pair_row[member_pair]]
@@ -253,6 +262,42 @@ def _compute(table: NoteTable, pairs: _Pairs, targets: list[int]) -> list[Measur
     return out
 
 
+THIN = 3  # slices with fewer notes and pitch classes are labelled from their beat
+
+
+def _in_context(weights: np.ndarray, bass: np.ndarray, sounding: np.ndarray,
+                s_measure: np.ndarray, s_start: np.ndarray, grid: Any
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and bass to label each slice by. A slice of fewer than :data:`THIN` notes
+    and pitch classes (an arpeggio or broken chord heard a note or two at a time; a
+    four-part chord with doublings is not thin) is labelled from what sounds in its beat,
+    its own notes counted twice, over the lowest note of the beat; if the beat is thin
+    too, from its pair of beats, then from its measure. Only slices of the same measure
+    take part, so a measure's labels still depend on its own notes alone."""
+    distinct = (weights > 0).sum(axis=1)
+    thin = (distinct < THIN) & (sounding < THIN)
+    if not thin.any():
+        return weights, bass
+    beat = np.maximum(grid.beat[s_measure], 1)
+    beat_index = (s_start + grid.phase[s_measure]) // beat
+    out_w, out_b = weights.copy(), bass.copy()
+    for group in ((s_measure << _SHIFT) | beat_index, (s_measure << _SHIFT) | beat_index // 2,
+                  s_measure):
+        groups, inverse = np.unique(group, return_inverse=True)
+        summed = np.zeros((len(groups), 12), dtype=np.int64)
+        np.add.at(summed, inverse, weights)
+        lowest = np.full(len(groups), 1 << 20, dtype=np.int64)
+        np.minimum.at(lowest, inverse, bass)
+        rich = (summed[inverse] > 0).sum(axis=1) >= THIN
+        use = thin & rich
+        out_w[use] = summed[inverse][use] + weights[use]
+        out_b[use] = lowest[inverse][use]
+        thin = thin & ~rich
+        if not thin.any():
+            break
+    return out_w, out_b
+
+
 def _spell(member_slice: np.ndarray, pc: np.ndarray, letters: np.ndarray, root: np.ndarray,
            quality: np.ndarray, n_slices: int) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
     """Spelled roots and inversions from the lowest chord tone of each slice; symmetric
@@ -290,6 +335,13 @@ def _spell(member_slice: np.ndarray, pc: np.ndarray, letters: np.ndarray, root: 
     return root, names, inversion
 
 
+_PLAIN = ("C", "C#", "D", "E-", "E", "F", "F#", "G", "A-", "A", "B-", "B")
+
+
 def _name(letter: int, pc: int) -> str:
+    """The root spelled on ``letter``; a plain spelling when that letter is too far from
+    the pitch (a slice labelled from its beat whose own notes are not chord tones)."""
     alter = (pc - STEP_PC[letter] + 6) % 12 - 6
+    if abs(alter) > 2:
+        return _PLAIN[pc]
     return STEPS[letter] + ("#" * alter if alter > 0 else "-" * -alter)

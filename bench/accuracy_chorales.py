@@ -263,12 +263,14 @@ def score_engine(ctx: AnalysisContext, labels: list[Label], expert_global: tuple
 
 
 def score_music21(score_path: Path, labels: list[Label], expert_global: tuple[int, str],
-                  tally: Tally) -> float:
+                  tally: Tally, parse: Any = None) -> float:
+    """Tally music21's baseline; returns its time (``parse(path)`` reads the score,
+    music21's ``converter.parse`` by default)."""
     from music21 import converter, roman, stream
     from music21.analysis import floatingKey
 
     started = time.perf_counter()
-    score = converter.parse(str(score_path))
+    score = (parse or (lambda path: converter.parse(str(path))))(score_path)
     global_key = score.analyze("key")
     analyser = floatingKey.KeyAnalyzer(score)
     analyser.windowSize = 2

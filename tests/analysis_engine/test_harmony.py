@@ -129,3 +129,20 @@ def test_figures_agree_with_music21_on_diatonic_triads() -> None:
             s = b.context().slices.measures[0]
             assert figure(s.root_name[0], int(s.quality[0]), int(s.inversion[0]), tonic,
                           mode) == expected
+
+
+def test_broken_chords_are_labelled_from_their_beat() -> None:
+    # an Alberti bass, one note at a time: C-G-E-G in sixteenths, then B-G-D-G in eighths
+    # (two beats make the chord), over nothing else
+    notes = [(0, 0, onset / 4, "1/4", [pitch]) for onset, pitch in
+             enumerate(["C4", "G4", "E4", "G4"])]
+    notes += [(0, 0, 2 + onset / 2, "1/2", [pitch]) for onset, pitch in
+              enumerate(["B3", "G4", "D4", "G4"])]
+    b = build(["Piano"], 1, notes)
+    slices = b.result("harmony")["slices"]
+    assert [s["root"] for s in slices] == ["C"] * 4 + ["G"] * 4
+    assert {s["quality"] for s in slices} == {"major"}
+    assert [s["inversion"] for s in slices] == [0] * 4 + [1] * 4  # over the beat's bass
+    # a four-part chord is never thin: its own notes decide
+    full = build(SATB_NAMES, 1, satb([(0, 0, 2, ONE), (0, 2, 2, FIVE)])).result("harmony")
+    assert [s["figure"] for s in full["slices"]] == ["I", "V"]
