@@ -17,6 +17,7 @@ class AgentConfig:
     tasks_per_minute: int = 10  # tasks one user may start per minute
     max_tokens: int = 20_000  # model tokens one task may use
     max_seconds: float = 120.0  # wall time of one task
+    review_seconds: float = 600.0  # an agent waits this long for its suggestions' review
     memory_messages: int = 40  # conversation memory read back per task
     memory_chars: int = 8_000
     memory_keep: int = 500  # messages kept per score after a trim

@@ -239,6 +239,7 @@ class Finished:
 
     record: TaskRecord
     undo: UndoManager | None
+    waiting: bool = False  # suggestions wait for review; the agent's presence says so
 
 
 def track(session: ScoreSession) -> UndoManager:
@@ -293,19 +294,28 @@ async def run_task(session: ScoreSession, request: TaskRequest, brain: Brain, *,
     record.tokens_used = run.tokens_used + (result.tokens_used if result else 0)
     record.finished = time.time()
     record.suggestions = [s for s in run.written.values() if s in session.doc.suggestions]
-    pending = any(_status_of(session.doc, s) == "pending" for s in record.suggestions)
+    waiting = awaiting_review(session.doc, record.id)
     try:
-        if pending:
-            await run.status("waiting_for_review", Focus(tuple(run.measures_written)))
-        await session.set_presence(None)
+        if waiting:  # the caller clears the presence once people have decided
+            run._status, run._focus = "waiting_for_review", Focus(tuple(run.measures_written))
+            await session.set_presence(run.presence())
+        else:
+            await session.set_presence(None)
     except Exception:
-        log.warning("could not clear the agent's presence", extra={"task": record.id})
+        log.warning("could not set the agent's presence", extra={"task": record.id})
     await board.save(record)
     await board.emit(record.id, record.status, {
         "summary": record.summary, "error": record.error,
         "notes_written": record.notes_written, "suggestions": record.suggestions,
         "stale_measures": record.stale_measures, "report": record.report})
-    return Finished(record, undo)
+    return Finished(record, undo, waiting)
+
+
+def awaiting_review(score: ScoreDoc, task_id: str) -> bool:
+    """Whether any suggestion of the task is still pending (or accepted, being applied)."""
+    return any(isinstance(raw, dict) and raw.get("task") == task_id
+               and raw.get("status") in ("pending", "accepted")
+               for raw in score.raw_suggestions().values())
 
 
 def _status_of(score: ScoreDoc, suggestion_id: str) -> str | None:

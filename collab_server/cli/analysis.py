@@ -79,20 +79,21 @@ def run_worker(settings: Settings, *, threads: int = 2, warm: bool = True,
     from collab_server.participants.worker import QUEUE as AGENT_QUEUE
     from collab_server.participants.worker import declare_agent_actor, headless_tasks
 
-    declare_agent_actor(broker, lambda: headless_tasks(settings, redis))
+    agent_actor = declare_agent_actor(broker, lambda: headless_tasks(settings, redis))
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
-    running = actors.start_worker(broker, threads=threads, poll_ms=100)
-    agent_worker = dramatiq.Worker(broker, queues={AGENT_QUEUE}, worker_threads=threads,
-                                   worker_timeout=100)
-    agent_worker.start()
-    click.echo(f"orpheus worker: {threads} threads on {actors.QUEUE}", err=True)
+    # One Dramatiq worker (one event loop) serves both queues.
+    running = dramatiq.Worker(broker, queues={actors.QUEUE, AGENT_QUEUE},
+                              worker_threads=threads, worker_timeout=100)
+    running.start()
+    click.echo(f"orpheus worker: {threads} threads on {actors.QUEUE} and {AGENT_QUEUE}",
+               err=True)
     try:
         stop.wait()
     finally:
-        agent_worker.stop()
+        agent_actor.close()
         running.stop()
         for jobs in built:
             jobs.close()

@@ -28,12 +28,12 @@ from agents.brains.offline import OfflineBrain
 from agents.config import AgentConfig
 from agents.memory import Memory
 from agents.personas import Persona, UnknownPersona, load_personas
-from agents.runtime import run_task, undo_all
+from agents.runtime import awaiting_review, run_task, undo_all
 from agents.tasks import FINISHED, TaskBoard, TaskRecord
 from collab_server.errors import Conflict, Forbidden, RateLimited, ScoreNotFound, Unprocessable
 from collab_server.observability.sentry import task_scope
 from collab_server.participants.hub import ParticipantHub
-from collab_server.participants.participant import Profile
+from collab_server.participants.participant import Participant, Profile
 from collab_server.security.limits import RateLimiter
 from collab_server.settings import Settings
 from collab_server.sync.room import Room
@@ -46,6 +46,7 @@ log = logging.getLogger("orpheus.agents")
 BrainFactory = Callable[[Persona, AgentConfig, Sequence[Any]], Brain]
 Runner = Callable[[TaskRecord, Role], Awaitable[None]]
 MAX_UNDO = 200  # finished tasks whose undo is kept in memory
+REVIEW_POLL_SECONDS = 0.2
 
 
 def default_brain(persona: Persona, config: AgentConfig, memory: Sequence[Any]) -> Brain:
@@ -78,7 +79,8 @@ class AgentTasks:
                  conversations: ConversationStore | None = None,
                  limiter: RateLimiter | None = None,
                  brains: BrainFactory = default_brain,
-                 runner: Runner | None = None) -> None:
+                 runner: Runner | None = None,
+                 on_finish: Callable[[TaskRecord], None] | None = None) -> None:
         self.hub = hub
         self.board = board
         self.config = config
@@ -87,7 +89,9 @@ class AgentTasks:
         self.limiter = limiter
         self.brains = brains
         self.runner = runner or self._run_here
+        self.on_finish = on_finish  # each task run here, once finished (metrics)
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._waiting: set[asyncio.Task[None]] = set()  # agents waiting for review
         # finished tasks' undo managers, with their room held so the undo stays valid
         self._undo: OrderedDict[str, tuple[Room, UndoManager]] = OrderedDict()
 
@@ -147,7 +151,10 @@ class AgentTasks:
         """Run a recorded task to its end in this process (the embedded runner and the
         worker's actor both call this)."""
         with task_scope(record.id, record.score_id, record.agent):  # Sentry tags
-            return await self._run(record, role)
+            finished = await self._run(record, role)
+        if self.on_finish is not None:
+            self.on_finish(finished)
+        return finished
 
     async def _run(self, record: TaskRecord, role: Role) -> TaskRecord:
         persona = self.persona(record.agent)
@@ -159,6 +166,7 @@ class AgentTasks:
                 history = [m.message for m in await self.conversations.recent(
                     record.score_id, limit=self.config.memory_messages,
                     max_chars=self.config.memory_chars)]
+        session: Participant | None
         try:
             session = await self.hub.join(
                 record.score_id, Profile(persona.display_name, persona.color, "agent"),
@@ -180,9 +188,32 @@ class AgentTasks:
                 self._undo[record.id] = (session.room, finished.undo)
                 while len(self._undo) > MAX_UNDO:
                     self._undo.popitem(last=False)[1][0].release()
+            if finished.waiting:
+                self._spawn(self._await_review(session, record.id))
+                session = None  # the waiting task leaves
             return finished.record
         finally:
+            if session is not None:
+                await session.leave()
+
+    async def _await_review(self, session: Participant, task_id: str) -> None:
+        """Stay present ("waiting for review") until people have accepted or rejected
+        every suggestion of the task, or ``review_seconds`` pass; then leave."""
+        try:
+            deadline = asyncio.get_running_loop().time() + self.config.review_seconds
+            while (awaiting_review(session.doc, task_id)
+                   and asyncio.get_running_loop().time() < deadline
+                   and not session.left and not session.room.closed):
+                await asyncio.sleep(REVIEW_POLL_SECONDS)
+        finally:
+            with contextlib.suppress(Exception):
+                await session.set_presence(None)
             await session.leave()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._waiting.add(task)
+        task.add_done_callback(self._waiting.discard)
 
     async def get(self, score_id: str, task_id: str) -> TaskRecord:
         record = await self.board.get(task_id)
@@ -225,9 +256,9 @@ class AgentTasks:
         return record
 
     async def close(self) -> None:
-        for task in list(self._running.values()):
+        for task in [*self._running.values(), *self._waiting]:
             task.cancel()
-        for task in list(self._running.values()):
+        for task in [*self._running.values(), *self._waiting]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         while self._undo:

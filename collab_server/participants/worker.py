@@ -46,28 +46,42 @@ class DramatiqRunner:
         await asyncio.to_thread(self.broker.enqueue, message)
 
 
-def declare_agent_actor(broker: dramatiq.Broker,
-                        tasks: Callable[[], Awaitable[AgentTasks]]) -> dramatiq.Actor[Any, Any]:
-    """Declare ``agents.run_task`` on ``broker``; ``tasks`` builds the worker's
-    :class:`AgentTasks` once, on the actors' event loop (Dramatiq's ``AsyncIO``)."""
-    built: list[AgentTasks] = []
-    lock = asyncio.Lock()
+class AgentActor:
+    """``agents.run_task`` declared on a broker; :meth:`close` ends the worker's agents
+    (those still waiting for a review leave) before the worker stops."""
 
-    async def job(raw: dict[str, Any], role: Role) -> None:
-        async with lock:
-            if not built:
-                built.append(await tasks())
-        await built[0].run(TaskRecord.from_json(raw), role)
+    def __init__(self, broker: dramatiq.Broker,
+                 tasks: Callable[[], Awaitable[AgentTasks]]) -> None:
+        self._factory = tasks
+        self._built: list[AgentTasks] = []
+        self._lock = asyncio.Lock()
+        self.actor = dramatiq.actor(actor_name=RUN_TASK, queue_name=QUEUE, broker=broker,
+                                    max_retries=0, time_limit=TIME_LIMIT_MS)(self._run_task)
 
-    def run_task(raw: dict[str, Any], role: Role) -> None:
+    async def _job(self, raw: dict[str, Any], role: Role) -> None:
+        async with self._lock:
+            if not self._built:
+                self._built.append(await self._factory())
+        await self._built[0].run(TaskRecord.from_json(raw), role)
+
+    def _run_task(self, raw: dict[str, Any], role: Role) -> None:
         """Run one agent task to its end."""
         runner = get_event_loop_thread()
         if runner is None:
             raise RuntimeError("no event loop for the agent actor: add the AsyncIO middleware")
-        runner.run_coroutine(job(raw, role))
+        runner.run_coroutine(self._job(raw, role))
 
-    return dramatiq.actor(actor_name=RUN_TASK, queue_name=QUEUE, broker=broker,
-                          max_retries=0, time_limit=TIME_LIMIT_MS)(run_task)
+    def close(self) -> None:
+        runner = get_event_loop_thread()
+        if runner is not None and self._built:
+            runner.run_coroutine(self._built[0].close())
+
+
+def declare_agent_actor(broker: dramatiq.Broker,
+                        tasks: Callable[[], Awaitable[AgentTasks]]) -> AgentActor:
+    """Declare ``agents.run_task`` on ``broker``; ``tasks`` builds the worker's
+    :class:`AgentTasks` once, on the actors' event loop (Dramatiq's ``AsyncIO``)."""
+    return AgentActor(broker, tasks)
 
 
 async def headless_tasks(settings: Settings, redis: Any) -> AgentTasks:

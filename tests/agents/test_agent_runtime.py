@@ -107,7 +107,10 @@ async def test_suggestions_are_offered_after_the_gate_and_the_score_is_untouched
     writes = [e.data["measure"] for e in await world.board.events(record.id)
               if e.type == "write"]
     assert writes == sorted(writes, key=world.ids["measures"].index)  # measure by measure
-    assert len(session.room.presence) == 0  # presence gone when done
+    assert finished.waiting  # the agent stays, waiting for people to review
+    [state] = session.room.presence.states().values()
+    assert state["status"] == "waiting_for_review" and state["task"] == record.id
+    assert state["focus"]["measures"] == world.ids["measures"]
     [comment] = session.doc.raw_comments().values()
     assert comment["measure"] == world.ids["measures"][0] and "parallels 0" in comment["text"]
     await session.leave()

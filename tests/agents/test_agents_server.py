@@ -64,12 +64,15 @@ async def test_mention_presence_suggestion_accept_and_convergence(tmp_path: Path
             assert all(s["task"] == task and s["agent"] == "aureon" and s["reason"]
                        and s["report"]["after"]["counts"]["parallel_fifths"] == 0
                        for s in suggestions.values())
-            gone = await first.until(lambda e: e["event"] == "presence"
-                                     and not agents_present(e))
-            assert gone["event"] == "presence"
+            waiting = await first.until(lambda e: any(
+                s["status"] == "waiting_for_review" for s in agents_present(e)))
+            assert agents_present(waiting)[0]["focus"]["measures"] == ids["measures"]
             assert posted["t"] > 0
 
             await first.send(cmd="accept_task", task=task)
+            # reviewed: the agent leaves at once
+            await first.until(lambda e: e["event"] == "presence" and not agents_present(e),
+                              timeout=5)
             applied = await second.until(lambda e: e["event"] == "suggestions" and all(
                 s["status"] == "applied" for s in e["items"].values()))
             # notes and statuses change in one transaction: the notes are there already
