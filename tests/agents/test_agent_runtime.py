@@ -250,3 +250,48 @@ async def test_cancelling_stops_at_the_next_step(world: World) -> None:
     assert finished.record.status == "cancelled"
     assert session.doc.raw_suggestions() == {} and len(session.room.presence) == 0
     await session.leave()
+
+
+class EditsWhileWriting:
+    """The real offline brain; when it starts writing measure 2, a person edits measure 1,
+    which the agent has just written (a concurrent edit in the agent's measures)."""
+
+    def __init__(self, world: World) -> None:
+        self.inner = OfflineBrain()
+        self.world = world
+        self.person: dict[str, str] = {}
+
+    async def run(self, ctx: TaskContext) -> BrainResult:
+        m1, m2 = self.world.ids["measures"][:2]
+        alto = self.world.ids["parts"][1]
+        original = ctx.write
+
+        async def write(measure: str, part: str, notes: list[NoteSpec]) -> None:
+            if measure == m2 and not self.person:
+                person = ScoreEditor(ctx.session.doc, PERSON)
+                agent_note = next(n for n in ctx.session.doc.read().notes.values()
+                                  if n.measure == m1 and n.part == alto)
+                # musically neutral (the gate must still pass): a lyric on the agent's
+                # note, and a rest in another voice
+                person.set_lyric(agent_note.id, "Ah")
+                self.person = {"changed": agent_note.id,
+                               "added": person.add_rest(m1, alto, 0, 4, voice=2)}
+            await original(measure, part, notes)
+
+        ctx.write = write  # type: ignore[method-assign]
+        return await self.inner.run(ctx)
+
+
+async def test_undo_keeps_edits_people_made_while_the_agent_was_writing(world: World) -> None:
+    brain = EditsWhileWriting(world)
+    finished, session = await world.run(brain, mode="direct")
+    assert finished.record.status == "done", finished.record.error
+    assert undo_all(finished.undo) > 0
+    await session.flushed()
+    notes = session.doc.read().notes
+    soprano = world.ids["parts"][0]
+    others = {n.id for n in notes.values() if n.part != soprano}
+    assert others == {brain.person["changed"], brain.person["added"]}
+    assert notes[brain.person["changed"]].lyric == "Ah"  # the person's version stays
+    assert notes[brain.person["added"]].is_rest
+    await session.leave()
