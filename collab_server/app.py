@@ -65,8 +65,12 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
         cache = open_cache(redis)
         analysis_runtime = await start_analysis(settings, opened, redis=redis, cache=cache)
         fanout = open_fanout(redis, settings.instance_id)
-        fanout_hooks = None if fanout is None else FanoutHooks(fanout, store_hooks)
-        agent_hooks = AgentRoomHooks()  # @mentions and accepted suggestions
+        fanout_hooks = None if fanout is None else FanoutHooks(
+            fanout, store_hooks, observe_lag=metrics.fanout_lag.observe)
+        analysis_runtime.events.listen(lambda score_id: metrics.observe_analysis(
+            analysis_runtime.hooks.analysed(score_id)))
+        # @mentions and accepted suggestions
+        agent_hooks = AgentRoomHooks(on_accepted=metrics.suggestions_accepted)
         title_hooks = TitleHooks()  # a document's meta.title renames its score
         rooms = RoomManager(
             HookChain(store_hooks if fanout_hooks is None
@@ -99,7 +103,9 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
             limiter=MemoryRateLimiter(config.tasks_per_minute / 60,
                                       max(1, config.tasks_per_minute)),
             runner=None if redis is None else DramatiqRunner(
-                analysis_runtime.enqueuer.broker))
+                analysis_runtime.enqueuer.broker),
+            on_finish=lambda record: metrics.agent_task_finished(
+                record.agent, record.status, len(record.suggestions)))
         agent_hooks.bind(app.state.agents)
         app.state.scores = ScoreService(store, documents, rooms, ScoreMetadataCache(cache),
                                         access=app.state.gate.access,

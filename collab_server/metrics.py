@@ -1,5 +1,7 @@
-"""Prometheus metrics: the sync engine's counters and gauges, store latency, and HTTP
-requests by route template and status (:class:`HttpMetrics`, an ASGI middleware).
+"""Prometheus metrics: the sync engine's counters and gauges, store latency, fan-out and
+analysis lag, agent tasks and suggestions, and HTTP requests by route template and status
+(:class:`HttpMetrics`, an ASGI middleware). deploy/grafana/dashboards/orpheus.json charts
+them (tests/test_dashboard.py checks every metric it queries exists).
 
 The engine keeps plain counters (:class:`~collab_server.sync.room_metrics.RoomMetrics`); a
 custom collector reads them at scrape time, so the hot path never touches Prometheus.
@@ -20,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from collab_server.sync.room_metrics import RoomMetrics
 
 PREFIX = "orpheus_"
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 COUNTER_HELP = {
     "rooms_loaded": "Rooms loaded from storage",
     "rooms_unloaded": "Rooms unloaded after idling",
@@ -79,8 +82,40 @@ class ServerMetrics:
             "HTTP request latency (until the response is complete) by method and route",
             ["method", "route"], registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+        self.fanout_lag = Histogram(
+            PREFIX + "fanout_lag_seconds",
+            "Delay from publication on another instance to receipt here (Redis clock)",
+            buckets=LAG_BUCKETS, registry=self.registry)
+        self.analysis_lag = Histogram(
+            PREFIX + "analysis_lag_seconds",
+            "Delay from a score's first edit not yet analysed to its analysis result",
+            buckets=LAG_BUCKETS, registry=self.registry)
+        self.agent_tasks = Counter(
+            PREFIX + "agent_tasks", "Agent tasks finished in this process, by agent and status",
+            ["agent", "status"], registry=self.registry)
+        self.agent_suggestions = Counter(
+            PREFIX + "agent_suggestions",
+            "Agent suggestions: offered for review, accepted (applied) or stale when accepted",
+            ["outcome"], registry=self.registry)
+        for outcome in ("offered", "applied", "stale"):
+            self.agent_suggestions.labels(outcome)
         self._sources: list[Callable[[], dict[str, float]]] = []
         self.registry.register(_EngineCollector(self.rooms, self._read_sources))
+
+    def observe_analysis(self, lag: float | None) -> None:
+        """Record the lag of an analysis result (``None``: no change was waiting)."""
+        if lag is not None:
+            self.analysis_lag.observe(lag)
+
+    def agent_task_finished(self, agent: str, status: str, suggestions: int) -> None:
+        """Count a finished agent task and the suggestions it offered."""
+        self.agent_tasks.labels(agent, status).inc()
+        self.agent_suggestions.labels("offered").inc(suggestions)
+
+    def suggestions_accepted(self, result: dict[str, list[str]]) -> None:
+        """Count accepted suggestions by outcome (``applied`` or ``stale``)."""
+        for outcome, ids in result.items():
+            self.agent_suggestions.labels(outcome).inc(len(ids))
 
     def watch(self, source: Callable[[], dict[str, float]]) -> None:
         """Export the values a component reports (the room manager, fan-out, ...)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -45,10 +45,17 @@ class AnalysisEvents:
 
     def __init__(self) -> None:
         self._subscribers: dict[str, set[Subscription]] = {}
+        self._listeners: list[Callable[[str], None]] = []
         self.announced = 0
+
+    def listen(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(score_id)`` on every announcement (metrics)."""
+        self._listeners.append(listener)
 
     def announce(self, score_id: str, version: str) -> None:
         self.announced += 1
+        for listener in self._listeners:
+            listener(score_id)
         for subscription in self._subscribers.get(score_id, ()):
             subscription._set(version)
 

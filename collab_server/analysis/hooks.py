@@ -85,6 +85,7 @@ class AnalysisHooks(RoomHooks):
         self.max_delay = max_delay
         self._clock = clock
         self._pending: dict[str, _Pending] = {}
+        self._unanalysed: dict[str, float] = {}  # score id -> its oldest unanalysed change
         self.enqueued = 0
 
     def pending(self, score_id: str) -> bool:
@@ -99,6 +100,7 @@ class AnalysisHooks(RoomHooks):
     def touch(self, score_id: str, epoch: int) -> None:
         """Note a change of ``score_id`` now (what ``on_change`` does)."""
         now = self._clock()
+        self._unanalysed.setdefault(score_id, now)
         pending = self._pending.get(score_id)
         if pending is None or pending.epoch != epoch:
             if pending is not None and pending.task is not None:
@@ -107,6 +109,12 @@ class AnalysisHooks(RoomHooks):
             pending.task = asyncio.get_running_loop().create_task(
                 self._send_when_quiet(score_id, pending), name=f"analysis-debounce-{score_id}")
         pending.last = now
+
+    def analysed(self, score_id: str) -> float | None:
+        """A result of ``score_id`` arrived: the seconds since its oldest change noted here
+        and not yet analysed (then forgotten), or ``None``."""
+        since = self._unanalysed.pop(score_id, None)
+        return None if since is None else self._clock() - since
 
     async def _send_when_quiet(self, score_id: str, pending: _Pending) -> None:
         while True:

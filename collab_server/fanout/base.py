@@ -12,7 +12,7 @@ persistence log) and re-publishes what it could not publish meanwhile.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 RESYNC = "resync"  # kind of the message that says "you may have missed messages"
@@ -20,11 +20,13 @@ RESYNC = "resync"  # kind of the message that says "you may have missed messages
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One message from another instance (``instance`` is empty for :data:`RESYNC`)."""
+    """One message from another instance (``instance`` is empty for :data:`RESYNC`;
+    ``sent_at``: when it was published, in epoch seconds, 0 when unknown)."""
 
     kind: str
     payload: bytes
     instance: str = ""
+    sent_at: float = field(default=0.0, compare=False)
 
 
 Callback = Callable[[Message], None]

@@ -34,7 +34,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pycrdt import merge_updates
@@ -92,8 +93,10 @@ class FanoutHooks(RoomHooks):
     ``loader`` (the persistence hooks) loads scores and is the catch-up source."""
 
     def __init__(self, fanout: FanOut, loader: RoomHooks, *, retry_delay: float = 0.05,
-                 max_retry_delay: float = 1.0, unload_timeout: float = 5.0) -> None:
+                 max_retry_delay: float = 1.0, unload_timeout: float = 5.0,
+                 observe_lag: Callable[[float], None] | None = None) -> None:
         self.fanout = fanout
+        self.observe_lag = observe_lag  # seconds from publication to receipt, per message
         self.loader = loader
         self.retry_delay = retry_delay
         self.max_retry_delay = max_retry_delay
@@ -202,6 +205,8 @@ class FanoutHooks(RoomHooks):
 
     def _handle(self, link: _Link, room: Room, message: Message) -> None:
         self.received += 1
+        if self.observe_lag is not None and message.sent_at:
+            self.observe_lag(max(0.0, time.time() - message.sent_at))
         try:
             if message.kind == UPDATE:
                 self._apply_update(link, room, message)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from collab_server.fanout.base import RESYNC, Callback, Message, Subscription
 
@@ -55,7 +56,7 @@ class MemoryFanOut:
     async def publish(self, score_id: str, kind: str, payload: bytes) -> None:
         if self.failing:
             raise ConnectionError("the memory fan-out is failing (test switch)")
-        message = Message(kind, payload, self.instance_id)
+        message = Message(kind, payload, self.instance_id, time.time())
         asyncio.get_running_loop().call_soon(self.bus.deliver, score_id, message)
 
     async def subscribe(self, score_id: str, callback: Callback) -> Subscription:

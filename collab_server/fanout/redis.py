@@ -226,7 +226,8 @@ class RedisFanOut:
                     self._cursors[score_id] = stream_id
                 if fields.get(b"i") == self._instance:
                     continue
-                message = Message(fields[b"k"].decode(), fields[b"p"], fields[b"i"].decode())
+                message = Message(fields[b"k"].decode(), fields[b"p"], fields[b"i"].decode(),
+                                  stream_id[0] / 1000)  # the id is Redis's clock, in ms
                 for subscription, start in list(self._subs.get(score_id, {}).items()):
                     if stream_id > start:
                         self._deliver(subscription, message)

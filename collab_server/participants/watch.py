@@ -47,8 +47,10 @@ class AgentRoomHooks(RoomHooks):
     """Watch chat for @mentions and suggestions for acceptance."""
 
     def __init__(self, tasks: AgentTasks | None = None, *,
-                 author_of: AuthorOf = connection_author) -> None:
+                 author_of: AuthorOf = connection_author,
+                 on_accepted: Callable[[dict[str, list[str]]], None] | None = None) -> None:
         self._tasks = tasks
+        self.on_accepted = on_accepted  # ids applied and stale per acceptance (metrics)
         self.author_of = author_of
         self._seen: dict[str, set[str]] = {}  # score id -> chat message ids seen
         self._background: set[asyncio.Task[Any]] = set()
@@ -98,6 +100,8 @@ class AgentRoomHooks(RoomHooks):
                 accepted, by=by if isinstance(by, str) else None)
             log.info("suggestions accepted", extra={"score": room.score_id, **{
                 k: len(v) for k, v in result.items()}})
+            if self.on_accepted is not None:
+                self.on_accepted(result)
         except Exception:
             log.exception("applying accepted suggestions failed",
                           extra={"score": room.score_id})
