@@ -12,6 +12,7 @@ Page sizes are millimetres (A4 portrait by default); ``scale`` is Verovio's perc
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +63,10 @@ class EngravedPages:
 
         verovio.enableLog(verovio.LOG_OFF)
         self.options = options
-        self._toolkit = verovio.toolkit()
+        # Resources (fonts) named explicitly: the default search finds them only on the
+        # main thread, and exports run in worker threads.
+        self._toolkit = verovio.toolkit(False)
+        self._toolkit.setResourcePath(os.path.join(os.path.dirname(verovio.__file__), "data"))
         self._toolkit.setOptions(options.verovio())
         if not self._toolkit.loadData(musicxml.decode("utf-8")):
             raise EngraveError("Verovio cannot lay out this score")

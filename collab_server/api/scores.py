@@ -25,6 +25,7 @@ from collab_server.services.score_service import ScoreService
 from collab_server.settings import Settings
 from persistence.base import ScoreRecord
 from score_model.document import ScoreDoc
+from score_model.engrave import EngraveError, EngraveOptions
 from score_model.exporter import CONTENT_TYPES
 from score_model.validation import validate
 
@@ -160,18 +161,24 @@ async def export_current(request: Request) -> Response:
     """
     summary: Export the current state
     parameters:
-      - {name: format, in: query, schema: {type: string, enum: [musicxml, mxl, midi, json], default: musicxml}}
+      - {name: format, in: query, schema: {type: string, enum: [musicxml, mxl, midi, json, svg, pdf], default: musicxml}}
       - {name: link, in: query, schema: {type: boolean, default: false}, description: "Answer {url, expires_in}: a presigned download link (S3 blob stores only; other stores send the file)"}
+      - {name: page_width, in: query, schema: {type: number, minimum: 50, maximum: 1000, default: 210}, description: "svg, pdf: page width in mm"}
+      - {name: page_height, in: query, schema: {type: number, minimum: 50, maximum: 1000, default: 297}, description: "svg, pdf: page height in mm"}
+      - {name: scale, in: query, schema: {type: integer, minimum: 10, maximum: 200, default: 50}, description: "svg, pdf: Verovio's scale in percent"}
+      - {name: page, in: query, schema: {type: integer, minimum: 1, default: 1}, description: "svg: the page to render (X-Page-Count says how many there are); pdf holds them all"}
     responses:
-      200: {description: "The file, with its content type and a file name; or with link=true on S3, {url, expires_in}"}
+      200: {description: "The file, with its content type and a file name; or with link=true on S3, {url, expires_in}. svg and pdf: X-Page-Count; any format: X-Export-Warnings lists approximations"}
+      400: {description: "Unknown format, or page size, scale or page out of bounds"}
       404: {description: No such score}
+      422: {description: "The score cannot be written in this format (an svg page that does not exist)"}
     """
     score_id = request.path_params["score_id"]
     record = await service(request).get(score_id)
     state = await service(request).state(score_id)
     fmt = export_format(request)
     if wants_link(request):
-        tag = "current-" + hashlib.sha256(state).hexdigest()[:40]
+        tag = "current-" + hashlib.sha256(state).hexdigest()[:40] + engraving_tag(request, fmt)
         link = await export_link(request, score_id, tag, state, fmt, record.title)
         if link is not None:
             return link
@@ -187,16 +194,47 @@ def export_format(request: Request) -> str:
     return fmt
 
 
+def engraving(request: Request, fmt: str) -> tuple[EngraveOptions | None, int]:
+    """Page size, scale and page of an svg or pdf export (400 out of bounds)."""
+    if fmt not in ("svg", "pdf"):
+        return None, 1
+    defaults = EngraveOptions()
+    try:
+        options = EngraveOptions(
+            page_width=float(request.query_params.get("page_width", defaults.page_width)),
+            page_height=float(request.query_params.get("page_height", defaults.page_height)),
+            scale=int(request.query_params.get("scale", defaults.scale)))
+    except (ValueError, EngraveError) as exc:
+        message = str(exc) if isinstance(exc, EngraveError) else "page_width, page_height " \
+            "and scale must be numbers (scale an integer)"
+        raise BadRequest(message) from exc
+    page = _int_param(request, "page", 1, 1, 100_000) if fmt == "svg" else 1
+    return options, page
+
+
+def engraving_tag(request: Request, fmt: str) -> str:
+    """What a stored svg or pdf export depends on besides the state (part of its key)."""
+    options, page = engraving(request, fmt)
+    return "" if options is None else f"-{options.tag()}-p{page}"
+
+
 def export_filename(title: str, suffix: str, extension: str) -> str:
     return f"{(_slug(title) or 'score') + suffix}.{extension}"
 
 
 async def export_response(request: Request, state: bytes, fmt: str, title: str,
                           suffix: str = "") -> Response:
-    exported = await files(request).export(state, fmt)
+    options, page = engraving(request, fmt)
+    exported = await files(request).export(state, fmt, engraving=options, page=page)
+    if fmt == "svg":
+        suffix += f"-p{page}"
     name = export_filename(title, suffix, exported.extension)
-    return Response(exported.data, media_type=exported.content_type, headers={
-        "Content-Disposition": f'attachment; filename="{name}"'})
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if exported.pages is not None:
+        headers["X-Page-Count"] = str(exported.pages)
+    if exported.warnings:
+        headers["X-Export-Warnings"] = "; ".join(exported.warnings)[:2000]
+    return Response(exported.data, media_type=exported.content_type, headers=headers)
 
 
 def wants_link(request: Request) -> bool:
@@ -208,7 +246,9 @@ async def export_link(request: Request, score_id: str, tag: str, state: bytes, f
     """``{"url", "expires_in"}`` for a presigned link to the export, or ``None`` where
     the blob store has no URLs (files, memory): send the file instead."""
     filename = export_filename(title, suffix, CONTENT_TYPES[fmt][1])
-    url = await files(request).export_url(score_id, tag, state, fmt, filename)
+    options, page = engraving(request, fmt)
+    url = await files(request).export_url(score_id, tag, state, fmt, filename,
+                                          engraving=options, page=page)
     if url is None:
         return None
     return JSONResponse({"url": url, "expires_in": EXPORT_LINK_SECONDS})

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from collab_server.api.json_body import json_body
 from collab_server.api.scores import (
     _actor,
+    engraving_tag,
     export_format,
     export_link,
     export_response,
@@ -79,8 +80,12 @@ async def export_version(request: Request) -> Response:
     """
     summary: Export a version
     parameters:
-      - {name: format, in: query, schema: {type: string, enum: [musicxml, mxl, midi, json], default: musicxml}}
+      - {name: format, in: query, schema: {type: string, enum: [musicxml, mxl, midi, json, svg, pdf], default: musicxml}}
       - {name: link, in: query, schema: {type: boolean, default: false}, description: "Answer {url, expires_in}: a presigned download link (S3 blob stores only; other stores send the file)"}
+      - {name: page_width, in: query, schema: {type: number, minimum: 50, maximum: 1000, default: 210}, description: "svg, pdf: page width in mm"}
+      - {name: page_height, in: query, schema: {type: number, minimum: 50, maximum: 1000, default: 297}, description: "svg, pdf: page height in mm"}
+      - {name: scale, in: query, schema: {type: integer, minimum: 10, maximum: 200, default: 50}, description: "svg, pdf: Verovio's scale in percent"}
+      - {name: page, in: query, schema: {type: integer, minimum: 1, default: 1}, description: "svg: the page to render (X-Page-Count says how many there are); pdf holds them all"}
     responses:
       200: {description: "The file; or with link=true on S3, {url, expires_in}"}
       404: {description: No such score or version}
@@ -90,8 +95,9 @@ async def export_version(request: Request) -> Response:
     version, state = await service(request).version(score_id, request.path_params["version_id"])
     fmt = export_format(request)
     if wants_link(request):
-        link = await export_link(request, score_id, "version-" + version.id, state, fmt,
-                                 record.title, suffix="-" + version.id)
+        tag = "version-" + version.id + engraving_tag(request, fmt)
+        link = await export_link(request, score_id, tag, state, fmt, record.title,
+                                 suffix="-" + version.id)
         if link is not None:
             return link
     return await export_response(request, state, fmt, record.title, suffix="-" + version.id)

@@ -11,11 +11,12 @@ from collab_server.settings import Settings
 from persistence.base import BlobStore
 from persistence.errors import NotFound
 from score_model.document import ScoreDoc
+from score_model.engrave import EngraveOptions
 from score_model.exporter import CONTENT_TYPES, ExportedFile, ExportError, export_score
 from score_model.importer import ScoreImportError, import_score
 from score_model.limits import ImportLimits
 
-EXPORT_FORMATS = ("musicxml", "mxl", "midi", "json")
+EXPORT_FORMATS = ("musicxml", "mxl", "midi", "json", "svg", "pdf")
 EXPORT_LINK_SECONDS = 3600
 
 
@@ -50,11 +51,14 @@ class ScoreFiles:
         score: ScoreDoc = await to_thread.run_sync(run)
         return score
 
-    async def export(self, state: bytes, fmt: str) -> ExportedFile:
-        """The document ``state`` as a file in ``fmt`` (one of :data:`EXPORT_FORMATS`)."""
+    async def export(self, state: bytes, fmt: str, *, engraving: EngraveOptions | None = None,
+                     page: int = 1) -> ExportedFile:
+        """The document ``state`` as a file in ``fmt`` (one of :data:`EXPORT_FORMATS`);
+        ``engraving`` and ``page`` for svg and pdf."""
         def run() -> ExportedFile:
             try:
-                return export_score(ScoreDoc.from_update(state), fmt)
+                return export_score(ScoreDoc.from_update(state), fmt, engraving=engraving,
+                                    page=page)
             except ExportError as exc:
                 raise Unprocessable(f"the score cannot be exported as {fmt}: {exc}") from exc
 
@@ -62,7 +66,8 @@ class ScoreFiles:
         return exported
 
     async def export_url(self, score_id: str, tag: str, state: bytes, fmt: str,
-                         filename: str) -> str | None:
+                         filename: str, *, engraving: EngraveOptions | None = None,
+                         page: int = 1) -> str | None:
         """A presigned link (valid :data:`EXPORT_LINK_SECONDS`) to the export stored at
         the immutable key ``scores/<id>/exports/<tag>.<ext>`` (rendered and stored on
         first request), or ``None`` where the blob store has no URLs (files, memory)."""
@@ -74,6 +79,6 @@ class ScoreFiles:
         try:
             await self.blobs.get(key)
         except NotFound:
-            exported = await self.export(state, fmt)
+            exported = await self.export(state, fmt, engraving=engraving, page=page)
             await self.blobs.put(key, exported.data, exported.content_type)
         return url
