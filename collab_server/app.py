@@ -24,13 +24,13 @@ from collab_server.fanout.factory import open_fanout
 from collab_server.fanout.hooks import FanoutHooks
 from collab_server.metrics import HttpMetrics, ServerMetrics
 from collab_server.participants import ParticipantHub
-from collab_server.participants.agents import AgentTasks, agent_config
+from collab_server.participants.agents import AgentTasks, agent_config, agent_limiter
 from collab_server.participants.redis_board import RedisTaskBoard
 from collab_server.participants.watch import AgentRoomHooks
 from collab_server.participants.worker import DramatiqRunner
 from collab_server.redis_client import open_redis
 from collab_server.security.gate import GateMiddleware, websocket_authenticator
-from collab_server.security.limits import FrameGuard, MemoryRateLimiter
+from collab_server.security.limits import FrameGuard
 from collab_server.security.routes import WebSocketRoute
 from collab_server.security.wiring import build_gate, close_gate
 from collab_server.services.files import ScoreFiles
@@ -100,8 +100,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
             ParticipantHub(rooms, app.state.gate.access),
             MemoryTaskBoard() if redis is None else RedisTaskBoard(redis), config,
             conversations=opened.conversations,
-            limiter=MemoryRateLimiter(config.tasks_per_minute / 60,
-                                      max(1, config.tasks_per_minute)),
+            limiter=agent_limiter(config, redis),
             runner=None if redis is None else DramatiqRunner(
                 analysis_runtime.enqueuer.broker),
             on_finish=lambda record: metrics.agent_task_finished(

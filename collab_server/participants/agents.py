@@ -34,7 +34,7 @@ from collab_server.errors import Conflict, Forbidden, RateLimited, ScoreNotFound
 from collab_server.observability.sentry import task_scope
 from collab_server.participants.hub import ParticipantHub
 from collab_server.participants.participant import Participant, Profile
-from collab_server.security.limits import RateLimiter
+from collab_server.security.limits import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from collab_server.settings import Settings
 from collab_server.sync.room import Room
 from persistence.accounts.base import RANK, Role
@@ -65,6 +65,17 @@ def agent_config(settings: Settings) -> AgentConfig:
                        tasks_per_minute=settings.agent_tasks_per_minute,
                        max_tokens=settings.agent_max_tokens,
                        max_seconds=settings.agent_max_seconds)
+
+
+def agent_limiter(config: AgentConfig, redis: Any = None) -> RateLimiter | None:
+    """Tasks per user per minute: shared by every instance through Redis when there is
+    one (``redis``: the process's client), else per process; ``None`` when unlimited."""
+    if config.tasks_per_minute <= 0:
+        return None
+    rate, burst = config.tasks_per_minute / 60, config.tasks_per_minute
+    if redis is not None:
+        return RedisRateLimiter(redis, rate, burst, prefix="orpheus:rl:agent-tasks:")
+    return MemoryRateLimiter(rate, burst)
 
 
 def task_origin(record: TaskRecord) -> Origin:
@@ -265,4 +276,5 @@ class AgentTasks:
             self._undo.popitem(last=False)[1][0].release()
 
 
-__all__ = ["AgentTasks", "UnknownPersona", "agent_config", "default_brain", "task_origin"]
+__all__ = ["AgentTasks", "UnknownPersona", "agent_config", "agent_limiter", "default_brain",
+           "task_origin"]

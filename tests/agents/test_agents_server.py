@@ -185,3 +185,19 @@ async def test_cancel_withdraws_what_was_written(tmp_path: Path) -> None:
         assert cancelled.json()["status"] == "cancelled"
         score = await live.app.state.scores.document(score_id)
         assert score.raw_suggestions() == {}
+
+
+async def test_tasks_per_user_per_minute(tmp_path: Path) -> None:
+    async with live_server(settings_for(tmp_path, agent_tasks_per_minute=2)) as live:
+        ada = await live.user("ada")
+        bob = await live.user("bob")
+        score_id, _ = await _chorale(live, ada, bars=1)
+        await live.http.put(f"/api/scores/{score_id}/access/bob", headers=bearer(ada),
+                            json={"role": "editor"})
+        url = f"/api/scores/{score_id}/agents/tasks"
+        body = {"agent": "mia", "instruction": "analyse"}
+        codes = [(await live.http.post(url, headers=bearer(ada), json=body)).status_code
+                 for _ in range(3)]
+        assert codes == [202, 202, 429]
+        other = await live.http.post(url, headers=bearer(bob), json=body)
+        assert other.status_code == 202  # per user
