@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 import time
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -185,3 +186,59 @@ async def test_an_edit_on_one_instance_feeds_the_fanout_lag_of_the_other() -> No
             await asyncio.sleep(0.05)
         assert rooms[1].score.raw_meta().get("title") == "across"
     assert lags[1] and all(0 <= lag < 5 for lag in lags[1])
+
+
+@pytest.mark.services
+@pytest.mark.usefixtures("redis_service")
+async def test_the_worker_serves_agent_task_metrics(tmp_path: Path) -> None:
+    """With a worker tier, agent tasks finish on the worker: ``--metrics-port`` serves
+    their counters for Prometheus (deploy/prometheus.yml scrapes it)."""
+    import threading
+
+    import httpx
+    import redis
+
+    from collab_server.cli.analysis import run_worker
+    from collab_server.settings import Settings
+    from tests.collab_server.harness import run_uvicorn
+
+    url = redis_url(14)
+    redis.Redis.from_url(url).flushdb()
+    settings = Settings(data_dir=tmp_path, log_json=False, auth_enabled=False, redis_url=url)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        metrics_port = probe.getsockname()[1]
+    stop = threading.Event()
+    worker = threading.Thread(target=run_worker, args=(settings,), kwargs={
+        "threads": 1, "warm": False, "stop": stop, "metrics_port": metrics_port})
+    worker.start()
+    try:
+        async with run_uvicorn(create_app(settings), lifespan="on",
+                               timeout_graceful_shutdown=1) as port, \
+                httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20) as http:
+            score_id = (await http.post("/api/scores", json={"title": "C"})).json()["id"]
+            started = await http.post(f"/api/scores/{score_id}/agents/tasks",
+                                      json={"agent": "mia", "instruction": "describe it"})
+            assert started.status_code == 202, started.text
+            task = f"/api/scores/{score_id}/agents/tasks/{started.json()['id']}"
+            record: dict[str, Any] = {}
+            for _ in range(300):
+                record = (await http.get(task)).json()
+                if record["status"] in ("done", "failed"):
+                    break
+                await asyncio.sleep(0.1)
+            assert record["status"] == "done", record
+            agent = record["agent"]
+            name = f'orpheus_agent_tasks_total{{agent="{agent}",status="done"}}'
+            text = ""
+            for _ in range(50):  # the counter follows the board's last save
+                text = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+                if name in text:
+                    break
+                await asyncio.sleep(0.1)
+            assert f"{name} 1.0" in text
+            served = (await http.get("/metrics")).text  # the server ran no task itself
+            assert 'orpheus_agent_tasks_total{' not in served
+    finally:
+        stop.set()
+        await asyncio.to_thread(worker.join, 20)

@@ -22,7 +22,11 @@ LARGE_FILE = 200_000  # bytes: show a progress bar from here on
               help="Worker threads (each runs one job at a time).")
 @click.option("--warm/--no-warm", default=True, show_default=True,
               help="Fill the Roman numeral cache at start-up (about 4 s).")
-def worker(threads: int, warm: bool) -> None:
+@click.option("--metrics-port", type=int, default=0, show_default=True,
+              envvar="ORPHEUS_WORKER_METRICS_PORT",
+              help="Serve Prometheus metrics (agent tasks and suggestions) on this port; "
+                   "0: off.")
+def worker(threads: int, warm: bool, metrics_port: int) -> None:
     """Run an analysis worker against the Redis broker (REDIS_URL)."""
     from collab_server.logs import configure_logging
     from collab_server.observability.sentry import init_sentry
@@ -33,12 +37,13 @@ def worker(threads: int, warm: bool) -> None:
     if not settings.redis_url:
         raise click.UsageError("set REDIS_URL: without Redis the server analyses in-process "
                                "and needs no worker")
-    run_worker(settings, threads=threads, warm=warm)
+    run_worker(settings, threads=threads, warm=warm, metrics_port=metrics_port)
 
 
 def run_worker(settings: Settings, *, threads: int = 2, warm: bool = True,
-               stop: threading.Event | None = None) -> None:
-    """Serve analysis jobs until SIGINT/SIGTERM (or until ``stop`` is set)."""
+               stop: threading.Event | None = None, metrics_port: int = 0) -> None:
+    """Serve analysis jobs until SIGINT/SIGTERM (or until ``stop`` is set); with a
+    ``metrics_port``, Prometheus metrics on it (all interfaces)."""
     import gc
     from dataclasses import replace
 
@@ -79,7 +84,23 @@ def run_worker(settings: Settings, *, threads: int = 2, warm: bool = True,
     from collab_server.participants.worker import QUEUE as AGENT_QUEUE
     from collab_server.participants.worker import declare_agent_actor, headless_tasks
 
-    agent_actor = declare_agent_actor(broker, lambda: headless_tasks(settings, redis))
+    metrics = None
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        from collab_server.metrics import ServerMetrics
+
+        metrics = ServerMetrics()
+        start_http_server(metrics_port, registry=metrics.registry)
+
+    async def agent_tasks() -> Any:
+        tasks = await headless_tasks(settings, redis)
+        if metrics is not None:
+            tasks.on_finish = lambda record: metrics.agent_task_finished(
+                record.agent, record.status, len(record.suggestions))
+        return tasks
+
+    agent_actor = declare_agent_actor(broker, agent_tasks)
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
