@@ -101,10 +101,14 @@ def test_export_links_are_presigned_s3_urls(
         assert b"Renamed" in httpx.get(renamed["url"]).content
         assert len(exported_keys(s3_server, s3_test_bucket, prefix, score["id"])) == 4
 
-        # Deleting the score deletes its exports.
+        # Deleting the score moves it to the trash (its objects stay until it is purged);
+        # purging it deletes its exports.
         assert client.delete(base).status_code == 204
-        assert exported_keys(s3_server, s3_test_bucket, prefix, score["id"]) == []
         assert client.get(f"{base}/export?link=true").status_code == 404
+        assert len(exported_keys(s3_server, s3_test_bucket, prefix, score["id"])) == 4
+        trash = base.replace(f"/scores/{score['id']}", f"/trash/{score['id']}")
+        assert client.delete(trash).status_code == 204
+        assert exported_keys(s3_server, s3_test_bucket, prefix, score["id"]) == []
 
 
 def test_without_urls_the_file_is_sent(tmp_path: Path) -> None:
@@ -114,5 +118,5 @@ def test_without_urls_the_file_is_sent(tmp_path: Path) -> None:
         assert reply.status_code == 200
         assert reply.headers["content-disposition"] == 'attachment; filename="Plain.musicxml"'
         assert b"<score-partwise" in reply.content
-        bad = client.get(f"/api/scores/{score['id']}/export?format=pdf&link=true")
+        bad = client.get(f"/api/scores/{score['id']}/export?format=png&link=true")
         assert bad.status_code == 400
