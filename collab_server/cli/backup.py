@@ -141,7 +141,7 @@ def _sqlite_copy(source: Path, target: Path) -> None:
     """SQLite's online backup: one consistent copy even while the server writes."""
     if not source.exists():
         raise BackupError(f"no database at {source}")
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
     dst = sqlite3.connect(target)
     try:
         src.backup(dst)
