@@ -71,7 +71,7 @@ def test_invalid_requests_get_json_errors(client: TestClient) -> None:
     not_json = client.post("/api/scores", content=b"{nope",
                            headers={"content-type": "application/json"})
     assert not_json.status_code == 400 and "JSON" in not_json.json()["message"]
-    bad_format = client.get(f"/api/scores/{record['id']}/export?format=pdf")
+    bad_format = client.get(f"/api/scores/{record['id']}/export?format=png")
     assert bad_format.status_code == 400
     assert client.get("/api/scores?limit=0").status_code == 400
     unknown_route = client.get("/api/nothing-here")
