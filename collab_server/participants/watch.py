@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from agents.mentions import bar_range, find_mention, measures_of
@@ -24,6 +25,7 @@ from collab_server.participants.agents import AgentTasks
 from collab_server.sync.hooks import RoomHooks
 from collab_server.sync.room import Room
 from persistence.accounts.base import Role
+from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin, OriginKind
 
@@ -52,7 +54,7 @@ class AgentRoomHooks(RoomHooks):
         self._tasks = tasks
         self.on_accepted = on_accepted  # ids applied and stale per acceptance (metrics)
         self.author_of = author_of
-        self._seen: dict[str, set[str]] = {}  # score id -> chat message ids seen
+        self._rooms: dict[str, _Watch] = {}
         self._background: set[asyncio.Task[Any]] = set()
 
     def bind(self, tasks: AgentTasks) -> None:
@@ -66,22 +68,39 @@ class AgentRoomHooks(RoomHooks):
         return self._tasks
 
     async def on_load(self, room: Room) -> None:
-        self._seen[room.score_id] = _chat_ids(room)
+        self._watch(room)
 
     async def on_unload(self, room: Room) -> None:
-        self._seen.pop(room.score_id, None)
+        self._rooms.pop(room.score_id, None)
+
+    def _watch(self, room: Room) -> _Watch:
+        """This room's state, (re)subscribed to its current document (a restore replaces
+        it)."""
+        state = self._rooms.get(room.score_id)
+        if state is None or state.score is not room.score:
+            state = _Watch(room.score, len(room.score.chat))
+            room.score.suggestions.observe(state.touched)
+            self._rooms[room.score_id] = state
+        return state
 
     async def on_change(self, room: Room, origins: frozenset[Origin]) -> None:
+        """Cheap unless something happened: the chat's length and a flag set by the
+        suggestions' observer say whether to look."""
+        state = self._watch(room)
         clients = [o for o in origins if o.kind == OriginKind.CLIENT]
+        chat = room.score.chat
         if not clients or self._tasks is None:
-            self._seen[room.score_id] = _chat_ids(room)
+            state.chat_seen, state.suggestions_changed = len(chat), False
             return
-        self._accept(room)
-        seen = self._seen.setdefault(room.score_id, set())
-        for message in room.score.raw_chat():
-            if not isinstance(message, dict) or message.get("id") in seen:
+        if state.suggestions_changed:
+            state.suggestions_changed = False
+            self._accept(room)
+        length = len(chat)
+        start, state.chat_seen = min(state.chat_seen, length), length
+        for index in range(start, length):
+            message = chat[index]
+            if not isinstance(message, dict):
                 continue
-            seen.add(str(message.get("id")))
             if message.get("author_kind", "person") in ("agent", "service"):
                 continue
             mention = find_mention(str(message.get("text", "")), self.tasks.personas)
@@ -137,5 +156,14 @@ class AgentRoomHooks(RoomHooks):
         task.add_done_callback(self._background.discard)
 
 
-def _chat_ids(room: Room) -> set[str]:
-    return {str(m.get("id")) for m in room.score.raw_chat() if isinstance(m, dict)}
+@dataclass(eq=False)
+class _Watch:
+    """What the hooks know of one room: its document, how much of the chat (append-only)
+    was looked at, whether the suggestions changed since the last look."""
+
+    score: ScoreDoc
+    chat_seen: int
+    suggestions_changed: bool = False
+
+    def touched(self, _event: object) -> None:
+        self.suggestions_changed = True
