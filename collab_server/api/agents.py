@@ -7,7 +7,9 @@
   agents that only talk; writing tasks need the editor role (403); 429 over the per-user
   rate.
 - ``GET .../agents/tasks/{task_id}``: the task; ``DELETE`` cancels it (what it wrote is
-  withdrawn); ``POST .../undo`` reverts a finished task's own changes.
+  withdrawn); ``POST .../undo`` reverts a finished task's own changes;
+  ``POST .../accept`` and ``.../reject`` ``{measures?}`` decide its pending suggestions
+  (what clients do through the document, for scripts).
 - ``GET .../agents/tasks/{task_id}/events``: ``text/event-stream`` of its progress
   (``status``, ``write``, ``stale``, ``say``, ``gate``, then ``done``, ``failed`` or
   ``cancelled``), each with its ``seq`` as the event id; ``Last-Event-ID`` resumes.
@@ -157,6 +159,43 @@ async def undo_task(request: Request) -> Response:
     return JSONResponse(record.to_json())
 
 
+async def accept_task(request: Request) -> Response:
+    """
+    summary: Accept a task's pending suggestions (all, or those of some measures)
+    requestBody:
+      content:
+        application/json:
+          schema: {type: object, properties: {measures: {type: array, items: {type: string}}}}
+    responses:
+      200: {description: "{applied: [ids], stale: [ids]}: stale measures were changed since the agent read them"}
+      404: {description: No such task on this score}
+    """
+    return await _review(request, accept=True)
+
+
+async def reject_task(request: Request) -> Response:
+    """
+    summary: Reject (delete) a task's pending suggestions (all, or those of some measures)
+    responses:
+      200: {description: "{rejected: [ids]}"}
+      404: {description: No such task on this score}
+    """
+    return await _review(request, accept=False)
+
+
+async def _review(request: Request, *, accept: bool) -> Response:
+    body = await json_body(request)
+    measures = body.get("measures")
+    if measures is not None and (not isinstance(measures, list)
+                                 or not all(isinstance(m, str) for m in measures)):
+        raise Unprocessable("measures must be a list of measure ids")
+    user, _ = await caller(request)
+    result = await tasks(request).review(
+        request.path_params["score_id"], request.path_params["task_id"], accept=accept,
+        measures=measures, by=user)
+    return JSONResponse(result)
+
+
 async def task_events(request: Request) -> Response:
     """
     summary: Server-sent events with an agent task's progress
@@ -201,5 +240,7 @@ routes: list[Any] = [
     Route(TASK, get_task, methods=["GET"], role="viewer"),
     Route(TASK, cancel_task, methods=["DELETE"], role="editor"),
     Route(f"{TASK}/undo", undo_task, methods=["POST"], role="editor"),
+    Route(f"{TASK}/accept", accept_task, methods=["POST"], role="editor"),
+    Route(f"{TASK}/reject", reject_task, methods=["POST"], role="editor"),
     Route(f"{TASK}/events", task_events, methods=["GET"], role="viewer"),
 ]

@@ -39,6 +39,7 @@ from collab_server.settings import Settings
 from collab_server.sync.room import Room
 from persistence.accounts.base import RANK, Role
 from persistence.conversations.base import ConversationStore
+from score_model.ops import ScoreEditor
 from score_model.origin import Origin
 
 log = logging.getLogger("orpheus.agents")
@@ -265,6 +266,29 @@ class AgentTasks:
         await self.board.save(record)
         await self.board.emit(task_id, "undone", {})
         return record
+
+    async def review(self, score_id: str, task_id: str, *, accept: bool,
+                     measures: Sequence[str] | None = None, by: str | None = None
+                     ) -> dict[str, list[str]]:
+        """Accept (apply, stale measures refused) or reject (delete) a task's pending
+        suggestions, all or those of ``measures``, in one transaction: what a client does
+        through the document, for scripts."""
+        await self.get(score_id, task_id)
+        async with self.hub.rooms.hold(score_id) as room:
+            chosen = [sid for sid, raw in room.score.raw_suggestions().items()
+                      if isinstance(raw, dict) and raw.get("task") == task_id
+                      and raw.get("status") == "pending"
+                      and (measures is None or raw.get("measure") in measures)]
+            editor = ScoreEditor(room.score, Origin.server("accept" if accept else "reject"))
+            if accept:
+                result = editor.apply_suggestions(chosen, by=by)
+            else:
+                with editor.batch():
+                    for suggestion_id in chosen:
+                        editor.delete_suggestion(suggestion_id)
+                result = {"rejected": chosen}
+            await room.flushed()
+        return result
 
     async def close(self) -> None:
         for task in [*self._running.values(), *self._waiting]:

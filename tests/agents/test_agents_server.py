@@ -201,3 +201,26 @@ async def test_tasks_per_user_per_minute(tmp_path: Path) -> None:
         assert codes == [202, 202, 429]
         other = await live.http.post(url, headers=bearer(bob), json=body)
         assert other.status_code == 202  # per user
+
+
+async def test_scripts_accept_per_measure_and_reject_the_rest(tmp_path: Path) -> None:
+    async with live_server(settings_for(tmp_path)) as live:
+        ada = await live.user("ada")
+        score_id, ids = await _chorale(live, ada, bars=2)
+        url = f"/api/scores/{score_id}/agents/tasks"
+        task = (await live.http.post(url, headers=bearer(ada), json={
+            "agent": "aureon", "instruction": "harmonise"})).json()
+        events = await _sse(live, f"{url}/{task['id']}/events", ada)
+        assert events[-1]["type"] == "done" and len(events[-1]["suggestions"]) == 6
+        first = await live.http.post(f"{url}/{task['id']}/accept", headers=bearer(ada),
+                                     json={"measures": [ids["measures"][0]]})
+        assert first.status_code == 200 and len(first.json()["applied"]) == 3
+        assert first.json()["stale"] == []
+        rest = await live.http.post(f"{url}/{task['id']}/reject", headers=bearer(ada))
+        assert rest.status_code == 200 and len(rest.json()["rejected"]) == 3
+        score = await live.app.state.scores.document(score_id)
+        statuses = sorted(s["status"] for s in score.raw_suggestions().values())
+        assert statuses == ["applied"] * 3
+        written = {(n.measure, n.part) for n in score.read().notes.values()
+                   if n.part != ids["parts"][0]}
+        assert written == {(ids["measures"][0], part) for part in ids["parts"][1:]}
