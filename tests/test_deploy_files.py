@@ -9,6 +9,7 @@ load balancer's score-id pattern is compiled and run on sample paths.
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 import tomllib
 from dataclasses import MISSING, fields
@@ -444,3 +445,220 @@ def test_deploy_doc_describes_every_setting() -> None:
                   "orpheus token create",
                   "pg_dump", "/readyz", "/healthz", "/metrics", "scores/<id>/"):
         assert topic in text, topic
+
+
+# --- deploy/nginx-tls.conf and deploy/compose.tls.yml ----------------------------------
+
+class _ComposeLoader(yaml.SafeLoader):
+    """YAML with Compose's ``!override`` and ``!reset`` merge tags."""
+
+
+for _tag in ("!override", "!reset"):
+    _ComposeLoader.add_constructor(
+        _tag, lambda loader, node: (loader.construct_sequence(node)
+                                    if isinstance(node, yaml.SequenceNode)
+                                    else loader.construct_mapping(node)
+                                    if isinstance(node, yaml.MappingNode)
+                                    else loader.construct_scalar(node)))
+
+
+@pytest.fixture(scope="module")
+def nginx_tls() -> str:
+    return re.sub(r"#[^\n]*", "", (ROOT / "deploy" / "nginx-tls.conf").read_text())
+
+
+@pytest.fixture(scope="module")
+def compose_tls() -> dict[str, Any]:
+    text = (ROOT / "deploy" / "compose.tls.yml").read_text()
+    return yaml.load(text, Loader=_ComposeLoader)  # a SafeLoader with two more tags
+
+
+def _servers(text: str) -> list[str]:
+    """The bodies of every ``server { ... }`` block of the http block."""
+    bodies, start = [], 0
+    while (index := text.find("server {", start)) >= 0:
+        bodies.append(_block(text[index:], "server {"))
+        start = index + len("server {")
+    return bodies
+
+
+def test_nginx_tls_config_is_balanced(nginx_tls: str) -> None:
+    assert nginx_tls.count("{") == nginx_tls.count("}")
+    for line in nginx_tls.splitlines():
+        line = line.strip()
+        if line and not line.endswith(("{", "}", ";")):
+            assert re.fullmatch(r'("[^"]*"|[^"])*', line) and line.startswith(
+                ("log_format", "'")), f"directive without ';': {line}"
+
+
+def test_nginx_tls_routes_like_the_plain_balancer(nginx: str, nginx_tls: str) -> None:
+    for head in ("upstream orpheus", "map $uri $orpheus_route_key",
+                 "map $http_upgrade $connection_upgrade"):
+        assert _block(nginx_tls, head) == _block(nginx, head), head
+    plain = _block(nginx, "server {")
+    http, https = _servers(nginx_tls)
+    # Everything the plain server does, the HTTPS server does too (directive by directive).
+    https_lines = {line.strip() for line in https.splitlines() if line.strip()}
+    for line in plain.splitlines():
+        if line.strip() and line.strip() != "listen 80;":
+            assert line.strip() in https_lines, line.strip()
+    assert re.search(r"proxy_set_header\s+X-Forwarded-Proto\s+\$scheme;", https)
+    assert re.search(r"proxy_set_header\s+X-Forwarded-For\s+\$remote_addr;", https)
+    assert "$proxy_add_x_forwarded_for" not in nginx_tls
+    assert "proxy_pass" not in http  # port 80 only redirects and answers challenges
+
+
+def test_nginx_tls_uses_lets_encrypt_certificates(nginx_tls: str,
+                                                  compose_tls: dict[str, Any]) -> None:
+    http, https = _servers(nginx_tls)
+    assert re.search(r"listen\s+443\s+ssl;", https) and "http2 on;" in https
+    names = re.findall(r"server_name\s+([\w.-]+);", nginx_tls)
+    assert len(names) == 2 and len(set(names)) == 1
+    domain = names[0]
+    assert re.search(rf"ssl_certificate\s+/etc/letsencrypt/live/{re.escape(domain)}"
+                     r"/fullchain\.pem;", https)
+    assert re.search(rf"ssl_certificate_key\s+/etc/letsencrypt/live/{re.escape(domain)}"
+                     r"/privkey\.pem;", https)
+    assert re.search(r"ssl_protocols\s+TLSv1\.2\s+TLSv1\.3;", https)
+    assert "Strict-Transport-Security" in https
+    assert re.search(r"listen\s+80;", http)
+    challenge = _block(http, "location /.well-known/acme-challenge/")
+    webroot = re.search(r"root\s+(\S+);", challenge)
+    assert webroot is not None
+    assert "return 301 https://$host$request_uri;" in _block(http, "location / ")
+    assert "return 200" in _block(http, "location = /lb-healthz")  # the lb healthcheck
+    # The certbot service writes its challenges where nginx reads them.
+    lb, certbot = compose_tls["services"]["lb"], compose_tls["services"]["certbot"]
+    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in lb["volumes"]}
+    certbot_mounts = {v.split(":")[1]: v.split(":")[0] for v in certbot["volumes"]}
+    assert mounts[webroot.group(1)] == certbot_mounts[webroot.group(1)]
+    assert mounts["/etc/letsencrypt"] == certbot_mounts["/etc/letsencrypt"]
+    assert "certbot renew --webroot -w " + webroot.group(1) in " ".join(certbot["entrypoint"])
+
+
+def test_compose_tls_override(compose: dict[str, Any], compose_tls: dict[str, Any]) -> None:
+    lb = compose_tls["services"]["lb"]
+    assert "./deploy/nginx-tls.conf:/etc/nginx/nginx.conf:ro" in lb["volumes"]
+    assert sorted(lb["ports"]) == ["443:443", "80:80"]
+    assert "/etc/letsencrypt:/etc/letsencrypt:ro" in lb["volumes"]
+    assert "nginx -s reload" in " ".join(lb["command"])  # renewed certificates
+    text = (ROOT / "deploy" / "compose.tls.yml").read_text()
+    assert "ports: !override" in text and "volumes: !override" in text  # not appended
+    for name in compose_tls["services"]:
+        assert name in compose["services"] or name == "certbot"
+    for volume in compose_tls.get("volumes", {}):
+        assert any(v.startswith(volume + ":") for service in compose_tls["services"].values()
+                   for v in service.get("volumes", []))
+
+
+# --- Prometheus and Grafana -------------------------------------------------------------
+
+def _yaml(path: str) -> Any:
+    return yaml.safe_load((ROOT / path).read_text())
+
+
+def test_prometheus_scrapes_every_server_and_the_worker(compose: dict[str, Any]) -> None:
+    from collab_server.api.system import routes
+
+    services = compose["services"]
+    prometheus = services["prometheus"]
+    assert prometheus["image"].startswith("prom/prometheus:")
+    assert "./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in prometheus["volumes"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    assert "ports" not in prometheus  # internal
+    config = _yaml("deploy/prometheus.yml")
+    [job] = config["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    assert "/metrics" in {getattr(route, "path", "") for route in routes}
+    targets = {t for group in job["static_configs"] for t in group["targets"]}
+    expected = {f"{name}:{services[name]['command'][-1]}" for name in SERVERS}
+    worker = services["worker"]["command"]
+    expected.add(f"worker:{worker[worker.index('--metrics-port') + 1]}")
+    assert targets == expected
+    from collab_server.cli.main import main
+
+    assert "--metrics-port" in {p.opts[0] for p in main.commands["worker"].params}
+    relabel = job["relabel_configs"][0]
+    assert relabel["target_label"] == "instance"
+    assert re.fullmatch(relabel["regex"], "orpheus-1:8000")
+
+
+def test_grafana_provisions_the_dashboard(compose: dict[str, Any]) -> None:
+    grafana = compose["services"]["grafana"]
+    assert grafana["image"].startswith("grafana/grafana:")
+    mounts = {v.split(":")[0]: v.split(":")[1] for v in grafana["volumes"]}
+    assert mounts["./deploy/grafana/provisioning"] == "/etc/grafana/provisioning"
+    [provider] = _yaml("deploy/grafana/provisioning/dashboards/orpheus.yml")["providers"]
+    assert mounts["./deploy/grafana/dashboards"] == provider["options"]["path"]
+    dashboards = list((ROOT / "deploy" / "grafana" / "dashboards").glob("*.json"))
+    assert [d.name for d in dashboards] == ["orpheus.json"]
+    [source] = _yaml("deploy/grafana/provisioning/datasources/prometheus.yml")["datasources"]
+    assert source["type"] == "prometheus"
+    assert source["url"] == "http://prometheus:9090"
+    board = json.loads(dashboards[0].read_text())
+    uids = {panel["datasource"]["uid"] for panel in board["panels"]}
+    uids |= {t["datasource"]["uid"] for p in board["panels"] for t in p["targets"]}
+    assert uids == {source["uid"]}
+    assert grafana["depends_on"]["prometheus"]["condition"] == "service_healthy"
+    # Published on the loopback only, with a password that must be set.
+    assert all(str(port).startswith("127.0.0.1:") for port in grafana["ports"])
+    env = service_env(compose, "grafana", {**SAMPLE_SECRETS, "GRAFANA_ADMIN_PASSWORD": "g"})
+    assert env["GF_SECURITY_ADMIN_PASSWORD"] == "g"
+    assert env["GF_USERS_ALLOW_SIGN_UP"] == "false"
+    with pytest.raises(LookupError, match="GRAFANA_ADMIN_PASSWORD"):
+        service_env(compose, "grafana", SAMPLE_SECRETS)
+    for name in ("prometheus", "grafana"):
+        test = compose["services"][name]["healthcheck"]["test"]
+        assert test[0] == "CMD" and test[-1].startswith("http://127.0.0.1:")
+
+
+# --- CI workflow and pre-commit ---------------------------------------------------------
+
+def test_github_workflow_runs_ci_with_both_services() -> None:
+    workflow = _yaml(".github/workflows/ci.yml")
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads `on` as true
+    assert {"push", "pull_request"} <= set(triggers)
+    [job] = workflow["jobs"].values()
+    services = job["services"]
+    assert services["postgres"]["image"] == "postgres:15"
+    assert services["redis"]["image"] == "redis:7"
+    # On the ports tests/services.py connects to, with the trust auth it expects.
+    from tests import services as test_services
+
+    assert f"{test_services.POSTGRES_PORT}:5432" in services["postgres"]["ports"]
+    assert f"{test_services.REDIS_PORT}:6379" in services["redis"]["ports"]
+    assert services["postgres"]["env"]["POSTGRES_HOST_AUTH_METHOD"] == "trust"
+    assert "postgres" in test_services.POSTGRES_USERS
+    for service in services.values():
+        assert "--health-cmd" in service["options"]
+    steps = job["steps"]
+    python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python"))
+    assert python["with"]["python-version"] == "3.11"
+    node = next(s for s in steps if s.get("uses", "").startswith("actions/setup-node"))
+    assert str(node["with"]["node-version"]) == "20"
+    runs = [s["run"] for s in steps if "run" in s]
+    assert runs[-1].strip() == "bash .ci/run"
+    assert "CHROMIUM_PATH" in "\n".join(runs)  # read by web/e2e/harness.ts
+    assert "CHROMIUM_PATH" in (ROOT / "web" / "e2e" / "harness.ts").read_text()
+    ci_run = (ROOT / ".ci" / "run").read_text()
+    assert "./scripts/test" in ci_run and "ORPHEUS_REQUIRE_SERVICES=1" in ci_run
+    assert job["timeout-minutes"] <= 90
+
+
+def test_pre_commit_runs_the_ci_linters() -> None:
+    config = _yaml(".pre-commit-config.yaml")
+    hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
+    assert {"ruff", "ruff-format", "mypy", "eslint", "prettier"} <= set(hooks)
+    assert hooks["ruff"]["entry"].startswith("ruff check")
+    assert hooks["ruff-format"]["entry"].startswith("ruff format")
+    assert hooks["mypy"]["entry"] == "mypy" and hooks["mypy"]["pass_filenames"] is False
+    scripts = json.loads((ROOT / "web" / "package.json").read_text())["scripts"]
+    eslint = re.fullmatch(r"npm --prefix web run --silent (\S+)", hooks["eslint"]["entry"])
+    assert eslint is not None and "eslint" in scripts[eslint.group(1)]
+    for hook in ("eslint", "prettier"):
+        assert hooks[hook]["files"].startswith("^web/")
+    script = (ROOT / "scripts" / "test").read_text()
+    for tool in ("ruff check", "mypy", "lint-imports", "run --silent lint"):
+        assert tool in script, tool
+    readme = (ROOT / "README.md").read_text()
+    assert "pre-commit install" in readme
