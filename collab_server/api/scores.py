@@ -148,9 +148,9 @@ async def update_score(request: Request) -> Response:
 
 async def delete_score(request: Request) -> Response:
     """
-    summary: Delete a score with its history and versions
+    summary: Move a score to its owner's trash (purged after ORPHEUS_TRASH_DAYS, 30 by default)
     responses:
-      204: {description: Deleted}
+      204: {description: In the trash; its live sessions are closed (4404)}
       404: {description: No such score}
     """
     await service(request).delete(request.path_params["score_id"])
@@ -283,6 +283,55 @@ def _slug(title: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", title).strip("-.")[:80]
 
 
+def trash_json(record: ScoreRecord, purge_at: float) -> dict[str, Any]:
+    return {**score_json(record), "deleted_at": iso(record.deleted_at or 0.0),
+            "purge_at": iso(purge_at)}
+
+
+def _identity(request: Request) -> Identity | None:
+    identity = request.scope.get("orpheus.identity")
+    return identity if isinstance(identity, Identity) else None
+
+
+async def list_trash(request: Request) -> Response:
+    """
+    summary: Your deleted scores (an admin's list holds everyone's), most recent first
+    parameters:
+      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
+      - {name: offset, in: query, schema: {type: integer, minimum: 0, default: 0}}
+    responses:
+      200: {description: "{scores: [...]}, each with deleted_at and purge_at"}
+    """
+    scores = service(request)
+    records = await scores.trash(_identity(request),
+                                 limit=_int_param(request, "limit", 100, 1, 1000),
+                                 offset=_int_param(request, "offset", 0, 0, 10**9))
+    return JSONResponse({"scores": [trash_json(r, scores.purge_at(r)) for r in records]})
+
+
+async def restore_from_trash(request: Request) -> Response:
+    """
+    summary: Take a score out of your trash, as it was
+    responses:
+      200: {description: The score}
+      404: {description: No such score in your trash}
+    """
+    record = await service(request).untrash(request.path_params["trashed_id"],
+                                            _identity(request))
+    return JSONResponse(score_json(record))
+
+
+async def purge_from_trash(request: Request) -> Response:
+    """
+    summary: Delete a score of your trash for good, now
+    responses:
+      204: {description: Gone}
+      404: {description: No such score in your trash}
+    """
+    await service(request).purge(request.path_params["trashed_id"], _identity(request))
+    return Response(status_code=204)
+
+
 routes = [
     Route("/api/scores", list_scores, methods=["GET"], role="authenticated"),
     Route("/api/scores", create_score, methods=["POST"], role="authenticated"),
@@ -291,4 +340,10 @@ routes = [
     Route("/api/scores/{score_id}", delete_score, methods=["DELETE"], role="owner"),
     Route("/api/scores/{score_id}/export", export_current, methods=["GET"], role="viewer"),
     Route("/api/scores/{score_id}/validation", validation, methods=["GET"], role="viewer"),
+    # A trashed score has no roles any more: its owner is checked by the service.
+    Route("/api/trash", list_trash, methods=["GET"], role="authenticated"),
+    Route("/api/trash/{trashed_id}/restore", restore_from_trash, methods=["POST"],
+          role="authenticated"),
+    Route("/api/trash/{trashed_id}", purge_from_trash, methods=["DELETE"],
+          role="authenticated"),
 ]

@@ -6,11 +6,17 @@ A score's current state is its live room's document when the room is loaded, els
 stored state. Edits from here go through the room (loading it if needed), so connected
 clients see them at once and they are stored like any other update. Creating a score
 makes its creator the owner; deleting or restoring one drops its cached analyses.
+
+Deleting moves a score to the trash (``trash_seconds``, 30 days by default): it is absent
+everywhere, its owner can list it and restore it, and :meth:`ScoreService.purge_expired`
+(run at start-up and every hour by the app) deletes it for good once its time is up.
 """
 
 from __future__ import annotations
 
+import asyncio
 import builtins
+import logging
 import time
 from collections.abc import Callable
 from typing import Protocol, TypeVar
@@ -23,6 +29,7 @@ from collab_server.settings import Settings
 from collab_server.sync.rooms import RoomManager
 from persistence.base import ScoreRecord, Storage, Version
 from persistence.documents.store import DocumentStore
+from persistence.errors import NotFound
 from score_model.document import ScoreDoc
 from score_model.ids import new_id
 from score_model.ops import ScoreEditor
@@ -31,6 +38,8 @@ from score_model.text import clean_text
 
 T = TypeVar("T")
 MAX_TITLE = 200
+DAY = 86_400.0
+log = logging.getLogger("orpheus.scores")
 
 
 class ScoreAccess(Protocol):
@@ -60,7 +69,8 @@ class ScoreService:
                  cache: ScoreMetadataCache | None = None, *,
                  access: ScoreAccess | None = None,
                  analyses: AnalysisCache | None = None,
-                 files: ScoreFiles | None = None) -> None:
+                 files: ScoreFiles | None = None,
+                 trash_seconds: float = 30 * DAY) -> None:
         self.storage = storage
         self.documents = documents
         self.rooms = rooms
@@ -68,6 +78,7 @@ class ScoreService:
         self.access = access
         self.analyses = analyses
         self.files = files or ScoreFiles.from_settings(storage.blobs, Settings())
+        self.trash_seconds = trash_seconds  # 0: deleting deletes at once
 
     async def create(self, *, title: str = "", owner: str | None = None,
                      score: ScoreDoc | None = None) -> ScoreRecord:
@@ -119,10 +130,75 @@ class ScoreService:
         return record
 
     async def delete(self, score_id: str) -> None:
+        """Move the score to the trash (with the trash off, delete it): its live sessions
+        are closed with 4404 and it is absent everywhere until restored."""
         await self.get(score_id)
         await self.rooms.evict(score_id, ScoreNotFound("the score was deleted"))
-        await self.storage.catalog.delete_score(score_id)
+        if self.trash_seconds > 0:
+            await self.storage.catalog.trash_score(score_id)
+        else:
+            await self.storage.catalog.delete_score(score_id)
         await self._invalidate(score_id, analyses=True)
+
+    async def trash(self, identity: Identity | None = None, *, limit: int = 100,
+                    offset: int = 0) -> builtins.list[ScoreRecord]:
+        """Scores in the trash: the caller's own (an admin's or, without access
+        control, everyone's), most recently deleted first."""
+        return await self.storage.catalog.list_trash(owner=_owner_filter(identity),
+                                                     limit=limit, offset=offset)
+
+    def purge_at(self, record: ScoreRecord) -> float:
+        """When a trashed score will be deleted for good."""
+        return (record.deleted_at or 0.0) + self.trash_seconds
+
+    async def untrash(self, score_id: str, identity: Identity | None = None) -> ScoreRecord:
+        """Take a score of the caller's out of the trash, as it was."""
+        await self._trashed(score_id, identity)
+        record = await self.storage.catalog.untrash_score(score_id)
+        await self._invalidate(score_id, analyses=True)
+        return record
+
+    async def purge(self, score_id: str, identity: Identity | None = None) -> None:
+        """Delete a score of the caller's trash for good, now."""
+        await self._trashed(score_id, identity)
+        await self.storage.catalog.delete_score(score_id)
+
+    async def purge_expired(self, now: float | None = None) -> builtins.list[str]:
+        """Delete for good every score longer in the trash than ``trash_seconds``."""
+        expired = await self.storage.catalog.trashed_before(
+            (time.time() if now is None else now) - self.trash_seconds)
+        purged = []
+        for score_id in expired:
+            try:
+                await self.storage.catalog.delete_score(score_id)
+            except NotFound:  # another instance purged it first
+                continue
+            purged.append(score_id)
+        if purged:
+            log.info("purged %d scores from the trash", len(purged), extra={"scores": purged})
+        return purged
+
+    async def purge_periodically(self, every: float = 3600.0) -> None:
+        """:meth:`purge_expired` now and every ``every`` seconds, until cancelled."""
+        while True:
+            try:
+                await self.purge_expired()
+            except Exception:  # a database outage: try again next time
+                log.warning("could not purge the trash", exc_info=True)
+            await asyncio.sleep(every)
+
+    async def _trashed(self, score_id: str, identity: Identity | None) -> ScoreRecord:
+        owner = _owner_filter(identity)
+        offset = 0
+        while True:  # a trash is short: a scan of the caller's is cheap
+            page = await self.storage.catalog.list_trash(owner=owner, limit=500,
+                                                         offset=offset)
+            for record in page:
+                if record.id == score_id:
+                    return record
+            if len(page) < 500:
+                raise ScoreNotFound(f"no score {score_id!r} in your trash")
+            offset += 500
 
     async def document(self, score_id: str) -> ScoreDoc:
         """A private copy of the score's current state."""
@@ -174,6 +250,15 @@ class ScoreService:
         await self._invalidate(score_id, analyses=True)
         return await self.storage.versions.create_version(
             score_id, name=f"Restored '{version.name}'", author=author, epoch=epoch, state=state)
+
+
+def _owner_filter(identity: Identity | None) -> str | None:
+    """Whose trash ``identity`` sees: its own, or everyone's (admins; no access control)."""
+    if identity is None or identity.is_admin:
+        return None
+    if identity.user_id is None:
+        return "\x00no one"  # a share link owns nothing
+    return identity.user_id
 
 
 def _check_title(title: str) -> str:
