@@ -125,7 +125,7 @@ class OfflineBrain:
 
             text = request.instruction.lower()
             target = next((name for name in INSTRUMENTS if name.lower() in text), "Violin")
-            return revoice(view, melody, target)
+            return revoice(view, melody, target, in_place=True)
         raise ValueError(f"{request.persona.name} cannot {ability}")
 
 

@@ -295,3 +295,41 @@ async def test_undo_keeps_edits_people_made_while_the_agent_was_writing(world: W
     assert notes[brain.person["changed"]].lyric == "Ah"  # the person's version stays
     assert notes[brain.person["added"]].is_rest
     await session.leave()
+
+
+@pytest.mark.parametrize(("persona", "instruction", "writes"), [
+    ("aureon", "harmonise", True),
+    ("aureon", "transpose up a major second", True),
+    ("aureon", "revoice for violin", True),
+    ("jeremyai", "continue the melody", True),
+    ("jeremyai", "write a bass line", True),
+    ("jeremyai", "a countermelody please", True),
+    ("mia", "analyse the cadences", False),
+    ("miette", "what is going on here?", False),
+])
+async def test_every_offline_ability_on_a_lone_melody(persona: str, instruction: str,
+                                                      writes: bool) -> None:
+    backend = await make_backend()
+    score = ScoreDoc()
+    editor = ScoreEditor(score, Origin.server("test"))
+    ids = editor.create_score(title="Tune", parts=["Flute"], measures=4, time="4/4")
+    from tests.agents.chorale import fill_melody
+
+    fill_melody(editor, ids, 4)
+    await backend.documents.create("s1", "Tune", None, score.encode_state())
+    rooms = RoomManager(backend.hooks)
+    chosen = load_personas()[persona]
+    record = TaskRecord("s1", persona, instruction)
+    session = await ParticipantHub(rooms).join(
+        "s1", Profile(chosen.display_name, chosen.color), Origin.agent(f"{persona}:{record.id}"))
+    finished = await run_task(session, TaskRequest(chosen, instruction), OfflineBrain(),
+                              record=record, board=MemoryTaskBoard(), config=AgentConfig())
+    assert finished.record.status == "done", finished.record.error
+    assert finished.record.summary
+    assert bool(finished.record.suggestions) == writes
+    assert all(s.status == "pending" for s in suggestions(session.doc).values())
+    chat = session.doc.raw_chat()
+    assert chat[-1]["author"] == chosen.display_name and chat[-1]["task"] == record.id
+    await session.leave()
+    await rooms.close()
+    await backend.documents.close()
