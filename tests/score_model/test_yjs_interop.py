@@ -515,7 +515,7 @@ def test_version_1_documents_read_and_migrate() -> None:
 
 
 def test_off_schema_suggestions_are_reported() -> None:
-    score, ids, (g1, _) = _suggested_score()
+    score, _, (g1, _) = _suggested_score()
     score.suggestions["g_bad"] = {"task": "t", "status": "maybe"}
     score.suggestions[g1] = {**score.suggestions[g1], "notes": [{"onset": "-1"}]}
     codes = sorted(p.code for p in validate(score))
