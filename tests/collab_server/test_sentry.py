@@ -210,7 +210,7 @@ def test_worker_jobs_report_their_score_without_their_arguments(
 
     from collab_server.observability.sentry import JobTags
 
-    init_sentry(sentry_settings(tmp_path, receiver), component="worker")
+    init_sentry(sentry_settings(tmp_path, receiver, sentry_slow_ms=0), component="worker")
     broker = StubBroker()  # built after init: the integration adds its middleware
     broker.add_middleware(JobTags())
     broker.emit_after("process_boot")
@@ -235,6 +235,10 @@ def test_worker_jobs_report_their_score_without_their_arguments(
     assert event["tags"]["component"] == "worker"
     assert event["contexts"]["dramatiq"]["data"] == "[Filtered]"
     assert "analyze_score" in event["transaction"]
+    [job] = wait_for(receiver, "transaction")  # slower than 0 ms: a transaction
+    assert job["transaction"] == "analyze_score"
+    assert job["contexts"]["trace"]["op"] == "queue.task.dramatiq"
+    assert job["tags"]["score_id"] == "s_job1"
     assert LYRIC.encode() not in receiver.everything()
 
 
@@ -324,3 +328,19 @@ async def test_a_failing_agent_task_is_reported_with_its_task(
     assert event["tags"]["instance"] == "inst-7"
     sent = receiver.everything()
     assert token.encode() not in sent
+
+
+def test_log_arguments_and_job_arguments_are_dropped() -> None:
+    from collab_server.observability.sentry import job_ids
+
+    event = {"logentry": {"message": "could not analyse %r", "params": [LYRIC],
+                          "formatted": f"could not analyse {LYRIC!r}"},
+             "contexts": {"dramatiq": {"data": {"actor_name": "agents.run_task", "args": [
+                 {"id": "t_9", "score_id": "s_9", "instruction": LYRIC}, "editor"]}}}}
+    out = scrub(event)
+    assert LYRIC not in json.dumps(out)
+    assert out["logentry"]["formatted"] == "could not analyse %r"
+    assert out["contexts"]["dramatiq"]["data"] == "[Filtered]"
+    assert out["tags"] == {"score_id": "s_9", "task_id": "t_9"}
+    assert job_ids(("s_1", 3)) == {"score_id": "s_1"}
+    assert job_ids([]) == {} and job_ids(None) == {}
