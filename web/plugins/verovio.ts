@@ -24,7 +24,11 @@ function split (root: string): { code: string, wasm: Uint8Array } {
   const text = new Function(`return '${literal}'`)() as string
   const wasm = new Uint8Array(text.length)
   for (let i = 0; i < text.length; i++) { const c = text.charCodeAt(i); wasm[i] = ~c >> 8 & c }
-  const code = source.slice(0, start) + 'function findWasmBinary(){return Module["wasmBytes"]' + source.slice(end + 2)
+  let code = source.slice(0, start) + 'function findWasmBinary(){return Module["wasmBytes"]' + source.slice(end + 2)
+  // Accept a module compiled while it downloaded (WebAssembly.compileStreaming).
+  const INSTANTIATE = 'var instance=await WebAssembly.instantiate(binary,imports);return instance}'
+  if (!code.includes(INSTANTIATE)) throw new Error('verovio-module.mjs: instantiate call not found (new Verovio build?)')
+  code = code.replace(INSTANTIATE, 'if(binary instanceof WebAssembly.Module){return{instance:await WebAssembly.instantiate(binary,imports),module:binary}}' + INSTANTIATE)
   return { code, wasm }
 }
 

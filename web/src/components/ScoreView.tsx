@@ -5,7 +5,7 @@ import { Virtuoso, type VirtuosoHandle } from 'react-virtuoso'
 import type { ScoreModel } from '../score/model'
 import type { Cursor } from '../score/session'
 import { layoutSystems, type System } from '../render/layout'
-import { engraved } from '../render/cache'
+import { cachedOnly, engraved, whenIdle } from '../render/cache'
 import { schemaIdOf, staffList, type CellRef } from '../render/mei'
 import { perf } from '../lib/perf'
 
@@ -78,7 +78,7 @@ export function ScoreView ({ model, version, width, selection, cursor, peers, on
       <Virtuoso
         ref={virtuoso}
         data={systems}
-        increaseViewportBy={{ top: 400, bottom: 800 }}
+        increaseViewportBy={{ top: 200, bottom: 400 }}
         computeItemKey={(_, s) => `${s.start}`}
         itemContent={(_, s) => (
           <SystemRow system={s} px={px} model={model} cursor={cursor && snapshot.measures.slice(s.start, s.end).some(m => m.id === cursor.measure) ? cursor : null} lastRemote={lastRemote} />
@@ -91,8 +91,17 @@ export function ScoreView ({ model, version, width, selection, cursor, peers, on
 interface RowProps { system: System, px: number, model: ScoreModel, cursor: Cursor | null, lastRemote: () => number }
 
 const SystemRow = memo(function SystemRow ({ system, px, model, cursor, lastRemote }: RowProps) {
-  const out = engraved(model.snapshot, system, px)
   const ref = useRef<HTMLDivElement>(null)
+  const shown = useRef(false)
+  const [, setTick] = useState(0)
+  // A system on screen that changed is engraved at once (a remote edit shows in the same
+  // frame); one appearing for the first time waits its turn (one per frame).
+  const out = cachedOnly(system, px) ?? (shown.current ? engraved(model.snapshot, system, px) : null)
+  if (out) shown.current = true
+  useEffect(() => {
+    if (out) return
+    return whenIdle(() => { engraved(model.snapshot, system, px); setTick(t => t + 1) })
+  }, [out, model, system, px])
   const [box, setBox] = useState<{ left: number, top: number, height: number } | null>(null)
 
   useLayoutEffect(() => {

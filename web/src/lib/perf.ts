@@ -1,5 +1,9 @@
 // Render timings the benchmark and the tests read from `window.__orpheusPerf`.
+import { renderStats } from '../render/cache'
+
 export const perf = {
+  /** systems engraved so far and the time Verovio took */
+  render: renderStats,
   /** ms from navigation start to the first engraved system on screen */
   firstSystemMs: null as number | null,
   /** ms from the score page asking for the document to the first system on screen */

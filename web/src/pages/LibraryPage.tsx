@@ -1,6 +1,7 @@
 // The score library: filter, open, upload by drag and drop (with progress and the
 // server's message when a file is refused), create an empty score.
-import { useCallback, useMemo, useState } from 'react'
+import { useCallback, useEffect, useMemo, useState } from 'react'
+import { loadToolkit } from '../render/toolkit'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useDropzone } from 'react-dropzone'
 import { Virtuoso } from 'react-virtuoso'
@@ -21,6 +22,11 @@ export function LibraryPage () {
   const [filter, setFilter] = useState('')
   const [uploads, setUploads] = useState<Upload[]>([])
   const [creating, setCreating] = useState(false)
+  // Warm the renderer up while the library is shown (the next page is probably a score).
+  useEffect(() => {
+    const id = window.setTimeout(() => { void loadToolkit().catch(() => {}) }, 1500)
+    return () => window.clearTimeout(id)
+  }, [])
   const shown = useMemo(() => {
     const f = filter.trim().toLowerCase()
     return (scores.data?.scores ?? []).filter(s => !f || s.title.toLowerCase().includes(f))

@@ -48,21 +48,24 @@ export function ScorePage ({ scoreId }: { scoreId: string }) {
   })
   const [generation, setGeneration] = useState(0)
   const [notice, setNotice] = useState<string | null>(null)
+  const reload = useCallback((message: string) => { setNotice(message); setGeneration(g => g + 1) }, [])
 
   if (record.error) {
     return <div className="p-8"><p role="alert" className="text-red-700">{(record.error).message}</p><Button className="mt-4" onClick={() => navigate('/')}>Back to the library</Button></div>
   }
-  if (!record.data || !role.data) return <div className="p-8 text-slate-600">Opening the score…</div>
+  if (!record.data) return <div className="p-8 text-slate-600">Opening the score…</div>
+  // The document syncs while the role is being found out; until then the page is read-only.
   return (
-    <LiveScore key={generation} record={record.data} role={role.data} token={credential}
+    <LiveScore key={generation} record={record.data} role={role.data ?? 'viewer'} roleKnown={role.data !== undefined} token={credential}
       notice={notice} setNotice={setNotice}
-      reload={(message) => { setNotice(message); setGeneration(g => g + 1) }} />
+      reload={reload} />
   )
 }
 
 interface LiveProps {
   record: ScoreRecord
   role: Role
+  roleKnown: boolean
   token: string | null
   notice: string | null
   setNotice: (n: string | null) => void
@@ -81,7 +84,12 @@ function useSession (record: ScoreRecord, token: string | null, reload: (m: stri
   const [synced, setSynced] = useState(false)
   const [closed, setClosed] = useState<string | null>(null)
   const [presenceTick, setPresenceTick] = useState(0)
+  // The session lives as long as the component: callbacks are read through refs, so a
+  // parent re-render never tears the connection down.
+  const callbacks = useRef({ reload, logout })
+  callbacks.current = { reload, logout }
   useEffect(() => {
+    const { reload, logout } = { reload: (m: string) => callbacks.current.reload(m), logout: (m: string) => callbacks.current.logout(m) }
     session.on('status', setStatus)
     session.on('synced', () => setSynced(true))
     session.on('presence', () => setPresenceTick(t => t + 1))
@@ -99,11 +107,11 @@ function useSession (record: ScoreRecord, token: string | null, reload: (m: stri
     setStatus(session.status)
     if (session.synced) setSynced(true)
     return () => session.destroy()
-  }, [session, reload, logout])
+  }, [session])
   return { session, status, synced, closed, presenceTick }
 }
 
-function LiveScore ({ record, role, token, notice, setNotice, reload }: LiveProps) {
+function LiveScore ({ record, role, roleKnown, token, notice, setNotice, reload }: LiveProps) {
   const navigate = useRoute(s => s.navigate)
   const { session, status, synced, closed, presenceTick } = useSession(record, token, reload)
   const editor = useMemo(() => new Editor(session), [session])
@@ -318,7 +326,7 @@ function LiveScore ({ record, role, token, notice, setNotice, reload }: LiveProp
         <h1 className="min-w-0 flex-1 truncate text-lg font-semibold text-slate-900" title={record.title}>{snapshot.meta.title || record.title}
           {snapshot.meta.composer && <span className="ml-2 text-sm font-normal text-slate-500">{snapshot.meta.composer}</span>}
         </h1>
-        <span className={`rounded px-2 py-0.5 text-xs font-medium ${role === 'viewer' ? 'bg-amber-100 text-amber-900' : 'bg-slate-100 text-slate-700'}`} data-testid="role">{role}</span>
+        {roleKnown && <span className={`rounded px-2 py-0.5 text-xs font-medium ${role === 'viewer' ? 'bg-amber-100 text-amber-900' : 'bg-slate-100 text-slate-700'}`} data-testid="role">{role}</span>}
         <PresenceBar session={session} tick={presenceTick} />
         <ConnectionDot status={status} />
         {!readOnly && <>
@@ -339,7 +347,7 @@ function LiveScore ({ record, role, token, notice, setNotice, reload }: LiveProp
           <span className="flex-1">{notice}</span><Button variant="ghost" onClick={() => setNotice(null)}>Dismiss</Button>
         </div>
       )}
-      {role === 'viewer' && <div className="bg-slate-100 px-4 py-1.5 text-sm text-slate-700" data-testid="readonly-banner">View only: you can follow the score live but not change it.</div>}
+      {role === 'viewer' && roleKnown && <div className="bg-slate-100 px-4 py-1.5 text-sm text-slate-700" data-testid="readonly-banner">View only: you can follow the score live but not change it.</div>}
       {tooNew && <div className="bg-slate-100 px-4 py-1.5 text-sm text-slate-700">This score was written by a newer version of Orpheus: it opens read-only.</div>}
       {!readOnly && (
         <Toolbar editor={editor} session={session} cursor={cursor} selection={selection}

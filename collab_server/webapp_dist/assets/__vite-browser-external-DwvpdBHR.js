@@ -1,1 +1,0 @@
-import{t as e}from"./index-B6ZcV6s8.js";var t=e(((e,t)=>{t.exports={}}));export default t();
