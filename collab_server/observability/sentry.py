@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import dramatiq
@@ -73,18 +74,31 @@ def init_sentry(settings: Settings, *, component: str) -> bool:
             return None
         return scrub(event, tags)
 
+    def traces_sampler(context: dict[str, Any]) -> float:
+        if context.get("asgi_scope", {}).get("type") == "websocket":
+            return 0.0  # a connection's lifetime, not a request
+        return settings.sentry_traces_sample_rate
+
     sentry_sdk.init(
         dsn=settings.sentry_dsn,
         server_name=settings.instance_id,
+        release=_release(),
         include_local_variables=False,  # frames' locals hold tokens and notes
         max_request_body_size="never",
-        traces_sample_rate=settings.sentry_traces_sample_rate,
+        traces_sampler=traces_sampler,
         before_send=before_send,  # type: ignore[arg-type]
         before_send_transaction=before_send_transaction,  # type: ignore[arg-type]
         integrations=[StarletteIntegration(failed_request_status_codes=_FAILED_STATUSES),
                       DramatiqIntegration()],
     )
     return True
+
+
+def _release() -> str | None:
+    try:
+        return f"orpheus@{version('orpheus')}"
+    except PackageNotFoundError:
+        return None
 
 
 @contextmanager

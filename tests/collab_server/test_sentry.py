@@ -191,12 +191,16 @@ def test_slow_transactions_arrive_with_the_route(tmp_path: Path, receiver: Recei
                                headers=bearer(token)).json()["id"]
         assert client.get(f"/api/scores/{score_id}?token={token}",
                           headers=bearer(token)).status_code == 200
+        with client.websocket_connect(f"/ws/scores/{score_id}?token={token}") as websocket:
+            assert websocket.receive_bytes()  # sync step 1: connected
     transactions = wait_for(receiver, "transaction", 3)
+    assert not [t for t in transactions if t["contexts"]["trace"]["op"] != "http.server"]
     by_name = {t["transaction"]: t for t in transactions}
     read = by_name["/api/scores/{score_id}"]
     assert read["tags"]["score_id"] == score_id
     assert read["tags"]["instance"] == "inst-7"
     assert read["contexts"]["trace"]["op"] == "http.server"
+    assert read["release"].startswith("orpheus@")
     assert "/api/auth/login" in by_name
     sent = receiver.everything()
     for secret in (token, ADMIN_PASSWORD, LYRIC):
