@@ -348,3 +348,34 @@ def test_log_arguments_and_job_arguments_are_dropped() -> None:
     assert out["tags"] == {"score_id": "s_9", "task_id": "t_9"}
     assert job_ids(("s_1", 3)) == {"score_id": "s_1"}
     assert job_ids([]) == {} and job_ids(None) == {}
+
+
+def test_orpheus_serve_reports_when_sentry_dsn_is_set(tmp_path: Path,
+                                                      receiver: Receiver) -> None:
+    """The start-up code: ``orpheus serve`` (a child process) reads SENTRY_DSN and sends
+    its requests' transactions, tagged as the server and its instance."""
+    import httpx
+
+    from tests.collab_server.processes import Instance
+
+    server = Instance("serve-7", {
+        "SENTRY_DSN": receiver.dsn, "ORPHEUS_SENTRY_SLOW_MS": "0",
+        "ORPHEUS_ADMIN_PASSWORD": ADMIN_PASSWORD, "ORPHEUS_LOG_JSON": "0"}, tmp_path)
+    server.start()
+    try:
+        server.wait_ready()
+        login = httpx.post(server.base + "/api/auth/login", timeout=10, json={
+            "username": "admin", "password": ADMIN_PASSWORD})
+        assert login.status_code == 200
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not any(
+                t["transaction"] == "/api/auth/login" for t in receiver.of_type("transaction")):
+            time.sleep(0.1)
+    finally:
+        server.stop()
+    [sent] = [t for t in receiver.of_type("transaction") if t["transaction"] == "/api/auth/login"]
+    assert sent["tags"]["instance"] == "serve-7"
+    assert sent["tags"]["component"] == "server"
+    body = receiver.everything()
+    assert ADMIN_PASSWORD.encode() not in body
+    assert login.json()["access_token"].encode() not in body
