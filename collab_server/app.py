@@ -104,7 +104,8 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
             runner=None if redis is None else DramatiqRunner(
                 analysis_runtime.enqueuer.broker),
             on_finish=lambda record: metrics.agent_task_finished(
-                record.agent, record.status, len(record.suggestions)))
+                record.agent, record.status, len(record.suggestions)),
+            on_review=metrics.suggestions_accepted)
         agent_hooks.bind(app.state.agents)
         app.state.scores = ScoreService(store, documents, rooms, ScoreMetadataCache(cache),
                                         access=app.state.gate.access,

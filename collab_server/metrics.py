@@ -95,9 +95,10 @@ class ServerMetrics:
             ["agent", "status"], registry=self.registry)
         self.agent_suggestions = Counter(
             PREFIX + "agent_suggestions",
-            "Agent suggestions: offered for review, accepted (applied) or stale when accepted",
+            "Agent suggestions: offered for review, then applied, stale (refused when "
+            "accepted) or rejected",
             ["outcome"], registry=self.registry)
-        for outcome in ("offered", "applied", "stale"):
+        for outcome in ("offered", "applied", "stale", "rejected"):
             self.agent_suggestions.labels(outcome)
         self._sources: list[Callable[[], dict[str, float]]] = []
         self.registry.register(_EngineCollector(self.rooms, self._read_sources))
@@ -113,7 +114,7 @@ class ServerMetrics:
         self.agent_suggestions.labels("offered").inc(suggestions)
 
     def suggestions_accepted(self, result: dict[str, list[str]]) -> None:
-        """Count accepted suggestions by outcome (``applied`` or ``stale``)."""
+        """Count reviewed suggestions by outcome (``applied``, ``stale``, ``rejected``)."""
         for outcome, ids in result.items():
             self.agent_suggestions.labels(outcome).inc(len(ids))
 

@@ -242,3 +242,39 @@ async def test_the_worker_serves_agent_task_metrics(tmp_path: Path) -> None:
     finally:
         stop.set()
         await asyncio.to_thread(worker.join, 20)
+
+
+async def test_agent_tasks_and_reviewed_suggestions_are_counted(tmp_path: Path) -> None:
+    from tests.agents.test_agents_server import _chorale
+    from tests.collab_server.security_helpers import live_server
+
+    async with live_server(settings_for(tmp_path)) as live:
+        token = await live.login("admin", ADMIN_PASSWORD)
+        score_id, _ = await _chorale(live, token)
+        url = f"/api/scores/{score_id}/agents/tasks"
+        started = await live.http.post(url, headers=bearer(token), json={
+            "agent": "aureon", "instruction": "harmonise", "measures": "1-2"})
+        assert started.status_code == 202, started.text
+        task = f"{url}/{started.json()['id']}"
+        record: dict[str, Any] = {}
+        for _ in range(300):
+            record = (await live.http.get(task, headers=bearer(token))).json()
+            if record["status"] in ("done", "failed"):
+                break
+            await asyncio.sleep(0.1)
+        assert record["status"] == "done" and record["suggestions"], record
+        accepted = await live.http.post(f"{task}/accept", headers=bearer(token), json={})
+        assert accepted.status_code == 200, accepted.text
+        applied = accepted.json()
+        text = (await live.http.get("/metrics")).text
+
+    def value(name: str, **labels: str) -> float:
+        return sum(s.value for family in text_string_to_metric_families(text)
+                   for s in family.samples
+                   if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+
+    assert value("orpheus_agent_tasks_total", agent=record["agent"], status="done") == 1
+    suggestions = "orpheus_agent_suggestions_total"
+    assert value(suggestions, outcome="offered") == len(record["suggestions"])
+    assert value(suggestions, outcome="applied") == len(applied.get("applied", [])) > 0
+    assert value(suggestions, outcome="rejected") == 0

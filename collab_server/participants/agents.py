@@ -92,7 +92,8 @@ class AgentTasks:
                  limiter: RateLimiter | None = None,
                  brains: BrainFactory = default_brain,
                  runner: Runner | None = None,
-                 on_finish: Callable[[TaskRecord], None] | None = None) -> None:
+                 on_finish: Callable[[TaskRecord], None] | None = None,
+                 on_review: Callable[[dict[str, list[str]]], None] | None = None) -> None:
         self.hub = hub
         self.board = board
         self.config = config
@@ -102,6 +103,7 @@ class AgentTasks:
         self.brains = brains
         self.runner = runner or self._run_here
         self.on_finish = on_finish  # each task run here, once finished (metrics)
+        self.on_review = on_review  # each review's suggestion ids by outcome (metrics)
         self._running: dict[str, asyncio.Task[None]] = {}
         self._waiting: set[asyncio.Task[None]] = set()  # agents waiting for review
         # finished tasks' undo managers, with their room held so the undo stays valid
@@ -288,6 +290,8 @@ class AgentTasks:
                         editor.delete_suggestion(suggestion_id)
                 result = {"rejected": chosen}
             await room.flushed()
+        if self.on_review is not None:
+            self.on_review(result)
         return result
 
     async def close(self) -> None:
