@@ -34,6 +34,7 @@ QUALITY_INDEX = {name: index for index, name in enumerate(QUALITY_NAMES)}
 NO_QUALITY = -1
 WEIGHT_CAP = TPQ  # a note counts for at most a quarter note's worth
 MISSING_PENALTY = TPQ // 2
+SEVENTH_PENALTY = 2 * TPQ  # see label_chords (2 * TPQ and TPQ tie on the dev part)
 
 # MEMBER[q, interval]: 0 root, 1 third, 2 fifth, 3 seventh, -1 not in the chord.
 MEMBER = np.full((len(QUALITIES), 12), -1, dtype=np.int64)
@@ -53,10 +54,14 @@ _QUALITY_OF = np.repeat(np.arange(len(QUALITIES)), 12)
 _PRIOR = 15 - _QUALITY_OF  # earlier qualities win ties
 
 
-def label_chords(weights: np.ndarray, bass_pc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def label_chords(weights: np.ndarray, bass_pc: np.ndarray, thin: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Root pitch class and quality index per sonority (``[S, 12]`` integer weights).
 
-    A sonority of one pitch class gets that root and :data:`NO_QUALITY`."""
+    A sonority of one pitch class gets that root and :data:`NO_QUALITY`. ``thin`` marks
+    sonorities whose weights were gathered over a beat (figuration): there a seventh
+    chord must beat its triad by :data:`SEVENTH_PENALTY`, since the melody's passing
+    notes would otherwise make most triads sevenths."""
     count = len(weights)
     if count == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -65,6 +70,8 @@ def label_chords(weights: np.ndarray, bass_pc: np.ndarray) -> tuple[np.ndarray, 
     total = weights.sum(axis=1, keepdims=True)
     missing = _SIZES[_QUALITY_OF][None, :] - present @ TEMPLATES.T
     score = inside - (total - inside) - missing * MISSING_PENALTY
+    if thin is not None and thin.any():
+        score = score - np.outer(thin, _SIZES[_QUALITY_OF] == 4) * SEVENTH_PENALTY
     root_sounds = present[:, _ROOTS]
     root_in_bass = (bass_pc[:, None] == _ROOTS[None, :]).astype(np.int64)
     composite = ((score * 2 + root_sounds) * 2 + root_in_bass) * 16 + _PRIOR[None, :]

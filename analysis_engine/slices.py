@@ -215,7 +215,8 @@ def _compute(table: NoteTable, pairs: _Pairs, targets: list[int]) -> list[Measur
     bass, top = midi[first], midi[last]
     sounding = np.bincount(member_slice, minlength=n_slices)
     label_weights, label_bass = _in_context(weights, bass, sounding, s_measure, s_start, grid)
-    root, quality = label_chords(label_weights, label_bass % 12)
+    root, quality = label_chords(label_weights, label_bass % 12,
+                                 (label_weights != weights).any(axis=1))
     letters = r["letter"][member_pair].astype(np.int64)
     root, root_names, inversion = _spell(member_slice, pc, letters, root, quality, n_slices)
     # a thin slice labelled from its beat takes its inversion from the beat's bass

@@ -146,3 +146,13 @@ def test_broken_chords_are_labelled_from_their_beat() -> None:
     # a four-part chord is never thin: its own notes decide
     full = build(SATB_NAMES, 1, satb([(0, 0, 2, ONE), (0, 2, 2, FIVE)])).result("harmony")
     assert [s["figure"] for s in full["slices"]] == ["I", "V"]
+
+
+def test_a_passing_note_in_the_melody_does_not_make_a_broken_chord_a_seventh() -> None:
+    # left hand C-G-E-G in sixteenths; right hand a dotted C5 and a passing B4 sixteenth
+    notes = [(0, 1, onset / 4, "1/4", [pitch]) for onset, pitch in
+             enumerate(["C4", "G4", "E4", "G4"])]
+    notes += [(0, 0, 0, "3/4", ["C5"]), (0, 0, "3/4", "1/4", ["B4"]),
+              (0, 0, 1, 3, ["C5"]), (0, 1, 1, 3, ["C4"])]
+    slices = build(["Right", "Left"], 1, notes).result("harmony")["slices"]
+    assert [(s["root"], s["quality"]) for s in slices[:4]] == [("C", "major")] * 4
