@@ -228,7 +228,7 @@ def engine_run(score_path: Path) -> tuple[AnalysisContext, float]:
 
 
 def score_engine(ctx: AnalysisContext, labels: list[Label], expert_global: tuple[int, str],
-                 tally: Tally, details: list[str]) -> None:
+                 tally: Tally, details: list[str] | None) -> None:
     keys = ctx.keys
     best = keys.best
     tally.add("global key", (best % 12, "minor" if best >= 12 else "major") == expert_global)

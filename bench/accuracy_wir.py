@@ -230,7 +230,7 @@ def aligned_labels(piece: Piece) -> tuple[list[Label], int, float]:
     digest = hashlib.sha256(piece.analysis.read_bytes() + piece.score.read_bytes()).hexdigest()
     cached = CACHE / f"{digest[:32]}.pickle"
     if cached.exists():
-        return pickle.loads(cached.read_bytes())  # type: ignore[no-any-return]
+        return pickle.loads(cached.read_bytes())
     m21score = parse_m21(piece.score)
     labels = expert_labels(piece.analysis, columns(m21score))
     shift, aligned = 0, 0.0

@@ -11,6 +11,7 @@ from ae_scores import (
     ONE6,
     SATB_NAMES,
     TWO6,
+    NoteSpec,
     build,
     satb,
 )
@@ -134,7 +135,7 @@ def test_figures_agree_with_music21_on_diatonic_triads() -> None:
 def test_broken_chords_are_labelled_from_their_beat() -> None:
     # an Alberti bass, one note at a time: C-G-E-G in sixteenths, then B-G-D-G in eighths
     # (two beats make the chord), over nothing else
-    notes = [(0, 0, onset / 4, "1/4", [pitch]) for onset, pitch in
+    notes: list[NoteSpec] = [(0, 0, onset / 4, "1/4", [pitch]) for onset, pitch in
              enumerate(["C4", "G4", "E4", "G4"])]
     notes += [(0, 0, 2 + onset / 2, "1/2", [pitch]) for onset, pitch in
               enumerate(["B3", "G4", "D4", "G4"])]
@@ -150,7 +151,7 @@ def test_broken_chords_are_labelled_from_their_beat() -> None:
 
 def test_a_passing_note_in_the_melody_does_not_make_a_broken_chord_a_seventh() -> None:
     # left hand C-G-E-G in sixteenths; right hand a dotted C5 and a passing B4 sixteenth
-    notes = [(0, 1, onset / 4, "1/4", [pitch]) for onset, pitch in
+    notes: list[NoteSpec] = [(0, 1, onset / 4, "1/4", [pitch]) for onset, pitch in
              enumerate(["C4", "G4", "E4", "G4"])]
     notes += [(0, 0, 0, "3/4", ["C5"]), (0, 0, "3/4", "1/4", ["B4"]),
               (0, 0, 1, 3, ["C5"]), (0, 1, 1, 3, ["C4"])]
