@@ -24,6 +24,7 @@ const { chromium } = requireWeb('playwright-core')
 const arg = (name, fallback) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : fallback }
 const RUNS = arg('--runs', 5)
 const EDITS = arg('--edits', 40)
+const ONLY_CLIENT = process.argv.includes('--client-only')
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync']
 const PASSWORD = 'bench-admin-password-0'
@@ -53,7 +54,7 @@ async function startServer () {
 const corpusFile = execFileSync('python3', ['-c', "import music21; print(music21.corpus.getWork('beethoven/opus59no2', 1))"], { encoding: 'utf8' }).trim()
 const server = await startServer()
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: ARGS })
-try {
+async function main () {
   const login = await (await fetch(server.base + '/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) })).json()
   const auth = { Authorization: `Bearer ${login.access_token}` }
   const form = new FormData()
@@ -93,6 +94,7 @@ try {
   const measureId = doc.measures[1].id
   const partId = doc.parts[0].id
   const latencies = []
+  const engraveEdit = []
   const systemsRedrawn = []
   for (let i = 0; i < EDITS; i++) {
     const id = `n_bench${String(i).padStart(7, '0')}`
@@ -114,6 +116,7 @@ try {
       })
     }, { id, target, add, measureId, partId })
     latencies.push(await wait)
+    engraveEdit.push(await pageA.evaluate(() => window.__orpheusPerf.render.lastMs))
     systemsRedrawn.push(await pageA.evaluate(() => window.__orpheusPerf.render.engraved) - before)
   }
   await ctxA.close()
@@ -122,9 +125,11 @@ try {
   console.log(`  first render, navigation to first system on screen (cold, ${RUNS} runs): p50 ${fmt(pct(first, 0.5))}, max ${fmt(Math.max(...first))}`)
   console.log(`  engraving one system (4 staves): mean ${fmt(engraveFirst.reduce((a, b) => a + b, 0) / engraveFirst.length)}`)
   console.log(`  remote edit on screen (${EDITS} edits, add/delete alternately): p50 ${fmt(pct(latencies, 0.5))}, p95 ${fmt(pct(latencies, 0.95))}, max ${fmt(Math.max(...latencies))}`)
+  console.log(`  of which Verovio engraving the changed system: p50 ${fmt(pct(engraveEdit, 0.5))}`)
   console.log(`  systems re-engraved per edit: ${[...new Set(systemsRedrawn)].sort().join(', ')}`)
 
   // 3. The whole movement at once: Verovio (stock toolkit) and OpenSheetMusicDisplay -------
+  if (ONLY_CLIENT) return
   const launchOther = () => chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: ARGS })
   const vbrowser = await launchOther()
   const vpage = await vbrowser.newPage({ viewport: { width: 1280, height: 900 } })
@@ -175,6 +180,9 @@ try {
   else console.log(`  Verovio 6.3 toolkit: wasm start ${fmt(verovioWhole.init)}, MusicXML load + page 1 ${fmt(verovioWhole.first)}, all ${verovioWhole.pages} pages ${fmt(verovioWhole.all)}`)
   if (osmd.error) console.log(`  OpenSheetMusicDisplay 2.1: ${osmd.error}`)
   else console.log(`  OpenSheetMusicDisplay 2.1: load ${fmt(osmd.load)}, render ${fmt(osmd.render)}, re-render after a change ${fmt(osmd.rerender)}; note ids: ${osmd.ids.join(', ') || '(none)'}`)
+}
+try {
+  await main()
 } finally {
   await browser.close()
   server.child.kill('SIGTERM')

@@ -21,12 +21,15 @@ export const VEROVIO_OPTIONS = {
   scale: SCALE,
   svgViewBox: true,
   svgRemoveXlink: true,
+  svgFormatRaw: true,
   header: 'none',
   footer: 'none',
   justifyVertically: false,
   mnumInterval: 0,
   spacingSystem: 4,
   lyricSize: 4.5,
+  stemWidth: 0.3,
+  staffLineWidth: 0.2,
   xmlIdChecksum: false
 }
 

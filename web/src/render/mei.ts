@@ -266,7 +266,11 @@ function layersXml (notes: Note[], ctx: Context, m: Measure, staffN: number, con
   const single = layers.length === 1
   return layers.map((layer, i) => {
     let pos = ZERO
-    const items: string[] = []
+    const items: { xml: string, onset: Frac, length: Frac, beamable: boolean }[] = []
+    const spaces = (from: Frac, length: Frac): void => {
+      let at = from
+      for (const p of durationPieces(length)) { items.push({ xml: `<space ${durAttrs(p)}/>`, onset: at, length: p.length, beamable: false }); at = add(at, p.length) }
+    }
     const onlyRest = layer.length === 1 && layer[0] && layer[0].pitches.length === 0 && !m.pickup &&
       cmp(parseFraction(layer[0].onset), ZERO) === 0 && cmp(parseFraction(layer[0].duration), bar) === 0
     if (onlyRest && layer[0]) {
@@ -275,28 +279,35 @@ function layersXml (notes: Note[], ctx: Context, m: Measure, staffN: number, con
     for (const n of layer) {
       const onset = parseFraction(n.onset)
       if (cmp(onset, pos) > 0) {
-        for (const p of durationPieces(sub(onset, pos))) items.push(`<space ${durAttrs(p)}/>`)
+        spaces(pos, sub(onset, pos))
         pos = onset
       }
-      items.push(noteXml(n, ctx, accidentals, staffN, control))
+      let at = onset
+      for (const item of noteXml(n, ctx, accidentals, staffN, control)) { items.push({ ...item, onset: at }); at = add(at, item.length) }
       if (!n.grace) pos = add(onset, parseFraction(n.duration))
     }
     if (!single && cmp(pos, bar) < 0 && !m.pickup) {
-      for (const p of durationPieces(sub(bar, pos))) items.push(`<space ${durAttrs(p)}/>`)
+      spaces(pos, sub(bar, pos))
     }
-    return `<layer n="${i + 1}">${items.join('')}</layer>`
+    return `<layer n="${i + 1}">${beamed(items, ctx.time)}</layer>`
   }).join('')
 }
 
-function noteXml (n: Note, ctx: Context, accidentals: Map<string, number>, staffN: number, control: string[]): string {
+interface Item { xml: string, length: Frac, beamable: boolean }
+
+const BEAMABLE = new Set(['8', '16', '32', '64', '128', '256'])
+
+function noteXml (n: Note, ctx: Context, accidentals: Map<string, number>, staffN: number, control: string[]): Item[] {
   const pieces = n.grace ? [{ dur: '8', dots: 0, length: ZERO }] : durationPieces(parseFraction(n.duration))
-  if (pieces.length === 0) return ''
+  if (pieces.length === 0) return []
   if (n.dynamic) control.push(`<dynam xml:id="${n.id}.dyn" staff="${staffN}" startid="#${n.id}">${esc(n.dynamic)}</dynam>`)
   if (n.articulations.includes('fermata')) control.push(`<fermata xml:id="${n.id}.ferm" staff="${staffN}" startid="#${n.id}"/>`)
   const artics = n.articulations.filter(a => ARTIC[a]).map((a, i) => `<artic xml:id="${n.id}.a${i}" artic="${ARTIC[a]}"/>`).join('')
   const lyric = n.lyric ? `<verse n="1"><syl>${esc(n.lyric)}</syl></verse>` : ''
   const grace = n.grace ? ' grace="unacc"' : ''
-  return pieces.map((piece, j) => {
+  return pieces.map((piece, j) => ({ xml: pieceXml(piece, j), length: piece.length, beamable: !n.grace && n.pitches.length > 0 && BEAMABLE.has(piece.dur) }))
+
+  function pieceXml (piece: Piece, j: number): string {
     const id = j === 0 ? n.id : `${n.id}.t${j}`
     const extras = j === 0 ? artics : ''
     if (n.pitches.length === 0) return `<rest xml:id="${id}" ${durAttrs(piece)}/>`
@@ -322,7 +333,29 @@ function noteXml (n: Note, ctx: Context, accidentals: Map<string, number>, staff
     }
     const inner = n.pitches.map((pitch, k) => `<note xml:id="${id}.p${k}" ${noteAttrs(pitch, k)}>${j === 0 && k === 0 ? lyric : ''}</note>`).join('')
     return `<chord xml:id="${id}" ${durAttrs(piece)}${grace}>${extras}${inner}</chord>`
-  }).join('')
+  }
+}
+
+/** Beam notes shorter than a quarter within each beat (a dotted quarter in 6/8, 9/8,
+ * 12/8), breaking at rests and gaps, as engravers do by default. */
+function beamed (items: { xml: string, onset: Frac, length: Frac, beamable: boolean }[], time: string): string {
+  const [count, unit] = time.split('/').map(Number)
+  const beat = (unit ?? 4) >= 8 && (count ?? 4) % 3 === 0 && (count ?? 4) > 3 ? frac(3, 2) : frac(4, unit ?? 4)
+  const group = (f: Frac): number => Math.floor((f.n * beat.d) / (f.d * beat.n))
+  const out: string[] = []
+  let run: typeof items = []
+  const flush = (): void => {
+    if (run.length >= 2) out.push(`<beam>${run.map(r => r.xml).join('')}</beam>`)
+    else out.push(...run.map(r => r.xml))
+    run = []
+  }
+  for (const item of items) {
+    const last = run[run.length - 1]
+    if (item.beamable && last && group(last.onset) === group(item.onset) && cmp(add(last.onset, last.length), item.onset) === 0) run.push(item)
+    else { flush(); if (item.beamable) run.push(item); else out.push(item.xml) }
+  }
+  flush()
+  return out.join('')
 }
 
 /** The schema id an rendered element id belongs to. */
