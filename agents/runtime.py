@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,10 +42,12 @@ from agents.brains.base import (
     TaskRequest,
 )
 from agents.config import AgentConfig
+from agents.gate import Checker, quality_counts, reason, with_suggestions, worse
 from agents.memory import Memory
 from agents.reading import read_measures
 from agents.session import ScoreSession
 from agents.tasks import TaskBoard, TaskRecord
+from agents.undo import track, undo_all
 from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
 from score_model.suggestions import Suggestion, measure_base
@@ -59,27 +61,6 @@ class TaskLimit(Exception):
 
 class TaskCancelled(Exception):
     """The task was cancelled."""
-
-
-Checker = Callable[[ScoreDoc, Sequence[str]], dict[str, Any]]
-
-
-def quality_counts(score: ScoreDoc, measures: Sequence[str]) -> dict[str, Any]:
-    """Voice-leading fault counts of ``measures`` (``counts``, weighted ``score``)."""
-    from agents.music.quality import check_score
-
-    return check_score(score, measures=measures).to_json()
-
-
-def _parallels(report: dict[str, Any]) -> int:
-    counts = report.get("counts", {})
-    return int(counts.get("parallel_fifths", 0)) + int(counts.get("parallel_octaves", 0))
-
-
-def worse(after: dict[str, Any], before: dict[str, Any]) -> bool:
-    """More parallels, or a higher weighted fault score."""
-    return _parallels(after) > _parallels(before) or after.get("score", 0) > before.get(
-        "score", 0)
 
 
 @dataclass
@@ -242,15 +223,6 @@ class Finished:
     waiting: bool = False  # suggestions wait for review; the agent's presence says so
 
 
-def track(session: ScoreSession) -> UndoManager:
-    """An undo manager recording exactly ``session``'s own changes."""
-    doc = session.doc
-    manager = UndoManager(scopes=[doc.notes, doc.measures, doc.parts, doc.suggestions,
-                                  doc.comments], capture_timeout_millis=0)
-    manager.include_origin(session.origin)
-    return manager
-
-
 async def run_task(session: ScoreSession, request: TaskRequest, brain: Brain, *,
                    record: TaskRecord, board: TaskBoard, config: AgentConfig,
                    memory: Memory | None = None,
@@ -333,12 +305,9 @@ async def _gate(run: TaskRun, before_doc: ScoreDoc, undo: UndoManager,
         before = checker(before_doc, measures)
         after = checker(session.doc, measures)
     else:
-        current = session.doc
-        before = checker(current, measures)
-        copy = ScoreDoc.from_update(current.encode_state())
-        drafts = [s for s in run.written.values() if _status_of(copy, s) == "draft"]
-        ScoreEditor(copy).apply_suggestions(drafts)
-        after = checker(copy, measures)
+        before = checker(session.doc, measures)
+        drafts = [s for s in run.written.values() if _status_of(session.doc, s) == "draft"]
+        after = checker(with_suggestions(session.doc, drafts), measures)
     report = {"before": before, "after": after}
     run.record.report = report
     persona = run.request.persona
@@ -349,17 +318,15 @@ async def _gate(run: TaskRun, before_doc: ScoreDoc, undo: UndoManager,
         raise TaskLimit("the result would make the voice leading worse "
                         f"(faults {before.get('score', 0)} -> {after.get('score', 0)}); "
                         "it was not offered")
-    reason = (f"{persona.display_name}: {run.request.instruction.strip()[:80]} - "
-              f"parallels {_parallels(after)} (before {_parallels(before)}), "
-              f"fault score {after.get('score', 0)} (before {before.get('score', 0)})")
-    await run.board.emit(run.record.id, "gate", {"offered": True, "reason": reason, **report})
+    why = reason(persona.display_name, run.request.instruction, before, after)
+    await run.board.emit(run.record.id, "gate", {"offered": True, "reason": why, **report})
 
     def offer(ed: ScoreEditor) -> None:
         for suggestion_id in run.written.values():
             if _status_of(ed.score, suggestion_id) == "draft":
-                ed.update_suggestion(suggestion_id, status="pending", reason=reason,
+                ed.update_suggestion(suggestion_id, status="pending", reason=why,
                                      report=report)
-        ed.add_comment(persona.name, reason, measure=measures[0])
+        ed.add_comment(persona.name, why, measure=measures[0])
 
     await session.edit(offer)
 
@@ -377,18 +344,6 @@ async def _say_quietly(run: TaskRun, text: str) -> None:
         await run.say(text)
     except Exception:
         log.warning("could not post to the chat", extra={"task": run.record.id})
-
-
-def undo_all(manager: UndoManager) -> int:
-    """Revert everything ``manager`` recorded (a task's own changes; people's changes
-    made since stay); return the number of steps. The caller waits for the room to store
-    the result."""
-    steps = 0
-    while manager.can_undo():
-        manager.undo()
-        steps += 1
-    manager.clear()
-    return steps
 
 
 def suggestions_of(score: ScoreDoc, task_id: str) -> list[Suggestion]:

@@ -28,8 +28,9 @@ from agents.brains.offline import OfflineBrain
 from agents.config import AgentConfig
 from agents.memory import Memory
 from agents.personas import Persona, UnknownPersona, load_personas
-from agents.runtime import awaiting_review, run_task, undo_all
+from agents.runtime import awaiting_review, run_task
 from agents.tasks import FINISHED, TaskBoard, TaskRecord
+from agents.undo import undo_all
 from collab_server.errors import Conflict, Forbidden, RateLimited, ScoreNotFound, Unprocessable
 from collab_server.observability.sentry import task_scope
 from collab_server.participants.hub import ParticipantHub

@@ -14,8 +14,9 @@ from agents.brains.base import BrainResult, Focus, NoteSpec, TaskContext, TaskRe
 from agents.brains.offline import OfflineBrain
 from agents.config import AgentConfig
 from agents.personas import load_personas
-from agents.runtime import Finished, run_task, undo_all
+from agents.runtime import Finished, run_task
 from agents.tasks import MemoryTaskBoard, TaskRecord
+from agents.undo import undo_all
 from collab_server.participants import Participant, ParticipantHub, Profile
 from collab_server.sync.rooms import RoomManager
 from score_model.document import ScoreDoc

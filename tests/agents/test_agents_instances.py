@@ -66,8 +66,13 @@ async def test_one_instance_acts_on_a_mention_and_an_acceptance(backend: Backend
             s["status"] == "pending" for s in people[0].score.raw_suggestions().values()),
             timeout=20)
         assert [len(b._records) for b in boards] == [0, 1]  # only instance 1 started it
-        replies = [m for m in people[0].score.raw_chat() if m.get("author_kind") == "agent"]
-        assert len(replies) == 1  # an agent's own message never starts a task
+        def replies() -> list[dict[str, object]]:
+            return [m for m in people[0].score.raw_chat() if m.get("author_kind") == "agent"]
+
+        await wait_for(lambda: bool(replies()), timeout=10)
+        await asyncio.sleep(0.3)
+        assert len(replies()) == 1  # an agent's own message never starts a task
+        assert [len(b._records) for b in boards] == [0, 1]
 
         # A person on instance 0 accepts: instance 0 applies; instance 1 does not again.
         accepter = ScoreEditor(people[0].score, Origin.client("bob"))
