@@ -24,6 +24,7 @@ export function loadToolkit (): Promise<VerovioToolkit> {
     const tk = new VerovioToolkit(module)
     tk.setOptions(VEROVIO_OPTIONS)
     toolkit = tk
+    ;(window as { __orpheusToolkit?: unknown }).__orpheusToolkit = tk // for bench/web/render.mjs
     return tk
   })()
   return loading
