@@ -5,20 +5,26 @@ a viewer, and presence and edits crossing instances through the fan-out."""
 from __future__ import annotations
 
 import asyncio
+from contextlib import AsyncExitStack
 
 import pytest
 from pycrdt import ReadTransaction
 
 from agents.session import NotAllowed, SessionClosed
 from collab_server.errors import Forbidden
-from collab_server.fanout.memory import MemoryBus
+from collab_server.fanout.base import FanOut
+from collab_server.fanout.hooks import FanoutHooks
 from collab_server.participants import ParticipantForbidden, ParticipantHub, Profile
+from collab_server.sync.hooks import HookChain
 from collab_server.sync.rooms import RoomManager
+from collab_server.sync.store_hooks import StoreHooks
+from persistence.documents.store import DocumentStore
 from score_model.origin import Origin, OriginKind
 from tests.agents.watcher import Watcher, agents_present
 from tests.collab_server.clients import YClient, wait_for
 from tests.collab_server.harness import Backend, make_app, serve
-from tests.collab_server.test_fanout import instances
+from tests.collab_server.test_fanout import fanouts  # noqa: F401
+from tests.services import redis_service  # noqa: F401
 
 AUREON = Profile("Aureon", "#2563eb", "agent")
 
@@ -108,14 +114,27 @@ async def test_a_viewer_participant_cannot_write(backend: Backend) -> None:
     await rooms.close()
 
 
-async def test_presence_and_edits_reach_clients_of_another_instance(backend: Backend) -> None:
+async def test_presence_and_edits_reach_clients_of_another_instance(
+        backend: Backend, fanouts: tuple[FanOut, FanOut]) -> None:  # noqa: F811
+    """Memory and Redis fan-out: the participant on the worker instance, the person's
+    client on the server instance."""
     ids = await backend.create_score("s1")
-    async with instances(backend, MemoryBus()) as (worker, server):
-        client = await YClient(f"{server.url}/s1").connect()
+    async with AsyncExitStack() as stack:
+        managers = []
+        for fanout in fanouts:
+            documents = DocumentStore(backend.storage, commit_window=0.001)
+            store = StoreHooks(documents)
+            hooks = FanoutHooks(fanout, store, retry_delay=0.01, max_retry_delay=0.05)
+            rooms = RoomManager(HookChain(hooks, store), idle_timeout=60)
+            stack.push_async_callback(documents.close)
+            stack.push_async_callback(hooks.close)
+            stack.push_async_callback(rooms.close)
+            managers.append(rooms)
+        worker, server = managers
+        url = await stack.enter_async_context(serve(make_app(server)))
+        client = await YClient(f"{url}/s1").connect()
         await asyncio.wait_for(client.synced.wait(), 10)
-        # The worker instance hosts the participant; the person is on the server instance.
-        agent = await ParticipantHub(worker.rooms).join("s1", AUREON,
-                                                        Origin.agent("aureon:t2"))
+        agent = await ParticipantHub(worker).join("s1", AUREON, Origin.agent("aureon:t2"))
         await agent.set_presence({"status": "thinking"})
         await wait_for(lambda: any(s.get("user", {}).get("kind") == "agent"
                                    for s in client.presence.values()), timeout=5)
