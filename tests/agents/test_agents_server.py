@@ -224,3 +224,27 @@ async def test_scripts_accept_per_measure_and_reject_the_rest(tmp_path: Path) ->
         written = {(n.measure, n.part) for n in score.read().notes.values()
                    if n.part != ids["parts"][0]}
         assert written == {(ids["measures"][0], part) for part in ids["parts"][1:]}
+
+
+async def test_a_refused_mention_is_answered_in_the_chat(tmp_path: Path) -> None:
+    from tests.collab_server.clients import YClient, wait_for
+
+    async with live_server(settings_for(tmp_path, agent_tasks_per_minute=1)) as live:
+        ada = await live.user("ada")
+        score_id, _ = await _chorale(live, ada, bars=1)
+        person = await YClient(live.ws(score_id, ada)).connect()
+        await asyncio.wait_for(person.synced.wait(), 10)
+        editor = ScoreEditor(person.score, Origin.client("ada"))
+        editor.post_chat("ada", "@mia what key is this in?")
+        await asyncio.sleep(0.3)
+        editor.post_chat("ada", "@mia and the form?")
+
+        def agent_lines() -> list[str]:
+            return [m["text"] for m in person.score.raw_chat()
+                    if m.get("author_kind") == "agent"]
+
+        await wait_for(lambda: any(t.startswith("I can't do that") for t in agent_lines())
+                       and len(agent_lines()) >= 2, timeout=15)
+        refusal = next(t for t in agent_lines() if t.startswith("I can't do that"))
+        assert "per minute" in refusal
+        await person.close()
