@@ -1,0 +1,265 @@
+"""Round-trip fidelity over the whole of music21's corpus, every format it holds that we
+import, in parallel and bounded in time.
+
+Every MusicXML, MXL, ABC (the first tune of each file), Humdrum and MEI file of the corpus
+is imported, exported as MusicXML, MXL, MIDI and JSON, and each export imported again;
+the comparison is :func:`bench.fidelity.round_trip` (what each format promises to keep).
+The corpus holds no MIDI files: MIDI is covered as an export format, read back by our
+MIDI import. The script prints:
+
+- per source format: files, imported, refused at import (by reason), and for each export
+  format the pieces exported without error, notes compared and matching;
+- per feature (MusicXML round trip): notes carrying it before, and kept;
+- every failure: the piece, the step, and the error.
+
+A piece that takes longer than ``--seconds`` (default 120) counts as a ``timeout``
+failure. Run from the repository root::
+
+    python -m bench.fidelity_corpus [--jobs 2] [--formats musicxml,mxl,abc,humdrum,mei]
+        [--limit N] [--seconds S] [--only SUBSTRING]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+EXPORTS = ("musicxml", "mxl", "midi", "json")
+SOURCES = {".xml": "musicxml", ".musicxml": "musicxml", ".mxl": "mxl", ".abc": "abc",
+           ".krn": "humdrum", ".mei": "mei"}
+# A fixed sample of the hardest pieces, run in CI (tests/score_model/test_corpus_hardest.py):
+# lengths no notation can write (a quartet movement that once failed to export), dense
+# tuplets, Humdrum, and MEI.
+HARDEST = ("beethoven/opus18no1/movement2.mxl", "schoenberg/opus19/movement2.mxl",
+           "bach/bwv277.krn")
+NOTE_FEATURES = ("notes", "chords", "rests", "ties", "grace", "lyric", "articulations",
+                 "dynamic", "voices 2+")
+MEASURE_FEATURES = ("time", "key", "tempo", "barline", "repeat", "pickup")
+
+
+@dataclass
+class Outcome:
+    """One corpus file through import, every export and every re-import."""
+
+    path: str
+    source: str
+    imported: bool = False
+    refused: str = ""  # the import failure's reason
+    seconds: float = 0.0
+    warnings: int = 0
+    exports: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+    features: dict[str, tuple[int, int]] = field(default_factory=dict)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (step, error)
+
+
+def corpus_files(formats: set[str]) -> list[Path]:
+    from music21 import corpus
+
+    found = [Path(str(p)) for p in corpus.getCorePaths()]
+    return sorted(p for p in found if SOURCES.get(p.suffix.lower()) in formats)
+
+
+class _Timeout(BaseException):
+    pass
+
+
+def _alarm(signum: int, frame: Any) -> None:
+    raise _Timeout()
+
+
+def run_one(path_text: str, seconds: float) -> Outcome:
+    """Import, export and re-import one file (in a worker process)."""
+    from bench.fidelity import notation_rows, round_trip
+    from score_model.importer import import_score_report
+    from score_model.limits import ScoreImportError
+
+    path = Path(path_text)
+    outcome = Outcome(path_text, SOURCES[path.suffix.lower()])
+    started = time.perf_counter()
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        try:
+            report = import_score_report(path.read_bytes(), path.name)
+        except ScoreImportError as exc:
+            outcome.refused = str(exc.reason)
+            outcome.failures.append(("import", str(exc)[:300]))
+            return outcome
+        outcome.imported = True
+        outcome.warnings = len(report.warnings)
+        for fmt in EXPORTS:
+            try:
+                result = round_trip(report.score, fmt, path.name)
+            except _Timeout:
+                raise
+            except Exception as exc:
+                outcome.failures.append((fmt, f"{type(exc).__name__}: {exc}"[:300]))
+                continue
+            outcome.exports[fmt] = (result.compared, result.matching, result.added,
+                                    result.unrepresentable)
+            if fmt == "musicxml":
+                outcome.features = _features(report.score, notation_rows)
+    except _Timeout:
+        outcome.failures.append(("timeout", f"over {seconds:.0f} s"))
+    except Exception as exc:  # a bug of ours: report it, keep going
+        outcome.failures.append(("crash", f"{type(exc).__name__}: {exc}"[:300]))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _features(score: Any, notation_rows: Any) -> dict[str, tuple[int, int]]:
+    """Per feature: notes (or measures) carrying it, and how many the MusicXML round
+    trip kept."""
+    from score_model.exporter import export_score
+    from score_model.importer import import_score
+
+    before = score.read()
+    after = import_score(export_score(before, "musicxml").data, "x.musicxml").read()
+    (a, _), (b, _) = notation_rows(before), notation_rows(after)
+    kept = a & b
+    voices = {(n.part, n.measure) for n in before.notes.values() if n.voice > 1}
+    parts = {p.id: i for i, p in enumerate(before.parts)}
+    measures = {m.id: i for i, m in enumerate(before.measures)}
+    multi = {(parts[p], measures[m]) for p, m in voices}
+    counts: dict[str, list[int]] = {name: [0, 0] for name in NOTE_FEATURES}
+    for rows, column in ((a, 0), (kept, 1)):
+        for row, count in rows.items():
+            assert isinstance(row, tuple)
+            for name in _row_features(row, multi):
+                counts[name][column] += count
+    for name in MEASURE_FEATURES:
+        index = MEASURE_FEATURES.index(name)
+        have = [i for i, m in enumerate(before.measures) if _measure_field(m, index)]
+        same = [i for i in have if i < len(after.measures) and _measure_field(
+            after.measures[i], index) == _measure_field(before.measures[i], index)]
+        counts[name] = [len(have), len(same)]
+    return {name: (c[0], c[1]) for name, c in counts.items()}
+
+
+def _row_features(row: tuple[Hashable, ...], multi: set[tuple[int, int]]) -> Iterator[str]:
+    part, measure, _, _, _, pitches, ties, grace, lyric, articulations, dynamic = row
+    yield "notes"
+    if isinstance(pitches, tuple) and len(pitches) > 1:
+        yield "chords"
+    if not pitches:
+        yield "rests"
+    if isinstance(ties, tuple) and any(ties):
+        yield "ties"
+    if grace:
+        yield "grace"
+    if lyric:
+        yield "lyric"
+    if articulations:
+        yield "articulations"
+    if dynamic:
+        yield "dynamic"
+    if (part, measure) in multi:
+        yield "voices 2+"
+
+
+def _measure_field(measure: Any, index: int) -> Any:
+    return (measure.time, measure.key, measure.tempo, measure.barline, measure.repeat,
+            measure.pickup)[index]
+
+
+def run(paths: list[Path], jobs: int, seconds: float) -> Iterator[Outcome]:
+    if jobs <= 1:
+        for path in paths:
+            yield run_one(str(path), seconds)
+        return
+    with ProcessPoolExecutor(jobs) as pool:
+        yield from pool.map(run_one, [str(p) for p in paths], [seconds] * len(paths),
+                            chunksize=1)
+
+
+def report(outcomes: list[Outcome], out: Any = sys.stdout) -> None:
+    by_source: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        by_source[outcome.source].append(outcome)
+    print("\n## Per source format\n", file=out)
+    print("| source | files | imported | refused | " + " | ".join(
+        f"{f} exported / notes kept" for f in EXPORTS) + " |", file=out)
+    print("|---|---|---|---|" + "---|" * len(EXPORTS), file=out)
+    for source, group in sorted(by_source.items()):
+        refused = Counter(o.refused for o in group if o.refused)
+        imported = [o for o in group if o.imported]
+        cells = []
+        for fmt in EXPORTS:
+            done = [o.exports[fmt] for o in imported if fmt in o.exports]
+            compared = sum(d[0] for d in done)
+            matching = sum(d[1] for d in done)
+            share = f"{100 * matching / compared:.2f}%" if compared else "n/a"
+            cells.append(f"{len(done)}/{len(imported)} / {share} of {compared:,}")
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(refused.items())) or "0"
+        print(f"| {source} | {len(group)} | {len(imported)} | {reasons} | "
+              + " | ".join(cells) + " |", file=out)
+    print("\n## Per feature (MusicXML round trip)\n", file=out)
+    print("| feature | " + " | ".join(sorted(by_source)) + " |", file=out)
+    print("|---|" + "---|" * len(by_source), file=out)
+    for name in (*NOTE_FEATURES, *MEASURE_FEATURES):
+        cells = []
+        for _, group in sorted(by_source.items()):
+            have = sum(o.features.get(name, (0, 0))[0] for o in group)
+            kept = sum(o.features.get(name, (0, 0))[1] for o in group)
+            cells.append(f"{kept:,}/{have:,} ({100 * kept / have:.1f}%)" if have else "-")
+        unit = "measures" if name in MEASURE_FEATURES else "notes"
+        print(f"| {name} ({unit}) | " + " | ".join(cells) + " |", file=out)
+    failures = [(o, step, error) for o in outcomes for step, error in o.failures
+                if step != "import"]
+    refusals = [(o, error) for o in outcomes for step, error in o.failures if step == "import"]
+    print(f"\n## Failures after a successful import: {len(failures)}\n", file=out)
+    for failed, step, error in failures:
+        print(f"- {_short(failed.path)} [{step}] {error}", file=out)
+    print(f"\n## Refused at import: {len(refusals)}\n", file=out)
+    for piece, error in refusals:
+        print(f"- {_short(piece.path)}: {error}", file=out)
+    slowest = sorted(outcomes, key=lambda o: -o.seconds)[:10]
+    print("\n## Slowest\n", file=out)
+    for slow in slowest:
+        print(f"- {_short(slow.path)}: {slow.seconds:.1f} s", file=out)
+
+
+def _short(path: str) -> str:
+    marker = f"corpus{os.sep}"
+    return path.split(marker, 1)[-1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--formats", default="musicxml,mxl,abc,humdrum,mei")
+    parser.add_argument("--limit", type=int, default=0, help="first N files only")
+    parser.add_argument("--seconds", type=float, default=120.0, help="per file")
+    parser.add_argument("--only", default="", help="paths containing this text")
+    args = parser.parse_args(argv)
+    paths = [p for p in corpus_files(set(args.formats.split(","))) if args.only in str(p)]
+    if args.limit:
+        paths = paths[:args.limit]
+    started = time.perf_counter()
+    outcomes = []
+    for index, outcome in enumerate(run(paths, args.jobs, args.seconds), 1):
+        outcomes.append(outcome)
+        status = "ok" if outcome.imported and not outcome.failures else (
+            outcome.refused or ",".join(step for step, _ in outcome.failures))
+        print(f"[{index}/{len(paths)}] {_short(outcome.path)}: {status} "
+              f"({outcome.seconds:.1f} s)", file=sys.stderr, flush=True)
+    print(f"{len(paths)} files in {time.perf_counter() - started:.0f} s with {args.jobs} "
+          f"processes; load average {os.getloadavg()[0]:.1f}")
+    report(outcomes)
+    failed = any(step != "import" for o in outcomes for step, _ in o.failures)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
