@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -47,7 +48,8 @@ log = logging.getLogger("orpheus.agents")
 
 BrainFactory = Callable[[Persona, AgentConfig, Sequence[Any]], Brain]
 Runner = Callable[[TaskRecord, Role], Awaitable[None]]
-MAX_UNDO = 200  # finished tasks whose undo is kept in memory
+MAX_UNDO = 200  # finished tasks whose undo is kept in memory (their rooms stay loaded)
+UNDO_SECONDS = 3600.0  # ... for at most this long
 REVIEW_POLL_SECONDS = 0.2
 
 
@@ -108,7 +110,7 @@ class AgentTasks:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._waiting: set[asyncio.Task[None]] = set()  # agents waiting for review
         # finished tasks' undo managers, with their room held so the undo stays valid
-        self._undo: OrderedDict[str, tuple[Room, UndoManager]] = OrderedDict()
+        self._undo: OrderedDict[str, tuple[Room, UndoManager, float]] = OrderedDict()
 
     def persona(self, name: str) -> Persona:
         try:
@@ -200,8 +202,10 @@ class AgentTasks:
                                       memory=memory)
             if finished.undo is not None and record.status == "done":
                 session.room.retain()
-                self._undo[record.id] = (session.room, finished.undo)
-                while len(self._undo) > MAX_UNDO:
+                now = time.monotonic()
+                self._undo[record.id] = (session.room, finished.undo, now)
+                while self._undo and (len(self._undo) > MAX_UNDO or next(
+                        iter(self._undo.values()))[2] < now - UNDO_SECONDS):
                     self._undo.popitem(last=False)[1][0].release()
             if finished.waiting:
                 self._spawn(self._await_review(session, record.id))
@@ -255,8 +259,8 @@ class AgentTasks:
         kept = self._undo.pop(task_id, None)
         if kept is None:
             raise Conflict("this task cannot be undone here (not finished, already "
-                           "undone, or run by another instance)")
-        room, manager = kept
+                           "undone, older than an hour, or run by another process)")
+        room, manager, _ = kept
         try:
             if room.closed:
                 raise Conflict("the score was reloaded since the task ran: its undo is gone")
