@@ -16,12 +16,13 @@ A piece that takes longer than ``--seconds`` (default 120) counts as a ``timeout
 failure. Run from the repository root::
 
     python -m bench.fidelity_corpus [--jobs 2] [--formats musicxml,mxl,abc,humdrum,mei]
-        [--limit N] [--seconds S] [--only SUBSTRING]
+        [--limit N] [--every N] [--seconds S] [--only SUBSTRING] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -29,7 +30,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -242,8 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="first N files only")
     parser.add_argument("--seconds", type=float, default=120.0, help="per file")
     parser.add_argument("--only", default="", help="paths containing this text")
+    parser.add_argument("--every", type=int, default=1,
+                        help="every Nth file only (an even sample)")
+    parser.add_argument("--json", default="", help="also write every outcome here")
     args = parser.parse_args(argv)
     paths = [p for p in corpus_files(set(args.formats.split(","))) if args.only in str(p)]
+    paths = paths[::max(1, args.every)]
     if args.limit:
         paths = paths[:args.limit]
     started = time.perf_counter()
@@ -257,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(paths)} files in {time.perf_counter() - started:.0f} s with {args.jobs} "
           f"processes; load average {os.getloadavg()[0]:.1f}")
     report(outcomes)
+    if args.json:
+        Path(args.json).write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
     failed = any(step != "import" for o in outcomes for step, _ in o.failures)
     return 1 if failed else 0
 
