@@ -223,6 +223,15 @@ class Finished:
     waiting: bool = False  # suggestions wait for review; the agent's presence says so
 
 
+async def _watch_cancel(run: TaskRun, every: float = 0.25) -> None:
+    """Raise the run's ``cancelled`` flag as soon as a cancel is requested, so a brain
+    that only reads or talks (and so never calls ``check``) sees it between its steps."""
+    while not run._cancelled:
+        await asyncio.sleep(every)
+        if await run.board.cancel_requested(run.record.id):
+            run._cancelled = True
+
+
 async def run_task(session: ScoreSession, request: TaskRequest, brain: Brain, *,
                    record: TaskRecord, board: TaskBoard, config: AgentConfig,
                    memory: Memory | None = None,
@@ -241,8 +250,12 @@ async def run_task(session: ScoreSession, request: TaskRequest, brain: Brain, *,
     try:
         run.remember_bases(request.measure_ids)
         await run.status("reading", Focus(request.measure_ids or (), request.part_ids or ()))
-        async with asyncio.timeout(config.max_seconds):
-            result = await brain.run(run)
+        watcher = asyncio.create_task(_watch_cancel(run))
+        try:
+            async with asyncio.timeout(config.max_seconds):
+                result = await brain.run(run)
+        finally:
+            watcher.cancel()
         await run.check()
         if run.measures_written:
             await _gate(run, before_doc, undo, checker)
@@ -263,7 +276,8 @@ async def run_task(session: ScoreSession, request: TaskRequest, brain: Brain, *,
         await _discard(run, undo)
         await _say_quietly(run, "Sorry, something went wrong; nothing was changed.")
     record.notes_written = run.notes_written
-    record.tokens_used = run.tokens_used + (result.tokens_used if result else 0)
+    # A brain counts through ``use_tokens`` or reports its total, or both: the larger.
+    record.tokens_used = max(run.tokens_used, result.tokens_used if result else 0)
     record.finished = time.time()
     record.suggestions = [s for s in run.written.values() if s in session.doc.suggestions]
     waiting = awaiting_review(session.doc, record.id)

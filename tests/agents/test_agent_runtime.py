@@ -253,6 +253,29 @@ async def test_cancelling_stops_at_the_next_step(world: World) -> None:
     await session.leave()
 
 
+class Talker:
+    """A brain that only talks (never writes, so never calls ``check``) until cancelled."""
+
+    async def run(self, ctx: TaskContext) -> BrainResult:
+        while not ctx.cancelled:
+            await asyncio.sleep(0.02)
+        return BrainResult(summary="")
+
+
+async def test_a_brain_that_only_talks_sees_a_cancel_while_it_runs(world: World) -> None:
+    record = TaskRecord("s1", "mia", "explain")
+    session = await world.session(record)
+    running = asyncio.create_task(run_task(session, TaskRequest(AUREON, "explain"), Talker(),
+                                           record=record, board=world.board,
+                                           config=AgentConfig()))
+    await asyncio.sleep(0.1)
+    assert not running.done()
+    await world.board.cancel(record.id)
+    finished = await asyncio.wait_for(running, 5)
+    assert finished.record.status == "cancelled"
+    await session.leave()
+
+
 class EditsWhileWriting:
     """The real offline brain; when it starts writing measure 2, a person edits measure 1,
     which the agent has just written (a concurrent edit in the agent's measures)."""
