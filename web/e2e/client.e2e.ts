@@ -240,6 +240,24 @@ describe('browser client', () => {
     await shot(bob, '10-bob-after-restore')
   })
 
+  it('the owner shares a view link that opens read-only without an account', async () => {
+    await alice.getByRole('button', { name: 'Share' }).click()
+    await alice.getByRole('dialog').getByText('bob').first().waitFor()
+    await alice.getByRole('button', { name: 'New view link' }).click()
+    const url = await alice.getByLabel('New link').inputValue()
+    expect(url).toContain(`/scores/${scoreId}?link=`)
+    await shot(alice, '12-share-dialog')
+    await alice.keyboard.press('Escape')
+    const guest = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    const page = await guest.newPage()
+    await page.goto(url)
+    await page.locator('[data-testid=score] svg').first().waitFor({ timeout: 30000 })
+    await page.getByTestId('readonly-banner').waitFor()
+    expect(await page.getByRole('toolbar', { name: 'Editing' }).count()).toBe(0)
+    await shot(page, '13-view-link')
+    await guest.close()
+  })
+
   it('is readable at tablet width', async () => {
     await bob.setViewportSize({ width: 820, height: 1100 })
     await bob.waitForTimeout(300)

@@ -16,7 +16,7 @@ export function PresenceBar ({ session, tick }: { session: ScoreSession, tick: n
 }
 
 function Avatar ({ name, color, agent }: { name: string, color: string, agent: boolean }) {
-  const initials = name.replace(/\(you\)/, '').trim().split(/\s+/).map(w => w[0]).join('').slice(0, 2).toUpperCase()
+  const initials = name.replace(/\(.*?\)/g, '').replace(/[^\p{L}\p{N}\s]/gu, '').trim().split(/\s+/).map(w => w[0] ?? '').join('').slice(0, 2).toUpperCase()
   return (
     <li className="relative" title={agent ? `${name} (agent)` : name} data-presence={name} data-color={color}>
       <span className="flex h-7 w-7 items-center justify-center rounded-full text-xs font-semibold text-white ring-2 ring-white" style={{ backgroundColor: color }} aria-label={agent ? `${name}, agent` : name}>

@@ -78,7 +78,7 @@ function useSession (record: ScoreRecord, token: string | null, reload: (m: stri
   const [session] = useState(() => {
     perf.pageStart = performance.now()
     const id = user?.id ?? 'guest'
-    return new ScoreSession(record.id, token, { id, name: user?.display_name ?? 'Guest (link)', color: colorFor(id), kind: 'person' })
+    return new ScoreSession(record.id, token, { id, name: user?.display_name ?? 'Guest', color: colorFor(id), kind: 'person' })
   })
   const [status, setStatus] = useState<ConnectionStatus>('connecting')
   const [synced, setSynced] = useState(false)
@@ -371,7 +371,7 @@ function LiveScore ({ record, role, roleKnown, token, notice, setNotice, reload 
         {selection.length > 0 && <span>{selection.length} selected</span>}
         {message && <span className="text-indigo-700">{message}</span>}
         {snapshot.problems > 0 && <span className="text-amber-700">{snapshot.problems} unreadable value(s) skipped</span>}
-        <span className="ml-auto hidden md:inline">A–G note · Shift+A–G chord tone · 1–8 duration · . dot · 0 rest · ↑↓ pitch (Alt step, Ctrl octave) · ←→ move · Del delete · T tie · Ctrl+Z undo</span>
+        {!readOnly && <span className="ml-auto hidden md:inline">A–G note · Shift+A–G chord tone · 1–8 duration · . dot · 0 rest · ↑↓ pitch (Alt step, Ctrl octave) · ←→ move · Del delete · T tie · Ctrl+Z undo</span>}
       </footer>
       {share && <ShareDialog score={record} open={share} onOpenChange={setShare} />}
     </div>

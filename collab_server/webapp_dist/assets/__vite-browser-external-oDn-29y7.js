@@ -1,1 +1,0 @@
-import{t as e}from"./index-DR4ZOl1Z.js";var t=e(((e,t)=>{t.exports={}}));export default t();
