@@ -23,6 +23,7 @@ MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 SEND_QUEUE_FRAMES = 512
 SEND_QUEUE_BYTES = 16 * 1024 * 1024
 ROOM_IDLE_SECONDS = 30.0
+PRESENCE_INTERVAL_MS = 40.0
 _SECRETS = {"jwt_secret", "admin_password", "llm_api_key", "sentry_dsn"}
 
 
@@ -82,7 +83,7 @@ class Settings:
     # presence (awareness), sync step 1 and presence queries per second per connection
     ws_awareness_rate: float = 100.0
     ws_awareness_burst: int = 1000
-    presence_interval_ms: float = 40.0  # a room relays presence at most this often
+    presence_interval_ms: float = PRESENCE_INTERVAL_MS  # a room relays presence at most this often
     max_document_bytes: int = 32 * 1024 * 1024  # a room's encoded state
     max_connections_per_user: int = 50
     max_connections_per_room: int = 500

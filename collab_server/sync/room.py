@@ -52,6 +52,7 @@ from collab_server.errors import (
     StaleDocument,
     Unavailable,
 )
+from collab_server.settings import PRESENCE_INTERVAL_MS
 from collab_server.sync.awareness import Presence
 from collab_server.sync.connection import Connection
 from collab_server.sync.hooks import LoadedState, RoomHooks
@@ -100,7 +101,7 @@ class Room:
         max_retry_delay: float = 2.0,
         on_idle: Callable[[Room], None] | None = None,
         on_defunct: Callable[[Room], None] | None = None,
-        presence_interval: float = 0.0,
+        presence_interval: float = PRESENCE_INTERVAL_MS / 1000,
     ) -> None:
         self.score_id = score_id
         self.hooks = hooks or RoomHooks()

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 from collab_server.errors import OrpheusError, Unavailable
-from collab_server.settings import ROOM_IDLE_SECONDS
+from collab_server.settings import PRESENCE_INTERVAL_MS, ROOM_IDLE_SECONDS
 from collab_server.sync.hooks import LoadedState, RoomHooks
 from collab_server.sync.room import Room, RoomClosed
 from collab_server.sync.room_metrics import RoomMetrics
@@ -37,7 +37,7 @@ class RoomManager:
         metrics: RoomMetrics | None = None,
         retry_delay: float = 0.05,
         max_retry_delay: float = 2.0,
-        presence_interval: float = 0.0,
+        presence_interval: float = PRESENCE_INTERVAL_MS / 1000,
     ) -> None:
         self.hooks = hooks or RoomHooks()
         self.metrics = metrics or RoomMetrics()
