@@ -271,12 +271,13 @@ def _in_context(weights: np.ndarray, bass: np.ndarray, sounding: np.ndarray,
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Weights and bass to label each slice by. A slice of fewer than :data:`THIN` notes
     and pitch classes (an arpeggio or broken chord heard a note or two at a time; a
-    four-part chord with doublings is not thin) is labelled from what sounds in its beat,
+    four-part chord with doublings is not thin), or of one pitch class however doubled
+    (a unison), is labelled from what sounds in its beat,
     its own notes counted twice, over the lowest note of the beat; if the beat is thin
     too, from its pair of beats, then from its measure. Only slices of the same measure
     take part, so a measure's labels still depend on its own notes alone."""
     distinct = (weights > 0).sum(axis=1)
-    thin = (distinct < THIN) & (sounding < THIN)
+    thin = (distinct < 2) | ((distinct < THIN) & (sounding < THIN))
     if not thin.any():
         return weights, bass
     beat = np.maximum(grid.beat[s_measure], 1)

@@ -140,20 +140,32 @@ def locate(cols: list[tuple[str, float, float]], number: str, bar_position: floa
     return None
 
 
-def expert_labels(path: Path, cols: list[tuple[str, float, float]]) -> list[Label]:
+def expert_labels(path: Path, cols: list[tuple[str, float, float]],
+                  dcml_minor: bool = False) -> list[Label]:
+    """The analysis's Roman numerals placed on the score's measure columns.
+
+    ``dcml_minor``: read ``#vii`` in a minor key (or applied to a minor triad) as the
+    leading-tone chord, as the DCML analyses converted into When-in-Rome write it (in
+    RomanText ``viio7`` in minor already is; music21 would raise it once more)."""
     from music21 import converter, roman
 
     analysis_score = converter.parse(str(path), format="romantext")
     labels = []
     for rn in analysis_score.recurse().getElementsByClass(roman.RomanNumeral):
+        chord = rn
+        if dcml_minor and "#vii" in rn.figure:
+            target = rn.secondaryRomanNumeralKey or rn.key
+            if target is not None and target.mode == "minor":
+                chord = roman.RomanNumeral(rn.figure.replace("#vii", "vii", 1), rn.key)
         measure = rn.getContextByClass("Measure")
         padding = float(measure.paddingLeft or 0) if measure is not None else 0.0
         where = locate(cols, str(rn.measureNumber), float(rn.offset) + padding)
         if where is None:
             continue
-        root = int(rn.root().pitchClass)
-        labels.append(Label(where[0], where[1], str(rn.figure), key_of(rn.key),
-                            str(rn.key.tonic.name), root, classify(root, set(rn.pitchClasses))))
+        root = int(chord.root().pitchClass)
+        labels.append(Label(where[0], where[1], str(chord.figure), key_of(rn.key),
+                            str(rn.key.tonic.name), root,
+                            classify(root, set(chord.pitchClasses))))
     return labels
 
 

@@ -216,6 +216,7 @@ def _warm() -> None:
     warm_figures()
 
 
+LABELS_VERSION = b"2"  # bump when the reading of the labels changes
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "orpheus-wir"
 
 
@@ -227,12 +228,13 @@ def aligned_labels(piece: Piece) -> tuple[list[Label], int, float]:
 
     from music21 import stream
 
-    digest = hashlib.sha256(piece.analysis.read_bytes() + piece.score.read_bytes()).hexdigest()
+    digest = hashlib.sha256(LABELS_VERSION + piece.analysis.read_bytes()
+                            + piece.score.read_bytes()).hexdigest()
     cached = CACHE / f"{digest[:32]}.pickle"
     if cached.exists():
         return pickle.loads(cached.read_bytes())
     m21score = parse_m21(piece.score)
-    labels = expert_labels(piece.analysis, columns(m21score))
+    labels = expert_labels(piece.analysis, columns(m21score), dcml_minor=True)
     shift, aligned = 0, 0.0
     if labels:
         chord_measures = list(m21score.chordify().getElementsByClass(stream.Measure))

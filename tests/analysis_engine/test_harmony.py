@@ -157,3 +157,12 @@ def test_a_passing_note_in_the_melody_does_not_make_a_broken_chord_a_seventh() -
               (0, 0, 1, 3, ["C5"]), (0, 1, 1, 3, ["C4"])]
     slices = build(["Right", "Left"], 1, notes).result("harmony")["slices"]
     assert [(s["root"], s["quality"]) for s in slices[:4]] == [("C", "major")] * 4
+
+
+def test_a_unison_is_labelled_from_its_beat() -> None:
+    # four parts in octaves on C, then the full chord, within one beat
+    notes = satb([(0, 0, "1/2", ["C3", "C4", "C4", "C5"]), (0, "1/2", "1/2", ONE),
+                  (0, 1, 1, FIVE)])
+    slices = build(SATB_NAMES, 1, notes).result("harmony")["slices"]
+    assert [(s["root"], s["quality"]) for s in slices] == [("C", "major"), ("C", "major"),
+                                                           ("G", "major")]
