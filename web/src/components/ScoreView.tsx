@@ -26,7 +26,7 @@ interface Props {
 export function ScoreView ({ model, version, width, selection, cursor, peers, onNote, onCell, lastRemote }: Props) {
   const snapshot = model.snapshot
   const px = Math.max(320, Math.round(width - 16))
-  const units = Math.max(16, Math.round(px / 22))
+  const units = Math.max(16, Math.round(px / 28))
   const systems = useMemo(() => layoutSystems(snapshot, units),
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [snapshot, version, units])
