@@ -245,8 +245,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="paths containing this text")
     parser.add_argument("--every", type=int, default=1,
                         help="every Nth file only (an even sample)")
-    parser.add_argument("--json", default="", help="also write every outcome here")
+    parser.add_argument("--json", default="",
+                        help="append every outcome here as it comes (JSON lines)")
+    parser.add_argument("--report", default="",
+                        help="print the tables of a --json file and stop")
     args = parser.parse_args(argv)
+    if args.report:
+        lines = Path(args.report).read_text().splitlines()
+        report([Outcome(**json.loads(line)) for line in lines if line.strip()])
+        return 0
     paths = [p for p in corpus_files(set(args.formats.split(","))) if args.only in str(p)]
     paths = paths[::max(1, args.every)]
     if args.limit:
@@ -255,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = []
     for index, outcome in enumerate(run(paths, args.jobs, args.seconds), 1):
         outcomes.append(outcome)
+        if args.json:
+            with open(args.json, "a") as saved:
+                saved.write(json.dumps(asdict(outcome)) + "\n")
         status = "ok" if outcome.imported and not outcome.failures else (
             outcome.refused or ",".join(step for step, _ in outcome.failures))
         print(f"[{index}/{len(paths)}] {_short(outcome.path)}: {status} "
@@ -262,8 +272,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(paths)} files in {time.perf_counter() - started:.0f} s with {args.jobs} "
           f"processes; load average {os.getloadavg()[0]:.1f}")
     report(outcomes)
-    if args.json:
-        Path(args.json).write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
     failed = any(step != "import" for o in outcomes for step, _ in o.failures)
     return 1 if failed else 0
 
