@@ -313,7 +313,7 @@ def test_cli_analyze_prints_a_summary_or_json(tmp_path: Path) -> None:
     summary = runner.invoke(main, ["analyze", chorale])
     assert summary.exit_code == 0, summary.output
     assert "10 measures, 4 parts, 165 notes" in summary.output
-    assert "key: f# minor" in summary.output and "authentic" in summary.output
+    assert "key: F♯ minor" in summary.output and "authentic cadence in" in summary.output
     as_json = runner.invoke(main, ["analyze", "--json", "--only", "key", "--progress",
                                    chorale])
     assert as_json.exit_code == 0
