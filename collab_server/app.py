@@ -26,6 +26,7 @@ from collab_server.metrics import HttpMetrics, ServerMetrics
 from collab_server.participants import ParticipantHub
 from collab_server.participants.agents import AgentTasks, agent_config, agent_limiter
 from collab_server.participants.redis_board import RedisTaskBoard
+from collab_server.participants.undo_relay import RedisUndoRelay
 from collab_server.participants.watch import AgentRoomHooks
 from collab_server.participants.worker import DramatiqRunner
 from collab_server.redis_client import open_redis
@@ -105,7 +106,8 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
                 analysis_runtime.enqueuer.broker),
             on_finish=lambda record: metrics.agent_task_finished(
                 record.agent, record.status, len(record.suggestions)),
-            on_review=metrics.suggestions_accepted)
+            on_review=metrics.suggestions_accepted,
+            relay=None if redis is None else RedisUndoRelay(redis))
         agent_hooks.bind(app.state.agents)
         app.state.scores = ScoreService(store, documents, rooms, ScoreMetadataCache(cache),
                                         access=app.state.gate.access,

@@ -36,6 +36,7 @@ from collab_server.errors import Conflict, Forbidden, RateLimited, ScoreNotFound
 from collab_server.observability.sentry import task_scope
 from collab_server.participants.hub import ParticipantHub
 from collab_server.participants.participant import Participant, Profile
+from collab_server.participants.undo_relay import UndoRelay
 from collab_server.security.limits import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from collab_server.settings import Settings
 from collab_server.sync.room import Room
@@ -51,6 +52,7 @@ Runner = Callable[[TaskRecord, Role], Awaitable[None]]
 MAX_UNDO = 200  # finished tasks whose undo is kept in memory (their rooms stay loaded)
 UNDO_SECONDS = 3600.0  # ... for at most this long
 REVIEW_POLL_SECONDS = 0.2
+UNDO_WAIT_SECONDS = 20.0  # how long a server waits for the worker holding an undo
 
 
 def default_brain(persona: Persona, config: AgentConfig, memory: Sequence[Any]) -> Brain:
@@ -96,7 +98,8 @@ class AgentTasks:
                  brains: BrainFactory = default_brain,
                  runner: Runner | None = None,
                  on_finish: Callable[[TaskRecord], None] | None = None,
-                 on_review: Callable[[dict[str, list[str]]], None] | None = None) -> None:
+                 on_review: Callable[[dict[str, list[str]]], None] | None = None,
+                 relay: UndoRelay | None = None) -> None:
         self.hub = hub
         self.board = board
         self.config = config
@@ -107,6 +110,9 @@ class AgentTasks:
         self.runner = runner or self._run_here
         self.on_finish = on_finish  # each task run here, once finished (metrics)
         self.on_review = on_review  # each review's suggestion ids by outcome (metrics)
+        # with a worker tier: undo of tasks run elsewhere (asked), or run here (served)
+        self.relay = relay
+        self._serving: asyncio.Task[None] | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
         self._waiting: set[asyncio.Task[None]] = set()  # agents waiting for review
         # finished tasks' undo managers, with their room held so the undo stays valid
@@ -207,6 +213,7 @@ class AgentTasks:
                 while self._undo and (len(self._undo) > MAX_UNDO or next(
                         iter(self._undo.values()))[2] < now - UNDO_SECONDS):
                     self._undo.popitem(last=False)[1][0].release()
+                await self._offer_undo(record.id)
             if finished.waiting:
                 self._spawn(self._await_review(session, record.id))
                 session = None  # the waiting task leaves
@@ -214,6 +221,25 @@ class AgentTasks:
         finally:
             if session is not None:
                 await session.leave()
+
+    async def _offer_undo(self, task_id: str) -> None:
+        """With a relay (a worker), let servers ask this process to undo ``task_id``."""
+        if self.relay is None:
+            return
+        try:
+            await self.relay.hold(task_id, UNDO_SECONDS)
+        except Exception:
+            log.warning("could not offer the task's undo", extra={"task": task_id})
+            return
+        if self._serving is None or self._serving.done():
+            self._serving = asyncio.get_running_loop().create_task(
+                self.relay.serve(self._undo_served), name="agent-undo-relay")
+
+    async def _undo_served(self, task_id: str) -> None:
+        record = await self.board.get(task_id)
+        if record is None:
+            raise Conflict("this task is no longer on the board")
+        await self._undo_here(record)
 
     async def _await_review(self, session: Participant, task_id: str) -> None:
         """Stay present ("waiting for review") until people have accepted or rejected
@@ -252,10 +278,21 @@ class AgentTasks:
         return await self.get(score_id, task_id)
 
     async def undo(self, score_id: str, task_id: str, role: Role) -> TaskRecord:
-        """Revert exactly a finished task's changes; people's later edits stay."""
+        """Revert exactly a finished task's changes; people's later edits stay. A task
+        run on a worker is undone by that worker (through the relay), which holds its
+        undo; this waits for it."""
         if RANK[role] < RANK["editor"]:
             raise Forbidden("undoing an agent's work needs the editor role")
         record = await self.get(score_id, task_id)
+        if task_id in self._undo or self.relay is None:
+            return await self._undo_here(record)
+        if record.status != "done":
+            raise Conflict(f"only a finished task can be undone; this one is {record.status}")
+        await self.relay.request(task_id, timeout=UNDO_WAIT_SECONDS)
+        return await self.get(score_id, task_id)
+
+    async def _undo_here(self, record: TaskRecord) -> TaskRecord:
+        task_id = record.id
         kept = self._undo.pop(task_id, None)
         if kept is None:
             raise Conflict("this task cannot be undone here (not finished, already "
@@ -305,6 +342,13 @@ class AgentTasks:
         for task in [*self._running.values(), *self._waiting]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        if self._serving is not None:
+            self._serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._serving
+        if self.relay is not None:
+            with contextlib.suppress(Exception):
+                await self.relay.leave()
         while self._undo:
             self._undo.popitem(last=False)[1][0].release()
 

@@ -6,7 +6,9 @@ In production (``REDIS_URL``) the server records the task on the shared
 :class:`~collab_server.participants.redis_board.RedisTaskBoard` and enqueues
 ``agents.run_task``; an ``orpheus worker`` runs it in its own headless rooms (store and
 fan-out hooks, so people on every instance see the agent's presence and edits) and writes
-progress to the board, which REST and SSE read. Embedded, the server runs the same
+progress to the board, which REST and SSE read. The worker keeps each finished task's
+undo and answers undo requests a server relays to it
+(:mod:`~collab_server.participants.undo_relay`). Embedded, the server runs the same
 :meth:`AgentTasks.run` in-process.
 """
 
@@ -24,6 +26,7 @@ from agents.tasks import TaskRecord
 from collab_server.participants.agents import AgentTasks, agent_config
 from collab_server.participants.hub import ParticipantHub
 from collab_server.participants.redis_board import RedisTaskBoard
+from collab_server.participants.undo_relay import RedisUndoRelay
 from collab_server.settings import Settings
 from persistence.accounts.base import Role
 
@@ -104,4 +107,4 @@ async def headless_tasks(settings: Settings, redis: Any) -> AgentTasks:
     hooks = store if fanout is None else HookChain(FanoutHooks(fanout, store), store)
     rooms = RoomManager(hooks, idle_timeout=settings.room_idle_seconds)
     return AgentTasks(ParticipantHub(rooms), RedisTaskBoard(redis), agent_config(settings),
-                      conversations=backend.conversations)
+                      conversations=backend.conversations, relay=RedisUndoRelay(redis))
