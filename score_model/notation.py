@@ -11,6 +11,7 @@ the export time of a quartet movement).
 from __future__ import annotations
 
 import contextlib
+import copy
 from fractions import Fraction
 from typing import Any
 
@@ -90,6 +91,7 @@ def make_beams(measures: list[stream.Measure]) -> None:
     rests that fill their bar as full-measure rests."""
     time_signature: meter.TimeSignature | None = None
     current_clef: clef.Clef | None = None
+    cache: dict[Any, Any] = {}
     for measure in measures:
         time_signature = measure.timeSignature or time_signature
         current_clef = measure.clef or current_clef
@@ -100,7 +102,7 @@ def make_beams(measures: list[stream.Measure]) -> None:
                   else [measure.notesAndRests.stream()])
         for notes in groups:
             with contextlib.suppress(meter.MeterException):  # odd meter: no beams
-                _beam(measure, notes, time_signature)
+                _beam(measure, notes, time_signature, cache)
         if current_clef is not None:
             _stems(measure, current_clef)
 
@@ -114,7 +116,10 @@ def _mark_full_measure_rests(measure: stream.Measure, time_signature: Any) -> No
             rest.fullMeasure = rest.duration.quarterLength == bar
 
 
-def _beam(measure: stream.Measure, notes: stream.Stream, time_signature: Any) -> None:
+def _beam(measure: stream.Measure, notes: stream.Stream, time_signature: Any,
+          cache: dict[Any, Any]) -> None:
+    """Beam one voice; ``cache`` holds the beams of rhythms already seen (a time
+    signature's beams depend only on the offsets, lengths and rests of a voice)."""
     if len(notes) <= 1:
         return
     for item in list(notes):
@@ -128,9 +133,13 @@ def _beam(measure: stream.Measure, notes: stream.Stream, time_signature: Any) ->
         offset = opFrac(measure.paddingLeft)
     elif measure.paddingRight == 0.0 and notes.highestTime < bar:
         offset = bar - notes.highestTime
-    beams = time_signature.getBeams(notes, measureStartOffset=offset)
+    key = (time_signature.ratioString, offset,
+           tuple((notes.elementOffset(n), n.duration.quarterLength, n.isRest) for n in notes))
+    beams = cache.get(key)
+    if beams is None:
+        beams = cache[key] = time_signature.getBeams(notes, measureStartOffset=offset)
     for item, found in zip(notes, beams, strict=False):
-        item.beams = found if found is not None else beam.Beams()
+        item.beams = copy.deepcopy(found) if found is not None else beam.Beams()
 
 
 def _stems(measure: stream.Measure, measure_clef: clef.Clef) -> None:
