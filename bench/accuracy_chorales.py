@@ -144,9 +144,10 @@ def expert_labels(path: Path, cols: list[tuple[str, float, float]],
                   dcml_minor: bool = False) -> list[Label]:
     """The analysis's Roman numerals placed on the score's measure columns.
 
-    ``dcml_minor``: read ``#vii`` in a minor key (or applied to a minor triad) as the
-    leading-tone chord, as the DCML analyses converted into When-in-Rome write it (in
-    RomanText ``viio7`` in minor already is; music21 would raise it once more)."""
+    ``dcml_minor``: the DCML analyses converted into When-in-Rome write the leading-tone
+    chord of a minor key (or applied to a minor triad) as ``#viio7``; RomanText's default
+    spelling, which the engine writes, is ``viio7`` for the same chord, so the figure is
+    compared without the ``#``."""
     from music21 import converter, roman
 
     analysis_score = converter.parse(str(path), format="romantext")
