@@ -15,7 +15,7 @@ import copy
 from fractions import Fraction
 from typing import Any
 
-from music21 import beam, chord, clef, meter, note, stream
+from music21 import beam, chord, clef, duration, meter, note, stream
 from music21.common.numberTools import opFrac
 from music21.stream import makeNotation
 
@@ -34,7 +34,7 @@ def make_notation(m21_score: stream.Score) -> list[str]:
         rounded, dropped = _round_inexpressible(part)
         if rounded:
             warnings.append(f"{rounded} note lengths no notation can write were rounded "
-                            f"to 1/{QUANTUM.denominator} of a quarter")
+                            f"(to 1/{QUANTUM.denominator} of a quarter or coarser)")
         if dropped:
             warnings.append(f"{dropped} rests too short for any notation were left out")
         measures = list(part.getElementsByClass(stream.Measure))
@@ -52,20 +52,45 @@ def make_notation(m21_score: stream.Score) -> list[str]:
     return warnings
 
 
+def _writable(length: Any) -> bool:
+    """Whether MusicXML can write a duration: binary lengths down to a 1024th (a 2048th
+    is music21's but not MusicXML's), and tuplets of at most 16 notes whose values are
+    MusicXML types (music21 would write 1483/384 as one 1536:1483 tuplet of 2048ths)."""
+    quarters = length.quarterLength
+    if not isinstance(quarters, Fraction):
+        return float(quarters * 256).is_integer()
+    if length.type == "inexpressible" or any(
+            c.type in ("2048th", "inexpressible") for c in length.components):
+        return False
+    return all(t.numberNotesActual <= 16 and t.durationNormal is not None
+               and t.durationNormal.type not in ("2048th", "inexpressible")
+               for t in length.tuplets)
+
+
+def _snap(length: Fraction) -> Fraction:
+    """The nearest length MusicXML can write: on the finest grid that gives one (a
+    triplet 1024th, a triplet 256th, a triplet 64th, then a 32nd)."""
+    for grid in (QUANTUM, Fraction(1, 96), Fraction(1, 24), Fraction(1, 8)):
+        snapped = Fraction(round(length / grid)) * grid
+        if snapped == 0 or _writable(duration.Duration(snapped)):
+            return snapped
+    return Fraction(round(length * 8), 8)
+
+
 def _round_inexpressible(part: stream.Part) -> tuple[int, int]:
-    """Snap lengths music21 cannot write to :data:`QUANTUM` (at least one quantum for a
+    """Snap lengths MusicXML cannot write to :data:`QUANTUM` (at least one quantum for a
     note; a rest that rounds to nothing is removed). Returns (rounded, removed)."""
     rounded = removed = 0
     for item in list(part.recurse().notesAndRests):
-        if item.duration.isGrace or item.duration.type != "inexpressible":
+        if item.duration.isGrace or _writable(item.duration):
             continue
         length = Fraction(item.duration.quarterLength)
-        snapped = Fraction(round(length / QUANTUM)) * QUANTUM
+        snapped = _snap(length)
         if snapped == 0 and isinstance(item, note.Rest) and item.activeSite is not None:
             item.activeSite.remove(item)
             removed += 1
             continue
-        item.duration.quarterLength = max(snapped, QUANTUM)
+        item.duration = duration.Duration(max(snapped, QUANTUM))  # new: drops old tuplets
         rounded += 1
     return rounded, removed
 

@@ -376,7 +376,8 @@ def test_lengths_no_notation_can_write_are_rounded_and_reported() -> None:
     editor.add_note(measure, part, 2, 2, "E4")
     exported = export_score(score, "mxl")
     assert exported.warnings == (
-        "2 note lengths no notation can write were rounded to 1/384 of a quarter",
+        "2 note lengths no notation can write were rounded (to 1/384 of a quarter or "
+        "coarser)",
         "1 rests too short for any notation were left out")
     again = import_score(exported.data, "x.mxl").read()
     assert sorted((n.onset, n.duration, n.pitches) for n in again.notes.values()
