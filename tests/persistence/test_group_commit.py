@@ -93,11 +93,13 @@ async def test_later_appends_to_a_score_get_later_seqs(storage: Storage) -> None
 async def test_max_batch_splits_batches(storage: Storage) -> None:
     await _scores(storage, "s")
     counting = CountingLog(storage.log)
-    log = GroupCommitLog(counting, window=0.05, max_batch=4)
+    # A long window: full batches that waited for it would take 5 s (a short one made
+    # this test time the database on a loaded machine instead).
+    log = GroupCommitLog(counting, window=5.0, max_batch=4)
     started = time.perf_counter()
     await asyncio.gather(*(log.append("s", 1, [b"x"]) for _ in range(8)))
     assert counting.batches == [4, 4]
-    assert time.perf_counter() - started < 0.05  # full batches do not wait for the window
+    assert time.perf_counter() - started < 2.5  # full batches do not wait for the window
 
 
 async def test_refusals_go_to_their_own_callers_only(storage: Storage) -> None:
