@@ -162,7 +162,7 @@ class NoteConverter:
         if pitches and element.hasStyleInformation and element.style.hideObjectOnPrint:
             self.warnings["invisible notes (playback only, print-object='no') were dropped"] += 1
             return None
-        lyric = element.lyric if pitches and isinstance(element.lyric, str) else None
+        lyric = _first_lyric(element) if pitches else None
         return Note(
             id=new_id("n"),
             measure=measure_id,
@@ -326,3 +326,13 @@ def _grace_duration(element: Any) -> Fraction:
 def _kebab(class_name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", class_name).lower()
 
+
+def _first_lyric(element: Any) -> str | None:
+    """The first verse with its syllabic hyphens (``"la-"``, ``"-la-"``, ``"-la"``), as
+    music21's ``rawText`` writes them and its ``lyric`` setter reads them back: without
+    them a hyphen written in the text would come back as a syllable start on export."""
+    lyrics = getattr(element, "lyrics", None)
+    if not lyrics:
+        return None
+    text = lyrics[0].rawText
+    return text if isinstance(text, str) and text else None
