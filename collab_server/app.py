@@ -26,7 +26,7 @@ from collab_server.metrics import HttpMetrics, ServerMetrics
 from collab_server.participants import ParticipantHub
 from collab_server.participants.agents import AgentTasks, agent_config, agent_limiter
 from collab_server.participants.redis_board import RedisTaskBoard
-from collab_server.participants.undo_relay import RedisUndoRelay
+from collab_server.participants.redis_undo_relay import RedisUndoRelay
 from collab_server.participants.watch import AgentRoomHooks
 from collab_server.participants.worker import DramatiqRunner
 from collab_server.redis_client import open_redis

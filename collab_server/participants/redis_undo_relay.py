@@ -1,6 +1,5 @@
-"""Undo of agent tasks that ran on a worker: the worker that ran a task keeps its undo
-manager (and its headless room) and serves undo requests for it; a server asks that
-worker through Redis and waits for the answer.
+"""The :class:`~collab_server.participants.undo_relay.UndoRelay` between servers and
+workers, through Redis.
 
 Keys (all under ``orpheus:agents:``): ``undo-holder:{task}`` names the process holding a
 task's undo (expires with the undo); ``alive:{holder}`` is refreshed while that process
@@ -17,10 +16,10 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any
 
 from collab_server.errors import Conflict, OrpheusError, Unavailable
+from collab_server.participants.undo_relay import NO_HOLDER, UndoHere, no_answer
 
 log = logging.getLogger("orpheus.agents")
 
@@ -28,33 +27,11 @@ PREFIX = "orpheus:agents:"
 ALIVE_SECONDS = 5.0
 REPLY_SECONDS = 120
 
-UndoHere = Callable[[str], Awaitable[None]]
-
-
-class UndoRelay(Protocol):
-    """Undo requests between the process that asks and the process that holds."""
-
-    async def hold(self, task_id: str, seconds: float) -> None:
-        """Announce that this process keeps ``task_id``'s undo for ``seconds``."""
-        ...
-
-    async def request(self, task_id: str, *, timeout: float) -> None:
-        """Have the holder undo ``task_id`` and wait for it: :class:`Conflict` when no
-        live process holds it or the holder refused, :class:`Unavailable` on timeout."""
-        ...
-
-    async def serve(self, undo: UndoHere) -> None:
-        """Answer this process's requests with ``undo`` until cancelled."""
-        ...
-
-    async def leave(self) -> None:
-        """Stop claiming anything (the process is stopping)."""
-        ...
-
 
 class RedisUndoRelay:
-    """An :class:`UndoRelay` on the process's ``redis.asyncio`` client (not closed
-    here); ``poll`` is how often requests and replies are looked for."""
+    """An :class:`~collab_server.participants.undo_relay.UndoRelay` on the process's
+    ``redis.asyncio`` client (not closed here); ``poll`` is how often requests and
+    replies are looked for."""
 
     def __init__(self, client: Any, *, poll: float = 0.05) -> None:
         self.client = client
@@ -71,9 +48,7 @@ class RedisUndoRelay:
         if isinstance(holder, bytes):
             holder = holder.decode()
         if not holder or not await self.client.exists(f"{PREFIX}alive:{holder}"):
-            raise Conflict("this task cannot be undone: its undo was kept by the worker "
-                           "that ran it, which has stopped or restarted since (or the "
-                           "task is older than an hour)")
+            raise Conflict(NO_HOLDER)
         reply = uuid.uuid4().hex
         await self.client.rpush(f"{PREFIX}undo-requests:{holder}",
                                 json.dumps({"task": task_id, "reply": reply}))
@@ -86,13 +61,16 @@ class RedisUndoRelay:
                     raise Conflict(outcome["error"])
                 return
             await asyncio.sleep(self.poll)
-        raise Unavailable(f"the worker holding this task's undo did not answer within "
-                          f"{timeout:g} s; try again")
+        raise Unavailable(no_answer(timeout))
 
     async def serve(self, undo: UndoHere) -> None:
         inbox = f"{PREFIX}undo-requests:{self.holder}"
         refreshed = 0.0
+        me = asyncio.current_task()
         while True:
+            # redis-py may swallow a cancellation that lands inside a command: stop anyway
+            if me is not None and me.cancelling():
+                raise asyncio.CancelledError
             if time.monotonic() - refreshed > ALIVE_SECONDS / 3:
                 await self._alive()
                 refreshed = time.monotonic()

@@ -26,7 +26,7 @@ from agents.tasks import TaskRecord
 from collab_server.participants.agents import AgentTasks, agent_config
 from collab_server.participants.hub import ParticipantHub
 from collab_server.participants.redis_board import RedisTaskBoard
-from collab_server.participants.undo_relay import RedisUndoRelay
+from collab_server.participants.redis_undo_relay import RedisUndoRelay
 from collab_server.settings import Settings
 from persistence.accounts.base import Role
 
