@@ -22,6 +22,9 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     ORPHEUS_DATA_DIR=/var/lib/orpheus
+# libcairo2: the PDF export (cairosvg) loads it at run time.
+RUN apt-get update && apt-get install -y --no-install-recommends libcairo2 \
+    && rm -rf /var/lib/apt/lists/*
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     pip install --no-index --find-links /wheels "orpheus[postgres,redis,s3,worker]" \
     && groupadd --system --gid 10001 orpheus \
