@@ -27,8 +27,7 @@ def parallels(report: dict[str, Any]) -> int:
 
 def worse(after: dict[str, Any], before: dict[str, Any]) -> bool:
     """More parallels, or a higher weighted fault score."""
-    return parallels(after) > parallels(before) or after.get("score", 0) > before.get(
-        "score", 0)
+    return parallels(after) > parallels(before) or after.get("score", 0) > before.get("score", 0)
 
 
 def with_suggestions(score: ScoreDoc, suggestion_ids: Sequence[str]) -> ScoreDoc:
@@ -40,6 +39,8 @@ def with_suggestions(score: ScoreDoc, suggestion_ids: Sequence[str]) -> ScoreDoc
 
 def reason(name: str, instruction: str, before: dict[str, Any], after: dict[str, Any]) -> str:
     """The one-line reason a suggestion carries."""
-    return (f"{name}: {instruction.strip()[:80]} - parallels {parallels(after)} "
-            f"(before {parallels(before)}), fault score {after.get('score', 0)} "
-            f"(before {before.get('score', 0)})")
+    return (
+        f"{name}: {instruction.strip()[:80]} - parallels {parallels(after)} "
+        f"(before {parallels(before)}), fault score {after.get('score', 0)} "
+        f"(before {before.get('score', 0)})"
+    )

@@ -90,14 +90,20 @@ class McpHost(Protocol):
         """The scores the caller may open: ``{"id", "title"}``."""
         ...
 
-    async def ask_agent(self, score_id: str, caller: Caller, agent: str, instruction: str,
-                        measures: list[str] | None, mode: str) -> dict[str, Any]:
+    async def ask_agent(
+        self,
+        score_id: str,
+        caller: Caller,
+        agent: str,
+        instruction: str,
+        measures: list[str] | None,
+        mode: str,
+    ) -> dict[str, Any]:
         """Start an agent task (as ``@agent instruction`` would) for the caller; its
         record as JSON. :class:`Refused` for what the caller may not ask."""
         ...
 
-    async def agent_task(self, score_id: str, caller: Caller, task_id: str
-                         ) -> dict[str, Any]:
+    async def agent_task(self, score_id: str, caller: Caller, task_id: str) -> dict[str, Any]:
         """An agent task's record as JSON."""
         ...
 
@@ -105,9 +111,15 @@ class McpHost(Protocol):
 class McpTools:
     """The MCP server: tools, the rooms joined, and the transports."""
 
-    def __init__(self, host: McpHost, *, toolbox: Toolbox | None = None,
-                 config: AgentConfig | None = None, idle_seconds: float = IDLE_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        host: McpHost,
+        *,
+        toolbox: Toolbox | None = None,
+        config: AgentConfig | None = None,
+        idle_seconds: float = IDLE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.host = host
         self.toolbox = toolbox or default_toolbox()
         self.config = config or AgentConfig()
@@ -120,22 +132,31 @@ class McpTools:
     # --- tools -------------------------------------------------------------------------
 
     def tools(self) -> list[types.Tool]:
-        listed = [types.Tool(name="list_scores", description="The scores you may open.",
-                             input_schema={"type": "object", "properties": {}}),
-                  types.Tool(name="ask_agent", description=ASK_AGENT,
-                             input_schema=ASK_AGENT_SCHEMA),
-                  types.Tool(name="agent_task", description="An agent task's status, "
-                             "summary and suggestions.", input_schema=AGENT_TASK_SCHEMA)]
+        listed = [
+            types.Tool(
+                name="list_scores",
+                description="The scores you may open.",
+                input_schema={"type": "object", "properties": {}},
+            ),
+            types.Tool(name="ask_agent", description=ASK_AGENT, input_schema=ASK_AGENT_SCHEMA),
+            types.Tool(
+                name="agent_task",
+                description="An agent task's status, summary and suggestions.",
+                input_schema=AGENT_TASK_SCHEMA,
+            ),
+        ]
         for tool in self.toolbox.tools.values():
             parameters = dict(tool.parameters)
             parameters["properties"] = {"score": SCORE, **parameters.get("properties", {})}
             parameters["required"] = ["score", *parameters.get("required", [])]
-            listed.append(types.Tool(name=tool.name, description=tool.description,
-                                     input_schema=parameters))
+            listed.append(
+                types.Tool(name=tool.name, description=tool.description, input_schema=parameters)
+            )
         return listed
 
-    async def call(self, caller: Caller, client: str, name: str,
-                   arguments: dict[str, Any] | None) -> types.CallToolResult:
+    async def call(
+        self, caller: Caller, client: str, name: str, arguments: dict[str, Any] | None
+    ) -> types.CallToolResult:
         """Run one tool for ``caller``; mistakes come back as error results."""
         args = dict(arguments or {})
         if name == "list_scores":
@@ -154,24 +175,33 @@ class McpTools:
                 return _result(json.dumps(task))
         except (Refused, SessionError, ToolError) as exc:
             return _result(f"error: {exc}", error=True)
-        persona = Persona("mcp", client, MCP_COLOR, "An assistant connected over MCP.", "",
-                          ABILITIES, "analyse")
-        ctx = DirectContext(session, TaskRequest(persona, name, mode="direct"),
-                            config=self.config)
+        persona = Persona(
+            "mcp", client, MCP_COLOR, "An assistant connected over MCP.", "", ABILITIES, "analyse"
+        )
+        ctx = DirectContext(session, TaskRequest(persona, name, mode="direct"), config=self.config)
         outcome = await self.toolbox.call(ctx, name, args)
         return _result(outcome.text, error=outcome.error)
 
-    async def _ask(self, session: ScoreSession, caller: Caller, args: dict[str, Any]
-                   ) -> types.CallToolResult:
+    async def _ask(
+        self, session: ScoreSession, caller: Caller, args: dict[str, Any]
+    ) -> types.CallToolResult:
         """Start an agent task; with ``wait`` (the default), until it ends."""
         require(args, "agent", "instruction")
         measures = measure_ids(session.doc.read(), args.get("measures"))
-        task = await self.host.ask_agent(session.score_id, caller, str(args["agent"]),
-                                         str(args["instruction"]), measures,
-                                         str(args.get("mode") or "suggest"))
+        task = await self.host.ask_agent(
+            session.score_id,
+            caller,
+            str(args["agent"]),
+            str(args["instruction"]),
+            measures,
+            str(args.get("mode") or "suggest"),
+        )
         deadline = self._clock() + self.config.max_seconds + 5
-        while (args.get("wait", True) and task.get("status") not in FINISHED
-               and self._clock() < deadline):
+        while (
+            args.get("wait", True)
+            and task.get("status") not in FINISHED
+            and self._clock() < deadline
+        ):
             await asyncio.sleep(0.1)
             task = await self.host.agent_task(session.score_id, caller, task["id"])
         return _result(json.dumps(task), error=task.get("status") == "failed")
@@ -181,8 +211,11 @@ class McpTools:
         async with self._lock:
             await self._leave_idle()
             found = self._sessions.get(key)
-            session = found[0] if found else await self.host.join(
-                score_id, caller, f"{client} ({caller.principal})")
+            session = (
+                found[0]
+                if found
+                else await self.host.join(score_id, caller, f"{client} ({caller.principal})")
+            )
             self._sessions[key] = (session, self._clock())
             if self._reaper is None or self._reaper.done():
                 self._reaper = asyncio.get_running_loop().create_task(self._reap())
@@ -223,21 +256,23 @@ class McpTools:
     def server(self, caller_of: Callable[[ServerRequestContext[Any, Any]], Any]) -> Server[Any]:
         """An MCP server; ``caller_of(ctx)`` gives the caller of a request (awaitable)."""
 
-        async def list_tools(ctx: ServerRequestContext[Any, Any],
-                             params: types.PaginatedRequestParams | None
-                             ) -> types.ListToolsResult:
+        async def list_tools(
+            ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+        ) -> types.ListToolsResult:
             return types.ListToolsResult(tools=self.tools())
 
-        async def call_tool(ctx: ServerRequestContext[Any, Any],
-                            params: types.CallToolRequestParams) -> types.CallToolResult:
+        async def call_tool(
+            ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+        ) -> types.CallToolResult:
             try:
                 caller = await caller_of(ctx)
             except Refused as exc:
                 return _result(f"error: {exc}", error=True)
             return await self.call(caller, _client_name(ctx), params.name, params.arguments)
 
-        return Server(SERVER_NAME, instructions=INSTRUCTIONS, on_list_tools=list_tools,
-                      on_call_tool=call_tool)
+        return Server(
+            SERVER_NAME, instructions=INSTRUCTIONS, on_list_tools=list_tools, on_call_tool=call_tool
+        )
 
     def http_app(self, *, path: str = "/mcp", host: str = "127.0.0.1") -> Starlette:
         """The streamable-HTTP app at ``path``: a request without a token the host
@@ -255,11 +290,12 @@ class McpTools:
                 raise Refused("an API token is needed")
             return await self.host.authenticate(token)
 
-        inner = self.server(caller_of).streamable_http_app(streamable_http_path=path,
-                                                           host=host)
-        return Starlette(routes=inner.routes,
-                         middleware=[Middleware(BearerGate, host=self.host)],
-                         lifespan=inner.router.lifespan_context)
+        inner = self.server(caller_of).streamable_http_app(streamable_http_path=path, host=host)
+        return Starlette(
+            routes=inner.routes,
+            middleware=[Middleware(BearerGate, host=self.host)],
+            lifespan=inner.router.lifespan_context,
+        )
 
 
 async def run_stdio(tools: McpTools, caller: Caller) -> None:
@@ -286,8 +322,10 @@ class BearerGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                       for k, v in scope.get("headers", [])}
+            headers = {
+                k.decode("latin-1").lower(): v.decode("latin-1")
+                for k, v in scope.get("headers", [])
+            }
             token = _bearer(headers.get("authorization"))
             try:
                 if token is None:
@@ -305,17 +343,25 @@ ASK_AGENT = (
     "aureon (arranger: harmonise, revoice, transpose), jeremyai (composer: continue, "
     "bass, countermelody), mia (analyst), miette (teacher). Writing tasks leave "
     "suggestions people accept or reject (mode 'suggest'), checked by the quality gate. "
-    "Waits until the task ends unless wait is false; returns the task's record.")
+    "Waits until the task ends unless wait is false; returns the task's record."
+)
 ASK_AGENT_SCHEMA = {
     "type": "object",
-    "properties": {"score": SCORE, "agent": {"type": "string"},
-                   "instruction": {"type": "string"}, "measures": MEASURES,
-                   "mode": {"type": "string", "enum": ["suggest", "direct"]},
-                   "wait": {"type": "boolean"}},
-    "required": ["score", "agent", "instruction"]}
-AGENT_TASK_SCHEMA = {"type": "object", "properties": {"score": SCORE,
-                                                      "task": {"type": "string"}},
-                     "required": ["score", "task"]}
+    "properties": {
+        "score": SCORE,
+        "agent": {"type": "string"},
+        "instruction": {"type": "string"},
+        "measures": MEASURES,
+        "mode": {"type": "string", "enum": ["suggest", "direct"]},
+        "wait": {"type": "boolean"},
+    },
+    "required": ["score", "agent", "instruction"],
+}
+AGENT_TASK_SCHEMA = {
+    "type": "object",
+    "properties": {"score": SCORE, "task": {"type": "string"}},
+    "required": ["score", "task"],
+}
 
 INSTRUCTIONS = (
     "Orpheus scores are shared live with people. Call list_scores, then read_measures "
@@ -333,8 +379,9 @@ def _bearer(value: str | None) -> str | None:
 
 async def _refuse(send: Send, exc: Refused) -> None:
     throttled = isinstance(exc, Throttled)
-    body = json.dumps({"error": "rate_limited" if throttled else "unauthorized",
-                       "message": str(exc)}).encode()
+    body = json.dumps(
+        {"error": "rate_limited" if throttled else "unauthorized", "message": str(exc)}
+    ).encode()
     headers = [(b"content-type", b"application/json")]
     if isinstance(exc, Throttled):
         headers.append((b"retry-after", str(max(1, round(exc.retry_after))).encode()))
@@ -351,10 +398,10 @@ def _client_name(ctx: ServerRequestContext[Any, Any]) -> str:
 
 
 def _result(text: str, *, error: bool = False) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(type="text", text=text)],
-                                is_error=error)
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=error)
 
 
 def _lines(scores: list[dict[str, Any]]) -> str:
     return "\n".join(f"{s['id']}: {s.get('title') or '(untitled)'}" for s in scores) or (
-        "no scores")
+        "no scores"
+    )

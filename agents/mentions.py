@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from agents.personas import Persona
 
 _MENTION = re.compile(r"(?<![\w@])@([a-z][a-z0-9_]*)\b", re.IGNORECASE)
-_RANGE = re.compile(r"\b(?:bars?|measures?|mm?\.?)\s*(\d+)(?:\s*(?:-|\u2013|to|through)\s*(\d+))?",
-                    re.IGNORECASE)
+_RANGE = re.compile(
+    r"\b(?:bars?|measures?|mm?\.?)\s*(\d+)(?:\s*(?:-|\u2013|to|through)\s*(\d+))?", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,9 +29,8 @@ def find_mention(text: str, personas: Mapping[str, Persona]) -> Mention | None:
     for match in _MENTION.finditer(text):
         persona = personas.get(match.group(1).lower())
         if persona is not None:
-            instruction = (text[:match.start()] + text[match.end():]).strip(" ,:")
-            return Mention(persona, instruction or persona.default_ability,
-                           bar_range(instruction))
+            instruction = (text[: match.start()] + text[match.end() :]).strip(" ,:")
+            return Mention(persona, instruction or persona.default_ability, bar_range(instruction))
     return None
 
 

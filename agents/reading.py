@@ -34,7 +34,9 @@ def read_measures(data: ScoreData, measure_ids: Sequence[str] | None = None) -> 
             text = ", ".join(
                 (f"v{n.voice}:" if n.voice != 1 else "")
                 + ("+".join(n.pitches) if n.pitches else "r")
-                + f" {format_fraction(n.duration)}" for n in notes)
+                + f" {format_fraction(n.duration)}"
+                for n in notes
+            )
             cols.append(f"{names[part.id]}: {text or '-'}")
         lines.append(" | ".join(cols))
     return "\n".join(lines)

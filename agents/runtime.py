@@ -102,24 +102,29 @@ class TaskRun:
         await self.check()
         self._status, self._focus = status, focus
         await self.session.set_presence(self.presence())
-        await self.board.emit(self.record.id, "status", {
-            "status": status, "focus": focus.to_json() if focus else None})
+        await self.board.emit(
+            self.record.id,
+            "status",
+            {"status": status, "focus": focus.to_json() if focus else None},
+        )
 
     def presence(self) -> dict[str, Any]:
         persona = self.request.persona
-        return {"status": self._status, "task": self.record.id, "agent": persona.name,
-                "focus": self._focus.to_json() if self._focus else None}
+        return {
+            "status": self._status,
+            "task": self.record.id,
+            "agent": persona.name,
+            "focus": self._focus.to_json() if self._focus else None,
+        }
 
     async def say(self, text: str) -> None:
         """Post to the chat as the agent; for someone who may only read the score, the
         answer goes to the task's events alone (the agent never writes for a viewer)."""
         if self.session.can_edit:
-            await self.session.post_chat(text, task=self.record.id,
-                                         agent=self.request.persona.name)
+            await self.session.post_chat(text, task=self.record.id, agent=self.request.persona.name)
         await self.board.emit(self.record.id, "say", {"text": text})
         if self.memory is not None:
-            await self.memory.remember_agent(self.request.persona.name, text,
-                                             task=self.record.id)
+            await self.memory.remember_agent(self.request.persona.name, text, task=self.record.id)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -140,8 +145,11 @@ class TaskRun:
     def remember_bases(self, measure_ids: Sequence[str] | None = None) -> None:
         """Record what the agent reads of the measures (all of them by default)."""
         raw = self.session.doc.raw_notes()
-        ids = measure_ids if measure_ids is not None else [
-            m["id"] for m in self.session.doc.raw_measures() if isinstance(m, dict)]
+        ids = (
+            measure_ids
+            if measure_ids is not None
+            else [m["id"] for m in self.session.doc.raw_measures() if isinstance(m, dict)]
+        )
         for measure in ids:
             self.bases.setdefault(measure, measure_base(raw, measure))
 
@@ -151,8 +159,11 @@ class TaskRun:
         await self.check()
         if self.notes_written + len(notes) > self.config.max_notes:
             raise TaskLimit(f"the task may write at most {self.config.max_notes} notes")
-        if self._status != "writing" or self._focus is None or (
-                measure_id not in self._focus.measures):
+        if (
+            self._status != "writing"
+            or self._focus is None
+            or (measure_id not in self._focus.measures)
+        ):
             await self.status("writing", Focus((measure_id,), (part_id,)))
         if measure_id not in self.bases:
             self.remember_bases([measure_id])
@@ -167,17 +178,23 @@ class TaskRun:
             self.bases[measure_id] = measure_base(self.session.doc.raw_notes(), measure_id)
             suggestion = None
         else:
-            bare = [{k: v for k, v in value.items() if k not in ("measure", "part")}
-                    for value in values]
+            bare = [
+                {k: v for k, v in value.items() if k not in ("measure", "part")} for value in values
+            ]
             previous = self.written.get((measure_id, part_id))
 
             def propose(ed: ScoreEditor) -> str:
                 if previous is not None and previous in ed.score.suggestions:
                     ed.delete_suggestion(previous)
                 return ed.add_suggestion(
-                    task=self.record.id, agent=self.request.persona.name,
-                    measure=measure_id, part=part_id, notes=bare,
-                    base=self.bases[measure_id], status="stale" if stale else "draft")
+                    task=self.record.id,
+                    agent=self.request.persona.name,
+                    measure=measure_id,
+                    part=part_id,
+                    notes=bare,
+                    base=self.bases[measure_id],
+                    status="stale" if stale else "draft",
+                )
 
             suggestion = await self.session.edit(propose)
             self.written[(measure_id, part_id)] = suggestion
@@ -186,9 +203,17 @@ class TaskRun:
         if measure_id not in self.measures_written:
             self.measures_written.append(measure_id)
         self.notes_written += len(notes)
-        await self.board.emit(self.record.id, "write", {
-            "measure": measure_id, "part": part_id, "notes": len(notes),
-            "suggestion": suggestion, "stale": stale})
+        await self.board.emit(
+            self.record.id,
+            "write",
+            {
+                "measure": measure_id,
+                "part": part_id,
+                "notes": len(notes),
+                "suggestion": suggestion,
+                "stale": stale,
+            },
+        )
 
     async def _stale(self, measure_id: str) -> None:
         if measure_id not in self.record.stale_measures:
@@ -196,18 +221,22 @@ class TaskRun:
         await self.board.emit(self.record.id, "stale", {"measure": measure_id})
 
 
-def _replace_cell(editor: ScoreEditor, measure: str, part: str,
-                  values: list[dict[str, Any]]) -> None:
+def _replace_cell(
+    editor: ScoreEditor, measure: str, part: str, values: list[dict[str, Any]]
+) -> None:
     """Replace the notes of the voices ``values`` write in one cell."""
     voices = {int(v.get("voice", 1)) for v in values} or {1}
     for note_id, raw in editor.score.raw_notes().items():
-        if (isinstance(raw, dict) and raw.get("measure") == measure
-                and raw.get("part") == part and int(raw.get("voice", 1)) in voices):
+        if (
+            isinstance(raw, dict)
+            and raw.get("measure") == measure
+            and raw.get("part") == part
+            and int(raw.get("voice", 1)) in voices
+        ):
             editor.delete_note(note_id)
     for value in values:
         extra = {k: value[k] for k in ("voice", "ties", "articulations") if k in value}
-        editor.add_note(measure, part, value["onset"], value["duration"], value["pitches"],
-                        **extra)
+        editor.add_note(measure, part, value["onset"], value["duration"], value["pitches"], **extra)
 
 
 # --- the whole task ----------------------------------------------------------------------
@@ -232,10 +261,17 @@ async def _watch_cancel(run: TaskRun, every: float = 0.25) -> None:
             run._cancelled = True
 
 
-async def run_task(session: ScoreSession, request: TaskRequest, brain: Brain, *,
-                   record: TaskRecord, board: TaskBoard, config: AgentConfig,
-                   memory: Memory | None = None,
-                   checker: Checker = quality_counts) -> Finished:
+async def run_task(
+    session: ScoreSession,
+    request: TaskRequest,
+    brain: Brain,
+    *,
+    record: TaskRecord,
+    board: TaskBoard,
+    config: AgentConfig,
+    memory: Memory | None = None,
+    checker: Checker = quality_counts,
+) -> Finished:
     """Run ``brain`` on ``request`` in ``session`` and finish the task (gate, presence,
     chat, record). Never raises for the brain's failures: they end in the record."""
     run = TaskRun(request, session, record, board, config, memory)
@@ -243,9 +279,11 @@ async def run_task(session: ScoreSession, request: TaskRequest, brain: Brain, *,
     before_doc = ScoreDoc.from_update(session.doc.encode_state())
     record.status = "running"
     await board.save(record)
-    await board.emit(record.id, "started", {"agent": request.persona.name,
-                                            "instruction": request.instruction,
-                                            "mode": request.mode})
+    await board.emit(
+        record.id,
+        "started",
+        {"agent": request.persona.name, "instruction": request.instruction, "mode": request.mode},
+    )
     result: BrainResult | None = None
     try:
         run.remember_bases(request.measure_ids)
@@ -290,18 +328,29 @@ async def run_task(session: ScoreSession, request: TaskRequest, brain: Brain, *,
     except Exception:
         log.warning("could not set the agent's presence", extra={"task": record.id})
     await board.save(record)
-    await board.emit(record.id, record.status, {
-        "summary": record.summary, "error": record.error,
-        "notes_written": record.notes_written, "suggestions": record.suggestions,
-        "stale_measures": record.stale_measures, "report": record.report})
+    await board.emit(
+        record.id,
+        record.status,
+        {
+            "summary": record.summary,
+            "error": record.error,
+            "notes_written": record.notes_written,
+            "suggestions": record.suggestions,
+            "stale_measures": record.stale_measures,
+            "report": record.report,
+        },
+    )
     return Finished(record, undo, waiting)
 
 
 def awaiting_review(score: ScoreDoc, task_id: str) -> bool:
     """Whether any suggestion of the task is still pending (or accepted, being applied)."""
-    return any(isinstance(raw, dict) and raw.get("task") == task_id
-               and raw.get("status") in ("pending", "accepted")
-               for raw in score.raw_suggestions().values())
+    return any(
+        isinstance(raw, dict)
+        and raw.get("task") == task_id
+        and raw.get("status") in ("pending", "accepted")
+        for raw in score.raw_suggestions().values()
+    )
 
 
 def _status_of(score: ScoreDoc, suggestion_id: str) -> str | None:
@@ -309,8 +358,7 @@ def _status_of(score: ScoreDoc, suggestion_id: str) -> str | None:
     return raw.get("status") if isinstance(raw, dict) else None
 
 
-async def _gate(run: TaskRun, before_doc: ScoreDoc, undo: UndoManager,
-                checker: Checker) -> None:
+async def _gate(run: TaskRun, before_doc: ScoreDoc, undo: UndoManager, checker: Checker) -> None:
     """Count faults before and after the task's writes; offer or withdraw them."""
     await run.status("thinking", Focus(tuple(run.measures_written)))
     measures = run.measures_written
@@ -329,17 +377,18 @@ async def _gate(run: TaskRun, before_doc: ScoreDoc, undo: UndoManager,
         await run.board.emit(run.record.id, "gate", {"offered": False, **report})
         await _discard(run, undo)
         run.record.suggestions = []
-        raise TaskLimit("the result would make the voice leading worse "
-                        f"(faults {before.get('score', 0)} -> {after.get('score', 0)}); "
-                        "it was not offered")
+        raise TaskLimit(
+            "the result would make the voice leading worse "
+            f"(faults {before.get('score', 0)} -> {after.get('score', 0)}); "
+            "it was not offered"
+        )
     why = reason(persona.display_name, run.request.instruction, before, after)
     await run.board.emit(run.record.id, "gate", {"offered": True, "reason": why, **report})
 
     def offer(ed: ScoreEditor) -> None:
         for suggestion_id in run.written.values():
             if _status_of(ed.score, suggestion_id) == "draft":
-                ed.update_suggestion(suggestion_id, status="pending", reason=why,
-                                     report=report)
+                ed.update_suggestion(suggestion_id, status="pending", reason=why, report=report)
         ed.add_comment(persona.name, why, measure=measures[0])
 
     await session.edit(offer)

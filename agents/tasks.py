@@ -79,8 +79,7 @@ class TaskBoard(Protocol):
 
     async def emit(self, task_id: str, type: str, data: dict[str, Any]) -> TaskEvent: ...
 
-    async def events(self, task_id: str, *, after: int = 0, wait: float = 0.0
-                     ) -> list[TaskEvent]:
+    async def events(self, task_id: str, *, after: int = 0, wait: float = 0.0) -> list[TaskEvent]:
         """Events with ``seq > after``; with ``wait``, wait up to that long for one."""
         ...
 
@@ -119,8 +118,7 @@ class MemoryTaskBoard:
             self._changed.notify_all()
         return event
 
-    async def events(self, task_id: str, *, after: int = 0, wait: float = 0.0
-                     ) -> list[TaskEvent]:
+    async def events(self, task_id: str, *, after: int = 0, wait: float = 0.0) -> list[TaskEvent]:
         def fresh() -> list[TaskEvent]:
             return self._events.get(task_id, [])[after:]
 

@@ -11,8 +11,10 @@ from agents.session import ScoreSession
 def track(session: ScoreSession) -> UndoManager:
     """An undo manager recording exactly ``session``'s own changes."""
     doc = session.doc
-    manager = UndoManager(scopes=[doc.notes, doc.measures, doc.parts, doc.suggestions,
-                                  doc.comments], capture_timeout_millis=0)
+    manager = UndoManager(
+        scopes=[doc.notes, doc.measures, doc.parts, doc.suggestions, doc.comments],
+        capture_timeout_millis=0,
+    )
     manager.include_origin(session.origin)
     return manager
 

@@ -36,14 +36,21 @@ from analysis_engine.units import ticks_to_str
 _MAJOR = QUALITY_INDEX["major"]
 _MINOR = QUALITY_INDEX["minor"]
 _DOMINANT = {QUALITY_INDEX["major"], QUALITY_INDEX["dominant-seventh"]}
-_LEADING = {QUALITY_INDEX["diminished"], QUALITY_INDEX["diminished-seventh"],
-            QUALITY_INDEX["half-diminished"]}
+_LEADING = {
+    QUALITY_INDEX["diminished"],
+    QUALITY_INDEX["diminished-seventh"],
+    QUALITY_INDEX["half-diminished"],
+}
 _FINAL_BARLINES = {"double", "final", "light-heavy", "heavy-light", "heavy-heavy", "heavy"}
 
 
-def find_cadences(flat: FlatSlices, slice_keys: np.ndarray, key_names: list[str],
-                  figure_of: Callable[[int, int], str | None], grid: MeasureGrid
-                  ) -> list[dict[str, Any]]:
+def find_cadences(
+    flat: FlatSlices,
+    slice_keys: np.ndarray,
+    key_names: list[str],
+    figure_of: Callable[[int, int], str | None],
+    grid: MeasureGrid,
+) -> list[dict[str, Any]]:
     """Cadences at their arrival (measure id, onset). ``slice_keys[i]`` is the local key
     index (0-11 major, 12-23 minor) of slice ``i``, ``key_names[i]`` its name;
     ``figure_of(slice, key)`` names a slice's chord in a key."""
@@ -56,8 +63,9 @@ def find_cadences(flat: FlatSlices, slice_keys: np.ndarray, key_names: list[str]
     root, quality = flat.root[labelled], flat.quality[labelled]
     silence = silent_since[labelled]
     new = np.ones(len(labelled), dtype=bool)
-    new[1:] = (root[1:] != root[:-1]) | (quality[1:] != quality[:-1]) | (silence[1:]
-                                                                         != silence[:-1])
+    new[1:] = (
+        (root[1:] != root[:-1]) | (quality[1:] != quality[:-1]) | (silence[1:] != silence[:-1])
+    )
     heads = labelled[new]  # first slice of each harmony
     head_positions = np.flatnonzero(new)
     tails = labelled[np.append(head_positions[1:] - 1, len(labelled) - 1)]
@@ -71,14 +79,19 @@ def find_cadences(flat: FlatSlices, slice_keys: np.ndarray, key_names: list[str]
     followed_by_silence = np.ones(len(heads), dtype=bool)
     followed_by_silence[:-1] = ~contiguous[1:]
     measure_end = grid.start[measure + 1]
-    barline_end = np.array([grid.barlines[m] in _FINAL_BARLINES for m in measure.tolist()],
-                           dtype=bool) & (ends >= measure_end)
+    barline_end = np.array(
+        [grid.barlines[m] in _FINAL_BARLINES for m in measure.tolist()], dtype=bool
+    ) & (ends >= measure_end)
     longer_than_neighbours = np.zeros(len(heads), dtype=bool)
     longer_than_neighbours[1:-1] = (lengths[1:-1] > lengths[:-2]) & (lengths[1:-1] > lengths[2:])
     longer_than_before = np.zeros(len(heads), dtype=bool)
     longer_than_before[1:] = lengths[1:] > lengths[:-1]
-    phrase_end = (followed_by_silence | barline_end | longer_than_neighbours
-                  | ((lengths >= 2 * beat) & longer_than_before))
+    phrase_end = (
+        followed_by_silence
+        | barline_end
+        | longer_than_neighbours
+        | ((lengths >= 2 * beat) & longer_than_before)
+    )
     candidates = np.flatnonzero(contiguous & (strength <= 1) & (lengths >= beat) & phrase_end)
     out: list[dict[str, Any]] = []
     for i in candidates.tolist():
@@ -90,8 +103,11 @@ def find_cadences(flat: FlatSlices, slice_keys: np.ndarray, key_names: list[str]
             continue
         m = int(flat.measure[arrival])
         entry: dict[str, Any] = {
-            "type": kind, "measure": grid.ids[m], "number": int(grid.numbers[m]),
-            "onset": ticks_to_str(int(flat.local[arrival])), "key": key_names[arrival],
+            "type": kind,
+            "measure": grid.ids[m],
+            "number": int(grid.numbers[m]),
+            "onset": ticks_to_str(int(flat.local[arrival])),
+            "key": key_names[arrival],
             "figures": [figure_of(before, key), figure_of(arrival, key)],
         }
         if kind == "authentic":
@@ -102,8 +118,9 @@ def find_cadences(flat: FlatSlices, slice_keys: np.ndarray, key_names: list[str]
     return out
 
 
-def _classify(flat: FlatSlices, before: int, arrival: int, tonic: int, minor: bool
-              ) -> tuple[str | None, bool]:
+def _classify(
+    flat: FlatSlices, before: int, arrival: int, tonic: int, minor: bool
+) -> tuple[str | None, bool]:
     a_root = (int(flat.root[arrival]) - tonic) % 12
     b_root = (int(flat.root[before]) - tonic) % 12
     a_quality, b_quality = int(flat.quality[arrival]), int(flat.quality[before])
@@ -113,13 +130,19 @@ def _classify(flat: FlatSlices, before: int, arrival: int, tonic: int, minor: bo
     dominant = b_root == 7 and b_quality in _DOMINANT
     tonic_arrival = a_root == 0 and a_quality in (_MAJOR, _MINOR) and a_inversion == 0
     if tonic_arrival and (dominant or (b_root == 11 and b_quality in _LEADING)):
-        perfect = (dominant and b_inversion == 0 and b_bass == 7 and a_bass == 0
-                   and int(flat.top[arrival]) % 12 == tonic)
+        perfect = (
+            dominant
+            and b_inversion == 0
+            and b_bass == 7
+            and a_bass == 0
+            and int(flat.top[arrival]) % 12 == tonic
+        )
         return "authentic", perfect
     if tonic_arrival and b_root == 5 and b_quality in (_MAJOR, _MINOR):
         return "plagal", False
-    submediant = (a_root == 8 and a_quality == _MAJOR) if minor else (
-        a_root == 9 and a_quality == _MINOR)
+    submediant = (
+        (a_root == 8 and a_quality == _MAJOR) if minor else (a_root == 9 and a_quality == _MINOR)
+    )
     if dominant and submediant and b_bass == 7 and a_bass in (8, 9):
         return "deceptive", False
     if a_root == 7 and a_quality == _MAJOR and a_inversion == 0:

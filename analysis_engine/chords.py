@@ -54,8 +54,9 @@ _QUALITY_OF = np.repeat(np.arange(len(QUALITIES)), 12)
 _PRIOR = 15 - _QUALITY_OF  # earlier qualities win ties
 
 
-def label_chords(weights: np.ndarray, bass_pc: np.ndarray, thin: np.ndarray | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def label_chords(
+    weights: np.ndarray, bass_pc: np.ndarray, thin: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Root pitch class and quality index per sonority (``[S, 12]`` integer weights).
 
     A sonority of one pitch class gets that root and :data:`NO_QUALITY`. ``thin`` marks

@@ -23,8 +23,9 @@ from analysis_engine.stats import MeasureStats, measure_stats
 class AnalysisContext:
     """A note table with the settings, the memo and the shared products of one run."""
 
-    def __init__(self, table: NoteTable, settings: AnalysisSettings | None = None,
-                 memo: Memo | None = None) -> None:
+    def __init__(
+        self, table: NoteTable, settings: AnalysisSettings | None = None, memo: Memo | None = None
+    ) -> None:
         self.table = table
         self.settings = settings or AnalysisSettings()
         self.memo = memo if memo is not None else Memo()

@@ -41,19 +41,21 @@ def _measure_entries(measure_id: str, s: MeasureSlices, key: str) -> list[dict[s
             if (midis[j], names[j]) not in seen:
                 seen.add((midis[j], names[j]))
                 pitches.append(names[j])
-        entries.append({
-            "measure": measure_id,
-            "onset": ticks_to_str(int(s.start[i])),
-            "duration": ticks_to_str(int(s.end[i] - s.start[i])),
-            "pitches": pitches,
-            "bass": pitches[0],
-            "root": s.root_name[i],
-            "quality": QUALITY_NAMES[quality] if quality >= 0 else None,
-            "inversion": inversion if inversion >= 0 else None,
-            "figure": fig,
-            "key": key,
-            "attack": bool(s.attack[i]),
-        })
+        entries.append(
+            {
+                "measure": measure_id,
+                "onset": ticks_to_str(int(s.start[i])),
+                "duration": ticks_to_str(int(s.end[i] - s.start[i])),
+                "pitches": pitches,
+                "bass": pitches[0],
+                "root": s.root_name[i],
+                "quality": QUALITY_NAMES[quality] if quality >= 0 else None,
+                "inversion": inversion if inversion >= 0 else None,
+                "figure": fig,
+                "key": key,
+                "attack": bool(s.attack[i]),
+            }
+        )
     return entries
 
 
@@ -86,8 +88,13 @@ def harmony_analysis(ctx: AnalysisContext) -> dict[str, Any]:
 
     def figure_of(index: int, key: int) -> str | None:
         tonic, mode = keys.name(key, int(flat.measure[index])).split()
-        return figure(flat.root_name[index], int(flat.quality[index]),
-                      int(flat.inversion[index]), tonic.capitalize(), mode)
+        return figure(
+            flat.root_name[index],
+            int(flat.quality[index]),
+            int(flat.inversion[index]),
+            tonic.capitalize(),
+            mode,
+        )
 
     cadences = find_cadences(flat, key_of_slice, key_names, figure_of, ctx.table.grid)
     return {"slices": entries, "cadences": cadences}

@@ -39,8 +39,9 @@ from score_model.schema import Note, Problem
 class IncrementalAnalyzer:
     """Analyses successive versions of one score, re-using what did not change."""
 
-    def __init__(self, analyses: Sequence[str] | None = None,
-                 settings: AnalysisSettings | None = None) -> None:
+    def __init__(
+        self, analyses: Sequence[str] | None = None, settings: AnalysisSettings | None = None
+    ) -> None:
         known = registered_names()
         self.analyses = list(analyses) if analyses is not None else known
         unknown = [name for name in self.analyses if name not in known]
@@ -52,13 +53,19 @@ class IncrementalAnalyzer:
         self.table: NoteTable | None = None
         self.recomputed: dict[str, int] = {}  # memo misses of the last update, per cache
 
-    def update(self, data: ScoreData, version: Any = None, *,
-               changed_notes: Iterable[str] | None = None,
-               changed_measures: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+    def update(
+        self,
+        data: ScoreData,
+        version: Any = None,
+        *,
+        changed_notes: Iterable[str] | None = None,
+        changed_measures: Iterable[str] | None = None,
+    ) -> dict[str, dict[str, Any]]:
         """Analyse ``data``. Name the notes (or measures) that changed since the previous
         call to skip the comparison of every note; the first call analyses everything."""
-        self.table = self._builder.build(data, changed_notes=changed_notes,
-                                         changed_measures=changed_measures)
+        self.table = self._builder.build(
+            data, changed_notes=changed_notes, changed_measures=changed_measures
+        )
         ctx = AnalysisContext(self.table, self.settings, self._memo)
         results = {name: run(name, ctx, version=version) for name in self.analyses}
         self.recomputed = dict(self._memo.misses)
@@ -94,7 +101,6 @@ def refresh_structure(data: ScoreData, score: ScoreDoc) -> ScoreData:
 
 def changed_notes(old: ScoreData, new: ScoreData) -> set[str]:
     """Ids of notes added, removed or changed between two snapshots."""
-    changed = {note_id for note_id, note in new.notes.items()
-               if old.notes.get(note_id) != note}
+    changed = {note_id for note_id, note in new.notes.items() if old.notes.get(note_id) != note}
     changed.update(note_id for note_id in old.notes if note_id not in new.notes)
     return changed

@@ -73,11 +73,13 @@ class AnalysisJobs:
     capacity: int = 32
     analyses: Sequence[str] | None = None
     warm: OrderedDict[str, WarmScore] = field(default_factory=OrderedDict)
-    stats: dict[str, int] = field(default_factory=lambda: {"cold": 0, "caught_up": 0,
-                                                           "unchanged": 0, "failed": 0})
+    stats: dict[str, int] = field(
+        default_factory=lambda: {"cold": 0, "caught_up": 0, "unchanged": 0, "failed": 0}
+    )
     _locks: KeyedLock = field(default_factory=KeyedLock)  # one job at a time per score
     _cpu: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="orpheus-analysis"))
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="orpheus-analysis")
+    )
 
     def close(self) -> None:
         self._cpu.shutdown(wait=False, cancel_futures=True)
@@ -112,8 +114,7 @@ async def analyze_score(jobs: AnalysisJobs, score_id: str) -> StoredResult | Non
             jobs.stats["failed"] += 1
             log.exception("analysis of score %r at %s failed", score_id, warm.version)
         duration = (time.perf_counter() - started) * 1000
-        if not await jobs.results.save(score_id, ALL, warm.version, text,
-                                       duration_ms=duration):
+        if not await jobs.results.save(score_id, ALL, warm.version, text, duration_ms=duration):
             return None
         stored = StoredResult(score_id, ALL, warm.version, text, None, time.time(), duration)
         if jobs.notify is not None:
@@ -124,8 +125,7 @@ async def analyze_score(jobs: AnalysisJobs, score_id: str) -> StoredResult | Non
         return stored
 
 
-async def analyze_version(jobs: AnalysisJobs, score_id: str, version_id: str
-                          ) -> StoredResult:
+async def analyze_version(jobs: AnalysisJobs, score_id: str, version_id: str) -> StoredResult:
     """Analyse a named version (from scratch) and keep its result; returns it (an error
     result if the analysis failed). :class:`NotFound` for an unknown score or version."""
     stored = await jobs.results.get_for_version(score_id, version_id)
@@ -140,16 +140,19 @@ async def analyze_version(jobs: AnalysisJobs, score_id: str, version_id: str
         text = _error_json(doc_version, exc)
         log.exception("analysis of version %r of score %r failed", version_id, score_id)
     duration = (time.perf_counter() - started) * 1000
-    await jobs.results.save(score_id, ALL, doc_version, text, version_id=version_id,
-                            duration_ms=duration)
+    await jobs.results.save(
+        score_id, ALL, doc_version, text, version_id=version_id, duration_ms=duration
+    )
     return StoredResult(score_id, ALL, doc_version, text, version_id, time.time(), duration)
 
 
-def analyse_document(data: ScoreData, version: Any = None,
-                     analyses: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+def analyse_document(
+    data: ScoreData, version: Any = None, analyses: Sequence[str] | None = None
+) -> dict[str, dict[str, Any]]:
     """All analyses (or ``analyses``) of one document, from scratch."""
-    return run_all(build_table(data), version=version,
-                   only=list(analyses) if analyses is not None else None)
+    return run_all(
+        build_table(data), version=version, only=list(analyses) if analyses is not None else None
+    )
 
 
 # --- internals ---------------------------------------------------------------------------
@@ -173,8 +176,9 @@ async def _catch_up(jobs: AnalysisJobs, score_id: str) -> WarmScore:
             return warm
         # the entries we need were compacted into a snapshot: rebuild
     loaded = await DocumentStore(jobs.storage).load(score_id)
-    warm = await jobs._in_thread(_cold, loaded.state, DocVersion(loaded.epoch, loaded.seq),
-                                 jobs.analyses)
+    warm = await jobs._in_thread(
+        _cold, loaded.state, DocVersion(loaded.epoch, loaded.seq), jobs.analyses
+    )
     jobs.stats["cold"] += 1
     jobs.warm[score_id] = warm
     jobs.warm.move_to_end(score_id)
@@ -223,25 +227,30 @@ def _apply_entries(warm: WarmScore, entries: list[LogEntry]) -> None:
 
 
 def _analyse_warm(warm: WarmScore, jobs: AnalysisJobs) -> str:
-    results = warm.analyzer.update(warm.data, warm.version.token,
-                                   changed_notes=warm.pending_notes)
+    results = warm.analyzer.update(warm.data, warm.version.token, changed_notes=warm.pending_notes)
     warm.pending_notes = set()
     warm.analysed = True
     return _dumps(warm.version, results)
 
 
 def _analyse_state(state: bytes, version: DocVersion, analyses: Sequence[str] | None) -> str:
-    return _dumps(version, analyse_document(ScoreDoc.from_update(state).read(),
-                                            version.token, analyses))
+    return _dumps(
+        version, analyse_document(ScoreDoc.from_update(state).read(), version.token, analyses)
+    )
 
 
 def _dumps(version: DocVersion, results: dict[str, Any]) -> str:
     """The stored form: ``{"version": "e1.42", "analyses": {name: envelope}}``."""
-    return json.dumps({"version": version.token, "analyses": results}, allow_nan=False,
-                      separators=(",", ":"))
+    return json.dumps(
+        {"version": version.token, "analyses": results}, allow_nan=False, separators=(",", ":")
+    )
 
 
 def _error_json(version: DocVersion, exc: BaseException) -> str:
-    return json.dumps({"version": version.token,
-                       "error": {"type": type(exc).__name__, "message": str(exc)[:500]}},
-                      separators=(",", ":"))
+    return json.dumps(
+        {
+            "version": version.token,
+            "error": {"type": type(exc).__name__, "message": str(exc)[:500]},
+        },
+        separators=(",", ":"),
+    )

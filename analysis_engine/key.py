@@ -48,14 +48,17 @@ def key_mode(key: int) -> str:
     return MODES[key // 12]
 
 
-_KEY_NAMES = {flats: tuple(key_name(k % 12, MODES[k // 12], flats) for k in range(24))
-              for flats in (False, True)}
+_KEY_NAMES = {
+    flats: tuple(key_name(k % 12, MODES[k // 12], flats) for k in range(24))
+    for flats in (False, True)
+}
 
 
 def _standardised(profile: str) -> np.ndarray:
     major, minor = (np.array(p, dtype=np.float64) for p in PROFILES[profile])
-    rows = [np.roll(major, tonic) for tonic in range(12)] + [np.roll(minor, tonic)
-                                                            for tonic in range(12)]
+    rows = [np.roll(major, tonic) for tonic in range(12)] + [
+        np.roll(minor, tonic) for tonic in range(12)
+    ]
     matrix = np.array(rows)
     matrix -= matrix.mean(axis=1, keepdims=True)
     return matrix / np.sqrt((matrix * matrix).sum(axis=1, keepdims=True))
@@ -131,8 +134,9 @@ class KeyTimeline:
         return _KEY_NAMES[flats][key]
 
 
-def key_timeline(table: NoteTable, settings: AnalysisSettings, memo: Memo,
-                 stats: MeasureStats, slices: SliceSet) -> KeyTimeline:
+def key_timeline(
+    table: NoteTable, settings: AnalysisSettings, memo: Memo, stats: MeasureStats, slices: SliceSet
+) -> KeyTimeline:
     """The global key scores and the smoothed key of every measure."""
     grid = table.grid
     pc_time = stats.pc_time
@@ -149,14 +153,18 @@ def key_timeline(table: NoteTable, settings: AnalysisSettings, memo: Memo,
         scores[last_bass] += settings.final_weight
         scores[12 + last_bass] += settings.final_weight
     h = settings.key_window
-    padded = np.concatenate([np.zeros((h, 12), dtype=np.int64), pc_time,
-                             np.zeros((h, 12), dtype=np.int64)])
+    padded = np.concatenate(
+        [np.zeros((h, 12), dtype=np.int64), pc_time, np.zeros((h, 12), dtype=np.int64)]
+    )
     windows_hist = np.zeros((grid.size, 12), dtype=np.int64)
     for shift in range(-h, h + 1):  # triangular weights: h + 1 at the centre, 1 at the edges
-        windows_hist += (h + 1 - abs(shift)) * padded[h + shift: h + shift + grid.size]
+        windows_hist += (h + 1 - abs(shift)) * padded[h + shift : h + shift + grid.size]
     keys = [(settings.local_profile, row.tobytes()) for row in windows_hist]
-    rows = memo.many("key.window", keys, lambda missing: list(
-        correlate(windows_hist[missing], settings.local_profile)))
+    rows = memo.many(
+        "key.window",
+        keys,
+        lambda missing: list(correlate(windows_hist[missing], settings.local_profile)),
+    )
     windows = np.array(rows).reshape(grid.size, 24)
     path = viterbi(windows, _change_costs(settings))
     fifths = np.where(grid.key_fifths == NO_KEY, 0, grid.key_fifths)

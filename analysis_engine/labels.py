@@ -43,7 +43,7 @@ def note_label(name: str) -> str:
         return name
     letter, rest = name[0].upper(), name[1:]
     accidentals = rest.rstrip("0123456789")
-    octave = rest[len(accidentals):]
+    octave = rest[len(accidentals) :]
     if accidentals == "--":
         return f"{letter}𝄫{octave}"
     if accidentals == "##":

@@ -33,8 +33,18 @@ def part_melody(table: NoteTable, part: int) -> dict[str, Any]:
     in_part = np.flatnonzero((rows["part"] == part) & ~rows["grace"])
     result: dict[str, Any] = {"part": table.part_ids[part], "name": table.part_names[part]}
     if len(in_part) == 0:
-        result.update({"notes": 0, "ambitus": None, "contour": "", "intervals": {},
-                       "steps": 0, "leaps": [], "leap_count": 0, "recovered": 0})
+        result.update(
+            {
+                "notes": 0,
+                "ambitus": None,
+                "contour": "",
+                "intervals": {},
+                "steps": 0,
+                "leaps": [],
+                "leap_count": 0,
+                "recovered": 0,
+            }
+        )
         return result
     midi = rows["midi"][in_part]
     low, high = in_part[int(midi.argmin())], in_part[int(midi.argmax())]
@@ -62,33 +72,45 @@ def part_melody(table: NoteTable, part: int) -> dict[str, Any]:
     contour = "".join(_CONTOUR[np.sign(np.diff(main_pitch)) + 1].tolist())
     values, counts = np.unique(intervals, return_counts=True)
     leap_index = np.flatnonzero(np.abs(intervals) >= LEAP)
-    recovered = (has_next & (np.abs(following) >= 1) & (np.abs(following) <= 2)
-                 & (np.sign(following) == -np.sign(intervals)))
+    recovered = (
+        has_next
+        & (np.abs(following) >= 1)
+        & (np.abs(following) <= 2)
+        & (np.sign(following) == -np.sign(intervals))
+    )
     grid = table.grid
     leaps = []
     for i in leap_index.tolist():
         a, b = int(out_of[i]), int(into[i])
-        leaps.append({
-            "measure": grid.ids[int(rows["measure"][b])],
-            "onset": ticks_to_str(int(rows["local"][b])),
-            "voice": int(rows["voice"][b]),
-            "notes": [str(table.note_ids[a]), str(table.note_ids[b])],
-            "pitches": [str(table.names[a]), str(table.names[b])],
-            "semitones": int(intervals[i]),
-            "recovered": bool(recovered[i]) if has_next[i] else None,
-        })
-    result.update({
-        "notes": len(line),
-        "ambitus": {"lowest": str(table.names[low]), "highest": str(table.names[high]),
-                    "semitones": int(rows["midi"][high]) - int(rows["midi"][low])},
-        "contour": contour,
-        "intervals": {str(v): int(c) for v, c in zip(values.tolist(), counts.tolist(),
-                                                     strict=True)},
-        "steps": int(((np.abs(intervals) >= 1) & (np.abs(intervals) <= 2)).sum()),
-        "leaps": leaps,
-        "leap_count": len(leaps),
-        "recovered": int(sum(1 for leap in leaps if leap["recovered"])),
-    })
+        leaps.append(
+            {
+                "measure": grid.ids[int(rows["measure"][b])],
+                "onset": ticks_to_str(int(rows["local"][b])),
+                "voice": int(rows["voice"][b]),
+                "notes": [str(table.note_ids[a]), str(table.note_ids[b])],
+                "pitches": [str(table.names[a]), str(table.names[b])],
+                "semitones": int(intervals[i]),
+                "recovered": bool(recovered[i]) if has_next[i] else None,
+            }
+        )
+    result.update(
+        {
+            "notes": len(line),
+            "ambitus": {
+                "lowest": str(table.names[low]),
+                "highest": str(table.names[high]),
+                "semitones": int(rows["midi"][high]) - int(rows["midi"][low]),
+            },
+            "contour": contour,
+            "intervals": {
+                str(v): int(c) for v, c in zip(values.tolist(), counts.tolist(), strict=True)
+            },
+            "steps": int(((np.abs(intervals) >= 1) & (np.abs(intervals) <= 2)).sum()),
+            "leaps": leaps,
+            "leap_count": len(leaps),
+            "recovered": int(sum(1 for leap in leaps if leap["recovered"])),
+        }
+    )
     return result
 
 
@@ -97,8 +119,9 @@ def melody_analysis(ctx: AnalysisContext) -> dict[str, Any]:
     """Per part: contour, ambitus, interval histogram, leaps and their recovery."""
     table = ctx.table
     starts = table.grid.start.tobytes()  # order of overfull notes can depend on offsets
-    keys = [(table.part_key(p), starts, table.part_ids[p], table.part_names[p])
-            for p in range(len(table.part_ids))]
-    parts = ctx.memo.many("melody", keys,
-                          lambda missing: [part_melody(table, p) for p in missing])
+    keys = [
+        (table.part_key(p), starts, table.part_ids[p], table.part_names[p])
+        for p in range(len(table.part_ids))
+    ]
+    parts = ctx.memo.many("melody", keys, lambda missing: [part_melody(table, p) for p in missing])
     return {"parts": parts, "leap": LEAP}

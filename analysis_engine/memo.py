@@ -22,8 +22,9 @@ class Memo:
         self._touched: dict[str, dict[Hashable, Any]] = {}
         self.misses: dict[str, int] = {}
 
-    def many(self, namespace: str, keys: Sequence[Hashable],
-             compute: Callable[[list[int]], Sequence[V]]) -> list[V]:
+    def many(
+        self, namespace: str, keys: Sequence[Hashable], compute: Callable[[list[int]], Sequence[V]]
+    ) -> list[V]:
         """Values for ``keys``; ``compute(indices)`` makes the missing ones in one batch."""
         table = self._tables.setdefault(namespace, {})
         touched = self._touched.setdefault(namespace, {})

@@ -25,22 +25,24 @@ from analysis_engine.units import TPQ, parse_pitch, to_ticks
 from score_model.document import ScoreData, layout, note_order
 from score_model.schema import Measure, Note, Part
 
-ROW_DTYPE = np.dtype([
-    ("measure", np.int32),  # index into grid.ids
-    ("part", np.int32),  # index into part_ids
-    ("voice", np.int16),
-    ("local", np.int64),  # onset in ticks from the start of its measure
-    ("local_end", np.int64),
-    ("start", np.int64),  # absolute onset in ticks
-    ("end", np.int64),
-    ("midi", np.int16),
-    ("pc", np.int16),
-    ("letter", np.int8),  # 0-6 for C-B: the spelling
-    ("alter", np.int8),
-    ("attack", np.bool_),  # False for a tied continuation (no new attack)
-    ("tie_next", np.bool_),  # tied into the next note
-    ("grace", np.bool_),
-])
+ROW_DTYPE = np.dtype(
+    [
+        ("measure", np.int32),  # index into grid.ids
+        ("part", np.int32),  # index into part_ids
+        ("voice", np.int16),
+        ("local", np.int64),  # onset in ticks from the start of its measure
+        ("local_end", np.int64),
+        ("start", np.int64),  # absolute onset in ticks
+        ("end", np.int64),
+        ("midi", np.int16),
+        ("pc", np.int16),
+        ("letter", np.int8),  # 0-6 for C-B: the spelling
+        ("alter", np.int8),
+        ("attack", np.bool_),  # False for a tied continuation (no new attack)
+        ("tie_next", np.bool_),  # tied into the next note
+        ("grace", np.bool_),
+    ]
+)
 NO_KEY = 99
 
 
@@ -138,8 +140,19 @@ def _ticks(value: Fraction) -> int:
     return quotient if remainder == 0 else to_ticks(value)
 
 
-_BLOCK_FIELDS = ("voice", "local", "local_end", "midi", "pc", "letter", "alter", "attack",
-                 "tie_next", "grace", "part")
+_BLOCK_FIELDS = (
+    "voice",
+    "local",
+    "local_end",
+    "midi",
+    "pc",
+    "letter",
+    "alter",
+    "attack",
+    "tie_next",
+    "grace",
+    "part",
+)
 
 
 def _block(notes: tuple[Note, ...]) -> tuple[np.ndarray, list[str], list[str]]:
@@ -155,9 +168,21 @@ def _block(notes: tuple[Note, ...]) -> tuple[np.ndarray, list[str], list[str]]:
         for index, name in enumerate(note.pitches):
             midi, letter, alter = parse_pitch(name)
             tie = note.ties[index] if index < len(note.ties) else None
-            records.append((note.voice, onset, end, midi, midi % 12, letter, alter,
-                            tie not in ("stop", "continue"), tie in ("start", "continue"),
-                            note.grace, 0))
+            records.append(
+                (
+                    note.voice,
+                    onset,
+                    end,
+                    midi,
+                    midi % 12,
+                    letter,
+                    alter,
+                    tie not in ("stop", "continue"),
+                    tie in ("start", "continue"),
+                    note.grace,
+                    0,
+                )
+            )
             ids.append(note.id)
             names.append(name)
     matrix = np.array(records, dtype=np.int64).reshape(len(records), len(_BLOCK_FIELDS))
@@ -184,8 +209,13 @@ class TableBuilder:
         self._measure_blocks: dict[str, _MeasureBlock] = {}
         self.rebuilt: set[tuple[str, str]] = set()  # cells rebuilt by the last build
 
-    def build(self, data: ScoreData, *, changed_notes: Iterable[str] | None = None,
-              changed_measures: Iterable[str] | None = None) -> NoteTable:
+    def build(
+        self,
+        data: ScoreData,
+        *,
+        changed_notes: Iterable[str] | None = None,
+        changed_measures: Iterable[str] | None = None,
+    ) -> NoteTable:
         """The table of ``data``. With ``changed_notes`` (ids added, changed or deleted since
         the previous build) or ``changed_measures`` (every measure whose notes changed,
         including the old measure of a moved note) only those cells are re-read; with
@@ -240,14 +270,18 @@ class TableBuilder:
         for key in touched:
             cell = self._cells.get(key)
             kept = [n for n in cell.notes if n.id not in changed] if cell is not None else []
-            kept.extend(note for note_id in changed
-                        if (note := data.notes.get(note_id)) is not None
-                        and (note.measure, note.part) == key)
+            kept.extend(
+                note
+                for note_id in changed
+                if (note := data.notes.get(note_id)) is not None
+                and (note.measure, note.part) == key
+            )
             self._set_cell(key, kept)
 
     def _apply_measures(self, data: ScoreData, measure_ids: set[str]) -> None:
         groups: dict[tuple[str, str], list[Note]] = {
-            key: [] for key in self._cells if key[0] in measure_ids}
+            key: [] for key in self._cells if key[0] in measure_ids
+        }
         for note in data.notes.values():
             if note.measure in measure_ids:
                 groups.setdefault((note.measure, note.part), []).append(note)
@@ -263,10 +297,15 @@ class TableBuilder:
         if pickup_ids:
             for (measure_id, _), cell in self._cells.items():
                 if measure_id in pickup_ids:
-                    pickup_lengths[measure_id] = max(cell.content_end,
-                                                     pickup_lengths.get(measure_id, Fraction(0)))
-        if (self._grid is not None and self._layout_key is not None
-                and self._layout_key[1] == pickup_lengths and self._layout_key[0] == measures):
+                    pickup_lengths[measure_id] = max(
+                        cell.content_end, pickup_lengths.get(measure_id, Fraction(0))
+                    )
+        if (
+            self._grid is not None
+            and self._layout_key is not None
+            and self._layout_key[1] == pickup_lengths
+            and self._layout_key[0] == measures
+        ):
             return self._grid
         slots = layout(measures, pickup_lengths)
         total = slots[-1].offset + slots[-1].bar if slots else Fraction(0)
@@ -281,16 +320,16 @@ class TableBuilder:
             start=start,
             phase=phase.astype(np.int64),
             times=tuple(s.time for s in slots),
-            key_fifths=np.array([s.key.fifths if s.key else NO_KEY for s in slots],
-                                dtype=np.int64),
+            key_fifths=np.array([s.key.fifths if s.key else NO_KEY for s in slots], dtype=np.int64),
             key_modes=tuple(s.key.mode if s.key else None for s in slots),
             barlines=tuple(s.measure.barline for s in slots),
         )
         self._layout_key = (list(measures), pickup_lengths)
         return self._grid
 
-    def _measure_block(self, measure_id: str, part_ids: tuple[str, ...],
-                       stamps: np.ndarray) -> _MeasureBlock:
+    def _measure_block(
+        self, measure_id: str, part_ids: tuple[str, ...], stamps: np.ndarray
+    ) -> _MeasureBlock:
         key = (part_ids, stamps.tobytes())
         cached = self._measure_blocks.get(measure_id)
         if cached is not None and cached.key == key:
@@ -307,8 +346,14 @@ class TableBuilder:
             matrices.append(matrix)
             ids.extend(cell.note_ids)
             names.extend(cell.names)
-        block = _MeasureBlock(key, np.concatenate(matrices) if matrices else
-                              np.zeros((0, len(_BLOCK_FIELDS)), dtype=np.int64), ids, names)
+        block = _MeasureBlock(
+            key,
+            np.concatenate(matrices)
+            if matrices
+            else np.zeros((0, len(_BLOCK_FIELDS)), dtype=np.int64),
+            ids,
+            names,
+        )
         self._measure_blocks[measure_id] = block
         return block
 
@@ -321,14 +366,19 @@ class TableBuilder:
             p = part_ids.index(part_id) if part_id in part_ids else -1
             if m is not None and p >= 0:
                 stamps[m, p] = cell.stamp
-        blocks = [self._measure_block(measure_id, part_ids, stamps[m])
-                  for m, measure_id in enumerate(grid.ids)]
+        blocks = [
+            self._measure_block(measure_id, part_ids, stamps[m])
+            for m, measure_id in enumerate(grid.ids)
+        ]
         live = set(grid.ids)
         for measure_id in [k for k in self._measure_blocks if k not in live]:
             del self._measure_blocks[measure_id]
         counts = np.array([len(b.matrix) for b in blocks], dtype=np.int64)
-        matrix = (np.concatenate([b.matrix for b in blocks]) if blocks
-                  else np.zeros((0, len(_BLOCK_FIELDS)), dtype=np.int64))
+        matrix = (
+            np.concatenate([b.matrix for b in blocks])
+            if blocks
+            else np.zeros((0, len(_BLOCK_FIELDS)), dtype=np.int64)
+        )
         rows = np.zeros(len(matrix), dtype=ROW_DTYPE)
         for column, name in enumerate(_BLOCK_FIELDS):
             rows[name] = matrix[:, column]
@@ -339,10 +389,12 @@ class TableBuilder:
         row_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         return NoteTable(
             rows=rows,
-            note_ids=np.array(list(itertools.chain.from_iterable(b.note_ids for b in blocks)),
-                              dtype=object),
-            names=np.array(list(itertools.chain.from_iterable(b.names for b in blocks)),
-                           dtype=object),
+            note_ids=np.array(
+                list(itertools.chain.from_iterable(b.note_ids for b in blocks)), dtype=object
+            ),
+            names=np.array(
+                list(itertools.chain.from_iterable(b.names for b in blocks)), dtype=object
+            ),
             part_ids=part_ids,
             part_names=tuple(p.name for p in parts),
             grid=grid,

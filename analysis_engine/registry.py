@@ -91,17 +91,26 @@ def envelope(name: str, version: Any, result: dict[str, Any]) -> dict[str, Any]:
     return {"analysis": name, "version": version, "format": RESULT_FORMAT, "result": result}
 
 
-def run(name: str, table: NoteTable | AnalysisContext, *, version: Any = None,
-        settings: AnalysisSettings | None = None) -> dict[str, Any]:
+def run(
+    name: str,
+    table: NoteTable | AnalysisContext,
+    *,
+    version: Any = None,
+    settings: AnalysisSettings | None = None,
+) -> dict[str, Any]:
     """Run one analysis from scratch on a note table (or a prepared context)."""
     entry = get(name)
     ctx = table if isinstance(table, AnalysisContext) else AnalysisContext(table, settings)
     return envelope(name, version, entry.function(ctx))
 
 
-def run_all(table: NoteTable | AnalysisContext, *, version: Any = None,
-            settings: AnalysisSettings | None = None, only: list[str] | None = None
-            ) -> dict[str, dict[str, Any]]:
+def run_all(
+    table: NoteTable | AnalysisContext,
+    *,
+    version: Any = None,
+    settings: AnalysisSettings | None = None,
+    only: list[str] | None = None,
+) -> dict[str, dict[str, Any]]:
     """Run several analyses (default: all) sharing one context."""
     ctx = table if isinstance(table, AnalysisContext) else AnalysisContext(table, settings)
     return {name: run(name, ctx, version=version) for name in (only or names())}

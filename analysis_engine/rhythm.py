@@ -57,14 +57,16 @@ def _measures(table: NoteTable, targets: list[int]) -> list[dict[str, Any]]:
         mine = target == i
         beat_index = np.clip(position[mine] // beat_length[mine], 0, beats - 1)
         per_beat = np.bincount(part[mine] * beats + beat_index, minlength=parts * beats)
-        out.append({
-            "measure": grid.ids[m],
-            "onsets": onsets[i].tolist(),
-            "density": [round(float(x) / beats, 4) for x in onsets[i].tolist()],
-            "beats": per_beat.reshape(parts, beats).tolist(),
-            "syncopation": [int(x) for x in score[i].tolist()],
-            "syncopated": syncopated[i].tolist(),
-        })
+        out.append(
+            {
+                "measure": grid.ids[m],
+                "onsets": onsets[i].tolist(),
+                "density": [round(float(x) / beats, 4) for x in onsets[i].tolist()],
+                "beats": per_beat.reshape(parts, beats).tolist(),
+                "syncopation": [int(x) for x in score[i].tolist()],
+                "syncopated": syncopated[i].tolist(),
+            }
+        )
     return out
 
 
@@ -73,16 +75,22 @@ def rhythm_analysis(ctx: AnalysisContext) -> dict[str, Any]:
     """Onsets per measure and beat for each part (heat-map rows) and syncopation scores."""
     table = ctx.table
     grid = table.grid
-    keys = [(table.measure_key(m), grid.ids[m], grid.times[m], int(grid.phase[m]),
-             table.part_ids) for m in range(grid.size)]
+    keys = [
+        (table.measure_key(m), grid.ids[m], grid.times[m], int(grid.phase[m]), table.part_ids)
+        for m in range(grid.size)
+    ]
     measures = ctx.memo.many("rhythm", keys, lambda missing: _measures(table, missing))
     total = np.array([m["syncopation"] for m in measures], dtype=np.int64).reshape(
-        len(measures), len(table.part_ids))
+        len(measures), len(table.part_ids)
+    )
     onsets = np.array([m["onsets"] for m in measures], dtype=np.int64).reshape(
-        len(measures), len(table.part_ids))
+        len(measures), len(table.part_ids)
+    )
     return {
         "parts": list(table.part_ids),
         "measures": measures,
-        "syncopation_per_onset": [round(float(s) / o, 4) if o else 0.0 for s, o in zip(
-            total.sum(axis=0).tolist(), onsets.sum(axis=0).tolist(), strict=True)],
+        "syncopation_per_onset": [
+            round(float(s) / o, 4) if o else 0.0
+            for s, o in zip(total.sum(axis=0).tolist(), onsets.sum(axis=0).tolist(), strict=True)
+        ],
     }

@@ -31,8 +31,11 @@ _DIATONIC_NUMERALS = {
 }
 _NUMERAL = re.compile(r"^([b#]*(?:iii|ii|iv|vii|vi|v|i|III|II|IV|VII|VI|V|I)[o+ø]?)")
 _DOMINANTS = (QUALITY_INDEX["major"], QUALITY_INDEX["dominant-seventh"])
-_LEADING = {QUALITY_INDEX["diminished"]: "viio", QUALITY_INDEX["diminished-seventh"]: "viio",
-            QUALITY_INDEX["half-diminished"]: "viiø"}
+_LEADING = {
+    QUALITY_INDEX["diminished"]: "viio",
+    QUALITY_INDEX["diminished-seventh"]: "viio",
+    QUALITY_INDEX["half-diminished"]: "viiø",
+}
 
 
 def figure(root_name: str, quality: int, inversion: int, tonic: str, mode: str) -> str | None:
@@ -50,13 +53,17 @@ def figure(root_name: str, quality: int, inversion: int, tonic: str, mode: str) 
 
 
 @lru_cache(maxsize=4096)
-def relative_figure(degree: int, alteration: int, quality: int, inversion: int,
-                    mode: str) -> str | None:
+def relative_figure(
+    degree: int, alteration: int, quality: int, inversion: int, mode: str
+) -> str | None:
     """The figure of a chord on ``degree`` (0 = tonic) altered by ``alteration`` semitones
     from the major scale."""
     applied = _applied(degree, alteration, quality, inversion, mode)
-    return applied if applied is not None else _music21_figure(degree, alteration, quality,
-                                                               inversion, mode)
+    return (
+        applied
+        if applied is not None
+        else _music21_figure(degree, alteration, quality, inversion, mode)
+    )
 
 
 def warm_figures(alterations: tuple[int, ...] = (-1, 0, 1)) -> int:
@@ -79,8 +86,7 @@ def _inversion_figure(quality: int, inversion: int) -> str:
     return figures[min(inversion, len(figures) - 1)]
 
 
-def _applied(degree: int, alteration: int, quality: int, inversion: int, mode: str
-             ) -> str | None:
+def _applied(degree: int, alteration: int, quality: int, inversion: int, mode: str) -> str | None:
     scale = MAJOR_SCALE if mode == "major" else NATURAL_MINOR
     root_pc = (MAJOR_SCALE[degree] + alteration) % 12
     numerals = _DIATONIC_NUMERALS[mode]
@@ -114,8 +120,9 @@ def _is_diatonic(degree: int, quality: int, mode: str) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _music21_figure(degree: int, alteration: int, quality: int, inversion: int,
-                    mode: str) -> str | None:
+def _music21_figure(
+    degree: int, alteration: int, quality: int, inversion: int, mode: str
+) -> str | None:
     from music21 import chord as m21chord
     from music21 import key as m21key
     from music21 import roman as m21roman
@@ -137,8 +144,9 @@ def _music21_figure(degree: int, alteration: int, quality: int, inversion: int,
         octave = (midi - STEP_PC[letter] - alter) // 12 - 1
         names.append(STEPS[letter] + ("#" * alter if alter > 0 else "-" * -alter) + str(octave))
     try:
-        numeral = m21roman.romanNumeralFromChord(m21chord.Chord(names),
-                                                 m21key.Key("C" if mode == "major" else "c"))
+        numeral = m21roman.romanNumeralFromChord(
+            m21chord.Chord(names), m21key.Key("C" if mode == "major" else "c")
+        )
     except Exception:  # music21 raises assorted errors on odd chords; no figure then
         return None
     text = str(numeral.figure)
@@ -161,9 +169,9 @@ def _plain(text: str, names: list[str], mode: str, inversion_figure: str) -> str
         return text
     try:
         candidate = m21roman.RomanNumeral(plain, m21key.Key("C" if mode == "major" else "c"))
-        same = ({p.pitchClass for p in candidate.pitches} == {parse_pitch(n)[0] % 12
-                                                               for n in names}
-                and candidate.bass().pitchClass == parse_pitch(names[0])[0] % 12)
+        same = {p.pitchClass for p in candidate.pitches} == {
+            parse_pitch(n)[0] % 12 for n in names
+        } and candidate.bass().pitchClass == parse_pitch(names[0])[0] % 12
     except Exception:  # an unparsable candidate: keep music21's own figure
         return text
     return plain if same else text

@@ -116,9 +116,16 @@ class SliceSet:
         local = cat("start")
         offsets = grid.start[:-1][measure]
         return FlatSlices(
-            measure=measure, start=offsets + local, end=offsets + cat("end"), local=local,
-            attack=cat("attack").astype(bool), bass=cat("bass"), top=cat("top"),
-            root=cat("root"), quality=cat("quality"), inversion=cat("inversion"),
+            measure=measure,
+            start=offsets + local,
+            end=offsets + cat("end"),
+            local=local,
+            attack=cat("attack").astype(bool),
+            bass=cat("bass"),
+            top=cat("top"),
+            root=cat("root"),
+            quality=cat("quality"),
+            inversion=cat("inversion"),
             root_name=tuple(itertools.chain.from_iterable(s.root_name for s in self.measures)),
         )
 
@@ -141,7 +148,8 @@ class _Pairs:
         sources: dict[int, set[int]] = {}
         for index in spill.tolist():
             sources.setdefault(int(self.measure[index]), set()).add(
-                int(rows["measure"][self.row[index]]))
+                int(rows["measure"][self.row[index]])
+            )
         self.spill_sources = {target: sorted(found) for target, found in sources.items()}
 
 
@@ -159,10 +167,11 @@ def slice_set(table: NoteTable, memo: Memo) -> SliceSet:
     beats, phases = grid.beat.tolist(), grid.phase.tolist()
     keys: list[Hashable] = []
     for m in range(grid.size):
-        spill = tuple((table.measure_key(src), int(grid.start[m] - grid.start[src]))
-                      for src in pairs.spill_sources.get(m, ()))
-        keys.append((table.measure_key(m), lengths[m], table.part_ids, spill, beats[m],
-                     phases[m]))
+        spill = tuple(
+            (table.measure_key(src), int(grid.start[m] - grid.start[src]))
+            for src in pairs.spill_sources.get(m, ())
+        )
+        keys.append((table.measure_key(m), lengths[m], table.part_ids, spill, beats[m], phases[m]))
     measures = memo.many("slices", keys, lambda missing: _compute(table, pairs, missing))
     return SliceSet(table, measures)
 
@@ -184,8 +193,9 @@ def _compute(table: NoteTable, pairs: _Pairs, targets: list[int]) -> list[Measur
     attack = r["attack"] & (r["start"] >= m_start)
     released = (b < m_length) & ~r["tie_next"]
     base = pair_measure.astype(np.int64) << _SHIFT
-    boundaries = np.unique(np.concatenate([
-        base[attack] | a[attack], base[a == 0], base[released] | b[released]]))
+    boundaries = np.unique(
+        np.concatenate([base[attack] | a[attack], base[a == 0], base[released] | b[released]])
+    )
     b_measure = boundaries >> _SHIFT
     b_start = boundaries & _LOW
     same_next = np.zeros(len(boundaries), dtype=bool)
@@ -208,15 +218,19 @@ def _compute(table: NoteTable, pairs: _Pairs, targets: list[int]) -> list[Measur
     pc = midi % 12
     m_attack = attack[member_pair] & (a[member_pair] == s_start[member_slice])
     duration = np.minimum(r["end"] - r["start"], WEIGHT_CAP)[member_pair]
-    weights = np.bincount(member_slice * 12 + pc, weights=duration,
-                          minlength=n_slices * 12).reshape(n_slices, 12).astype(np.int64)
+    weights = (
+        np.bincount(member_slice * 12 + pc, weights=duration, minlength=n_slices * 12)
+        .reshape(n_slices, 12)
+        .astype(np.int64)
+    )
     first = np.searchsorted(member_slice, np.arange(n_slices), side="left")
     last = np.searchsorted(member_slice, np.arange(n_slices), side="right") - 1
     bass, top = midi[first], midi[last]
     sounding = np.bincount(member_slice, minlength=n_slices)
     label_weights, label_bass = _in_context(weights, bass, sounding, s_measure, s_start, grid)
-    root, quality = label_chords(label_weights, label_bass % 12,
-                                 (label_weights != weights).any(axis=1))
+    root, quality = label_chords(
+        label_weights, label_bass % 12, (label_weights != weights).any(axis=1)
+    )
     letters = r["letter"][member_pair].astype(np.int64)
     root, root_names, inversion = _spell(member_slice, pc, letters, root, quality, n_slices)
     # a thin slice labelled from its beat takes its inversion from the beat's bass
@@ -232,8 +246,9 @@ def _compute(table: NoteTable, pairs: _Pairs, targets: list[int]) -> list[Measur
     s_order = np.lexsort((midi, voice, part, member_slice))
     g_slice, g_part, g_voice = member_slice[s_order], part[s_order], voice[s_order]
     new_group = np.ones(len(s_order), dtype=bool)
-    new_group[1:] = ((g_slice[1:] != g_slice[:-1]) | (g_part[1:] != g_part[:-1])
-                     | (g_voice[1:] != g_voice[:-1]))
+    new_group[1:] = (
+        (g_slice[1:] != g_slice[:-1]) | (g_part[1:] != g_part[:-1]) | (g_voice[1:] != g_voice[:-1])
+    )
     g_first = np.flatnonzero(new_group)
     g_last = np.concatenate([g_first[1:], [len(s_order)]]) - 1
     group_id = np.cumsum(new_group) - 1
@@ -246,29 +261,51 @@ def _compute(table: NoteTable, pairs: _Pairs, targets: list[int]) -> list[Measur
         m_lo, m_hi = np.searchsorted(member_slice, [lo, hi])
         g_lo, g_hi = np.searchsorted(g_slice[g_first], [lo, hi])
         firsts, lasts = s_order[g_first[g_lo:g_hi]], s_order[g_last[g_lo:g_hi]]
-        out.append(MeasureSlices(
-            stamp=next(_STAMPS),
-            start=s_start[lo:hi], end=s_end[lo:hi], attack=slice_attack[lo:hi],
-            weights=weights[lo:hi], bass=bass[lo:hi], top=top[lo:hi], root=root[lo:hi],
-            quality=quality[lo:hi], inversion=inversion[lo:hi], root_name=root_names[lo:hi],
-            member_slice=member_slice[m_lo:m_hi] - lo, member_midi=midi[m_lo:m_hi],
-            member_name=names[m_lo:m_hi], member_note=notes[m_lo:m_hi],
-            member_part=part[m_lo:m_hi], member_attack=m_attack[m_lo:m_hi],
-            stream_slice=g_slice[g_first[g_lo:g_hi]] - lo, stream_part=g_part[g_first[g_lo:g_hi]],
-            stream_voice=g_voice[g_first[g_lo:g_hi]], stream_top=midi[lasts],
-            stream_bottom=midi[firsts], stream_top_note=notes[lasts],
-            stream_bottom_note=notes[firsts], stream_top_name=names[lasts],
-            stream_bottom_name=names[firsts], stream_attack=g_attack[g_lo:g_hi],
-        ))
+        out.append(
+            MeasureSlices(
+                stamp=next(_STAMPS),
+                start=s_start[lo:hi],
+                end=s_end[lo:hi],
+                attack=slice_attack[lo:hi],
+                weights=weights[lo:hi],
+                bass=bass[lo:hi],
+                top=top[lo:hi],
+                root=root[lo:hi],
+                quality=quality[lo:hi],
+                inversion=inversion[lo:hi],
+                root_name=root_names[lo:hi],
+                member_slice=member_slice[m_lo:m_hi] - lo,
+                member_midi=midi[m_lo:m_hi],
+                member_name=names[m_lo:m_hi],
+                member_note=notes[m_lo:m_hi],
+                member_part=part[m_lo:m_hi],
+                member_attack=m_attack[m_lo:m_hi],
+                stream_slice=g_slice[g_first[g_lo:g_hi]] - lo,
+                stream_part=g_part[g_first[g_lo:g_hi]],
+                stream_voice=g_voice[g_first[g_lo:g_hi]],
+                stream_top=midi[lasts],
+                stream_bottom=midi[firsts],
+                stream_top_note=notes[lasts],
+                stream_bottom_note=notes[firsts],
+                stream_top_name=names[lasts],
+                stream_bottom_name=names[firsts],
+                stream_attack=g_attack[g_lo:g_hi],
+            )
+        )
     return out
 
 
 THIN = 3  # slices with fewer notes and pitch classes are labelled from their beat
 
 
-def _in_context(weights: np.ndarray, bass: np.ndarray, sounding: np.ndarray,
-                s_measure: np.ndarray, s_start: np.ndarray, grid: Any
-                ) -> tuple[np.ndarray, np.ndarray]:
+def _in_context(
+    weights: np.ndarray,
+    bass: np.ndarray,
+    sounding: np.ndarray,
+    s_measure: np.ndarray,
+    s_start: np.ndarray,
+    grid: Any,
+) -> tuple[np.ndarray, np.ndarray]:
     """Weights and bass to label each slice by. A slice of fewer than :data:`THIN` notes
     and pitch classes (an arpeggio or broken chord heard a note or two at a time; a
     four-part chord with doublings is not thin), or of one pitch class however doubled
@@ -283,8 +320,11 @@ def _in_context(weights: np.ndarray, bass: np.ndarray, sounding: np.ndarray,
     beat = np.maximum(grid.beat[s_measure], 1)
     beat_index = (s_start + grid.phase[s_measure]) // beat
     out_w, out_b = weights.copy(), bass.copy()
-    for group in ((s_measure << _SHIFT) | beat_index, (s_measure << _SHIFT) | beat_index // 2,
-                  s_measure):
+    for group in (
+        (s_measure << _SHIFT) | beat_index,
+        (s_measure << _SHIFT) | beat_index // 2,
+        s_measure,
+    ):
         groups, inverse = np.unique(group, return_inverse=True)
         summed = np.zeros((len(groups), 12), dtype=np.int64)
         np.add.at(summed, inverse, weights)
@@ -300,8 +340,14 @@ def _in_context(weights: np.ndarray, bass: np.ndarray, sounding: np.ndarray,
     return out_w, out_b
 
 
-def _spell(member_slice: np.ndarray, pc: np.ndarray, letters: np.ndarray, root: np.ndarray,
-           quality: np.ndarray, n_slices: int) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
+def _spell(
+    member_slice: np.ndarray,
+    pc: np.ndarray,
+    letters: np.ndarray,
+    root: np.ndarray,
+    quality: np.ndarray,
+    n_slices: int,
+) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
     """Spelled roots and inversions from the lowest chord tone of each slice; symmetric
     chords (diminished sevenths, augmented triads) take their root from the spelling."""
     has_quality = quality[member_slice] >= 0
@@ -332,8 +378,10 @@ def _spell(member_slice: np.ndarray, pc: np.ndarray, letters: np.ndarray, root: 
                         break
                 inversion[s] = MEMBER[quality[s], (lowest_pc - candidate) % 12]
                 break
-    names = tuple(_name(int(letter), int(p)) for letter, p in zip(root_letter.tolist(),
-                                                                  root.tolist(), strict=True))
+    names = tuple(
+        _name(int(letter), int(p))
+        for letter, p in zip(root_letter.tolist(), root.tolist(), strict=True)
+    )
     return root, names, inversion
 
 

@@ -44,12 +44,19 @@ def measure_stats(table: NoteTable, slice_set: SliceSet, memo: Memo) -> MeasureS
             return np.zeros((0, width), dtype=np.int64)
         return np.stack([row[index] for row in rows]).reshape(size, width)
 
-    return MeasureStats(stack(0, 12), stack(1, 12), stack(2, parts), stack(3, parts),
-                        stack(4, parts), stack(5, len(TEXTURE_FIELDS)))
+    return MeasureStats(
+        stack(0, 12),
+        stack(1, 12),
+        stack(2, parts),
+        stack(3, parts),
+        stack(4, parts),
+        stack(5, len(TEXTURE_FIELDS)),
+    )
 
 
-def _compute(table: NoteTable, slices: list[MeasureSlices], targets: list[int]
-             ) -> list[tuple[np.ndarray, ...]]:
+def _compute(
+    table: NoteTable, slices: list[MeasureSlices], targets: list[int]
+) -> list[tuple[np.ndarray, ...]]:
     parts = len(table.part_ids)
     out: list[tuple[np.ndarray, ...]] = []
     for m in targets:
@@ -85,5 +92,13 @@ def _texture(s: MeasureSlices) -> np.ndarray:
     length = s.end - s.start
     shared = s.attack & (streams >= 2)
     together = shared & (attacking == streams)
-    return np.array([int((streams * length).sum()), int(length.sum()), int(streams.max()),
-                     int(together.sum()), int(shared.sum())], dtype=np.int64)
+    return np.array(
+        [
+            int((streams * length).sum()),
+            int(length.sum()),
+            int(streams.max()),
+            int(together.sum()),
+            int(shared.sum()),
+        ],
+        dtype=np.int64,
+    )

@@ -40,21 +40,29 @@ def summary_analysis(ctx: AnalysisContext) -> dict[str, Any]:
     """Counts, duration, pitch-class histogram and texture of the whole score."""
     table, stats = ctx.table, ctx.stats
     grid = table.grid
-    texture = dict(zip(TEXTURE_FIELDS, stats.texture.sum(axis=0).tolist(), strict=True)) if (
-        grid.size) else dict.fromkeys(TEXTURE_FIELDS, 0)
+    texture = (
+        dict(zip(TEXTURE_FIELDS, stats.texture.sum(axis=0).tolist(), strict=True))
+        if (grid.size)
+        else dict.fromkeys(TEXTURE_FIELDS, 0)
+    )
     max_voices = int(stats.texture[:, 2].max()) if grid.size else 0
     average = texture["voice_time"] / texture["sound_time"] if texture["sound_time"] else 0.0
-    homophony = (texture["together"] / texture["shared_attacks"]
-                 if texture["shared_attacks"] else 1.0)
+    homophony = (
+        texture["together"] / texture["shared_attacks"] if texture["shared_attacks"] else 1.0
+    )
     pc_time = stats.pc_time.sum(axis=0) if grid.size else np.zeros(12, dtype=np.int64)
     pc_attacks = stats.pc_attacks.sum(axis=0) if grid.size else np.zeros(12, dtype=np.int64)
     per_part = []
     for p, part_id in enumerate(table.part_ids):
-        per_part.append({
-            "part": part_id, "name": table.part_names[p],
-            "notes": int(stats.notes[:, p].sum()), "attacks": int(stats.attacks[:, p].sum()),
-            "pitches": int(stats.pitches[:, p].sum()),
-        })
+        per_part.append(
+            {
+                "part": part_id,
+                "name": table.part_names[p],
+                "notes": int(stats.notes[:, p].sum()),
+                "attacks": int(stats.attacks[:, p].sum()),
+                "pitches": int(stats.pitches[:, p].sum()),
+            }
+        )
     total_time = float(pc_time.sum()) or 1.0
     return {
         "measures": grid.size,

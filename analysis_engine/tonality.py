@@ -20,20 +20,34 @@ def key_analysis(ctx: AnalysisContext) -> dict[str, Any]:
     grid = ctx.table.grid
     ranked = np.argsort(-keys.scores, kind="stable")
     best = int(ranked[0])
-    alternatives = [{"key": keys.name(int(k)), "correlation": _round(keys.correlations[k])}
-                    for k in ranked[1:5]]
+    alternatives = [
+        {"key": keys.name(int(k)), "correlation": _round(keys.correlations[k])} for k in ranked[1:5]
+    ]
     timeline = []
     modulations = []
     previous = -1
     for m in range(grid.size):
         k = int(keys.path[m])
         name = keys.name(k, m)
-        timeline.append({"measure": grid.ids[m], "number": int(grid.numbers[m]), "key": name,
-                         "label": key_label(name), "confidence": _round(keys.windows[m, k])})
+        timeline.append(
+            {
+                "measure": grid.ids[m],
+                "number": int(grid.numbers[m]),
+                "key": name,
+                "label": key_label(name),
+                "confidence": _round(keys.windows[m, k]),
+            }
+        )
         if previous >= 0 and k != previous:
-            modulations.append({"measure": grid.ids[m], "number": int(grid.numbers[m]),
-                                "from": keys.name(previous, m), "to": name,
-                                "label": f"to {key_label(name)}"})
+            modulations.append(
+                {
+                    "measure": grid.ids[m],
+                    "number": int(grid.numbers[m]),
+                    "from": keys.name(previous, m),
+                    "to": name,
+                    "label": f"to {key_label(name)}",
+                }
+            )
         previous = k
     return {
         "key": keys.name(best),

@@ -48,7 +48,8 @@ _INSTRUMENTAL = re.compile(
     r"violin|viola|cello|violoncell|contrabass|double bass|piano|flute|oboe|clarinet|bassoon|"
     r"horn|trumpet|trombone|tuba|guitar|harp|organ|keyboard|harpsichord|timpani|percussion|"
     r"sax|recorder|lute|bass guitar|vln|vla|vc\b|cb\b|pno|fl\.|ob\.|cl\.|bsn|hn\.|tpt|tbn",
-    re.I)
+    re.I,
+)
 
 
 def vocal_roles(names: tuple[str, ...], forced: bool | None = None) -> tuple[str | None, ...]:
@@ -58,8 +59,10 @@ def vocal_roles(names: tuple[str, ...], forced: bool | None = None) -> tuple[str
     if forced is False:
         return none
     instrumental = any(_INSTRUMENTAL.search(name) for name in names)
-    by_name = tuple(next((role for role, pattern in _VOCAL_NAMES
-                          if pattern.search(name.strip())), None) for name in names)
+    by_name = tuple(
+        next((role for role, pattern in _VOCAL_NAMES if pattern.search(name.strip())), None)
+        for name in names
+    )
     if any(by_name) and (forced or not instrumental):
         return by_name
     if len(names) == 4 and (forced or not instrumental):
@@ -67,8 +70,9 @@ def vocal_roles(names: tuple[str, ...], forced: bool | None = None) -> tuple[str
     return none
 
 
-def _sequence(prev: MeasureSlices | None, cur: MeasureSlices) -> tuple[
-        list[tuple[MeasureSlices, int]], int]:
+def _sequence(
+    prev: MeasureSlices | None, cur: MeasureSlices
+) -> tuple[list[tuple[MeasureSlices, int]], int]:
     """The slices to check: the previous measure's last (when contiguous) and this one's."""
     seq: list[tuple[MeasureSlices, int]] = []
     if prev is not None:
@@ -77,21 +81,24 @@ def _sequence(prev: MeasureSlices | None, cur: MeasureSlices) -> tuple[
     return seq, 1 if prev is not None else 0
 
 
-def _matrix(seq: list[tuple[MeasureSlices, int]]) -> tuple[list[tuple[int, int]], np.ndarray,
-                                                           list[list[Any]], list[list[Any]]]:
+def _matrix(
+    seq: list[tuple[MeasureSlices, int]],
+) -> tuple[list[tuple[int, int]], np.ndarray, list[list[Any]], list[list[Any]]]:
     """Streams (part, voice) top to bottom; pitch, note id and pitch name per slice."""
     entries: list[dict[tuple[int, int], tuple[int, Any, Any]]] = []
     for s, i in seq:
         lo, hi = np.searchsorted(s.stream_slice, [i, i + 1])
-        keys = list(zip(s.stream_part[lo:hi].tolist(), s.stream_voice[lo:hi].tolist(),
-                        strict=True))
+        keys = list(zip(s.stream_part[lo:hi].tolist(), s.stream_voice[lo:hi].tolist(), strict=True))
         row: dict[tuple[int, int], tuple[int, Any, Any]] = {}
         for j, key in enumerate(keys):
             k = lo + j
             lowest = j == len(keys) - 1 and len(keys) > 1
             if lowest:
-                row[key] = (int(s.stream_bottom[k]), s.stream_bottom_note[k],
-                            s.stream_bottom_name[k])
+                row[key] = (
+                    int(s.stream_bottom[k]),
+                    s.stream_bottom_note[k],
+                    s.stream_bottom_name[k],
+                )
             else:
                 row[key] = (int(s.stream_top[k]), s.stream_top_note[k], s.stream_top_name[k])
         entries.append(row)
@@ -106,8 +113,13 @@ def _matrix(seq: list[tuple[MeasureSlices, int]]) -> tuple[list[tuple[int, int]]
     return streams, pitch, notes, names
 
 
-def measure_issues(table: NoteTable, m: int, prev: MeasureSlices | None, cur: MeasureSlices,
-                   roles: tuple[str | None, ...]) -> list[dict[str, Any]]:
+def measure_issues(
+    table: NoteTable,
+    m: int,
+    prev: MeasureSlices | None,
+    cur: MeasureSlices,
+    roles: tuple[str | None, ...],
+) -> list[dict[str, Any]]:
     """All voice-leading issues arriving in measure ``m``."""
     if cur.size == 0:
         return []
@@ -120,7 +132,9 @@ def measure_issues(table: NoteTable, m: int, prev: MeasureSlices | None, cur: Me
     def issue(kind: str, row: int, cols: tuple[int, ...], **extra: Any) -> None:
         s, i = seq[row]
         entry: dict[str, Any] = {
-            "type": kind, "label": issue_label(kind), "measure": measure_id,
+            "type": kind,
+            "label": issue_label(kind),
+            "measure": measure_id,
             "onset": ticks_to_str(int(s.start[i])),
             "parts": [part_ids[streams[c][0]] for c in cols],
             "voices": [streams[c][1] for c in cols],
@@ -143,53 +157,85 @@ def measure_issues(table: NoteTable, m: int, prev: MeasureSlices | None, cur: Me
         adjacent = list(itertools.pairwise(order))
         had = contiguous[r]
         prev_order = [c for c in range(n) if p[r - 1][c] >= 0] if had else []
-        crossing_before = {(u, v) for u, v in itertools.pairwise(prev_order)
-                           if p[r - 1][v] > p[r - 1][u]}
+        crossing_before = {
+            (u, v) for u, v in itertools.pairwise(prev_order) if p[r - 1][v] > p[r - 1][u]
+        }
         for u, v in adjacent:
             if p[r][v] > p[r][u] and (u, v) not in crossing_before:
-                issue("crossing", r, (u, v), notes=[notes[r][u], notes[r][v]],
-                      pitches=[names[r][u], names[r][v]])
+                issue(
+                    "crossing",
+                    r,
+                    (u, v),
+                    notes=[notes[r][u], notes[r][v]],
+                    pitches=[names[r][u], names[r][v]],
+                )
         if not had:
             continue
         now, before = p[r], p[r - 1]
         moving = [c for c in order if before[c] >= 0]
         for x, u in enumerate(moving):
-            for v in moving[x + 1:]:
+            for v in moving[x + 1 :]:
                 du, dv = now[u] - before[u], now[v] - before[v]
                 if du * dv <= 0:
                     continue
                 a0, a1 = abs(before[u] - before[v]) % 12, abs(now[u] - now[v]) % 12
                 if a0 == a1 and a0 in (0, 7):
-                    issue("parallel_fifths" if a0 == 7 else "parallel_octaves", r, (u, v),
-                          notes=[notes[r - 1][u], notes[r - 1][v], notes[r][u], notes[r][v]],
-                          pitches=[names[r - 1][u], names[r - 1][v], names[r][u],
-                                   names[r][v]])
-        if len(order) >= 2 and len(prev_order) >= 2 and order[0] == prev_order[0] and (
-                order[-1] == prev_order[-1]):
+                    issue(
+                        "parallel_fifths" if a0 == 7 else "parallel_octaves",
+                        r,
+                        (u, v),
+                        notes=[notes[r - 1][u], notes[r - 1][v], notes[r][u], notes[r][v]],
+                        pitches=[names[r - 1][u], names[r - 1][v], names[r][u], names[r][v]],
+                    )
+        if (
+            len(order) >= 2
+            and len(prev_order) >= 2
+            and order[0] == prev_order[0]
+            and (order[-1] == prev_order[-1])
+        ):
             u, v = order[0], order[-1]
             du, dv = now[u] - before[u], now[v] - before[v]
             a0, a1 = abs(before[u] - before[v]) % 12, abs(now[u] - now[v]) % 12
             if du * dv > 0 and a1 in (0, 7) and a0 != a1 and abs(du) > 2:
-                issue("hidden_fifths" if a1 == 7 else "hidden_octaves", r, (u, v),
-                      notes=[notes[r][u], notes[r][v]], pitches=[names[r][u], names[r][v]])
+                issue(
+                    "hidden_fifths" if a1 == 7 else "hidden_octaves",
+                    r,
+                    (u, v),
+                    notes=[notes[r][u], notes[r][v]],
+                    pitches=[names[r][u], names[r][v]],
+                )
         for u, v in adjacent:
             if before[u] < 0 or before[v] < 0 or now[v] > now[u]:
                 continue
             lower_up = now[v] != before[v] and now[v] > before[u]
             upper_down = now[u] != before[u] and now[u] < before[v]
             if lower_up or upper_down:
-                issue("overlap", r, (u, v), notes=[notes[r][u], notes[r][v]],
-                      pitches=[names[r][u], names[r][v]])
+                issue(
+                    "overlap",
+                    r,
+                    (u, v),
+                    notes=[notes[r][u], notes[r][v]],
+                    pitches=[names[r][u], names[r][v]],
+                )
     if any(roles):
-        issues.extend(_vocal_issues(table, m, seq, first, contiguous, streams, pitch, notes,
-                                    names, roles))
+        issues.extend(
+            _vocal_issues(table, m, seq, first, contiguous, streams, pitch, notes, names, roles)
+        )
     return issues
 
 
-def _vocal_issues(table: NoteTable, m: int, seq: list[tuple[MeasureSlices, int]], first: int,
-                  contiguous: list[bool], streams: list[tuple[int, int]], pitch: np.ndarray,
-                  notes: list[list[Any]], names: list[list[Any]],
-                  roles: tuple[str | None, ...]) -> list[dict[str, Any]]:
+def _vocal_issues(
+    table: NoteTable,
+    m: int,
+    seq: list[tuple[MeasureSlices, int]],
+    first: int,
+    contiguous: list[bool],
+    streams: list[tuple[int, int]],
+    pitch: np.ndarray,
+    notes: list[list[Any]],
+    names: list[list[Any]],
+    roles: tuple[str | None, ...],
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     measure_id = table.grid.ids[m]
     column = {}
@@ -205,13 +251,19 @@ def _vocal_issues(table: NoteTable, m: int, seq: list[tuple[MeasureSlices, int]]
         for r in range(first, len(seq)):
             if wide[r] and not (contiguous[r] and wide[r - 1]):
                 s, i = seq[r]
-                out.append({"type": "spacing", "label": issue_label("spacing"),
-                            "measure": measure_id, "onset": ticks_to_str(int(s.start[i])),
-                            "parts": [table.part_ids[streams[u][0]], table.part_ids[streams[v][0]]],
-                            "voices": [streams[u][1], streams[v][1]],
-                            "notes": [notes[r][u], notes[r][v]],
-                            "pitches": [names[r][u], names[r][v]],
-                            "semitones": int(pitch[r, u] - pitch[r, v])})
+                out.append(
+                    {
+                        "type": "spacing",
+                        "label": issue_label("spacing"),
+                        "measure": measure_id,
+                        "onset": ticks_to_str(int(s.start[i])),
+                        "parts": [table.part_ids[streams[u][0]], table.part_ids[streams[v][0]]],
+                        "voices": [streams[u][1], streams[v][1]],
+                        "notes": [notes[r][u], notes[r][v]],
+                        "pitches": [names[r][u], names[r][v]],
+                        "semitones": int(pitch[r, u] - pitch[r, v]),
+                    }
+                )
     cur = seq[-1][0]
     attacked = np.flatnonzero(cur.member_attack)
     for j in attacked.tolist():
@@ -222,11 +274,19 @@ def _vocal_issues(table: NoteTable, m: int, seq: list[tuple[MeasureSlices, int]]
         low, high = RANGES[role]
         midi = int(cur.member_midi[j])
         if not low <= midi <= high:
-            out.append({"type": "range", "label": issue_label("range"), "measure": measure_id,
-                        "onset": ticks_to_str(int(cur.start[int(cur.member_slice[j])])),
-                        "parts": [table.part_ids[part]], "notes": [cur.member_note[j]],
-                        "pitches": [cur.member_name[j]], "role": role,
-                        "direction": "high" if midi > high else "low"})
+            out.append(
+                {
+                    "type": "range",
+                    "label": issue_label("range"),
+                    "measure": measure_id,
+                    "onset": ticks_to_str(int(cur.start[int(cur.member_slice[j])])),
+                    "parts": [table.part_ids[part]],
+                    "notes": [cur.member_note[j]],
+                    "pitches": [cur.member_name[j]],
+                    "role": role,
+                    "direction": "high" if midi > high else "low",
+                }
+            )
     return out
 
 
@@ -237,13 +297,25 @@ def voice_leading_analysis(ctx: AnalysisContext) -> dict[str, Any]:
     grid = table.grid
     slices = ctx.slices.measures
     roles = vocal_roles(table.part_names, ctx.settings.vocal)
-    keys = [(slices[m].stamp, slices[m - 1].stamp if m else None, grid.ids[m],
-             int(grid.length[m - 1]) if m else 0, table.part_ids, roles)
-            for m in range(grid.size)]
+    keys = [
+        (
+            slices[m].stamp,
+            slices[m - 1].stamp if m else None,
+            grid.ids[m],
+            int(grid.length[m - 1]) if m else 0,
+            table.part_ids,
+            roles,
+        )
+        for m in range(grid.size)
+    ]
 
     def compute(missing: list[int]) -> list[list[dict[str, Any]]]:
-        return [measure_issues(table, m, slices[m - 1] if m and slices[m - 1].size else None,
-                               slices[m], roles) for m in missing]
+        return [
+            measure_issues(
+                table, m, slices[m - 1] if m and slices[m - 1].size else None, slices[m], roles
+            )
+            for m in missing
+        ]
 
     per_measure = ctx.memo.many("voice_leading", keys, compute)
     issues = [issue for measure in per_measure for issue in measure]

@@ -78,9 +78,12 @@ def is_transient(retries: int, exc: BaseException) -> bool:
     return isinstance(exc, StorageError) and retries < MAX_RETRIES
 
 
-def declare_actors(broker: dramatiq.Broker, jobs: AnalysisJobs | JobsFactory, *,
-                   loop: asyncio.AbstractEventLoop | None = None
-                   ) -> dict[str, dramatiq.Actor[Any, Any]]:
+def declare_actors(
+    broker: dramatiq.Broker,
+    jobs: AnalysisJobs | JobsFactory,
+    *,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> dict[str, dramatiq.Actor[Any, Any]]:
     """Declare the analysis actors on ``broker``, bound to ``jobs``. Their coroutines run
     on ``loop`` if given (embedded), else on Dramatiq's ``AsyncIO`` event-loop thread."""
     context = JobsContext(jobs)
@@ -90,8 +93,9 @@ def declare_actors(broker: dramatiq.Broker, jobs: AnalysisJobs | JobsFactory, *,
         runner = hosted or get_event_loop_thread()
         if runner is None:
             coroutine.close()
-            raise RuntimeError("no event loop for the analysis actors: add the AsyncIO "
-                               "middleware or pass loop=")
+            raise RuntimeError(
+                "no event loop for the analysis actors: add the AsyncIO middleware or pass loop="
+            )
         return runner.run_coroutine(coroutine)
 
     async def score_job(score_id: str) -> None:
@@ -109,12 +113,21 @@ def declare_actors(broker: dramatiq.Broker, jobs: AnalysisJobs | JobsFactory, *,
         run(version_job(score_id, version_id))
 
     def declare(name: str) -> Any:
-        return dramatiq.actor(actor_name=name, queue_name=QUEUE, broker=broker,
-                              max_retries=MAX_RETRIES, min_backoff=100, max_backoff=5_000,
-                              time_limit=TIME_LIMIT_MS, retry_when=is_transient)
+        return dramatiq.actor(
+            actor_name=name,
+            queue_name=QUEUE,
+            broker=broker,
+            max_retries=MAX_RETRIES,
+            min_backoff=100,
+            max_backoff=5_000,
+            time_limit=TIME_LIMIT_MS,
+            retry_when=is_transient,
+        )
 
-    actors = {ANALYZE_SCORE: declare(ANALYZE_SCORE)(analyze_score),
-              ANALYZE_VERSION: declare(ANALYZE_VERSION)(analyze_version)}
+    actors = {
+        ANALYZE_SCORE: declare(ANALYZE_SCORE)(analyze_score),
+        ANALYZE_VERSION: declare(ANALYZE_VERSION)(analyze_version),
+    }
     return actors
 
 
@@ -142,11 +155,11 @@ def make_broker(client: Any = None) -> dramatiq.Broker:
     return broker
 
 
-def start_worker(broker: dramatiq.Broker, *, threads: int = 2,
-                 poll_ms: int = 100) -> dramatiq.Worker:
+def start_worker(
+    broker: dramatiq.Broker, *, threads: int = 2, poll_ms: int = 100
+) -> dramatiq.Worker:
     """Start a Dramatiq worker on the analysis queue (``poll_ms``: idle poll timeout)."""
-    worker = dramatiq.Worker(broker, queues={QUEUE}, worker_threads=threads,
-                             worker_timeout=poll_ms)
+    worker = dramatiq.Worker(broker, queues={QUEUE}, worker_threads=threads, worker_timeout=poll_ms)
     worker.start()
     return worker
 
@@ -157,7 +170,9 @@ def redis_notifier(client: Any) -> Notify:
     closed by whoever built it)."""
 
     async def notify(result: StoredResult) -> None:
-        await client.publish(RESULTS_CHANNEL, json.dumps(
-            {"score_id": result.score_id, "version": result.version.token}))
+        await client.publish(
+            RESULTS_CHANNEL,
+            json.dumps({"score_id": result.score_id, "version": result.version.token}),
+        )
 
     return notify

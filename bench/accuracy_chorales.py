@@ -91,8 +91,11 @@ def chorale_pairs() -> list[tuple[Path, Path, str]]:
         if parts is None:
             continue
         number, section, movement = parts.groups()
-        candidates = [f"bwv{number}.{movement}-{section}" if section else "",
-                      f"bwv{number}.{movement}" if movement else "", f"bwv{number}"]
+        candidates = [
+            f"bwv{number}.{movement}-{section}" if section else "",
+            f"bwv{number}.{movement}" if movement else "",
+            f"bwv{number}",
+        ]
         for name in filter(None, candidates):
             score = base / f"{name}.mxl"
             if score.exists():
@@ -127,8 +130,9 @@ def columns(m21score: Any) -> list[tuple[str, float, float]]:
     return out
 
 
-def locate(cols: list[tuple[str, float, float]], number: str, bar_position: float
-           ) -> tuple[int, float] | None:
+def locate(
+    cols: list[tuple[str, float, float]], number: str, bar_position: float
+) -> tuple[int, float] | None:
     candidates = [i for i, (n, _, _) in enumerate(cols) if n == number]
     for i in candidates:
         _, padding, length = cols[i]
@@ -140,8 +144,9 @@ def locate(cols: list[tuple[str, float, float]], number: str, bar_position: floa
     return None
 
 
-def expert_labels(path: Path, cols: list[tuple[str, float, float]],
-                  dcml_minor: bool = False) -> list[Label]:
+def expert_labels(
+    path: Path, cols: list[tuple[str, float, float]], dcml_minor: bool = False
+) -> list[Label]:
     """The analysis's Roman numerals placed on the score's measure columns.
 
     ``dcml_minor``: the DCML analyses converted into When-in-Rome write the leading-tone
@@ -164,9 +169,17 @@ def expert_labels(path: Path, cols: list[tuple[str, float, float]],
         if where is None:
             continue
         root = int(chord.root().pitchClass)
-        labels.append(Label(where[0], where[1], str(chord.figure), key_of(rn.key),
-                            str(rn.key.tonic.name), root,
-                            classify(root, set(chord.pitchClasses))))
+        labels.append(
+            Label(
+                where[0],
+                where[1],
+                str(chord.figure),
+                key_of(rn.key),
+                str(rn.key.tonic.name),
+                root,
+                classify(root, set(chord.pitchClasses)),
+            )
+        )
     return labels
 
 
@@ -212,8 +225,17 @@ def transposed(labels: list[Label], shift: int) -> list[Label]:
     for label in labels:
         tonic = m21pitch.Pitch(label.key_name).transpose(shift)
         new_key = m21key.Key(tonic.name if label.key[1] == "major" else tonic.name.lower())
-        out.append(Label(label.column, label.local, label.figure, key_of(new_key),
-                         tonic.name, (label.root + shift) % 12, label.quality))
+        out.append(
+            Label(
+                label.column,
+                label.local,
+                label.figure,
+                key_of(new_key),
+                tonic.name,
+                (label.root + shift) % 12,
+                label.quality,
+            )
+        )
     return out
 
 
@@ -223,9 +245,13 @@ def music21_quality(chord: Any) -> str:
     if seventh is None:
         return triad if triad in ("major", "minor", "diminished", "augmented") else "other"
     interval = (seventh.pitchClass - chord.root().pitchClass) % 12
-    return {("major", 10): "dominant-seventh", ("major", 11): "major-seventh",
-            ("minor", 10): "minor-seventh", ("diminished", 10): "half-diminished",
-            ("diminished", 9): "diminished-seventh"}.get((triad, interval), "other")
+    return {
+        ("major", 10): "dominant-seventh",
+        ("major", 11): "major-seventh",
+        ("minor", 10): "minor-seventh",
+        ("diminished", 10): "half-diminished",
+        ("diminished", 9): "diminished-seventh",
+    }.get((triad, interval), "other")
 
 
 def engine_run(score_path: Path) -> tuple[AnalysisContext, float]:
@@ -240,8 +266,13 @@ def engine_run(score_path: Path) -> tuple[AnalysisContext, float]:
     return ctx, time.perf_counter() - started
 
 
-def score_engine(ctx: AnalysisContext, labels: list[Label], expert_global: tuple[int, str],
-                 tally: Tally, details: list[str] | None) -> None:
+def score_engine(
+    ctx: AnalysisContext,
+    labels: list[Label],
+    expert_global: tuple[int, str],
+    tally: Tally,
+    details: list[str] | None,
+) -> None:
     keys = ctx.keys
     best = keys.best
     tally.add("global key", (best % 12, "minor" if best >= 12 else "major") == expert_global)
@@ -261,22 +292,32 @@ def score_engine(ctx: AnalysisContext, labels: list[Label], expert_global: tuple
         entry = entries[label.column][index]
         mode = label.key[1]
         expert = normalise(label.figure, mode)
-        tally.add("numeral", engine_key == label.key
-                  and normalise(entry["figure"], engine_key[1]) == expert)
-        in_expert_key = engine_figure(s.root_name[index], int(s.quality[index]),
-                                      int(s.inversion[index]), label.key_name, mode)
+        tally.add(
+            "numeral",
+            engine_key == label.key and normalise(entry["figure"], engine_key[1]) == expert,
+        )
+        in_expert_key = engine_figure(
+            s.root_name[index], int(s.quality[index]), int(s.inversion[index]), label.key_name, mode
+        )
         tally.add("numeral (expert key)", normalise(in_expert_key, mode) == expert)
         tally.add("root", int(s.root[index]) == label.root)
         quality = QUALITY_NAMES[int(s.quality[index])] if s.quality[index] >= 0 else "other"
         tally.add("quality", quality == label.quality)
         if details is not None and normalise(in_expert_key, mode) != expert:
-            details.append(f"  m{label.column} +{label.local:g} [{label.key_name} {mode}] "
-                           f"expert {label.figure:10} engine {in_expert_key} "
-                           f"{entry['pitches']}")
+            details.append(
+                f"  m{label.column} +{label.local:g} [{label.key_name} {mode}] "
+                f"expert {label.figure:10} engine {in_expert_key} "
+                f"{entry['pitches']}"
+            )
 
 
-def score_music21(score_path: Path, labels: list[Label], expert_global: tuple[int, str],
-                  tally: Tally, parse: Any = None) -> float:
+def score_music21(
+    score_path: Path,
+    labels: list[Label],
+    expert_global: tuple[int, str],
+    tally: Tally,
+    parse: Any = None,
+) -> float:
     """Tally music21's baseline; returns its time (``parse(path)`` reads the score,
     music21's ``converter.parse`` by default)."""
     from music21 import converter, roman, stream
@@ -307,10 +348,14 @@ def score_music21(score_path: Path, labels: list[Label], expert_global: tuple[in
         from music21 import key as m21key
 
         in_expert = roman.romanNumeralFromChord(
-            found, m21key.Key(label.key_name if mode == "major" else label.key_name.lower()))
+            found, m21key.Key(label.key_name if mode == "major" else label.key_name.lower())
+        )
         elapsed += time.perf_counter() - started
-        tally.add("numeral", key_of(global_key) == label.key
-                  and normalise(in_global, key_of(global_key)[1]) == expert)
+        tally.add(
+            "numeral",
+            key_of(global_key) == label.key
+            and normalise(in_global, key_of(global_key)[1]) == expert,
+        )
         tally.add("numeral (expert key)", normalise(in_expert.figure, mode) == expert)
         tally.add("root", int(found.root().pitchClass) == label.root)
         tally.add("quality", music21_quality(found) == label.quality)
@@ -356,30 +401,38 @@ def main() -> None:
         for name in sets:
             labels_total[name] += len(labels)
             chorales[name] += 1
-            score_engine(ctx, labels, expert_global, tallies[name][0],
-                         details if name == "all" else None)
+            score_engine(
+                ctx, labels, expert_global, tallies[name][0], details if name == "all" else None
+            )
             elapsed = score_music21(score_path, labels, expert_global, tallies[name][1])
         m21_times.append(elapsed)
         if args.details:
             print(f"BWV {bwv} ({score_path.name}): {len(details)} numeral disagreements")
             print("\n".join(details))
-    print(f"\n{chorales['all']} chorales with expert analyses in the music21 corpus "
-          "(bach/choraleAnalyses)")
+    print(
+        f"\n{chorales['all']} chorales with expert analyses in the music21 corpus "
+        "(bach/choraleAnalyses)"
+    )
     if shifted:
-        print("scores transposed from their analyses (labels moved to match): "
-              + ", ".join(shifted))
+        print(
+            "scores transposed from their analyses (labels moved to match): " + ", ".join(shifted)
+        )
     if misaligned:
-        print(f"analysis and score do not line up (expert root sounding at under "
-              f"{100 * MIN_ALIGNMENT:.0f}% of labels): " + ", ".join(misaligned))
+        print(
+            f"analysis and score do not line up (expert root sounding at under "
+            f"{100 * MIN_ALIGNMENT:.0f}% of labels): " + ", ".join(misaligned)
+        )
     for name in ("aligned", "all"):
         print(f"\n{name}: {chorales[name]} chorales, {labels_total[name]} labels")
         print(f"{'':10}" + "".join(f"{c:>22}" for c in COLUMNS))
         for who, tally in zip(("engine", "music21"), tallies[name], strict=True):
             print(f"{who:10}" + "".join(f"{tally.share(c):>22}" for c in COLUMNS))
-    print(f"\nmedian time per chorale: engine {1000 * statistics.median(engine_times):.1f} ms "
-          f"(table + key + harmony, score already read), music21 "
-          f"{1000 * statistics.median(m21_times):.0f} ms (parse + analyze('key') + floatingKey "
-          "+ chordify + romanNumeralFromChord)")
+    print(
+        f"\nmedian time per chorale: engine {1000 * statistics.median(engine_times):.1f} ms "
+        f"(table + key + harmony, score already read), music21 "
+        f"{1000 * statistics.median(m21_times):.0f} ms (parse + analyze('key') + floatingKey "
+        "+ chordify + romanNumeralFromChord)"
+    )
 
 
 if __name__ == "__main__":

@@ -123,12 +123,21 @@ def pieces(root: Path, collection: str) -> list[Piece]:
     for analysis in sorted(base.rglob("analysis.txt")):
         score = _score_of(analysis.parent)
         if score is not None:
-            found.append((_unit(analysis.parent.relative_to(base), depth, collection),
-                          analysis, score))
+            found.append(
+                (_unit(analysis.parent.relative_to(base), depth, collection), analysis, score)
+            )
     units = sorted({unit for unit, _, _ in found})
     part_of = {unit: PARTS[i % 2] for i, unit in enumerate(units)}
-    return [Piece(collection, part_of[unit], str(analysis.parent.relative_to(root / "Corpus")),
-                  analysis, score) for unit, analysis, score in found]
+    return [
+        Piece(
+            collection,
+            part_of[unit],
+            str(analysis.parent.relative_to(root / "Corpus")),
+            analysis,
+            score,
+        )
+        for unit, analysis, score in found
+    ]
 
 
 def sample(items: list[Piece], count: int) -> list[Piece]:
@@ -168,8 +177,11 @@ def parse_m21(path: Path) -> Any:
     import zipfile
 
     with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-        names = [n for n in archive.namelist()
-                 if n.endswith((".xml", ".musicxml")) and not n.startswith("META-INF")]
+        names = [
+            n
+            for n in archive.namelist()
+            if n.endswith((".xml", ".musicxml")) and not n.startswith("META-INF")
+        ]
         xml = archive.read(names[0])
     return converter.parse(_HARMONY.sub(b"", xml), format="musicxml")
 
@@ -198,9 +210,10 @@ def sounding(labels: list[Label], chord_measures: list[Any]) -> list[set[int]]:
 def transposition(labels: list[Label], spans: list[set[int]]) -> int:
     """Semitones the score sits above the analysis: the shift that puts the most expert
     roots into the music sounding at their labels."""
-    tally = [sum((label.root + shift) % 12 in pcs for label, pcs in zip(labels, spans,
-                                                                          strict=True))
-             for shift in range(12)]
+    tally = [
+        sum((label.root + shift) % 12 in pcs for label, pcs in zip(labels, spans, strict=True))
+        for shift in range(12)
+    ]
     return max(range(12), key=lambda shift: (tally[shift], shift == 0))
 
 
@@ -228,8 +241,9 @@ def aligned_labels(piece: Piece) -> tuple[list[Label], int, float]:
 
     from music21 import stream
 
-    digest = hashlib.sha256(LABELS_VERSION + piece.analysis.read_bytes()
-                            + piece.score.read_bytes()).hexdigest()
+    digest = hashlib.sha256(
+        LABELS_VERSION + piece.analysis.read_bytes() + piece.score.read_bytes()
+    ).hexdigest()
     cached = CACHE / f"{digest[:32]}.pickle"
     if cached.exists():
         return pickle.loads(cached.read_bytes())
@@ -248,8 +262,12 @@ def aligned_labels(piece: Piece) -> tuple[list[Label], int, float]:
     return labels, shift, aligned
 
 
-def evaluate(piece: Piece, with_music21: bool = True, want_details: bool = False,
-             settings: dict[str, Any] | None = None) -> Outcome:
+def evaluate(
+    piece: Piece,
+    with_music21: bool = True,
+    want_details: bool = False,
+    settings: dict[str, Any] | None = None,
+) -> Outcome:
     """Both tallies for one piece (run in a worker process)."""
     from analysis_engine import AnalysisContext, build_table
     from analysis_engine.registry import run
@@ -282,8 +300,9 @@ def evaluate(piece: Piece, with_music21: bool = True, want_details: bool = False
         out.details = tuple(details)
         if with_music21:
             out.music21 = Tally()
-            out.music21_seconds = score_music21(piece.score, labels, labels[0].key,
-                                                out.music21, parse_m21)
+            out.music21_seconds = score_music21(
+                piece.score, labels, labels[0].key, out.music21, parse_m21
+            )
     except Exception as exc:  # one odd score must not stop the run
         out.error = f"{type(exc).__name__}: {exc}"
         out.engine = out.music21 = None
@@ -301,15 +320,18 @@ def merge(into: Tally, other: Tally) -> None:
 def report(outcomes: list[Outcome], with_music21: bool) -> str:
     lines = []
     shown = ("global key", "local key", "numeral", "numeral (expert key)", "root", "quality")
-    header = f"{'':24}" + "".join(f"{c:>12}" for c in ("global key", "local key", "full RN",
-                                                         "RN@key", "root", "quality"))
+    header = f"{'':24}" + "".join(
+        f"{c:>12}" for c in ("global key", "local key", "full RN", "RN@key", "root", "quality")
+    )
     for part in PARTS:
         done = [o for o in outcomes if o.piece.part == part and o.engine is not None]
         if not done:
             continue
         lines.append(f"\n{part} part")
-        lines.append(header + f"{'pieces':>7}{'labels':>7}{'ms ana':>8}{'ms imp+ana':>11}"
-                     f"{'ms m21':>8}{'x ana':>7}{'x imp':>7}")
+        lines.append(
+            header + f"{'pieces':>7}{'labels':>7}{'ms ana':>8}{'ms imp+ana':>11}"
+            f"{'ms m21':>8}{'x ana':>7}{'x imp':>7}"
+        )
         groups = sorted({o.piece.collection for o in done}, key=list(COLLECTIONS).index)
         for name in [*groups, "all"]:
             chosen = [o for o in done if name in ("all", o.piece.collection)]
@@ -320,38 +342,63 @@ def report(outcomes: list[Outcome], with_music21: bool) -> str:
                     merge(m21, o.music21)
             a_ms = 1000 * statistics.median(o.analysis_seconds for o in chosen)
             e_ms = 1000 * statistics.median(o.engine_seconds for o in chosen)
-            m_ms = (1000 * statistics.median(o.music21_seconds for o in chosen)
-                    if with_music21 else 0.0)
-            speed = (f"{m_ms / a_ms:6.0f}x{m_ms / e_ms:6.1f}x" if with_music21 and a_ms
-                     else "     -      -")
+            m_ms = (
+                1000 * statistics.median(o.music21_seconds for o in chosen) if with_music21 else 0.0
+            )
+            speed = (
+                f"{m_ms / a_ms:6.0f}x{m_ms / e_ms:6.1f}x"
+                if with_music21 and a_ms
+                else "     -      -"
+            )
             labels = sum(o.labels for o in chosen)
-            lines.append(f"{name + ' engine':24}"
-                         + "".join(f"{engine.share(c):>12}" for c in shown)
-                         + f"{len(chosen):7}{labels:7}{a_ms:8.0f}{e_ms:11.0f}{m_ms:8.0f}{speed}")
+            lines.append(
+                f"{name + ' engine':24}"
+                + "".join(f"{engine.share(c):>12}" for c in shown)
+                + f"{len(chosen):7}{labels:7}{a_ms:8.0f}{e_ms:11.0f}{m_ms:8.0f}{speed}"
+            )
             if with_music21:
-                lines.append(f"{name + ' music21':24}"
-                             + "".join(f"{m21.share(c):>12}" for c in shown))
+                lines.append(
+                    f"{name + ' music21':24}" + "".join(f"{m21.share(c):>12}" for c in shown)
+                )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("path", nargs="?", default=DEFAULT_PATH,
-                        help="When-in-Rome checkout (default: $ORPHEUS_WIR or %(default)s)")
+    parser.add_argument(
+        "path",
+        nargs="?",
+        default=DEFAULT_PATH,
+        help="When-in-Rome checkout (default: $ORPHEUS_WIR or %(default)s)",
+    )
     parser.add_argument("--part", choices=(*PARTS, "both"), default="dev")
-    parser.add_argument("--collections", default=",".join(COLLECTIONS),
-                        help="comma-separated, from: " + ", ".join(COLLECTIONS))
-    parser.add_argument("--per-collection", type=int, default=8,
-                        help="pieces sampled per collection and part (0: all)")
+    parser.add_argument(
+        "--collections",
+        default=",".join(COLLECTIONS),
+        help="comma-separated, from: " + ", ".join(COLLECTIONS),
+    )
+    parser.add_argument(
+        "--per-collection",
+        type=int,
+        default=8,
+        help="pieces sampled per collection and part (0: all)",
+    )
     parser.add_argument("--limit", type=int, default=0, help="at most N pieces in all")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--no-music21", action="store_true", help="engine only (tuning)")
     parser.add_argument("--details", action="store_true", help="list engine disagreements")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="an AnalysisSettings field for the engine (tuning, repeatable)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an AnalysisSettings field for the engine (tuning, repeatable)",
+    )
     args = parser.parse_args()
-    settings = {name: json.loads(value) if value[:1] in "-.0123456789tf" else value
-                for name, value in (item.split("=", 1) for item in args.set)}
+    settings = {
+        name: json.loads(value) if value[:1] in "-.0123456789tf" else value
+        for name, value in (item.split("=", 1) for item in args.set)
+    }
     root = Path(args.path)
     if not (root / "Corpus").is_dir():
         parser.error(f"{root} is not a When-in-Rome checkout (no Corpus folder)")
@@ -365,30 +412,36 @@ def main() -> None:
             todo += sample([p for p in every if p.part == part], args.per_collection)
     if args.limit:
         todo = todo[: args.limit]
-    print(f"{len(todo)} pieces ({', '.join(chosen_parts)}), {args.processes} processes",
-          flush=True)
+    print(f"{len(todo)} pieces ({', '.join(chosen_parts)}), {args.processes} processes", flush=True)
     started = time.perf_counter()
     outcomes: list[Outcome] = []
     with ProcessPoolExecutor(args.processes, initializer=_warm) as pool:
-        futures = [pool.submit(evaluate, p, not args.no_music21, args.details,
-                               settings) for p in todo]
+        futures = [
+            pool.submit(evaluate, p, not args.no_music21, args.details, settings) for p in todo
+        ]
         for future in futures:
             outcome = future.result()
             outcomes.append(outcome)
-            status = outcome.error or (f"{outcome.labels} labels, engine "
-                                       f"{outcome.engine.share('numeral').strip()} RN"
-                                       if outcome.engine else "")
+            status = outcome.error or (
+                f"{outcome.labels} labels, engine {outcome.engine.share('numeral').strip()} RN"
+                if outcome.engine
+                else ""
+            )
             print(f"  [{outcome.piece.part}] {outcome.piece.name}: {status}", flush=True)
             if args.details and outcome.details:
                 print("\n".join(outcome.details))
     skipped = [o for o in outcomes if o.engine is None]
-    print(f"\n{len(outcomes) - len(skipped)} pieces scored, {len(skipped)} skipped "
-          f"(misaligned or unreadable); {time.perf_counter() - started:.0f} s")
+    print(
+        f"\n{len(outcomes) - len(skipped)} pieces scored, {len(skipped)} skipped "
+        f"(misaligned or unreadable); {time.perf_counter() - started:.0f} s"
+    )
     print(report(outcomes, not args.no_music21))
-    print("\nms: median per piece. ana = the engine's analysis (note table + key + harmony, "
-          "score already a document, as in the server); imp+ana = also importing the "
-          "MusicXML; m21 = music21's parse + analyze('key') + floatingKey + chordify + "
-          "romanNumeralFromChord; x = music21 time / engine time")
+    print(
+        "\nms: median per piece. ana = the engine's analysis (note table + key + harmony, "
+        "score already a document, as in the server); imp+ana = also importing the "
+        "MusicXML; m21 = music21's parse + analyze('key') + floatingKey + chordify + "
+        "romanNumeralFromChord; x = music21 time / engine time"
+    )
 
 
 if __name__ == "__main__":

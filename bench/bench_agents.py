@@ -57,20 +57,25 @@ async def one_run(app: Any, port: int, index: int) -> dict[str, float]:
     seen: dict[str, float] = {}
     posted = time.perf_counter()
     ScoreEditor(person.score, Origin.client("ada")).post_chat(
-        "ada", f"@aureon harmonise bars 1-{BARS}")
+        "ada", f"@aureon harmonise bars 1-{BARS}"
+    )
     deadline = posted + 30
     while "offered" not in seen:
         now = time.perf_counter()
         if now > deadline:
             raise TimeoutError(f"run {index}: saw only {sorted(seen)}")
         if "presence" not in seen and any(
-                s.get("user", {}).get("kind") == "agent" for s in listener.presence.values()):
+            s.get("user", {}).get("kind") == "agent" for s in listener.presence.values()
+        ):
             seen["presence"] = now
         suggestions = listener.score.raw_suggestions()
         if "first_note" not in seen and suggestions:
             seen["first_note"] = now
-        if suggestions and len(suggestions) == 3 * BARS and all(
-                s.get("status") == "pending" for s in suggestions.values()):
+        if (
+            suggestions
+            and len(suggestions) == 3 * BARS
+            and all(s.get("status") == "pending" for s in suggestions.values())
+        ):
             seen["offered"] = now
         await asyncio.sleep(0.001)
     await person.close()
@@ -81,23 +86,31 @@ async def one_run(app: Any, port: int, index: int) -> dict[str, float]:
 def summary(values: list[float]) -> str:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return (f"p50 {statistics.median(ordered):7.1f} ms   p95 {p95:7.1f} ms   "
-            f"max {ordered[-1]:7.1f} ms")
+    return (
+        f"p50 {statistics.median(ordered):7.1f} ms   p95 {p95:7.1f} ms   max {ordered[-1]:7.1f} ms"
+    )
 
 
 async def main(runs: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(data_dir=Path(folder), database_url="memory://",
-                            auth_enabled=False, log_json=False, log_level="error",
-                            agent_tasks_per_minute=0)
+        settings = Settings(
+            data_dir=Path(folder),
+            database_url="memory://",
+            auth_enabled=False,
+            log_json=False,
+            log_level="error",
+            agent_tasks_per_minute=0,
+        )
         app = create_app(settings)
         async with run_uvicorn(app, lifespan="on", ws_ping_interval=None) as port:
             await one_run(app, port, -1)  # warm-up: loads the statistics, imports music21
             results = [await one_run(app, port, i) for i in range(runs)]
     print(f"offline brain, {BARS} bars, {runs} runs (after one warm-up)")
-    for name, label in (("presence", "@mention -> agent presence"),
-                        ("first_note", "@mention -> first note"),
-                        ("offered", f"@mention -> {BARS} bars offered")):
+    for name, label in (
+        ("presence", "@mention -> agent presence"),
+        ("first_note", "@mention -> first note"),
+        ("offered", f"@mention -> {BARS} bars offered"),
+    ):
         print(f"  {label:<32} {summary([r[name] for r in results])}")
 
 

@@ -90,8 +90,12 @@ def one_note_edit(editor: ScoreEditor, data: ScoreData, rng: random.Random) -> s
     kind = rng.choice(("pitch", "duration", "move"))
     if kind == "pitch":
         pitch = rng.choice(["C4", "E-4", "F#4", "A4", "B-3", "D5", "G3"])
-        editor.set_pitches(note.id, [pitch] * len(note.pitches) if len(note.pitches) == 1
-                           else [pitch, *list(note.pitches[1:])])
+        editor.set_pitches(
+            note.id,
+            [pitch] * len(note.pitches)
+            if len(note.pitches) == 1
+            else [pitch, *list(note.pitches[1:])],
+        )
     elif kind == "duration":
         editor.set_duration(note.id, max(Fraction(1, 4), note.duration / 2))
     else:
@@ -119,10 +123,14 @@ def main() -> None:
     data = doc.read()
     read_seconds = time.perf_counter() - started
     table = build_table(data)
-    print(f"{args.piece}: {len(data.measures)} measures, {len(data.parts)} parts, "
-          f"{sum(1 for n in data.notes.values() if n.pitches)} notes, {len(table)} pitch rows")
-    print(f"(import_score {import_seconds:.2f} s and ScoreDoc.read {1000 * read_seconds:.0f} ms "
-          "are outside every figure below)\n")
+    print(
+        f"{args.piece}: {len(data.measures)} measures, {len(data.parts)} parts, "
+        f"{sum(1 for n in data.notes.values() if n.pitches)} notes, {len(table)} pitch rows"
+    )
+    print(
+        f"(import_score {import_seconds:.2f} s and ScoreDoc.read {1000 * read_seconds:.0f} ms "
+        "are outside every figure below)\n"
+    )
 
     m21_runs = [music21_pipeline(path) for _ in range(args.music21_runs)]
     m21 = {k: statistics.median(r[k] for r in m21_runs) for k in m21_runs[0]}
@@ -132,19 +140,26 @@ def main() -> None:
 
     cold = [full_analysis(data, cold=True)[0] for _ in range(args.runs)]
     warm = [full_analysis(data, cold=False)[0] for _ in range(args.runs)]
-    print(f"\nengine, full analysis ({', '.join(run_all(table, version=0))}), "
-          f"median of {args.runs}:")
-    print(f"  cold Roman numeral cache {1000 * statistics.median(cold):8.1f} ms"
-          f"   ({m21['total'] / statistics.median(cold):.0f}x faster than music21)")
-    print(f"  warm                     {1000 * statistics.median(warm):8.1f} ms"
-          f"   ({m21['total'] / statistics.median(warm):.0f}x faster than music21)")
+    print(
+        f"\nengine, full analysis ({', '.join(run_all(table, version=0))}), median of {args.runs}:"
+    )
+    print(
+        f"  cold Roman numeral cache {1000 * statistics.median(cold):8.1f} ms"
+        f"   ({m21['total'] / statistics.median(cold):.0f}x faster than music21)"
+    )
+    print(
+        f"  warm                     {1000 * statistics.median(warm):8.1f} ms"
+        f"   ({m21['total'] / statistics.median(warm):.0f}x faster than music21)"
+    )
 
     started = time.perf_counter()
     figures = warm_figures()
     gc.collect()
     gc.freeze()  # long-lived objects out of the collector's way: no gen-2 pauses per edit
-    print(f"\nworker start-up: warm_figures() cached {figures} Roman numeral figures in "
-          f"{time.perf_counter() - started:.1f} s, then gc.freeze()")
+    print(
+        f"\nworker start-up: warm_figures() cached {figures} Roman numeral figures in "
+        f"{time.perf_counter() - started:.1f} s, then gc.freeze()"
+    )
     rng = random.Random(59)
     editor = ScoreEditor(doc)
     analyzer = IncrementalAnalyzer()
@@ -163,15 +178,20 @@ def main() -> None:
         started = time.perf_counter()
         results = analyzer.update(data, version=version)  # no hint: compares every note
         diff_times.append(time.perf_counter() - started)
-    fresh = run_all(build_table(ScoreDoc.from_update(doc.encode_state()).read()),
-                    version=args.edits + 5)
+    fresh = run_all(
+        build_table(ScoreDoc.from_update(doc.encode_state()).read()), version=args.edits + 5
+    )
     same = json.dumps(fresh, sort_keys=True) == json.dumps(results, sort_keys=True)
     print(f"engine, re-analysis after a one-note edit ({args.edits} random edits):")
-    print(f"  median {1000 * statistics.median(edit_times):6.1f} ms, "
-          f"90th percentile {1000 * sorted(edit_times)[int(0.9 * len(edit_times))]:6.1f} ms, "
-          f"max {1000 * max(edit_times):6.1f} ms")
-    print(f"  without naming the changed note (diff of every note): median "
-          f"{1000 * statistics.median(diff_times):6.1f} ms")
+    print(
+        f"  median {1000 * statistics.median(edit_times):6.1f} ms, "
+        f"90th percentile {1000 * sorted(edit_times)[int(0.9 * len(edit_times))]:6.1f} ms, "
+        f"max {1000 * max(edit_times):6.1f} ms"
+    )
+    print(
+        f"  without naming the changed note (diff of every note): median "
+        f"{1000 * statistics.median(diff_times):6.1f} ms"
+    )
     print(f"  equal to a from-scratch analysis of the edited document: {same}")
 
 

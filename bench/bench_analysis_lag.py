@@ -50,22 +50,24 @@ def generated_score(measures: int, seed: int = 1) -> ScoreDoc:
     rng = random.Random(seed)
     score = ScoreDoc()
     editor = ScoreEditor(score, Origin.server("bench"))
-    ids = editor.create_score(title="Lag", parts=("Soprano", "Alto", "Tenor", "Bass"),
-                              measures=measures)
+    ids = editor.create_score(
+        title="Lag", parts=("Soprano", "Alto", "Tenor", "Bass"), measures=measures
+    )
     octaves = (5, 4, 3, 2)
     with editor.batch():
         for measure in ids["measures"]:
             for part, octave in zip(ids["parts"], octaves, strict=True):
                 for beat in range(4):
-                    editor.add_note(measure, part, beat, 1,
-                                    f"{rng.choice(SCALE)}{octave}")
+                    editor.add_note(measure, part, beat, 1, f"{rng.choice(SCALE)}{octave}")
     return score
 
 
-async def read_events(client: httpx.AsyncClient, url: str,
-                      events: list[tuple[float, str, float | None]]) -> None:
-    async with client.stream("GET", url, timeout=None,
-                                 headers={"accept": "text/event-stream"}) as response:
+async def read_events(
+    client: httpx.AsyncClient, url: str, events: list[tuple[float, str, float | None]]
+) -> None:
+    async with client.stream(
+        "GET", url, timeout=None, headers={"accept": "text/event-stream"}
+    ) as response:
         async for line in response.aiter_lines():
             if line.startswith("data: "):
                 data = json.loads(line[6:])
@@ -86,21 +88,27 @@ async def main(edits: int, measures: int) -> None:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(app, ws="websockets-sansio", log_level="warning",
-                                               ws_per_message_deflate=False))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app, ws="websockets-sansio", log_level="warning", ws_per_message_deflate=False
+            )
+        )
         serving = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
         while not server.started:
             await asyncio.sleep(0.01)
         base = f"127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=f"http://{base}", timeout=30) as client:
-            created = await client.post("/api/scores?filename=lag.json&title=Lag",
-                                        content=upload,
-                                        headers={"content-type": "application/octet-stream"})
+            created = await client.post(
+                "/api/scores?filename=lag.json&title=Lag",
+                content=upload,
+                headers={"content-type": "application/octet-stream"},
+            )
             created.raise_for_status()
             score_id = created.json()["id"]
             events: list[tuple[float, str, float | None]] = []
             reader = asyncio.get_running_loop().create_task(
-                read_events(client, f"/api/scores/{score_id}/analysis/events", events))
+                read_events(client, f"/api/scores/{score_id}/analysis/events", events)
+            )
             await client.get(f"/api/scores/{score_id}/analysis")  # first (cold) job
             while not events:
                 await asyncio.sleep(0.01)
@@ -146,19 +154,29 @@ async def main(edits: int, measures: int) -> None:
         full.append((time.perf_counter() - started) * 1000)
 
     notes = len(score.raw_notes())
-    print(f"edit-to-analysis lag, {measures} measures x 4 parts ({notes} notes), "
-          f"{edits} one-note edits over WebSocket, result pushed over SSE:")
-    print(f"  lag            p50 {pct(lags, .5):7.1f} ms   p90 {pct(lags, .9):7.1f} ms   "
-          f"max {max(lags):7.1f} ms")
+    print(
+        f"edit-to-analysis lag, {measures} measures x 4 parts ({notes} notes), "
+        f"{edits} one-note edits over WebSocket, result pushed over SSE:"
+    )
+    print(
+        f"  lag            p50 {pct(lags, 0.5):7.1f} ms   p90 {pct(lags, 0.9):7.1f} ms   "
+        f"max {max(lags):7.1f} ms"
+    )
     print("  of which: debounce (quiet period)  200.0 ms")
-    print(f"            worker job (catch-up + incremental analysis)  median "
-          f"{statistics.median(jobs):6.1f} ms, p90 {pct(jobs, .9):6.1f} ms")
+    print(
+        f"            worker job (catch-up + incremental analysis)  median "
+        f"{statistics.median(jobs):6.1f} ms, p90 {pct(jobs, 0.9):6.1f} ms"
+    )
     print("baselines, same run:")
-    print(f"  WebSocket round trip of the edit to another client  median "
-          f"{statistics.median(round_trips):6.2f} ms")
+    print(
+        f"  WebSocket round trip of the edit to another client  median "
+        f"{statistics.median(round_trips):6.2f} ms"
+    )
     print(f"  first (cold) job on the server: {cold_ms:.1f} ms")
-    print(f"  from-scratch analysis of the same score (warm caches): median "
-          f"{statistics.median(full):.1f} ms")
+    print(
+        f"  from-scratch analysis of the same score (warm caches): median "
+        f"{statistics.median(full):.1f} ms"
+    )
 
 
 if __name__ == "__main__":

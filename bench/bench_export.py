@@ -45,8 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--music21-midi-runs", type=int, default=1)
-    parser.add_argument("--cpu", action="store_true",
-                        help="process CPU time instead of wall time (a loaded machine)")
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="process CPU time instead of wall time (a loaded machine)",
+    )
     args = parser.parse_args(argv)
     CPU["on"] = args.cpu
 
@@ -82,32 +85,44 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[tuple[str, float | None, str]] = []
     midi_base, _ = median_seconds(
-        lambda: translate.streamToMidiFile(project_score(data)).writestr(),
-        args.music21_midi_runs)
-    rows.append(("MIDI: music21 streamToMidiFile, projection included (baseline)",
-                 midi_base, "midi"))
+        lambda: translate.streamToMidiFile(project_score(data)).writestr(), args.music21_midi_runs
+    )
+    rows.append(
+        ("MIDI: music21 streamToMidiFile, projection included (baseline)", midi_base, "midi")
+    )
     ours, _ = median_seconds(lambda: export_score(data, "midi"), runs)
     rows.append(("MIDI: export_score from ScoreData (mido)", ours, "midi"))
     ours_doc, _ = median_seconds(lambda: export_score(score, "midi"), runs)
     rows.append(("MIDI: export_score from ScoreDoc (read included)", ours_doc, "midi"))
     xml_base, _ = median_seconds(music21_xml, runs)
-    rows.append(("MusicXML: music21 writer with its makeNotation, projection included "
-                 "(baseline)", xml_base, "xml"))
+    rows.append(
+        (
+            "MusicXML: music21 writer with its makeNotation, projection included (baseline)",
+            xml_base,
+            "xml",
+        )
+    )
     xml_ours, _ = median_seconds(lambda: export_score(data, "musicxml"), runs)
     rows.append(("MusicXML: export_score from ScoreData", xml_ours, "xml"))
     projection, _ = median_seconds(lambda: project_score(data), runs)
     rows.append(("- project_score", projection, "xml"))
-    rows.append(("- make_notation", sorted(notation_only() for _ in range(runs))[runs // 2],
-                 "xml"))
-    rows.append(("- music21 writer, no notation pass",
-                 sorted(writer_only() for _ in range(runs))[runs // 2], "xml"))
+    rows.append(("- make_notation", sorted(notation_only() for _ in range(runs))[runs // 2], "xml"))
+    rows.append(
+        (
+            "- music21 writer, no notation pass",
+            sorted(writer_only() for _ in range(runs))[runs // 2],
+            "xml",
+        )
+    )
 
     load = os.getloadavg()
-    print(f"{WORK}: {len(data.parts)} parts, {len(data.measures)} measures, "
-          f"{len(data.notes)} notes; medians of {runs} "
-          f"(music21 MIDI: {args.music21_midi_runs}), {'CPU' if args.cpu else 'wall'} time; "
-          f"load average "
-          f"{load[0]:.1f} {load[1]:.1f}")
+    print(
+        f"{WORK}: {len(data.parts)} parts, {len(data.measures)} measures, "
+        f"{len(data.notes)} notes; medians of {runs} "
+        f"(music21 MIDI: {args.music21_midi_runs}), {'CPU' if args.cpu else 'wall'} time; "
+        f"load average "
+        f"{load[0]:.1f} {load[1]:.1f}"
+    )
     print()
     print("| step | median | vs music21 |")
     print("|---|---|---|")

@@ -57,14 +57,32 @@ def free_port() -> int:
 class Server:
     def __init__(self, name: str, env: dict[str, str], data_dir: Path) -> None:
         self.name, self.port = name, free_port()
-        full = {**os.environ, **env, "ORPHEUS_INSTANCE_ID": name, "ORPHEUS_LOG_LEVEL": "error",
-                "ORPHEUS_AUTH_ENABLED": "false", "ORPHEUS_REST_RATE_PER_IP": "0",
-                "ORPHEUS_REST_RATE_PER_USER": "0", "ORPHEUS_WS_UPDATE_RATE": "0",
-                "ORPHEUS_ROOM_IDLE_SECONDS": "600"}
+        full = {
+            **os.environ,
+            **env,
+            "ORPHEUS_INSTANCE_ID": name,
+            "ORPHEUS_LOG_LEVEL": "error",
+            "ORPHEUS_AUTH_ENABLED": "false",
+            "ORPHEUS_REST_RATE_PER_IP": "0",
+            "ORPHEUS_REST_RATE_PER_USER": "0",
+            "ORPHEUS_WS_UPDATE_RATE": "0",
+            "ORPHEUS_ROOM_IDLE_SECONDS": "600",
+        }
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from collab_server.cli.main import main; main()", "serve",
-             "--port", str(self.port), "--data-dir", str(data_dir)],
-            env=full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-c",
+                "from collab_server.cli.main import main; main()",
+                "serve",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(data_dir),
+            ],
+            env=full,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + 60
@@ -114,12 +132,19 @@ async def wait_all(readers: list[Reader], note: str, timeout: float = 20) -> Non
             await asyncio.sleep(0.0002)
 
 
-async def run(writer_server: Server, reader_server: Server, readers_count: int,
-              latency_updates: int, burst: int) -> dict[str, float]:
+async def run(
+    writer_server: Server,
+    reader_server: Server,
+    readers_count: int,
+    latency_updates: int,
+    burst: int,
+) -> dict[str, float]:
     score_id = writer_server.create_score()
     writer = await YClient(writer_server.ws(score_id), presence={"name": "w"}).connect()
-    clients = [await YClient(reader_server.ws(score_id), presence={"name": f"r{n}"}).connect()
-               for n in range(readers_count)]
+    clients = [
+        await YClient(reader_server.ws(score_id), presence={"name": f"r{n}"}).connect()
+        for n in range(readers_count)
+    ]
     for client in (writer, *clients):
         await asyncio.wait_for(client.synced.wait(), 20)
     readers = [Reader(c) for c in clients]
@@ -167,8 +192,11 @@ async def main_async(args: argparse.Namespace) -> None:
             root = Path(tmp)
             embedded = Server("solo", {}, root / "solo")
             servers.append(embedded)
-            shared = {"DATABASE_URL": dsn, "REDIS_URL": REDIS_URL,
-                      "ORPHEUS_BLOB_URL": f"file://{root / 'blobs'}"}
+            shared = {
+                "DATABASE_URL": dsn,
+                "REDIS_URL": REDIS_URL,
+                "ORPHEUS_BLOB_URL": f"file://{root / 'blobs'}",
+            }
             a = Server("a", shared, root / "a")
             servers.append(a)
             embedded.wait_ready()
@@ -184,26 +212,44 @@ async def main_async(args: argparse.Namespace) -> None:
             runs: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in rows}
             for _ in range(args.repeats):  # interleaved, so drift hits every row alike
                 for name, writer_server, reader_server in rows:
-                    runs[name].append(await run(writer_server, reader_server, args.readers,
-                                                args.latency_updates, args.burst))
-            results = [(name, {key: statistics.median(r[key] for r in runs[name])
-                               for key in runs[name][0]}) for name, _, _ in rows]
+                    runs[name].append(
+                        await run(
+                            writer_server,
+                            reader_server,
+                            args.readers,
+                            args.latency_updates,
+                            args.burst,
+                        )
+                    )
+            results = [
+                (
+                    name,
+                    {key: statistics.median(r[key] for r in runs[name]) for key in runs[name][0]},
+                )
+                for name, _, _ in rows
+            ]
     finally:
         for server in servers:
             server.stop()
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()
 
-    print(f"\n1 writer, {args.readers} readers (pycrdt clients), {args.latency_updates} "
-          f"sequential updates for latency, bursts of {args.burst}; medians of "
-          f"{args.repeats} interleaved runs")
-    header = (f"{'configuration':34} {'first ms':>9} {'all ms':>8} {'all p99':>8} "
-              f"{'deliv/s':>9} {'burst s':>8}")
+    print(
+        f"\n1 writer, {args.readers} readers (pycrdt clients), {args.latency_updates} "
+        f"sequential updates for latency, bursts of {args.burst}; medians of "
+        f"{args.repeats} interleaved runs"
+    )
+    header = (
+        f"{'configuration':34} {'first ms':>9} {'all ms':>8} {'all p99':>8} "
+        f"{'deliv/s':>9} {'burst s':>8}"
+    )
     print(header)
     print("-" * len(header))
     for name, r in results:
-        print(f"{name:34} {r['first_median_ms']:9.2f} {r['last_median_ms']:8.2f} "
-              f"{r['last_p99_ms']:8.2f} {r['deliveries_per_s']:9.0f} {r['burst_s']:8.2f}")
+        print(
+            f"{name:34} {r['first_median_ms']:9.2f} {r['last_median_ms']:8.2f} "
+            f"{r['last_p99_ms']:8.2f} {r['deliveries_per_s']:9.0f} {r['burst_s']:8.2f}"
+        )
 
 
 def main() -> None:

@@ -32,9 +32,16 @@ from score_model.document import ScoreData, ScoreDoc
 from score_model.importer import import_score
 
 VOICES = ("Soprano", "Alto", "Tenor", "Bass")
-SHORT = {"parallel_fifths": "P5", "parallel_octaves": "P8", "hidden_fifths": "h5",
-         "hidden_octaves": "h8", "crossing": "cross", "overlap": "overl", "spacing": "space",
-         "range": "range"}
+SHORT = {
+    "parallel_fifths": "P5",
+    "parallel_octaves": "P8",
+    "hidden_fifths": "h5",
+    "hidden_octaves": "h8",
+    "crossing": "cross",
+    "overlap": "overl",
+    "spacing": "space",
+    "range": "range",
+}
 
 
 def satb(doc: ScoreDoc) -> ScoreData:
@@ -50,7 +57,8 @@ def labels(data: ScoreData) -> dict[str, list[tuple[int, int, str, str | None]]]
     for s in slices:
         start = to_ticks(_fraction(s["onset"]))
         out.setdefault(s["measure"], []).append(
-            (start, start + to_ticks(_fraction(s["duration"])), s["root"], s["quality"]))
+            (start, start + to_ticks(_fraction(s["duration"])), s["root"], s["quality"])
+        )
     return out
 
 
@@ -60,8 +68,9 @@ def _fraction(text: str) -> Any:
     return Fraction(text)
 
 
-def at(table: dict[str, list[tuple[int, int, str, str | None]]], measure: str, tick: int
-       ) -> tuple[str, str | None] | None:
+def at(
+    table: dict[str, list[tuple[int, int, str, str | None]]], measure: str, tick: int
+) -> tuple[str, str | None] | None:
     for start, end, root, quality in table.get(measure, []):
         if start <= tick < end:
             return root, quality
@@ -78,19 +87,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--details", action="store_true")
-    parser.add_argument("--set", choices=("bench", "learning"), default="bench",
-                        help="learning: chorales the statistics came from (for tuning)")
+    parser.add_argument(
+        "--set",
+        choices=("bench", "learning"),
+        default="bench",
+        help="learning: chorales the statistics came from (for tuning)",
+    )
     parser.add_argument("--hand", action="store_true", help="hand-set chord costs only")
-    parser.add_argument("--passing", action="store_true",
-                        help="passing notes in the lower voices")
+    parser.add_argument("--passing", action="store_true", help="passing notes in the lower voices")
     args = parser.parse_args()
     paths = (bench_chorales() if args.set == "bench" else learning_chorales()[::9])[: args.limit]
-    totals: dict[str, dict[str, int]] = {"ours": dict.fromkeys(FAULTS, 0),
-                                         "bach": dict.fromkeys(FAULTS, 0)}
+    totals: dict[str, dict[str, int]] = {
+        "ours": dict.fromkeys(FAULTS, 0),
+        "bach": dict.fromkeys(FAULTS, 0),
+    }
     chords = root_hits = full_hits = written_range = 0
     seconds: list[float] = []
-    print(f"{'chorale':<16}{'chords':>7}{'sec':>7}{'root%':>7}{'r+q%':>7}   ours "
-          + " ".join(f"{SHORT[k]:>5}" for k in FAULTS) + "   | Bach P5 P8 h5+h8")
+    print(
+        f"{'chorale':<16}{'chords':>7}{'sec':>7}{'root%':>7}{'r+q%':>7}   ours "
+        + " ".join(f"{SHORT[k]:>5}" for k in FAULTS)
+        + "   | Bach P5 P8 h5+h8"
+    )
     for path in paths:
         doc = import_score(path.read_bytes(), path.name)
         view = extract_view(doc)
@@ -102,8 +119,9 @@ def main() -> None:
         ours = check_data(ours_data, vocal=True)
         bach = check_data(bach_data, vocal=True)
         ours_labels, bach_labels = labels(ours_data), labels(bach_data)
-        written_range += sum(1 for i in ours.issues
-                             if i["type"] == "range" and i["parts"] != ["p_0"])
+        written_range += sum(
+            1 for i in ours.issues if i["type"] == "range" and i["parts"] != ["p_0"]
+        )
         hits = full = 0
         for choice in h.chords:
             tick = to_ticks(choice.onset)
@@ -118,10 +136,12 @@ def main() -> None:
         for name, report in (("ours", ours), ("bach", bach)):
             for kind in FAULTS:
                 totals[name][kind] += report.counts[kind]
-        print(f"{path.stem:<16}{n:>7}{h.seconds:>7.3f}{100 * hits / n:>7.1f}"
-              f"{100 * full / n:>7.1f}        " + row(ours) + "   | "
-              f"{bach.counts['parallel_fifths']:>7}{bach.counts['parallel_octaves']:>3}"
-              f"{bach.counts['hidden_fifths'] + bach.counts['hidden_octaves']:>3}")
+        print(
+            f"{path.stem:<16}{n:>7}{h.seconds:>7.3f}{100 * hits / n:>7.1f}"
+            f"{100 * full / n:>7.1f}        " + row(ours) + "   | "
+            f"{bach.counts['parallel_fifths']:>7}{bach.counts['parallel_octaves']:>3}"
+            f"{bach.counts['hidden_fifths'] + bach.counts['hidden_octaves']:>3}"
+        )
         if args.details:
             print("   ", " ".join(f"{c.label}" for c in h.chords))
     print()
@@ -129,14 +149,19 @@ def main() -> None:
     print(f"{'per 100 chords':<22}" + "".join(f"{k:>17}" for k in FAULTS))
     for name in ("ours", "bach"):
         label = "harmoniser" if name == "ours" else "Bach (control)"
-        print(f"{label:<22}" + "".join(f"{100 * totals[name][k] / chords:>17.2f}"
-                                       for k in FAULTS))
-    print(f"range faults in the written alto, tenor and bass: {written_range} "
-          "(the others are Bach's soprano notes)")
-    print(f"chord agreement with Bach: root {100 * root_hits / chords:.1f}%, "
-          f"root and quality {100 * full_hits / chords:.1f}%")
-    print(f"time per chorale: median {statistics.median(seconds) * 1000:.0f} ms, "
-          f"max {max(seconds) * 1000:.0f} ms")
+        print(f"{label:<22}" + "".join(f"{100 * totals[name][k] / chords:>17.2f}" for k in FAULTS))
+    print(
+        f"range faults in the written alto, tenor and bass: {written_range} "
+        "(the others are Bach's soprano notes)"
+    )
+    print(
+        f"chord agreement with Bach: root {100 * root_hits / chords:.1f}%, "
+        f"root and quality {100 * full_hits / chords:.1f}%"
+    )
+    print(
+        f"time per chorale: median {statistics.median(seconds) * 1000:.0f} ms, "
+        f"max {max(seconds) * 1000:.0f} ms"
+    )
 
 
 def row(report: QualityReport) -> str:

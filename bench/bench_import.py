@@ -51,13 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     data = path.read_bytes()
     rows: list[tuple[str, float]] = []
 
-    baseline, parsed = median_seconds(lambda: converter.parse(path, forceSource=True),
-                                      args.runs)
+    baseline, parsed = median_seconds(lambda: converter.parse(path, forceSource=True), args.runs)
     rows.append(("music21 converter.parse (baseline)", baseline))
     full, score = median_seconds(lambda: import_score(data, path.name), args.runs)
     rows.append(("import_score: everything", full))
     safe, m21 = median_seconds(
-        lambda: parse_musicxml(read_mxl(data, DEFAULT_LIMITS), DEFAULT_LIMITS), args.runs)
+        lambda: parse_musicxml(read_mxl(data, DEFAULT_LIMITS), DEFAULT_LIMITS), args.runs
+    )
     rows.append(("  safe parse (zip checks, defusedxml, music21 reader)", safe))
     convert, content = median_seconds(lambda: Converter().convert(m21), args.runs)
     rows.append(("  conversion alone (music21 -> schema values)", convert))
@@ -69,9 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("project_score (document -> music21)", project))
 
     notes = len(decoded.notes)
-    print(f"{WORK}: {len(decoded.parts)} parts, {len(decoded.measures)} measures, "
-          f"{notes:,} notes; music21 parsed {len(parsed.recurse().notesAndRests):,} "
-          f"notes and rests; medians of {args.runs} runs")
+    print(
+        f"{WORK}: {len(decoded.parts)} parts, {len(decoded.measures)} measures, "
+        f"{notes:,} notes; music21 parsed {len(parsed.recurse().notesAndRests):,} "
+        f"notes and rests; medians of {args.runs} runs"
+    )
     print(f"{'step':56} {'median':>9} {'x baseline':>11}")
     for label, seconds in rows:
         print(f"{label:56} {seconds * 1000:7.0f} ms {seconds / baseline:10.2f}x")

@@ -54,8 +54,9 @@ def _updates(n: int) -> list[bytes]:
     return out
 
 
-async def _run(storage: Storage, rooms: int, seconds: float, window: float | None
-               ) -> tuple[float, float, float, float]:
+async def _run(
+    storage: Storage, rooms: int, seconds: float, window: float | None
+) -> tuple[float, float, float, float]:
     grouped = window is not None
     documents = DocumentStore(storage, commit_window=window or 0.0, compact_every=10**9)
     for r in range(rooms):
@@ -82,18 +83,23 @@ async def _run(storage: Storage, rooms: int, seconds: float, window: float | Non
     batches = documents.log.batches if grouped else len(latencies)
     await documents.close()
     latencies.sort()
-    return (len(latencies) / elapsed, statistics.median(latencies) * 1000,
-            latencies[int(len(latencies) * 0.99)] * 1000, len(latencies) / max(batches, 1))
+    return (
+        len(latencies) / elapsed,
+        statistics.median(latencies) * 1000,
+        latencies[int(len(latencies) * 0.99)] * 1000,
+        len(latencies) / max(batches, 1),
+    )
 
 
-async def _load_and_compact(make: Callable[[Path], Awaitable[Storage]], tmp: Path
-                            ) -> tuple[float, float]:
+async def _load_and_compact(
+    make: Callable[[Path], Awaitable[Storage]], tmp: Path
+) -> tuple[float, float]:
     storage = await make(tmp)
     documents = DocumentStore(storage, compact_every=10**9)
     await documents.create("big")
     updates = _updates(5000)
     for i in range(0, len(updates), 100):
-        await documents.append("big", 1, updates[i:i + 100])
+        await documents.append("big", 1, updates[i : i + 100])
     started = time.perf_counter()
     await documents.load("big")
     load = time.perf_counter() - started
@@ -107,10 +113,12 @@ async def _load_and_compact(make: Callable[[Path], Awaitable[Storage]], tmp: Pat
 
 def _sqlite(synchronous: str) -> Callable[[Path], Awaitable[Storage]]:
     async def make(tmp: Path) -> Storage:
-        storage = SqliteStorage(tmp / f"{synchronous}.db", FileBlobStore(tmp / "blobs"),
-                                synchronous=synchronous)  # type: ignore[arg-type]
+        storage = SqliteStorage(
+            tmp / f"{synchronous}.db", FileBlobStore(tmp / "blobs"), synchronous=synchronous
+        )  # type: ignore[arg-type]
         await storage.open()
         return storage
+
     return make
 
 
@@ -140,19 +148,24 @@ def _postgres(dsn: str) -> Callable[[Path], Awaitable[Storage]]:
         async with storage.db.transaction() as conn:  # start from empty tables
             await conn.execute("DELETE FROM scores")
         return storage
+
     return make
 
 
 async def main(seconds: float, backend: str, postgres_dsn: str) -> None:
     async with contextlib.AsyncExitStack() as stack:
-        dsn = (await stack.enter_async_context(_scratch_database(postgres_dsn))
-               if backend in ("postgres", "all") else "")
+        dsn = (
+            await stack.enter_async_context(_scratch_database(postgres_dsn))
+            if backend in ("postgres", "all")
+            else ""
+        )
         await _report(seconds, backend, dsn)
 
 
 async def _report(seconds: float, backend: str, dsn: str) -> None:
     configs: list[tuple[str, Callable[[Path], Awaitable[Storage]], float | None]] = [
-        ("memory, window 2 ms (baseline)", _memory, 0.002)]
+        ("memory, window 2 ms (baseline)", _memory, 0.002)
+    ]
     if backend in ("sqlite", "all"):
         configs += [
             ("sqlite FULL, window 2 ms", _sqlite("FULL"), 0.002),
@@ -168,16 +181,19 @@ async def _report(seconds: float, backend: str, dsn: str) -> None:
             ("postgres, window 0", _postgres(dsn), 0.0),
             ("postgres, no group commit", _postgres(dsn), None),
         ]
-    print(f"{'configuration':32} {'rooms':>5} {'appends/s':>10} {'median ms':>10} "
-          f"{'p99 ms':>8} {'per txn':>8}")
+    print(
+        f"{'configuration':32} {'rooms':>5} {'appends/s':>10} {'median ms':>10} "
+        f"{'p99 ms':>8} {'per txn':>8}"
+    )
     for name, make, window in configs:
         for rooms in (1, 10, 100):
             with tempfile.TemporaryDirectory() as tmp:
                 storage = await make(Path(tmp))
                 rate, median, p99, per_txn = await _run(storage, rooms, seconds, window)
                 await storage.close()
-            print(f"{name:32} {rooms:>5} {rate:>10,.0f} {median:>10.2f} {p99:>8.2f} "
-                  f"{per_txn:>8.1f}")
+            print(
+                f"{name:32} {rooms:>5} {rate:>10,.0f} {median:>10.2f} {p99:>8.2f} {per_txn:>8.1f}"
+            )
     loads: list[tuple[str, Callable[[Path], Awaitable[Storage]]]] = [("memory", _memory)]
     if backend in ("sqlite", "all"):
         loads.append(("sqlite FULL", _sqlite("FULL")))
@@ -192,9 +208,16 @@ async def _report(seconds: float, backend: str, dsn: str) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--backend", choices=["sqlite", "postgres", "all"], default="sqlite",
-                        help="which database backends to measure (memory always runs)")
-    parser.add_argument("--postgres-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                        help="a server where a scratch database may be created")
+    parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgres", "all"],
+        default="sqlite",
+        help="which database backends to measure (memory always runs)",
+    )
+    parser.add_argument(
+        "--postgres-dsn",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="a server where a scratch database may be created",
+    )
     args = parser.parse_args()
     asyncio.run(main(args.seconds, args.backend, args.postgres_dsn))

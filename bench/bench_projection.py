@@ -35,8 +35,7 @@ PITCHES = ["C", "D", "E", "F", "G", "A", "B"]
 def build_document() -> tuple[ScoreDoc, list[str], list[str]]:
     score = ScoreDoc()
     editor = ScoreEditor(score)
-    ids = editor.create_score(title="Bench", parts=[f"P{i}" for i in range(PARTS)],
-                              measures=0)
+    ids = editor.create_score(title="Bench", parts=[f"P{i}" for i in range(PARTS)], measures=0)
     with editor.batch():
         measures = editor.append_measures(MEASURES)
         editor.set_time_signature(measures[0], "4/4")
@@ -47,11 +46,17 @@ def build_document() -> tuple[ScoreDoc, list[str], list[str]]:
                     counter += 1
                     octave = 2 + p_index + (m_index + beat) % 2
                     pitch = f"{PITCHES[(m_index * 3 + beat + p_index) % 7]}{octave}"
-                    pitches = [pitch, f"{PITCHES[(m_index + beat + 2) % 7]}{octave}"] \
-                        if counter % 8 == 0 else [pitch]
+                    pitches = (
+                        [pitch, f"{PITCHES[(m_index + beat + 2) % 7]}{octave}"]
+                        if counter % 8 == 0
+                        else [pitch]
+                    )
                     score.notes[f"n_{counter:06d}"] = {
-                        "measure": measure, "part": part, "onset": str(beat),
-                        "duration": "1", "pitches": pitches,
+                        "measure": measure,
+                        "part": part,
+                        "onset": str(beat),
+                        "duration": "1",
+                        "pitches": pitches,
                     }
     return score, measures, ids["parts"]
 
@@ -81,9 +86,13 @@ print(rss() - before, traced, len(doc.notes))
 def measure_load(state: bytes) -> tuple[int, int]:
     """RSS and tracemalloc deltas of loading ``state`` in a fresh interpreter (so memory
     freed earlier in this process cannot hide the cost)."""
-    result = subprocess.run([sys.executable, "-c", _LOAD_PROBE], input=state,
-                            capture_output=True, check=True,
-                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    result = subprocess.run(
+        [sys.executable, "-c", _LOAD_PROBE],
+        input=state,
+        capture_output=True,
+        check=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
     rss, traced, _ = (int(x) for x in result.stdout.split())
     return rss, traced
 
@@ -149,21 +158,34 @@ def main() -> None:
     equal = describe(projection.score()) == describe(project_score(loaded.read()))
     mb = 1 << 20
     rows = [
-        ("document", f"{len(measures)} measures x {len(parts)} parts, {note_count} notes,"
-                     f" {len(state) / 1024:.0f} KiB encoded", ""),
+        (
+            "document",
+            f"{len(measures)} measures x {len(parts)} parts, {note_count} notes,"
+            f" {len(state) / 1024:.0f} KiB encoded",
+            "",
+        ),
         ("load: RSS delta", f"{load_rss / mb:.1f} MB", "target <= 30 MB"),
         ("load: tracemalloc (Python side)", f"{traced / mb:.2f} MB", "pycrdt is Rust"),
         ("read() (decode all)", f"{read_ms:.0f} ms", "median"),
         ("full projection (baseline)", f"{full_ms:.0f} ms", "median, read() included"),
         ("full projection, GC paused", f"{nogc_ms:.0f} ms", "median; gc.disable() around it"),
         ("incremental: initial build", f"{initial_ms:.0f} ms", "once"),
-        ("incremental: projection RSS delta", f"{projection_rss / mb:.0f} MB",
-         "music21 objects + index"),
+        (
+            "incremental: projection RSS delta",
+            f"{projection_rss / mb:.0f} MB",
+            "music21 objects + index",
+        ),
         ("one-note edit (write)", f"{statistics.median(edit_times):.2f} ms", "median"),
-        ("one-note edit: refresh", f"{statistics.median(refresh_times):.2f} ms",
-         f"median of {len(refresh_times)}, max {max(refresh_times):.1f}; target <= 20 ms"),
-        ("time signature change: refresh", f"{statistics.median(meter_times):.0f} ms",
-         "median; shifts 500 measures"),
+        (
+            "one-note edit: refresh",
+            f"{statistics.median(refresh_times):.2f} ms",
+            f"median of {len(refresh_times)}, max {max(refresh_times):.1f}; target <= 20 ms",
+        ),
+        (
+            "time signature change: refresh",
+            f"{statistics.median(meter_times):.0f} ms",
+            "median; shifts 500 measures",
+        ),
         ("incremental == full (describe)", str(equal), ""),
     ]
     width = max(len(r[0]) for r in rows)

@@ -92,7 +92,7 @@ def _abc_tune(book: str, index: int) -> Callable[[], tuple[bytes, str]]:
         text = data.decode("utf-8", errors="replace")
         starts = [m.start() for m in re.finditer(r"^X:", text, re.M)]
         starts.append(len(text))
-        return text[starts[index]:starts[index + 1]].encode(), f"tune{index}.abc"
+        return text[starts[index] : starts[index + 1]].encode(), f"tune{index}.abc"
 
     return load
 
@@ -119,16 +119,22 @@ def bach_chorales(count: int) -> list[str]:
 def pieces(chorales: int = 20) -> list[Piece]:
     """The benchmark set: Bach chorales, a string quartet movement, piano and song
     scores with several voices per staff, ABC folk tunes and MIDI files."""
-    works = [*bach_chorales(chorales),
-             "beethoven/opus59no2/movement1",
-             "schumann_clara/opus17/movement3.xml",
-             "mozart/k545/movement1_exposition.mxl",
-             "joplin/maple_leaf_rag.mxl",
-             "schumann_robert/dichterliebe_no2.xml",
-             "schubert/Lindenbaum.xml"]
+    works = [
+        *bach_chorales(chorales),
+        "beethoven/opus59no2/movement1",
+        "schumann_clara/opus17/movement3.xml",
+        "mozart/k545/movement1_exposition.mxl",
+        "joplin/maple_leaf_rag.mxl",
+        "schumann_robert/dichterliebe_no2.xml",
+        "schubert/Lindenbaum.xml",
+    ]
     found = [Piece(w, _corpus_file(w)) for w in works]
-    for book, count in (("airdsAirs/book1.abc", 3), ("essenFolksong/altdeu10.abc", 2),
-                        ("miscFolk/americanfifeopus.abc", 2), ("oneills1850/0001-0050.abc", 1)):
+    for book, count in (
+        ("airdsAirs/book1.abc", 3),
+        ("essenFolksong/altdeu10.abc", 2),
+        ("miscFolk/americanfifeopus.abc", 2),
+        ("oneills1850/0001-0050.abc", 1),
+    ):
         found += [Piece(f"{book}#{i}", _abc_tune(book, i)) for i in range(count)]
     found += [Piece(f"{w}.mid", _midi_of(w)) for w in ("bach/bwv66.6", "bach/bwv1.6")]
     return found
@@ -138,8 +144,10 @@ def pieces(chorales: int = 20) -> list[Piece]:
 
 
 def _indexes(data: ScoreData) -> tuple[dict[str, int], dict[str, int]]:
-    return ({p.id: i for i, p in enumerate(data.parts)},
-            {m.id: i for i, m in enumerate(data.measures)})
+    return (
+        {p.id: i for i, p in enumerate(data.parts)},
+        {m.id: i for i, m in enumerate(data.measures)},
+    )
 
 
 def notation_rows(data: ScoreData) -> tuple[Counter[Hashable], int]:
@@ -151,8 +159,21 @@ def notation_rows(data: ScoreData) -> tuple[Counter[Hashable], int]:
         if (n.onset * DIVISIONS).denominator != 1 or (n.duration * DIVISIONS).denominator != 1:
             unrepresentable += 1
             continue
-        rows[(parts[n.part], measures[n.measure], n.voice, n.onset, n.duration, n.pitches,
-              n.ties, n.grace, n.lyric, n.articulations, n.dynamic)] += 1
+        rows[
+            (
+                parts[n.part],
+                measures[n.measure],
+                n.voice,
+                n.onset,
+                n.duration,
+                n.pitches,
+                n.ties,
+                n.grace,
+                n.lyric,
+                n.articulations,
+                n.dynamic,
+            )
+        ] += 1
     return rows, unrepresentable
 
 
@@ -163,8 +184,12 @@ def midi_number(name: str) -> int:
     """MIDI key number of a schema pitch name (``C4`` is 60)."""
     octave_at = len(name) - 1 if not name.endswith("-1") else len(name) - 2
     accidental = name[1:octave_at]
-    return (_STEPS[name[0]] + accidental.count("#") - accidental.count("-")
-            + 12 * (int(name[octave_at:]) + 1))
+    return (
+        _STEPS[name[0]]
+        + accidental.count("#")
+        - accidental.count("-")
+        + 12 * (int(name[octave_at:]) + 1)
+    )
 
 
 def sounding_rows(data: ScoreData) -> Counter[Hashable]:
@@ -177,14 +202,19 @@ def sounding_rows(data: ScoreData) -> Counter[Hashable]:
             continue
         start = starts[n.measure] + n.onset
         for index, name in enumerate(n.pitches):
-            events.append([parts[n.part], midi_number(name), start, start + n.duration,
-                           n.tie_of(index)])
+            events.append(
+                [parts[n.part], midi_number(name), start, start + n.duration, n.tie_of(index)]
+            )
     events.sort(key=lambda e: (e[0], e[1], e[2]))
     merged: list[list[Any]] = []
     for event in events:
         last = merged[-1] if merged else None
-        if (last is not None and last[:2] == event[:2] and last[4] in ("start", "continue")
-                and last[3] == event[2]):
+        if (
+            last is not None
+            and last[:2] == event[:2]
+            and last[4] in ("start", "continue")
+            and last[3] == event[2]
+        ):
             last[3], last[4] = event[3], event[4]
         else:
             merged.append(event)
@@ -222,27 +252,43 @@ def round_trip(original: ScoreDoc, fmt: str, name: str = "") -> Result:
         again = import_json(export_json(original))
         after = again.read()
         same = sum(1 for i, n in before.notes.items() if after.notes.get(i) == n)
-        others = (before.parts == after.parts and before.measures == after.measures
-                  and before.meta == after.meta
-                  and str(original.comments) == str(again.comments)
-                  and str(original.chat) == str(again.chat))
-        return Result(name, fmt, len(before.notes), same if others else 0,
-                      added=len(after.notes) - same, measures=len(before.measures),
-                      measures_matching=len(after.measures) if others else 0)
+        others = (
+            before.parts == after.parts
+            and before.measures == after.measures
+            and before.meta == after.meta
+            and str(original.comments) == str(again.comments)
+            and str(original.chat) == str(again.chat)
+        )
+        return Result(
+            name,
+            fmt,
+            len(before.notes),
+            same if others else 0,
+            added=len(after.notes) - same,
+            measures=len(before.measures),
+            measures_matching=len(after.measures) if others else 0,
+        )
     exported = export_score(original, fmt)
     after = import_score(exported.data, f"piece.{exported.extension}").read()
     if fmt == "midi":
         if any(m.repeat for m in before.measures):
             return Result(name, fmt, 0, 0, note="repeats played out: not compared")
         a, b = sounding_rows(before), sounding_rows(after)
-        return Result(name, fmt, sum(a.values()), sum((a & b).values()),
-                      added=sum((b - a).values()))
+        return Result(
+            name, fmt, sum(a.values()), sum((a & b).values()), added=sum((b - a).values())
+        )
     (a, unrepresentable), (b, _) = notation_rows(before), notation_rows(after)
     ma, mb = measure_rows(before), measure_rows(after)
-    return Result(name, fmt, sum(a.values()), sum((a & b).values()),
-                  added=sum((b - a).values()), unrepresentable=unrepresentable,
-                  measures=max(len(ma), len(mb)),
-                  measures_matching=sum(x == y for x, y in zip(ma, mb, strict=False)))
+    return Result(
+        name,
+        fmt,
+        sum(a.values()),
+        sum((a & b).values()),
+        added=sum((b - a).values()),
+        unrepresentable=unrepresentable,
+        measures=max(len(ma), len(mb)),
+        measures_matching=sum(x == y for x, y in zip(ma, mb, strict=False)),
+    )
 
 
 def differences(original: ScoreDoc, fmt: str) -> tuple[list[object], list[object]]:
@@ -264,8 +310,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     formats = args.formats.split(",")
     totals: dict[str, list[int]] = {f: [0, 0, 0, 0] for f in formats}
-    header = f"{'piece':42} {'fmt':8} {'notes':>6} {'match':>6} {'%':>7} {'added':>6} " \
-             f"{'unrep':>6} {'bars ok':>9} {'s':>6}"
+    header = (
+        f"{'piece':42} {'fmt':8} {'notes':>6} {'match':>6} {'%':>7} {'added':>6} "
+        f"{'unrep':>6} {'bars ok':>9} {'s':>6}"
+    )
     print(header)
     print("-" * len(header))
     for piece in pieces(args.chorales):
@@ -282,15 +330,19 @@ def main(argv: list[str] | None = None) -> int:
             total[3] += result.unrepresentable
             percent = f"{result.percent:6.2f}%" if result.compared else "    n/a"
             bars = f"{result.measures_matching}/{result.measures}" if result.measures else ""
-            print(f"{piece.name[:42]:42} {fmt:8} {result.compared:6} {result.matching:6} "
-                  f"{percent} {result.added:6} {result.unrepresentable:6} {bars:>9} "
-                  f"{elapsed:6.2f} {result.note}")
+            print(
+                f"{piece.name[:42]:42} {fmt:8} {result.compared:6} {result.matching:6} "
+                f"{percent} {result.added:6} {result.unrepresentable:6} {bars:>9} "
+                f"{elapsed:6.2f} {result.note}"
+            )
             sys.stdout.flush()
     print("-" * len(header))
     for fmt, (compared, matching, added, unrepresentable) in totals.items():
         share = 100.0 * matching / compared if compared else 100.0
-        print(f"{'TOTAL':42} {fmt:8} {compared:6} {matching:6} {share:6.2f}% {added:6} "
-              f"{unrepresentable:6}")
+        print(
+            f"{'TOTAL':42} {fmt:8} {compared:6} {matching:6} {share:6.2f}% {added:6} "
+            f"{unrepresentable:6}"
+        )
     return 0
 
 

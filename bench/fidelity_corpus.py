@@ -35,16 +35,35 @@ from pathlib import Path
 from typing import Any
 
 EXPORTS = ("musicxml", "mxl", "midi", "json")
-SOURCES = {".xml": "musicxml", ".musicxml": "musicxml", ".mxl": "mxl", ".abc": "abc",
-           ".krn": "humdrum", ".mei": "mei"}
+SOURCES = {
+    ".xml": "musicxml",
+    ".musicxml": "musicxml",
+    ".mxl": "mxl",
+    ".abc": "abc",
+    ".krn": "humdrum",
+    ".mei": "mei",
+}
 # A fixed sample of the hardest pieces, run in CI (tests/score_model/test_corpus_hardest.py):
 # lengths no notation can write (two quartet movements that once failed to export: an
 # inexpressible length, a 2048th), lyrics split with hyphens, dense tuplets, Humdrum.
-HARDEST = ("beethoven/opus18no1/movement2.mxl", "schumann_robert/opus41no1/movement4.mxl",
-           "monteverdi/madrigal.3.10.mxl", "schoenberg/opus19/movement2.mxl",
-           "bach/bwv277.krn")
-NOTE_FEATURES = ("notes", "chords", "rests", "ties", "grace", "lyric", "articulations",
-                 "dynamic", "voices 2+")
+HARDEST = (
+    "beethoven/opus18no1/movement2.mxl",
+    "schumann_robert/opus41no1/movement4.mxl",
+    "monteverdi/madrigal.3.10.mxl",
+    "schoenberg/opus19/movement2.mxl",
+    "bach/bwv277.krn",
+)
+NOTE_FEATURES = (
+    "notes",
+    "chords",
+    "rests",
+    "ties",
+    "grace",
+    "lyric",
+    "articulations",
+    "dynamic",
+    "voices 2+",
+)
 MEASURE_FEATURES = ("time", "key", "tempo", "barline", "repeat", "pickup")
 
 
@@ -106,8 +125,12 @@ def run_one(path_text: str, seconds: float) -> Outcome:
             except Exception as exc:
                 outcome.failures.append((fmt, f"{type(exc).__name__}: {exc}"[:300]))
                 continue
-            outcome.exports[fmt] = (result.compared, result.matching, result.added,
-                                    result.unrepresentable)
+            outcome.exports[fmt] = (
+                result.compared,
+                result.matching,
+                result.added,
+                result.unrepresentable,
+            )
             if fmt == "musicxml":
                 outcome.features = _features(report.score, notation_rows)
     except _Timeout:
@@ -143,8 +166,13 @@ def _features(score: Any, notation_rows: Any) -> dict[str, tuple[int, int]]:
     for name in MEASURE_FEATURES:
         index = MEASURE_FEATURES.index(name)
         have = [i for i, m in enumerate(before.measures) if _measure_field(m, index)]
-        same = [i for i in have if i < len(after.measures) and _measure_field(
-            after.measures[i], index) == _measure_field(before.measures[i], index)]
+        same = [
+            i
+            for i in have
+            if i < len(after.measures)
+            and _measure_field(after.measures[i], index)
+            == _measure_field(before.measures[i], index)
+        ]
         counts[name] = [len(have), len(same)]
     return {name: (c[0], c[1]) for name, c in counts.items()}
 
@@ -171,8 +199,14 @@ def _row_features(row: tuple[Hashable, ...], multi: set[tuple[int, int]]) -> Ite
 
 
 def _measure_field(measure: Any, index: int) -> Any:
-    return (measure.time, measure.key, measure.tempo, measure.barline, measure.repeat,
-            measure.pickup)[index]
+    return (
+        measure.time,
+        measure.key,
+        measure.tempo,
+        measure.barline,
+        measure.repeat,
+        measure.pickup,
+    )[index]
 
 
 def run(paths: list[Path], jobs: int, seconds: float) -> Iterator[Outcome]:
@@ -181,8 +215,7 @@ def run(paths: list[Path], jobs: int, seconds: float) -> Iterator[Outcome]:
             yield run_one(str(path), seconds)
         return
     with ProcessPoolExecutor(jobs) as pool:
-        yield from pool.map(run_one, [str(p) for p in paths], [seconds] * len(paths),
-                            chunksize=1)
+        yield from pool.map(run_one, [str(p) for p in paths], [seconds] * len(paths), chunksize=1)
 
 
 def report(outcomes: list[Outcome], out: Any = sys.stdout) -> None:
@@ -190,8 +223,12 @@ def report(outcomes: list[Outcome], out: Any = sys.stdout) -> None:
     for outcome in outcomes:
         by_source[outcome.source].append(outcome)
     print("\n## Per source format\n", file=out)
-    print("| source | files | imported | refused | " + " | ".join(
-        f"{f} exported / notes kept" for f in EXPORTS) + " |", file=out)
+    print(
+        "| source | files | imported | refused | "
+        + " | ".join(f"{f} exported / notes kept" for f in EXPORTS)
+        + " |",
+        file=out,
+    )
     print("|---|---|---|---|" + "---|" * len(EXPORTS), file=out)
     for source, group in sorted(by_source.items()):
         refused = Counter(o.refused for o in group if o.refused)
@@ -204,8 +241,12 @@ def report(outcomes: list[Outcome], out: Any = sys.stdout) -> None:
             share = f"{100 * matching / compared:.2f}%" if compared else "n/a"
             cells.append(f"{len(done)}/{len(imported)} / {share} of {compared:,}")
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(refused.items())) or "0"
-        print(f"| {source} | {len(group)} | {len(imported)} | {reasons} | "
-              + " | ".join(cells) + " |", file=out)
+        print(
+            f"| {source} | {len(group)} | {len(imported)} | {reasons} | "
+            + " | ".join(cells)
+            + " |",
+            file=out,
+        )
     print("\n## Per feature (MusicXML round trip)\n", file=out)
     print("| feature | " + " | ".join(sorted(by_source)) + " |", file=out)
     print("|---|" + "---|" * len(by_source), file=out)
@@ -217,8 +258,9 @@ def report(outcomes: list[Outcome], out: Any = sys.stdout) -> None:
             cells.append(f"{kept:,}/{have:,} ({100 * kept / have:.1f}%)" if have else "-")
         unit = "measures" if name in MEASURE_FEATURES else "notes"
         print(f"| {name} ({unit}) | " + " | ".join(cells) + " |", file=out)
-    failures = [(o, step, error) for o in outcomes for step, error in o.failures
-                if step != "import"]
+    failures = [
+        (o, step, error) for o in outcomes for step, error in o.failures if step != "import"
+    ]
     refusals = [(o, error) for o in outcomes for step, error in o.failures if step == "import"]
     print(f"\n## Failures after a successful import: {len(failures)}\n", file=out)
     for failed, step, error in failures:
@@ -244,21 +286,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="first N files only")
     parser.add_argument("--seconds", type=float, default=120.0, help="per file")
     parser.add_argument("--only", default="", help="paths containing this text")
-    parser.add_argument("--every", type=int, default=1,
-                        help="every Nth file only (an even sample)")
-    parser.add_argument("--json", default="",
-                        help="append every outcome here as it comes (JSON lines)")
-    parser.add_argument("--report", default="",
-                        help="print the tables of a --json file and stop")
+    parser.add_argument("--every", type=int, default=1, help="every Nth file only (an even sample)")
+    parser.add_argument(
+        "--json", default="", help="append every outcome here as it comes (JSON lines)"
+    )
+    parser.add_argument("--report", default="", help="print the tables of a --json file and stop")
     args = parser.parse_args(argv)
     if args.report:
         lines = Path(args.report).read_text().splitlines()
         report([Outcome(**json.loads(line)) for line in lines if line.strip()])
         return 0
     paths = [p for p in corpus_files(set(args.formats.split(","))) if args.only in str(p)]
-    paths = paths[::max(1, args.every)]
+    paths = paths[:: max(1, args.every)]
     if args.limit:
-        paths = paths[:args.limit]
+        paths = paths[: args.limit]
     started = time.perf_counter()
     outcomes = []
     for index, outcome in enumerate(run(paths, args.jobs, args.seconds), 1):
@@ -266,12 +307,20 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             with open(args.json, "a") as saved:
                 saved.write(json.dumps(asdict(outcome)) + "\n")
-        status = "ok" if outcome.imported and not outcome.failures else (
-            outcome.refused or ",".join(step for step, _ in outcome.failures))
-        print(f"[{index}/{len(paths)}] {_short(outcome.path)}: {status} "
-              f"({outcome.seconds:.1f} s)", file=sys.stderr, flush=True)
-    print(f"{len(paths)} files in {time.perf_counter() - started:.0f} s with {args.jobs} "
-          f"processes; load average {os.getloadavg()[0]:.1f}")
+        status = (
+            "ok"
+            if outcome.imported and not outcome.failures
+            else (outcome.refused or ",".join(step for step, _ in outcome.failures))
+        )
+        print(
+            f"[{index}/{len(paths)}] {_short(outcome.path)}: {status} ({outcome.seconds:.1f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
+    print(
+        f"{len(paths)} files in {time.perf_counter() - started:.0f} s with {args.jobs} "
+        f"processes; load average {os.getloadavg()[0]:.1f}"
+    )
     report(outcomes)
     failed = any(step != "import" for o in outcomes for step, _ in o.failures)
     return 1 if failed else 0

@@ -59,8 +59,9 @@ async def flood_once(url: str, deadline: float, client_id: int = 77_777) -> tupl
     """One connection flooding presence until it is closed or ``deadline`` passes:
     returns (frames sent, close code; 0 when still open at the deadline)."""
     frames = 0
-    async with connect(url, compression=None, max_size=None, ping_interval=None,
-                       open_timeout=10) as ws:
+    async with connect(
+        url, compression=None, max_size=None, ping_interval=None, open_timeout=10
+    ) as ws:
         await ws.send(encode_sync_step1(b"\x00"))
         state = json.dumps({"user": {"name": "flooder"}, "cursor": {"x": 0}})
         try:
@@ -106,8 +107,7 @@ async def flood(url: str, seconds: float, *, reconnect: bool = True) -> FloodRes
     return result
 
 
-async def measure_edits(url: str, seconds: float, *, interval: float = 0.01
-                        ) -> list[float]:
+async def measure_edits(url: str, seconds: float, *, interval: float = 0.01) -> list[float]:
     """Edit latencies (seconds) between two clients of ``url`` for ``seconds``."""
     writer, reader = YClient(url), YClient(url)
     await writer.connect()
@@ -149,23 +149,33 @@ class Setup:
     """A fresh server with two scores: one flooded (through a viewer link), one edited."""
 
     def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
-        self.instance = Instance("flood", {
-            "DATABASE_URL": "memory://", "ORPHEUS_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "ORPHEUS_LOG_LEVEL": "warning", "ORPHEUS_LOGIN_RATE_PER_IP": "0",
-            "ORPHEUS_REST_RATE_PER_IP": "0", **env}, data_dir)
+        self.instance = Instance(
+            "flood",
+            {
+                "DATABASE_URL": "memory://",
+                "ORPHEUS_ADMIN_PASSWORD": ADMIN_PASSWORD,
+                "ORPHEUS_LOG_LEVEL": "warning",
+                "ORPHEUS_LOGIN_RATE_PER_IP": "0",
+                "ORPHEUS_REST_RATE_PER_IP": "0",
+                **env,
+            },
+            data_dir,
+        )
 
     def __enter__(self) -> Setup:
         self.instance.start()
         self.instance.wait_ready()
         with httpx.Client(base_url=self.instance.base, timeout=10) as http:
-            token = http.post("/api/auth/login", json={
-                "username": "admin", "password": ADMIN_PASSWORD}).json()["access_token"]
+            token = http.post(
+                "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+            ).json()["access_token"]
             auth = {"Authorization": f"Bearer {token}"}
             flooded = http.post("/api/scores", json={"title": "flooded"}, headers=auth)
             edited = http.post("/api/scores", json={"title": "edited"}, headers=auth)
             flooded_id, edited_id = flooded.json()["id"], edited.json()["id"]
-            link = http.post(f"/api/scores/{flooded_id}/links", json={"role": "viewer"},
-                             headers=auth).json()["token"]
+            link = http.post(
+                f"/api/scores/{flooded_id}/links", json={"role": "viewer"}, headers=auth
+            ).json()["token"]
         self.flood_url = self.instance.ws(flooded_id) + f"?token={link}"
         self.edit_url = self.instance.ws(edited_id) + f"?token={token}"
         return self
@@ -174,13 +184,22 @@ class Setup:
         self.instance.stop()
 
 
-def start_flooder(url: str, seconds: float, *, reconnect: bool = True
-                  ) -> subprocess.Popen[bytes]:
+def start_flooder(url: str, seconds: float, *, reconnect: bool = True) -> subprocess.Popen[bytes]:
     """The flooder in its own process; it prints its :class:`FloodResult` as JSON."""
     return subprocess.Popen(
-        [sys.executable, "-m", "bench.flood", "--flooder", url, "--seconds", str(seconds),
-         *([] if reconnect else ["--once"])],
-        stdout=subprocess.PIPE, cwd=Path(__file__).resolve().parents[1])
+        [
+            sys.executable,
+            "-m",
+            "bench.flood",
+            "--flooder",
+            url,
+            "--seconds",
+            str(seconds),
+            *([] if reconnect else ["--once"]),
+        ],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[1],
+    )
 
 
 def flooder_result(process: subprocess.Popen[bytes]) -> dict[str, Any]:
@@ -191,16 +210,23 @@ def flooder_result(process: subprocess.Popen[bytes]) -> dict[str, Any]:
 async def scenario(name: str, seconds: float, env: dict[str, str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, Setup(Path(tmp), env) as setup:
         await measure_edits(setup.edit_url, 1.0)  # warm-up
-        flooder = None if name == "idle" else start_flooder(
-            setup.flood_url, seconds + 1, reconnect=name == "limited")
+        flooder = (
+            None
+            if name == "idle"
+            else start_flooder(setup.flood_url, seconds + 1, reconnect=name == "limited")
+        )
         await asyncio.sleep(0.5 if flooder else 0)  # let the flood start
         latencies = await measure_edits(setup.edit_url, seconds)
         flooded = flooder_result(flooder) if flooder else {}
-    return {"scenario": name, "edits": len(latencies),
-            "p50_ms": round(percentile(latencies, 0.5) * 1000, 2),
-            "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
-            "max_ms": round(max(latencies) * 1000, 2),
-            "mean_ms": round(statistics.fmean(latencies) * 1000, 2), "flooder": flooded}
+    return {
+        "scenario": name,
+        "edits": len(latencies),
+        "p50_ms": round(percentile(latencies, 0.5) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        "max_ms": round(max(latencies) * 1000, 2),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
+        "flooder": flooded,
+    }
 
 
 def main() -> None:
@@ -212,14 +238,26 @@ def main() -> None:
     if args.flooder:
         result = asyncio.run(flood(args.flooder, args.seconds, reconnect=not args.once))
         codes = sorted(set(result.close_codes))
-        print(json.dumps({"connections": result.connections, "frames": result.frames,
-                          "close_codes": codes, "seconds": round(result.seconds, 2),
-                          "frames_per_second": round(result.frames / result.seconds)}))
+        print(
+            json.dumps(
+                {
+                    "connections": result.connections,
+                    "frames": result.frames,
+                    "close_codes": codes,
+                    "seconds": round(result.seconds, 2),
+                    "frames_per_second": round(result.frames / result.seconds),
+                }
+            )
+        )
         return
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, "
-          f"{args.seconds:g} s per scenario")
-    for name, env in (("idle", {}), ("limited", {}),
-                      ("unlimited", {"ORPHEUS_WS_AWARENESS_RATE": "0"})):
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {args.seconds:g} s per scenario"
+    )
+    for name, env in (
+        ("idle", {}),
+        ("limited", {}),
+        ("unlimited", {"ORPHEUS_WS_AWARENESS_RATE": "0"}),
+    ):
         print(json.dumps(asyncio.run(scenario(name, args.seconds, env))))
 
 

@@ -73,25 +73,41 @@ def seed_frames(rng: random.Random) -> tuple[bytes, list[bytes]]:
     """A score's state and valid frames a real client would send against it."""
     score = ScoreDoc()
     ids = ScoreEditor(score, Origin.server("fuzz")).create_score(
-        title="Fuzz", parts=("Violin", "Cello"), measures=4)
+        title="Fuzz", parts=("Violin", "Cello"), measures=4
+    )
     state = score.encode_state()
     client = ScoreDoc.from_update(state)
     editor = ScoreEditor(client, Origin.client("fuzz"))
-    frames = [encode_sync_step1(client.doc.get_state()), encode_sync_step1(b"\x00"),
-              encode_query_awareness()]
+    frames = [
+        encode_sync_step1(client.doc.get_state()),
+        encode_sync_step1(b"\x00"),
+        encode_query_awareness(),
+    ]
     for index in range(12):
         before = client.doc.get_state()
         if index % 3 == 2:
             editor.set_metadata(title=f"Fuzz {index}")
         else:
-            editor.add_note(ids["measures"][index % 4], ids["parts"][index % 2],
-                            index % 4, 1, rng.choice(["C4", "E-5", "G#3"]))
+            editor.add_note(
+                ids["measures"][index % 4],
+                ids["parts"][index % 2],
+                index % 4,
+                1,
+                rng.choice(["C4", "E-5", "G#3"]),
+            )
         update = client.doc.get_update(before)
         frames += [encode_update(update), encode_sync_step2(update)]
     frames.append(encode_sync_step2(client.doc.get_update()))
     for clock in range(1, 4):
-        frames.append(encode_awareness([AwarenessEntry(
-            rng.randrange(1, 2**32), clock, json.dumps({"user": {"name": "x" * clock}}))]))
+        frames.append(
+            encode_awareness(
+                [
+                    AwarenessEntry(
+                        rng.randrange(1, 2**32), clock, json.dumps({"user": {"name": "x" * clock}})
+                    )
+                ]
+            )
+        )
     return state, frames
 
 
@@ -113,19 +129,19 @@ def mutate(rng: random.Random, frames: list[bytes]) -> bytes:
         if op == 0 and data:  # flip bits
             data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
         elif op == 1 and data:  # truncate
-            del data[rng.randrange(len(data)):]
+            del data[rng.randrange(len(data)) :]
         elif op == 2:  # insert random bytes
             at = rng.randrange(len(data) + 1)
             data[at:at] = rng.randbytes(rng.randrange(1, 8))
         elif op == 3 and data:  # overwrite with an extreme varint
             at = rng.randrange(len(data))
-            data[at:at + 1] = rng.choice([b"\xff" * 9, b"\x80" * 8 + b"\x01", b"\x7f"])
+            data[at : at + 1] = rng.choice([b"\xff" * 9, b"\x80" * 8 + b"\x01", b"\x7f"])
         elif op == 4:  # splice with another frame
             other = rng.choice(frames)
-            data = data[:rng.randrange(len(data) + 1)] + other[rng.randrange(len(other) + 1):]
+            data = data[: rng.randrange(len(data) + 1)] + other[rng.randrange(len(other) + 1) :]
         elif op == 5 and len(data) > 2:  # duplicate a slice
             start = rng.randrange(len(data))
-            data[start:start] = data[start:start + rng.randrange(1, 16)]
+            data[start:start] = data[start : start + rng.randrange(1, 16)]
         elif data:  # set a byte to a boundary value
             data[rng.randrange(len(data))] = rng.choice([0, 1, 0x7F, 0x80, 0xFF])
     return bytes(data)
@@ -203,17 +219,21 @@ async def flood_cases(frames: int = 50_000) -> dict[str, dict[str, float]]:
     from collab_server.settings import Settings
 
     defaults = Settings()
-    guard = FrameGuard(update_rate=defaults.ws_update_rate,
-                       update_burst=defaults.ws_update_burst,
-                       awareness_rate=defaults.ws_awareness_rate,
-                       awareness_burst=defaults.ws_awareness_burst,
-                       max_document_bytes=defaults.max_document_bytes)
+    guard = FrameGuard(
+        update_rate=defaults.ws_update_rate,
+        update_burst=defaults.ws_update_burst,
+        awareness_rate=defaults.ws_awareness_rate,
+        awareness_burst=defaults.ws_awareness_burst,
+        max_document_bytes=defaults.max_document_bytes,
+    )
     rng = random.Random(0)
     state, seeds = seed_frames(rng)
     update = next(frame for frame in seeds if frame[:2] == b"\x00\x02")
     cases = {
-        "presence": (False, lambda n: encode_awareness(
-            [AwarenessEntry(99, n + 1, json.dumps({"cursor": n}))])),
+        "presence": (
+            False,
+            lambda n: encode_awareness([AwarenessEntry(99, n + 1, json.dumps({"cursor": n}))]),
+        ),
         "viewer updates": (True, lambda n: update),
     }
     out: dict[str, dict[str, float]] = {}
@@ -235,8 +255,11 @@ async def flood_cases(frames: int = 50_000) -> dict[str, dict[str, float]]:
             if index % 64 == 0:
                 await asyncio.sleep(0)
         spent = time.perf_counter() - started
-        out[name] = {"frames_before_close": taken, "close_code": code,
-                     "us_per_frame": round(spent / max(taken, 1) * 1e6, 1)}
+        out[name] = {
+            "frames_before_close": taken,
+            "close_code": code,
+            "us_per_frame": round(spent / max(taken, 1) * 1e6, 1),
+        }
         await room.stop()
     return out
 
@@ -249,11 +272,14 @@ def main() -> None:
     args = parser.parse_args()
     report = asyncio.run(fuzz(args.cases, seed=args.seed, slow=args.slow))
     valid = asyncio.run(baseline(min(args.cases, 20_000), seed=args.seed))
-    print(f"cases: {report.cases:,} in {report.seconds:.1f} s "
-          f"({report.cases / report.seconds:,.0f} cases/s, "
-          f"mean {report.seconds / report.cases * 1e6:.1f} us/case)")
-    print(f"baseline (valid frames, same path): "
-          f"{valid / min(args.cases, 20_000) * 1e6:.1f} us/frame")
+    print(
+        f"cases: {report.cases:,} in {report.seconds:.1f} s "
+        f"({report.cases / report.seconds:,.0f} cases/s, "
+        f"mean {report.seconds / report.cases * 1e6:.1f} us/case)"
+    )
+    print(
+        f"baseline (valid frames, same path): {valid / min(args.cases, 20_000) * 1e6:.1f} us/frame"
+    )
     for outcome, count in report.outcomes.most_common():
         print(f"  {outcome:24} {count:>9,}")
     print(f"room restarts (pycrdt panics contained): {report.room_restarts}")
@@ -262,9 +288,11 @@ def main() -> None:
         print(f"  {error}: {frame[:120]}")
     floods = asyncio.run(flood_cases())
     for name, outcome in floods.items():
-        print(f"flood, {name}: closed with {outcome['close_code']:.0f} after "
-              f"{outcome['frames_before_close']:,.0f} frames "
-              f"({outcome['us_per_frame']} us/frame)")
+        print(
+            f"flood, {name}: closed with {outcome['close_code']:.0f} after "
+            f"{outcome['frames_before_close']:,.0f} frames "
+            f"({outcome['us_per_frame']} us/frame)"
+        )
     flooded = all(o["close_code"] == 4429 for o in floods.values())
     raise SystemExit(1 if report.failures or not flooded else 0)
 

@@ -90,10 +90,28 @@ class Profile:
 
 
 PROFILES = {
-    "full": Profile(clients=200, scores=20, seconds=300, warmup=60, kill_at=90,
-                    redis_at=150, postgres_at=195, window=60, edit_every=3.0),
-    "short": Profile(clients=30, scores=6, seconds=85, warmup=15, kill_at=30,
-                     redis_at=42, postgres_at=52, window=15, edit_every=1.0),
+    "full": Profile(
+        clients=200,
+        scores=20,
+        seconds=300,
+        warmup=60,
+        kill_at=90,
+        redis_at=150,
+        postgres_at=195,
+        window=60,
+        edit_every=3.0,
+    ),
+    "short": Profile(
+        clients=30,
+        scores=6,
+        seconds=85,
+        warmup=15,
+        kill_at=30,
+        redis_at=42,
+        postgres_at=52,
+        window=15,
+        edit_every=1.0,
+    ),
 }
 
 
@@ -116,7 +134,9 @@ class S3Moto:
     def __enter__(self) -> S3Server:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         s3 = S3Server(f"http://127.0.0.1:{self.port}")
         deadline = time.monotonic() + 30
         while True:
@@ -160,8 +180,15 @@ class SoakClient:
     """One editor of one score that reconnects (with the document it holds) whenever its
     connection drops, like y-websocket."""
 
-    def __init__(self, url: str, name: str, sent: dict[str, float],
-                 received: dict[str, float], rng: random.Random, edit_every: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        sent: dict[str, float],
+        received: dict[str, float],
+        rng: random.Random,
+        edit_every: float,
+    ) -> None:
         self.url, self.name, self.edit_every = url, name, edit_every
         self.score = ScoreDoc()
         self.sent, self.received, self.rng = sent, received, rng
@@ -226,9 +253,14 @@ class SoakClient:
             choice = self.rng.random()
             pitch = self.rng.choice(["C4", "E4", "G4", "B3", "D5", "F3"])
             if choice < 0.5 or not self.alive:
-                note = editor.add_note(self.rng.choice(measures), self.rng.choice(parts),
-                                       self.rng.randrange(4), "1/4", [pitch],
-                                       lyric=self.name)
+                note = editor.add_note(
+                    self.rng.choice(measures),
+                    self.rng.choice(parts),
+                    self.rng.randrange(4),
+                    "1/4",
+                    [pitch],
+                    lyric=self.name,
+                )
                 self.sent[note] = time.monotonic()
                 self.authored.append(note)
                 self.alive[note] = pitch
@@ -267,20 +299,25 @@ async def soak(profile: Profile, *, out_dir: Path, seed: int = 1) -> dict[str, A
         url = urlsplit(dsn)
         proxy = CuttableProxy(url.hostname or "127.0.0.1", url.port or 5432)
         proxy.start()
-        proxied = dsn.replace(f"{url.hostname}:{url.port or 5432}",
-                              f"127.0.0.1:{proxy.port}")
+        proxied = dsn.replace(f"{url.hostname}:{url.port or 5432}", f"127.0.0.1:{proxy.port}")
         if f"127.0.0.1:{proxy.port}" not in proxied:
             raise RuntimeError(f"cannot route {dsn} through the proxy")
         redis = PrivateRedis()
         redis.start()
-        blob_url = (f"s3://{bucket}/soak?endpoint_url={s3.endpoint_url}&region={s3.region}"
-                    "&path_style=true")
+        blob_url = (
+            f"s3://{bucket}/soak?endpoint_url={s3.endpoint_url}&region={s3.region}&path_style=true"
+        )
         env = {
-            "DATABASE_URL": proxied, "REDIS_URL": redis.url, "ORPHEUS_BLOB_URL": blob_url,
+            "DATABASE_URL": proxied,
+            "REDIS_URL": redis.url,
+            "ORPHEUS_BLOB_URL": blob_url,
             "AWS_ACCESS_KEY_ID": s3.access_key_id,
-            "AWS_SECRET_ACCESS_KEY": s3.secret_access_key, "AWS_DEFAULT_REGION": s3.region,
-            "ORPHEUS_LOG_LEVEL": "warning", "ORPHEUS_ROOM_IDLE_SECONDS": "600",
-            "ORPHEUS_AUTH_ENABLED": "false", "ORPHEUS_REST_RATE_PER_IP": "0",
+            "AWS_SECRET_ACCESS_KEY": s3.secret_access_key,
+            "AWS_DEFAULT_REGION": s3.region,
+            "ORPHEUS_LOG_LEVEL": "warning",
+            "ORPHEUS_ROOM_IDLE_SECONDS": "600",
+            "ORPHEUS_AUTH_ENABLED": "false",
+            "ORPHEUS_REST_RATE_PER_IP": "0",
             "ORPHEUS_REST_RATE_PER_USER": "0",
         }
         instances = [Instance(f"soak{n}", env, root / f"i{n}") for n in range(3)]
@@ -293,8 +330,19 @@ async def soak(profile: Profile, *, out_dir: Path, seed: int = 1) -> dict[str, A
             for instance in instances[1:]:
                 instance.wait_ready(60)
             start_worker(worker)
-            return await _run(profile, rng, instances, worker, redis, proxy, dsn, blob_url,
-                              s3, out_dir, started_wall)
+            return await _run(
+                profile,
+                rng,
+                instances,
+                worker,
+                redis,
+                proxy,
+                dsn,
+                blob_url,
+                s3,
+                out_dir,
+                started_wall,
+            )
         finally:
             for process in (*instances, worker):
                 process.stop()
@@ -304,38 +352,65 @@ async def soak(profile: Profile, *, out_dir: Path, seed: int = 1) -> dict[str, A
 
 def start_worker(worker: Instance) -> None:
     worker.process = subprocess.Popen(
-        [sys.executable, "-c", "from collab_server.cli.main import main; main()", "worker",
-         "--threads", "1", "--no-warm"],
+        [
+            sys.executable,
+            "-c",
+            "from collab_server.cli.main import main; main()",
+            "worker",
+            "--threads",
+            "1",
+            "--no-warm",
+        ],
         env={**os.environ, **worker.env, "ORPHEUS_INSTANCE_ID": worker.name},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
-async def _run(profile: Profile, rng: random.Random, instances: list[Instance],
-               worker: Instance, redis: PrivateRedis, proxy: CuttableProxy, dsn: str,
-               blob_url: str, s3: S3Server, out_dir: Path, started_wall: float
-               ) -> dict[str, Any]:
+async def _run(
+    profile: Profile,
+    rng: random.Random,
+    instances: list[Instance],
+    worker: Instance,
+    redis: PrivateRedis,
+    proxy: CuttableProxy,
+    dsn: str,
+    blob_url: str,
+    s3: S3Server,
+    out_dir: Path,
+    started_wall: float,
+) -> dict[str, Any]:
     async with httpx.AsyncClient(timeout=30) as http:
         score_ids = []
         for index in range(profile.scores):
-            reply = await http.post(instances[index % 3].base + "/api/scores",
-                                    json={"title": f"soak {index}"})
+            reply = await http.post(
+                instances[index % 3].base + "/api/scores", json={"title": f"soak {index}"}
+            )
             reply.raise_for_status()
             score_ids.append(reply.json()["id"])
     home = {score: instances[index % 3] for index, score in enumerate(score_ids)}
     sent: dict[str, float] = {}
     received: dict[str, float] = {}
-    clients = [SoakClient(home[score_ids[n % profile.scores]].ws(score_ids[n % profile.scores]),
-                          f"c{n}", sent, received, random.Random(rng.random()),
-                          profile.edit_every)
-               for n in range(profile.clients)]
+    clients = [
+        SoakClient(
+            home[score_ids[n % profile.scores]].ws(score_ids[n % profile.scores]),
+            f"c{n}",
+            sent,
+            received,
+            random.Random(rng.random()),
+            profile.edit_every,
+        )
+        for n in range(profile.clients)
+    ]
     for batch in range(0, len(clients), 20):
-        await asyncio.gather(*(c.connect() for c in clients[batch:batch + 20]))
+        await asyncio.gather(*(c.connect() for c in clients[batch : batch + 20]))
     started = time.monotonic()
     until = started + profile.seconds
     faults = Faults()
     memory: list[dict[str, Any]] = []
     sampler = asyncio.get_running_loop().create_task(
-        _sample_memory(instances, worker, started, memory, until + 5))
+        _sample_memory(instances, worker, started, memory, until + 5)
+    )
     editors = [asyncio.get_running_loop().create_task(c.run(until)) for c in clients]
     victim = instances[2]
 
@@ -371,8 +446,10 @@ async def _run(profile: Profile, rng: random.Random, instances: list[Instance],
         expected[score_ids[n % profile.scores]].update(client.alive)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        if all(_pitches(c.score) == expected[score_ids[n % profile.scores]]
-               for n, c in enumerate(clients)):
+        if all(
+            _pitches(c.score) == expected[score_ids[n % profile.scores]]
+            for n, c in enumerate(clients)
+        ):
             break
         for client in clients:
             if not client.connected:
@@ -387,8 +464,20 @@ async def _run(profile: Profile, rng: random.Random, instances: list[Instance],
     for client in clients:
         await client.close()
 
-    report = _report(profile, score_ids, expected, stored, sent, received,
-                     memory, faults, errors, worker_alive, clients, started)
+    report = _report(
+        profile,
+        score_ids,
+        expected,
+        stored,
+        sent,
+        received,
+        memory,
+        faults,
+        errors,
+        worker_alive,
+        clients,
+        started,
+    )
     report["started"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(started_wall))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "soak.json").write_text(json.dumps(report, indent=1))
@@ -396,8 +485,13 @@ async def _run(profile: Profile, rng: random.Random, instances: list[Instance],
     return report
 
 
-async def _sample_memory(instances: list[Instance], worker: Instance, started: float,
-                         memory: list[dict[str, Any]], until: float) -> None:
+async def _sample_memory(
+    instances: list[Instance],
+    worker: Instance,
+    started: float,
+    memory: list[dict[str, Any]],
+    until: float,
+) -> None:
     while time.monotonic() < until + 120:
         row: dict[str, Any] = {"t": round(time.monotonic() - started, 2)}
         for index, process in enumerate((*instances, worker)):
@@ -418,30 +512,55 @@ def _pitches(score: ScoreDoc) -> dict[str, str]:
     return out
 
 
-async def _stored_notes(dsn: str, blob_url: str, s3: S3Server, score_ids: list[str]
-                        ) -> dict[str, dict[str, str]]:
-    backend = await open_backend(BackendConfig(dsn, blob_url, {
-        "access_key_id": s3.access_key_id, "secret_access_key": s3.secret_access_key}))
+async def _stored_notes(
+    dsn: str, blob_url: str, s3: S3Server, score_ids: list[str]
+) -> dict[str, dict[str, str]]:
+    backend = await open_backend(
+        BackendConfig(
+            dsn,
+            blob_url,
+            {"access_key_id": s3.access_key_id, "secret_access_key": s3.secret_access_key},
+        )
+    )
     try:
         documents = DocumentStore(backend.storage)
-        return {score: _pitches(ScoreDoc.from_update((await documents.load(score)).state))
-                for score in score_ids}
+        return {
+            score: _pitches(ScoreDoc.from_update((await documents.load(score)).state))
+            for score in score_ids
+        }
     finally:
         await backend.close()
 
 
-def _report(profile: Profile, score_ids: list[str], expected: dict[str, dict[str, str]],
-            stored: dict[str, dict[str, str]], sent: dict[str, float],
-            received: dict[str, float],
-            memory: list[dict[str, Any]], faults: Faults, errors: list[str],
-            worker_alive: bool, clients: list[SoakClient], started: float) -> dict[str, Any]:
+def _report(
+    profile: Profile,
+    score_ids: list[str],
+    expected: dict[str, dict[str, str]],
+    stored: dict[str, dict[str, str]],
+    sent: dict[str, float],
+    received: dict[str, float],
+    memory: list[dict[str, Any]],
+    faults: Faults,
+    errors: list[str],
+    worker_alive: bool,
+    clients: list[SoakClient],
+    started: float,
+) -> dict[str, Any]:
     acked = set(received)
-    missing = {s: sorted(set(expected[s]) - set(stored[s]))[:5] for s in score_ids
-               if set(expected[s]) - set(stored[s])}
-    phantom = {s: sorted(set(stored[s]) - set(expected[s]))[:5] for s in score_ids
-               if set(stored[s]) - set(expected[s])}  # deleted notes back, or unknown
-    wrong = {s: sorted(n for n in expected[s] if n in stored[s]
-                       and stored[s][n] != expected[s][n])[:5] for s in score_ids}
+    missing = {
+        s: sorted(set(expected[s]) - set(stored[s]))[:5]
+        for s in score_ids
+        if set(expected[s]) - set(stored[s])
+    }
+    phantom = {
+        s: sorted(set(stored[s]) - set(expected[s]))[:5]
+        for s in score_ids
+        if set(stored[s]) - set(expected[s])
+    }  # deleted notes back, or unknown
+    wrong = {
+        s: sorted(n for n in expected[s] if n in stored[s] and stored[s][n] != expected[s][n])[:5]
+        for s in score_ids
+    }
     wrong = {s: notes for s, notes in wrong.items() if notes}
     alive = set().union(*(set(e) for e in expected.values()))
     acked_missing = sorted((acked & alive) - set().union(*(set(v) for v in stored.values())))[:5]
@@ -449,11 +568,20 @@ def _report(profile: Profile, score_ids: list[str], expected: dict[str, dict[str
     edge = profile.warmup
     while edge < profile.seconds - 1e-9:
         end = min(edge + profile.window, profile.seconds)
-        lat = [(received[n] - t) * 1000 for n, t in sent.items()
-               if n in received and edge <= t - started < end]
-        windows.append({"from": round(edge), "to": round(end), "edits": len(lat),
-                        "p50_ms": round(percentile(lat, 0.5), 2),
-                        "p99_ms": round(percentile(lat, 0.99), 2)})
+        lat = [
+            (received[n] - t) * 1000
+            for n, t in sent.items()
+            if n in received and edge <= t - started < end
+        ]
+        windows.append(
+            {
+                "from": round(edge),
+                "to": round(end),
+                "edits": len(lat),
+                "p50_ms": round(percentile(lat, 0.5), 2),
+                "p99_ms": round(percentile(lat, 0.99), 2),
+            }
+        )
         edge = end
     all_lat = [(received[n] - t) * 1000 for n, t in sent.items() if n in received]
     step = 5.0  # the plotted series
@@ -461,39 +589,69 @@ def _report(profile: Profile, score_ids: list[str], expected: dict[str, dict[str
     for n, t in sent.items():
         if n in received:
             buckets.setdefault(int((t - started) // step), []).append((received[n] - t) * 1000)
-    series = [{"t": round(k * step + step / 2, 1), "p50_ms": round(percentile(v, 0.5), 2),
-               "p99_ms": round(percentile(v, 0.99), 2)} for k, v in sorted(buckets.items())]
+    series = [
+        {
+            "t": round(k * step + step / 2, 1),
+            "p50_ms": round(percentile(v, 0.5), 2),
+            "p99_ms": round(percentile(v, 0.99), 2),
+        }
+        for k, v in sorted(buckets.items())
+    ]
     growth = _memory_growth(memory, profile, faults)
+
     def p99_between(low: float, high: float) -> float:
-        return round(percentile([(received[n] - t) * 1000 for n, t in sent.items()
-                                 if n in received and low <= t - started < high], 0.99), 2)
+        return round(
+            percentile(
+                [
+                    (received[n] - t) * 1000
+                    for n, t in sent.items()
+                    if n in received and low <= t - started < high
+                ],
+                0.99,
+            ),
+            2,
+        )
 
     # Flat: after every fault, p99 is back where it was before the first one.
     before = p99_between(profile.warmup, profile.kill_at)
     after = p99_between(profile.postgres_at + profile.outage + 5, profile.seconds)
     flat = after <= max(2 * before, before + 20)
     return {
-        "profile": asdict(profile), "scores": len(score_ids), "clients": len(clients),
-        "edits": sum(c.edits for c in clients), "notes_added": len(sent),
-        "notes_at_end": sum(len(e) for e in expected.values()), "acknowledged": len(acked),
+        "profile": asdict(profile),
+        "scores": len(score_ids),
+        "clients": len(clients),
+        "edits": sum(c.edits for c in clients),
+        "notes_added": len(sent),
+        "notes_at_end": sum(len(e) for e in expected.values()),
+        "acknowledged": len(acked),
         "reconnects": sum(c.reconnects for c in clients),
-        "missing": missing, "phantom": phantom, "wrong_pitch": wrong,
+        "missing": missing,
+        "phantom": phantom,
+        "wrong_pitch": wrong,
         "acknowledged_missing": acked_missing,
         "every_score_complete": not (missing or phantom or wrong or acked_missing),
-        "latency_ms": {"p50": round(percentile(all_lat, 0.5), 2),
-                       "p99": round(percentile(all_lat, 0.99), 2),
-                       "max": round(max(all_lat), 2) if all_lat else None},
-        "windows": windows, "series": series,
-        "p99_before_faults_ms": before, "p99_after_faults_ms": after, "p99_flat": flat,
+        "latency_ms": {
+            "p50": round(percentile(all_lat, 0.5), 2),
+            "p99": round(percentile(all_lat, 0.99), 2),
+            "max": round(max(all_lat), 2) if all_lat else None,
+        },
+        "windows": windows,
+        "series": series,
+        "p99_before_faults_ms": before,
+        "p99_after_faults_ms": after,
+        "p99_flat": flat,
         "memory_growth": growth,
         "memory_ok": all(g["growth"] <= 0.10 for g in growth.values()),
-        "faults": faults.events, "errors": errors[:5], "worker_alive": worker_alive,
+        "faults": faults.events,
+        "errors": errors[:5],
+        "worker_alive": worker_alive,
         "memory": memory,
     }
 
 
-def _memory_growth(memory: list[dict[str, Any]], profile: Profile, faults: Faults
-                   ) -> dict[str, dict[str, float]]:
+def _memory_growth(
+    memory: list[dict[str, Any]], profile: Profile, faults: Faults
+) -> dict[str, dict[str, float]]:
     """Per instance: resident memory at the end of its warm-up and at the end of the
     run (medians of a few samples); the restarted instance's warm-up starts again when it
     comes back."""
@@ -513,9 +671,11 @@ def _memory_growth(memory: list[dict[str, Any]], profile: Profile, faults: Fault
         if not near or not final:
             continue
         base, last = statistics.median(near), statistics.median(final)
-        out[f"instance {index + 1}"] = {"after_warmup_mb": round(base / 2**20, 1),
-                                        "end_mb": round(last / 2**20, 1),
-                                        "growth": round(last / base - 1, 4)}
+        out[f"instance {index + 1}"] = {
+            "after_warmup_mb": round(base / 2**20, 1),
+            "end_mb": round(last / 2**20, 1),
+            "growth": round(last / base - 1, 4),
+        }
     return out
 
 
@@ -531,9 +691,14 @@ def draw(report: dict[str, Any], path: Path) -> None:
     top.plot(times, [point["p99_ms"] for point in series], label="p99")
     top.plot(times, [point["p50_ms"] for point in series], label="p50")
     for window in report["windows"]:
-        top.hlines(window["p99_ms"], window["from"], window["to"], colors="black",
-                   linewidth=2, label="p99 per window" if window is report["windows"][0]
-                   else None)
+        top.hlines(
+            window["p99_ms"],
+            window["from"],
+            window["to"],
+            colors="black",
+            linewidth=2,
+            label="p99 per window" if window is report["windows"][0] else None,
+        )
     top.set_yscale("log")
     top.set_ylabel("edit latency (ms), 5 s buckets")
     top.legend(loc="upper left")
@@ -548,12 +713,13 @@ def draw(report: dict[str, Any], path: Path) -> None:
     for t, what in report["faults"]:
         for axis in (top, bottom):
             axis.axvline(t, color="grey", linestyle=":", linewidth=1)
-        top.annotate(what, (t, top.get_ylim()[1]), rotation=90, fontsize=7, va="top",
-                     ha="right")
+        top.annotate(what, (t, top.get_ylim()[1]), rotation=90, fontsize=7, va="top", ha="right")
     profile = report["profile"]
-    fig.suptitle(f"Soak: {report['clients']} clients, {report['scores']} scores, "
-                 f"{profile['seconds']:g} s, {report['edits']} edits "
-                 f"({report['notes_added']} notes added)")
+    fig.suptitle(
+        f"Soak: {report['clients']} clients, {report['scores']} scores, "
+        f"{profile['seconds']:g} s, {report['edits']} edits "
+        f"({report['notes_added']} notes added)"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -562,8 +728,12 @@ def draw(report: dict[str, Any], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="full")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs",
-                        help="where soak.json and soak.png go (default: docs/)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "docs",
+        help="where soak.json and soak.png go (default: docs/)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     report = asyncio.run(soak(PROFILES[args.profile], out_dir=args.out, seed=args.seed))

@@ -48,8 +48,12 @@ from persistence.documents.store import DocumentStore
 log = logging.getLogger("orpheus.app")
 
 
-def create_app(settings: Settings, *, backend: Backend | None = None,
-               announce: Callable[[str], None] | None = None) -> Starlette:
+def create_app(
+    settings: Settings,
+    *,
+    backend: Backend | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> Starlette:
     """Build the Starlette app. ``backend`` overrides the one opened from settings (and
     is left open); ``announce`` shows the first admin's password at first start
     (default: the log)."""
@@ -60,23 +64,33 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
         opened = backend or await open_backend(settings.backend_config())
         store = opened.storage
         redis = open_redis(settings)  # the one client of this process (or None)
-        documents = DocumentStore(store, commit_window=settings.commit_window_ms / 1000,
-                                  compact_every=settings.compact_every)
+        documents = DocumentStore(
+            store,
+            commit_window=settings.commit_window_ms / 1000,
+            compact_every=settings.compact_every,
+        )
         store_hooks = StoreHooks(documents)
         cache = open_cache(redis)
         analysis_runtime = await start_analysis(settings, opened, redis=redis, cache=cache)
         fanout = open_fanout(redis, settings.instance_id)
-        fanout_hooks = None if fanout is None else FanoutHooks(
-            fanout, store_hooks, observe_lag=metrics.fanout_lag.observe)
-        analysis_runtime.events.listen(lambda score_id: metrics.observe_analysis(
-            analysis_runtime.hooks.analysed(score_id)))
+        fanout_hooks = (
+            None
+            if fanout is None
+            else FanoutHooks(fanout, store_hooks, observe_lag=metrics.fanout_lag.observe)
+        )
+        analysis_runtime.events.listen(
+            lambda score_id: metrics.observe_analysis(analysis_runtime.hooks.analysed(score_id))
+        )
         # @mentions and accepted suggestions
         agent_hooks = AgentRoomHooks(on_accepted=metrics.suggestions_accepted)
         title_hooks = TitleHooks()  # a document's meta.title renames its score
         rooms = RoomManager(
-            HookChain(store_hooks if fanout_hooks is None
-                      else HookChain(fanout_hooks, store_hooks),
-                      analysis_runtime.hooks, agent_hooks, title_hooks),
+            HookChain(
+                store_hooks if fanout_hooks is None else HookChain(fanout_hooks, store_hooks),
+                analysis_runtime.hooks,
+                agent_hooks,
+                title_hooks,
+            ),
             idle_timeout=settings.room_idle_seconds,
             presence_interval=settings.presence_interval_ms / 1000,
             metrics=metrics.rooms,
@@ -88,9 +102,9 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
         app.state.redis = redis
         app.state.rooms = rooms
         app.state.analysis = analysis_runtime
-        app.state.gate = await build_gate(settings, opened, rooms,
-                                          announce or (lambda text: log.warning(text)),
-                                          redis=redis)
+        app.state.gate = await build_gate(
+            settings, opened, rooms, announce or (lambda text: log.warning(text)), redis=redis
+        )
         if app.state.gate.auth is not None and (redis is not None or opened.embedded):
             # Only a cache every instance shares may keep sessions (else a logout on
             # one instance would not reach the others).
@@ -99,21 +113,28 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
         # Embedded: tasks run here; with Redis, on the workers (the board is shared).
         app.state.agents = AgentTasks(
             ParticipantHub(rooms, app.state.gate.access),
-            MemoryTaskBoard() if redis is None else RedisTaskBoard(redis), config,
+            MemoryTaskBoard() if redis is None else RedisTaskBoard(redis),
+            config,
             conversations=opened.conversations,
             limiter=agent_limiter(config, redis),
-            runner=None if redis is None else DramatiqRunner(
-                analysis_runtime.enqueuer.broker),
+            runner=None if redis is None else DramatiqRunner(analysis_runtime.enqueuer.broker),
             on_finish=lambda record: metrics.agent_task_finished(
-                record.agent, record.status, len(record.suggestions)),
+                record.agent, record.status, len(record.suggestions)
+            ),
             on_review=metrics.suggestions_accepted,
-            relay=None if redis is None else RedisUndoRelay(redis))
+            relay=None if redis is None else RedisUndoRelay(redis),
+        )
         agent_hooks.bind(app.state.agents)
-        app.state.scores = ScoreService(store, documents, rooms, ScoreMetadataCache(cache),
-                                        access=app.state.gate.access,
-                                        analyses=analysis_runtime.cached,
-                                        files=ScoreFiles.from_settings(store.blobs, settings),
-                                        trash_seconds=settings.trash_days * 86_400)
+        app.state.scores = ScoreService(
+            store,
+            documents,
+            rooms,
+            ScoreMetadataCache(cache),
+            access=app.state.gate.access,
+            analyses=analysis_runtime.cached,
+            files=ScoreFiles.from_settings(store.blobs, settings),
+            trash_seconds=settings.trash_days * 86_400,
+        )
         title_hooks.bind(app.state.scores)
 
         async def readiness() -> dict[str, Any]:
@@ -125,8 +146,10 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
                 storage_check = {"ok": False, "error": str(exc)}
             storage_check["seconds"] = round(time.perf_counter() - started, 4)
             failing = rooms.rooms_failing_to_store()
-            checks = {"storage": storage_check,
-                      "store_backlog": {"ok": not failing, "rooms_failing": failing}}
+            checks = {
+                "storage": storage_check,
+                "store_backlog": {"ok": not failing, "rooms_failing": failing},
+            }
             if fanout_hooks is not None:
                 # Degraded, not down: rooms keep serving their own clients and catch up
                 # from the update log when Redis returns.
@@ -136,7 +159,8 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
         app.state.readiness = readiness
         log.info("orpheus started", extra={"settings": settings.public()})
         purge = asyncio.get_running_loop().create_task(  # the trash: at start-up, hourly
-            app.state.scores.purge_periodically(), name="trash-purge")
+            app.state.scores.purge_periodically(), name="trash-purge"
+        )
         try:
             yield
         finally:
@@ -157,10 +181,17 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
 
     middleware = [Middleware(HttpMetrics, metrics=metrics)]
     if settings.cors_origins:
-        middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
-                                     allow_methods=["*"], allow_headers=["*"]))
-    middleware.append(Middleware(GateMiddleware,
-                                 gate=lambda scope: getattr(scope["app"].state, "gate", None)))
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["*"],
+                allow_headers=["*"],
+            )
+        )
+    middleware.append(
+        Middleware(GateMiddleware, gate=lambda scope: getattr(scope["app"].state, "gate", None))
+    )
     app = Starlette(
         routes=[
             *system.routes,
@@ -170,19 +201,27 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
             *analysis.routes,
             *sharing.routes,
             *agent_api.routes,
-            WebSocketRoute("/ws/scores/{score_id}", ScoreWebSocket(
-                lambda websocket: websocket.app.state.rooms,
-                authenticate=websocket_authenticator(
-                    lambda websocket: getattr(websocket.app.state, "gate", None),
-                    lambda websocket: websocket.app.state.rooms),
-                frame_guard=FrameGuard(update_rate=settings.ws_update_rate,
-                                       update_burst=settings.ws_update_burst,
-                                       awareness_rate=settings.ws_awareness_rate,
-                                       awareness_burst=settings.ws_awareness_burst,
-                                       max_document_bytes=settings.max_document_bytes),
-                max_message_bytes=settings.max_message_bytes,
-                send_queue_frames=settings.send_queue_frames,
-                send_queue_bytes=settings.send_queue_bytes), role="viewer"),
+            WebSocketRoute(
+                "/ws/scores/{score_id}",
+                ScoreWebSocket(
+                    lambda websocket: websocket.app.state.rooms,
+                    authenticate=websocket_authenticator(
+                        lambda websocket: getattr(websocket.app.state, "gate", None),
+                        lambda websocket: websocket.app.state.rooms,
+                    ),
+                    frame_guard=FrameGuard(
+                        update_rate=settings.ws_update_rate,
+                        update_burst=settings.ws_update_burst,
+                        awareness_rate=settings.ws_awareness_rate,
+                        awareness_burst=settings.ws_awareness_burst,
+                        max_document_bytes=settings.max_document_bytes,
+                    ),
+                    max_message_bytes=settings.max_message_bytes,
+                    send_queue_frames=settings.send_queue_frames,
+                    send_queue_bytes=settings.send_queue_bytes,
+                ),
+                role="viewer",
+            ),
             *webapp.routes,
         ],
         middleware=middleware,
@@ -192,4 +231,3 @@ def create_app(settings: Settings, *, backend: Backend | None = None,
     app.state.settings = settings
     app.state.metrics = metrics
     return app
-

@@ -57,8 +57,9 @@ class MemoryCache:
     """An in-process cache (the embedded default: one instance), bounded to
     ``max_entries`` (least recently used first out)."""
 
-    def __init__(self, *, max_entries: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, *, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.max_entries = max_entries
         self.clock = clock
         self.hits = self.misses = 0
@@ -117,8 +118,9 @@ class RedisCache:
     ``redis.asyncio`` client (:mod:`collab_server.redis_client`), which it does not
     close."""
 
-    def __init__(self, client: Any, *, prefix: str = "orpheus:cache:",
-                 close_client: bool = False) -> None:
+    def __init__(
+        self, client: Any, *, prefix: str = "orpheus:cache:", close_client: bool = False
+    ) -> None:
         self.client = client
         self.prefix = prefix
         self._close_client = close_client
@@ -164,8 +166,8 @@ class RedisCache:
         value = await load()
         try:
             await self._set_if_unchanged(
-                keys=[full, full + ":gen"],
-                args=[value, max(1, int(ttl * 1000)), generation or b""])
+                keys=[full, full + ":gen"], args=[value, max(1, int(ttl * 1000)), generation or b""]
+            )
         except Exception as exc:
             self._failed("set", exc)
         return bytes(value)
@@ -206,8 +208,7 @@ class ScoreMetadataCache:
         self.cache = cache
         self.ttl = ttl
 
-    async def get(self, score_id: str, load: Callable[[], Awaitable[ScoreRecord]]
-                  ) -> ScoreRecord:
+    async def get(self, score_id: str, load: Callable[[], Awaitable[ScoreRecord]]) -> ScoreRecord:
         async def load_encoded() -> bytes:
             return json.dumps(asdict(await load())).encode()
 
@@ -229,6 +230,7 @@ async def scope_nonce(cache: Cache, scope: str, ttl: float) -> str:
     Safe against stale fills as long as the writer invalidates *after* its write: an
     entry filled from a read older than the write sits under a nonce the invalidation
     removed (or never became current: ``get_or_load`` refuses the fill)."""
+
     async def fresh() -> bytes:
         return secrets.token_hex(16).encode()
 
@@ -246,28 +248,46 @@ class CachedResultStore:
         self.cache = cache
         self.ttl = ttl
 
-    async def save(self, score_id: str, analysis_set: str, version: DocVersion,
-                   result_json: str, *, version_id: str | None = None,
-                   duration_ms: float | None = None) -> bool:
+    async def save(
+        self,
+        score_id: str,
+        analysis_set: str,
+        version: DocVersion,
+        result_json: str,
+        *,
+        version_id: str | None = None,
+        duration_ms: float | None = None,
+    ) -> bool:
         try:
-            return await self.inner.save(score_id, analysis_set, version, result_json,
-                                         version_id=version_id, duration_ms=duration_ms)
+            return await self.inner.save(
+                score_id,
+                analysis_set,
+                version,
+                result_json,
+                version_id=version_id,
+                duration_ms=duration_ms,
+            )
         finally:
             await self.invalidate_score(score_id)
 
-    async def get_latest(self, score_id: str, analysis_set: str = "all"
-                         ) -> StoredResult | None:
-        return await self._read(score_id, f"latest:{analysis_set}",
-                                lambda: self.inner.get_latest(score_id, analysis_set))
+    async def get_latest(self, score_id: str, analysis_set: str = "all") -> StoredResult | None:
+        return await self._read(
+            score_id,
+            f"latest:{analysis_set}",
+            lambda: self.inner.get_latest(score_id, analysis_set),
+        )
 
-    async def get_for_version(self, score_id: str, version: DocVersion | str,
-                              analysis_set: str = "all") -> StoredResult | None:
+    async def get_for_version(
+        self, score_id: str, version: DocVersion | str, analysis_set: str = "all"
+    ) -> StoredResult | None:
         if isinstance(version, DocVersion):  # live: valid only while the latest
             latest = await self.get_latest(score_id, analysis_set)
             return latest if latest is not None and latest.version == version else None
-        return await self._read(score_id, f"v:{version}:{analysis_set}",
-                                lambda: self.inner.get_for_version(score_id, version,
-                                                                   analysis_set))
+        return await self._read(
+            score_id,
+            f"v:{version}:{analysis_set}",
+            lambda: self.inner.get_for_version(score_id, version, analysis_set),
+        )
 
     async def delete_score(self, score_id: str) -> None:
         try:
@@ -281,9 +301,9 @@ class CachedResultStore:
     async def close(self) -> None:
         await self.inner.close()
 
-    async def _read(self, score_id: str, name: str,
-                    load: Callable[[], Awaitable[StoredResult | None]]
-                    ) -> StoredResult | None:
+    async def _read(
+        self, score_id: str, name: str, load: Callable[[], Awaitable[StoredResult | None]]
+    ) -> StoredResult | None:
         nonce = await scope_nonce(self.cache, _analysis_scope(score_id), self.ttl)
         key = f"{_analysis_scope(score_id)}:{nonce}:{name}"
 

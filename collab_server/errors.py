@@ -188,8 +188,11 @@ async def error_response(request: Request, exc: Exception) -> Response:
 async def http_error_response(request: Request, exc: Exception) -> Response:
     """Starlette's own errors (unknown route, wrong method) in the same JSON shape."""
     assert isinstance(exc, HTTPException)
-    return JSONResponse({"error": "http_error", "message": exc.detail},
-                        status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse(
+        {"error": "http_error", "message": exc.detail},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

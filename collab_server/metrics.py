@@ -70,34 +70,50 @@ class ServerMetrics:
         self.registry = CollectorRegistry()
         self.rooms = RoomMetrics()
         self.store_latency = Histogram(
-            PREFIX + "store_seconds", "Latency of durable stores of update batches",
+            PREFIX + "store_seconds",
+            "Latency of durable stores of update batches",
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
-            registry=self.registry)
+            registry=self.registry,
+        )
         self.rooms.on_store_latency = self.store_latency.observe
         self.http_requests = Counter(
-            PREFIX + "http_requests", "HTTP requests by method, route template and status",
-            ["method", "route", "status"], registry=self.registry)
+            PREFIX + "http_requests",
+            "HTTP requests by method, route template and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
         self.http_latency = Histogram(
             PREFIX + "http_request_seconds",
             "HTTP request latency (until the response is complete) by method and route",
-            ["method", "route"], registry=self.registry,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+            ["method", "route"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
         self.fanout_lag = Histogram(
             PREFIX + "fanout_lag_seconds",
             "Delay from publication on another instance to receipt here (Redis clock)",
-            buckets=LAG_BUCKETS, registry=self.registry)
+            buckets=LAG_BUCKETS,
+            registry=self.registry,
+        )
         self.analysis_lag = Histogram(
             PREFIX + "analysis_lag_seconds",
             "Delay from a score's first edit not yet analysed to its analysis result",
-            buckets=LAG_BUCKETS, registry=self.registry)
+            buckets=LAG_BUCKETS,
+            registry=self.registry,
+        )
         self.agent_tasks = Counter(
-            PREFIX + "agent_tasks", "Agent tasks finished in this process, by agent and status",
-            ["agent", "status"], registry=self.registry)
+            PREFIX + "agent_tasks",
+            "Agent tasks finished in this process, by agent and status",
+            ["agent", "status"],
+            registry=self.registry,
+        )
         self.agent_suggestions = Counter(
             PREFIX + "agent_suggestions",
             "Agent suggestions: offered for review, then applied, stale (refused when "
             "accepted) or rejected",
-            ["outcome"], registry=self.registry)
+            ["outcome"],
+            registry=self.registry,
+        )
         for outcome in ("offered", "applied", "stale", "rejected"):
             self.agent_suggestions.labels(outcome)
         self._sources: list[Callable[[], dict[str, float]]] = []
@@ -159,8 +175,7 @@ class HttpMetrics:
         finally:
             route, method = route_template(scope), scope["method"]
             self.metrics.http_requests.labels(method, route, str(status)).inc()
-            self.metrics.http_latency.labels(method, route).observe(
-                time.perf_counter() - started)
+            self.metrics.http_latency.labels(method, route).observe(time.perf_counter() - started)
 
 
 def route_template(scope: Scope) -> str:

@@ -43,9 +43,12 @@ def client_options(timeout: float) -> dict[str, Any]:
     the retry policy is :func:`_retry`'s."""
     if timeout <= 0:
         raise ValueError("the Redis timeout must be > 0 seconds")
-    return {"socket_connect_timeout": timeout, "socket_timeout": timeout,
-            "health_check_interval": HEALTH_CHECK_SECONDS,
-            "retry_on_error": [RedisConnectionError, RedisTimeoutError]}
+    return {
+        "socket_connect_timeout": timeout,
+        "socket_timeout": timeout,
+        "health_check_interval": HEALTH_CHECK_SECONDS,
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+    }
 
 
 def connect(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> redis.asyncio.Redis:
@@ -53,14 +56,14 @@ def connect(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> redis.asyncio.Redi
     Connections are made on first use, so Redis may be down when this is called."""
     _check(url)
     return redis.asyncio.Redis.from_url(
-        url, retry=AsyncRetry(_backoff(), RETRIES), **client_options(timeout))
+        url, retry=AsyncRetry(_backoff(), RETRIES), **client_options(timeout)
+    )
 
 
 def connect_sync(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> redis.Redis:
     """The synchronous client with the same options (for Dramatiq's broker)."""
     _check(url)
-    return redis.Redis.from_url(url, retry=Retry(_backoff(), RETRIES),
-                                **client_options(timeout))
+    return redis.Redis.from_url(url, retry=Retry(_backoff(), RETRIES), **client_options(timeout))
 
 
 def open_redis(settings: Settings) -> redis.asyncio.Redis | None:
@@ -84,5 +87,7 @@ def _backoff() -> ExponentialBackoff:
 def _check(url: str) -> None:
     scheme = urlsplit(url).scheme if isinstance(url, str) else ""
     if scheme not in SCHEMES:
-        raise ValueError(f"unsupported Redis URL scheme {scheme!r} in REDIS_URL; use "
-                         + ", ".join(f"{s}://" for s in SCHEMES))
+        raise ValueError(
+            f"unsupported Redis URL scheme {scheme!r} in REDIS_URL; use "
+            + ", ".join(f"{s}://" for s in SCHEMES)
+        )

@@ -16,8 +16,7 @@ from persistence.config import BackendConfig
 
 ENV_PREFIX = "ORPHEUS_"
 # Settings that operators know by their conventional names.
-ENV_ALIASES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL",
-               "sentry_dsn": "SENTRY_DSN"}
+ENV_ALIASES = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL", "sentry_dsn": "SENTRY_DSN"}
 # Defaults that library constructors share with Settings (they import them from here).
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 SEND_QUEUE_FRAMES = 512
@@ -169,5 +168,6 @@ def _convert(raw: str, kind: Any, name: str) -> Any:
         return raw
     except ValueError:
         kind_name = {"int": "whole number", "float": "number", "bool": "true or false"}.get(
-            getattr(kind, "__name__", ""), str(kind))
+            getattr(kind, "__name__", ""), str(kind)
+        )
         raise SettingError(name, f"{raw!r} is not a {kind_name}") from None

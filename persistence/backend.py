@@ -85,17 +85,21 @@ async def open_backend(config: BackendConfig) -> Backend:
     url = split_url(config.database_url, "database")
     opener = _DATABASES.get(url.scheme)
     if opener is None:
-        raise ValueError(f"unsupported database URL scheme {url.scheme!r} in "
-                         f"{redact(config.database_url)!r}; supported: {schemes(_DATABASES)}")
+        raise ValueError(
+            f"unsupported database URL scheme {url.scheme!r} in "
+            f"{redact(config.database_url)!r}; supported: {schemes(_DATABASES)}"
+        )
     if config.blob_url is None and config.blob_options:
         raise ValueError("blob options given without a blob_url")
-    blobs = (open_blob_store(config.blob_url, **config.blob_options)
-             if config.blob_url is not None else None)
+    blobs = (
+        open_blob_store(config.blob_url, **config.blob_options)
+        if config.blob_url is not None
+        else None
+    )
     return await opener(url, blobs, config)
 
 
-async def _open_memory(url: SplitResult, blobs: BlobStore | None,
-                       config: BackendConfig) -> Backend:
+async def _open_memory(url: SplitResult, blobs: BlobStore | None, config: BackendConfig) -> Backend:
     if url.netloc or url.path or url.query:
         raise ValueError("memory:// takes no host, path or options")
     storage = MemoryStorage(blobs)
@@ -106,11 +110,11 @@ async def _open_memory(url: SplitResult, blobs: BlobStore | None,
     return Backend(storage, MemoryAccountStore(), results, conversations, embedded=True)
 
 
-async def _open_sqlite(url: SplitResult, blobs: BlobStore | None,
-                       config: BackendConfig) -> Backend:
+async def _open_sqlite(url: SplitResult, blobs: BlobStore | None, config: BackendConfig) -> Backend:
     if url.netloc or not url.path.startswith("/") or len(url.path) < 2:
-        raise ValueError("SQLite URL must look like sqlite:///relative/file.db or "
-                         "sqlite:////absolute/file.db")
+        raise ValueError(
+            "SQLite URL must look like sqlite:///relative/file.db or sqlite:////absolute/file.db"
+        )
     path = Path(unquote(url.path[1:]))
     options = dict(parse_qsl(url.query, keep_blank_values=True))
     synchronous = options.pop("synchronous", "FULL").upper()
@@ -120,8 +124,7 @@ async def _open_sqlite(url: SplitResult, blobs: BlobStore | None,
         raise ValueError("synchronous must be NORMAL or FULL")
     if blobs is None:
         blobs = FileBlobStore(path.with_name(f"{path.stem}-blobs"))
-    storage = SqliteStorage(path, blobs,
-                            synchronous="FULL" if synchronous == "FULL" else "NORMAL")
+    storage = SqliteStorage(path, blobs, synchronous="FULL" if synchronous == "FULL" else "NORMAL")
     results = SqliteResultStore(storage.db)
     conversations = SqliteConversationStore(storage.db)
 
@@ -131,26 +134,31 @@ async def _open_sqlite(url: SplitResult, blobs: BlobStore | None,
         await conversations.open()
 
     await _opened(open_all, storage)
-    return Backend(storage, SqliteAccountStore(storage.db), results, conversations,
-                   embedded=True)
+    return Backend(storage, SqliteAccountStore(storage.db), results, conversations, embedded=True)
 
 
 _POSTGRES_INTS = {"min_size", "max_size"}
 _POSTGRES_FLOATS = {"connect_timeout", "command_timeout"}
 
 
-async def _open_postgres(url: SplitResult, blobs: BlobStore | None,
-                         config: BackendConfig) -> Backend:
+async def _open_postgres(
+    url: SplitResult, blobs: BlobStore | None, config: BackendConfig
+) -> Backend:
     if blobs is None:
-        raise ValueError("PostgreSQL storage needs a blob_url for snapshot and version "
-                         "bytes (s3://bucket/prefix or file:///dir)")
+        raise ValueError(
+            "PostgreSQL storage needs a blob_url for snapshot and version "
+            "bytes (s3://bucket/prefix or file:///dir)"
+        )
     dsn, options = _postgres_dsn(url)
-    storage = PostgresStorage(dsn, blobs, application_name=config.application_name,
-                              **options)
+    storage = PostgresStorage(dsn, blobs, application_name=config.application_name, **options)
     await _opened(storage.open, storage)  # migrates: every table below exists after it
-    return Backend(storage, PostgresAccountStore(storage.db),
-                   PostgresResultStore(storage.db), PostgresConversationStore(storage.db),
-                   embedded=False)
+    return Backend(
+        storage,
+        PostgresAccountStore(storage.db),
+        PostgresResultStore(storage.db),
+        PostgresConversationStore(storage.db),
+        embedded=False,
+    )
 
 
 def _postgres_dsn(url: SplitResult) -> tuple[str, dict[str, Any]]:
@@ -166,8 +174,9 @@ def _postgres_dsn(url: SplitResult) -> tuple[str, dict[str, Any]]:
             else:
                 rest.append((name, value))
         except ValueError:
-            raise ValueError(f"PostgreSQL URL option {name} must be a number, "
-                             f"not {value!r}") from None
+            raise ValueError(
+                f"PostgreSQL URL option {name} must be a number, not {value!r}"
+            ) from None
     return url._replace(query=urlencode(rest)).geturl(), options
 
 
@@ -177,16 +186,19 @@ async def migrate_backend(config: BackendConfig) -> list[str] | None:
     creates its tables when it is opened (memory, SQLite)."""
     url = split_url(config.database_url, "database")
     if url.scheme not in _DATABASES:
-        raise ValueError(f"unsupported database URL scheme {url.scheme!r} in "
-                         f"{redact(config.database_url)!r}; supported: {schemes(_DATABASES)}")
+        raise ValueError(
+            f"unsupported database URL scheme {url.scheme!r} in "
+            f"{redact(config.database_url)!r}; supported: {schemes(_DATABASES)}"
+        )
     if _DATABASES[url.scheme] is not _open_postgres:
         return None
     dsn, _ = _postgres_dsn(url)
     return [migration.name for migration in await migrate_database(dsn)]
 
 
-async def _opened(open_all: Callable[[], Awaitable[None]],
-                  storage: SqliteStorage | PostgresStorage) -> None:
+async def _opened(
+    open_all: Callable[[], Awaitable[None]], storage: SqliteStorage | PostgresStorage
+) -> None:
     """Run ``open_all``; if that fails, release what the storage acquired and re-raise."""
     try:
         await open_all()
@@ -195,8 +207,9 @@ async def _opened(open_all: Callable[[], Awaitable[None]],
         raise
 
 
-_DATABASES: dict[str, Callable[[SplitResult, BlobStore | None, BackendConfig],
-                               Awaitable[Backend]]] = {
+_DATABASES: dict[
+    str, Callable[[SplitResult, BlobStore | None, BackendConfig], Awaitable[Backend]]
+] = {
     "memory": _open_memory,
     "sqlite": _open_sqlite,
     "postgresql": _open_postgres,

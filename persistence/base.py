@@ -82,8 +82,9 @@ class ScoreCatalog(Protocol):
         """Scores ordered by creation time, then id."""
         ...
 
-    async def update_score(self, score_id: str, *, title: str | None = None,
-                           epoch: int | None = None) -> ScoreRecord:
+    async def update_score(
+        self, score_id: str, *, title: str | None = None, epoch: int | None = None
+    ) -> ScoreRecord:
         """Change the title and/or move to a new, empty epoch. ``epoch`` must be greater
         than the current one (else :class:`StaleEpoch`); the old epoch's log is dropped."""
         ...
@@ -103,8 +104,9 @@ class ScoreCatalog(Protocol):
         """Take the score out of the trash; :class:`NotFound` unless it is in it."""
         ...
 
-    async def list_trash(self, *, owner: str | None = None, limit: int = 100,
-                         offset: int = 0) -> list[ScoreRecord]:
+    async def list_trash(
+        self, *, owner: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[ScoreRecord]:
         """Scores in the trash (``owner``'s, or everyone's), most recently deleted first."""
         ...
 
@@ -153,8 +155,9 @@ class SnapshotStore(Protocol):
         """The newest snapshot (highest epoch, then seq), or ``None``."""
         ...
 
-    async def start_epoch(self, score_id: str, snapshot: Snapshot, *,
-                          from_epoch: int, from_seq: int) -> None:
+    async def start_epoch(
+        self, score_id: str, snapshot: Snapshot, *, from_epoch: int, from_seq: int
+    ) -> None:
         """Atomically make ``snapshot.epoch`` the score's epoch with ``snapshot`` as its
         content, and drop the older epochs' log.
 
@@ -166,8 +169,9 @@ class SnapshotStore(Protocol):
 
 
 class VersionStore(Protocol):
-    async def create_version(self, score_id: str, *, name: str, author: str | None,
-                             epoch: int, state: bytes) -> Version: ...
+    async def create_version(
+        self, score_id: str, *, name: str, author: str | None, epoch: int, state: bytes
+    ) -> Version: ...
     async def list_versions(self, score_id: str) -> list[Version]:
         """Oldest first."""
         ...
@@ -180,8 +184,9 @@ class BlobStore(Protocol):
     start with ``.``; anything else is refused with ``ValueError``. Portable layouts never
     use a key as a folder of other keys (``a`` and ``a/b``): file systems cannot."""
 
-    async def put(self, key: str, data: bytes, content_type: str = "application/octet-stream"
-                  ) -> None:
+    async def put(
+        self, key: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> None:
         """Store atomically: a reader sees the old bytes or the new, never a part."""
         ...
 
@@ -197,8 +202,9 @@ class BlobStore(Protocol):
         """Delete every key starting with ``prefix`` (a non-empty string)."""
         ...
 
-    async def url_for(self, key: str, *, expires: int = 3600, filename: str | None = None
-                      ) -> str | None:
+    async def url_for(
+        self, key: str, *, expires: int = 3600, filename: str | None = None
+    ) -> str | None:
         """A direct download URL (presigned on S3), or ``None`` if the backend has none."""
         ...
 
@@ -266,4 +272,3 @@ def version_key(score_id: str, version_id: str) -> str:
 
 def new_version_id() -> str:
     return "v_" + secrets.token_hex(8)
-

@@ -31,8 +31,10 @@ def open_blob_store(blob_url: str, **options: Any) -> BlobStore:
     url = split_url(blob_url, "blob")
     opener = _BLOBS.get(url.scheme)
     if opener is None:
-        raise ValueError(f"unsupported blob URL scheme {url.scheme!r} in "
-                         f"{redact(blob_url)!r}; supported: {schemes(_BLOBS)}")
+        raise ValueError(
+            f"unsupported blob URL scheme {url.scheme!r} in "
+            f"{redact(blob_url)!r}; supported: {schemes(_BLOBS)}"
+        )
     if options and url.scheme != "s3":
         raise ValueError(f"{url.scheme}:// blob stores take no options")
     return opener(url, options)
@@ -52,21 +54,23 @@ def _memory_blobs(url: SplitResult, options: Mapping[str, Any]) -> BlobStore:
 
 _S3_URL_OPTIONS = {"endpoint_url", "region", "path_style"}
 _S3_SECRETS = {"access_key_id", "secret_access_key", "session_token"}
-_S3_KEYWORDS = _S3_URL_OPTIONS | _S3_SECRETS | {"connect_timeout", "read_timeout",
-                                                 "max_attempts"}
+_S3_KEYWORDS = _S3_URL_OPTIONS | _S3_SECRETS | {"connect_timeout", "read_timeout", "max_attempts"}
 
 
 def _s3_blobs(url: SplitResult, options: Mapping[str, Any]) -> BlobStore:
     if not url.hostname or "@" in url.netloc or url.port is not None:
-        raise ValueError("S3 blob URL must look like s3://bucket/optional/prefix; pass "
-                         "credentials as keyword arguments, not in the URL")
+        raise ValueError(
+            "S3 blob URL must look like s3://bucket/optional/prefix; pass "
+            "credentials as keyword arguments, not in the URL"
+        )
     settings: dict[str, Any] = {}
     for name, value in parse_qsl(url.query, keep_blank_values=True):
         if name in _S3_SECRETS:
             raise ValueError(f"pass {name} as a keyword argument, not in the URL")
         if name not in _S3_URL_OPTIONS:
-            raise ValueError(f"unknown S3 URL option {name!r}; known: "
-                             f"{', '.join(sorted(_S3_URL_OPTIONS))}")
+            raise ValueError(
+                f"unknown S3 URL option {name!r}; known: {', '.join(sorted(_S3_URL_OPTIONS))}"
+            )
         if name == "path_style":
             if value.lower() not in ("true", "false", "1", "0"):
                 raise ValueError("path_style must be true or false")
@@ -75,12 +79,16 @@ def _s3_blobs(url: SplitResult, options: Mapping[str, Any]) -> BlobStore:
             settings[name] = value
     unknown = set(options) - _S3_KEYWORDS
     if unknown:
-        raise ValueError(f"unknown S3 option(s) {', '.join(sorted(unknown))}; known: "
-                         f"{', '.join(sorted(_S3_KEYWORDS))}")
+        raise ValueError(
+            f"unknown S3 option(s) {', '.join(sorted(unknown))}; known: "
+            f"{', '.join(sorted(_S3_KEYWORDS))}"
+        )
     twice = set(options) & set(settings)
     if twice:
-        raise ValueError(f"S3 option(s) {', '.join(sorted(twice))} given both in the URL "
-                         f"and as keyword arguments")
+        raise ValueError(
+            f"S3 option(s) {', '.join(sorted(twice))} given both in the URL "
+            f"and as keyword arguments"
+        )
     return S3BlobStore(url.netloc, unquote(url.path), **settings, **options)
 
 

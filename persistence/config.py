@@ -30,9 +30,11 @@ class BackendConfig:
     application_name: str = "orpheus"
 
     def __repr__(self) -> str:  # keeps passwords and credentials out of logs
-        return (f"BackendConfig(database_url={redact(self.database_url)!r}, "
-                f"blob_url={self.blob_url!r}, blob_options={sorted(self.blob_options)!r}, "
-                f"application_name={self.application_name!r})")
+        return (
+            f"BackendConfig(database_url={redact(self.database_url)!r}, "
+            f"blob_url={self.blob_url!r}, blob_options={sorted(self.blob_options)!r}, "
+            f"application_name={self.application_name!r})"
+        )
 
 
 def redact(url: str) -> str:

@@ -29,8 +29,9 @@ class ScoreContent:
     warnings: list[str] = field(default_factory=list)
 
 
-def write_content(content: ScoreContent, into: ScoreDoc | None = None,
-                  origin: Origin = IMPORT_ORIGIN) -> ScoreDoc:
+def write_content(
+    content: ScoreContent, into: ScoreDoc | None = None, origin: Origin = IMPORT_ORIGIN
+) -> ScoreDoc:
     """Write converted content into a new (or the given empty) document in one
     transaction. Texts (titles, names, lyrics, tempo texts) lose their control characters
     (:mod:`score_model.text`): importers build schema values directly."""
@@ -46,11 +47,15 @@ def write_content(content: ScoreContent, into: ScoreDoc | None = None,
     return score
 
 
-_TEXTS = frozenset({"title", "composer", "name", "abbreviation", "instrument", "lyric",
-                    "text"})
+_TEXTS = frozenset({"title", "composer", "name", "abbreviation", "instrument", "lyric", "text"})
 
 
 def _clean(value: dict[str, Any]) -> dict[str, Any]:
-    return {key: clean_text(item) if key in _TEXTS and isinstance(item, str)
-            else _clean(item) if isinstance(item, dict) else item
-            for key, item in value.items()}
+    return {
+        key: clean_text(item)
+        if key in _TEXTS and isinstance(item, str)
+        else _clean(item)
+        if isinstance(item, dict)
+        else item
+        for key, item in value.items()
+    }

@@ -108,11 +108,15 @@ def decode_note(note_id: str, raw: Any, problems: list[Problem]) -> Note | None:
     except SchemaError as exc:
         measure = raw.get("measure") if isinstance(raw, dict) else None
         part = raw.get("part") if isinstance(raw, dict) else None
-        problems.append(Problem(
-            f"bad_{exc.field_name or 'note'}", str(exc), note=note_id,
-            measure=measure if isinstance(measure, str) else None,
-            part=part if isinstance(part, str) else None,
-        ))
+        problems.append(
+            Problem(
+                f"bad_{exc.field_name or 'note'}",
+                str(exc),
+                note=note_id,
+                measure=measure if isinstance(measure, str) else None,
+                part=part if isinstance(part, str) else None,
+            )
+        )
         return None
 
 
@@ -125,8 +129,9 @@ def decode_notes(raw_notes: dict[str, Any], problems: list[Problem]) -> dict[str
     return notes
 
 
-def _decode_dropping_bad(decode: Callable[[Any], T], raw: Any, kind: str, index: int,
-                         problems: list[Problem]) -> T | None:
+def _decode_dropping_bad(
+    decode: Callable[[Any], T], raw: Any, kind: str, index: int, problems: list[Problem]
+) -> T | None:
     """Decode a map, dropping (and reporting) each bad attribute but keeping the rest."""
     attempt = dict(raw) if isinstance(raw, dict) else raw
     for _ in range(16):
@@ -135,11 +140,18 @@ def _decode_dropping_bad(decode: Callable[[Any], T], raw: Any, kind: str, index:
         except SchemaError as exc:
             item_id = attempt.get("id") if isinstance(attempt, dict) else None
             item_id = item_id if isinstance(item_id, str) else None
-            problems.append(Problem(f"bad_{kind}_{exc.field_name or 'value'}",
-                                    f"{kind} {index + 1}: {exc}",
-                                    **{kind: item_id}))  # type: ignore[arg-type]
-            if (not isinstance(attempt, dict) or exc.field_name in (None, "id")
-                    or exc.field_name not in attempt):
+            problems.append(
+                Problem(
+                    f"bad_{kind}_{exc.field_name or 'value'}",
+                    f"{kind} {index + 1}: {exc}",
+                    **{kind: item_id},  # type: ignore[arg-type]
+                )
+            )
+            if (
+                not isinstance(attempt, dict)
+                or exc.field_name in (None, "id")
+                or exc.field_name not in attempt
+            ):
                 return None
             del attempt[exc.field_name]
     return None
@@ -155,8 +167,9 @@ def decode_parts(raw_parts: list[Any], problems: list[Problem]) -> list[Part]:
     return _decode_unique(Part.from_json, raw_parts, "part", problems)
 
 
-def _decode_unique(decode: Callable[[Any], U], raw_items: list[Any], kind: str,
-                   problems: list[Problem]) -> list[U]:
+def _decode_unique(
+    decode: Callable[[Any], U], raw_items: list[Any], kind: str, problems: list[Problem]
+) -> list[U]:
     items: list[U] = []
     seen: set[str] = set()
     for index, raw in enumerate(raw_items):
@@ -164,9 +177,13 @@ def _decode_unique(decode: Callable[[Any], U], raw_items: list[Any], kind: str,
         if item is None:
             continue
         if item.id in seen:
-            problems.append(Problem(f"duplicate_{kind}", f"{kind} id {item.id} appears twice; "
-                                    "the later copy is ignored",
-                                    **{kind: item.id}))  # type: ignore[arg-type]
+            problems.append(
+                Problem(
+                    f"duplicate_{kind}",
+                    f"{kind} id {item.id} appears twice; the later copy is ignored",
+                    **{kind: item.id},  # type: ignore[arg-type]
+                )
+            )
             continue
         seen.add(item.id)
         items.append(item)
@@ -196,8 +213,9 @@ class MeasureSlot:
         return self.bar
 
 
-def layout(measures: list[Measure], pickup_lengths: dict[str, Fraction] | None = None
-           ) -> list[MeasureSlot]:
+def layout(
+    measures: list[Measure], pickup_lengths: dict[str, Fraction] | None = None
+) -> list[MeasureSlot]:
     """Place measures in time with the time signature, key and tempo in force at each.
 
     ``pickup_lengths`` gives the content length of pickup measures; a pickup without one

@@ -18,8 +18,7 @@ from typing import Any
 
 from score_model.export_error import ExportError
 
-__all__ = ["LIMITS", "EngraveError", "EngraveOptions", "EngravedPages", "engrave",
-           "svg_to_pdf"]
+__all__ = ["LIMITS", "EngraveError", "EngraveOptions", "EngravedPages", "engrave", "svg_to_pdf"]
 
 LIMITS = {"page_width": (50.0, 1000.0), "page_height": (50.0, 1000.0), "scale": (10, 200)}
 MAX_PDF_PAGES = 500
@@ -45,10 +44,14 @@ class EngraveOptions:
                 raise EngraveError(f"{name} must be from {low:g} to {high:g}")
 
     def verovio(self) -> dict[str, Any]:
-        return {"pageWidth": round(self.page_width * 10 * 100 / self.scale),
-                "pageHeight": round(self.page_height * 10 * 100 / self.scale),
-                "scale": self.scale, "adjustPageHeight": False, "footer": "none",
-                "breaks": "auto"}
+        return {
+            "pageWidth": round(self.page_width * 10 * 100 / self.scale),
+            "pageHeight": round(self.page_height * 10 * 100 / self.scale),
+            "scale": self.scale,
+            "adjustPageHeight": False,
+            "footer": "none",
+            "breaks": "auto",
+        }
 
     def tag(self) -> str:
         """A short name for these options (part of a cached export's key)."""
@@ -81,8 +84,10 @@ class EngravedPages:
 
     def pdf(self) -> bytes:
         if self.count > MAX_PDF_PAGES:
-            raise EngraveError(f"the score has {self.count} pages; PDF stops at "
-                               f"{MAX_PDF_PAGES} (use a smaller scale)")
+            raise EngraveError(
+                f"the score has {self.count} pages; PDF stops at "
+                f"{MAX_PDF_PAGES} (use a smaller scale)"
+            )
         return svg_to_pdf([self.svg(n) for n in range(1, self.count + 1)], self.options)
 
 
@@ -103,8 +108,10 @@ def _physical_size(svg: str, options: EngraveOptions) -> str:
             pixels[name] = value.strip('"').removesuffix("px")
         else:
             attributes.append(attribute)
-    size = (f'width="{options.page_width:g}mm" height="{options.page_height:g}mm" '
-            f'viewBox="0 0 {pixels.get("width", "0")} {pixels.get("height", "0")}"')
+    size = (
+        f'width="{options.page_width:g}mm" height="{options.page_height:g}mm" '
+        f'viewBox="0 0 {pixels.get("width", "0")} {pixels.get("height", "0")}"'
+    )
     return f"{head}<svg {size} {' '.join(attributes)}>{body}"
 
 
@@ -142,8 +149,9 @@ def svg_to_pdf(pages: list[str], options: EngraveOptions) -> bytes:
             return shared, w, h
 
     for svg in pages:
-        Page(Tree(bytestring=svg.encode("utf-8")), None, 96, output_width=width,
-             output_height=height)
+        Page(
+            Tree(bytestring=svg.encode("utf-8")), None, 96, output_width=width, output_height=height
+        )
         shared.show_page()
     shared.finish()
     return output.getvalue()

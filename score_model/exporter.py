@@ -55,11 +55,11 @@ EXPORT_FORMATS: tuple[str, ...] = tuple(CONTENT_TYPES)
 MXL_ROOT = "score.musicxml"
 _CONTAINER_XML = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
-    '<container>\n'
-    '  <rootfiles>\n'
+    "<container>\n"
+    "  <rootfiles>\n"
     f'    <rootfile full-path="{MXL_ROOT}" media-type="application/vnd.recordare.musicxml+xml"/>\n'
-    '  </rootfiles>\n'
-    '</container>\n'
+    "  </rootfiles>\n"
+    "</container>\n"
 )
 
 
@@ -74,8 +74,13 @@ class ExportedFile:
     warnings: tuple[str, ...] = ()  # what had to be approximated
 
 
-def export_score(score: ScoreDoc | ScoreData, fmt: ExportFormat | str, *,
-                 engraving: EngraveOptions | None = None, page: int = 1) -> ExportedFile:
+def export_score(
+    score: ScoreDoc | ScoreData,
+    fmt: ExportFormat | str,
+    *,
+    engraving: EngraveOptions | None = None,
+    page: int = 1,
+) -> ExportedFile:
     """Write a score in ``fmt`` (``musicxml``, ``mxl``, ``midi``, ``json``, ``svg`` or
     ``pdf``).
 
@@ -140,10 +145,8 @@ def mxl_bytes(musicxml: bytes) -> bytes:
     score, as the MusicXML 3+ specification lays it out."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("mimetype", CONTENT_TYPES["mxl"][0],
-                         compress_type=zipfile.ZIP_STORED)
-        archive.writestr(MXL_CONTAINER, _CONTAINER_XML,
-                         compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("mimetype", CONTENT_TYPES["mxl"][0], compress_type=zipfile.ZIP_STORED)
+        archive.writestr(MXL_CONTAINER, _CONTAINER_XML, compress_type=zipfile.ZIP_DEFLATED)
         archive.writestr(MXL_ROOT, musicxml, compress_type=zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 

@@ -50,12 +50,30 @@ __all__ = [
 ]
 
 FORMATS = ("musicxml", "mxl", "midi", "abc", "humdrum", "mei", "json")
-_ALIASES = {"musicxml": "musicxml", "xml": "musicxml", "mxl": "mxl", "midi": "midi",
-            "mid": "midi", "abc": "abc", "humdrum": "humdrum", "kern": "humdrum",
-            "krn": "humdrum", "mei": "mei", "json": "json"}
-_EXTENSIONS = {".musicxml": "musicxml", ".xml": "musicxml", ".mxl": "mxl", ".mid": "midi",
-               ".midi": "midi", ".abc": "abc", ".krn": "humdrum", ".mei": "mei",
-               ".json": "json"}
+_ALIASES = {
+    "musicxml": "musicxml",
+    "xml": "musicxml",
+    "mxl": "mxl",
+    "midi": "midi",
+    "mid": "midi",
+    "abc": "abc",
+    "humdrum": "humdrum",
+    "kern": "humdrum",
+    "krn": "humdrum",
+    "mei": "mei",
+    "json": "json",
+}
+_EXTENSIONS = {
+    ".musicxml": "musicxml",
+    ".xml": "musicxml",
+    ".mxl": "mxl",
+    ".mid": "midi",
+    ".midi": "midi",
+    ".abc": "abc",
+    ".krn": "humdrum",
+    ".mei": "mei",
+    ".json": "json",
+}
 _MEI_ROOT = re.compile(rb"<mei[\s>]")
 _ABC_FIELD = re.compile(rb"^[XTMLKQC]:", re.M)
 
@@ -72,9 +90,14 @@ class ImportReport:
 # --- public API --------------------------------------------------------------------------------
 
 
-def import_score(data: bytes, filename: str | None = None, format: str | None = None, *,
-                 limits: ImportLimits = DEFAULT_LIMITS, into: ScoreDoc | None = None
-                 ) -> ScoreDoc:
+def import_score(
+    data: bytes,
+    filename: str | None = None,
+    format: str | None = None,
+    *,
+    limits: ImportLimits = DEFAULT_LIMITS,
+    into: ScoreDoc | None = None,
+) -> ScoreDoc:
     """Import a score file into a new document (or into the empty document ``into``).
 
     ``format`` (``musicxml``, ``xml``, ``mxl``, ``midi``, ``abc``, ``humdrum`` or ``krn``,
@@ -85,9 +108,14 @@ def import_score(data: bytes, filename: str | None = None, format: str | None = 
     return import_score_report(data, filename, format, limits=limits, into=into).score
 
 
-def import_score_report(data: bytes, filename: str | None = None, format: str | None = None,
-                        *, limits: ImportLimits = DEFAULT_LIMITS,
-                        into: ScoreDoc | None = None) -> ImportReport:
+def import_score_report(
+    data: bytes,
+    filename: str | None = None,
+    format: str | None = None,
+    *,
+    limits: ImportLimits = DEFAULT_LIMITS,
+    into: ScoreDoc | None = None,
+) -> ImportReport:
     """Like :func:`import_score`, also returning the format and conversion warnings."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError("import_score takes the file's bytes")
@@ -98,8 +126,11 @@ def import_score_report(data: bytes, filename: str | None = None, format: str | 
         raise ValueError("import needs an empty document")
     if fmt == "json":
         return ImportReport(import_json(data, limits=limits, into=into), fmt, [])
-    content = run_bounded(lambda: _parse_and_convert(data, fmt, limits), limits.parse_seconds,
-                          f"reading this {fmt} file")
+    content = run_bounded(
+        lambda: _parse_and_convert(data, fmt, limits),
+        limits.parse_seconds,
+        f"reading this {fmt} file",
+    )
     score = write_content(content, into)
     return ImportReport(score, fmt, content.warnings)
 
@@ -110,8 +141,10 @@ def detect_format(data: bytes, filename: str | None = None, format: str | None =
     if format is not None:
         fmt = _ALIASES.get(format.lower().lstrip("."))
         if fmt is None:
-            raise ScoreImportError(ImportFailure.UNSUPPORTED_FORMAT,
-                                   f"format {format!r} is not one of {', '.join(FORMATS)}")
+            raise ScoreImportError(
+                ImportFailure.UNSUPPORTED_FORMAT,
+                f"format {format!r} is not one of {', '.join(FORMATS)}",
+            )
         return fmt
     sniffed = _sniff(data)
     if sniffed is not None:
@@ -122,12 +155,16 @@ def detect_format(data: bytes, filename: str | None = None, format: str | None =
     if extension in _EXTENSIONS:
         return _EXTENSIONS[extension]
     if extension and not looks_binary(data):
-        raise ScoreImportError(ImportFailure.UNSUPPORTED_FORMAT,
-                               f"{extension} files are not supported; import MusicXML, MXL, "
-                               "MIDI, ABC, Humdrum, MEI or Orpheus JSON")
-    raise ScoreImportError(ImportFailure.NOT_MUSIC,
-                           "this is not a score file (expected MusicXML, MXL, MIDI, ABC, "
-                           "Humdrum, MEI or Orpheus JSON)")
+        raise ScoreImportError(
+            ImportFailure.UNSUPPORTED_FORMAT,
+            f"{extension} files are not supported; import MusicXML, MXL, "
+            "MIDI, ABC, Humdrum, MEI or Orpheus JSON",
+        )
+    raise ScoreImportError(
+        ImportFailure.NOT_MUSIC,
+        "this is not a score file (expected MusicXML, MXL, MIDI, ABC, "
+        "Humdrum, MEI or Orpheus JSON)",
+    )
 
 
 def _sniff(data: bytes) -> str | None:

@@ -51,9 +51,9 @@ def _sorted(value: Any) -> Any:
     return value
 
 
-
-def import_json(data: bytes | str, *, limits: ImportLimits = DEFAULT_LIMITS,
-                into: ScoreDoc | None = None) -> ScoreDoc:
+def import_json(
+    data: bytes | str, *, limits: ImportLimits = DEFAULT_LIMITS, into: ScoreDoc | None = None
+) -> ScoreDoc:
     """Load a document exported as JSON (see :func:`export_json`).
 
     Every part, measure and note is decoded strictly against the schema and every note
@@ -67,8 +67,10 @@ def import_json(data: bytes | str, *, limits: ImportLimits = DEFAULT_LIMITS,
         raw = json.loads(raw_bytes)
     except json.JSONDecodeError as exc:
         truncated = _unclosed(raw_bytes)
-        raise ScoreImportError(ImportFailure.TRUNCATED if truncated else ImportFailure.INVALID,
-                               f"not valid JSON: {exc}") from None
+        raise ScoreImportError(
+            ImportFailure.TRUNCATED if truncated else ImportFailure.INVALID,
+            f"not valid JSON: {exc}",
+        ) from None
     except UnicodeDecodeError:
         raise ScoreImportError(ImportFailure.NOT_MUSIC, "this is not JSON (not UTF-8)") from None
     except (RecursionError, ValueError) as exc:
@@ -105,29 +107,33 @@ def _unclosed(text: bytes) -> bool:
     return in_string or depth > 0
 
 
-def _decode_json(raw: Any, limits: ImportLimits
-                 ) -> tuple[ScoreContent, dict[str, Any], list[Any]]:
+def _decode_json(raw: Any, limits: ImportLimits) -> tuple[ScoreContent, dict[str, Any], list[Any]]:
     def invalid(message: str) -> ScoreImportError:
         return ScoreImportError(ImportFailure.INVALID, message)
 
     if not isinstance(raw, dict) or not {"parts", "measures", "notes"} <= set(raw):
-        raise ScoreImportError(ImportFailure.NOT_MUSIC,
-                               "this JSON is not an Orpheus score (it needs parts, measures "
-                               "and notes)")
+        raise ScoreImportError(
+            ImportFailure.NOT_MUSIC,
+            "this JSON is not an Orpheus score (it needs parts, measures and notes)",
+        )
     version = raw.get("schema_version", SCHEMA_VERSION)
     if not isinstance(version, int) or isinstance(version, bool) or version > SCHEMA_VERSION:
-        raise ScoreImportError(ImportFailure.UNSUPPORTED_FORMAT,
-                               f"schema version {version!r} is newer than this server's "
-                               f"({SCHEMA_VERSION})")
+        raise ScoreImportError(
+            ImportFailure.UNSUPPORTED_FORMAT,
+            f"schema version {version!r} is newer than this server's ({SCHEMA_VERSION})",
+        )
     meta_raw, parts_raw, measures_raw = raw.get("meta", {}), raw["parts"], raw["measures"]
     notes_raw, comments, chat = raw["notes"], raw.get("comments", {}), raw.get("chat", [])
-    if not (isinstance(meta_raw, dict) and isinstance(parts_raw, list)
-            and isinstance(measures_raw, list) and isinstance(notes_raw, dict)
-            and isinstance(comments, dict) and isinstance(chat, list)):
-        raise invalid("meta, notes and comments must be objects; parts, measures and chat "
-                      "lists")
-    check_counts(limits, parts=len(parts_raw), measures=len(measures_raw),
-                 notes=len(notes_raw))
+    if not (
+        isinstance(meta_raw, dict)
+        and isinstance(parts_raw, list)
+        and isinstance(measures_raw, list)
+        and isinstance(notes_raw, dict)
+        and isinstance(comments, dict)
+        and isinstance(chat, list)
+    ):
+        raise invalid("meta, notes and comments must be objects; parts, measures and chat lists")
+    check_counts(limits, parts=len(parts_raw), measures=len(measures_raw), notes=len(notes_raw))
     try:
         meta = Meta.from_json(meta_raw)
         parts = [Part.from_json(p) for p in parts_raw]
@@ -150,13 +156,18 @@ def _decode_json(raw: Any, limits: ImportLimits
         if note.part not in part_ids or note.measure not in measure_ids:
             raise invalid(f"note {note.id} points at a part or measure that does not exist")
         check_note_length(note.duration, limits, f"note {note.id}")
-    if not all(isinstance(k, str) and _ID.match(k) and isinstance(v, dict)
-               for k, v in comments.items()):
+    if not all(
+        isinstance(k, str) and _ID.match(k) and isinstance(v, dict) for k, v in comments.items()
+    ):
         raise invalid("comments must map short ids to objects")
     if not all(isinstance(m, dict) for m in chat):
         raise invalid("chat must be a list of objects")
-    meta_json: dict[str, Any] = {**meta.extra, "title": meta.title, "composer": meta.composer,
-                                 "schema_version": SCHEMA_VERSION}
+    meta_json: dict[str, Any] = {
+        **meta.extra,
+        "title": meta.title,
+        "composer": meta.composer,
+        "schema_version": SCHEMA_VERSION,
+    }
     if meta.created is not None:
         meta_json["created"] = meta.created
     if meta.tempo is not None:
@@ -168,6 +179,11 @@ def _decode_json(raw: Any, limits: ImportLimits
 
 def _clean_message(message: dict[str, Any]) -> dict[str, Any]:
     """A comment or chat message with its text and author cleaned of control characters."""
-    return {**message, **{key: clean_text(value, multiline=key == "text")
-                          for key, value in message.items()
-                          if key in ("text", "author") and isinstance(value, str)}}
+    return {
+        **message,
+        **{
+            key: clean_text(value, multiline=key == "text")
+            for key, value in message.items()
+            if key in ("text", "author") and isinstance(value, str)
+        },
+    }

@@ -91,35 +91,48 @@ _XML_UNCLOSED_CDATA = 20
 def check_size(data: bytes, limits: ImportLimits) -> None:
     """Refuse empty input and input over ``limits.max_bytes``."""
     if len(data) > limits.max_bytes:
-        raise ScoreImportError(ImportFailure.TOO_LARGE,
-                               f"the file is {len(data):,} bytes; the limit is "
-                               f"{limits.max_bytes:,}")
+        raise ScoreImportError(
+            ImportFailure.TOO_LARGE,
+            f"the file is {len(data):,} bytes; the limit is {limits.max_bytes:,}",
+        )
     if not data.strip():
         raise ScoreImportError(ImportFailure.NOT_MUSIC, "the file is empty")
 
 
-def check_counts(limits: ImportLimits, *, parts: int | None = None,
-                 measures: int | None = None, notes: int | None = None) -> None:
+def check_counts(
+    limits: ImportLimits,
+    *,
+    parts: int | None = None,
+    measures: int | None = None,
+    notes: int | None = None,
+) -> None:
     """Refuse more parts, measure columns or notes than ``limits`` allow (checked in that
     order; a count left out is not checked)."""
     if parts is not None and parts > limits.max_parts:
-        raise ScoreImportError(ImportFailure.TOO_MANY_PARTS,
-                               f"{parts} parts; the limit is {limits.max_parts}")
+        raise ScoreImportError(
+            ImportFailure.TOO_MANY_PARTS, f"{parts} parts; the limit is {limits.max_parts}"
+        )
     if measures is not None and measures > limits.max_measures:
-        raise ScoreImportError(ImportFailure.TOO_MANY_MEASURES,
-                               f"{measures:,} measures; the limit is {limits.max_measures:,}")
+        raise ScoreImportError(
+            ImportFailure.TOO_MANY_MEASURES,
+            f"{measures:,} measures; the limit is {limits.max_measures:,}",
+        )
     if notes is not None and notes > limits.max_notes:
-        raise ScoreImportError(ImportFailure.TOO_MANY_NOTES,
-                               f"{notes:,} notes; the limit is {limits.max_notes:,}")
+        raise ScoreImportError(
+            ImportFailure.TOO_MANY_NOTES, f"{notes:,} notes; the limit is {limits.max_notes:,}"
+        )
 
 
-def check_note_length(quarters: Fraction | float, limits: ImportLimits,
-                      what: str = "a note") -> None:
+def check_note_length(
+    quarters: Fraction | float, limits: ImportLimits, what: str = "a note"
+) -> None:
     """Refuse a note (or the ``what`` named) longer than ``limits.max_note_quarters``."""
     if quarters > limits.max_note_quarters:
-        raise ScoreImportError(ImportFailure.TOO_COMPLEX,
-                               f"{what} lasts {float(quarters):,.0f} quarter notes; the limit "
-                               f"is {limits.max_note_quarters}")
+        raise ScoreImportError(
+            ImportFailure.TOO_COMPLEX,
+            f"{what} lasts {float(quarters):,.0f} quarter notes; the limit "
+            f"is {limits.max_note_quarters}",
+        )
 
 
 def parse_xml(data: bytes, what: str = "MusicXML") -> Element:
@@ -127,30 +140,38 @@ def parse_xml(data: bytes, what: str = "MusicXML") -> Element:
     one, and expat never fetches it) but entity declarations and external references
     are refused."""
     try:
-        return SafeET.fromstring(data, forbid_dtd=False, forbid_entities=True,
-                                 forbid_external=True)
+        return SafeET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except EntitiesForbidden as exc:
         if exc.sysid or exc.pubid:
             raise ScoreImportError(
                 ImportFailure.EXTERNAL_ENTITY,
                 f"{what} declares an external entity {exc.name!r} ({exc.sysid or exc.pubid}); "
-                "external references are never resolved") from None
+                "external references are never resolved",
+            ) from None
         raise ScoreImportError(
             ImportFailure.ENTITY_EXPANSION,
             f"{what} declares the entity {exc.name!r}; entity declarations are refused "
-            "(they allow 'billion laughs' expansion)") from None
+            "(they allow 'billion laughs' expansion)",
+        ) from None
     except DefusedXmlException as exc:  # external reference, DTD feature
-        raise ScoreImportError(ImportFailure.EXTERNAL_ENTITY,
-                               f"{what} uses a forbidden XML feature: {exc}") from None
+        raise ScoreImportError(
+            ImportFailure.EXTERNAL_ENTITY, f"{what} uses a forbidden XML feature: {exc}"
+        ) from None
     except ParseError as exc:
         code = getattr(exc, "code", None)
-        if data.strip() and code in (_XML_NO_ELEMENTS, _XML_UNCLOSED_TOKEN, _XML_PARTIAL_CHAR,
-                                     _XML_UNCLOSED_CDATA):
-            raise ScoreImportError(ImportFailure.TRUNCATED,
-                                   f"{what} ends in the middle ({exc})") from None
+        if data.strip() and code in (
+            _XML_NO_ELEMENTS,
+            _XML_UNCLOSED_TOKEN,
+            _XML_PARTIAL_CHAR,
+            _XML_UNCLOSED_CDATA,
+        ):
+            raise ScoreImportError(
+                ImportFailure.TRUNCATED, f"{what} ends in the middle ({exc})"
+            ) from None
         if data.lstrip()[:1] == b"<" or data.lstrip().startswith(b"\xef\xbb\xbf<"):
-            raise ScoreImportError(ImportFailure.INVALID,
-                                   f"{what} is not well-formed XML ({exc})") from None
+            raise ScoreImportError(
+                ImportFailure.INVALID, f"{what} is not well-formed XML ({exc})"
+            ) from None
         raise ScoreImportError(ImportFailure.NOT_MUSIC, f"this is not {what} ({exc})") from None
     except ValueError as exc:  # e.g. an unknown encoding declaration
         raise ScoreImportError(ImportFailure.INVALID, f"{what} cannot be decoded: {exc}") from None
@@ -170,54 +191,64 @@ def read_mxl(data: bytes, limits: ImportLimits) -> bytes:
     with archive:
         members = archive.infolist()
         if len(members) > limits.max_archive_members:
-            raise ScoreImportError(ImportFailure.ZIP_BOMB,
-                                   f"the archive holds {len(members)} files; the limit is "
-                                   f"{limits.max_archive_members}")
+            raise ScoreImportError(
+                ImportFailure.ZIP_BOMB,
+                f"the archive holds {len(members)} files; the limit is "
+                f"{limits.max_archive_members}",
+            )
         total = sum(m.file_size for m in members)
         if total > limits.max_unpacked_bytes:
-            raise ScoreImportError(ImportFailure.ZIP_BOMB,
-                                   f"the archive unpacks to {total:,} bytes; the limit is "
-                                   f"{limits.max_unpacked_bytes:,}")
+            raise ScoreImportError(
+                ImportFailure.ZIP_BOMB,
+                f"the archive unpacks to {total:,} bytes; the limit is "
+                f"{limits.max_unpacked_bytes:,}",
+            )
         for member in members:
             if member.file_size > limits.max_compression_ratio * max(member.compress_size, 1024):
                 ratio = member.file_size // max(member.compress_size, 1)
                 raise ScoreImportError(
                     ImportFailure.ZIP_BOMB,
                     f"{member.filename} is compressed {ratio:,} to 1; the limit is "
-                    f"{limits.max_compression_ratio} to 1")
+                    f"{limits.max_compression_ratio} to 1",
+                )
         names = {m.filename: m for m in members}
         root_name = _root_file(archive, names, limits)
         if root_name not in names:
-            raise ScoreImportError(ImportFailure.INVALID,
-                                   f"the archive names {root_name!r} as its score, but has no "
-                                   "such file")
+            raise ScoreImportError(
+                ImportFailure.INVALID,
+                f"the archive names {root_name!r} as its score, but has no such file",
+            )
         return _read_member(archive, names[root_name], limits)
 
 
-def _root_file(archive: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo],
-               limits: ImportLimits) -> str:
+def _root_file(
+    archive: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], limits: ImportLimits
+) -> str:
     if MXL_CONTAINER in names:
-        container = parse_xml(_read_member(archive, names[MXL_CONTAINER], limits),
-                              "META-INF/container.xml")
+        container = parse_xml(
+            _read_member(archive, names[MXL_CONTAINER], limits), "META-INF/container.xml"
+        )
         rootfiles = [el for el in container.iter() if el.tag.rsplit("}", 1)[-1] == "rootfile"]
         preferred = [el for el in rootfiles if "musicxml" in (el.get("media-type") or "musicxml")]
         for element in preferred or rootfiles:
             path = element.get("full-path")
             if path:
                 return path
-        raise ScoreImportError(ImportFailure.INVALID,
-                               "META-INF/container.xml names no root file")
-    candidates = [n for n in names if not n.startswith("META-INF/")
-                  and n.lower().endswith((".xml", ".musicxml"))]
+        raise ScoreImportError(ImportFailure.INVALID, "META-INF/container.xml names no root file")
+    candidates = [
+        n
+        for n in names
+        if not n.startswith("META-INF/") and n.lower().endswith((".xml", ".musicxml"))
+    ]
     if len(candidates) == 1:
         return candidates[0]
-    raise ScoreImportError(ImportFailure.INVALID,
-                           "the archive has no META-INF/container.xml and not exactly one "
-                           "MusicXML file")
+    raise ScoreImportError(
+        ImportFailure.INVALID,
+        "the archive has no META-INF/container.xml and not exactly one MusicXML file",
+    )
 
 
-def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo,
-                 limits: ImportLimits) -> bytes:
+def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: ImportLimits) -> bytes:
     """Read one member, counting real output: a header may lie about the size."""
     cap = min(member.file_size, limits.max_unpacked_bytes)
     chunks: list[bytes] = []
@@ -227,17 +258,21 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo,
             while chunk := stream.read(1 << 16):
                 size += len(chunk)
                 if size > cap:
-                    raise ScoreImportError(ImportFailure.ZIP_BOMB,
-                                           f"{member.filename} unpacks to more than it declares")
+                    raise ScoreImportError(
+                        ImportFailure.ZIP_BOMB,
+                        f"{member.filename} unpacks to more than it declares",
+                    )
                 chunks.append(chunk)
     except ScoreImportError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
-        raise ScoreImportError(ImportFailure.TRUNCATED,
-                               f"{member.filename} cannot be unpacked: {exc}") from None
+        raise ScoreImportError(
+            ImportFailure.TRUNCATED, f"{member.filename} cannot be unpacked: {exc}"
+        ) from None
     except (NotImplementedError, RuntimeError) as exc:  # compression method, encryption
-        raise ScoreImportError(ImportFailure.UNSUPPORTED_FORMAT,
-                               f"{member.filename}: {exc}") from None
+        raise ScoreImportError(
+            ImportFailure.UNSUPPORTED_FORMAT, f"{member.filename}: {exc}"
+        ) from None
     return b"".join(chunks)
 
 
@@ -269,16 +304,19 @@ def run_bounded(task: Callable[[], T], seconds: float, what: str = "the parse") 
     worker.join(seconds)
     if worker.is_alive():
         assert worker.ident is not None
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident),
-                                                   ctypes.py_object(ParseCancelled))
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(worker.ident), ctypes.py_object(ParseCancelled)
+        )
         worker.join(5.0)
-        raise ScoreImportError(ImportFailure.TOO_COMPLEX,
-                               f"{what} took longer than {seconds:g} s and was stopped")
+        raise ScoreImportError(
+            ImportFailure.TOO_COMPLEX, f"{what} took longer than {seconds:g} s and was stopped"
+        )
     if "error" in outcome:
         error = outcome["error"]
         assert isinstance(error, BaseException)
         raise error
     if "cancelled" in outcome:  # the limit passed just as the task ended
-        raise ScoreImportError(ImportFailure.TOO_COMPLEX,
-                               f"{what} took longer than {seconds:g} s and was stopped")
+        raise ScoreImportError(
+            ImportFailure.TOO_COMPLEX, f"{what} took longer than {seconds:g} s and was stopped"
+        )
     return outcome["value"]  # type: ignore[return-value]

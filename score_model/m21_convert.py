@@ -57,8 +57,9 @@ class Converter:
     """Map a music21 :class:`~music21.stream.Score` onto schema values, counting measures
     and notes against the limits as it goes."""
 
-    def __init__(self, limits: ImportLimits = DEFAULT_LIMITS,
-                 warnings: Counter[str] | None = None) -> None:
+    def __init__(
+        self, limits: ImportLimits = DEFAULT_LIMITS, warnings: Counter[str] | None = None
+    ) -> None:
         self.limits = limits
         self.warnings: Counter[str] = warnings if warnings is not None else Counter()
         self._notes = NoteConverter(limits, self.warnings)
@@ -92,8 +93,9 @@ class Converter:
         for part, part_measures in zip(parts, measure_lists, strict=True):
             for index, m21_measure in enumerate(part_measures):
                 offset_shift = shift if index == 0 else Fraction(0)
-                notes.extend(self._notes.cell(m21_measure, measures[index].id, part.id,
-                                              offset_shift))
+                notes.extend(
+                    self._notes.cell(m21_measure, measures[index].id, part.id, offset_shift)
+                )
         notes = self._notes.clean_ties(measures, notes)
         metadata = m21_score.metadata
         meta = {
@@ -102,8 +104,10 @@ class Converter:
             "schema_version": SCHEMA_VERSION,
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
-        warnings = [message if count == 1 else f"{message} (x{count})"
-                    for message, count in self.warnings.items()]
+        warnings = [
+            message if count == 1 else f"{message} (x{count})"
+            for message, count in self.warnings.items()
+        ]
         return ScoreContent(meta, parts, measures, notes, warnings)
 
     # --- parts and measure columns -------------------------------------------------------------
@@ -125,22 +129,25 @@ class Converter:
         clef_name = _clef_names().get(type(first_clef).__name__) if first_clef is not None else None
         if first_clef is not None and clef_name is None:
             self.warnings[f"clef {type(first_clef).__name__} has no schema equivalent"] += 1
-        name = (m21_part.partName or (instrument.instrumentName if instrument else None)
-                or f"Part {index + 1}")
+        name = (
+            m21_part.partName
+            or (instrument.instrumentName if instrument else None)
+            or f"Part {index + 1}"
+        )
         program = instrument.midiProgram if instrument is not None else None
         instrument_name = instrument.instrumentName if instrument is not None else None
         return Part(
             id=new_id("p"),
             name=str(name)[:200],
-            abbreviation=str(m21_part.partAbbreviation)[:50] if m21_part.partAbbreviation
-            else None,
+            abbreviation=str(m21_part.partAbbreviation)[:50] if m21_part.partAbbreviation else None,
             instrument=str(instrument_name)[:200] if instrument_name else None,
             program=program if isinstance(program, int) and 0 <= program <= 127 else None,
             clef=clef_name if clef_name in CLEFS else None,
         )
 
-    def _measures(self, measure_lists: list[list[Any]], columns: int
-                  ) -> tuple[list[Measure], Fraction]:
+    def _measures(
+        self, measure_lists: list[list[Any]], columns: int
+    ) -> tuple[list[Measure], Fraction]:
         """Build the measure columns; returns them and the pickup's content offset."""
         measures: list[Measure] = []
         time: str | None = None
@@ -154,22 +161,31 @@ class Converter:
             new_key = self._key_of(column)
             repeat_start = any(_repeat(m.leftBarline) in ("start", "both") for m in column)
             repeat_end = any(_repeat(m.rightBarline) in ("end", "both") for m in column)
-            repeat = ("both" if repeat_start and repeat_end else "start" if repeat_start
-                      else "end" if repeat_end else None)
+            repeat = (
+                "both"
+                if repeat_start and repeat_end
+                else "start"
+                if repeat_start
+                else "end"
+                if repeat_end
+                else None
+            )
             if index > 0 and measures[-1].barline is None:
                 left = self._barline_of(column, "leftBarline")
                 if left is not None:
                     measures[-1] = replace(measures[-1], barline=left)
             if index == 0 and new_time is None:
                 new_time = DEFAULT_TIME  # what music21 and the document assume anyway
-            measures.append(Measure(
-                id=new_id("m"),
-                time=new_time if new_time is not None and new_time != time else None,
-                key=new_key if new_key is not None and new_key != key else None,
-                tempo=self._tempo_of(column),
-                barline=self._barline_of(column, "rightBarline"),
-                repeat=repeat,
-            ))
+            measures.append(
+                Measure(
+                    id=new_id("m"),
+                    time=new_time if new_time is not None and new_time != time else None,
+                    key=new_key if new_key is not None and new_key != key else None,
+                    tempo=self._tempo_of(column),
+                    barline=self._barline_of(column, "rightBarline"),
+                    repeat=repeat,
+                )
+            )
             time = new_time or time
             key = new_key or key
         shift = Fraction(0)
@@ -217,8 +233,9 @@ class Converter:
                 beat = to_fraction(mark.referent.quarterLength) if mark.referent else Fraction(1)
                 if beat <= 0:
                     beat = Fraction(1)
-                return Tempo(int(bpm) if bpm.is_integer() else bpm, beat,
-                             text[:200] if text else None)
+                return Tempo(
+                    int(bpm) if bpm.is_integer() else bpm, beat, text[:200] if text else None
+                )
         return None
 
     @staticmethod
@@ -271,11 +288,16 @@ def _words_beside(mark: Any) -> str | None:
 def _fitted_time(column: list[Any]) -> str | None:
     """A time signature as long as the longest content of a measure column (free meter):
     ``n/4``, else ``n/8``, ``n/16``..."""
-    length = max((offset + to_fraction(element.quarterLength) for m21_measure in column
-                  for element, offset in notes_with_offsets(m21_measure)), default=Fraction(0))
+    length = max(
+        (
+            offset + to_fraction(element.quarterLength)
+            for m21_measure in column
+            for element, offset in notes_with_offsets(m21_measure)
+        ),
+        default=Fraction(0),
+    )
     for denominator in (4, 8, 16, 32, 64):
         beats = length * denominator / 4
         if beats.denominator == 1 and 1 <= beats <= 99:
             return f"{beats.numerator}/{denominator}"
     return None
-

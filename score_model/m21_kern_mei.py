@@ -38,8 +38,9 @@ def looks_like_humdrum(head: bytes) -> bool:
 
 def _failure(fmt: str, exc: BaseException) -> ScoreImportError:
     message = str(exc).strip() or type(exc).__name__
-    return ScoreImportError(ImportFailure.INVALID,
-                            f"music21 cannot read this {fmt} file: {message[:300]}")
+    return ScoreImportError(
+        ImportFailure.INVALID, f"music21 cannot read this {fmt} file: {message[:300]}"
+    )
 
 
 def parse_humdrum(data: bytes, limits: ImportLimits) -> Any:
@@ -49,8 +50,9 @@ def parse_humdrum(data: bytes, limits: ImportLimits) -> Any:
     except UnicodeDecodeError:
         text = data.decode("latin-1")
     if "\x00" in text[:4096] or not _EXCLUSIVE.search(text) or "**kern" not in text:
-        raise ScoreImportError(ImportFailure.NOT_MUSIC,
-                               "this is not Humdrum **kern (no **kern spine)")
+        raise ScoreImportError(
+            ImportFailure.NOT_MUSIC, "this is not Humdrum **kern (no **kern spine)"
+        )
     _precheck_humdrum(text, limits)
     from music21.humdrum.spineParser import HumdrumDataCollection
 
@@ -117,16 +119,20 @@ def parse_mei(data: bytes, limits: ImportLimits) -> Any:
     root = parse_xml(data, "MEI")
     if root.tag != f"{MEI_NS}mei":
         tag = root.tag.rsplit("}", 1)[-1]
-        raise ScoreImportError(ImportFailure.NOT_MUSIC,
-                               f"this XML is not MEI (its root element is <{tag}>)")
+        raise ScoreImportError(
+            ImportFailure.NOT_MUSIC, f"this XML is not MEI (its root element is <{tag}>)"
+        )
     if root.find(f".//{MEI_NS}music//{MEI_NS}score") is None:
         raise ScoreImportError(ImportFailure.NOT_MUSIC, "this MEI file holds no <score>")
     check_counts(limits, parts=len({s.get("n") for s in root.iter(f"{MEI_NS}staffDef")}))
     rests = sum(_positive_int(e.get("num")) for e in root.iter(f"{MEI_NS}multiRest"))
     check_counts(limits, measures=sum(1 for _ in root.iter(f"{MEI_NS}measure")) + rests)
-    check_counts(limits, notes=sum(1 for e in root.iter()
-                                   if e.tag in (f"{MEI_NS}note", f"{MEI_NS}rest",
-                                                f"{MEI_NS}chord")))
+    check_counts(
+        limits,
+        notes=sum(
+            1 for e in root.iter() if e.tag in (f"{MEI_NS}note", f"{MEI_NS}rest", f"{MEI_NS}chord")
+        ),
+    )
     from music21.mei.base import MeiToM21Converter
 
     converter = MeiToM21Converter()  # empty: music21 never parses the text itself

@@ -43,22 +43,25 @@ _ACCIDENTALS = {0: "", 1: "#", 2: "##", 3: "###", -1: "-", -2: "--", -3: "---"}
 def to_fraction(value: Any) -> Fraction:
     """An exact fraction of a music21 offset or length, within the schema's denominators."""
     result = value if isinstance(value, Fraction) else Fraction(value)
-    return result if result.denominator <= MAX_DENOMINATOR else result.limit_denominator(
-        MAX_DENOMINATOR)
+    return (
+        result
+        if result.denominator <= MAX_DENOMINATOR
+        else result.limit_denominator(MAX_DENOMINATOR)
+    )
 
 
 class NoteConverter:
     """Map the notes of music21 measures onto schema notes, counting them against
     ``limits.max_notes`` and what had to be approximated in ``warnings``."""
 
-    def __init__(self, limits: ImportLimits = DEFAULT_LIMITS,
-                 warnings: Counter[str] | None = None) -> None:
+    def __init__(
+        self, limits: ImportLimits = DEFAULT_LIMITS, warnings: Counter[str] | None = None
+    ) -> None:
         self.limits = limits
         self.warnings: Counter[str] = warnings if warnings is not None else Counter()
         self.note_count = 0
 
-    def cell(self, m21_measure: Any, measure_id: str, part_id: str, shift: Fraction
-             ) -> list[Note]:
+    def cell(self, m21_measure: Any, measure_id: str, part_id: str, shift: Fraction) -> list[Note]:
         """The notes of one music21 measure of one part, onsets moved back by ``shift``
         (a pickup's leading space), with its dynamics attached to them."""
         from music21 import dynamics, stream
@@ -66,8 +69,13 @@ class NoteConverter:
         notes: list[Note] = []
         containers: list[tuple[Any, int, Fraction]] = [(m21_measure, 1, Fraction(0))]
         for index, voice in enumerate(m21_measure.getElementsByClass(stream.Voice)):
-            containers.append((voice, _voice_number(voice.id, index),
-                               to_fraction(m21_measure.elementOffset(voice))))
+            containers.append(
+                (
+                    voice,
+                    _voice_number(voice.id, index),
+                    to_fraction(m21_measure.elementOffset(voice)),
+                )
+            )
         marks: list[tuple[Fraction, str, int | None]] = []
         for container, voice_number, base in containers:
             in_voice = voice_number if container is not m21_measure else None
@@ -113,18 +121,27 @@ class NoteConverter:
         if length <= 0 or abs(length - to_fraction(element.quarterLength)) > _SLOPPY:
             return None
         if length != to_fraction(element.quarterLength):
-            self.warnings["lengths rounded by the file's divisions were restored to their "
-                          "written values"] += 1
+            self.warnings[
+                "lengths rounded by the file's divisions were restored to their written values"
+            ] += 1
         return length
 
-    def _note(self, element: Any, offset: Fraction, voice: int, measure_id: str,
-              part_id: str, length: Fraction | None = None) -> Note | None:
+    def _note(
+        self,
+        element: Any,
+        offset: Fraction,
+        voice: int,
+        measure_id: str,
+        part_id: str,
+        length: Fraction | None = None,
+    ) -> Note | None:
         from music21 import chord, note
 
         self.note_count += 1
         if self.note_count > self.limits.max_notes:
-            raise ScoreImportError(ImportFailure.TOO_MANY_NOTES,
-                                   f"more than {self.limits.max_notes:,} notes")
+            raise ScoreImportError(
+                ImportFailure.TOO_MANY_NOTES, f"more than {self.limits.max_notes:,} notes"
+            )
         grace = bool(element.duration.isGrace)
         duration = length if length is not None else to_fraction(element.quarterLength)
         if grace:
@@ -244,19 +261,31 @@ class NoteConverter:
             ties: list[str | None] = []
             for index, pitch in enumerate(n.pitches):
                 tie = n.tie_of(index)
-                forward = tie in ("start", "continue") and (
-                    n.part, pitch, starts[n.measure] + n.end) in begins
-                backward = tie in ("stop", "continue") and (
-                    n.part, pitch, starts[n.measure] + n.onset) in ends
-                ties.append("continue" if forward and backward else "start" if forward
-                            else "stop" if backward else None)
-            if tuple(ties) != n.ties[:len(ties)] + (None,) * (len(ties) - len(n.ties)):
+                forward = (
+                    tie in ("start", "continue")
+                    and (n.part, pitch, starts[n.measure] + n.end) in begins
+                )
+                backward = (
+                    tie in ("stop", "continue")
+                    and (n.part, pitch, starts[n.measure] + n.onset) in ends
+                )
+                ties.append(
+                    "continue"
+                    if forward and backward
+                    else "start"
+                    if forward
+                    else "stop"
+                    if backward
+                    else None
+                )
+            if tuple(ties) != n.ties[: len(ties)] + (None,) * (len(ties) - len(n.ties)):
                 self.warnings["ties that join no note of the same pitch were removed"] += 1
             cleaned.append(replace(n, ties=tuple(ties) if any(ties) else ()))
         return cleaned
 
-    def _attach_dynamic(self, notes: list[Note], offset: Fraction, value: str,
-                        voice: int | None) -> None:
+    def _attach_dynamic(
+        self, notes: list[Note], offset: Fraction, value: str, voice: int | None
+    ) -> None:
         """Attach a dynamic to the nearest following note of the same part and measure
         (else the nearest preceding one); notes of the dynamic's own voice are preferred,
         then pitched notes to rests."""
@@ -279,7 +308,6 @@ class NoteConverter:
             return
         index = notes.index(target)
         notes[index] = replace(target, dynamic=value)
-
 
 
 def _voice_number(voice_id: Any, index: int) -> int:
@@ -305,7 +333,8 @@ def notes_with_offsets(m21_measure: Any) -> list[tuple[Any, Fraction]]:
     found: list[tuple[Any, Fraction]] = []
     containers = [(m21_measure, Fraction(0))] + [
         (v, to_fraction(m21_measure.elementOffset(v)))
-        for v in m21_measure.getElementsByClass(stream.Voice)]
+        for v in m21_measure.getElementsByClass(stream.Voice)
+    ]
     for container, base in containers:
         for element in container:
             if is_note(element) and not element.duration.isGrace:

@@ -47,22 +47,25 @@ def looks_binary(data: bytes) -> bool:
 
 def _music21_failure(fmt: str, exc: Exception) -> ScoreImportError:
     message = str(exc).strip() or type(exc).__name__
-    return ScoreImportError(ImportFailure.INVALID,
-                            f"music21 cannot read this {fmt} file: {message[:300]}")
+    return ScoreImportError(
+        ImportFailure.INVALID, f"music21 cannot read this {fmt} file: {message[:300]}"
+    )
 
 
-def parse_musicxml(data: bytes, limits: ImportLimits,
-                   warnings: Counter[str] | None = None) -> Any:
+def parse_musicxml(data: bytes, limits: ImportLimits, warnings: Counter[str] | None = None) -> Any:
     """A music21 score for partwise MusicXML, read safely and counted before music21
     runs. Chord symbols music21 rejects are dropped and counted in ``warnings``."""
     root = parse_xml(data)
     tag = root.tag.rsplit("}", 1)[-1]
     if tag == "score-timewise":
-        raise ScoreImportError(ImportFailure.UNSUPPORTED_FORMAT,
-                               "timewise MusicXML is not supported; export it as partwise")
+        raise ScoreImportError(
+            ImportFailure.UNSUPPORTED_FORMAT,
+            "timewise MusicXML is not supported; export it as partwise",
+        )
     if tag != "score-partwise":
-        raise ScoreImportError(ImportFailure.NOT_MUSIC,
-                               f"this XML is not MusicXML (its root element is <{tag}>)")
+        raise ScoreImportError(
+            ImportFailure.NOT_MUSIC, f"this XML is not MusicXML (its root element is <{tag}>)"
+        )
     _precheck_musicxml(root, limits)
     from music21.musicxml import xmlToM21
 
@@ -115,11 +118,18 @@ def _drop_rejected_harmonies(root: Any, warnings: Counter[str]) -> None:
                 reader.xmlToChordSymbol(element)
             except (Exception, RecursionError) as exc:
                 measure.remove(element)
-                dropped.append((element.findtext("function") or element.findtext(
-                    "root/root-step") or type(exc).__name__).strip())
+                dropped.append(
+                    (
+                        element.findtext("function")
+                        or element.findtext("root/root-step")
+                        or type(exc).__name__
+                    ).strip()
+                )
     if dropped:
-        warnings["chord symbols or Roman numerals music21 cannot read were dropped "
-                 f"(such as {dropped[0]!r})"] += len(dropped)
+        warnings[
+            "chord symbols or Roman numerals music21 cannot read were dropped "
+            f"(such as {dropped[0]!r})"
+        ] += len(dropped)
 
 
 def _positive_fraction(text: str | None) -> Fraction | None:
@@ -136,21 +146,24 @@ def parse_midi(data: bytes, limits: ImportLimits) -> Any:
     from music21.midi import translate
 
     if not data.startswith(b"MThd"):
-        raise ScoreImportError(ImportFailure.NOT_MUSIC, "this is not a MIDI file (no MThd "
-                               "header)")
+        raise ScoreImportError(ImportFailure.NOT_MUSIC, "this is not a MIDI file (no MThd header)")
     if len(data) >= 14 and data[12] & 0x80:
-        raise ScoreImportError(ImportFailure.UNSUPPORTED_FORMAT,
-                               "SMPTE-timed MIDI files are not supported")
+        raise ScoreImportError(
+            ImportFailure.UNSUPPORTED_FORMAT, "SMPTE-timed MIDI files are not supported"
+        )
     midi_file = midi.MidiFile()
     try:
         midi_file.readstr(data)
     except Exception as exc:
         truncated = isinstance(exc, IndexError) or "MTrk" in str(exc)
-        raise ScoreImportError(ImportFailure.TRUNCATED if truncated else ImportFailure.INVALID,
-                               f"this MIDI file cannot be read: {exc}") from None
+        raise ScoreImportError(
+            ImportFailure.TRUNCATED if truncated else ImportFailure.INVALID,
+            f"this MIDI file cannot be read: {exc}",
+        ) from None
     if midi_file.ticksPerSecond:
-        raise ScoreImportError(ImportFailure.UNSUPPORTED_FORMAT,
-                               "SMPTE-timed MIDI files are not supported")
+        raise ScoreImportError(
+            ImportFailure.UNSUPPORTED_FORMAT, "SMPTE-timed MIDI files are not supported"
+        )
     if not midi_file.ticksPerQuarterNote:
         raise ScoreImportError(ImportFailure.INVALID, "this MIDI file has no time division")
     _precheck_midi(midi_file, limits)
@@ -175,9 +188,11 @@ def _precheck_midi(midi_file: Any, limits: ImportLimits) -> None:
         end = max(end, tick)
     check_counts(limits, notes=notes)
     if end / per_quarter > 4 * limits.max_measures:
-        raise ScoreImportError(ImportFailure.TOO_MANY_MEASURES,
-                               f"the piece lasts {end / per_quarter:,.0f} quarter notes, over "
-                               f"{limits.max_measures:,} bars of 4/4")
+        raise ScoreImportError(
+            ImportFailure.TOO_MANY_MEASURES,
+            f"the piece lasts {end / per_quarter:,.0f} quarter notes, over "
+            f"{limits.max_measures:,} bars of 4/4",
+        )
 
 
 def parse_abc(data: bytes, limits: ImportLimits, warnings: Counter[str]) -> Any:
@@ -186,8 +201,9 @@ def parse_abc(data: bytes, limits: ImportLimits, warnings: Counter[str]) -> Any:
     from music21.abcFormat import translate
 
     if looks_binary(data) or not re.search(rb"^K:", data, re.M):
-        raise ScoreImportError(ImportFailure.NOT_MUSIC,
-                               "this is not ABC notation (no K: header field)")
+        raise ScoreImportError(
+            ImportFailure.NOT_MUSIC, "this is not ABC notation (no K: header field)"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -198,12 +214,12 @@ def parse_abc(data: bytes, limits: ImportLimits, warnings: Counter[str]) -> Any:
         if handler.tokens and handler.definesReferenceNumbers():
             tunes = handler.splitByReferenceNumber()
             number = next(iter(tunes))
-            warnings[f"the ABC file holds {len(tunes)} tunes; imported the first "
-                     f"(X:{number})"] += 1
+            warnings[f"the ABC file holds {len(tunes)} tunes; imported the first (X:{number})"] += 1
             handler = tunes[number]
     except Exception as exc:
-        raise ScoreImportError(ImportFailure.INVALID,
-                               f"this ABC file cannot be read: {exc}") from None
+        raise ScoreImportError(
+            ImportFailure.INVALID, f"this ABC file cannot be read: {exc}"
+        ) from None
     _precheck_abc(handler, limits)
     score = stream.Score()
     try:
@@ -228,7 +244,7 @@ def _precheck_abc(handler: Any, limits: ImportLimits) -> None:
     check_counts(limits, notes=notes)
     check_note_length(longest, limits)
     if total > 4 * limits.max_measures:
-        raise ScoreImportError(ImportFailure.TOO_MANY_MEASURES,
-                               f"the tune lasts {total:,.0f} quarter notes, over "
-                               f"{limits.max_measures:,} bars of 4/4")
-
+        raise ScoreImportError(
+            ImportFailure.TOO_MANY_MEASURES,
+            f"the tune lasts {total:,.0f} quarter notes, over {limits.max_measures:,} bars of 4/4",
+        )

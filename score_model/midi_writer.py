@@ -26,13 +26,40 @@ Message: TypeAlias = "mido.MetaMessage | tuple[int, ...]"
 TICKS_PER_QUARTER = 10080
 DEFAULT_BPM = 120.0
 DEFAULT_VELOCITY = 90
-VELOCITIES = {"pppp": 8, "ppp": 20, "pp": 31, "p": 42, "mp": 53, "mf": 64, "f": 80,
-              "ff": 96, "fff": 112, "ffff": 127, "sf": 100, "sfz": 100, "fp": 80}
+VELOCITIES = {
+    "pppp": 8,
+    "ppp": 20,
+    "pp": 31,
+    "p": 42,
+    "mp": 53,
+    "mf": 64,
+    "f": 80,
+    "ff": 96,
+    "fff": 112,
+    "ffff": 127,
+    "sf": 100,
+    "sfz": 100,
+    "fp": 80,
+}
 _STEPS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-_MAJOR_KEYS = ("Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#",
-               "C#")
-_MINOR_KEYS = ("Abm", "Ebm", "Bbm", "Fm", "Cm", "Gm", "Dm", "Am", "Em", "Bm", "F#m", "C#m",
-               "G#m", "D#m", "A#m")
+_MAJOR_KEYS = ("Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#")
+_MINOR_KEYS = (
+    "Abm",
+    "Ebm",
+    "Bbm",
+    "Fm",
+    "Cm",
+    "Gm",
+    "Dm",
+    "Am",
+    "Em",
+    "Bm",
+    "F#m",
+    "C#m",
+    "G#m",
+    "D#m",
+    "A#m",
+)
 
 
 def midi_number(name: str) -> int | None:
@@ -114,12 +141,18 @@ def _conductor(data: ScoreData, order: list[tuple[MeasureSlot, Fraction]]) -> mi
         tick = _tick(start)
         if slot.time != time:
             numerator, denominator = slot.time.split("/")
-            events.append((tick, 0, mido.MetaMessage(
-                "time_signature", numerator=int(numerator), denominator=int(denominator))))
+            events.append(
+                (
+                    tick,
+                    0,
+                    mido.MetaMessage(
+                        "time_signature", numerator=int(numerator), denominator=int(denominator)
+                    ),
+                )
+            )
             time = slot.time
         if slot.key is not None and slot.key != key:
-            events.append((tick, 0, mido.MetaMessage("key_signature",
-                                                     key=_key_name(slot.key))))
+            events.append((tick, 0, mido.MetaMessage("key_signature", key=_key_name(slot.key))))
             key = slot.key
         mark = slot.tempo or first_tempo
         if mark != tempo:
@@ -140,9 +173,9 @@ def _micros(mark: Tempo) -> int:
     return min(0xFFFFFF, round(60_000_000 / quarters_per_minute))
 
 
-def _sounding(order: list[tuple[MeasureSlot, Fraction]],
-              cells: dict[tuple[str, str], list[Note]], part: str
-              ) -> Iterator[tuple[Fraction, Fraction, int, int]]:
+def _sounding(
+    order: list[tuple[MeasureSlot, Fraction]], cells: dict[tuple[str, str], list[Note]], part: str
+) -> Iterator[tuple[Fraction, Fraction, int, int]]:
     """(start, end, key, velocity) of each sounding note of a part, tied notes merged."""
     velocity = DEFAULT_VELOCITY
     held: dict[tuple[int, int], tuple[Fraction, Fraction, int]] = {}  # (voice, key)
@@ -161,8 +194,9 @@ def _sounding(order: list[tuple[MeasureSlot, Fraction]],
                     continue
                 tie = note.ties[index] if index < len(note.ties) else None
                 slot_key = (note.voice, key)
-                tied = _continue(held, slot_key, begin, key) if tie in ("stop", "continue") \
-                    else None
+                tied = (
+                    _continue(held, slot_key, begin, key) if tie in ("stop", "continue") else None
+                )
                 if tied is not None:
                     begin_at, _, vel = tied
                 else:
@@ -178,9 +212,12 @@ def _sounding(order: list[tuple[MeasureSlot, Fraction]],
         yield begin_at, end, key, vel
 
 
-def _continue(held: dict[tuple[int, int], tuple[Fraction, Fraction, int]],
-              slot_key: tuple[int, int], begin: Fraction, key: int
-              ) -> tuple[Fraction, Fraction, int] | None:
+def _continue(
+    held: dict[tuple[int, int], tuple[Fraction, Fraction, int]],
+    slot_key: tuple[int, int],
+    begin: Fraction,
+    key: int,
+) -> tuple[Fraction, Fraction, int] | None:
     """The held note this one continues: same key, same voice (else any voice), ending
     where this one starts."""
     found = held.pop(slot_key, None)

@@ -33,8 +33,10 @@ def make_notation(m21_score: stream.Score) -> list[str]:
     for part in m21_score.parts:
         rounded, dropped = _round_inexpressible(part)
         if rounded:
-            warnings.append(f"{rounded} note lengths no notation can write were rounded "
-                            f"(to 1/{QUANTUM.denominator} of a quarter or coarser)")
+            warnings.append(
+                f"{rounded} note lengths no notation can write were rounded "
+                f"(to 1/{QUANTUM.denominator} of a quarter or coarser)"
+            )
         if dropped:
             warnings.append(f"{dropped} rests too short for any notation were left out")
         measures = list(part.getElementsByClass(stream.Measure))
@@ -60,11 +62,15 @@ def _writable(length: Any) -> bool:
     if not isinstance(quarters, Fraction):
         return float(quarters * 256).is_integer()
     if length.type == "inexpressible" or any(
-            c.type in ("2048th", "inexpressible") for c in length.components):
+        c.type in ("2048th", "inexpressible") for c in length.components
+    ):
         return False
-    return all(t.numberNotesActual <= 16 and t.durationNormal is not None
-               and t.durationNormal.type not in ("2048th", "inexpressible")
-               for t in length.tuplets)
+    return all(
+        t.numberNotesActual <= 16
+        and t.durationNormal is not None
+        and t.durationNormal.type not in ("2048th", "inexpressible")
+        for t in length.tuplets
+    )
 
 
 def _snap(length: Fraction) -> Fraction:
@@ -106,8 +112,9 @@ def _chord_ids(part: stream.Part) -> None:
 def _has_tuplets(measure: stream.Measure) -> bool:
     """Whether a length is not a binary fraction of a quarter (music21 keeps those as
     ``Fraction``; asking for ``tuplets`` would compute every duration's components)."""
-    return any(isinstance(n.duration.quarterLength, Fraction)
-               for n in measure.recurse().notesAndRests)
+    return any(
+        isinstance(n.duration.quarterLength, Fraction) for n in measure.recurse().notesAndRests
+    )
 
 
 def make_beams(measures: list[stream.Measure]) -> None:
@@ -123,8 +130,11 @@ def make_beams(measures: list[stream.Measure]) -> None:
         if time_signature is None:
             continue
         _mark_full_measure_rests(measure, time_signature)
-        groups = ([v.notesAndRests.stream() for v in measure.voices] if measure.hasVoices()
-                  else [measure.notesAndRests.stream()])
+        groups = (
+            [v.notesAndRests.stream() for v in measure.voices]
+            if measure.hasVoices()
+            else [measure.notesAndRests.stream()]
+        )
         for notes in groups:
             with contextlib.suppress(meter.MeterException):  # odd meter: no beams
                 _beam(measure, notes, time_signature, cache)
@@ -141,8 +151,9 @@ def _mark_full_measure_rests(measure: stream.Measure, time_signature: Any) -> No
             rest.fullMeasure = rest.duration.quarterLength == bar
 
 
-def _beam(measure: stream.Measure, notes: stream.Stream, time_signature: Any,
-          cache: dict[Any, Any]) -> None:
+def _beam(
+    measure: stream.Measure, notes: stream.Stream, time_signature: Any, cache: dict[Any, Any]
+) -> None:
     """Beam one voice; ``cache`` holds the beams of rhythms already seen (a time
     signature's beams depend only on the offsets, lengths and rests of a voice)."""
     if len(notes) <= 1:
@@ -158,8 +169,11 @@ def _beam(measure: stream.Measure, notes: stream.Stream, time_signature: Any,
         offset = opFrac(measure.paddingLeft)
     elif measure.paddingRight == 0.0 and notes.highestTime < bar:
         offset = bar - notes.highestTime
-    key = (time_signature.ratioString, offset,
-           tuple((notes.elementOffset(n), n.duration.quarterLength, n.isRest) for n in notes))
+    key = (
+        time_signature.ratioString,
+        offset,
+        tuple((notes.elementOffset(n), n.duration.quarterLength, n.isRest) for n in notes),
+    )
     beams = cache.get(key)
     if beams is None:
         beams = cache[key] = time_signature.getBeams(notes, measureStartOffset=offset)
@@ -169,8 +183,9 @@ def _beam(measure: stream.Measure, notes: stream.Stream, time_signature: Any,
 
 def _stems(measure: stream.Measure, measure_clef: clef.Clef) -> None:
     for group in makeNotation.iterateBeamGroups(measure, skipNoBeams=True, recurse=True):
-        directions = {n.stemDirection for n in group
-                      if n.stemDirection in ("up", "down", "unspecified")}
+        directions = {
+            n.stemDirection for n in group if n.stemDirection in ("up", "down", "unspecified")
+        }
         consistent = "unspecified" not in directions and len(directions) < 2
         pitches = [p for n in group for p in n.pitches]
         if not pitches:
@@ -178,5 +193,6 @@ def _stems(measure: stream.Measure, measure_clef: clef.Clef) -> None:
         direction = measure_clef.getStemDirectionForPitches(pitches)
         for item in group:
             if item.stemDirection == "unspecified" or (
-                    item.stemDirection in ("up", "down") and not consistent):
+                item.stemDirection in ("up", "down") and not consistent
+            ):
                 item.stemDirection = direction

@@ -86,16 +86,17 @@ class ScoreEditor:
             raise EditError("create_score needs an empty document")
         _checked(check_time_signature, time)
         with self._tx():
-            self.score.meta.update({
-                "title": clean_text(title),
-                "composer": clean_text(composer),
-                "schema_version": SCHEMA_VERSION,
-                "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            })
+            self.score.meta.update(
+                {
+                    "title": clean_text(title),
+                    "composer": clean_text(composer),
+                    "schema_version": SCHEMA_VERSION,
+                    "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                }
+            )
             if tempo is not None:
                 self.score.meta["tempo"] = tempo.to_json()
-            part_ids = [self.add_part(**(p if isinstance(p, dict) else {"name": p}))
-                        for p in parts]
+            part_ids = [self.add_part(**(p if isinstance(p, dict) else {"name": p})) for p in parts]
             measure_ids = [self.insert_measure() for _ in range(measures)]
             if measure_ids:
                 self.set_time_signature(measure_ids[0], time)
@@ -167,8 +168,11 @@ class ScoreEditor:
         """Insert an empty measure column at ``index`` (default: at the end)."""
         measure = self._checked_measure({"id": new_id("m"), **attributes})
         with self._tx():
-            position = (len(self.score.measures) if index is None
-                        else self._clamp(index, self.score.measures))
+            position = (
+                len(self.score.measures)
+                if index is None
+                else self._clamp(index, self.score.measures)
+            )
             self.score.measures.insert(position, Map(measure.to_json()))
         return measure.id
 
@@ -209,20 +213,28 @@ class ScoreEditor:
 
     def set_time_signature(self, measure_id: str, time: str | None) -> None:
         """Set (or with ``None`` clear) the time signature starting at a measure."""
-        self._set_measure_attr(measure_id, "time", None if time is None else
-                               _checked(check_time_signature, time))
+        self._set_measure_attr(
+            measure_id, "time", None if time is None else _checked(check_time_signature, time)
+        )
 
     def set_key(self, measure_id: str, fifths: int | None, mode: str | None = None) -> None:
         """Set (or with ``None`` clear) the key signature starting at a measure."""
-        value = None if fifths is None else _checked(
-            KeySignature.from_json, {"fifths": fifths, "mode": mode}).to_json()
+        value = (
+            None
+            if fifths is None
+            else _checked(KeySignature.from_json, {"fifths": fifths, "mode": mode}).to_json()
+        )
         self._set_measure_attr(measure_id, "key", value)
 
-    def set_tempo(self, measure_id: str, bpm: float | None, beat: FractionLike = 1,
-                  text: str | None = None) -> None:
+    def set_tempo(
+        self, measure_id: str, bpm: float | None, beat: FractionLike = 1, text: str | None = None
+    ) -> None:
         """Set (or with ``None`` clear) a metronome mark at the start of a measure."""
-        value = None if bpm is None else _checked(
-            Tempo.from_json, {"bpm": bpm, "beat": str(beat), "text": text}).to_json()
+        value = (
+            None
+            if bpm is None
+            else _checked(Tempo.from_json, {"bpm": bpm, "beat": str(beat), "text": text}).to_json()
+        )
         self._set_measure_attr(measure_id, "tempo", value)
 
     def set_barline(self, measure_id: str, barline: str | None) -> None:
@@ -254,17 +266,25 @@ class ScoreEditor:
     ) -> str:
         """Add a note (one pitch), chord (several) or rest (none). Returns its id."""
         note_id = new_id("n")
-        note = self._checked_note(note_id, {
-            "measure": measure, "part": part, "onset": onset, "duration": duration,
-            "pitches": [pitches] if isinstance(pitches, str) else list(pitches), **fields,
-        })
+        note = self._checked_note(
+            note_id,
+            {
+                "measure": measure,
+                "part": part,
+                "onset": onset,
+                "duration": duration,
+                "pitches": [pitches] if isinstance(pitches, str) else list(pitches),
+                **fields,
+            },
+        )
         self._require_cell(note.measure, note.part)
         with self._tx():
             self.score.notes[note_id] = note.to_json()
         return note_id
 
-    def add_rest(self, measure: str, part: str, onset: FractionLike, duration: FractionLike,
-                 **fields: Any) -> str:
+    def add_rest(
+        self, measure: str, part: str, onset: FractionLike, duration: FractionLike, **fields: Any
+    ) -> str:
         return self.add_note(measure, part, onset, duration, (), **fields)
 
     def update_note(self, note_id: str, **changes: Any) -> None:
@@ -298,8 +318,9 @@ class ScoreEditor:
     def set_onset(self, note_id: str, onset: FractionLike) -> None:
         self.update_note(note_id, onset=onset)
 
-    def move_note(self, note_id: str, measure: str, onset: FractionLike,
-                  part: str | None = None) -> None:
+    def move_note(
+        self, note_id: str, measure: str, onset: FractionLike, part: str | None = None
+    ) -> None:
         """Move a note to another measure (and optionally part) at ``onset``."""
         changes: dict[str, Any] = {"measure": measure, "onset": onset}
         if part is not None:
@@ -342,8 +363,13 @@ class ScoreEditor:
             raise EditError(f"dynamic {dynamic!r} is not one of {sorted(DYNAMICS)}")
         self.update_note(note_id, dynamic=dynamic)
 
-    def transpose(self, interval: str, *, measures: Sequence[str] | None = None,
-                  parts: Sequence[str] | None = None) -> int:
+    def transpose(
+        self,
+        interval: str,
+        *,
+        measures: Sequence[str] | None = None,
+        parts: Sequence[str] | None = None,
+    ) -> int:
         """Transpose notes in the given measures and parts (default: all) by an interval
         name such as ``"M2"``, ``"-P5"`` or ``"m3"``, spelling pitches correctly.
         Returns how many notes changed."""
@@ -352,8 +378,9 @@ class ScoreEditor:
         try:
             step = m21interval.Interval(interval)
         except Exception as exc:  # music21 raises several types for bad names
-            raise EditError(f"interval {interval!r} is not an interval name like 'M2' or '-P5'"
-                            ) from exc
+            raise EditError(
+                f"interval {interval!r} is not an interval name like 'M2' or '-P5'"
+            ) from exc
         measure_set = None if measures is None else set(measures)
         part_set = None if parts is None else set(parts)
         changed: dict[str, dict[str, Any]] = {}
@@ -367,8 +394,9 @@ class ScoreEditor:
             try:
                 note = Note.from_json(note_id, raw)
                 pitches = [step.transposePitch(_m21_pitch(p)).nameWithOctave for p in note.pitches]
-                changed[note_id] = replace(note, pitches=tuple(check_pitch(p) for p in pitches)
-                                           ).to_json()
+                changed[note_id] = replace(
+                    note, pitches=tuple(check_pitch(p) for p in pitches)
+                ).to_json()
             except Exception as exc:  # music21 raises its own types for unspellable pitches
                 raise EditError(f"cannot transpose note {note_id}: {exc}") from exc
         with self._tx():
@@ -378,8 +406,7 @@ class ScoreEditor:
 
     # --- chat and comments ---------------------------------------------------------------------
 
-    def post_chat(self, author: str, text: str, *, kind: str = "message",
-                  **extra: Any) -> str:
+    def post_chat(self, author: str, text: str, *, kind: str = "message", **extra: Any) -> str:
         """Append a chat message from a person or an agent; ``extra`` fields (for example
         ``author_kind="agent"``, ``task``) are stored with it."""
         text, author = clean_text(text, multiline=True), clean_text(author)
@@ -387,14 +414,27 @@ class ScoreEditor:
             raise EditError("chat text must be 1 to 10,000 characters")
         message_id = new_id("c")
         with self._tx():
-            self.score.chat.append({
-                **extra, "id": message_id, "author": author, "text": text, "kind": kind,
-                "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-            })
+            self.score.chat.append(
+                {
+                    **extra,
+                    "id": message_id,
+                    "author": author,
+                    "text": text,
+                    "kind": kind,
+                    "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+                }
+            )
         return message_id
 
-    def add_comment(self, author: str, text: str, *, measure: str, part: str | None = None,
-                    onset: FractionLike | None = None) -> str:
+    def add_comment(
+        self,
+        author: str,
+        text: str,
+        *,
+        measure: str,
+        part: str | None = None,
+        onset: FractionLike | None = None,
+    ) -> str:
         """Add a comment anchored to a measure (and optionally a part and onset)."""
         self._find_measure(measure)
         if part is not None:
@@ -404,7 +444,10 @@ class ScoreEditor:
             raise EditError("comment text must be 1 to 10,000 characters")
         comment_id = new_id("k")
         value: dict[str, Any] = {
-            "author": author, "text": text, "measure": measure, "resolved": False,
+            "author": author,
+            "text": text,
+            "measure": measure,
+            "resolved": False,
             "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         if part is not None:
@@ -430,16 +473,36 @@ class ScoreEditor:
 
     # --- suggestions (schema version 2) ------------------------------------------------------
 
-    def add_suggestion(self, *, task: str, agent: str, measure: str, part: str,
-                       notes: Sequence[dict[str, Any]], base: str, status: str = "draft",
-                       reason: str = "", report: dict[str, Any] | None = None) -> str:
+    def add_suggestion(
+        self,
+        *,
+        task: str,
+        agent: str,
+        measure: str,
+        part: str,
+        notes: Sequence[dict[str, Any]],
+        base: str,
+        status: str = "draft",
+        reason: str = "",
+        report: dict[str, Any] | None = None,
+    ) -> str:
         """Propose ``notes`` (note values without measure and part) for one cell; return
         the suggestion id. ``base`` is :func:`~score_model.suggestions.measure_base` of
         the measure as the proposer read it."""
         self._require_cell(measure, part)
         suggestion_id = new_id("g")
-        value = Suggestion(suggestion_id, task, agent, measure, part, tuple(notes), base,
-                           status, reason, report or {}).to_json()
+        value = Suggestion(
+            suggestion_id,
+            task,
+            agent,
+            measure,
+            part,
+            tuple(notes),
+            base,
+            status,
+            reason,
+            report or {},
+        ).to_json()
         _checked(Suggestion.from_json, suggestion_id, value)
         self._bump_schema()
         with self._tx():
@@ -460,8 +523,9 @@ class ScoreEditor:
         with self._tx():
             del self.score.suggestions[suggestion_id]
 
-    def apply_suggestions(self, suggestion_ids: Sequence[str], *, by: str | None = None
-                          ) -> dict[str, list[str]]:
+    def apply_suggestions(
+        self, suggestion_ids: Sequence[str], *, by: str | None = None
+    ) -> dict[str, list[str]]:
         """Apply suggestions in one transaction: for each measure whose notes still
         match the suggestions' ``base``, replace each suggested cell's notes (voices the
         suggestion writes) and mark it ``applied``; otherwise mark it ``stale`` and leave
@@ -478,17 +542,22 @@ class ScoreEditor:
                 if fresh:
                     voices = {int(n.get("voice", 1)) for n in suggestion.notes} or {1}
                     for note_id, raw in raw_notes.items():
-                        if (isinstance(raw, dict) and raw.get("measure") == suggestion.measure
-                                and raw.get("part") == suggestion.part
-                                and int(raw.get("voice", 1)) in voices
-                                and note_id in self.score.notes):
+                        if (
+                            isinstance(raw, dict)
+                            and raw.get("measure") == suggestion.measure
+                            and raw.get("part") == suggestion.part
+                            and int(raw.get("voice", 1)) in voices
+                            and note_id in self.score.notes
+                        ):
                             del self.score.notes[note_id]
                     for index, value in enumerate(suggestion.note_values()):
                         self.score.notes[applied_note_id(suggestion.id, index)] = value
                 status = "applied" if fresh else "stale"
                 self.score.suggestions[suggestion.id] = {
-                    **suggestion.to_json(), "status": status,
-                    **({"by": by} if by is not None else {})}
+                    **suggestion.to_json(),
+                    "status": status,
+                    **({"by": by} if by is not None else {}),
+                }
                 out[status].append(suggestion.id)
         return out
 
@@ -531,8 +600,11 @@ class ScoreEditor:
         return raw
 
     def _note_ids_where(self, predicate: Any) -> list[str]:
-        return [note_id for note_id, raw in self.score.raw_notes().items()
-                if isinstance(raw, dict) and predicate(raw)]
+        return [
+            note_id
+            for note_id, raw in self.score.raw_notes().items()
+            if isinstance(raw, dict) and predicate(raw)
+        ]
 
     def _set_measure_attr(self, measure_id: str, name: str, value: Any) -> None:
         index, current = self._find_measure(measure_id)

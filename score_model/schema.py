@@ -29,21 +29,93 @@ SUGGESTIONS = "suggestions"  # since schema version 2
 
 TIE_TYPES = frozenset({"start", "stop", "continue"})
 BARLINE_TYPES = frozenset(
-    {"regular", "dotted", "dashed", "heavy", "double", "final", "heavy-light", "heavy-heavy",
-     "tick", "short", "none"}
+    {
+        "regular",
+        "dotted",
+        "dashed",
+        "heavy",
+        "double",
+        "final",
+        "heavy-light",
+        "heavy-heavy",
+        "tick",
+        "short",
+        "none",
+    }
 )
 REPEAT_TYPES = frozenset({"start", "end", "both"})
-KEY_MODES = frozenset({"major", "minor", "dorian", "phrygian", "lydian", "mixolydian",
-                       "aeolian", "ionian", "locrian"})
-DYNAMICS = frozenset({"pppp", "ppp", "pp", "p", "mp", "mf", "f", "ff", "fff", "ffff",
-                      "sf", "sfz", "sffz", "fp", "rf", "rfz", "fz", "sfp", "sfpp"})
-ARTICULATIONS = frozenset({"staccato", "staccatissimo", "accent", "strong-accent", "tenuto",
-                           "detached-legato", "spiccato", "stress", "unstress", "fermata"})
-CLEFS = frozenset({"treble", "bass", "alto", "tenor", "treble8vb", "treble8va", "bass8vb",
-                   "percussion", "soprano", "mezzo-soprano", "baritone"})
+KEY_MODES = frozenset(
+    {"major", "minor", "dorian", "phrygian", "lydian", "mixolydian", "aeolian", "ionian", "locrian"}
+)
+DYNAMICS = frozenset(
+    {
+        "pppp",
+        "ppp",
+        "pp",
+        "p",
+        "mp",
+        "mf",
+        "f",
+        "ff",
+        "fff",
+        "ffff",
+        "sf",
+        "sfz",
+        "sffz",
+        "fp",
+        "rf",
+        "rfz",
+        "fz",
+        "sfp",
+        "sfpp",
+    }
+)
+ARTICULATIONS = frozenset(
+    {
+        "staccato",
+        "staccatissimo",
+        "accent",
+        "strong-accent",
+        "tenuto",
+        "detached-legato",
+        "spiccato",
+        "stress",
+        "unstress",
+        "fermata",
+    }
+)
+CLEFS = frozenset(
+    {
+        "treble",
+        "bass",
+        "alto",
+        "tenor",
+        "treble8vb",
+        "treble8va",
+        "bass8vb",
+        "percussion",
+        "soprano",
+        "mezzo-soprano",
+        "baritone",
+    }
+)
 
-NOTE_FIELDS = frozenset({"measure", "part", "voice", "staff", "onset", "duration", "pitches",
-                         "ties", "lyric", "articulations", "dynamic", "grace"})
+NOTE_FIELDS = frozenset(
+    {
+        "measure",
+        "part",
+        "voice",
+        "staff",
+        "onset",
+        "duration",
+        "pitches",
+        "ties",
+        "lyric",
+        "articulations",
+        "dynamic",
+        "grace",
+    }
+)
 MAX_DENOMINATOR = 1 << 12
 _PITCH_RE = re.compile(r"^[A-G](?:#{1,3}|-{1,3})?[0-9]$")
 _TIME_RE = re.compile(r"^([1-9][0-9]?)/(1|2|4|8|16|32|64)$")
@@ -95,14 +167,19 @@ def parse_fraction(value: Any, field_name: str = "value") -> Fraction:
         elif isinstance(value, float):
             result = Fraction(value).limit_denominator(MAX_DENOMINATOR)
         else:
-            raise SchemaError(f"{field_name} must be a fraction string like '1/2', "
-                              f"got {type(value).__name__}", field_name=field_name)
+            raise SchemaError(
+                f"{field_name} must be a fraction string like '1/2', got {type(value).__name__}",
+                field_name=field_name,
+            )
     except (ValueError, ZeroDivisionError, OverflowError) as exc:
-        raise SchemaError(f"{field_name} {value!r} is not a fraction",
-                          field_name=field_name) from exc
+        raise SchemaError(
+            f"{field_name} {value!r} is not a fraction", field_name=field_name
+        ) from exc
     if result.denominator > MAX_DENOMINATOR:
-        raise SchemaError(f"{field_name} {value!r} has a denominator above {MAX_DENOMINATOR}",
-                          field_name=field_name)
+        raise SchemaError(
+            f"{field_name} {value!r} has a denominator above {MAX_DENOMINATOR}",
+            field_name=field_name,
+        )
     return result
 
 
@@ -117,8 +194,9 @@ def format_fraction(value: Fraction | int) -> str:
 def check_pitch(value: Any) -> str:
     """Return a music21 pitch name (``C4``, ``F#5``, ``B-3``) or raise."""
     if not isinstance(value, str) or not _PITCH_RE.match(value):
-        raise SchemaError(f"pitch {value!r} is not a pitch name like 'C4', 'F#5' or 'B-3'",
-                          field_name="pitches")
+        raise SchemaError(
+            f"pitch {value!r} is not a pitch name like 'C4', 'F#5' or 'B-3'", field_name="pitches"
+        )
     return value
 
 
@@ -138,21 +216,24 @@ def bar_duration(time_signature: str) -> Fraction:
 def _int_field(raw: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
     value = normalise_number(raw.get(name, default))
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise SchemaError(f"{name} must be an integer from {low} to {high}, got {value!r}",
-                          field_name=name)
+        raise SchemaError(
+            f"{name} must be an integer from {low} to {high}, got {value!r}", field_name=name
+        )
     return value
 
 
-def _str_field(raw: dict[str, Any], name: str, *, required: bool = False,
-               max_length: int = 10_000) -> str | None:
+def _str_field(
+    raw: dict[str, Any], name: str, *, required: bool = False, max_length: int = 10_000
+) -> str | None:
     value = raw.get(name)
     if value is None:
         if required:
             raise SchemaError(f"{name} is required", field_name=name)
         return None
     if not isinstance(value, str) or (required and not value) or len(value) > max_length:
-        raise SchemaError(f"{name} must be a string of at most {max_length} characters",
-                          field_name=name)
+        raise SchemaError(
+            f"{name} must be a string of at most {max_length} characters", field_name=name
+        )
     return clean_text(value)
 
 
@@ -220,8 +301,10 @@ class Note:
             raise SchemaError(f"note must be a JSON object, got {type(raw).__name__}")
         unknown = set(raw) - NOTE_FIELDS
         if unknown:
-            raise SchemaError(f"unknown note fields: {', '.join(sorted(map(str, unknown)))}",
-                              field_name="unknown_field")
+            raise SchemaError(
+                f"unknown note fields: {', '.join(sorted(map(str, unknown)))}",
+                field_name="unknown_field",
+            )
         raw = {k: v for k, v in raw.items() if v is not None}  # null means absent (JS undefined)
         measure = _str_field(raw, "measure", required=True, max_length=64)
         part = _str_field(raw, "part", required=True, max_length=64)
@@ -233,31 +316,37 @@ class Note:
             raise SchemaError("grace must be true or false", field_name="grace")
         duration = parse_fraction(raw.get("duration"), "duration")
         if duration < 0 or (duration == 0 and not grace):
-            raise SchemaError(f"duration {format_fraction(duration)} must be positive",
-                              field_name="duration")
+            raise SchemaError(
+                f"duration {format_fraction(duration)} must be positive", field_name="duration"
+            )
         pitches_raw = raw.get("pitches", [])
         if not isinstance(pitches_raw, list) or len(pitches_raw) > 16:
-            raise SchemaError("pitches must be a list of at most 16 pitch names",
-                              field_name="pitches")
+            raise SchemaError(
+                "pitches must be a list of at most 16 pitch names", field_name="pitches"
+            )
         pitches = tuple(check_pitch(p) for p in pitches_raw)
         ties_raw = raw.get("ties", [])
         if not isinstance(ties_raw, list) or len(ties_raw) > len(pitches):
             raise SchemaError("ties must be a list no longer than pitches", field_name="ties")
         for tie in ties_raw:
             if tie is not None and tie not in TIE_TYPES:
-                raise SchemaError(f"tie {tie!r} is not start, stop, continue or null",
-                                  field_name="ties")
+                raise SchemaError(
+                    f"tie {tie!r} is not start, stop, continue or null", field_name="ties"
+                )
         ties = tuple(ties_raw) if any(ties_raw) else ()
         articulations_raw = raw.get("articulations", [])
         if not isinstance(articulations_raw, list) or any(
             a not in ARTICULATIONS for a in articulations_raw
         ):
-            raise SchemaError(f"articulations must be a list of {sorted(ARTICULATIONS)}",
-                              field_name="articulations")
+            raise SchemaError(
+                f"articulations must be a list of {sorted(ARTICULATIONS)}",
+                field_name="articulations",
+            )
         dynamic = raw.get("dynamic")
         if dynamic is not None and dynamic not in DYNAMICS:
-            raise SchemaError(f"dynamic {dynamic!r} is not one of {sorted(DYNAMICS)}",
-                              field_name="dynamic")
+            raise SchemaError(
+                f"dynamic {dynamic!r} is not one of {sorted(DYNAMICS)}", field_name="dynamic"
+            )
         assert measure is not None and part is not None
         return cls(
             id=note_id,
@@ -292,16 +381,18 @@ class KeySignature:
     @classmethod
     def from_json(cls, raw: Any) -> KeySignature:
         if not isinstance(raw, dict):
-            raise SchemaError("key must be an object like {'fifths': -3, 'mode': 'minor'}",
-                              field_name="key")
+            raise SchemaError(
+                "key must be an object like {'fifths': -3, 'mode': 'minor'}", field_name="key"
+            )
         try:
             fifths = _int_field(raw, "fifths", 0, -7, 7)
         except SchemaError as exc:
             raise SchemaError(f"key {exc}", field_name="key") from exc
         mode = raw.get("mode")
         if mode is not None and mode not in KEY_MODES:
-            raise SchemaError(f"key mode {mode!r} is not one of {sorted(KEY_MODES)}",
-                              field_name="key")
+            raise SchemaError(
+                f"key mode {mode!r} is not one of {sorted(KEY_MODES)}", field_name="key"
+            )
         return cls(fifths, mode)
 
 
@@ -322,12 +413,14 @@ class Tempo:
     @classmethod
     def from_json(cls, raw: Any) -> Tempo:
         if not isinstance(raw, dict):
-            raise SchemaError("tempo must be an object like {'bpm': 96, 'beat': '1'}",
-                              field_name="tempo")
+            raise SchemaError(
+                "tempo must be an object like {'bpm': 96, 'beat': '1'}", field_name="tempo"
+            )
         bpm = normalise_number(raw.get("bpm"))
         if isinstance(bpm, bool) or not isinstance(bpm, int | float) or not 1 <= bpm <= 1000:
-            raise SchemaError(f"tempo bpm must be a number from 1 to 1000, got {bpm!r}",
-                              field_name="tempo")
+            raise SchemaError(
+                f"tempo bpm must be a number from 1 to 1000, got {bpm!r}", field_name="tempo"
+            )
         beat = parse_fraction(raw.get("beat", "1"), "tempo")
         if beat <= 0:
             raise SchemaError("tempo beat must be positive", field_name="tempo")
@@ -375,8 +468,9 @@ class Measure:
         time = raw.get("time")
         barline = raw.get("barline")
         if barline is not None and barline not in BARLINE_TYPES:
-            raise SchemaError(f"barline {barline!r} is not one of {sorted(BARLINE_TYPES)}",
-                              field_name="barline")
+            raise SchemaError(
+                f"barline {barline!r} is not one of {sorted(BARLINE_TYPES)}", field_name="barline"
+            )
         repeat = raw.get("repeat")
         if repeat is not None and repeat not in REPEAT_TYPES:
             raise SchemaError(f"repeat {repeat!r} is not start, end or both", field_name="repeat")
@@ -426,8 +520,7 @@ class Part:
             raise SchemaError(f"clef {clef!r} is not one of {sorted(CLEFS)}", field_name="clef")
         program = normalise_number(raw.get("program"))
         if program is not None and (not isinstance(program, int) or not 0 <= program <= 127):
-            raise SchemaError("program must be a MIDI program from 0 to 127",
-                              field_name="program")
+            raise SchemaError("program must be a MIDI program from 0 to 127", field_name="program")
         assert part_id is not None
         return cls(
             id=part_id,

@@ -28,8 +28,21 @@ from score_model.schema import Note, SchemaError, _str_field
 #: stale: the measure changed since the agent read it; rejected: declined (may be deleted).
 STATUSES = frozenset({"draft", "pending", "accepted", "applied", "stale", "rejected"})
 OPEN = frozenset({"draft", "pending", "accepted"})
-FIELDS = frozenset({"task", "agent", "measure", "part", "notes", "base", "status", "reason",
-                    "report", "created", "by"})
+FIELDS = frozenset(
+    {
+        "task",
+        "agent",
+        "measure",
+        "part",
+        "notes",
+        "base",
+        "status",
+        "reason",
+        "report",
+        "created",
+        "by",
+    }
+)
 MAX_NOTES = 256
 
 
@@ -51,9 +64,16 @@ class Suggestion:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "task": self.task, "agent": self.agent, "measure": self.measure,
-            "part": self.part, "notes": [dict(n) for n in self.notes], "base": self.base,
-            "status": self.status, "reason": self.reason, "report": dict(self.report)}
+            "task": self.task,
+            "agent": self.agent,
+            "measure": self.measure,
+            "part": self.part,
+            "notes": [dict(n) for n in self.notes],
+            "base": self.base,
+            "status": self.status,
+            "reason": self.reason,
+            "report": dict(self.report),
+        }
         if self.by is not None:
             out["by"] = self.by
         return out
@@ -70,39 +90,60 @@ class Suggestion:
             raise SchemaError("suggestion must be a JSON object", field_name="suggestion")
         unknown = set(raw) - FIELDS
         if unknown:
-            raise SchemaError(f"unknown suggestion fields: {', '.join(sorted(unknown))}",
-                              field_name="suggestion")
-        strings = {name: _str_field(raw, name, required=True, max_length=200)
-                   for name in ("task", "agent", "measure", "part", "base")}
+            raise SchemaError(
+                f"unknown suggestion fields: {', '.join(sorted(unknown))}", field_name="suggestion"
+            )
+        strings = {
+            name: _str_field(raw, name, required=True, max_length=200)
+            for name in ("task", "agent", "measure", "part", "base")
+        }
         status = raw.get("status")
         if status not in STATUSES:
-            raise SchemaError(f"suggestion status {status!r} is not one of "
-                              f"{sorted(STATUSES)}", field_name="suggestion")
+            raise SchemaError(
+                f"suggestion status {status!r} is not one of {sorted(STATUSES)}",
+                field_name="suggestion",
+            )
         notes = raw.get("notes")
         if not isinstance(notes, list) or len(notes) > MAX_NOTES:
-            raise SchemaError(f"suggestion notes must be a list of at most {MAX_NOTES}",
-                              field_name="suggestion")
+            raise SchemaError(
+                f"suggestion notes must be a list of at most {MAX_NOTES}", field_name="suggestion"
+            )
         for index, note in enumerate(notes):
             if not isinstance(note, dict):
                 raise SchemaError("suggestion notes must be objects", field_name="suggestion")
-            Note.from_json(f"{suggestion_id}.{index}",
-                           {**note, "measure": strings["measure"], "part": strings["part"]})
+            Note.from_json(
+                f"{suggestion_id}.{index}",
+                {**note, "measure": strings["measure"], "part": strings["part"]},
+            )
         reason, report = raw.get("reason", ""), raw.get("report", {})
         if not isinstance(reason, str) or not isinstance(report, dict):
-            raise SchemaError("reason must be a string and report an object",
-                              field_name="suggestion")
+            raise SchemaError(
+                "reason must be a string and report an object", field_name="suggestion"
+            )
         by = raw.get("by")
-        return cls(suggestion_id, str(strings["task"]), str(strings["agent"]),
-                   str(strings["measure"]), str(strings["part"]),
-                   tuple(dict(n) for n in notes), str(strings["base"]), status, reason,
-                   dict(report), by if isinstance(by, str) else None)
+        return cls(
+            suggestion_id,
+            str(strings["task"]),
+            str(strings["agent"]),
+            str(strings["measure"]),
+            str(strings["part"]),
+            tuple(dict(n) for n in notes),
+            str(strings["base"]),
+            status,
+            reason,
+            dict(report),
+            by if isinstance(by, str) else None,
+        )
 
 
 def measure_base(raw_notes: Mapping[str, Any], measure: str) -> str:
     """A hash of every note of ``measure`` (ids and values, all parts): what an agent
     read of it. Any change a person makes to the measure changes it."""
-    cell = sorted((note_id, value) for note_id, value in raw_notes.items()
-                  if isinstance(value, dict) and value.get("measure") == measure)
+    cell = sorted(
+        (note_id, value)
+        for note_id, value in raw_notes.items()
+        if isinstance(value, dict) and value.get("measure") == measure
+    )
     text = json.dumps(cell, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

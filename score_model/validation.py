@@ -28,44 +28,72 @@ def validate(score: ScoreDoc | ScoreData) -> list[Problem]:
     for note in data.notes.values():
         if note.measure not in measure_ids or note.part not in part_ids:
             missing = "measure" if note.measure not in measure_ids else "part"
-            problems.append(Problem(
-                "orphan_note", f"note {note.id} points at no existing {missing}",
-                measure=note.measure, part=note.part, note=note.id, voice=note.voice))
+            problems.append(
+                Problem(
+                    "orphan_note",
+                    f"note {note.id} points at no existing {missing}",
+                    measure=note.measure,
+                    part=note.part,
+                    note=note.id,
+                    voice=note.voice,
+                )
+            )
             continue
         if not note.grace:
             ends.setdefault((note.measure, note.part, note.voice), []).append(
-                (note.onset, note.end))
+                (note.onset, note.end)
+            )
     for (measure_id, part_id, voice), spans in ends.items():
         slot = slots[measure_id]
         end = max(stop for _, stop in spans)
         if end > slot.bar:
-            problems.append(Problem(
-                "overfull", f"measure {slot.number}, voice {voice}: content ends at "
-                f"{format_fraction(end)} but the bar ({slot.time}) ends at "
-                f"{format_fraction(slot.bar)}",
-                measure=measure_id, part=part_id, voice=voice))
+            problems.append(
+                Problem(
+                    "overfull",
+                    f"measure {slot.number}, voice {voice}: content ends at "
+                    f"{format_fraction(end)} but the bar ({slot.time}) ends at "
+                    f"{format_fraction(slot.bar)}",
+                    measure=measure_id,
+                    part=part_id,
+                    voice=voice,
+                )
+            )
         elif not slot.measure.pickup and voice == 1 and _covered(spans) < slot.bar:
-            problems.append(Problem(
-                "underfull", f"measure {slot.number}, voice 1: notes and rests cover "
-                f"{format_fraction(_covered(spans))} of {format_fraction(slot.bar)}",
-                measure=measure_id, part=part_id, voice=voice, severity="warning"))
+            problems.append(
+                Problem(
+                    "underfull",
+                    f"measure {slot.number}, voice 1: notes and rests cover "
+                    f"{format_fraction(_covered(spans))} of {format_fraction(slot.bar)}",
+                    measure=measure_id,
+                    part=part_id,
+                    voice=voice,
+                    severity="warning",
+                )
+            )
     if isinstance(score, ScoreDoc):
         problems.extend(_suggestion_problems(score, measure_ids, part_ids))
     return problems
 
 
-def _suggestion_problems(score: ScoreDoc, measure_ids: set[str], part_ids: set[str]
-                         ) -> list[Problem]:
+def _suggestion_problems(
+    score: ScoreDoc, measure_ids: set[str], part_ids: set[str]
+) -> list[Problem]:
     """Off-schema suggestions (errors) and open ones whose cell no longer exists."""
     suggestions, bad = decode_suggestions(score.raw_suggestions())
     problems = [Problem("bad_suggestion", f"suggestion {i} is off-schema") for i in bad]
     for suggestion in suggestions.values():
-        if suggestion.status in OPEN and (suggestion.measure not in measure_ids
-                                          or suggestion.part not in part_ids):
-            problems.append(Problem(
-                "orphan_suggestion", f"suggestion {suggestion.id} points at no existing "
-                "measure or part", measure=suggestion.measure, part=suggestion.part,
-                severity="warning"))
+        if suggestion.status in OPEN and (
+            suggestion.measure not in measure_ids or suggestion.part not in part_ids
+        ):
+            problems.append(
+                Problem(
+                    "orphan_suggestion",
+                    f"suggestion {suggestion.id} points at no existing measure or part",
+                    measure=suggestion.measure,
+                    part=suggestion.part,
+                    severity="warning",
+                )
+            )
     return problems
 
 

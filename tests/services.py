@@ -65,9 +65,11 @@ def postgres_admin_dsn() -> str:
             errors.append(f"{user}: {exc!r}")
             continue
         return dsn
-    pytest.fail(f"PostgreSQL is not reachable on {POSTGRES_HOST}:{POSTGRES_PORT} "
-                f"({'; '.join(errors)}); start it (trust auth, user postgres or root)",
-                pytrace=False)
+    pytest.fail(
+        f"PostgreSQL is not reachable on {POSTGRES_HOST}:{POSTGRES_PORT} "
+        f"({'; '.join(errors)}); start it (trust auth, user postgres or root)",
+        pytrace=False,
+    )
 
 
 def with_database(dsn: str, database: str) -> str:
@@ -94,7 +96,8 @@ async def reset_postgres(dsn: str) -> None:
     try:
         tables = await conn.fetch(
             "SELECT quote_ident(tablename) AS name FROM pg_tables "
-            "WHERE schemaname = 'public' AND tablename <> 'schema_migrations'")
+            "WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+        )
         async with conn.transaction():
             for table in tables:
                 await conn.execute(f"DELETE FROM {table['name']}")
@@ -107,9 +110,13 @@ async def terminate_backends(dsn: str, application_name: str) -> int:
     server crash or a failover would); return how many were killed."""
     conn = await asyncpg.connect(dsn)
     try:
-        return int(await conn.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = $1 AND pid <> pg_backend_pid()", application_name))
+        return int(
+            await conn.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                application_name,
+            )
+        )
     finally:
         await conn.close()
 
@@ -134,24 +141,31 @@ class S3Server:
 
     def options(self) -> dict[str, Any]:
         """Keyword options for ``S3BlobStore`` / ``open_blob_store``."""
-        return {"endpoint_url": self.endpoint_url, "region": self.region,
-                "access_key_id": self.access_key_id,
-                "secret_access_key": self.secret_access_key}
+        return {
+            "endpoint_url": self.endpoint_url,
+            "region": self.region,
+            "access_key_id": self.access_key_id,
+            "secret_access_key": self.secret_access_key,
+        }
 
     def client(self) -> Any:
         """A boto3 S3 client for this server (one per server: building one takes
         tens of milliseconds; it is thread-safe)."""
-        return _s3_client(self.endpoint_url, self.region, self.access_key_id,
-                          self.secret_access_key)
+        return _s3_client(
+            self.endpoint_url, self.region, self.access_key_id, self.secret_access_key
+        )
 
 
 @functools.cache
-def _s3_client(endpoint_url: str, region: str, access_key_id: str,
-               secret_access_key: str) -> Any:
+def _s3_client(endpoint_url: str, region: str, access_key_id: str, secret_access_key: str) -> Any:
     return boto3.session.Session().client(
-        "s3", endpoint_url=endpoint_url, region_name=region,
-        aws_access_key_id=access_key_id, aws_secret_access_key=secret_access_key,
-        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"))
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret_access_key,
+        config=Config(s3={"addressing_style": "path"}, signature_version="s3v4"),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -207,9 +221,7 @@ def redis_service() -> str:
             sock.sendall(b"PING\r\n")
             reply = sock.recv(64)
     except OSError as exc:
-        pytest.fail(f"Redis is not reachable on {REDIS_HOST}:{REDIS_PORT}: {exc!r}",
-                    pytrace=False)
+        pytest.fail(f"Redis is not reachable on {REDIS_HOST}:{REDIS_PORT}: {exc!r}", pytrace=False)
     if not reply.startswith(b"+PONG"):
-        pytest.fail(f"Redis on {REDIS_HOST}:{REDIS_PORT} answered {reply!r} to PING",
-                    pytrace=False)
+        pytest.fail(f"Redis on {REDIS_HOST}:{REDIS_PORT} answered {reply!r} to PING", pytrace=False)
     return redis_url(0)

@@ -30,11 +30,43 @@ ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "orpheus.json"
 # PromQL words that are not metric names.
 PROMQL_WORDS = {
-    "sum", "min", "max", "avg", "count", "rate", "irate", "increase", "by", "without",
-    "histogram_quantile", "le", "on", "ignoring", "group_left", "group_right", "and",
-    "or", "unless", "offset", "bool", "topk", "bottomk", "label_values", "clamp_min",
-    "abs", "delta", "deriv", "time", "vector", "scalar", "instance", "agent", "status",
-    "route", "outcome", "method",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "count",
+    "rate",
+    "irate",
+    "increase",
+    "by",
+    "without",
+    "histogram_quantile",
+    "le",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "and",
+    "or",
+    "unless",
+    "offset",
+    "bool",
+    "topk",
+    "bottomk",
+    "label_values",
+    "clamp_min",
+    "abs",
+    "delta",
+    "deriv",
+    "time",
+    "vector",
+    "scalar",
+    "instance",
+    "agent",
+    "status",
+    "route",
+    "outcome",
+    "method",
 }
 
 
@@ -63,11 +95,14 @@ def metric_names(expr: str) -> set[str]:
 
 
 def test_metric_names_parser() -> None:
-    assert metric_names('histogram_quantile(0.99, sum by (le, route) (rate('
-                        'orpheus_http_request_seconds_bucket{instance=~"$instance"}'
-                        '[$__rate_interval])))') == {"orpheus_http_request_seconds_bucket"}
-    assert metric_names('sum(increase(a_total{outcome="applied"}[$__range])) / '
-                        "sum(increase(b_total[1h]))") == {"a_total", "b_total"}
+    assert metric_names(
+        "histogram_quantile(0.99, sum by (le, route) (rate("
+        'orpheus_http_request_seconds_bucket{instance=~"$instance"}'
+        "[$__rate_interval])))"
+    ) == {"orpheus_http_request_seconds_bucket"}
+    assert metric_names(
+        'sum(increase(a_total{outcome="applied"}[$__range])) / sum(increase(b_total[1h]))'
+    ) == {"a_total", "b_total"}
     assert metric_names("label_values(orpheus_rooms, instance)") == {"orpheus_rooms"}
 
 
@@ -100,12 +135,21 @@ def test_dashboard_covers_the_operations_view() -> None:
     board = dashboard()
     assert board["uid"] == "orpheus"
     wanted = set().union(*(metric_names(expr) for expr in expressions(board)))
-    for metric in ("orpheus_rooms", "orpheus_connections", "orpheus_updates_in_total",
-                   "orpheus_update_bytes_in_total", "orpheus_bytes_out_total",
-                   "orpheus_store_seconds_bucket", "orpheus_pending_updates",
-                   "orpheus_fanout_lag_seconds_bucket", "orpheus_slow_client_disconnects_total",
-                   "orpheus_analysis_lag_seconds_bucket", "orpheus_agent_tasks_total",
-                   "orpheus_agent_suggestions_total", "orpheus_http_requests_total"):
+    for metric in (
+        "orpheus_rooms",
+        "orpheus_connections",
+        "orpheus_updates_in_total",
+        "orpheus_update_bytes_in_total",
+        "orpheus_bytes_out_total",
+        "orpheus_store_seconds_bucket",
+        "orpheus_pending_updates",
+        "orpheus_fanout_lag_seconds_bucket",
+        "orpheus_slow_client_disconnects_total",
+        "orpheus_analysis_lag_seconds_bucket",
+        "orpheus_agent_tasks_total",
+        "orpheus_agent_suggestions_total",
+        "orpheus_http_requests_total",
+    ):
         assert metric in wanted, metric
     ids = [panel["id"] for panel in board["panels"]]
     assert len(ids) == len(set(ids))
@@ -120,16 +164,22 @@ def test_dashboard_covers_the_operations_view() -> None:
 
 
 def _samples(text: str, name: str) -> float:
-    return sum(sample.value for family in text_string_to_metric_families(text)
-               for sample in family.samples if sample.name == name)
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    )
 
 
 def test_an_edit_feeds_the_analysis_lag(tmp_path: Path) -> None:
     with TestClient(create_app(settings_for(tmp_path))) as client:
-        token = client.post("/api/auth/login", json={
-            "username": "admin", "password": ADMIN_PASSWORD}).json()["access_token"]
-        score_id = client.post("/api/scores", json={"title": "t"},
-                               headers=bearer(token)).json()["id"]
+        token = client.post(
+            "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        ).json()["access_token"]
+        score_id = client.post("/api/scores", json={"title": "t"}, headers=bearer(token)).json()[
+            "id"
+        ]
         count = "orpheus_analysis_lag_seconds_count"
         before = _samples(client.get("/metrics").text, count)
         rooms = client.app.state.rooms  # type: ignore[attr-defined]
@@ -140,8 +190,9 @@ def test_an_edit_feeds_the_analysis_lag(tmp_path: Path) -> None:
 
         client.portal.call(edit)  # type: ignore[union-attr]
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and _samples(
-                client.get("/metrics").text, count) == before:
+        while (
+            time.monotonic() < deadline and _samples(client.get("/metrics").text, count) == before
+        ):
             time.sleep(0.1)
         text = client.get("/metrics").text
         assert _samples(text, count) == before + 1
@@ -209,16 +260,22 @@ async def test_the_worker_serves_agent_task_metrics(tmp_path: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         metrics_port = probe.getsockname()[1]
     stop = threading.Event()
-    worker = threading.Thread(target=run_worker, args=(settings,), kwargs={
-        "threads": 1, "warm": False, "stop": stop, "metrics_port": metrics_port})
+    worker = threading.Thread(
+        target=run_worker,
+        args=(settings,),
+        kwargs={"threads": 1, "warm": False, "stop": stop, "metrics_port": metrics_port},
+    )
     worker.start()
     try:
-        async with run_uvicorn(create_app(settings), lifespan="on",
-                               timeout_graceful_shutdown=1) as port, \
-                httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20) as http:
+        async with (
+            run_uvicorn(create_app(settings), lifespan="on", timeout_graceful_shutdown=1) as port,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20) as http,
+        ):
             score_id = (await http.post("/api/scores", json={"title": "C"})).json()["id"]
-            started = await http.post(f"/api/scores/{score_id}/agents/tasks",
-                                      json={"agent": "mia", "instruction": "describe it"})
+            started = await http.post(
+                f"/api/scores/{score_id}/agents/tasks",
+                json={"agent": "mia", "instruction": "describe it"},
+            )
             assert started.status_code == 202, started.text
             task = f"/api/scores/{score_id}/agents/tasks/{started.json()['id']}"
             record: dict[str, Any] = {}
@@ -238,7 +295,7 @@ async def test_the_worker_serves_agent_task_metrics(tmp_path: Path) -> None:
                 await asyncio.sleep(0.1)
             assert f"{name} 1.0" in text
             served = (await http.get("/metrics")).text  # the server ran no task itself
-            assert 'orpheus_agent_tasks_total{' not in served
+            assert "orpheus_agent_tasks_total{" not in served
     finally:
         stop.set()
         await asyncio.to_thread(worker.join, 20)
@@ -252,8 +309,11 @@ async def test_agent_tasks_and_reviewed_suggestions_are_counted(tmp_path: Path) 
         token = await live.login("admin", ADMIN_PASSWORD)
         score_id, _ = await _chorale(live, token)
         url = f"/api/scores/{score_id}/agents/tasks"
-        started = await live.http.post(url, headers=bearer(token), json={
-            "agent": "aureon", "instruction": "harmonise", "measures": "1-2"})
+        started = await live.http.post(
+            url,
+            headers=bearer(token),
+            json={"agent": "aureon", "instruction": "harmonise", "measures": "1-2"},
+        )
         assert started.status_code == 202, started.text
         task = f"{url}/{started.json()['id']}"
         record: dict[str, Any] = {}
@@ -269,9 +329,12 @@ async def test_agent_tasks_and_reviewed_suggestions_are_counted(tmp_path: Path) 
         text = (await live.http.get("/metrics")).text
 
     def value(name: str, **labels: str) -> float:
-        return sum(s.value for family in text_string_to_metric_families(text)
-                   for s in family.samples
-                   if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+        return sum(
+            s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+        )
 
     assert value("orpheus_agent_tasks_total", agent=record["agent"], status="done") == 1
     suggestions = "orpheus_agent_suggestions_total"

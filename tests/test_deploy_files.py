@@ -27,14 +27,17 @@ ORPHEUS_SERVICES = (*SERVERS, "worker")
 # Variables the deployment sets that are not Orpheus settings but are read by a
 # library Orpheus runs on: boto3's credential chain and uvicorn's trusted proxies.
 EXTERNAL = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "FORWARDED_ALLOW_IPS"}
-SAMPLE_SECRETS = {"POSTGRES_PASSWORD": "pgsecret", "MINIO_ROOT_PASSWORD": "miniosecret",
-                  "AWS_SECRET_ACCESS_KEY": "s3secret", "ORPHEUS_JWT_SECRET": "jwtsecret"}
+SAMPLE_SECRETS = {
+    "POSTGRES_PASSWORD": "pgsecret",
+    "MINIO_ROOT_PASSWORD": "miniosecret",
+    "AWS_SECRET_ACCESS_KEY": "s3secret",
+    "ORPHEUS_JWT_SECRET": "jwtsecret",
+}
 
 
 def setting_env_names() -> dict[str, str]:
     """Environment name -> field name, for every setting."""
-    return {ENV_ALIASES.get(f.name, ENV_PREFIX + f.name.upper()): f.name
-            for f in fields(Settings)}
+    return {ENV_ALIASES.get(f.name, ENV_PREFIX + f.name.upper()): f.name for f in fields(Settings)}
 
 
 def accepted_env_names() -> set[str]:
@@ -75,6 +78,7 @@ def parse_env_example(text: str) -> dict[str, tuple[str, bool]]:
 
 # --- compose interpolation (the subset docker-compose.yml uses) --------------------------
 
+
 def interpolate(text: str, env: dict[str, str]) -> str:
     """``$$``, ``${VAR}``, ``${VAR:-default}`` (nested), ``${VAR:?message}``."""
     out, i = [], 0
@@ -89,7 +93,7 @@ def interpolate(text: str, env: dict[str, str]) -> str:
                     raise ValueError(f"unclosed ${{ in {text!r}")
                 depth += {"{": 1, "}": -1}.get(text[j], 0)
                 j += 1
-            out.append(_expand(text[i + 2:j - 1], env))
+            out.append(_expand(text[i + 2 : j - 1], env))
             i = j
         else:
             out.append(text[i])
@@ -113,8 +117,7 @@ def referenced_variables(text: str) -> set[str]:
     return set(re.findall(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)", text))
 
 
-def service_env(compose: dict[str, Any], service: str, env: dict[str, str]
-                ) -> dict[str, str]:
+def service_env(compose: dict[str, Any], service: str, env: dict[str, str]) -> dict[str, str]:
     raw = compose["services"][service].get("environment", {})
     assert isinstance(raw, dict), f"{service}: write environment as a mapping"
     return {key: interpolate(str(value), env) for key, value in raw.items()}
@@ -131,10 +134,10 @@ def test_interpolation_helper() -> None:
 
 # --- docker-compose.yml -----------------------------------------------------------------
 
+
 def test_services_and_images(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) >= {"postgres", "redis", "minio", "minio-init", "lb",
-                             *ORPHEUS_SERVICES}
+    assert set(services) >= {"postgres", "redis", "minio", "minio-init", "lb", *ORPHEUS_SERVICES}
     assert services["postgres"]["image"] == "postgres:15"
     assert services["redis"]["image"] == "redis:7"
     assert services["minio"]["image"].startswith("minio/minio")
@@ -172,8 +175,9 @@ def test_health_checks(compose: dict[str, Any]) -> None:
         if test[1] == "python":
             compile(test[3], f"{name} healthcheck", "exec")  # valid Python
     for name in SERVERS:
-        url = re.search(r"http://127\.0\.0\.1:(\d+)(/\w+)",
-                        services[name]["healthcheck"]["test"][3])
+        url = re.search(
+            r"http://127\.0\.0\.1:(\d+)(/\w+)", services[name]["healthcheck"]["test"][3]
+        )
         assert url is not None and url.group(2) == "/readyz" and url.group(2) in paths
         assert url.group(1) == services[name]["command"][-1]  # --port
 
@@ -184,7 +188,8 @@ def test_depends_on_conditions(compose: dict[str, Any]) -> None:
         for dependency, spec in service.get("depends_on", {}).items():
             assert dependency in services, (name, dependency)
             assert "healthcheck" in services[dependency] or (
-                spec["condition"] == "service_completed_successfully"), (name, dependency)
+                spec["condition"] == "service_completed_successfully"
+            ), (name, dependency)
     for name in ORPHEUS_SERVICES:
         depends = services[name]["depends_on"]
         assert depends["postgres"]["condition"] == "service_healthy"
@@ -207,7 +212,8 @@ def test_minio_init_creates_the_bucket_of_the_blob_url(compose: dict[str, Any]) 
 
 
 def test_every_variable_is_a_setting_or_read_by_a_library(
-        compose: dict[str, Any], env_example: dict[str, tuple[str, bool]]) -> None:
+    compose: dict[str, Any], env_example: dict[str, tuple[str, bool]]
+) -> None:
     names = setting_env_names()
     for service in ORPHEUS_SERVICES:
         for variable in compose["services"][service]["environment"]:
@@ -220,7 +226,8 @@ def test_every_variable_is_a_setting_or_read_by_a_library(
     compose_variables = referenced_variables((ROOT / "docker-compose.yml").read_text())
     for variable in env_example:
         assert variable in names or variable in EXTERNAL or variable in compose_variables, (
-            f".env.example: {variable} is neither a setting nor used by docker-compose.yml")
+            f".env.example: {variable} is neither a setting nor used by docker-compose.yml"
+        )
     missing = compose_variables - set(env_example)
     assert not missing, f"docker-compose.yml uses variables .env.example omits: {missing}"
 
@@ -233,8 +240,7 @@ def test_required_secrets_fail_loudly(compose: dict[str, Any]) -> None:
             service_env(compose, service, env)
 
 
-async def test_compose_environment_builds_the_production_backends(
-        compose: dict[str, Any]) -> None:
+async def test_compose_environment_builds_the_production_backends(compose: dict[str, Any]) -> None:
     from persistence.blobs import open_blob_store
     from persistence.drivers.s3 import S3BlobStore
 
@@ -242,8 +248,9 @@ async def test_compose_environment_builds_the_production_backends(
     for service in ORPHEUS_SERVICES:
         env = service_env(compose, service, SAMPLE_SECRETS)
         settings = Settings.from_env({k: v for k, v in env.items() if k not in EXTERNAL})
-        assert settings.database_url == (
-            "postgresql://orpheus:pgsecret@postgres:5432/orpheus"), service
+        assert settings.database_url == ("postgresql://orpheus:pgsecret@postgres:5432/orpheus"), (
+            service
+        )
         assert settings.redis_url == "redis://redis:6379/0"
         assert settings.jwt_secret == "jwtsecret"
         instance_ids.add(settings.instance_id)
@@ -255,14 +262,18 @@ async def test_compose_environment_builds_the_production_backends(
     assert len(instance_ids) == len(ORPHEUS_SERVICES)
     pg = service_env(compose, "postgres", SAMPLE_SECRETS)
     assert (pg["POSTGRES_USER"], pg["POSTGRES_DB"], pg["POSTGRES_PASSWORD"]) == (
-        "orpheus", "orpheus", "pgsecret")
+        "orpheus",
+        "orpheus",
+        "pgsecret",
+    )
     # An operator's DATABASE_URL in .env wins over the bundled postgres service.
     env = service_env(compose, "orpheus-1", {**SAMPLE_SECRETS, "DATABASE_URL": "sqlite:///x"})
     assert env["DATABASE_URL"] == "sqlite:///x"
 
 
 def test_external_variables_are_read_by_their_libraries(
-        monkeypatch: pytest.MonkeyPatch, compose: dict[str, Any]) -> None:
+    monkeypatch: pytest.MonkeyPatch, compose: dict[str, Any]
+) -> None:
     import uvicorn
 
     from persistence.drivers.s3 import S3BlobStore
@@ -270,18 +281,23 @@ def test_external_variables_are_read_by_their_libraries(
     env = service_env(compose, "orpheus-1", SAMPLE_SECRETS)
     for name in EXTERNAL:
         monkeypatch.setenv(name, env[name])
-    credentials = S3BlobStore("orpheus", endpoint_url="http://minio:9000",
-                              region="us-east-1").client._request_signer._credentials
+    credentials = S3BlobStore(
+        "orpheus", endpoint_url="http://minio:9000", region="us-east-1"
+    ).client._request_signer._credentials
     assert (credentials.access_key, credentials.secret_key) == (
-        env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"])
+        env["AWS_ACCESS_KEY_ID"],
+        env["AWS_SECRET_ACCESS_KEY"],
+    )
     config = uvicorn.Config(app=lambda: None, proxy_headers=True)
     assert config.forwarded_allow_ips == "*"
 
 
 # --- .env.example -----------------------------------------------------------------------
 
+
 def test_env_example_lists_every_setting_with_its_default(
-        env_example: dict[str, tuple[str, bool]]) -> None:
+    env_example: dict[str, tuple[str, bool]],
+) -> None:
     defaults = Settings(instance_id="x")
     for env_name, field_name in setting_env_names().items():
         assert env_name in env_example, f".env.example lacks {env_name}"
@@ -290,7 +306,8 @@ def test_env_example_lists_every_setting_with_its_default(
             continue  # a secret to fill in, or "empty means default"
         parsed = Settings.from_env({env_name: value}, instance_id="x")
         assert getattr(parsed, field_name) == getattr(defaults, field_name), (
-            f".env.example: {env_name}={value} is not the default")
+            f".env.example: {env_name}={value} is not the default"
+        )
     field = {f.name: f for f in fields(Settings)}
     assert field["instance_id"].default is MISSING  # random: listed empty
     assert env_example["ORPHEUS_INSTANCE_ID"][0] == ""
@@ -302,7 +319,8 @@ def test_env_example_comments_every_entry() -> None:
         if re.fullmatch(r"(#\s*)?[A-Z][A-Z0-9_]*=.*", line.strip()):
             above = lines[number - 1].strip()
             assert above.startswith("#") and not re.fullmatch(r"#\s*[A-Z0-9_]+=.*", above), (
-                f".env.example line {number + 1} ({line}) has no comment above it")
+                f".env.example line {number + 1} ({line}) has no comment above it"
+            )
 
 
 def test_env_example_is_valid_for_settings(env_example: dict[str, tuple[str, bool]]) -> None:
@@ -312,6 +330,7 @@ def test_env_example_is_valid_for_settings(env_example: dict[str, tuple[str, boo
 
 
 # --- deploy/nginx.conf ------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def nginx() -> str:
@@ -325,7 +344,7 @@ def _block(text: str, head: str) -> str:
     for j in range(i, len(text)):
         depth += {"{": 1, "}": -1}.get(text[j], 0)
         if depth == 0:
-            return text[i + 1:j]
+            return text[i + 1 : j]
     raise AssertionError(f"unclosed block {head}")
 
 
@@ -335,7 +354,8 @@ def test_nginx_config_is_balanced(nginx: str) -> None:
         line = line.strip()
         if line and not line.endswith(("{", "}", ";")):
             assert re.fullmatch(r'("[^"]*"|[^"])*', line) and line.startswith(
-                ("log_format", "'")), f"directive without ';': {line}"
+                ("log_format", "'")
+            ), f"directive without ';': {line}"
 
 
 def test_nginx_routes_by_score_id_to_both_servers(compose: dict[str, Any], nginx: str) -> None:
@@ -353,8 +373,12 @@ def test_nginx_routes_by_score_id_to_both_servers(compose: dict[str, Any], nginx
     pattern, value = entry.groups()
     regex = re.compile(pattern.replace("(?<", "(?P<"))
     assert value in regex.groupindex
-    for path in ("/ws/scores/abc-1", "/api/scores/abc-1", "/api/scores/abc-1/export",
-                 "/api/scores/abc-1/versions/v_1/restore"):
+    for path in (
+        "/ws/scores/abc-1",
+        "/api/scores/abc-1",
+        "/api/scores/abc-1/export",
+        "/api/scores/abc-1/versions/v_1/restore",
+    ):
         match = regex.match(path)
         assert match is not None and match.group(value) == "abc-1", path
     for path in ("/api/scores", "/api/auth/login", "/healthz", "/docs"):
@@ -391,10 +415,14 @@ def test_lb_service_mounts_the_config(compose: dict[str, Any]) -> None:
 
 # --- Dockerfile and .dockerignore -------------------------------------------------------
 
+
 def _dockerfile() -> list[str]:
     text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
-    return [line.strip() for line in text.splitlines()
-            if line.strip() and not line.strip().startswith("#")]
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
 
 
 def test_dockerfile() -> None:
@@ -406,48 +434,73 @@ def test_dockerfile() -> None:
     extras = set(re.findall(r"\[([a-z0-9_,]+)\]", installs)[0].split(","))
     assert extras == {"postgres", "redis", "s3", "worker"}
     assert extras <= set(pyproject["project"]["optional-dependencies"])
-    final = lines[max(i for i, line in enumerate(lines) if line.startswith("FROM")):]
+    final = lines[max(i for i, line in enumerate(lines) if line.startswith("FROM")) :]
     users = [line.split()[1] for line in final if line.startswith("USER")]
     assert users and users[-1] not in ("root", "0")
     assert final[-1] == 'CMD ["orpheus", "serve", "--host", "0.0.0.0"]'
-    copied = {line.split()[1].rstrip("/") for line in lines
-              if line.startswith("COPY") and "--from" not in line}
+    copied = {
+        line.split()[1].rstrip("/")
+        for line in lines
+        if line.startswith("COPY") and "--from" not in line
+    }
     copied |= set(next(line for line in lines if line.startswith("COPY")).split()[1:-1])
-    packages = {p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]
-                ["include"]}
+    packages = {
+        p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
     assert {p for p in packages if (ROOT / p).is_dir()} <= copied
     for source in copied:
         assert (ROOT / source).exists(), source
 
 
 def test_dockerignore_keeps_what_the_build_copies() -> None:
-    patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-                if line.strip() and not line.startswith("#")]
-    needed = ["pyproject.toml", "README.md", "collab_server/app.py",
-              "persistence/drivers/migrations/0001_storage.sql", "score_model/schema.py",
-              "analysis_engine/__init__.py"]
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    needed = [
+        "pyproject.toml",
+        "README.md",
+        "collab_server/app.py",
+        "persistence/drivers/migrations/0001_storage.sql",
+        "score_model/schema.py",
+        "analysis_engine/__init__.py",
+    ]
     for path in needed:
         assert (ROOT / path).exists(), path
-        ignored = any(fnmatch.fnmatch(path, p) or fnmatch.fnmatch(path, p + "/*")
-                      or path.startswith(p.rstrip("/") + "/") for p in patterns)
+        ignored = any(
+            fnmatch.fnmatch(path, p)
+            or fnmatch.fnmatch(path, p + "/*")
+            or path.startswith(p.rstrip("/") + "/")
+            for p in patterns
+        )
         assert not ignored, f".dockerignore drops {path}"
     assert ".env" in patterns and ".git" in patterns
 
 
 # --- docs/deploy.md ---------------------------------------------------------------------
 
+
 def test_deploy_doc_describes_every_setting() -> None:
     text = (ROOT / "docs" / "deploy.md").read_text()
     table_names = set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)`", text, re.M))
     missing = set(setting_env_names()) - table_names
     assert not missing, f"docs/deploy.md settings table lacks {sorted(missing)}"
-    for topic in ("python -m persistence.drivers.migrate", "orpheus user add",
-                  "orpheus token create",
-                  "pg_dump", "/readyz", "/healthz", "/metrics", "scores/<id>/"):
+    for topic in (
+        "python -m persistence.drivers.migrate",
+        "orpheus user add",
+        "orpheus token create",
+        "pg_dump",
+        "/readyz",
+        "/healthz",
+        "/metrics",
+        "scores/<id>/",
+    ):
         assert topic in text, topic
 
 
 # --- deploy/nginx-tls.conf and deploy/compose.tls.yml ----------------------------------
+
 
 class _ComposeLoader(yaml.SafeLoader):
     """YAML with Compose's ``!override`` and ``!reset`` merge tags."""
@@ -455,11 +508,15 @@ class _ComposeLoader(yaml.SafeLoader):
 
 for _tag in ("!override", "!reset"):
     _ComposeLoader.add_constructor(
-        _tag, lambda loader, node: (loader.construct_sequence(node)
-                                    if isinstance(node, yaml.SequenceNode)
-                                    else loader.construct_mapping(node)
-                                    if isinstance(node, yaml.MappingNode)
-                                    else loader.construct_scalar(node)))
+        _tag,
+        lambda loader, node: (
+            loader.construct_sequence(node)
+            if isinstance(node, yaml.SequenceNode)
+            else loader.construct_mapping(node)
+            if isinstance(node, yaml.MappingNode)
+            else loader.construct_scalar(node)
+        ),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -488,12 +545,16 @@ def test_nginx_tls_config_is_balanced(nginx_tls: str) -> None:
         line = line.strip()
         if line and not line.endswith(("{", "}", ";")):
             assert re.fullmatch(r'("[^"]*"|[^"])*', line) and line.startswith(
-                ("log_format", "'")), f"directive without ';': {line}"
+                ("log_format", "'")
+            ), f"directive without ';': {line}"
 
 
 def test_nginx_tls_routes_like_the_plain_balancer(nginx: str, nginx_tls: str) -> None:
-    for head in ("upstream orpheus", "map $uri $orpheus_route_key",
-                 "map $http_upgrade $connection_upgrade"):
+    for head in (
+        "upstream orpheus",
+        "map $uri $orpheus_route_key",
+        "map $http_upgrade $connection_upgrade",
+    ):
         assert _block(nginx_tls, head) == _block(nginx, head), head
     plain = _block(nginx, "server {")
     http, https = _servers(nginx_tls)
@@ -508,17 +569,24 @@ def test_nginx_tls_routes_like_the_plain_balancer(nginx: str, nginx_tls: str) ->
     assert "proxy_pass" not in http  # port 80 only redirects and answers challenges
 
 
-def test_nginx_tls_uses_lets_encrypt_certificates(nginx_tls: str,
-                                                  compose_tls: dict[str, Any]) -> None:
+def test_nginx_tls_uses_lets_encrypt_certificates(
+    nginx_tls: str, compose_tls: dict[str, Any]
+) -> None:
     http, https = _servers(nginx_tls)
     assert re.search(r"listen\s+443\s+ssl;", https) and "http2 on;" in https
     names = re.findall(r"server_name\s+([\w.-]+);", nginx_tls)
     assert len(names) == 2 and len(set(names)) == 1
     domain = names[0]
-    assert re.search(rf"ssl_certificate\s+/etc/letsencrypt/live/{re.escape(domain)}"
-                     r"/fullchain\.pem;", https)
-    assert re.search(rf"ssl_certificate_key\s+/etc/letsencrypt/live/{re.escape(domain)}"
-                     r"/privkey\.pem;", https)
+    assert re.search(
+        rf"ssl_certificate\s+/etc/letsencrypt/live/{re.escape(domain)}"
+        r"/fullchain\.pem;",
+        https,
+    )
+    assert re.search(
+        rf"ssl_certificate_key\s+/etc/letsencrypt/live/{re.escape(domain)}"
+        r"/privkey\.pem;",
+        https,
+    )
     assert re.search(r"ssl_protocols\s+TLSv1\.2\s+TLSv1\.3;", https)
     assert "Strict-Transport-Security" in https
     assert re.search(r"listen\s+80;", http)
@@ -547,11 +615,15 @@ def test_compose_tls_override(compose: dict[str, Any], compose_tls: dict[str, An
     for name in compose_tls["services"]:
         assert name in compose["services"] or name == "certbot"
     for volume in compose_tls.get("volumes", {}):
-        assert any(v.startswith(volume + ":") for service in compose_tls["services"].values()
-                   for v in service.get("volumes", []))
+        assert any(
+            v.startswith(volume + ":")
+            for service in compose_tls["services"].values()
+            for v in service.get("volumes", [])
+        )
 
 
 # --- Prometheus and Grafana -------------------------------------------------------------
+
 
 def _yaml(path: str) -> Any:
     return yaml.safe_load((ROOT / path).read_text())
@@ -613,6 +685,7 @@ def test_grafana_provisions_the_dashboard(compose: dict[str, Any]) -> None:
 
 
 # --- CI workflow and pre-commit ---------------------------------------------------------
+
 
 def test_github_workflow_runs_ci_with_both_services() -> None:
     workflow = _yaml(".github/workflows/ci.yml")

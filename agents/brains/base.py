@@ -29,10 +29,13 @@ class NoteSpec:
     articulations: tuple[str, ...] = ()
 
     def to_json(self, measure: str, part: str) -> dict[str, Any]:
-        out: dict[str, Any] = {"measure": measure, "part": part,
-                               "onset": format_fraction(self.onset),
-                               "duration": format_fraction(self.duration),
-                               "pitches": list(self.pitches)}
+        out: dict[str, Any] = {
+            "measure": measure,
+            "part": part,
+            "onset": format_fraction(self.onset),
+            "duration": format_fraction(self.duration),
+            "pitches": list(self.pitches),
+        }
         if self.voice != 1:
             out["voice"] = self.voice
         if any(self.ties):
@@ -43,9 +46,14 @@ class NoteSpec:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> NoteSpec:
-        return cls(Fraction(str(raw["onset"])), Fraction(str(raw["duration"])),
-                   tuple(raw.get("pitches", ())), int(raw.get("voice", 1)),
-                   tuple(raw.get("ties", ())), tuple(raw.get("articulations", ())))
+        return cls(
+            Fraction(str(raw["onset"])),
+            Fraction(str(raw["duration"])),
+            tuple(raw.get("pitches", ())),
+            int(raw.get("voice", 1)),
+            tuple(raw.get("ties", ())),
+            tuple(raw.get("articulations", ())),
+        )
 
 
 @dataclass(frozen=True, slots=True)

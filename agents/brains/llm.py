@@ -41,8 +41,12 @@ class LlmError(RuntimeError):
 
 def client_for(config: AgentConfig) -> AsyncOpenAI:
     """An SDK client for the configured server."""
-    return AsyncOpenAI(base_url=config.llm_base_url or None, api_key=config.llm_api_key,
-                       timeout=config.max_seconds, max_retries=1)
+    return AsyncOpenAI(
+        base_url=config.llm_base_url or None,
+        api_key=config.llm_api_key,
+        timeout=config.max_seconds,
+        max_retries=1,
+    )
 
 
 @dataclass
@@ -63,9 +67,13 @@ class _Step:
         out: dict[str, Any] = {"role": "assistant", "content": "".join(self.text) or None}
         if self.calls:
             out["tool_calls"] = [
-                {"id": c.id, "type": "function",
-                 "function": {"name": c.name, "arguments": c.arguments or "{}"}}
-                for _, c in sorted(self.calls.items())]
+                {
+                    "id": c.id,
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments or "{}"},
+                }
+                for _, c in sorted(self.calls.items())
+            ]
         return out
 
 
@@ -77,11 +85,17 @@ class LlmBrain:
     of the model's text as it streams.
     """
 
-    def __init__(self, config: AgentConfig, *, client: AsyncOpenAI | None = None,
-                 toolbox: Toolbox | None = None, memory: Sequence[MemoryEntry] = (),
-                 on_text: Callable[[str], Awaitable[None]] | None = None,
-                 max_steps: int = MAX_STEPS, max_reply_tokens: int = MAX_REPLY_TOKENS
-                 ) -> None:
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        client: AsyncOpenAI | None = None,
+        toolbox: Toolbox | None = None,
+        memory: Sequence[MemoryEntry] = (),
+        on_text: Callable[[str], Awaitable[None]] | None = None,
+        max_steps: int = MAX_STEPS,
+        max_reply_tokens: int = MAX_REPLY_TOKENS,
+    ) -> None:
         self.config = config
         self.client = client or client_for(config)
         self.toolbox = toolbox
@@ -106,11 +120,13 @@ class LlmBrain:
                 return self._result("cancelled", replies, notes, used, stopped="cancelled")
             remaining = self.config.max_tokens - used
             if remaining <= 0:
-                return self._result("I stopped: my token budget is spent.", replies, notes,
-                                    used, stopped="tokens")
+                return self._result(
+                    "I stopped: my token budget is spent.", replies, notes, used, stopped="tokens"
+                )
             await ctx.status("thinking")
-            step = await self._complete(ctx, messages, toolbox,
-                                        min(remaining, self.max_reply_tokens))
+            step = await self._complete(
+                ctx, messages, toolbox, min(remaining, self.max_reply_tokens)
+            )
             tokens = step.tokens if step.tokens is not None else _estimate(messages, step)
             used += tokens
             budget_spent = used >= self.config.max_tokens
@@ -127,32 +143,37 @@ class LlmBrain:
             if step.cancelled:
                 return self._result("cancelled", replies, notes, used, stopped="cancelled")
             if budget_spent:
-                return self._result("I stopped: my token budget is spent.", replies, notes,
-                                    used, stopped="tokens")
+                return self._result(
+                    "I stopped: my token budget is spent.", replies, notes, used, stopped="tokens"
+                )
             if not step.calls:
-                return self._result(text or "done", replies, notes, used,
-                                    steps=step_number + 1)
+                return self._result(text or "done", replies, notes, used, steps=step_number + 1)
             messages.append(step.message())
             for call in (c for _, c in sorted(step.calls.items())):
                 if ctx.cancelled:
-                    return self._result("cancelled", replies, notes, used,
-                                        stopped="cancelled")
+                    return self._result("cancelled", replies, notes, used, stopped="cancelled")
                 outcome = await toolbox.call(ctx, call.name, call.arguments)
                 notes += outcome.notes
-                messages.append({"role": "tool", "tool_call_id": call.id,
-                                 "content": outcome.text})
-        return self._result("I stopped: I took as many steps as a task may.", replies,
-                            notes, used, stopped="steps")
+                messages.append({"role": "tool", "tool_call_id": call.id, "content": outcome.text})
+        return self._result(
+            "I stopped: I took as many steps as a task may.", replies, notes, used, stopped="steps"
+        )
 
-    async def _complete(self, ctx: TaskContext, messages: list[dict[str, Any]],
-                        toolbox: Toolbox, max_tokens: int) -> _Step:
+    async def _complete(
+        self, ctx: TaskContext, messages: list[dict[str, Any]], toolbox: Toolbox, max_tokens: int
+    ) -> _Step:
         """One streamed completion: text pieces passed on, tool-call deltas joined."""
         step = _Step()
         tools: Any = toolbox.definitions() if toolbox.names else omit
         try:
             stream = await self.client.chat.completions.create(
-                model=self.config.llm_model, messages=cast(Any, messages), tools=tools,
-                stream=True, stream_options={"include_usage": True}, max_tokens=max_tokens)
+                model=self.config.llm_model,
+                messages=cast(Any, messages),
+                tools=tools,
+                stream=True,
+                stream_options={"include_usage": True},
+                max_tokens=max_tokens,
+            )
             async with stream:
                 async for chunk in stream:
                     if chunk.usage is not None:
@@ -179,23 +200,30 @@ class LlmBrain:
         return step
 
     @staticmethod
-    def _result(summary: str, replies: list[str], notes: int, tokens: int,
-                **details: Any) -> BrainResult:
-        return BrainResult(summary if summary not in ("done", "") else
-                           (replies[-1] if replies else summary),
-                           notes_written=notes, tokens_used=tokens,
-                           details={"replies": replies, **details})
+    def _result(
+        summary: str, replies: list[str], notes: int, tokens: int, **details: Any
+    ) -> BrainResult:
+        return BrainResult(
+            summary if summary not in ("done", "") else (replies[-1] if replies else summary),
+            notes_written=notes,
+            tokens_used=tokens,
+            details={"replies": replies, **details},
+        )
 
 
 def system_prompt(request: TaskRequest) -> str:
     """The persona's voice, role and rules of the score."""
     persona = request.persona
     if not persona.writes:
-        rights = ("You cannot change the score: read, analyse and explain, always with "
-                  "measure references (m3, m5-m8).")
+        rights = (
+            "You cannot change the score: read, analyse and explain, always with "
+            "measure references (m3, m5-m8)."
+        )
     elif request.mode == "suggest":
-        rights = ("What you write becomes a suggestion that people accept or reject; "
-                  "never overwrite their notes without being asked.")
+        rights = (
+            "What you write becomes a suggestion that people accept or reject; "
+            "never overwrite their notes without being asked."
+        )
     else:
         rights = "What you write changes the score at once."
     return (

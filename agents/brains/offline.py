@@ -26,16 +26,43 @@ _ABILITY_WORDS = (
     ("bass", ("bass line", "bassline", "bass")),
     ("continue", ("continu", "extend", "next bars", "more bars", "variation")),
     ("transpose", ("transpos",)),
-    ("revoice", ("revoice", "re-voice", "arrange for", "for violin", "for flute",
-                 "for cello", "for clarinet", "for viola", "for oboe")),
+    (
+        "revoice",
+        (
+            "revoice",
+            "re-voice",
+            "arrange for",
+            "for violin",
+            "for flute",
+            "for cello",
+            "for clarinet",
+            "for viola",
+            "for oboe",
+        ),
+    ),
     ("analyse", ("analy", "cadence", "form", "key plan", "voice leading", "voice-leading")),
     ("explain", ("explain", "why", "what", "how", "?")),
 )
-_INTERVALS = {"minor second": "m2", "major second": "M2", "minor third": "m3",
-              "major third": "M3", "fourth": "P4", "perfect fourth": "P4", "tritone": "A4",
-              "fifth": "P5", "perfect fifth": "P5", "minor sixth": "m6", "major sixth": "M6",
-              "minor seventh": "m7", "major seventh": "M7", "octave": "P8",
-              "semitone": "m2", "half step": "m2", "tone": "M2", "whole step": "M2"}
+_INTERVALS = {
+    "minor second": "m2",
+    "major second": "M2",
+    "minor third": "m3",
+    "major third": "M3",
+    "fourth": "P4",
+    "perfect fourth": "P4",
+    "tritone": "A4",
+    "fifth": "P5",
+    "perfect fifth": "P5",
+    "minor sixth": "m6",
+    "major sixth": "M6",
+    "minor seventh": "m7",
+    "major seventh": "M7",
+    "octave": "P8",
+    "semitone": "m2",
+    "half step": "m2",
+    "tone": "M2",
+    "whole step": "M2",
+}
 _INTERVAL_CODE = re.compile(r"\b(-?[PMmAd][1-9][0-9]?)\b")
 
 
@@ -72,22 +99,30 @@ class OfflineBrain:
             return await self._explain(ctx, ability)
         result = await asyncio.to_thread(self._compose, ctx, ability)
         written = await write_measure_by_measure(ctx, result)
-        return BrainResult(result.summary or f"{ability} done", notes_written=written,
-                           details={"ability": ability, **_plain(result.details)})
+        return BrainResult(
+            result.summary or f"{ability} done",
+            notes_written=written,
+            details={"ability": ability, **_plain(result.details)},
+        )
 
     async def _explain(self, ctx: TaskContext, ability: str) -> BrainResult:
         from agents.music.explain import analyse, explain
         from agents.music.view import extract_view
 
         data = ctx.session.doc.read()
-        register = "teacher" if ability == "explain" and "analyse" not in (
-            ctx.request.persona.abilities) else "analyst"
+        register = (
+            "teacher"
+            if ability == "explain" and "analyse" not in (ctx.request.persona.abilities)
+            else "analyst"
+        )
         results = await asyncio.to_thread(analyse, data)
         view = extract_view(data, measures=ctx.request.measure_ids)
-        explanation = explain(results, register=register, view=view,
-                              part_names={p.id: p.name for p in data.parts})
-        return BrainResult(explanation.text, details={"ability": ability,
-                                                      "references": explanation.references})
+        explanation = explain(
+            results, register=register, view=view, part_names={p.id: p.name for p in data.parts}
+        )
+        return BrainResult(
+            explanation.text, details={"ability": ability, "references": explanation.references}
+        )
 
     def _compose(self, ctx: TaskContext, ability: str) -> Any:
         from agents.music import (
@@ -118,8 +153,11 @@ class OfflineBrain:
         if ability == "continue":
             return continue_melody(view, melody, measures=4)
         if ability == "transpose":
-            return transpose(view, interval_of(request.instruction),
-                             parts=list(request.part_ids) if request.part_ids else None)
+            return transpose(
+                view,
+                interval_of(request.instruction),
+                parts=list(request.part_ids) if request.part_ids else None,
+            )
         if ability == "revoice":
             from agents.music.instruments import INSTRUMENTS
 
@@ -150,8 +188,14 @@ async def write_measure_by_measure(ctx: TaskContext, result: Any) -> int:
     parts first (one edit each), then every part of the first measure, the second, ..."""
     from agents.music.view import APPENDED
 
-    appended = sorted({int(n.measure[len(APPENDED):]) for w in result.parts
-                       for n in w.notes if n.measure.startswith(APPENDED)})
+    appended = sorted(
+        {
+            int(n.measure[len(APPENDED) :])
+            for w in result.parts
+            for n in w.notes
+            if n.measure.startswith(APPENDED)
+        }
+    )
     new_measures: dict[str, str] = {}
     if appended:
         made = await ctx.session.edit(lambda ed: [ed.insert_measure() for _ in appended])
@@ -161,17 +205,27 @@ async def write_measure_by_measure(ctx: TaskContext, result: Any) -> int:
     for write in result.parts:
         part = write.part
         if part is None:
-            fields = {k: v for k, v in (("instrument", write.instrument),
-                                        ("clef", write.clef)) if v}
+            fields = {
+                k: v for k, v in (("instrument", write.instrument), ("clef", write.clef)) if v
+            }
             part = await ctx.session.edit(_adder(write.name, fields))
         for note in write.notes:
             measure = new_measures.get(note.measure, note.measure)
             if measure not in cells:
                 order.append(measure)
-            cells[measure][part].append(NoteSpec(note.onset, note.duration, note.pitches,
-                                                 note.voice, note.ties, note.articulations))
-    position = {m["id"]: i for i, m in enumerate(ctx.session.doc.raw_measures())
-                if isinstance(m, dict)}
+            cells[measure][part].append(
+                NoteSpec(
+                    note.onset,
+                    note.duration,
+                    note.pitches,
+                    note.voice,
+                    note.ties,
+                    note.articulations,
+                )
+            )
+    position = {
+        m["id"]: i for i, m in enumerate(ctx.session.doc.raw_measures()) if isinstance(m, dict)
+    }
     written = 0
     for measure in sorted(order, key=lambda m: position.get(m, len(position))):
         for part, notes in cells[measure].items():

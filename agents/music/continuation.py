@@ -55,8 +55,15 @@ def _choose(rng: random.Random, weights: dict[str, float]) -> str:
     return items[-1][0]
 
 
-def _duration(rng: random.Random, stats: Stats, time: str, position: Fraction,
-              previous: str, remaining: Fraction, beat: Fraction) -> Fraction:
+def _duration(
+    rng: random.Random,
+    stats: Stats,
+    time: str,
+    position: Fraction,
+    previous: str,
+    remaining: Fraction,
+    beat: Fraction,
+) -> Fraction:
     table = stats.melody["rhythm"].get(time) or stats.melody["rhythm"][FALLBACK_TIME]
     by_position = table.get(str(position), {})
     row = by_position.get(previous) or {}
@@ -71,8 +78,15 @@ def _duration(rng: random.Random, stats: Stats, time: str, position: Fraction,
     return Fraction(_choose(rng, fitting))
 
 
-def _pitch(rng: random.Random, stats: Stats, key: Key, previous: int, last_interval: str,
-           low: int, high: int) -> int:
+def _pitch(
+    rng: random.Random,
+    stats: Stats,
+    key: Key,
+    previous: int,
+    last_interval: str,
+    low: int,
+    high: int,
+) -> int:
     intervals = stats.melody["interval"].get(last_interval) or stats.melody["interval"]["start"]
     degrees = stats.melody["degree"][key.mode]
     weights: dict[str, float] = {}
@@ -86,9 +100,15 @@ def _pitch(rng: random.Random, stats: Stats, key: Key, previous: int, last_inter
     return int(_choose(rng, {k: v / total for k, v in weights.items()}))
 
 
-def continue_melody(view: ScoreView, part: str | int = 0, *, measures: int = 4,
-                    seed: int = 0, voice: int = 1, stats: Stats | None = None
-                    ) -> MusicResult:
+def continue_melody(
+    view: ScoreView,
+    part: str | int = 0,
+    *,
+    measures: int = 4,
+    seed: int = 0,
+    voice: int = 1,
+    stats: Stats | None = None,
+) -> MusicResult:
     """Continue one voice of a part for ``measures`` bars after its last note.
 
     Empty measures already in the view after the last note are filled first; further
@@ -110,8 +130,10 @@ def continue_melody(view: ScoreView, part: str | int = 0, *, measures: int = 4,
     if len(pitches) > 1:
         last_interval = str(max(-12, min(12, pitches[-1] - pitches[-2])))
     last_duration = str(notes[-1][1].duration)
-    targets = [(view.measures[m].id, view.measures[m].time)
-               for m in range(last_measure + 1, len(view.measures))][:measures]
+    targets = [
+        (view.measures[m].id, view.measures[m].time)
+        for m in range(last_measure + 1, len(view.measures))
+    ][:measures]
     time_sig = view.measures[-1].time
     targets += [(f"{APPENDED}{i + 1}", time_sig) for i in range(measures - len(targets))]
     out: list[NewNote] = []
@@ -123,18 +145,30 @@ def continue_melody(view: ScoreView, part: str | int = 0, *, measures: int = 4,
         while position < bar:
             remaining = bar - position
             if final and position % beat == 0 and remaining <= max(bar / 2, beat):
-                tonic = min((p for p in range(low - 12, high + 13)
-                             if p % 12 == key.tonic_pc), key=lambda p: (abs(p - previous), p))
-                out.append(NewNote(measure_id, position, remaining, (spell_in_key(tonic, key),),
-                                   voice, articulations=("fermata",)))
+                tonic = min(
+                    (p for p in range(low - 12, high + 13) if p % 12 == key.tonic_pc),
+                    key=lambda p: (abs(p - previous), p),
+                )
+                out.append(
+                    NewNote(
+                        measure_id,
+                        position,
+                        remaining,
+                        (spell_in_key(tonic, key),),
+                        voice,
+                        articulations=("fermata",),
+                    )
+                )
                 break
             duration = _duration(rng, stats, time, position, last_duration, remaining, beat)
             midi = _pitch(rng, stats, key, previous, last_interval, low, high)
-            out.append(NewNote(measure_id, position, duration, (spell_in_key(midi, key),),
-                               voice))
+            out.append(NewNote(measure_id, position, duration, (spell_in_key(midi, key),), voice))
             last_interval = str(max(-12, min(12, midi - previous)))
             previous, last_duration = midi, str(duration)
             position += duration
     write = PartWrite(line.part, tuple(out), name=line.name)
-    return MusicResult((write,), summary=f"Continued the melody for {len(targets)} bars in "
-                       f"{key.name} (seed {seed})", details={"key": key.name, "seed": seed})
+    return MusicResult(
+        (write,),
+        summary=f"Continued the melody for {len(targets)} bars in {key.name} (seed {seed})",
+        details={"key": key.name, "seed": seed},
+    )

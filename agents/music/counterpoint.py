@@ -43,16 +43,22 @@ FORBIDDEN = 1000.0
 Harmony = Mapping[tuple[str, Fraction], tuple[int, frozenset[int]]]
 
 
-def harmony_of(chords: Sequence[ChordChoice]) -> dict[tuple[str, Fraction],
-                                                      tuple[int, frozenset[int]]]:
+def harmony_of(
+    chords: Sequence[ChordChoice],
+) -> dict[tuple[str, Fraction], tuple[int, frozenset[int]]]:
     """Root and pitch classes of each chosen chord, by (measure id, onset)."""
-    return {(c.measure, c.onset): (midi_of(c.root + "4") % 12,
-                                   frozenset(midi_of(p) % 12 for p in c.pitches))
-            for c in chords}
+    return {
+        (c.measure, c.onset): (
+            midi_of(c.root + "4") % 12,
+            frozenset(midi_of(p) % 12 for p in c.pitches),
+        )
+        for c in chords
+    }
 
 
-def _candidates(slot: Slot, low: int, high: int, key: Key,
-                chord: tuple[int, frozenset[int]] | None, bass: bool) -> list[tuple[int, float]]:
+def _candidates(
+    slot: Slot, low: int, high: int, key: Key, chord: tuple[int, frozenset[int]] | None, bass: bool
+) -> list[tuple[int, float]]:
     assert slot.soprano is not None
     out = []
     for midi in range(low, min(high, slot.low - 1) + 1):
@@ -77,8 +83,7 @@ def _candidates(slot: Slot, low: int, high: int, key: Key,
     return out
 
 
-def _step(prev: int, cur: int, prev_slot: Slot, slot: Slot, bass: bool, leap_before: int
-          ) -> float:
+def _step(prev: int, cur: int, prev_slot: Slot, slot: Slot, bass: bool, leap_before: int) -> float:
     cost = 0.0
     move = cur - prev
     size = abs(move)
@@ -111,18 +116,24 @@ def _step(prev: int, cur: int, prev_slot: Slot, slot: Slot, bass: bool, leap_bef
     return cost
 
 
-def counterpoint(view: ScoreView, melody: str | int = 0, *, voice: int = 1,
-                 role: str = "bass", species: int = 1,
-                 harmony: Harmony | Sequence[ChordChoice] | None = None,
-                 target: str | None = None, name: str | None = None) -> MusicResult:
+def counterpoint(
+    view: ScoreView,
+    melody: str | int = 0,
+    *,
+    voice: int = 1,
+    role: str = "bass",
+    species: int = 1,
+    harmony: Harmony | Sequence[ChordChoice] | None = None,
+    target: str | None = None,
+    name: str | None = None,
+) -> MusicResult:
     """A ``bass`` or a ``countermelody`` (below the melody, in the tenor's range) against
     one voice of a part. ``target`` is a part id to write into (``None``: a new part)."""
     if role not in ("bass", "countermelody"):
         raise ValueError("role must be 'bass' or 'countermelody'")
     if species not in (1, 2):
         raise ValueError("species must be 1 or 2")
-    chords: Harmony | None = (harmony_of(harmony) if isinstance(harmony, Sequence)
-                              else harmony)
+    chords: Harmony | None = harmony_of(harmony) if isinstance(harmony, Sequence) else harmony
     cells = view.part(melody).voice(voice)
     plan = key_plan(view, [cells])
     slots = melody_slots(view, cells)
@@ -131,16 +142,26 @@ def counterpoint(view: ScoreView, melody: str | int = 0, *, voice: int = 1,
     chosen = _search(view, slots, plan.measures, plan.key, low, high, chords, bass)
     notes = _notes(view, slots, chosen, plan.measures, 1)
     if species == 2:
-        notes = _safe_passing(view, cells, notes,
-                              _notes(view, slots, chosen, plan.measures, 2))
+        notes = _safe_passing(view, cells, notes, _notes(view, slots, chosen, plan.measures, 2))
     label = name or ("Bass" if bass else "Countermelody")
     write = PartWrite(target, tuple(notes), name=label, clef="bass" if bass else "treble8vb")
-    return MusicResult((write,), summary=f"{label} in {plan.key.name}, species {species}",
-                       details={"key": plan.key.name, "role": role, "species": species})
+    return MusicResult(
+        (write,),
+        summary=f"{label} in {plan.key.name}, species {species}",
+        details={"key": plan.key.name, "role": role, "species": species},
+    )
 
 
-def _search(view: ScoreView, slots: list[Slot], keys: Sequence[Key], home: Key, low: int,
-            high: int, chords: Harmony | None, bass: bool) -> list[int | None]:
+def _search(
+    view: ScoreView,
+    slots: list[Slot],
+    keys: Sequence[Key],
+    home: Key,
+    low: int,
+    high: int,
+    chords: Harmony | None,
+    bass: bool,
+) -> list[int | None]:
     chosen: list[int | None] = [None] * len(slots)
     run: list[int] = []
     end = Slot(0, Fraction(0), Fraction(0), None, None, 0, 0, None, 0, False)
@@ -149,20 +170,30 @@ def _search(view: ScoreView, slots: list[Slot], keys: Sequence[Key], home: Key, 
             run.append(i)
             continue
         if run:
-            for index, midi in zip(run, _dp(view, [slots[j] for j in run], keys, home, low,
-                                            high, chords, bass), strict=True):
+            for index, midi in zip(
+                run,
+                _dp(view, [slots[j] for j in run], keys, home, low, high, chords, bass),
+                strict=True,
+            ):
                 chosen[index] = midi
         run = []
     return chosen
 
 
-def _dp(view: ScoreView, slots: list[Slot], keys: Sequence[Key], home: Key, low: int,
-        high: int, chords: Harmony | None, bass: bool) -> list[int | None]:
+def _dp(
+    view: ScoreView,
+    slots: list[Slot],
+    keys: Sequence[Key],
+    home: Key,
+    low: int,
+    high: int,
+    chords: Harmony | None,
+    bass: bool,
+) -> list[int | None]:
     layers = []
     for index, slot in enumerate(slots):
         key = keys[slot.measure]
-        chord = None if chords is None else chords.get((view.measures[slot.measure].id,
-                                                        slot.onset))
+        chord = None if chords is None else chords.get((view.measures[slot.measure].id, slot.onset))
         cands = _candidates(slot, low, high, key, chord, bass)
         if index == 0 or index == len(slots) - 1:
             cands = [(m, c + (0.0 if m % 12 == home.tonic_pc else 6.0)) for m, c in cands]
@@ -171,7 +202,8 @@ def _dp(view: ScoreView, slots: list[Slot], keys: Sequence[Key], home: Key, low:
         layers.append(cands)
     # state: (pitch, leap into it) -> (cost, back pointer)
     best: list[dict[tuple[int, int], tuple[float, tuple[int, int] | None]]] = [
-        {(m, 0): (c, None) for m, c in layers[0]}]
+        {(m, 0): (c, None) for m, c in layers[0]}
+    ]
     for i in range(1, len(layers)):
         row: dict[tuple[int, int], tuple[float, tuple[int, int] | None]] = {}
         for m, c in layers[i]:
@@ -199,8 +231,9 @@ def _ending(prev: int, cur: int, key: Key, bass: bool) -> float:
     return 0.0 if 1 <= abs(cur - prev) <= 2 else 2.0
 
 
-def _notes(view: ScoreView, slots: list[Slot], chosen: list[int | None], keys: Sequence[Key],
-           species: int) -> list[NewNote]:
+def _notes(
+    view: ScoreView, slots: list[Slot], chosen: list[int | None], keys: Sequence[Key], species: int
+) -> list[NewNote]:
     notes: list[NewNote] = []
     for i, (slot, midi) in enumerate(zip(slots, chosen, strict=True)):
         if midi is None:
@@ -209,25 +242,42 @@ def _notes(view: ScoreView, slots: list[Slot], chosen: list[int | None], keys: S
         measure = view.measures[slot.measure].id
         nxt = chosen[i + 1] if i + 1 < len(chosen) else None
         half = slot.duration / 2
-        if (species == 2 and nxt is not None and 3 <= abs(nxt - midi) <= 4
-                and slot.duration >= 1 and not slot.phrase_end):
+        if (
+            species == 2
+            and nxt is not None
+            and 3 <= abs(nxt - midi) <= 4
+            and slot.duration >= 1
+            and not slot.phrase_end
+        ):
             passing = _passing(midi, nxt, key)
             if passing is not None:
                 notes.append(NewNote(measure, slot.onset, half, (spell_in_key(midi, key),)))
-                notes.append(NewNote(measure, slot.onset + half, half,
-                                     (spell_in_key(passing, key),)))
+                notes.append(
+                    NewNote(measure, slot.onset + half, half, (spell_in_key(passing, key),))
+                )
                 continue
-        notes.append(NewNote(measure, slot.onset, slot.duration, (spell_in_key(midi, key),),
-                             articulations=("fermata",) if slot.phrase_end else ()))
+        notes.append(
+            NewNote(
+                measure,
+                slot.onset,
+                slot.duration,
+                (spell_in_key(midi, key),),
+                articulations=("fermata",) if slot.phrase_end else (),
+            )
+        )
     return notes
 
 
-def _safe_passing(view: ScoreView, melody: Sequence[Sequence[Event]], plain: list[NewNote],
-                  florid: list[NewNote]) -> list[NewNote]:
+def _safe_passing(
+    view: ScoreView, melody: Sequence[Sequence[Event]], plain: list[NewNote], florid: list[NewNote]
+) -> list[NewNote]:
     """The florid line, except in measures where its passing notes add a fault."""
+
     def check(notes: list[NewNote]) -> set[str]:
-        cells = [[Event(n.onset, n.duration, n.pitches) for n in notes if n.measure == m.id]
-                 for m in view.measures]
+        cells = [
+            [Event(n.onset, n.duration, n.pitches) for n in notes if n.measure == m.id]
+            for m in view.measures
+        ]
         report = check_lines(view, [("melody", melody), ("counterpoint", cells)], vocal=False)
         return {i["measure"] for i in report.issues}
 

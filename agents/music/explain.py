@@ -32,25 +32,34 @@ from score_model.document import ScoreData
 
 REGISTERS = ("analyst", "teacher")
 ANALYSES = ["key", "harmony", "melody", "voice_leading", "summary"]
-_CADENCE_NAMES = {"authentic": "authentic cadence", "half": "half cadence",
-                  "plagal": "plagal cadence", "deceptive": "deceptive cadence"}
-_PROBLEM_NAMES = {"parallel_fifths": "parallel fifths", "parallel_octaves": "parallel octaves",
-                  "hidden_fifths": "hidden fifths", "hidden_octaves": "hidden octaves",
-                  "crossing": "voice crossing", "overlap": "voice overlap",
-                  "spacing": "wide spacing", "range": "out of range"}
+_CADENCE_NAMES = {
+    "authentic": "authentic cadence",
+    "half": "half cadence",
+    "plagal": "plagal cadence",
+    "deceptive": "deceptive cadence",
+}
+_PROBLEM_NAMES = {
+    "parallel_fifths": "parallel fifths",
+    "parallel_octaves": "parallel octaves",
+    "hidden_fifths": "hidden fifths",
+    "hidden_octaves": "hidden octaves",
+    "crossing": "voice crossing",
+    "overlap": "voice overlap",
+    "spacing": "wide spacing",
+    "range": "out of range",
+}
 _WHY = {
     "parallel_fifths": "two voices a fifth apart move together to another fifth, so they "
-                       "blend into one and the texture loses a voice",
+    "blend into one and the texture loses a voice",
     "parallel_octaves": "two voices an octave (or unison) apart move together, so they "
-                        "sound like one voice doubled",
+    "sound like one voice doubled",
     "hidden_fifths": "the outer voices leap in the same direction into a fifth, which "
-                     "sounds almost like parallel fifths",
+    "sounds almost like parallel fifths",
     "hidden_octaves": "the outer voices leap in the same direction into an octave",
     "crossing": "a lower voice goes above the one over it, so the ear loses track of who "
-                "sings what",
+    "sings what",
     "overlap": "a voice moves past where its neighbour just was",
-    "spacing": "the upper voices are more than an octave apart, which leaves a hole in "
-               "the chord",
+    "spacing": "the upper voices are more than an octave apart, which leaves a hole in the chord",
     "range": "a voice goes outside the comfortable range for a singer",
 }
 
@@ -104,8 +113,9 @@ class _Refs:
         return tuple({"measure": m, "number": self.numbers.get(m)} for m in ordered)
 
 
-def _phrases(key_result: dict[str, Any], cadences: Sequence[dict[str, Any]]
-             ) -> list[tuple[str, str, dict[str, Any] | None]]:
+def _phrases(
+    key_result: dict[str, Any], cadences: Sequence[dict[str, Any]]
+) -> list[tuple[str, str, dict[str, Any] | None]]:
     """(first measure, last measure, closing cadence) per phrase, cut at cadences."""
     measures = [m["measure"] for m in key_result.get("measures", [])]
     if not measures:
@@ -123,8 +133,9 @@ def _phrases(key_result: dict[str, Any], cadences: Sequence[dict[str, Any]]
     return out
 
 
-def _form(view: ScoreView | None, phrases: list[tuple[str, str, dict[str, Any] | None]]
-          ) -> str | None:
+def _form(
+    view: ScoreView | None, phrases: list[tuple[str, str, dict[str, Any] | None]]
+) -> str | None:
     """Letters per phrase from the top part's melody (same intervals = same letter)."""
     if view is None or not view.parts or len(phrases) < 2:
         return None
@@ -134,8 +145,9 @@ def _form(view: ScoreView | None, phrases: list[tuple[str, str, dict[str, Any] |
     top = view.parts[0].voice(1)
     shapes: list[tuple[int, ...]] = []
     for first, last, _ in phrases:
-        pitches = [e.pitches[0] for cell in top[index[first]: index[last] + 1]
-                   for e in cell if e.pitches]
+        pitches = [
+            e.pitches[0] for cell in top[index[first] : index[last] + 1] for e in cell if e.pitches
+        ]
         midis = [midi_of(p) for p in pitches]
         shapes.append(tuple(b - a for a, b in itertools.pairwise(midis)))
     letters: list[str] = []
@@ -147,9 +159,14 @@ def _form(view: ScoreView | None, phrases: list[tuple[str, str, dict[str, Any] |
     return " ".join(letters)
 
 
-def explain(results: Mapping[str, Any], *, register: str = "analyst",
-            view: ScoreView | None = None, part_names: Mapping[str, str] | None = None,
-            limit: int = 8) -> Explanation:
+def explain(
+    results: Mapping[str, Any],
+    *,
+    register: str = "analyst",
+    view: ScoreView | None = None,
+    part_names: Mapping[str, str] | None = None,
+    limit: int = 8,
+) -> Explanation:
     """Explain a score from its analysis results in the ``analyst`` or ``teacher``
     register. ``view`` (optional) adds beats, phrase form and part names; at most
     ``limit`` voice-leading problems are listed one by one."""
@@ -166,8 +183,9 @@ def explain(results: Mapping[str, Any], *, register: str = "analyst",
     phrases = _phrases(key, cadences)
     form = _form(view, phrases)
     write = _analyst if register == "analyst" else _teacher
-    paragraphs = tuple(p for p in write(key, harmony, voice, phrases, form, refs, names, limit)
-                       if p)
+    paragraphs = tuple(
+        p for p in write(key, harmony, voice, phrases, form, refs, names, limit) if p
+    )
     return Explanation(register, "\n\n".join(paragraphs), paragraphs, refs.references())
 
 
@@ -186,15 +204,23 @@ def _issue_text(issue: dict[str, Any], refs: _Refs, names: Mapping[str, str]) ->
     return f"{_PROBLEM_NAMES.get(issue['type'], issue['type'])} in {where} ({who}: {motion})"
 
 
-def _analyst(key: dict[str, Any], harmony: dict[str, Any], voice: dict[str, Any],
-             phrases: list[tuple[str, str, dict[str, Any] | None]], form: str | None,
-             refs: _Refs, names: Mapping[str, str], limit: int) -> list[str]:
+def _analyst(
+    key: dict[str, Any],
+    harmony: dict[str, Any],
+    voice: dict[str, Any],
+    phrases: list[tuple[str, str, dict[str, Any] | None]],
+    form: str | None,
+    refs: _Refs,
+    names: Mapping[str, str],
+    limit: int,
+) -> list[str]:
     out = []
-    plan = [f"Key: {key.get('key', 'unknown')} (correlation {key.get('correlation', 0)}, "
-            f"margin {key.get('margin', 0)})."]
+    plan = [
+        f"Key: {key.get('key', 'unknown')} (correlation {key.get('correlation', 0)}, "
+        f"margin {key.get('margin', 0)})."
+    ]
     for mod in key.get("modulations", []):
-        plan.append(f"Modulates to {mod['to']} at {refs.bar(mod['measure'])} "
-                    f"(from {mod['from']}).")
+        plan.append(f"Modulates to {mod['to']} at {refs.bar(mod['measure'])} (from {mod['from']}).")
     out.append(" ".join(plan))
     if phrases:
         items = []
@@ -203,8 +229,10 @@ def _analyst(key: dict[str, Any], harmony: dict[str, Any], voice: dict[str, Any]
             if cadence is not None:
                 kind = _CADENCE_NAMES.get(cadence["type"], cadence["type"])
                 perfect = " (perfect)" if cadence.get("perfect") else ""
-                text += (f": {kind}{perfect} in {cadence['key']}, "
-                         f"{' - '.join(f for f in cadence.get('figures', []) if f)}")
+                text += (
+                    f": {kind}{perfect} in {cadence['key']}, "
+                    f"{' - '.join(f for f in cadence.get('figures', []) if f)}"
+                )
             else:
                 text += ": no cadence"
             items.append(text)
@@ -212,8 +240,9 @@ def _analyst(key: dict[str, Any], harmony: dict[str, Any], voice: dict[str, Any]
         if form:
             line += f" Form by phrase melody: {form}."
         out.append(line)
-    figures = Counter(s["figure"] for s in harmony.get("slices", [])
-                      if s.get("figure") and s.get("attack"))
+    figures = Counter(
+        s["figure"] for s in harmony.get("slices", []) if s.get("figure") and s.get("attack")
+    )
     if figures:
         common = ", ".join(f"{f} ({n})" for f, n in figures.most_common(6))
         applied = sorted({f for f in figures if "/" in f})
@@ -224,8 +253,10 @@ def _analyst(key: dict[str, Any], harmony: dict[str, Any], voice: dict[str, Any]
     issues = voice.get("issues", [])
     counts = Counter(i["type"] for i in issues)
     if not issues:
-        out.append("Voice leading: no parallel or hidden fifths or octaves, crossings, "
-                   "overlaps, spacing or range problems.")
+        out.append(
+            "Voice leading: no parallel or hidden fifths or octaves, crossings, "
+            "overlaps, spacing or range problems."
+        )
     else:
         summary = ", ".join(f"{n} {_PROBLEM_NAMES.get(t, t)}" for t, n in counts.most_common())
         listed = [_issue_text(i, refs, names) for i in _ranked(issues)[:limit]]
@@ -239,65 +270,84 @@ def _ranked(issues: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(issues, key=lambda i: order.index(i["type"]) if i["type"] in order else 99)
 
 
-def _teacher(key: dict[str, Any], harmony: dict[str, Any], voice: dict[str, Any],
-             phrases: list[tuple[str, str, dict[str, Any] | None]], form: str | None,
-             refs: _Refs, names: Mapping[str, str], limit: int) -> list[str]:
+def _teacher(
+    key: dict[str, Any],
+    harmony: dict[str, Any],
+    voice: dict[str, Any],
+    phrases: list[tuple[str, str, dict[str, Any] | None]],
+    form: str | None,
+    refs: _Refs,
+    names: Mapping[str, str],
+    limit: int,
+) -> list[str]:
     del limit
     out = []
     home = key.get("key")
     if home:
         tonic = home.split()[0].capitalize().replace("-", " flat").replace("#", " sharp")
         mood = "bright" if key.get("mode") == "major" else "darker, more serious"
-        out.append(f"This piece is in {home.replace('-', '-flat')}: its home note is {tonic}, "
-                   f"and the music feels settled whenever it comes back there. A "
-                   f"{key.get('mode', 'major')} key often sounds {mood}.")
+        out.append(
+            f"This piece is in {home.replace('-', '-flat')}: its home note is {tonic}, "
+            f"and the music feels settled whenever it comes back there. A "
+            f"{key.get('mode', 'major')} key often sounds {mood}."
+        )
     mods = key.get("modulations", [])
     if mods:
         first = mods[0]
-        out.append(f"Around {refs.bar(first['measure'])} the music travels to {first['to']} "
-                   f"for a while — that's called a modulation, like visiting a "
-                   f"neighbour's house" + (" before coming back home." if len(mods) > 1
-                                            else "."))
+        out.append(
+            f"Around {refs.bar(first['measure'])} the music travels to {first['to']} "
+            f"for a while — that's called a modulation, like visiting a "
+            f"neighbour's house" + (" before coming back home." if len(mods) > 1 else ".")
+        )
     closing = [(f, last, c) for f, last, c in phrases if c is not None]
     if phrases:
-        text = (f"The music breathes in {len(phrases)} phrases, a bit like sentences in "
-                f"a story.")
+        text = f"The music breathes in {len(phrases)} phrases, a bit like sentences in a story."
         if closing:
-            best = next((c for c in closing if c[2] and c[2]["type"] == "authentic"),
-                        closing[0])
+            best = next((c for c in closing if c[2] and c[2]["type"] == "authentic"), closing[0])
             cadence = best[2]
             assert cadence is not None
             figures = cadence.get("figures", [])
             explanation = {
                 "authentic": "the chord built on the fifth note of the key goes home to "
-                             "the chord on the first note — the strongest way to say "
-                             "'full stop'",
+                "the chord on the first note — the strongest way to say "
+                "'full stop'",
                 "half": "the phrase pauses on the chord built on the fifth note, like a "
-                        "comma or a question",
+                "comma or a question",
                 "plagal": "the chord on the fourth note goes to the home chord, the "
-                          "gentle 'Amen' ending",
+                "gentle 'Amen' ending",
                 "deceptive": "the music seems about to go home but lands somewhere else, "
-                             "a little surprise",
+                "a little surprise",
             }[cadence["type"]]
             name = _CADENCE_NAMES[cadence["type"]]
             article = "an" if name[0] in "aeiou" else "a"
-            text += (f" Listen to {refs.bar(cadence['measure'])}: there's {article} "
-                     f"{name} ({' to '.join(f for f in figures if f)})"
-                     f" — {explanation}.")
+            text += (
+                f" Listen to {refs.bar(cadence['measure'])}: there's {article} "
+                f"{name} ({' to '.join(f for f in figures if f)})"
+                f" — {explanation}."
+            )
         if form and len(set(form.split())) < len(form.split()):
-            text += (f" Some phrases share the same tune (the pattern is {form}); "
-                     "spotting repeats like this helps you learn a piece quickly.")
+            text += (
+                f" Some phrases share the same tune (the pattern is {form}); "
+                "spotting repeats like this helps you learn a piece quickly."
+            )
         out.append(text)
     issues = _ranked(voice.get("issues", []))
     if not issues:
-        out.append("The voices move nicely on their own: no parallel fifths or octaves and "
-                   "no voices crossing. Lovely work!")
+        out.append(
+            "The voices move nicely on their own: no parallel fifths or octaves and "
+            "no voices crossing. Lovely work!"
+        )
     else:
         first = issues[0]
         why = _WHY.get(first["type"], "it breaks a voice-leading rule")
-        out.append(f"One thing to look at first: {_issue_text(first, refs, names)}. "
-                   f"It matters because {why}. Try moving one of the two voices in the "
-                   f"opposite direction, or keeping one of them still."
-                   + (f" There are {len(issues) - 1} more spots like this; fix them one "
-                      f"at a time." if len(issues) > 1 else ""))
+        out.append(
+            f"One thing to look at first: {_issue_text(first, refs, names)}. "
+            f"It matters because {why}. Try moving one of the two voices in the "
+            f"opposite direction, or keeping one of them still."
+            + (
+                f" There are {len(issues) - 1} more spots like this; fix them one at a time."
+                if len(issues) > 1
+                else ""
+            )
+        )
     return out

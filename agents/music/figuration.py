@@ -31,8 +31,14 @@ def _figured(cells: Cells, key: Key) -> Cells:
         new: list[Event] = []
         for index, event in enumerate(cell):
             following = cell[index + 1] if index + 1 < len(cell) else None
-            if (following is not None and not event.fermata and event.duration >= 1
-                    and event.end == following.onset and event.pitches and following.pitches):
+            if (
+                following is not None
+                and not event.fermata
+                and event.duration >= 1
+                and event.end == following.onset
+                and event.pitches
+                and following.pitches
+            ):
                 a, b = midi_of(event.pitches[0]), midi_of(following.pitches[0])
                 middle = _passing(a, b, key) if 3 <= abs(b - a) <= 4 else None
                 if middle is not None:
@@ -45,8 +51,9 @@ def _figured(cells: Cells, key: Key) -> Cells:
     return out
 
 
-def add_passing_notes(view: ScoreView, soprano: Sequence[Sequence[Event]],
-                      lines: Sequence[Cells], key: Key) -> list[Cells]:
+def add_passing_notes(
+    view: ScoreView, soprano: Sequence[Sequence[Event]], lines: Sequence[Cells], key: Key
+) -> list[Cells]:
     """The lower ``lines`` (alto, tenor, bass: events per measure) with passing notes,
     except in measures where they would add a voice-leading fault."""
     figured = [_figured(cells, key) for cells in lines]
@@ -63,13 +70,14 @@ def add_passing_notes(view: ScoreView, soprano: Sequence[Sequence[Event]],
     ids = [info.id for info in view.measures]
     worse |= {ids[i - 1] for i, m in enumerate(ids) if m in worse and i}  # a fault on a
     # downbeat can come from a passing note at the end of the bar before
-    return [[plain[m] if info.id in worse else fig[m]
-             for m, info in enumerate(view.measures)]
-            for plain, fig in zip(lines, figured, strict=True)]
+    return [
+        [plain[m] if info.id in worse else fig[m] for m, info in enumerate(view.measures)]
+        for plain, fig in zip(lines, figured, strict=True)
+    ]
 
 
 def passing_count(before: Sequence[Cells], after: Sequence[Cells]) -> int:
     """How many notes the figuration added."""
     return sum(len(c) for cells in after for c in cells) - sum(
-        len(c) for cells in before for c in cells)
-
+        len(c) for cells in before for c in cells
+    )

@@ -61,8 +61,20 @@ W_EMISSION = 2.0  # weights of the learned costs against the voice-leading costs
 W_TRANSITION = 1.0
 W_CADENCE = 1.0
 CONTEXT_STRENGTH = 4.0
-_MOTION = {0: 0.9, 5: 0.0, 7: 0.6, 2: 0.4, 10: 1.4, 8: 0.5, 9: 0.5, 3: 1.0, 4: 1.0, 6: 1.8,
-           1: 1.5, 11: 1.5}
+_MOTION = {
+    0: 0.9,
+    5: 0.0,
+    7: 0.6,
+    2: 0.4,
+    10: 1.4,
+    8: 0.5,
+    9: 0.5,
+    3: 1.0,
+    4: 1.0,
+    6: 1.8,
+    1: 1.5,
+    11: 1.5,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,14 +116,28 @@ class _States:
     cost: np.ndarray
 
     def subset(self, rows: np.ndarray) -> _States:
-        return _States(self.slot, self.key, self.cands, self.cand[rows], self.v[rows],
-                       self.roles[rows], self.inversion[rows], self.cost[rows])
+        return _States(
+            self.slot,
+            self.key,
+            self.cands,
+            self.cand[rows],
+            self.v[rows],
+            self.roles[rows],
+            self.inversion[rows],
+            self.cost[rows],
+        )
 
 
-def harmonise(view: ScoreView, melody: str | int = 0, *, voice: int = 1,
-              targets: Sequence[str | None] | None = None,
-              keys: KeyPlan | None = None, learned: bool = True,
-              passing: bool = False) -> Harmonisation:
+def harmonise(
+    view: ScoreView,
+    melody: str | int = 0,
+    *,
+    voice: int = 1,
+    targets: Sequence[str | None] | None = None,
+    keys: KeyPlan | None = None,
+    learned: bool = True,
+    passing: bool = False,
+) -> Harmonisation:
     """Harmonise one voice of a part of ``view`` in four parts.
 
     ``targets`` are the part ids to write the alto, tenor and bass into (``None`` for a
@@ -128,16 +154,24 @@ def harmonise(view: ScoreView, melody: str | int = 0, *, voice: int = 1,
     stats = load_stats() if learned else None
     home = plan.key
     keys_used = [home if stats is not None else plan.measures[s.measure] for s in slots]
-    states = [_states(slot, key, stats, i == 0, melody_context(slots, i, home.tonic_pc))
-              for i, (slot, key) in enumerate(zip(slots, keys_used, strict=True))]
+    states = [
+        _states(slot, key, stats, i == 0, melody_context(slots, i, home.tonic_pc))
+        for i, (slot, key) in enumerate(zip(slots, keys_used, strict=True))
+    ]
     path, total = _viterbi(states, stats)
     chords, lines = _realise(view, states, path, plan)
     if passing:
         lines = add_passing_notes(view, cells, lines, home)
     parts = _writes(view, lines, targets)
-    result = MusicResult(parts, summary=_summary(chords, plan),
-                         details={"chords": [_chord_json(c) for c in chords],
-                                  "key": plan.key.name, "cost": round(total, 3)})
+    result = MusicResult(
+        parts,
+        summary=_summary(chords, plan),
+        details={
+            "chords": [_chord_json(c) for c in chords],
+            "key": plan.key.name,
+            "cost": round(total, 3),
+        },
+    )
     return Harmonisation(result, tuple(chords), plan, total, time.perf_counter() - started)
 
 
@@ -159,13 +193,15 @@ def _pool(slot: Slot, key: Key, stats: Stats | None) -> list[Candidate]:
     return [c for c in pool.values() if slot.soprano % 12 in c.chord.pcs]
 
 
-def _prior(slot: Slot, key: Key, cand: Candidate, stats: Stats | None, first: bool,
-           context: str) -> float:
+def _prior(
+    slot: Slot, key: Key, cand: Candidate, stats: Stats | None, first: bool, context: str
+) -> float:
     if stats is None:
         return cand.cost + _slot_cost(slot, cand, first)
     assert slot.soprano is not None
-    cost = W_EMISSION * stats.context_cost(key.mode, context, (slot.soprano - key.tonic_pc)
-                                           % 12, cand.id, CONTEXT_STRENGTH)
+    cost = W_EMISSION * stats.context_cost(
+        key.mode, context, (slot.soprano - key.tonic_pc) % 12, cand.id, CONTEXT_STRENGTH
+    )
     if slot.phrase_end:
         cost += W_CADENCE * stats.cadence_cost(key.mode, cand.id, slot.final)
     if slot.final and cand.rel != 0:
@@ -175,16 +211,17 @@ def _prior(slot: Slot, key: Key, cand: Candidate, stats: Stats | None, first: bo
     return cost
 
 
-def _states(slot: Slot, key: Key, stats: Stats | None, first: bool, context: str
-            ) -> _States | None:
+def _states(slot: Slot, key: Key, stats: Stats | None, first: bool, context: str) -> _States | None:
     if slot.soprano is None:
         return None
     usable = _pool(slot, key, stats)
     if not usable:
         assert slot.name is not None
         usable = list(chromatic_fallback(key, slot.soprano % 12, spelled_of(slot.name)))
-    priced = sorted(((_prior(slot, key, c, stats, first, context), i, c)
-                     for i, c in enumerate(usable)), key=lambda x: (x[0], x[1]))
+    priced = sorted(
+        ((_prior(slot, key, c, stats, first, context), i, c) for i, c in enumerate(usable)),
+        key=lambda x: (x[0], x[1]),
+    )
     found: list[tuple[int, Candidate, Voicings, float]] = []
     for relaxed in (False, True):
         for prior, _, cand in priced:
@@ -198,8 +235,12 @@ def _states(slot: Slot, key: Key, stats: Stats | None, first: bool, context: str
     if not found:
         return None
     cand_idx = np.concatenate([np.full(vs.size, i) for i, _, vs, _ in found])
-    v = np.concatenate([np.stack([np.full(vs.size, slot.soprano), vs.alto, vs.tenor, vs.bass],
-                                 axis=1) for _, _, vs, _ in found])
+    v = np.concatenate(
+        [
+            np.stack([np.full(vs.size, slot.soprano), vs.alto, vs.tenor, vs.bass], axis=1)
+            for _, _, vs, _ in found
+        ]
+    )
     roles = np.concatenate([vs.roles for _, _, vs, _ in found])
     inversion = np.concatenate([vs.inversion for _, _, vs, _ in found])
     cost = np.concatenate([vs.cost + prior for _, _, vs, prior in found])
@@ -241,7 +282,8 @@ def _learned_harmonic(prev: _States, cur: _States, stats: Stats) -> np.ndarray:
             if c.chord == p.chord and cur.slot.level < prev.slot.level:
                 cost += 1.0  # the same chord from a weak beat onto a stronger one
             if p.chord.quality == "dominant-seventh" and (
-                    c.chord.root_pc - p.chord.root_pc) % 12 not in (5, 2, 0):
+                c.chord.root_pc - p.chord.root_pc
+            ) % 12 not in (5, 2, 0):
                 cost += 2.0
             out[i, j] = cost
     return out
@@ -269,8 +311,9 @@ def _harmonic(prev: _States, cur: _States, stats: Stats | None) -> np.ndarray:
             if p.chord.quality == "dominant-seventh" and motion not in (5, 2, 0):
                 cost += 2.0
             if cur.slot.phrase_end and c.chord.label in ("I", "i"):
-                cost += 0.0 if p.function == "dominant" else 1.0 if p.function == \
-                    "predominant" else 2.5
+                cost += (
+                    0.0 if p.function == "dominant" else 1.0 if p.function == "predominant" else 2.5
+                )
             out[i, j] = cost
     return out
 
@@ -292,8 +335,12 @@ def _transition(prev: _States, cur: _States, stats: Stats | None) -> np.ndarray:
         a1 = np.abs(C[:, 0] - C[:, 3])[None, :] % 12
         hidden = (d[0] * d[3] > 0) & ((a1 == 0) | (a1 == 7)) & (a0 != a1) & (np.abs(d[0]) > 2)
         cost += 4.0 * hidden
-        same = (np.sign(d[0]) == np.sign(d[1])) & (np.sign(d[1]) == np.sign(d[2])) & (
-            np.sign(d[2]) == np.sign(d[3])) & (d[0] != 0)
+        same = (
+            (np.sign(d[0]) == np.sign(d[1]))
+            & (np.sign(d[1]) == np.sign(d[2]))
+            & (np.sign(d[2]) == np.sign(d[3]))
+            & (d[0] != 0)
+        )
         cost += 1.0 * same
     for u, w in ((0, 1), (1, 2), (2, 3)):  # overlap
         if u == 0 and before_s is None:
@@ -301,8 +348,11 @@ def _transition(prev: _States, cur: _States, stats: Stats | None) -> np.ndarray:
         lower_up = (d[w] != 0) & (C[None, :, w] > pv[u][:, None])
         upper_down = (d[u] != 0) & (C[None, :, u] < pv[w][:, None])
         cost += 6.0 * (lower_up | upper_down)
-    for k, (step, leap, big) in ((1, (0.15, 1.5, 3.0)), (2, (0.15, 1.5, 3.0)),
-                                 (3, (0.05, 0.0, 1.0))):
+    for k, (step, leap, big) in (
+        (1, (0.15, 1.5, 3.0)),
+        (2, (0.15, 1.5, 3.0)),
+        (3, (0.05, 0.0, 1.0)),
+    ):
         size = np.abs(d[k])
         cost += step * size + leap * (size > 4) + big * ((size > 7) & (size != 12))
         cost += 3.0 * (size == 6) + 4.0 * (size > 12)
@@ -373,8 +423,9 @@ def _viterbi(states: list[_States | None], stats: Stats | None) -> tuple[list[in
 # --- output ------------------------------------------------------------------------------
 
 
-def _realise(view: ScoreView, states: list[_States | None], path: list[int], plan: KeyPlan
-             ) -> tuple[list[ChordChoice], list[list[list[Event]]]]:
+def _realise(
+    view: ScoreView, states: list[_States | None], path: list[int], plan: KeyPlan
+) -> tuple[list[ChordChoice], list[list[list[Event]]]]:
     lines: list[list[list[Event]]] = [[[] for _ in view.measures] for _ in range(3)]
     chords: list[ChordChoice] = []
     previous: list[tuple[int, int, int] | None] = [None, None, None]  # (measure, chord, midi)
@@ -395,21 +446,39 @@ def _realise(view: ScoreView, states: list[_States | None], path: list[int], pla
                 last = cell[-1]
                 cell[-1] = Event(last.onset, last.duration + slot.duration, last.pitches)
             else:
-                cell.append(Event(slot.onset, slot.duration, (name,),
-                                  fermata=slot.phrase_end))
+                cell.append(Event(slot.onset, slot.duration, (name,), fermata=slot.phrase_end))
             previous[k - 1] = key
         inversion = int(s.inversion[index])
         local = plan.measures[slot.measure]
-        label = figure(spell_pc(cand.chord.root), QUALITY_INDEX[cand.chord.quality], inversion,
-                       spell_pc(local.tonic), local.mode) or cand.chord.label
-        chords.append(ChordChoice(view.measures[slot.measure].id, slot.onset, slot.duration,
-                                  label, local.name, spell_pc(cand.chord.root),
-                                  cand.chord.quality, inversion, tuple(names)))
+        label = (
+            figure(
+                spell_pc(cand.chord.root),
+                QUALITY_INDEX[cand.chord.quality],
+                inversion,
+                spell_pc(local.tonic),
+                local.mode,
+            )
+            or cand.chord.label
+        )
+        chords.append(
+            ChordChoice(
+                view.measures[slot.measure].id,
+                slot.onset,
+                slot.duration,
+                label,
+                local.name,
+                spell_pc(cand.chord.root),
+                cand.chord.quality,
+                inversion,
+                tuple(names),
+            )
+        )
     return chords, lines
 
 
-def _writes(view: ScoreView, lines: list[list[list[Event]]],
-            targets: Sequence[str | None] | None) -> tuple[PartWrite, ...]:
+def _writes(
+    view: ScoreView, lines: list[list[list[Event]]], targets: Sequence[str | None] | None
+) -> tuple[PartWrite, ...]:
     names = ("Alto", "Tenor", "Bass")
     clefs = ("treble", "treble8vb", "bass")
     if targets is None:
@@ -417,16 +486,31 @@ def _writes(view: ScoreView, lines: list[list[list[Event]]],
         targets = [found.get(n.lower()) for n in names]
     out = []
     for name, clef, target, cells in zip(names, clefs, targets, lines, strict=True):
-        notes = tuple(NewNote(info.id, e.onset, e.duration, e.pitches,
-                              articulations=("fermata",) if e.fermata else ())
-                      for info, cell in zip(view.measures, cells, strict=True) for e in cell)
+        notes = tuple(
+            NewNote(
+                info.id,
+                e.onset,
+                e.duration,
+                e.pitches,
+                articulations=("fermata",) if e.fermata else (),
+            )
+            for info, cell in zip(view.measures, cells, strict=True)
+            for e in cell
+        )
         out.append(PartWrite(target, notes, name=name, clef=clef))
     return tuple(out)
 
 
 def _chord_json(c: ChordChoice) -> dict[str, Any]:
-    return {"measure": c.measure, "onset": str(c.onset), "figure": c.label, "key": c.key,
-            "root": c.root, "quality": c.quality, "inversion": c.inversion}
+    return {
+        "measure": c.measure,
+        "onset": str(c.onset),
+        "figure": c.label,
+        "key": c.key,
+        "root": c.root,
+        "quality": c.quality,
+        "inversion": c.inversion,
+    }
 
 
 def _summary(chords: list[ChordChoice], plan: KeyPlan) -> str:

@@ -39,24 +39,51 @@ def _i(name: str, low: str, high: str, clef: str, program: int | None = None) ->
     return Instrument(name, midi_of(low), midi_of(high), clef, program)
 
 
-INSTRUMENTS: dict[str, Instrument] = {i.name.lower(): i for i in (
-    _i("Soprano", "C4", "G5", "treble", 52), _i("Alto", "G3", "C5", "treble", 52),
-    _i("Tenor", "C3", "G4", "treble8vb", 52), _i("Bass", "E2", "C4", "bass", 52),
-    _i("Violin", "G3", "E7", "treble", 40), _i("Viola", "C3", "E6", "alto", 41),
-    _i("Cello", "C2", "A5", "bass", 42), _i("Double bass", "E1", "G4", "bass", 43),
-    _i("Flute", "C4", "C7", "treble", 73), _i("Oboe", "B-3", "A6", "treble", 68),
-    _i("Clarinet", "D3", "B-6", "treble", 71), _i("Bassoon", "B-1", "E-5", "bass", 70),
-    _i("Horn", "B1", "F5", "treble", 60), _i("Trumpet", "F#3", "D6", "treble", 56),
-    _i("Trombone", "E2", "F5", "bass", 57), _i("Tuba", "D1", "F4", "bass", 58),
-    _i("Recorder", "C5", "D7", "treble", 74), _i("Guitar", "E2", "B5", "treble8vb", 24),
-    _i("Piano", "A0", "C8", "treble", 0), _i("Organ", "C2", "C7", "treble", 19),
-    _i("Harp", "C1", "G#7", "treble", 46),
-)}
-_ALIASES = {"contrabass": "double bass", "violoncello": "cello", "french horn": "horn",
-            "soprano voice": "soprano", "alto voice": "alto", "tenor voice": "tenor",
-            "bass voice": "bass", "keyboard": "piano", "vln": "violin", "vla": "viola",
-            "vc": "cello", "fl": "flute", "ob": "oboe", "cl": "clarinet", "bsn": "bassoon",
-            "tpt": "trumpet", "tbn": "trombone"}
+INSTRUMENTS: dict[str, Instrument] = {
+    i.name.lower(): i
+    for i in (
+        _i("Soprano", "C4", "G5", "treble", 52),
+        _i("Alto", "G3", "C5", "treble", 52),
+        _i("Tenor", "C3", "G4", "treble8vb", 52),
+        _i("Bass", "E2", "C4", "bass", 52),
+        _i("Violin", "G3", "E7", "treble", 40),
+        _i("Viola", "C3", "E6", "alto", 41),
+        _i("Cello", "C2", "A5", "bass", 42),
+        _i("Double bass", "E1", "G4", "bass", 43),
+        _i("Flute", "C4", "C7", "treble", 73),
+        _i("Oboe", "B-3", "A6", "treble", 68),
+        _i("Clarinet", "D3", "B-6", "treble", 71),
+        _i("Bassoon", "B-1", "E-5", "bass", 70),
+        _i("Horn", "B1", "F5", "treble", 60),
+        _i("Trumpet", "F#3", "D6", "treble", 56),
+        _i("Trombone", "E2", "F5", "bass", 57),
+        _i("Tuba", "D1", "F4", "bass", 58),
+        _i("Recorder", "C5", "D7", "treble", 74),
+        _i("Guitar", "E2", "B5", "treble8vb", 24),
+        _i("Piano", "A0", "C8", "treble", 0),
+        _i("Organ", "C2", "C7", "treble", 19),
+        _i("Harp", "C1", "G#7", "treble", 46),
+    )
+}
+_ALIASES = {
+    "contrabass": "double bass",
+    "violoncello": "cello",
+    "french horn": "horn",
+    "soprano voice": "soprano",
+    "alto voice": "alto",
+    "tenor voice": "tenor",
+    "bass voice": "bass",
+    "keyboard": "piano",
+    "vln": "violin",
+    "vla": "viola",
+    "vc": "cello",
+    "fl": "flute",
+    "ob": "oboe",
+    "cl": "clarinet",
+    "bsn": "bassoon",
+    "tpt": "trumpet",
+    "tbn": "trombone",
+}
 _INTERVAL = re.compile(r"^(-?)(P|M|m|A+|d+)(\d+)$")
 _MAJOR_SEMITONES = (0, 2, 4, 5, 7, 9, 11)
 _PERFECT = {0, 3, 4}  # unison, fourth, fifth (by steps 0-6)
@@ -90,8 +117,9 @@ def parse_interval(name: str) -> tuple[int, int]:
     else:
         if quality == "P":
             raise ValueError(f"{name}: seconds, thirds, sixths and sevenths are M, m, A or d")
-        shift = {"M": 0, "m": -1}.get(quality, len(quality) if quality[0] == "A"
-                                      else -1 - len(quality))
+        shift = {"M": 0, "m": -1}.get(
+            quality, len(quality) if quality[0] == "A" else -1 - len(quality)
+        )
     semitones += shift
     return (-steps, -semitones) if sign else (steps, semitones)
 
@@ -113,27 +141,56 @@ def transpose_pitch(pitch: str, interval: str) -> str:
 
 def _events(view: ScoreView, part: str | int) -> list[NewNote]:
     line = view.part(part)
-    return [NewNote(info.id, e.onset, e.duration, e.pitches, e.voice, e.ties,
-                    ("fermata",) if e.fermata else ())
-            for info, cell in zip(view.measures, line.measures, strict=True) for e in cell]
+    return [
+        NewNote(
+            info.id,
+            e.onset,
+            e.duration,
+            e.pitches,
+            e.voice,
+            e.ties,
+            ("fermata",) if e.fermata else (),
+        )
+        for info, cell in zip(view.measures, line.measures, strict=True)
+        for e in cell
+    ]
 
 
-def transpose(view: ScoreView, interval: str, parts: Sequence[str | int] | None = None
-              ) -> MusicResult:
+def transpose(
+    view: ScoreView, interval: str, parts: Sequence[str | int] | None = None
+) -> MusicResult:
     """Every note of the given parts (default: all) moved by ``interval``, in place."""
     lines = [view.part(p) for p in parts] if parts is not None else list(view.parts)
     writes = []
     for line in lines:
-        notes = tuple(NewNote(n.measure, n.onset, n.duration,
-                              tuple(transpose_pitch(p, interval) for p in n.pitches), n.voice,
-                              n.ties, n.articulations) for n in _events(view, line.part))
+        notes = tuple(
+            NewNote(
+                n.measure,
+                n.onset,
+                n.duration,
+                tuple(transpose_pitch(p, interval) for p in n.pitches),
+                n.voice,
+                n.ties,
+                n.articulations,
+            )
+            for n in _events(view, line.part)
+        )
         writes.append(PartWrite(line.part, notes, name=line.name))
-    return MusicResult(tuple(writes), summary=f"Transposed {len(lines)} part(s) by {interval}",
-                       details={"interval": interval})
+    return MusicResult(
+        tuple(writes),
+        summary=f"Transposed {len(lines)} part(s) by {interval}",
+        details={"interval": interval},
+    )
 
 
-def revoice(view: ScoreView, part: str | int, to: str | Instrument, *,
-            target: str | None = None, in_place: bool = False) -> MusicResult:
+def revoice(
+    view: ScoreView,
+    part: str | int,
+    to: str | Instrument,
+    *,
+    target: str | None = None,
+    in_place: bool = False,
+) -> MusicResult:
     """A part re-voiced for another instrument: the whole line moved by the octave that
     fits most notes (closest to the middle of the range on ties), then any note still
     outside folded in by octaves. Written as a new part (or into ``target``, or in place
@@ -164,12 +221,13 @@ def revoice(view: ScoreView, part: str | int, to: str | Instrument, *,
             while midi_of(name) > inst.high:
                 name, folded = transpose_pitch(name, "-P8"), folded + 1
             moved.append(name)
-        out.append(NewNote(n.measure, n.onset, n.duration, tuple(moved), n.voice, n.ties,
-                           n.articulations))
+        out.append(
+            NewNote(n.measure, n.onset, n.duration, tuple(moved), n.voice, n.ties, n.articulations)
+        )
     destination = line.part if in_place else target
-    write = PartWrite(destination, tuple(out), name=inst.name, instrument=inst.name,
-                      clef=inst.clef)
-    return MusicResult((write,), summary=f"{line.name} re-voiced for {inst.name} "
-                       f"({interval}, {folded} notes folded)",
-                       details={"instrument": inst.name, "interval": interval,
-                                "folded": folded})
+    write = PartWrite(destination, tuple(out), name=inst.name, instrument=inst.name, clef=inst.clef)
+    return MusicResult(
+        (write,),
+        summary=f"{line.name} re-voiced for {inst.name} ({interval}, {folded} notes folded)",
+        details={"instrument": inst.name, "interval": interval, "folded": folded},
+    )

@@ -33,8 +33,9 @@ def key_plan(view: ScoreView, lines: Sequence[Sequence[Sequence[Event]]]) -> Key
         return KeyPlan(fallback, tuple(fallback for _ in view.measures))
     keys = AnalysisContext(table).keys
     best = keys.name(keys.best)
-    per_measure = tuple(Key.parse(keys.name(int(keys.path[m]), m))
-                        for m in range(len(view.measures)))
+    per_measure = tuple(
+        Key.parse(keys.name(int(keys.path[m]), m)) for m in range(len(view.measures))
+    )
     return KeyPlan(Key.parse(best), per_measure)
 
 

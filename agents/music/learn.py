@@ -54,13 +54,17 @@ def _labels(view: ScoreView) -> dict[tuple[str, Fraction], tuple[int, str | None
     data = to_score_data(view, [(line.name, line.measures) for line in view.parts])
     out = {}
     for s in run("harmony", build_table(data))["result"]["slices"]:
-        out[(s["measure"], Fraction(s["onset"]))] = (parse_pitch(s["root"] + "4")[0] % 12,
-                                                     s["quality"], s["inversion"] or 0)
+        out[(s["measure"], Fraction(s["onset"]))] = (
+            parse_pitch(s["root"] + "4")[0] % 12,
+            s["quality"],
+            s["inversion"] or 0,
+        )
     return out
 
 
-def _at(labels: dict[tuple[str, Fraction], tuple[int, str | None, int]], measure: str,
-        onset: Fraction) -> tuple[int, str | None, int] | None:
+def _at(
+    labels: dict[tuple[str, Fraction], tuple[int, str | None, int]], measure: str, onset: Fraction
+) -> tuple[int, str | None, int] | None:
     best = None
     for (m, start), value in labels.items():
         if m == measure and start <= onset and (best is None or start > best[0]):
@@ -101,8 +105,9 @@ def learn_chorale(view: ScoreView, harmony: Nested, melody: Nested) -> None:
     _learn_melody(view, soprano, plan.measures, melody)
 
 
-def _learn_melody(view: ScoreView, soprano: Sequence[Sequence[Any]], keys: Sequence[Any],
-                  melody: Nested) -> None:
+def _learn_melody(
+    view: ScoreView, soprano: Sequence[Sequence[Any]], keys: Sequence[Any], melody: Nested
+) -> None:
     last_midi: int | None = None
     last_interval = "start"
     last_duration = "start"
@@ -142,8 +147,7 @@ def learn(paths: Sequence[Path]) -> dict[str, Any]:
             continue
         learn_chorale(view, harmony, melody)
         used += 1
-    return {"format": 1, "chorales": used, "harmony": _plain(harmony),
-            "melody": _plain(melody)}
+    return {"format": 1, "chorales": used, "harmony": _plain(harmony), "melody": _plain(melody)}
 
 
 def _plain(value: Any) -> Any:
@@ -157,8 +161,11 @@ def main() -> None:
     stats = learn(learning_chorales())
     STATS_PATH.parent.mkdir(exist_ok=True)
     STATS_PATH.write_text(json.dumps(stats, separators=(",", ":")), encoding="utf-8")
-    print(f"learned from {stats['chorales']} chorales in {time.perf_counter() - started:.1f} s"
-          f" -> {STATS_PATH} ({STATS_PATH.stat().st_size // 1024} KB)", file=sys.stderr)
+    print(
+        f"learned from {stats['chorales']} chorales in {time.perf_counter() - started:.1f} s"
+        f" -> {STATS_PATH} ({STATS_PATH.stat().st_size // 1024} KB)",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

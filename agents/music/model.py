@@ -37,14 +37,14 @@ class Stats:
         """-log P(chord | melody pitch class)."""
         return _neg_log(self.chords(mode, melody_rel), chord, 0.5, 60)
 
-    def context_cost(self, mode: str, context: str, melody_rel: int, chord: str,
-                     strength: float = 4.0) -> float:
+    def context_cost(
+        self, mode: str, context: str, melody_rel: int, chord: str, strength: float = 4.0
+    ) -> float:
         """-log P(chord | the melody's pitch classes before, at and after the slot), backed
         off towards P(chord | melody pitch class) with ``strength`` pseudo-counts."""
         row = self.harmony["context"].get(mode, {}).get(context, {})
         base = math.exp(-self.emission_cost(mode, melody_rel, chord))
-        return -math.log((row.get(chord, 0) + strength * base)
-                         / (_total(id(row), row) + strength))
+        return -math.log((row.get(chord, 0) + strength * base) / (_total(id(row), row) + strength))
 
     def likelihood_cost(self, mode: str, melody_rel: int, chord: str) -> float:
         """-log P(melody pitch class | chord): how well the chord explains the note."""

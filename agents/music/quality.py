@@ -17,10 +17,26 @@ from agents.music.view import Line, MusicResult, ScoreView, apply_result, to_sco
 from analysis_engine import AnalysisSettings, build_table, run
 from score_model.document import ScoreData, ScoreDoc
 
-FAULTS = ("parallel_fifths", "parallel_octaves", "hidden_fifths", "hidden_octaves",
-          "crossing", "overlap", "spacing", "range")
-WEIGHTS = {"parallel_fifths": 10, "parallel_octaves": 10, "hidden_fifths": 2,
-           "hidden_octaves": 2, "crossing": 4, "overlap": 2, "spacing": 2, "range": 3}
+FAULTS = (
+    "parallel_fifths",
+    "parallel_octaves",
+    "hidden_fifths",
+    "hidden_octaves",
+    "crossing",
+    "overlap",
+    "spacing",
+    "range",
+)
+WEIGHTS = {
+    "parallel_fifths": 10,
+    "parallel_octaves": 10,
+    "hidden_fifths": 2,
+    "hidden_octaves": 2,
+    "crossing": 4,
+    "overlap": 2,
+    "spacing": 2,
+    "range": 3,
+}
 
 
 @dataclass(frozen=True)
@@ -59,8 +75,9 @@ def _report(result: dict[str, Any], measures: Iterable[str] | None) -> QualityRe
     return QualityReport(counts, issues, bool(result["vocal"]))
 
 
-def check_data(data: ScoreData, *, measures: Iterable[str] | None = None,
-               vocal: bool | None = None) -> QualityReport:
+def check_data(
+    data: ScoreData, *, measures: Iterable[str] | None = None, vocal: bool | None = None
+) -> QualityReport:
     """Faults of a decoded score, only those in ``measures`` (ids) when given. ``vocal``
     forces (or forbids) the SATB spacing and range rules; ``None`` lets the engine guess
     from the part names."""
@@ -69,19 +86,22 @@ def check_data(data: ScoreData, *, measures: Iterable[str] | None = None,
     return _report(result, measures)
 
 
-def check_score(score: ScoreDoc, *, measures: Iterable[str] | None = None,
-                vocal: bool | None = None) -> QualityReport:
+def check_score(
+    score: ScoreDoc, *, measures: Iterable[str] | None = None, vocal: bool | None = None
+) -> QualityReport:
     return check_data(score.read(), measures=measures, vocal=vocal)
 
 
-def check_lines(view: ScoreView, lines: Sequence[Line], *,
-                vocal: bool | None = None) -> QualityReport:
+def check_lines(
+    view: ScoreView, lines: Sequence[Line], *, vocal: bool | None = None
+) -> QualityReport:
     """Faults of some lines (``(name, events per measure)``, top to bottom) alone."""
     return check_data(to_score_data(view, lines), vocal=vocal)
 
 
-def check_result(score: ScoreDoc, result: MusicResult, *, vocal: bool | None = None
-                 ) -> tuple[QualityReport, QualityReport]:
+def check_result(
+    score: ScoreDoc, result: MusicResult, *, vocal: bool | None = None
+) -> tuple[QualityReport, QualityReport]:
     """Faults in the result's measures before and after applying it (to a copy; ``score``
     is not changed). Appended measures count only after."""
     before = check_score(score, measures=result.measures, vocal=vocal)

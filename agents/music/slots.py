@@ -47,8 +47,9 @@ class _Note:
     fermata: bool
 
 
-def _flatten(view: ScoreView, cells: Sequence[Sequence[Event]]
-             ) -> tuple[list[_Note], list[Fraction]]:
+def _flatten(
+    view: ScoreView, cells: Sequence[Sequence[Event]]
+) -> tuple[list[_Note], list[Fraction]]:
     offsets: list[Fraction] = []
     offset = Fraction(0)
     notes: list[_Note] = []
@@ -57,8 +58,11 @@ def _flatten(view: ScoreView, cells: Sequence[Sequence[Event]]
         for event in cell:
             if event.pitches:
                 top = max(event.pitches, key=midi_of)
-                notes.append(_Note(offset + event.onset, offset + event.end, midi_of(top), top,
-                                   event.fermata))
+                notes.append(
+                    _Note(
+                        offset + event.onset, offset + event.end, midi_of(top), top, event.fermata
+                    )
+                )
         offset += info.length
     offsets.append(offset)
     notes.sort(key=lambda n: n.start)
@@ -71,9 +75,10 @@ def _phrase_ends(notes: list[_Note], beat: Fraction) -> set[int]:
     ends = {len(notes) - 1} if notes else set()
     for i, note in enumerate(notes[:-1]):
         long = note.end - note.start >= 2 * beat
-        if long and (notes[i + 1].start > note.end
-                     or (i > 0 and note.end - note.start >= 2 * (notes[i - 1].end
-                                                                  - notes[i - 1].start))):
+        if long and (
+            notes[i + 1].start > note.end
+            or (i > 0 and note.end - note.start >= 2 * (notes[i - 1].end - notes[i - 1].start))
+        ):
             ends.add(i)
     return ends
 
@@ -97,8 +102,11 @@ def melody_slots(view: ScoreView, cells: Sequence[Sequence[Event]]) -> list[Slot
         while t < stop:
             times.append(t)
             t += beat
-        held_until = slots[-1].onset + offsets[slots[-1].measure] + slots[-1].duration \
-            if slots else Fraction(-1)
+        held_until = (
+            slots[-1].onset + offsets[slots[-1].measure] + slots[-1].duration
+            if slots
+            else Fraction(-1)
+        )
         for index, t in enumerate(times):
             if t < held_until:
                 continue
@@ -109,8 +117,9 @@ def melody_slots(view: ScoreView, cells: Sequence[Sequence[Event]]) -> list[Slot
             if sounding is not None and sounding in ends:
                 end = max(end, min(notes[sounding].end, stop))
             inside = [x for x in notes[n:] if x.start < end and x.end > t]
-            before = next((x.midi for x in reversed(notes[:n + 1])
-                           if x.start < t and x.end == t), None)
+            before = next(
+                (x.midi for x in reversed(notes[: n + 1]) if x.start < t and x.end == t), None
+            )
             if before is None and sounding is not None and notes[sounding].start < t:
                 before = notes[sounding].midi
             level = meter.strength(int((t - start + info.phase) * TPQ))
@@ -118,15 +127,37 @@ def melody_slots(view: ScoreView, cells: Sequence[Sequence[Event]]) -> list[Slot
                 slots.append(Slot(m, t - start, end - t, None, None, 0, 0, None, level, False))
                 continue
             note = notes[sounding]
-            slots.append(Slot(m, t - start, end - t, note.midi, note.name,
-                              min(x.midi for x in inside), max(x.midi for x in inside),
-                              before, level, sounding in ends))
+            slots.append(
+                Slot(
+                    m,
+                    t - start,
+                    end - t,
+                    note.midi,
+                    note.name,
+                    min(x.midi for x in inside),
+                    max(x.midi for x in inside),
+                    before,
+                    level,
+                    sounding in ends,
+                )
+            )
             held_until = end
     for i in range(len(slots) - 1, -1, -1):
         if slots[i].soprano is not None:
             s = slots[i]
-            slots[i] = Slot(s.measure, s.onset, s.duration, s.soprano, s.name, s.low, s.high,
-                            s.before, s.level, True, True)
+            slots[i] = Slot(
+                s.measure,
+                s.onset,
+                s.duration,
+                s.soprano,
+                s.name,
+                s.low,
+                s.high,
+                s.before,
+                s.level,
+                True,
+                True,
+            )
             break
     return slots
 
@@ -134,6 +165,7 @@ def melody_slots(view: ScoreView, cells: Sequence[Sequence[Event]]) -> list[Slot
 def melody_context(slots: Sequence[Slot], index: int, tonic: int) -> str:
     """``"4|2>0"``: the melody's pitch class (relative to the tonic) at slots ``index - 1``,
     ``index`` and ``index + 1`` (``x`` for none), with a phrase end written ``|``."""
+
     def rel(i: int) -> str:
         if 0 <= i < len(slots) and slots[i].soprano is not None:
             return str((slots[i].soprano - tonic) % 12)  # type: ignore[operator]

@@ -66,8 +66,9 @@ class Key:
             raise ValueError(f"key {name!r} is not like 'E- major' or 'c# minor'")
         step, accidental, mode = match.groups()
         letter = STEPS.index(step.upper())
-        alter = 0 if not accidental else (len(accidental) if accidental[0] == "#"
-                                           else -len(accidental))
+        alter = (
+            0 if not accidental else (len(accidental) if accidental[0] == "#" else -len(accidental))
+        )
         return cls((letter, alter), mode)
 
     @classmethod

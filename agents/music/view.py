@@ -142,33 +142,58 @@ class MusicResult:
         return list(seen)
 
 
-def extract_view(score: ScoreDoc | ScoreData, *, parts: Sequence[str] | None = None,
-                 measures: Sequence[str] | None = None) -> ScoreView:
+def extract_view(
+    score: ScoreDoc | ScoreData,
+    *,
+    parts: Sequence[str] | None = None,
+    measures: Sequence[str] | None = None,
+) -> ScoreView:
     """Read a score (or some parts and measures, by id) into a :class:`ScoreView`.
 
     Grace notes are left out; notes are sorted by voice then onset."""
     data = score.read() if isinstance(score, ScoreDoc) else score
     wanted_measures = None if measures is None else set(measures)
-    slots = [s for s in data.layout()
-             if wanted_measures is None or s.id in wanted_measures]
-    infos = tuple(MeasureInfo(s.id, s.number, s.time, s.key, s.length, bar_duration(s.time),
-                              s.measure.pickup, s.measure.barline) for s in slots)
+    slots = [s for s in data.layout() if wanted_measures is None or s.id in wanted_measures]
+    infos = tuple(
+        MeasureInfo(
+            s.id,
+            s.number,
+            s.time,
+            s.key,
+            s.length,
+            bar_duration(s.time),
+            s.measure.pickup,
+            s.measure.barline,
+        )
+        for s in slots
+    )
     part_list = [p for p in data.parts if parts is None or p.id in parts or p.name in parts]
     cells = data.notes_by_cell()
     lines = []
     for p in part_list:
         per_measure = []
         for info in infos:
-            per_measure.append(tuple(
-                Event(n.onset, n.duration, n.pitches, n.voice, "fermata" in n.articulations,
-                      n.ties)
-                for n in cells.get((info.id, p.id), []) if not n.grace))
+            per_measure.append(
+                tuple(
+                    Event(
+                        n.onset,
+                        n.duration,
+                        n.pitches,
+                        n.voice,
+                        "fermata" in n.articulations,
+                        n.ties,
+                    )
+                    for n in cells.get((info.id, p.id), [])
+                    if not n.grace
+                )
+            )
         lines.append(PartLine(p.id, p.name, tuple(per_measure), p.instrument))
     return ScoreView(infos, tuple(lines), data.meta.title)
 
 
-def apply_result(score: ScoreDoc, result: MusicResult, origin: Origin = SERVER
-                 ) -> dict[str, list[str]]:
+def apply_result(
+    score: ScoreDoc, result: MusicResult, origin: Origin = SERVER
+) -> dict[str, list[str]]:
     """Write a result through :class:`ScoreEditor` in one transaction tagged ``origin``.
 
     Appends the measures named ``"+n"``, creates new parts, clears replaced cells, then
@@ -176,8 +201,14 @@ def apply_result(score: ScoreDoc, result: MusicResult, origin: Origin = SERVER
     "removed": [...]}``."""
     editor = ScoreEditor(score, origin)
     out: dict[str, list[str]] = {"parts": [], "measures": [], "notes": [], "removed": []}
-    appended = sorted({int(n.measure[1:]) for w in result.parts for n in w.notes
-                       if n.measure.startswith(APPENDED)})
+    appended = sorted(
+        {
+            int(n.measure[1:])
+            for w in result.parts
+            for n in w.notes
+            if n.measure.startswith(APPENDED)
+        }
+    )
     with editor.batch():
         new_ids = {f"{APPENDED}{i}": editor.insert_measure() for i in appended}
         out["measures"] = list(new_ids.values())
@@ -194,8 +225,11 @@ def apply_result(score: ScoreDoc, result: MusicResult, origin: Origin = SERVER
             if write.replace and write.part is not None:
                 cells = {(new_ids.get(n.measure, n.measure), n.voice) for n in write.notes}
                 for note_id, raw in score.raw_notes().items():
-                    if (isinstance(raw, dict) and raw.get("part") == part_id
-                            and (raw.get("measure"), raw.get("voice", 1)) in cells):
+                    if (
+                        isinstance(raw, dict)
+                        and raw.get("part") == part_id
+                        and (raw.get("measure"), raw.get("voice", 1)) in cells
+                    ):
                         editor.delete_note(note_id)
                         out["removed"].append(note_id)
             for note in write.notes:
@@ -206,9 +240,16 @@ def apply_result(score: ScoreDoc, result: MusicResult, origin: Origin = SERVER
                     fields["ties"] = list(note.ties)
                 if note.articulations:
                     fields["articulations"] = list(note.articulations)
-                out["notes"].append(editor.add_note(
-                    new_ids.get(note.measure, note.measure), part_id, note.onset,
-                    note.duration, list(note.pitches), **fields))
+                out["notes"].append(
+                    editor.add_note(
+                        new_ids.get(note.measure, note.measure),
+                        part_id,
+                        note.onset,
+                        note.duration,
+                        list(note.pitches),
+                        **fields,
+                    )
+                )
     return out
 
 
@@ -222,9 +263,15 @@ def to_score_data(view: ScoreView, lines: Sequence[Line]) -> ScoreData:
     previous: tuple[str, KeySignature | None] | None = None
     for info in view.measures:
         changed = previous is None or previous != (info.time, info.key)
-        measures.append(Measure(info.id, time=info.time if changed else None,
-                                key=info.key if changed else None, barline=info.barline,
-                                pickup=info.pickup))
+        measures.append(
+            Measure(
+                info.id,
+                time=info.time if changed else None,
+                key=info.key if changed else None,
+                barline=info.barline,
+                pickup=info.pickup,
+            )
+        )
         previous = (info.time, info.key)
     parts = [Part(f"p_{index}", name) for index, (name, _) in enumerate(lines)]
     notes: dict[str, Note] = {}
@@ -232,8 +279,15 @@ def to_score_data(view: ScoreView, lines: Sequence[Line]) -> ScoreData:
         for info, cell in zip(view.measures, cells, strict=True):
             for event in cell:
                 note_id = f"n_{len(notes)}"
-                notes[note_id] = Note(note_id, info.id, f"p_{index}", event.onset,
-                                      event.duration, event.pitches, event.voice,
-                                      ties=event.ties,
-                                      articulations=("fermata",) if event.fermata else ())
+                notes[note_id] = Note(
+                    note_id,
+                    info.id,
+                    f"p_{index}",
+                    event.onset,
+                    event.duration,
+                    event.pitches,
+                    event.voice,
+                    ties=event.ties,
+                    articulations=("fermata",) if event.fermata else (),
+                )
     return ScoreData(Meta(title=view.title), parts, measures, notes)

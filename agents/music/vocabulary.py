@@ -84,21 +84,51 @@ def candidates(key: Key) -> tuple[Candidate, ...]:
     for degree, alter, quality, label, function, cost in table:
         chord = _chord(key, degree, alter, quality, label)
         tonic_like = label in ("I", "i", "vi", "VI")
-        out.append(Candidate(chord, function, cost, tonic_like,
-                             (chord.root_pc - key.tonic_pc) % 12))
+        out.append(
+            Candidate(chord, function, cost, tonic_like, (chord.root_pc - key.tonic_pc) % 12)
+        )
     return tuple(out)
 
 
 # Spelling of a root a given number of semitones above the tonic: (degree, alteration
 # from the mode's natural scale).
 _REL_SPELLING = {
-    "major": ((0, 0), (1, -1), (1, 0), (2, -1), (2, 0), (3, 0), (3, 1), (4, 0), (5, -1),
-              (5, 0), (6, -1), (6, 0)),
-    "minor": ((0, 0), (1, -1), (1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (4, 0), (5, 0),
-              (5, 1), (6, 0), (6, 1)),
+    "major": (
+        (0, 0),
+        (1, -1),
+        (1, 0),
+        (2, -1),
+        (2, 0),
+        (3, 0),
+        (3, 1),
+        (4, 0),
+        (5, -1),
+        (5, 0),
+        (6, -1),
+        (6, 0),
+    ),
+    "minor": (
+        (0, 0),
+        (1, -1),
+        (1, 0),
+        (2, 0),
+        (2, 1),
+        (3, 0),
+        (3, 1),
+        (4, 0),
+        (5, 0),
+        (5, 1),
+        (6, 0),
+        (6, 1),
+    ),
 }
-_DOMINANT = {(7, "major"), (7, "dominant-seventh"), (11, "diminished"),
-             (11, "diminished-seventh"), (11, "half-diminished")}
+_DOMINANT = {
+    (7, "major"),
+    (7, "dominant-seventh"),
+    (11, "diminished"),
+    (11, "diminished-seventh"),
+    (11, "half-diminished"),
+}
 _TONIC = {(0, "major"), (0, "minor"), (9, "minor"), (8, "major")}
 
 
@@ -120,8 +150,11 @@ def from_id(key: Key, chord_id: str, cost: float = 0.0) -> Candidate | None:
         function = "tonic"
     else:
         function = "other"
-    tonic_like = (rel, quality) in _TONIC and (rel != 9 or key.mode == "major") and (
-        rel != 8 or key.mode == "minor")
+    tonic_like = (
+        (rel, quality) in _TONIC
+        and (rel != 9 or key.mode == "major")
+        and (rel != 8 or key.mode == "minor")
+    )
     return Candidate(chord, function, cost, tonic_like, rel)
 
 
@@ -140,6 +173,12 @@ def chromatic_fallback(key: Key, pc: int, spelled: Spelled) -> tuple[Candidate, 
             root_pc = (pc - interval) % 12
             root = (letter, (root_pc - STEP_PC[letter] + 6) % 12 - 6)
             if pc_of(root) == root_pc:
-                out.append(Candidate(Chord(root, quality, "chromatic"), "other", 2.5,
-                                     rel=(root_pc - key.tonic_pc) % 12))
+                out.append(
+                    Candidate(
+                        Chord(root, quality, "chromatic"),
+                        "other",
+                        2.5,
+                        rel=(root_pc - key.tonic_pc) % 12,
+                    )
+                )
     return tuple(out)

@@ -45,8 +45,14 @@ class Voicings:
         if self.size <= count:
             return self
         rows = np.argsort(self.cost, kind="stable")[:count]
-        return Voicings(self.alto[rows], self.tenor[rows], self.bass[rows], self.roles[rows],
-                        self.inversion[rows], self.cost[rows])
+        return Voicings(
+            self.alto[rows],
+            self.tenor[rows],
+            self.bass[rows],
+            self.roles[rows],
+            self.inversion[rows],
+            self.cost[rows],
+        )
 
 
 def _pitches(pcs: tuple[int, ...], low: int, high: int) -> list[tuple[int, int]]:
@@ -55,8 +61,15 @@ def _pitches(pcs: tuple[int, ...], low: int, high: int) -> list[tuple[int, int]]
 
 
 @lru_cache(maxsize=4096)
-def voicings(candidate: Candidate, soprano: int, s_low: int, s_high: int, key: Key,
-             final: bool = False, relaxed: bool = False) -> Voicings | None:
+def voicings(
+    candidate: Candidate,
+    soprano: int,
+    s_low: int,
+    s_high: int,
+    key: Key,
+    final: bool = False,
+    relaxed: bool = False,
+) -> Voicings | None:
     """All acceptable voicings of ``candidate`` under soprano ``soprano`` (MIDI), whose
     line spans ``s_low``..``s_high`` while the chord sounds; ``None`` when there is none.
 
@@ -98,8 +111,9 @@ def voicings(candidate: Candidate, soprano: int, s_low: int, s_high: int, key: K
                     continue
                 cost = inversion_costs[b_role] + _doubling_cost(roles, chord.quality, final)
                 cost += penalty
-                cost += 0.04 * (abs(a - _CENTRE["alto"]) + abs(t - _CENTRE["tenor"])
-                                + abs(b - _CENTRE["bass"]))
+                cost += 0.04 * (
+                    abs(a - _CENTRE["alto"]) + abs(t - _CENTRE["tenor"]) + abs(b - _CENTRE["bass"])
+                )
                 if t - b > 19:
                     cost += 0.8
                 if a == soprano or t == a or b == t:
@@ -108,8 +122,14 @@ def voicings(candidate: Candidate, soprano: int, s_low: int, s_high: int, key: K
     if not rows:
         return None
     table = np.array([r[:-1] for r in rows], dtype=np.int64)
-    return Voicings(table[:, 0], table[:, 1], table[:, 2], table[:, 3:7], table[:, 7],
-                    np.array([r[-1] for r in rows], dtype=np.float64))
+    return Voicings(
+        table[:, 0],
+        table[:, 1],
+        table[:, 2],
+        table[:, 3:7],
+        table[:, 7],
+        np.array([r[-1] for r in rows], dtype=np.float64),
+    )
 
 
 def _doubling_cost(roles: tuple[int, ...], quality: str, final: bool) -> float:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 #: What a persona may do; ``write`` abilities make a task a writing task.
-ABILITIES = frozenset({"analyse", "explain", "harmonise", "continue", "bass",
-                       "countermelody", "revoice", "transpose"})
-WRITING = frozenset({"harmonise", "continue", "bass", "countermelody", "revoice",
-                     "transpose"})
+ABILITIES = frozenset(
+    {"analyse", "explain", "harmonise", "continue", "bass", "countermelody", "revoice", "transpose"}
+)
+WRITING = frozenset({"harmonise", "continue", "bass", "countermelody", "revoice", "transpose"})
 
 
 class UnknownPersona(KeyError):
@@ -50,8 +50,15 @@ class Persona:
         name = str(raw["name"])
         if not name.isidentifier() or name != name.lower():
             raise ValueError(f"persona name {name!r} must be a lower-case word")
-        return cls(name, str(raw.get("display_name", name)), str(raw["color"]),
-                   str(raw["role"]), str(raw["voice"]).strip(), abilities, default)
+        return cls(
+            name,
+            str(raw.get("display_name", name)),
+            str(raw["color"]),
+            str(raw["role"]),
+            str(raw["voice"]).strip(),
+            abilities,
+            default,
+        )
 
 
 def load_personas(folder: Path = HERE) -> Mapping[str, Persona]:

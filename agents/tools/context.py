@@ -27,9 +27,14 @@ class BudgetSpent(RuntimeError):
 class DirectContext:
     """Run tools for ``request`` in ``session``; writes replace cells at once."""
 
-    def __init__(self, session: ScoreSession, request: TaskRequest, *,
-                 config: AgentConfig | None = None,
-                 analyse: Callable[[ScoreData], dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        session: ScoreSession,
+        request: TaskRequest,
+        *,
+        config: AgentConfig | None = None,
+        analyse: Callable[[ScoreData], dict[str, Any]] | None = None,
+    ) -> None:
         self._session = session
         self._request = request
         self.config = config or AgentConfig()
@@ -56,9 +61,13 @@ class DirectContext:
 
     async def status(self, status: Status, focus: Focus | None = None) -> None:
         persona = self._request.persona
-        await self._session.set_presence({
-            "status": status, "agent": persona.name,
-            "focus": focus.to_json() if focus is not None else None})
+        await self._session.set_presence(
+            {
+                "status": status,
+                "agent": persona.name,
+                "focus": focus.to_json() if focus is not None else None,
+            }
+        )
 
     async def say(self, text: str) -> None:
         self.said.append(text)
@@ -70,14 +79,22 @@ class DirectContext:
 
         def replace_cell(editor: ScoreEditor) -> None:
             for note_id, raw in list(editor.score.raw_notes().items()):
-                if (isinstance(raw, dict) and raw.get("measure") == measure_id
-                        and raw.get("part") == part_id):
+                if (
+                    isinstance(raw, dict)
+                    and raw.get("measure") == measure_id
+                    and raw.get("part") == part_id
+                ):
                     editor.delete_note(note_id)
             for note in notes:
                 raw = note.to_json(measure_id, part_id)
-                editor.add_note(measure_id, part_id, raw.pop("onset"), raw.pop("duration"),
-                                raw.pop("pitches"), **{k: v for k, v in raw.items()
-                                                       if k not in ("measure", "part")})
+                editor.add_note(
+                    measure_id,
+                    part_id,
+                    raw.pop("onset"),
+                    raw.pop("duration"),
+                    raw.pop("pitches"),
+                    **{k: v for k, v in raw.items() if k not in ("measure", "part")},
+                )
 
         await self._session.edit(replace_cell)
         self.notes_written += len(notes)

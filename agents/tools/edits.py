@@ -46,8 +46,11 @@ _DRAFTS: dict[int, dict[tuple[str, str], list[NoteSpec]]] = {}
 
 def cell(data: ScoreData, measure: str, part: str) -> list[NoteSpec]:
     """The notes of one cell as specs (grace notes, lyrics and dynamics are not kept)."""
-    return [NoteSpec(n.onset, n.duration, n.pitches, n.voice, n.ties, n.articulations)
-            for n in data.notes_by_cell().get((measure, part), []) if not n.grace]
+    return [
+        NoteSpec(n.onset, n.duration, n.pitches, n.voice, n.ties, n.articulations)
+        for n in data.notes_by_cell().get((measure, part), [])
+        if not n.grace
+    ]
 
 
 def current(ctx: TaskContext, data: ScoreData, measure: str, part: str) -> list[NoteSpec]:
@@ -74,8 +77,13 @@ def spec(raw: Any) -> NoteSpec:
     duration = parse_duration(raw["duration"])
     if duration <= 0:
         raise ToolError(f"duration {raw['duration']!r} must be positive")
-    note = NoteSpec(parse_onset(raw["onset"]), duration, names, _voice(raw.get("voice")),
-                    tuple(tie for _ in names) if tie and names else ())
+    note = NoteSpec(
+        parse_onset(raw["onset"]),
+        duration,
+        names,
+        _voice(raw.get("voice")),
+        tuple(tie for _ in names) if tie and names else (),
+    )
     Note.from_json("check", note.to_json("m", "p"))  # the schema's own checks
     return note
 
@@ -89,16 +97,17 @@ def proposals(ctx: TaskContext, data: ScoreData, measures: list[str] | None) -> 
             continue
         for voice in sorted({n.voice for n in notes}):
             body = "; ".join(note_text(n) for n in notes if n.voice == voice)
-            lines.append(f"m{numbers.get(measure, '?')} {part_label(data, part)} v{voice}: "
-                         f"{body or 'empty'}")
+            lines.append(
+                f"m{numbers.get(measure, '?')} {part_label(data, part)} v{voice}: {body or 'empty'}"
+            )
     if not lines:
         return ""
     return "\nyour proposals, waiting for review (the lines above are the score):\n" + (
-        "\n".join(lines))
+        "\n".join(lines)
+    )
 
 
-async def write_cell(ctx: TaskContext, measure: str, part: str, notes: list[NoteSpec]
-                     ) -> Outcome:
+async def write_cell(ctx: TaskContext, measure: str, part: str, notes: list[NoteSpec]) -> Outcome:
     await ctx.status("writing", Focus((measure,), (part,)))
     ordered = sorted(notes, key=lambda n: (n.voice, n.onset))
     await ctx.write(measure, part, ordered)
@@ -146,17 +155,18 @@ async def change_note(ctx: TaskContext, args: dict[str, Any]) -> Outcome:
     measure, part = measure_id(data, args["measure"]), part_id(data, args["part"])
     notes = current(ctx, data, measure, part)
     target = _find(notes, args)
-    merged = {"onset": args.get("new_onset", target.onset),
-              "duration": args.get("duration", target.duration),
-              "pitches": args.get("pitches", list(target.pitches)),
-              "voice": target.voice}
+    merged = {
+        "onset": args.get("new_onset", target.onset),
+        "duration": args.get("duration", target.duration),
+        "pitches": args.get("pitches", list(target.pitches)),
+        "voice": target.voice,
+    }
     changed = spec(merged)
     if "pitches" not in args and target.ties:
         changed = replace(changed, ties=target.ties)
     if "pitches" not in args and target.articulations:
         changed = replace(changed, articulations=target.articulations)
-    return await write_cell(ctx, measure, part,
-                            [changed if n is target else n for n in notes])
+    return await write_cell(ctx, measure, part, [changed if n is target else n for n in notes])
 
 
 async def set_tie(ctx: TaskContext, args: dict[str, Any]) -> Outcome:
@@ -183,22 +193,29 @@ async def transpose(ctx: TaskContext, args: dict[str, Any]) -> Outcome:
     try:
         step = m21interval.Interval(str(args["interval"]))
     except Exception:  # music21 raises several types for bad names
-        raise ToolError(f"interval {args['interval']!r} is not like 'M2', '-P5', 'm3'"
-                        ) from None
+        raise ToolError(f"interval {args['interval']!r} is not like 'M2', '-P5', 'm3'") from None
     data = ctx.session.doc.read()
     measures = measure_ids(data, args.get("measures"))
     parts = part_ids(data, args.get("parts"))
     written = 0
-    for (measure, part) in list(data.notes_by_cell()):
+    for measure, part in list(data.notes_by_cell()):
         if (measures is not None and measure not in measures) or (
-                parts is not None and part not in parts):
+            parts is not None and part not in parts
+        ):
             continue
         notes = current(ctx, data, measure, part)
         if not any(n.pitches for n in notes):
             continue
-        moved = [replace(n, pitches=tuple(
-            check_pitch(step.transposePitch(m21pitch.Pitch(p)).nameWithOctave)
-            for p in n.pitches)) for n in notes]
+        moved = [
+            replace(
+                n,
+                pitches=tuple(
+                    check_pitch(step.transposePitch(m21pitch.Pitch(p)).nameWithOctave)
+                    for p in n.pitches
+                ),
+            )
+            for n in notes
+        ]
         written += (await write_cell(ctx, measure, part, moved)).notes
     return Outcome(f"ok: transposed {written} notes by {args['interval']}", notes=written)
 
@@ -218,8 +235,10 @@ def _find(notes: list[NoteSpec], args: dict[str, Any]) -> NoteSpec:
     voice = _voice(args.get("voice"))
     matches = [n for n in notes if n.onset == onset and n.voice == voice]
     if not matches:
-        there = ", ".join(f"@{n.onset}" + (f" v{n.voice}" if n.voice != 1 else "")
-                          for n in notes) or "no notes"
+        there = (
+            ", ".join(f"@{n.onset}" + (f" v{n.voice}" if n.voice != 1 else "") for n in notes)
+            or "no notes"
+        )
         raise ToolError(f"no note at onset {onset} in voice {voice}; this cell has {there}")
     return matches[0]
 
@@ -233,41 +252,91 @@ def _voice(value: Any) -> int:
     return voice
 
 
-NOTE = {"type": "object", "properties": {"onset": ONSET, "duration": DURATION,
-                                         "pitches": PITCHES, "voice": VOICE,
-                                         "tie": {"type": "string",
-                                                 "enum": ["start", "stop", "continue"]}},
-        "required": ["onset", "duration", "pitches"]}
+NOTE = {
+    "type": "object",
+    "properties": {
+        "onset": ONSET,
+        "duration": DURATION,
+        "pitches": PITCHES,
+        "voice": VOICE,
+        "tie": {"type": "string", "enum": ["start", "stop", "continue"]},
+    },
+    "required": ["onset", "duration", "pitches"],
+}
 WHERE = {"measure": MEASURE, "part": PART}
 AT = {**WHERE, "onset": ONSET, "voice": VOICE}
 
 TOOLS = (
-    Tool("write_measure",
-         "Write the notes of one measure of one part, replacing what its voices hold "
-         "(other voices stay). Use it to write music measure by measure.",
-         schema({**WHERE, "notes": {"type": "array", "items": NOTE}},
-                ["measure", "part", "notes"]), write_measure, writes=True),
-    Tool("add_note", "Add a note, chord (several pitches) or rest ([]) to a measure.",
-         schema({**WHERE, "onset": ONSET, "duration": DURATION, "pitches": PITCHES,
-                 "voice": VOICE}, ["measure", "part", "onset", "duration", "pitches"]),
-         add_note, writes=True),
-    Tool("remove_note", "Remove the note at an onset of a measure, part and voice.",
-         schema(AT, ["measure", "part", "onset"]), remove_note, writes=True),
-    Tool("change_note", "Change the pitches, duration or onset of the note at an onset.",
-         schema({**AT, "pitches": PITCHES, "duration": DURATION, "new_onset": ONSET},
-                ["measure", "part", "onset"]), change_note, writes=True),
-    Tool("set_tie", "Tie the note at an onset to the next one ('start'), or untie (null).",
-         schema({**AT, "tie": {"type": ["string", "null"],
-                               "enum": ["start", "stop", "continue", None]}},
-                ["measure", "part", "onset", "tie"]), set_tie, writes=True),
-    Tool("transpose",
-         "Transpose notes by an interval ('M2' up a major second, '-P5' down a fifth), "
-         "in some measures and parts or everywhere.",
-         schema({"interval": {"type": "string"}, "measures": MEASURES, "parts": PARTS},
-                ["interval"]), transpose, writes=True),
-    Tool("add_part", "Add an empty part (for example Alto, Tenor, Bass before harmonising).",
-         schema({"name": {"type": "string"}, "instrument": {"type": "string"},
-                 "clef": {"type": "string", "enum": ["treble", "bass", "alto", "tenor"]}},
-                ["name"]), add_part, writes=True),
+    Tool(
+        "write_measure",
+        "Write the notes of one measure of one part, replacing what its voices hold "
+        "(other voices stay). Use it to write music measure by measure.",
+        schema({**WHERE, "notes": {"type": "array", "items": NOTE}}, ["measure", "part", "notes"]),
+        write_measure,
+        writes=True,
+    ),
+    Tool(
+        "add_note",
+        "Add a note, chord (several pitches) or rest ([]) to a measure.",
+        schema(
+            {**WHERE, "onset": ONSET, "duration": DURATION, "pitches": PITCHES, "voice": VOICE},
+            ["measure", "part", "onset", "duration", "pitches"],
+        ),
+        add_note,
+        writes=True,
+    ),
+    Tool(
+        "remove_note",
+        "Remove the note at an onset of a measure, part and voice.",
+        schema(AT, ["measure", "part", "onset"]),
+        remove_note,
+        writes=True,
+    ),
+    Tool(
+        "change_note",
+        "Change the pitches, duration or onset of the note at an onset.",
+        schema(
+            {**AT, "pitches": PITCHES, "duration": DURATION, "new_onset": ONSET},
+            ["measure", "part", "onset"],
+        ),
+        change_note,
+        writes=True,
+    ),
+    Tool(
+        "set_tie",
+        "Tie the note at an onset to the next one ('start'), or untie (null).",
+        schema(
+            {
+                **AT,
+                "tie": {"type": ["string", "null"], "enum": ["start", "stop", "continue", None]},
+            },
+            ["measure", "part", "onset", "tie"],
+        ),
+        set_tie,
+        writes=True,
+    ),
+    Tool(
+        "transpose",
+        "Transpose notes by an interval ('M2' up a major second, '-P5' down a fifth), "
+        "in some measures and parts or everywhere.",
+        schema(
+            {"interval": {"type": "string"}, "measures": MEASURES, "parts": PARTS}, ["interval"]
+        ),
+        transpose,
+        writes=True,
+    ),
+    Tool(
+        "add_part",
+        "Add an empty part (for example Alto, Tenor, Bass before harmonising).",
+        schema(
+            {
+                "name": {"type": "string"},
+                "instrument": {"type": "string"},
+                "clef": {"type": "string", "enum": ["treble", "bass", "alto", "tenor"]},
+            },
+            ["name"],
+        ),
+        add_part,
+        writes=True,
+    ),
 )
-

@@ -24,33 +24,57 @@ if TYPE_CHECKING:
     from agents.music.view import MusicResult, ScoreView
 
 MAX_CONTINUATION = 16
-SPECIES = {"type": "integer", "enum": [1, 2],
-           "description": "1: note against note; 2: with passing notes"}
+SPECIES = {
+    "type": "integer",
+    "enum": [1, 2],
+    "description": "1: note against note; 2: with passing notes",
+}
 
 
 async def write_result(ctx: TaskContext, result: MusicResult) -> int:
     """Write a music function's result; returns the number of notes written."""
     from agents.music.view import APPENDED
 
-    appended = sorted({int(n.measure[len(APPENDED):]) for w in result.parts
-                       for n in w.notes if n.measure.startswith(APPENDED)})
+    appended = sorted(
+        {
+            int(n.measure[len(APPENDED) :])
+            for w in result.parts
+            for n in w.notes
+            if n.measure.startswith(APPENDED)
+        }
+    )
     new_measures: dict[str, str] = {}
     if appended:
-        made = await ctx.session.edit(
-            lambda editor: [editor.insert_measure() for _ in appended])
+        made = await ctx.session.edit(lambda editor: [editor.insert_measure() for _ in appended])
         new_measures = {f"{APPENDED}{i}": m for i, m in zip(appended, made, strict=True)}
     written = 0
     for write in result.parts:
         part = write.part
         if part is None:
-            part = await ctx.session.edit(partial(_add_part, write.name, {
-                k: v for k, v in (("instrument", write.instrument), ("clef", write.clef))
-                if v}))
+            part = await ctx.session.edit(
+                partial(
+                    _add_part,
+                    write.name,
+                    {
+                        k: v
+                        for k, v in (("instrument", write.instrument), ("clef", write.clef))
+                        if v
+                    },
+                )
+            )
         by_measure: dict[str, list[NoteSpec]] = defaultdict(list)
         for note in write.notes:
             measure = new_measures.get(note.measure, note.measure)
-            by_measure[measure].append(NoteSpec(note.onset, note.duration, note.pitches,
-                                                note.voice, note.ties, note.articulations))
+            by_measure[measure].append(
+                NoteSpec(
+                    note.onset,
+                    note.duration,
+                    note.pitches,
+                    note.voice,
+                    note.ties,
+                    note.articulations,
+                )
+            )
         data = ctx.session.doc.read()
         for measure, notes in by_measure.items():
             voices = {n.voice for n in notes}
@@ -63,8 +87,7 @@ def _add_part(name: str, fields: dict[str, Any], editor: ScoreEditor) -> str:
     return editor.add_part(name, **fields)
 
 
-async def _view(ctx: TaskContext, args: dict[str, Any], melody_key: str
-                ) -> tuple[ScoreView, str]:
+async def _view(ctx: TaskContext, args: dict[str, Any], melody_key: str) -> tuple[ScoreView, str]:
     from agents.music.view import extract_view
 
     require(args, melody_key)
@@ -85,8 +108,7 @@ async def harmonise(ctx: TaskContext, args: dict[str, Any]) -> Outcome:
 
     view, melody = await _view(ctx, args, "melody")
     targets = [_target(ctx, args, v) for v in ("alto", "tenor", "bass")]
-    found = harmonise_view(view, melody,
-                           targets=None if targets == [None, None, None] else targets)
+    found = harmonise_view(view, melody, targets=None if targets == [None, None, None] else targets)
     written = await write_result(ctx, found.result)
     return Outcome(f"ok: {found.result.summary} ({written} notes written)", notes=written)
 
@@ -102,19 +124,24 @@ async def continue_melody(ctx: TaskContext, args: dict[str, Any]) -> Outcome:
     if not 1 <= count <= MAX_CONTINUATION:
         raise ToolError(f"measures_to_add must be 1 to {MAX_CONTINUATION}")
     await ctx.status("thinking", Focus((), (part,)))
-    result = continue_view(extract_view(ctx.session.doc), part, measures=count,
-                           seed=int(args.get("seed") or 0))
+    result = continue_view(
+        extract_view(ctx.session.doc), part, measures=count, seed=int(args.get("seed") or 0)
+    )
     written = await write_result(ctx, result)
-    return Outcome(f"ok: {result.summary or 'continued'} ({written} notes written)",
-                   notes=written)
+    return Outcome(f"ok: {result.summary or 'continued'} ({written} notes written)", notes=written)
 
 
 async def _counterpoint(ctx: TaskContext, args: dict[str, Any], role: str) -> Outcome:
     from agents.music.counterpoint import counterpoint
 
     view, melody = await _view(ctx, args, "melody")
-    result = counterpoint(view, melody, role=role, species=int(args.get("species") or 1),
-                          target=_target(ctx, args, "target"))
+    result = counterpoint(
+        view,
+        melody,
+        role=role,
+        species=int(args.get("species") or 1),
+        target=_target(ctx, args, "target"),
+    )
     written = await write_result(ctx, result)
     return Outcome(f"ok: {result.summary} ({written} notes written)", notes=written)
 
@@ -134,9 +161,13 @@ async def revoice(ctx: TaskContext, args: dict[str, Any]) -> Outcome:
     require(args, "instrument")
     view, part = await _view(ctx, args, "part")
     try:
-        result = revoice_view(view, part, str(args["instrument"]),
-                              target=_target(ctx, args, "target"),
-                              in_place=bool(args.get("in_place")))
+        result = revoice_view(
+            view,
+            part,
+            str(args["instrument"]),
+            target=_target(ctx, args, "target"),
+            in_place=bool(args.get("in_place")),
+        )
     except KeyError as exc:
         raise ToolError(str(exc).strip("'\"")) from None
     written = await write_result(ctx, result)
@@ -144,33 +175,68 @@ async def revoice(ctx: TaskContext, args: dict[str, Any]) -> Outcome:
 
 
 TOOLS = (
-    Tool("harmonise",
-         "Harmonise a melody part in four parts (SATB) with the offline music brain: "
-         "chords in the local key, cadences at phrase ends, checked voice leading. Writes "
-         "the alto, tenor and bass parts (by default the parts named so, else new parts).",
-         schema({"melody": PART, "measures": MEASURES, "alto": PART, "tenor": PART,
-                 "bass": PART}, ["melody"]), harmonise, writes=True),
-    Tool("continue_melody",
-         "Continue a part's melody after its last note with the offline music brain "
-         "(statistics of Bach's chorales, seeded); fills empty measures, then appends.",
-         schema({"part": PART,
-                 "measures_to_add": {"type": "integer", "minimum": 1,
-                                     "maximum": MAX_CONTINUATION},
-                 "seed": {"type": "integer"}}, ["part"]), continue_melody, writes=True),
-    Tool("bass_line",
-         "Write a bass line under a melody by species-counterpoint rules (into `target`, "
-         "else a new part).",
-         schema({"melody": PART, "measures": MEASURES, "target": PART, "species": SPECIES},
-                ["melody"]), bass_line, writes=True),
-    Tool("countermelody",
-         "Write a countermelody below a melody, in the tenor range, by species-counterpoint "
-         "rules (into `target`, else a new part).",
-         schema({"melody": PART, "measures": MEASURES, "target": PART, "species": SPECIES},
-                ["melody"]), countermelody, writes=True),
-    Tool("revoice",
-         "Re-voice a part for an instrument (violin, cello, flute, clarinet, horn, ...), "
-         "moved by octaves into its range; as a new part, into `target`, or in place.",
-         schema({"part": PART, "instrument": {"type": "string"}, "measures": MEASURES,
-                 "target": PART, "in_place": {"type": "boolean"}}, ["part", "instrument"]),
-         revoice, writes=True),
+    Tool(
+        "harmonise",
+        "Harmonise a melody part in four parts (SATB) with the offline music brain: "
+        "chords in the local key, cadences at phrase ends, checked voice leading. Writes "
+        "the alto, tenor and bass parts (by default the parts named so, else new parts).",
+        schema(
+            {"melody": PART, "measures": MEASURES, "alto": PART, "tenor": PART, "bass": PART},
+            ["melody"],
+        ),
+        harmonise,
+        writes=True,
+    ),
+    Tool(
+        "continue_melody",
+        "Continue a part's melody after its last note with the offline music brain "
+        "(statistics of Bach's chorales, seeded); fills empty measures, then appends.",
+        schema(
+            {
+                "part": PART,
+                "measures_to_add": {"type": "integer", "minimum": 1, "maximum": MAX_CONTINUATION},
+                "seed": {"type": "integer"},
+            },
+            ["part"],
+        ),
+        continue_melody,
+        writes=True,
+    ),
+    Tool(
+        "bass_line",
+        "Write a bass line under a melody by species-counterpoint rules (into `target`, "
+        "else a new part).",
+        schema(
+            {"melody": PART, "measures": MEASURES, "target": PART, "species": SPECIES}, ["melody"]
+        ),
+        bass_line,
+        writes=True,
+    ),
+    Tool(
+        "countermelody",
+        "Write a countermelody below a melody, in the tenor range, by species-counterpoint "
+        "rules (into `target`, else a new part).",
+        schema(
+            {"melody": PART, "measures": MEASURES, "target": PART, "species": SPECIES}, ["melody"]
+        ),
+        countermelody,
+        writes=True,
+    ),
+    Tool(
+        "revoice",
+        "Re-voice a part for an instrument (violin, cello, flute, clarinet, horn, ...), "
+        "moved by octaves into its range; as a new part, into `target`, or in place.",
+        schema(
+            {
+                "part": PART,
+                "instrument": {"type": "string"},
+                "measures": MEASURES,
+                "target": PART,
+                "in_place": {"type": "boolean"},
+            },
+            ["part", "instrument"],
+        ),
+        revoice,
+        writes=True,
+    ),
 )

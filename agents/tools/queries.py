@@ -40,8 +40,11 @@ async def analyse(ctx: TaskContext, args: dict[str, Any]) -> Outcome:
         result = results.get(name)
         if isinstance(result, dict) and "result" in result and "analysis" in result:
             result = result["result"]  # an envelope
-        out[name] = "not available" if result is None else _numbered(
-            _within(result, set(measures)) if measures else result, numbers)
+        out[name] = (
+            "not available"
+            if result is None
+            else _numbered(_within(result, set(measures)) if measures else result, numbers)
+        )
     text = json.dumps(out, separators=(",", ":"), default=str)
     if len(text) > MAX_ANALYSIS_CHARS:
         text = text[:MAX_ANALYSIS_CHARS] + " ...(cut: ask for fewer measures or analyses)"
@@ -51,9 +54,15 @@ async def analyse(ctx: TaskContext, args: dict[str, Any]) -> Outcome:
 def _within(value: Any, measures: set[str]) -> Any:
     """``value`` without the list items anchored to other measures."""
     if isinstance(value, list):
-        return [_within(v, measures) for v in value
-                if not (isinstance(v, dict) and isinstance(v.get("measure"), str)
-                        and v["measure"] not in measures)]
+        return [
+            _within(v, measures)
+            for v in value
+            if not (
+                isinstance(v, dict)
+                and isinstance(v.get("measure"), str)
+                and v["measure"] not in measures
+            )
+        ]
     if isinstance(value, dict):
         return {k: _within(v, measures) for k, v in value.items()}
     return value
@@ -71,15 +80,27 @@ def _numbered(value: Any, numbers: dict[str, int]) -> Any:
 
 
 TOOLS = (
-    Tool("read_measures",
-         "Read measures as compact text, one line per measure, part and voice: "
-         "'m3 P1 v1: @0 C5 q; @1 D5 e' (@onset in quarters, pitches, duration).",
-         schema({"measures": MEASURES, "parts": PARTS}), read_measures),
-    Tool("analyse",
-         "Analysis results of the score (key plan, chords with Roman numerals, melody, "
-         "rhythm, voice-leading issues), optionally limited to some measures.",
-         schema({"analyses": {"type": "array", "items": {"type": "string",
-                                                          "enum": list(ANALYSES)},
-                              "description": "which analyses; omit for all"},
-                 "measures": MEASURES}), analyse),
+    Tool(
+        "read_measures",
+        "Read measures as compact text, one line per measure, part and voice: "
+        "'m3 P1 v1: @0 C5 q; @1 D5 e' (@onset in quarters, pitches, duration).",
+        schema({"measures": MEASURES, "parts": PARTS}),
+        read_measures,
+    ),
+    Tool(
+        "analyse",
+        "Analysis results of the score (key plan, chords with Roman numerals, melody, "
+        "rhythm, voice-leading issues), optionally limited to some measures.",
+        schema(
+            {
+                "analyses": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": list(ANALYSES)},
+                    "description": "which analyses; omit for all",
+                },
+                "measures": MEASURES,
+            }
+        ),
+        analyse,
+    ),
 )

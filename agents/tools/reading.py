@@ -19,13 +19,17 @@ from score_model.schema import Note, format_fraction
 
 def header(data: ScoreData) -> str:
     """Title, parts and measure count: what a model needs to name things."""
-    parts = ", ".join(f"P{i + 1} {p.name or '(unnamed)'}"
-                      + (f" [{p.instrument}]" if p.instrument else "")
-                      for i, p in enumerate(data.parts))
+    parts = ", ".join(
+        f"P{i + 1} {p.name or '(unnamed)'}" + (f" [{p.instrument}]" if p.instrument else "")
+        for i, p in enumerate(data.parts)
+    )
     slots = data.layout()
     first = slots[0] if slots else None
-    key = (f", key {first.key.fifths:+d} fifths{' ' + first.key.mode if first.key.mode else ''}"
-           if first is not None and first.key is not None else "")
+    key = (
+        f", key {first.key.fifths:+d} fifths{' ' + first.key.mode if first.key.mode else ''}"
+        if first is not None and first.key is not None
+        else ""
+    )
     time = f", time {first.time}" if first is not None else ""
     span = f"m{slots[0].number}-m{slots[-1].number}" if slots else "none"
     title = data.meta.title or "(untitled)"
@@ -38,9 +42,13 @@ def note_text(note: Note | NoteSpec) -> str:
     return f"@{format_fraction(note.onset)} {pitches}{tie} {duration_name(note.duration)}"
 
 
-
-def read_text(data: ScoreData, measures: Sequence[str] | None = None,
-              parts: Sequence[str] | None = None, *, empty: bool = True) -> str:
+def read_text(
+    data: ScoreData,
+    measures: Sequence[str] | None = None,
+    parts: Sequence[str] | None = None,
+    *,
+    empty: bool = True,
+) -> str:
     """The reading of ``measures`` x ``parts`` (default: all), preceded by the header.
     Measures that change time, key or tempo say so (``m5 [3/4, key -1]``)."""
     wanted = None if measures is None else set(measures)

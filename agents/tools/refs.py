@@ -13,8 +13,14 @@ class ToolError(ValueError):
     """A tool call the model got wrong: its message goes back to the model."""
 
 
-DURATION_NAMES = {"w": Fraction(4), "h": Fraction(2), "q": Fraction(1), "e": Fraction(1, 2),
-                  "s": Fraction(1, 4), "t": Fraction(1, 8)}
+DURATION_NAMES = {
+    "w": Fraction(4),
+    "h": Fraction(2),
+    "q": Fraction(1),
+    "e": Fraction(1, 2),
+    "s": Fraction(1, 4),
+    "t": Fraction(1, 8),
+}
 
 
 def parse_duration(value: Any, what: str = "duration") -> Fraction:
@@ -24,12 +30,14 @@ def parse_duration(value: Any, what: str = "duration") -> Fraction:
     dots = len(text) - len(base)
     if base in DURATION_NAMES:
         length = DURATION_NAMES[base]
-        return length * (2 - Fraction(1, 2 ** dots))
+        return length * (2 - Fraction(1, 2**dots))
     try:
         length = Fraction(text).limit_denominator(64)
     except (ValueError, ZeroDivisionError):
-        raise ToolError(f"{what} {value!r} is not a duration: use w, h, q, e, s (a dot "
-                        "adds half) or quarters like 1, 3/2") from None
+        raise ToolError(
+            f"{what} {value!r} is not a duration: use w, h, q, e, s (a dot "
+            "adds half) or quarters like 1, 3/2"
+        ) from None
     return length
 
 
@@ -62,8 +70,9 @@ def measure_id(data: ScoreData, ref: Any) -> str:
         for slot in data.layout():
             if slot.number == int(digits):
                 return slot.id
-        raise ToolError(f"no measure {text}: the score has measures "
-                        f"{_span([s.number for s in data.layout()])}")
+        raise ToolError(
+            f"no measure {text}: the score has measures {_span([s.number for s in data.layout()])}"
+        )
     raise ToolError(f"no measure {ref!r}: name measures by number (3 or 'm3')")
 
 

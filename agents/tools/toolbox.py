@@ -47,9 +47,14 @@ class Tool:
 
     def definition(self) -> dict[str, Any]:
         """The chat-completions ``tools`` entry."""
-        return {"type": "function",
-                "function": {"name": self.name, "description": self.description,
-                             "parameters": self.parameters}}
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.parameters,
+            },
+        }
 
 
 @dataclass
@@ -73,8 +78,9 @@ class Toolbox:
     def definitions(self) -> list[dict[str, Any]]:
         return [tool.definition() for tool in self.tools.values()]
 
-    async def call(self, ctx: TaskContext, name: str, arguments: str | dict[str, Any] | None
-                   ) -> Outcome:
+    async def call(
+        self, ctx: TaskContext, name: str, arguments: str | dict[str, Any] | None
+    ) -> Outcome:
         """Run tool ``name`` with ``arguments`` (a JSON object or its text)."""
         tool = self.tools.get(name)
         if tool is None:
@@ -111,21 +117,37 @@ def require(args: dict[str, Any], *names: str) -> None:
 
 def schema(properties: dict[str, Any], required: Sequence[str] = ()) -> dict[str, Any]:
     """A JSON-schema object of ``properties``."""
-    return {"type": "object", "properties": properties, "required": list(required),
-            "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(required),
+        "additionalProperties": False,
+    }
 
 
 MEASURE = {"type": "string", "description": "measure number ('3' or 'm3') or id"}
-MEASURES = {"type": "array", "items": {"type": "string"},
-            "description": "measure numbers or ranges, e.g. ['1-4', '7']; omit for all"}
+MEASURES = {
+    "type": "array",
+    "items": {"type": "string"},
+    "description": "measure numbers or ranges, e.g. ['1-4', '7']; omit for all",
+}
 PART = {"type": "string", "description": "part: 'P1' (first part), its name, or id"}
-PARTS = {"type": "array", "items": {"type": "string"},
-         "description": "parts ('P1', names or ids); omit for all"}
-ONSET = {"type": "string",
-         "description": "onset in quarters from the start of the measure: '0', '1', '3/2'"}
-DURATION = {"type": "string",
-            "description": "duration: w h q e s (a trailing dot adds half) or quarters '3/2'"}
-PITCHES = {"type": "array", "items": {"type": "string"},
-           "description": "pitch names like 'C5', 'F#4', 'B-3'; [] for a rest, several for "
-                          "a chord"}
+PARTS = {
+    "type": "array",
+    "items": {"type": "string"},
+    "description": "parts ('P1', names or ids); omit for all",
+}
+ONSET = {
+    "type": "string",
+    "description": "onset in quarters from the start of the measure: '0', '1', '3/2'",
+}
+DURATION = {
+    "type": "string",
+    "description": "duration: w h q e s (a trailing dot adds half) or quarters '3/2'",
+}
+PITCHES = {
+    "type": "array",
+    "items": {"type": "string"},
+    "description": "pitch names like 'C5', 'F#4', 'B-3'; [] for a rest, several for a chord",
+}
 VOICE = {"type": "integer", "minimum": 1, "maximum": 8, "description": "voice (default 1)"}

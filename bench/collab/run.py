@@ -68,12 +68,34 @@ class Plan:
     idle_per_room: int
 
 
-FULL = Plan(latency_edits=500, latency_repeats=3, fanout_updates=2000, fanout_repeats=3,
-            fanout_small=20, fanout_large=100, large_timeout=60, join_clients=100,
-            join_notes=5000, join_repeats=3, idle_rooms=100, idle_per_room=10)
-QUICK = Plan(latency_edits=200, latency_repeats=1, fanout_updates=500, fanout_repeats=1,
-             fanout_small=20, fanout_large=100, large_timeout=20, join_clients=50,
-             join_notes=2000, join_repeats=1, idle_rooms=30, idle_per_room=10)
+FULL = Plan(
+    latency_edits=500,
+    latency_repeats=3,
+    fanout_updates=2000,
+    fanout_repeats=3,
+    fanout_small=20,
+    fanout_large=100,
+    large_timeout=60,
+    join_clients=100,
+    join_notes=5000,
+    join_repeats=3,
+    idle_rooms=100,
+    idle_per_room=10,
+)
+QUICK = Plan(
+    latency_edits=200,
+    latency_repeats=1,
+    fanout_updates=500,
+    fanout_repeats=1,
+    fanout_small=20,
+    fanout_large=100,
+    large_timeout=20,
+    join_clients=50,
+    join_notes=2000,
+    join_repeats=1,
+    idle_rooms=30,
+    idle_per_room=10,
+)
 
 
 # --- processes --------------------------------------------------------------------------------
@@ -144,8 +166,11 @@ class Server:
         if not self.kind.startswith("orpheus"):
             return f"{title}-{time.monotonic_ns()}"
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/api/scores", data=json.dumps({"title": title}).encode(),
-            headers={"content-type": "application/json"}, method="POST")
+            f"http://127.0.0.1:{self.port}/api/scores",
+            data=json.dumps({"title": title}).encode(),
+            headers={"content-type": "application/json"},
+            method="POST",
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             return str(json.loads(response.read())["id"])
 
@@ -162,8 +187,16 @@ def server(kind: str, workdir: Path) -> Any:
         env.update(ORPHEUS_LOG_LEVEL="warning", **NO_LIMITS)
         if kind == "orpheus-memory":  # the same server without durable storage
             env.update(ORPHEUS_DATABASE_URL="memory://")
-        command = [sys.executable, "-c", "from collab_server.cli.main import main; main()",
-                   "serve", "--port", str(port), "--data-dir", str(data_dir)]
+        command = [
+            sys.executable,
+            "-c",
+            "from collab_server.cli.main import main; main()",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ]
     else:
         command = [sys.executable, "-m", "bench.collab.stock_server", "--port", str(port)]
     with open(log, "wb") as sink:
@@ -209,8 +242,14 @@ class Load:
 
     async def __aenter__(self) -> Load:
         self.proc = await asyncio.create_subprocess_exec(
-            "node", str(LOAD), json.dumps(self.options), cwd=ROOT,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=1 << 24)
+            "node",
+            str(LOAD),
+            json.dumps(self.options),
+            cwd=ROOT,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=1 << 24,
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -269,25 +308,41 @@ async def scenario_latency(kind: str, plan: Plan, workdir: Path) -> dict[str, An
     with server(kind, workdir) as srv:
         for _ in range(plan.latency_repeats):
             room = srv.new_room("latency")
-            options = {"mode": "latency", "url": srv.ws_url, "room": room,
-                       "edits": plan.latency_edits, "warmup": 20, "timeout": 60}
+            options = {
+                "mode": "latency",
+                "url": srv.ws_url,
+                "room": room,
+                "edits": plan.latency_edits,
+                "warmup": 20,
+                "timeout": 60,
+            }
             async with load(options) as client:
                 runs.append(await client.event("result", 70))
-    return {"runs": runs, "p50": statistics.median(r["p50"] for r in runs),
-            "p99_runs": [r["p99"] for r in runs],
-            "p99": statistics.median(r["p99"] for r in runs),
-            "max": max(r["max"] for r in runs)}
+    return {
+        "runs": runs,
+        "p50": statistics.median(r["p50"] for r in runs),
+        "p99_runs": [r["p99"] for r in runs],
+        "p99": statistics.median(r["p99"] for r in runs),
+        "max": max(r["max"] for r in runs),
+    }
 
 
-async def scenario_fanout(kind: str, plan: Plan, workdir: Path, listeners: int,
-                          repeats: int, timeout: float) -> dict[str, Any]:
+async def scenario_fanout(
+    kind: str, plan: Plan, workdir: Path, listeners: int, repeats: int, timeout: float
+) -> dict[str, Any]:
     runs = []
     with server(kind, workdir) as srv:
         for _ in range(repeats):
             room = srv.new_room("fanout")
-            options = {"mode": "fanout", "url": srv.ws_url, "room": room,
-                       "listeners": listeners, "updates": plan.fanout_updates,
-                       "timeout": 90, "runTimeout": timeout}
+            options = {
+                "mode": "fanout",
+                "url": srv.ws_url,
+                "room": room,
+                "listeners": listeners,
+                "updates": plan.fanout_updates,
+                "timeout": 90,
+                "runTimeout": timeout,
+            }
             async with load(options) as client:
                 await client.event("ready", 60)
                 cpu0, rss0 = srv.cpu(), srv.rss()
@@ -298,9 +353,12 @@ async def scenario_fanout(kind: str, plan: Plan, workdir: Path, listeners: int,
                 cpu = srv.cpu() - cpu0
                 peak = srv.rss()
             deliveries = plan.fanout_updates * listeners
-            result.update(server_cpu_s=round(cpu, 3), rss_mb=round(peak / 2**20, 1),
-                          rss_growth_mb=round((peak - rss0) / 2**20, 1),
-                          us_per_delivery=round(cpu / deliveries * 1e6, 2))
+            result.update(
+                server_cpu_s=round(cpu, 3),
+                rss_mb=round(peak / 2**20, 1),
+                rss_growth_mb=round((peak - rss0) / 2**20, 1),
+                us_per_delivery=round(cpu / deliveries * 1e6, 2),
+            )
             runs.append(result)
             if not result["completed"]:
                 break  # a swamped server is not measured again
@@ -309,11 +367,16 @@ async def scenario_fanout(kind: str, plan: Plan, workdir: Path, listeners: int,
     def median(key: str) -> float | None:
         return statistics.median(r[key] for r in done) if done else None
 
-    return {"runs": runs, "completed": len(done) == len(runs),
-            "updates_per_s": median("updates_per_s"), "us_per_delivery": median("us_per_delivery"),
-            "server_cpu_s": median("server_cpu_s"), "client_cpu_s": median("client_cpu_s"),
-            "seconds": median("seconds"),
-            "rss_mb": max(r["rss_mb"] for r in runs)}
+    return {
+        "runs": runs,
+        "completed": len(done) == len(runs),
+        "updates_per_s": median("updates_per_s"),
+        "us_per_delivery": median("us_per_delivery"),
+        "server_cpu_s": median("server_cpu_s"),
+        "client_cpu_s": median("client_cpu_s"),
+        "seconds": median("seconds"),
+        "rss_mb": max(r["rss_mb"] for r in runs),
+    }
 
 
 async def scenario_join(kind: str, plan: Plan, workdir: Path) -> dict[str, Any]:
@@ -321,29 +384,45 @@ async def scenario_join(kind: str, plan: Plan, workdir: Path) -> dict[str, Any]:
     with server(kind, workdir) as srv:
         for _ in range(plan.join_repeats):
             room = srv.new_room("join")
-            fill = {"mode": "fill", "url": srv.ws_url, "room": room, "notes": plan.join_notes,
-                    "timeout": 120}
+            fill = {
+                "mode": "fill",
+                "url": srv.ws_url,
+                "room": room,
+                "notes": plan.join_notes,
+                "timeout": 120,
+            }
             # The filler stays connected: a stock room without clients is dropped.
             async with load(fill) as filler:
                 filled = await filler.event("result", 120)
                 cpu0 = srv.cpu()
-                options = {"mode": "join", "url": srv.ws_url, "room": room,
-                           "clients": plan.join_clients, "notes": plan.join_notes, "timeout": 60}
+                options = {
+                    "mode": "join",
+                    "url": srv.ws_url,
+                    "room": room,
+                    "clients": plan.join_clients,
+                    "notes": plan.join_notes,
+                    "timeout": 60,
+                }
                 async with load(options) as client:
                     result = await client.event("result", 70)
-                result.update(server_cpu_s=round(srv.cpu() - cpu0, 3),
-                              state_kb=round(filled["state_bytes"] / 1024, 1))
+                result.update(
+                    server_cpu_s=round(srv.cpu() - cpu0, 3),
+                    state_kb=round(filled["state_bytes"] / 1024, 1),
+                )
                 runs.append(result)
                 await filler.close_stdin()
             if not result["completed"]:
                 break  # a swamped server is not measured again
     done = [r for r in runs if r["completed"]]
-    return {"runs": runs, "completed": len(done) == len(runs),
-            "all_ms": statistics.median(r["all_ms"] for r in done) if done else None,
-            "p50": statistics.median(r["p50"] for r in done) if done else None,
-            "state_kb": runs[0]["state_kb"],
-            "server_cpu_s": statistics.median(r["server_cpu_s"] for r in runs),
-            "client_cpu_s": statistics.median(r["client_cpu_s"] for r in runs)}
+    return {
+        "runs": runs,
+        "completed": len(done) == len(runs),
+        "all_ms": statistics.median(r["all_ms"] for r in done) if done else None,
+        "p50": statistics.median(r["p50"] for r in done) if done else None,
+        "state_kb": runs[0]["state_kb"],
+        "server_cpu_s": statistics.median(r["server_cpu_s"] for r in runs),
+        "client_cpu_s": statistics.median(r["client_cpu_s"] for r in runs),
+    }
 
 
 async def scenario_idle(kind: str, plan: Plan, workdir: Path) -> dict[str, Any]:
@@ -351,8 +430,13 @@ async def scenario_idle(kind: str, plan: Plan, workdir: Path) -> dict[str, Any]:
         rooms = [srv.new_room(f"idle-{i}") for i in range(plan.idle_rooms)]
         await asyncio.sleep(1)
         base = srv.rss()
-        options = {"mode": "idle", "url": srv.ws_url, "rooms": rooms,
-                   "perRoom": plan.idle_per_room, "timeout": 120}
+        options = {
+            "mode": "idle",
+            "url": srv.ws_url,
+            "rooms": rooms,
+            "perRoom": plan.idle_per_room,
+            "timeout": 120,
+        }
         async with load(options) as client:
             opened = await client.event("rooms-open", 120)
             await asyncio.sleep(2)
@@ -364,10 +448,14 @@ async def scenario_idle(kind: str, plan: Plan, workdir: Path) -> dict[str, Any]:
             await client.close_stdin()
     total = connected["connections"]
     rest = total - opened["connections"]
-    return {"connections": total, "open": connected["open"], "base_mb": round(base / 2**20, 1),
-            "full_mb": round(full / 2**20, 1),
-            "kb_per_connection": round((full - base) / total / 1024, 1),
-            "kb_per_extra_connection": round((full - with_rooms) / rest / 1024, 1)}
+    return {
+        "connections": total,
+        "open": connected["open"],
+        "base_mb": round(base / 2**20, 1),
+        "full_mb": round(full / 2**20, 1),
+        "kb_per_connection": round((full - base) / total / 1024, 1),
+        "kb_per_extra_connection": round((full - with_rooms) / rest / 1024, 1),
+    }
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -402,76 +490,158 @@ async def run(plan: Plan, only: set[str], workdir: Path, out: Path | None) -> No
     print(f"# Collaboration server benchmark ({'quick' if plan is QUICK else 'full'})")
     node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
     print(f"code: {git_state()}")
-    print(f"host: {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"node {node}, "
-          f"load average at start {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}\n",
-          flush=True)
+    print(
+        f"host: {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"node {node}, "
+        f"load average at start {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}\n",
+        flush=True,
+    )
     raw: dict[str, Any] = {"plan": plan.__dict__, "load_before": load_before}
 
     if "latency" in only:
         results = {k: await scenario_latency(k, plan, workdir) for k in with_memory}
         raw["latency"] = results
-        print(f"## 1. Latency: 1 writer, 1 reader, {plan.latency_edits} sequential edits "
-              f"(+20 warm-up), median of {plan.latency_repeats} runs, ms")
-        print(table(["server", "p50", "p99", "p99 of each run", "max (all runs)"],
-                    [[k, ms(r["p50"]), ms(r["p99"]), " / ".join(ms(v) for v in r["p99_runs"]),
-                      ms(r["max"])] for k, r in results.items()]))
+        print(
+            f"## 1. Latency: 1 writer, 1 reader, {plan.latency_edits} sequential edits "
+            f"(+20 warm-up), median of {plan.latency_repeats} runs, ms"
+        )
+        print(
+            table(
+                ["server", "p50", "p99", "p99 of each run", "max (all runs)"],
+                [
+                    [
+                        k,
+                        ms(r["p50"]),
+                        ms(r["p99"]),
+                        " / ".join(ms(v) for v in r["p99_runs"]),
+                        ms(r["max"]),
+                    ]
+                    for k, r in results.items()
+                ],
+            )
+        )
         print(flush=True)
 
     if "fanout" in only:
         for listeners, repeats, timeout, servers in (
-                (plan.fanout_small, plan.fanout_repeats, 60.0, with_memory),
-                (plan.fanout_large, 1, plan.large_timeout, kinds)):
-            results = {k: await scenario_fanout(k, plan, workdir, listeners, repeats, timeout)
-                       for k in servers}
+            (plan.fanout_small, plan.fanout_repeats, 60.0, with_memory),
+            (plan.fanout_large, 1, plan.large_timeout, kinds),
+        ):
+            results = {
+                k: await scenario_fanout(k, plan, workdir, listeners, repeats, timeout)
+                for k in servers
+            }
             raw[f"fanout_{listeners}"] = results
-            print(f"## 2. Fan-out: 1 writer, {listeners} listeners, {plan.fanout_updates} edits, "
-                  f"presence {'on' if Load.presence else 'off'}; "
-                  f"median of {len(results['orpheus']['runs'])} run(s); "
-                  f"timeout {timeout:.0f} s")
+            print(
+                f"## 2. Fan-out: 1 writer, {listeners} listeners, {plan.fanout_updates} edits, "
+                f"presence {'on' if Load.presence else 'off'}; "
+                f"median of {len(results['orpheus']['runs'])} run(s); "
+                f"timeout {timeout:.0f} s"
+            )
             rows = []
             for k, r in results.items():
                 last = r["runs"][-1]
                 cpu = r["server_cpu_s"] if r["completed"] else last["server_cpu_s"]
-                rows.append([k, fmt(r["updates_per_s"]), fmt(r["us_per_delivery"], 1),
-                             fmt(r["seconds"], 2), fmt(cpu, 2), fmt(r["client_cpu_s"], 2),
-                             "yes" if r["completed"] else
-                             f"no ({last.get('listeners_done')} of {listeners} done)",
-                             f"{r['rss_mb']}"])
-            print(table(["server", "updates/s (all listeners have all)",
-                         "server CPU per delivery (us)", "wall s", "server CPU s",
-                         "Node clients CPU s", "completed", "peak RSS (MB)"], rows))
+                rows.append(
+                    [
+                        k,
+                        fmt(r["updates_per_s"]),
+                        fmt(r["us_per_delivery"], 1),
+                        fmt(r["seconds"], 2),
+                        fmt(cpu, 2),
+                        fmt(r["client_cpu_s"], 2),
+                        "yes"
+                        if r["completed"]
+                        else f"no ({last.get('listeners_done')} of {listeners} done)",
+                        f"{r['rss_mb']}",
+                    ]
+                )
+            print(
+                table(
+                    [
+                        "server",
+                        "updates/s (all listeners have all)",
+                        "server CPU per delivery (us)",
+                        "wall s",
+                        "server CPU s",
+                        "Node clients CPU s",
+                        "completed",
+                        "peak RSS (MB)",
+                    ],
+                    rows,
+                )
+            )
             print(flush=True)
 
     if "join" in only:
         results = {k: await scenario_join(k, plan, workdir) for k in kinds}
         raw["join"] = results
-        print(f"## 3. Join: {plan.join_clients} clients connect at once to a "
-              f"{plan.join_notes:,}-note score ({results['orpheus']['state_kb']} KB state); "
-              f"median of {plan.join_repeats} run(s), ms")
-        print(table(["server", "all synced", "median client synced", "server CPU s",
-                     "Node clients CPU s", "runs completed"],
-                    [[k, fmt(r["all_ms"]), fmt(r["p50"]), fmt(r["server_cpu_s"], 2),
-                      fmt(r["client_cpu_s"], 2), completed_runs(r, plan.join_clients)]
-                     for k, r in results.items()]))
+        print(
+            f"## 3. Join: {plan.join_clients} clients connect at once to a "
+            f"{plan.join_notes:,}-note score ({results['orpheus']['state_kb']} KB state); "
+            f"median of {plan.join_repeats} run(s), ms"
+        )
+        print(
+            table(
+                [
+                    "server",
+                    "all synced",
+                    "median client synced",
+                    "server CPU s",
+                    "Node clients CPU s",
+                    "runs completed",
+                ],
+                [
+                    [
+                        k,
+                        fmt(r["all_ms"]),
+                        fmt(r["p50"]),
+                        fmt(r["server_cpu_s"], 2),
+                        fmt(r["client_cpu_s"], 2),
+                        completed_runs(r, plan.join_clients),
+                    ]
+                    for k, r in results.items()
+                ],
+            )
+        )
         print(flush=True)
 
     if "idle" in only:
         results = {k: await scenario_idle(k, plan, workdir) for k in kinds}
         raw["idle"] = results
-        print(f"## 4. Idle memory: {plan.idle_rooms * plan.idle_per_room} connections over "
-              f"{plan.idle_rooms} rooms, presence {'on' if Load.presence else 'off'}")
-        print(table(["server", "RSS before (MB)", "RSS after (MB)",
-                     "KB per connection (rooms included)",
-                     "KB per connection after the first per room"],
-                    [[k, r["base_mb"], r["full_mb"], r["kb_per_connection"],
-                      r["kb_per_extra_connection"]] for k, r in results.items()]))
+        print(
+            f"## 4. Idle memory: {plan.idle_rooms * plan.idle_per_room} connections over "
+            f"{plan.idle_rooms} rooms, presence {'on' if Load.presence else 'off'}"
+        )
+        print(
+            table(
+                [
+                    "server",
+                    "RSS before (MB)",
+                    "RSS after (MB)",
+                    "KB per connection (rooms included)",
+                    "KB per connection after the first per room",
+                ],
+                [
+                    [
+                        k,
+                        r["base_mb"],
+                        r["full_mb"],
+                        r["kb_per_connection"],
+                        r["kb_per_extra_connection"],
+                    ]
+                    for k, r in results.items()
+                ],
+            )
+        )
         print(flush=True)
 
     load_after = os.getloadavg()
     raw["load_after"] = load_after
-    print(f"load average at end {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}; "
-          f"took {time.monotonic() - started:.0f} s")
+    print(
+        f"load average at end {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}; "
+        f"took {time.monotonic() - started:.0f} s"
+    )
     if out is not None:
         out.write_text(json.dumps(raw, indent=1))
         print(f"raw figures: {out}")
@@ -479,14 +649,25 @@ async def run(plan: Plan, only: set[str], workdir: Path, out: Path | None) -> No
 
 def git_state() -> str:
     """The commit measured, and whether the work tree differed from it."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True,
-                              text=True).stdout.strip()
 
-    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "collab_server",
-                "persistence", "score_model", "analysis_engine")
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+
+    dirty = git(
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        "collab_server",
+        "persistence",
+        "score_model",
+        "analysis_engine",
+    )
     return f"commit {git('rev-parse', '--short', 'HEAD') or 'unknown'}" + (
-        " with uncommitted changes in the server's packages" if dirty else "")
+        " with uncommitted changes in the server's packages" if dirty else ""
+    )
 
 
 def raise_file_limit() -> None:
@@ -498,10 +679,16 @@ def raise_file_limit() -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller loads, one repeat")
-    parser.add_argument("--only", default="latency,fanout,join,idle",
-                        help="comma-separated scenarios: latency, fanout, join, idle")
-    parser.add_argument("--no-presence", action="store_true",
-                        help="clients leave their awareness state empty (for comparison)")
+    parser.add_argument(
+        "--only",
+        default="latency,fanout,join,idle",
+        help="comma-separated scenarios: latency, fanout, join, idle",
+    )
+    parser.add_argument(
+        "--no-presence",
+        action="store_true",
+        help="clients leave their awareness state empty (for comparison)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write raw figures here")
     args = parser.parse_args(argv)
     if shutil.which("node") is None:

@@ -28,8 +28,15 @@ def keep_going(exception: Exception, log: Logger) -> bool:
 async def serve(host: str, port: int) -> None:
     websocket_server = WebsocketServer(exception_handler=keep_going, log=logging.getLogger("stock"))
     app = ASGIServer(websocket_server)
-    config = uvicorn.Config(app, host=host, port=port, ws="websockets-sansio",
-                            ws_per_message_deflate=False, lifespan="off", log_level="warning")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        lifespan="off",
+        log_level="warning",
+    )
     async with websocket_server:
         await uvicorn.Server(config).serve()
 

@@ -76,8 +76,9 @@ class AnalysisEvents:
                     del self._subscribers[score_id]
 
 
-async def relay_from_redis(client: Any, channel: str, events: AnalysisEvents,
-                           ready: asyncio.Event | None = None) -> None:
+async def relay_from_redis(
+    client: Any, channel: str, events: AnalysisEvents, ready: asyncio.Event | None = None
+) -> None:
     """Forward announcements published on a Redis channel (by workers) to ``events``,
     over the process's shared ``redis.asyncio`` client (its pub/sub connection waits
     without a timeout); runs until cancelled, resubscribing after errors."""
@@ -98,6 +99,7 @@ async def relay_from_redis(client: Any, channel: str, events: AnalysisEvents,
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.warning("analysis announcements from Redis interrupted; reconnecting",
-                        exc_info=True)
+            log.warning(
+                "analysis announcements from Redis interrupted; reconnecting", exc_info=True
+            )
             await asyncio.sleep(1.0)

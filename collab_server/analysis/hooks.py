@@ -60,7 +60,8 @@ class DramatiqEnqueuer:
         import dramatiq
 
         message: dramatiq.Message[Any] = dramatiq.Message(
-            queue_name=QUEUE, actor_name=actor, args=args, kwargs=kwargs, options={})
+            queue_name=QUEUE, actor_name=actor, args=args, kwargs=kwargs, options={}
+        )
         await asyncio.to_thread(self.broker.enqueue, message)
         self.sent += 1
 
@@ -76,8 +77,14 @@ class _Pending:
 class AnalysisHooks(RoomHooks):
     """Debounce each score's changes, then enqueue one analysis job."""
 
-    def __init__(self, enqueuer: Enqueuer, *, quiet: float = 0.2, max_delay: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        enqueuer: Enqueuer,
+        *,
+        quiet: float = 0.2,
+        max_delay: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not 0 < quiet <= max_delay:
             raise ValueError("need 0 < quiet <= max_delay")
         self.enqueuer = enqueuer
@@ -107,7 +114,8 @@ class AnalysisHooks(RoomHooks):
                 pending.task.cancel()
             pending = self._pending[score_id] = _Pending(now, now, epoch)
             pending.task = asyncio.get_running_loop().create_task(
-                self._send_when_quiet(score_id, pending), name=f"analysis-debounce-{score_id}")
+                self._send_when_quiet(score_id, pending), name=f"analysis-debounce-{score_id}"
+            )
         pending.last = now
 
     def analysed(self, score_id: str) -> float | None:

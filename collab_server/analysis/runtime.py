@@ -58,9 +58,15 @@ class AnalysisRuntime:
             await asyncio.to_thread(self._broker_client.close)
 
 
-async def start_analysis(settings: Settings, backend: Backend, *, redis: Any = None,
-                         quiet: float = 0.2, max_delay: float = 1.0,
-                         cache: Cache | None = None) -> AnalysisRuntime:
+async def start_analysis(
+    settings: Settings,
+    backend: Backend,
+    *,
+    redis: Any = None,
+    quiet: float = 0.2,
+    max_delay: float = 1.0,
+    cache: Cache | None = None,
+) -> AnalysisRuntime:
     """Build and start everything. Results go to the backend's result store; REST reads
     go through ``cache`` (default: a private in-memory one), invalidated when a result
     is saved here or announced by a worker elsewhere. ``redis``: the process's asyncio
@@ -74,12 +80,20 @@ async def start_analysis(settings: Settings, backend: Backend, *, redis: Any = N
         events: AnalysisEvents = _InvalidatingEvents(cached)
         broker_client = open_sync_redis(settings)
         enqueuer = DramatiqEnqueuer(make_broker(broker_client))
-        runtime = AnalysisRuntime(AnalysisHooks(enqueuer, quiet=quiet, max_delay=max_delay),
-                                  results, events, enqueuer, cached=cached,
-                                  _broker_client=broker_client)
+        runtime = AnalysisRuntime(
+            AnalysisHooks(enqueuer, quiet=quiet, max_delay=max_delay),
+            results,
+            events,
+            enqueuer,
+            cached=cached,
+            _broker_client=broker_client,
+        )
         ready = asyncio.Event()
-        runtime._tasks.append(asyncio.get_running_loop().create_task(
-            relay_from_redis(redis, RESULTS_CHANNEL, events, ready)))
+        runtime._tasks.append(
+            asyncio.get_running_loop().create_task(
+                relay_from_redis(redis, RESULTS_CHANNEL, events, ready)
+            )
+        )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(ready.wait(), 5)
         return runtime
@@ -96,10 +110,15 @@ async def start_analysis(settings: Settings, backend: Backend, *, redis: Any = N
     jobs = AnalysisJobs(backend.storage, cached, notify=announce)  # saves invalidate the cache
     worker.declare_actors(broker, jobs, loop=asyncio.get_running_loop())
     enqueuer = DramatiqEnqueuer(broker)
-    runtime = AnalysisRuntime(AnalysisHooks(enqueuer, quiet=quiet, max_delay=max_delay),
-                              results, events, enqueuer, cached=cached, _jobs=jobs)
-    runtime._worker = await asyncio.to_thread(worker.start_worker, broker, threads=2,
-                                              poll_ms=50)
+    runtime = AnalysisRuntime(
+        AnalysisHooks(enqueuer, quiet=quiet, max_delay=max_delay),
+        results,
+        events,
+        enqueuer,
+        cached=cached,
+        _jobs=jobs,
+    )
+    runtime._worker = await asyncio.to_thread(worker.start_worker, broker, threads=2, poll_ms=50)
     return runtime
 
 

@@ -40,18 +40,32 @@ async def current_user(request: Request) -> User:
 
 
 def user_json(user: User) -> dict[str, Any]:
-    return {"id": user.id, "display_name": user.display_name, "is_admin": user.is_admin,
-            "created_at": iso(user.created_at)}
+    return {
+        "id": user.id,
+        "display_name": user.display_name,
+        "is_admin": user.is_admin,
+        "created_at": iso(user.created_at),
+    }
 
 
 def token_json(token: ApiToken) -> dict[str, Any]:
-    return {"id": token.id, "name": token.name, "created_at": iso(token.created_at),
-            "expires_at": iso(token.expires_at) if token.expires_at else None,
-            "revoked": token.revoked}
+    return {
+        "id": token.id,
+        "name": token.name,
+        "created_at": iso(token.created_at),
+        "expires_at": iso(token.expires_at) if token.expires_at else None,
+        "revoked": token.revoked,
+    }
 
 
-def _string(body: dict[str, Any], name: str, *, default: str | None = None,
-            max_length: int = 200, secret: bool = False) -> str:
+def _string(
+    body: dict[str, Any],
+    name: str,
+    *,
+    default: str | None = None,
+    max_length: int = 200,
+    secret: bool = False,
+) -> str:
     """A string field; names shown to people (not secrets) may not hold control
     characters: refused rather than cleaned, so a name is exactly what was typed."""
     value = body.get(name, default)
@@ -80,10 +94,13 @@ async def register(request: Request) -> Response:
         raise Unprocessable("is_admin must be true or false")
     caller = request.scope.get("orpheus.identity")
     user = await authenticator(request).register(
-        _string(body, "username", max_length=64), body.get("password"),
-        display_name=_string(body, "display_name", default="") or None, is_admin=make_admin,
+        _string(body, "username", max_length=64),
+        body.get("password"),
+        display_name=_string(body, "display_name", default="") or None,
+        is_admin=make_admin,
         caller=caller if isinstance(caller, Identity) else None,
-        open_registration=request.app.state.settings.open_registration)
+        open_registration=request.app.state.settings.open_registration,
+    )
     return JSONResponse(user_json(user), status_code=201)
 
 
@@ -102,8 +119,14 @@ async def login(request: Request) -> Response:
     username = _string(body, "username", default="", max_length=64)
     password = _string(body, "password", default="", max_length=1024, secret=True)
     user, token = await auth.login(username, password)
-    return JSONResponse({"access_token": token, "token_type": "bearer",
-                         "expires_in": int(auth.lifetime), "user": user_json(user)})
+    return JSONResponse(
+        {
+            "access_token": token,
+            "token_type": "bearer",
+            "expires_in": int(auth.lifetime),
+            "user": user_json(user),
+        }
+    )
 
 
 async def logout(request: Request) -> Response:
@@ -170,8 +193,9 @@ async def create_token(request: Request) -> Response:
     body = await json_body(request)
     name = _string(body, "name", default="")
     days = body.get("expires_in_days")
-    if days is not None and (not isinstance(days, int) or isinstance(days, bool)
-                             or not 1 <= days <= 3650):
+    if days is not None and (
+        not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3650
+    ):
         raise Unprocessable("expires_in_days must be an integer from 1 to 3650")
     expires = (dt.datetime.now(dt.UTC) + dt.timedelta(days=days)).timestamp() if days else None
     record, secret = await authenticator(request).create_api_token(user.id, name, expires)
@@ -186,8 +210,7 @@ async def revoke_token(request: Request) -> Response:
       404: {description: No such token of mine}
     """
     user = await current_user(request)
-    await authenticator(request).accounts.revoke_api_token(user.id,
-                                                           request.path_params["token_id"])
+    await authenticator(request).accounts.revoke_api_token(user.id, request.path_params["token_id"])
     return Response(status_code=204)
 
 

@@ -58,10 +58,19 @@ async def list_agents(request: Request) -> Response:
     responses:
       200: {description: "A list of {name, display_name, color, role, abilities, writes}"}
     """
-    return JSONResponse([
-        {"name": p.name, "display_name": p.display_name, "color": p.color, "role": p.role,
-         "abilities": sorted(p.abilities), "writes": p.writes}
-        for p in tasks(request).personas.values()])
+    return JSONResponse(
+        [
+            {
+                "name": p.name,
+                "display_name": p.display_name,
+                "color": p.color,
+                "role": p.role,
+                "abilities": sorted(p.abilities),
+                "writes": p.writes,
+            }
+            for p in tasks(request).personas.values()
+        ]
+    )
 
 
 async def start_task(request: Request) -> Response:
@@ -94,17 +103,26 @@ async def start_task(request: Request) -> Response:
     await scores.get(score_id)
     measures = await _measures(request, score_id, body.get("measures"))
     parts = body.get("parts")
-    if parts is not None and (not isinstance(parts, list)
-                              or not all(isinstance(p, str) for p in parts)):
+    if parts is not None and (
+        not isinstance(parts, list) or not all(isinstance(p, str) for p in parts)
+    ):
         raise Unprocessable("parts must be a list of part ids")
     mode = body.get("mode", "suggest")
     user, role = await caller(request)
-    record = await tasks(request).start(score_id, agent=agent, instruction=instruction,
-                                        role=role, user=user, measures=measures, parts=parts,
-                                        mode=mode if isinstance(mode, str) else "",
-                                        source="rest")
-    return JSONResponse(record.to_json(), status_code=202,
-                        headers={"Location": f"{request.url.path}/{record.id}"})
+    record = await tasks(request).start(
+        score_id,
+        agent=agent,
+        instruction=instruction,
+        role=role,
+        user=user,
+        measures=measures,
+        parts=parts,
+        mode=mode if isinstance(mode, str) else "",
+        source="rest",
+    )
+    return JSONResponse(
+        record.to_json(), status_code=202, headers={"Location": f"{request.url.path}/{record.id}"}
+    )
 
 
 async def _measures(request: Request, score_id: str, raw: Any) -> list[str] | None:
@@ -129,8 +147,9 @@ async def get_task(request: Request) -> Response:
       200: {description: The task}
       404: {description: No such task on this score}
     """
-    record = await tasks(request).get(request.path_params["score_id"],
-                                      request.path_params["task_id"])
+    record = await tasks(request).get(
+        request.path_params["score_id"], request.path_params["task_id"]
+    )
     return JSONResponse(record.to_json())
 
 
@@ -141,8 +160,9 @@ async def cancel_task(request: Request) -> Response:
       200: {description: The task after cancelling}
       404: {description: No such task on this score}
     """
-    record = await tasks(request).cancel(request.path_params["score_id"],
-                                         request.path_params["task_id"])
+    record = await tasks(request).cancel(
+        request.path_params["score_id"], request.path_params["task_id"]
+    )
     return JSONResponse(record.to_json())
 
 
@@ -154,8 +174,9 @@ async def undo_task(request: Request) -> Response:
       409: {description: The task cannot be undone}
     """
     _, role = await caller(request)
-    record = await tasks(request).undo(request.path_params["score_id"],
-                                       request.path_params["task_id"], role)
+    record = await tasks(request).undo(
+        request.path_params["score_id"], request.path_params["task_id"], role
+    )
     return JSONResponse(record.to_json())
 
 
@@ -186,13 +207,18 @@ async def reject_task(request: Request) -> Response:
 async def _review(request: Request, *, accept: bool) -> Response:
     body = await json_body(request)
     measures = body.get("measures")
-    if measures is not None and (not isinstance(measures, list)
-                                 or not all(isinstance(m, str) for m in measures)):
+    if measures is not None and (
+        not isinstance(measures, list) or not all(isinstance(m, str) for m in measures)
+    ):
         raise Unprocessable("measures must be a list of measure ids")
     user, _ = await caller(request)
     result = await tasks(request).review(
-        request.path_params["score_id"], request.path_params["task_id"], accept=accept,
-        measures=measures, by=user)
+        request.path_params["score_id"],
+        request.path_params["task_id"],
+        accept=accept,
+        measures=measures,
+        by=user,
+    )
     return JSONResponse(result)
 
 
@@ -224,13 +250,17 @@ async def task_events(request: Request) -> Response:
                 continue
             for event in events:
                 seq = event.seq
-                yield (f"event: {event.type}\nid: {event.seq}\n"
-                       f"data: {json.dumps(event.to_json())}\n\n")
+                yield (
+                    f"event: {event.type}\nid: {event.seq}\ndata: {json.dumps(event.to_json())}\n\n"
+                )
                 if event.type in FINISHED:
                     return
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 TASK = "/api/scores/{score_id}/agents/tasks/{task_id}"

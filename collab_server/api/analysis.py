@@ -49,9 +49,16 @@ def results(request: Request) -> ResultStore:
 
 def result_body(stored: StoredResult, *, pending: bool = False) -> str:
     """The JSON text sent for a stored result (the stored JSON is spliced in as is)."""
-    head = json.dumps({"score_id": stored.score_id, "version": stored.version.token,
-                       "version_id": stored.version_id, "computed_at": stored.computed_at,
-                       "duration_ms": stored.duration_ms, "pending": pending})
+    head = json.dumps(
+        {
+            "score_id": stored.score_id,
+            "version": stored.version.token,
+            "version_id": stored.version_id,
+            "computed_at": stored.computed_at,
+            "duration_ms": stored.duration_ms,
+            "pending": pending,
+        }
+    )
     return head[:-1] + ', "result": ' + stored.result_json + "}"
 
 
@@ -60,8 +67,9 @@ def _result_response(stored: StoredResult, *, pending: bool = False) -> Response
 
 
 def _accepted(message: str) -> Response:
-    return JSONResponse({"status": "pending", "message": message}, status_code=202,
-                        headers={"Retry-After": "1"})
+    return JSONResponse(
+        {"status": "pending", "message": message}, status_code=202, headers={"Retry-After": "1"}
+    )
 
 
 async def get_analysis(request: Request) -> Response:
@@ -85,8 +93,10 @@ async def get_analysis(request: Request) -> Response:
             raise BadRequest(str(exc)) from None
         stored = await results(request).get_for_version(score_id, wanted)
         if stored is None:
-            raise ScoreNotFound(f"no analysis of version {version}: live results are kept "
-                                "for the latest version only (save a named version)")
+            raise ScoreNotFound(
+                f"no analysis of version {version}: live results are kept "
+                "for the latest version only (save a named version)"
+            )
         return _result_response(stored)
     stored = await results(request).get_latest(score_id)
     if stored is None:
@@ -161,8 +171,11 @@ async def analysis_events(request: Request) -> Response:
                     continue
                 stored = await analysis.results.get_latest(score_id)
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 def _event(name: str, event_id: str, data: str) -> str:
@@ -171,7 +184,13 @@ def _event(name: str, event_id: str, data: str) -> str:
 
 routes: list[Any] = [
     Route("/api/scores/{score_id}/analysis", get_analysis, methods=["GET"], role="viewer"),
-    Route("/api/scores/{score_id}/analysis/events", analysis_events, methods=["GET"], role="viewer"),
-    Route("/api/scores/{score_id}/versions/{version_id}/analysis", get_version_analysis,
-          methods=["GET"], role="viewer"),
+    Route(
+        "/api/scores/{score_id}/analysis/events", analysis_events, methods=["GET"], role="viewer"
+    ),
+    Route(
+        "/api/scores/{score_id}/versions/{version_id}/analysis",
+        get_version_analysis,
+        methods=["GET"],
+        role="viewer",
+    ),
 ]

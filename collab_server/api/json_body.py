@@ -61,7 +61,7 @@ def too_deep(value: Any, max_depth: int) -> bool:
         deeper: list[Any] = []
         add = deeper.append
         for item in level:
-            for child in (item.values() if type(item) is dict else item):
+            for child in item.values() if type(item) is dict else item:
                 kind = type(child)
                 if kind is list or kind is dict:
                     add(child)

@@ -71,8 +71,8 @@ async def list_scores(request: Request) -> Response:
     offset = _int_param(request, "offset", 0, 0, 10**9)
     identity = request.scope.get("orpheus.identity")
     records = await service(request).list(
-        identity=identity if isinstance(identity, Identity) else None,
-        limit=limit, offset=offset)
+        identity=identity if isinstance(identity, Identity) else None, limit=limit, offset=offset
+    )
     return JSONResponse({"scores": [score_json(r) for r in records]})
 
 
@@ -110,10 +110,14 @@ async def create_score(request: Request) -> Response:
         upload = await read_upload(request, config.max_upload_bytes)
         score = await files(request).import_file(upload.data, upload.filename)
         fallback_title = (upload.filename or "").rsplit(".", 1)[0] or fallback_title
-    title = (request.query_params.get("title")
-             or (score.raw_meta().get("title") if score is not None else None) or fallback_title)
-    record = await service(request).create(title=str(title)[:200], owner=_actor(request),
-                                           score=score)
+    title = (
+        request.query_params.get("title")
+        or (score.raw_meta().get("title") if score is not None else None)
+        or fallback_title
+    )
+    record = await service(request).create(
+        title=str(title)[:200], owner=_actor(request), score=score
+    )
     return JSONResponse(score_json(record), status_code=201)
 
 
@@ -141,8 +145,9 @@ async def update_score(request: Request) -> Response:
     body = await json_body(request)
     if "title" not in body:
         raise Unprocessable("send {'title': ...}")
-    record = await service(request).rename(request.path_params["score_id"], body["title"],
-                                           actor=_actor(request) or "rest")
+    record = await service(request).rename(
+        request.path_params["score_id"], body["title"], actor=_actor(request) or "rest"
+    )
     return JSONResponse(score_json(record))
 
 
@@ -203,10 +208,14 @@ def engraving(request: Request, fmt: str) -> tuple[EngraveOptions | None, int]:
         options = EngraveOptions(
             page_width=float(request.query_params.get("page_width", defaults.page_width)),
             page_height=float(request.query_params.get("page_height", defaults.page_height)),
-            scale=int(request.query_params.get("scale", defaults.scale)))
+            scale=int(request.query_params.get("scale", defaults.scale)),
+        )
     except (ValueError, EngraveError) as exc:
-        message = str(exc) if isinstance(exc, EngraveError) else "page_width, page_height " \
-            "and scale must be numbers (scale an integer)"
+        message = (
+            str(exc)
+            if isinstance(exc, EngraveError)
+            else "page_width, page_height and scale must be numbers (scale an integer)"
+        )
         raise BadRequest(message) from exc
     page = _int_param(request, "page", 1, 1, 100_000) if fmt == "svg" else 1
     return options, page
@@ -222,8 +231,9 @@ def export_filename(title: str, suffix: str, extension: str) -> str:
     return f"{(_slug(title) or 'score') + suffix}.{extension}"
 
 
-async def export_response(request: Request, state: bytes, fmt: str, title: str,
-                          suffix: str = "") -> Response:
+async def export_response(
+    request: Request, state: bytes, fmt: str, title: str, suffix: str = ""
+) -> Response:
     options, page = engraving(request, fmt)
     exported = await files(request).export(state, fmt, engraving=options, page=page)
     if fmt == "svg":
@@ -241,14 +251,16 @@ def wants_link(request: Request) -> bool:
     return request.query_params.get("link", "").lower() in ("1", "true", "yes")
 
 
-async def export_link(request: Request, score_id: str, tag: str, state: bytes, fmt: str,
-                      title: str, suffix: str = "") -> Response | None:
+async def export_link(
+    request: Request, score_id: str, tag: str, state: bytes, fmt: str, title: str, suffix: str = ""
+) -> Response | None:
     """``{"url", "expires_in"}`` for a presigned link to the export, or ``None`` where
     the blob store has no URLs (files, memory): send the file instead."""
     filename = export_filename(title, suffix, CONTENT_TYPES[fmt][1])
     options, page = engraving(request, fmt)
-    url = await files(request).export_url(score_id, tag, state, fmt, filename,
-                                          engraving=options, page=page)
+    url = await files(request).export_url(
+        score_id, tag, state, fmt, filename, engraving=options, page=page
+    )
     if url is None:
         return None
     return JSONResponse({"url": url, "expires_in": EXPORT_LINK_SECONDS})
@@ -284,8 +296,11 @@ def _slug(title: str) -> str:
 
 
 def trash_json(record: ScoreRecord, purge_at: float) -> dict[str, Any]:
-    return {**score_json(record), "deleted_at": iso(record.deleted_at or 0.0),
-            "purge_at": iso(purge_at)}
+    return {
+        **score_json(record),
+        "deleted_at": iso(record.deleted_at or 0.0),
+        "purge_at": iso(purge_at),
+    }
 
 
 def _identity(request: Request) -> Identity | None:
@@ -303,9 +318,11 @@ async def list_trash(request: Request) -> Response:
       200: {description: "{scores: [...]}, each with deleted_at and purge_at"}
     """
     scores = service(request)
-    records = await scores.trash(_identity(request),
-                                 limit=_int_param(request, "limit", 100, 1, 1000),
-                                 offset=_int_param(request, "offset", 0, 0, 10**9))
+    records = await scores.trash(
+        _identity(request),
+        limit=_int_param(request, "limit", 100, 1, 1000),
+        offset=_int_param(request, "offset", 0, 0, 10**9),
+    )
     return JSONResponse({"scores": [trash_json(r, scores.purge_at(r)) for r in records]})
 
 
@@ -316,8 +333,7 @@ async def restore_from_trash(request: Request) -> Response:
       200: {description: The score}
       404: {description: No such score in your trash}
     """
-    record = await service(request).untrash(request.path_params["trashed_id"],
-                                            _identity(request))
+    record = await service(request).untrash(request.path_params["trashed_id"], _identity(request))
     return JSONResponse(score_json(record))
 
 
@@ -342,8 +358,11 @@ routes = [
     Route("/api/scores/{score_id}/validation", validation, methods=["GET"], role="viewer"),
     # A trashed score has no roles any more: its owner is checked by the service.
     Route("/api/trash", list_trash, methods=["GET"], role="authenticated"),
-    Route("/api/trash/{trashed_id}/restore", restore_from_trash, methods=["POST"],
-          role="authenticated"),
-    Route("/api/trash/{trashed_id}", purge_from_trash, methods=["DELETE"],
-          role="authenticated"),
+    Route(
+        "/api/trash/{trashed_id}/restore",
+        restore_from_trash,
+        methods=["POST"],
+        role="authenticated",
+    ),
+    Route("/api/trash/{trashed_id}", purge_from_trash, methods=["DELETE"], role="authenticated"),
 ]

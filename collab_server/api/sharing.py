@@ -28,10 +28,14 @@ def access(request: Request) -> AccessControl:
 
 
 def link_json(link: ShareLink) -> dict[str, Any]:
-    return {"id": link.id, "role": link.role, "created_by": link.created_by,
-            "created_at": iso(link.created_at),
-            "expires_at": iso(link.expires_at) if link.expires_at else None,
-            "revoked": link.revoked}
+    return {
+        "id": link.id,
+        "role": link.role,
+        "created_by": link.created_by,
+        "created_at": iso(link.created_at),
+        "expires_at": iso(link.expires_at) if link.expires_at else None,
+        "revoked": link.revoked,
+    }
 
 
 def _role(body: dict[str, Any]) -> str:
@@ -48,8 +52,14 @@ async def list_access(request: Request) -> Response:
       200: {description: "{owner, grants: [{user, role, granted_by}]}"}
     """
     owner, grants = await access(request).grants(request.path_params["score_id"])
-    return JSONResponse({"owner": owner, "grants": [
-        {"user": g.user_id, "role": g.role, "granted_by": g.granted_by} for g in grants]})
+    return JSONResponse(
+        {
+            "owner": owner,
+            "grants": [
+                {"user": g.user_id, "role": g.role, "granted_by": g.granted_by} for g in grants
+            ],
+        }
+    )
 
 
 async def set_access(request: Request) -> Response:
@@ -67,8 +77,12 @@ async def set_access(request: Request) -> Response:
     role = _role(body)
     owner = await current_user(request)
     try:
-        await access(request).grant(score_id, user_id, role,  # type: ignore[arg-type]
-                                    by=owner.id)
+        await access(request).grant(
+            score_id,
+            user_id,
+            role,  # type: ignore[arg-type]
+            by=owner.id,
+        )
     except NotFound:
         raise ScoreNotFound(f"no user {user_id!r}") from None
     return JSONResponse({"user": user_id, "role": role, "granted_by": owner.id})
@@ -80,8 +94,7 @@ async def remove_access(request: Request) -> Response:
     responses:
       204: {description: Removed}
     """
-    await access(request).revoke(request.path_params["score_id"],
-                                 request.path_params["user_id"])
+    await access(request).revoke(request.path_params["score_id"], request.path_params["user_id"])
     return Response(status_code=204)
 
 
@@ -107,8 +120,10 @@ async def create_link(request: Request) -> Response:
     body = await json_body(request)
     who = request.scope.get("orpheus.user")
     link, token = await access(request).create_link(
-        request.path_params["score_id"], _role(body),  # type: ignore[arg-type]
-        by=who if isinstance(who, str) else None)
+        request.path_params["score_id"],
+        _role(body),  # type: ignore[arg-type]
+        by=who if isinstance(who, str) else None,
+    )
     return JSONResponse({**link_json(link), "token": token}, status_code=201)
 
 
@@ -119,15 +134,18 @@ async def revoke_link(request: Request) -> Response:
       204: {description: Revoked}
       404: {description: No such link}
     """
-    await access(request).revoke_link(request.path_params["score_id"],
-                                      request.path_params["link_id"])
+    await access(request).revoke_link(
+        request.path_params["score_id"], request.path_params["link_id"]
+    )
     return Response(status_code=204)
 
 
 routes = [
     Route("/api/scores/{score_id}/access", list_access, methods=["GET"], role="owner"),
     Route("/api/scores/{score_id}/access/{user_id}", set_access, methods=["PUT"], role="owner"),
-    Route("/api/scores/{score_id}/access/{user_id}", remove_access, methods=["DELETE"], role="owner"),
+    Route(
+        "/api/scores/{score_id}/access/{user_id}", remove_access, methods=["DELETE"], role="owner"
+    ),
     Route("/api/scores/{score_id}/links", list_links, methods=["GET"], role="owner"),
     Route("/api/scores/{score_id}/links", create_link, methods=["POST"], role="owner"),
     Route("/api/scores/{score_id}/links/{link_id}", revoke_link, methods=["DELETE"], role="owner"),

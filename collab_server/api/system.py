@@ -17,15 +17,17 @@ from starlette.staticfiles import StaticFiles
 from collab_server import __version__
 from collab_server.security.routes import Mount, Route
 
-schemas = SchemaGenerator({
-    "openapi": "3.0.3",
-    "info": {
-        "title": "Orpheus",
-        "version": __version__,
-        "description": "Real-time collaborative score server. Live editing is over the "
-                       "y-websocket protocol at /ws/scores/{score_id}.",
-    },
-})
+schemas = SchemaGenerator(
+    {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Orpheus",
+            "version": __version__,
+            "description": "Real-time collaborative score server. Live editing is over the "
+            "y-websocket protocol at /ws/scores/{score_id}.",
+        },
+    }
+)
 
 
 async def health(request: Request) -> Response:
@@ -46,8 +48,10 @@ async def ready(request: Request) -> Response:
     """
     checks = await request.app.state.readiness()
     ok = all(check["ok"] for check in checks.values())
-    return JSONResponse({"status": "ready" if ok else "unavailable", "checks": checks},
-                        status_code=200 if ok else 503)
+    return JSONResponse(
+        {"status": "ready" if ok else "unavailable", "checks": checks},
+        status_code=200 if ok else 503,
+    )
 
 
 async def metrics(request: Request) -> Response:
@@ -56,8 +60,9 @@ async def metrics(request: Request) -> Response:
     responses:
       200: {description: Metrics in the Prometheus text format}
     """
-    return Response(generate_latest(request.app.state.metrics.registry),
-                    media_type=CONTENT_TYPE_LATEST)
+    return Response(
+        generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )
 
 
 async def openapi(request: Request) -> Response:
@@ -79,7 +84,9 @@ def describe(routes: list[BaseRoute]) -> dict[str, Any]:
             declared = {p["name"] for p in operation.get("parameters", [])}
             operation.setdefault("parameters", []).extend(
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                for name in names if name not in declared)
+                for name in names
+                if name not in declared
+            )
     return spec
 
 
@@ -102,6 +109,10 @@ routes = [
     Route("/metrics", metrics, methods=["GET"], include_in_schema=False, role="public"),
     Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False, role="public"),
     Route("/docs", docs, methods=["GET"], include_in_schema=False, role="public"),
-    Mount("/docs/static", StaticFiles(directory=Path(swagger_ui_bundle.swagger_ui_path)),
-          name="docs-static", role="public"),
+    Mount(
+        "/docs/static",
+        StaticFiles(directory=Path(swagger_ui_bundle.swagger_ui_path)),
+        name="docs-static",
+        role="public",
+    ),
 ]

@@ -60,7 +60,8 @@ async def create_version(request: Request) -> Response:
     if not isinstance(name, str) or len(name) > 200:
         raise Unprocessable("name must be a string of at most 200 characters")
     version = await service(request).create_version(
-        request.path_params["score_id"], name=name, author=_actor(request))
+        request.path_params["score_id"], name=name, author=_actor(request)
+    )
     return JSONResponse(version_json(version), status_code=201)
 
 
@@ -72,7 +73,8 @@ async def get_version(request: Request) -> Response:
       404: {description: No such score or version}
     """
     version, _ = await service(request).version(
-        request.path_params["score_id"], request.path_params["version_id"])
+        request.path_params["score_id"], request.path_params["version_id"]
+    )
     return JSONResponse(version_json(version))
 
 
@@ -96,8 +98,9 @@ async def export_version(request: Request) -> Response:
     fmt = export_format(request)
     if wants_link(request):
         tag = "version-" + version.id + engraving_tag(request, fmt)
-        link = await export_link(request, score_id, tag, state, fmt, record.title,
-                                 suffix="-" + version.id)
+        link = await export_link(
+            request, score_id, tag, state, fmt, record.title, suffix="-" + version.id
+        )
         if link is not None:
             return link
     return await export_response(request, state, fmt, record.title, suffix="-" + version.id)
@@ -114,17 +117,27 @@ async def restore_version(request: Request) -> Response:
       404: {description: No such score or version}
     """
     version = await service(request).restore(
-        request.path_params["score_id"], request.path_params["version_id"],
-        author=_actor(request))
+        request.path_params["score_id"], request.path_params["version_id"], author=_actor(request)
+    )
     return JSONResponse(version_json(version), status_code=201)
 
 
 routes = [
     Route("/api/scores/{score_id}/versions", list_versions, methods=["GET"], role="viewer"),
     Route("/api/scores/{score_id}/versions", create_version, methods=["POST"], role="editor"),
-    Route("/api/scores/{score_id}/versions/{version_id}", get_version, methods=["GET"], role="viewer"),
-    Route("/api/scores/{score_id}/versions/{version_id}/export", export_version,
-          methods=["GET"], role="viewer"),
-    Route("/api/scores/{score_id}/versions/{version_id}/restore", restore_version,
-          methods=["POST"], role="editor"),
+    Route(
+        "/api/scores/{score_id}/versions/{version_id}", get_version, methods=["GET"], role="viewer"
+    ),
+    Route(
+        "/api/scores/{score_id}/versions/{version_id}/export",
+        export_version,
+        methods=["GET"],
+        role="viewer",
+    ),
+    Route(
+        "/api/scores/{score_id}/versions/{version_id}/restore",
+        restore_version,
+        methods=["POST"],
+        role="editor",
+    ),
 ]

@@ -24,9 +24,15 @@ from collab_server.security.routes import Route
 DIST = Path(__file__).resolve().parent.parent / "webapp_dist"
 RESERVED = ("/api", "/ws", "/docs", "/openapi.json", "/healthz", "/readyz", "/metrics")
 IMMUTABLE = "public, max-age=31536000, immutable"
-TYPES = {".wasm": "application/wasm", ".js": "text/javascript", ".mjs": "text/javascript",
-         ".css": "text/css", ".svg": "image/svg+xml", ".json": "application/json",
-         ".html": "text/html"}
+TYPES = {
+    ".wasm": "application/wasm",
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".json": "application/json",
+    ".html": "text/html",
+}
 
 
 def _reserved(path: str) -> bool:
@@ -44,12 +50,17 @@ def _inside(base: Path, relative: str) -> Path | None:
 
 
 def _media_type(path: Path) -> str:
-    return TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return (
+        TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    )
 
 
 def _file(request: Request, path: Path, cache: str) -> Response:
-    headers = {"Cache-Control": cache, "Vary": "Accept-Encoding",
-               "X-Content-Type-Options": "nosniff"}
+    headers = {
+        "Cache-Control": cache,
+        "Vary": "Accept-Encoding",
+        "X-Content-Type-Options": "nosniff",
+    }
     gz = path.with_name(path.name + ".gz")
     if "gzip" in request.headers.get("accept-encoding", "").lower() and gz.is_file():
         headers["Content-Encoding"] = "gzip"
@@ -58,8 +69,7 @@ def _file(request: Request, path: Path, cache: str) -> Response:
 
 
 def _not_found(path: str) -> Response:
-    return JSONResponse({"error": "not_found", "message": f"no such path: {path}"},
-                        status_code=404)
+    return JSONResponse({"error": "not_found", "message": f"no such path: {path}"}, status_code=404)
 
 
 async def asset(request: Request) -> Response:
@@ -77,13 +87,18 @@ async def app_page(request: Request) -> Response:
         return _not_found(path)
     index = DIST / "index.html"
     if not index.is_file():
-        return PlainTextResponse("The web client is not built: run `npm --prefix web ci && "
-                                 "npm --prefix web run build`.", status_code=503)
+        return PlainTextResponse(
+            "The web client is not built: run `npm --prefix web ci && npm --prefix web run build`.",
+            status_code=503,
+        )
     found = _inside(DIST, path.lstrip("/"))
     if found is not None and found.suffix != ".gz" and found.name != "index.html":
         return _file(request, found, "public, max-age=3600")
-    return FileResponse(index, media_type="text/html",
-                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+    return FileResponse(
+        index,
+        media_type="text/html",
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 class AppRoute(Route):
@@ -97,8 +112,14 @@ class AppRoute(Route):
 
 
 routes = [
-    AppRoute("/assets/{path:path}", asset, methods=["GET", "HEAD"], include_in_schema=False,
-             role="public"),
-    AppRoute("/{path:path}", app_page, methods=["GET", "HEAD"], include_in_schema=False,
-             role="public"),
+    AppRoute(
+        "/assets/{path:path}",
+        asset,
+        methods=["GET", "HEAD"],
+        include_in_schema=False,
+        role="public",
+    ),
+    AppRoute(
+        "/{path:path}", app_page, methods=["GET", "HEAD"], include_in_schema=False, role="public"
+    ),
 ]

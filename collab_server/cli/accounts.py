@@ -15,16 +15,20 @@ from persistence.errors import NotFound
 T = TypeVar("T")
 
 
-async def with_authenticator(settings: Settings,
-                             job: Callable[[Authenticator], Awaitable[T]]) -> T:
+async def with_authenticator(settings: Settings, job: Callable[[Authenticator], Awaitable[T]]) -> T:
     """Open the backend named by ``settings``, run ``job`` and close everything."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     backend = await open_backend(settings.backend_config())
     try:
         secret = load_secret(settings, embedded=backend.embedded)
-        return await job(Authenticator(backend.accounts, secret=secret,
-                                       algorithm=settings.jwt_algorithm,
-                                       lifetime=settings.jwt_lifetime_seconds))
+        return await job(
+            Authenticator(
+                backend.accounts,
+                secret=secret,
+                algorithm=settings.jwt_algorithm,
+                lifetime=settings.jwt_lifetime_seconds,
+            )
+        )
     finally:
         await backend.close()
 

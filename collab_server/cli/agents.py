@@ -19,22 +19,42 @@ import click
 
 from collab_server.cli.login import DEFAULT_SERVER
 
-STEP = {"queued": "queued", "started": "started", "status": "", "write": "wrote",
-        "stale": "skipped (changed by someone)", "gate": "checked", "say": "says",
-        "done": "done", "failed": "failed", "cancelled": "cancelled", "undone": "undone"}
+STEP = {
+    "queued": "queued",
+    "started": "started",
+    "status": "",
+    "write": "wrote",
+    "stale": "skipped (changed by someone)",
+    "gate": "checked",
+    "say": "says",
+    "done": "done",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "undone": "undone",
+}
 
 
-def _call(server: str, token: str | None, method: str, path: str,
-          body: dict[str, Any] | None = None, *, accept: str = "application/json",
-          timeout: float = 30) -> Any:
+def _call(
+    server: str,
+    token: str | None,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    *,
+    accept: str = "application/json",
+    timeout: float = 30,
+) -> Any:
     headers = {"Accept": accept}
     if body is not None:
         headers["Content-Type"] = "application/json"
     if token:
         headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(
-        server.rstrip("/") + path, method=method, headers=headers,
-        data=json.dumps(body).encode() if body is not None else None)
+        server.rstrip("/") + path,
+        method=method,
+        headers=headers,
+        data=json.dumps(body).encode() if body is not None else None,
+    )
     try:
         return urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as refused:
@@ -45,10 +65,12 @@ def _call(server: str, token: str | None, method: str, path: str,
             message = None
         raise click.ClickException(
             f"{method} {path} refused ({refused.code}): "
-            f"{message or raw.decode('utf-8', 'replace')[:200]}") from None
+            f"{message or raw.decode('utf-8', 'replace')[:200]}"
+        ) from None
     except (urllib.error.URLError, OSError) as exc:
-        raise click.ClickException(f"cannot reach {server}: "
-                                   f"{getattr(exc, 'reason', exc)}") from None
+        raise click.ClickException(
+            f"cannot reach {server}: {getattr(exc, 'reason', exc)}"
+        ) from None
 
 
 def events(response: Any) -> Iterator[dict[str, Any]]:
@@ -68,7 +90,8 @@ def describe(event: dict[str, Any]) -> str:
         return f"{event['status']}{where}"
     if kind == "write":
         return f"wrote {event['notes']} note(s) in {event['measure']}/{event['part']}" + (
-            " (stale: not applied)" if event.get("stale") else "")
+            " (stale: not applied)" if event.get("stale") else ""
+        )
     if kind == "say":
         return f"says: {event['text']}"
     if kind == "gate":
@@ -88,10 +111,16 @@ def agent() -> None:
 
 
 def _options(command: Any) -> Any:
-    command = click.option("--server", envvar="ORPHEUS_SERVER", default=DEFAULT_SERVER,
-                           show_default=True, help="The server's address.")(command)
-    return click.option("--token", envvar="ORPHEUS_TOKEN",
-                        help="An access or API token (or ORPHEUS_TOKEN).")(command)
+    command = click.option(
+        "--server",
+        envvar="ORPHEUS_SERVER",
+        default=DEFAULT_SERVER,
+        show_default=True,
+        help="The server's address.",
+    )(command)
+    return click.option(
+        "--token", envvar="ORPHEUS_TOKEN", help="An access or API token (or ORPHEUS_TOKEN)."
+    )(command)
 
 
 @agent.command("run")
@@ -101,11 +130,21 @@ def _options(command: Any) -> Any:
 @click.option("--measures", default=None, help="A bar range such as 1-8.")
 @click.option("--direct", is_flag=True, help="Write the notes at once (no suggestions).")
 @_options
-def run(score_id: str, instruction: str, name: str, measures: str | None, direct: bool,
-        server: str, token: str | None) -> None:
+def run(
+    score_id: str,
+    instruction: str,
+    name: str,
+    measures: str | None,
+    direct: bool,
+    server: str,
+    token: str | None,
+) -> None:
     """Start a task and show its progress until it ends (Ctrl-C cancels it)."""
-    body: dict[str, Any] = {"agent": name, "instruction": instruction,
-                            "mode": "direct" if direct else "suggest"}
+    body: dict[str, Any] = {
+        "agent": name,
+        "instruction": instruction,
+        "mode": "direct" if direct else "suggest",
+    }
     if measures:
         body["measures"] = measures
     base = f"/api/scores/{score_id}/agents/tasks"
@@ -114,8 +153,14 @@ def run(score_id: str, instruction: str, name: str, measures: str | None, direct
     click.echo(f"task {task['id']}: {name} - {task['instruction']}")
     final: dict[str, Any] = {}
     try:
-        with _call(server, token, "GET", f"{base}/{task['id']}/events",
-                   accept="text/event-stream", timeout=600) as stream:
+        with _call(
+            server,
+            token,
+            "GET",
+            f"{base}/{task['id']}/events",
+            accept="text/event-stream",
+            timeout=600,
+        ) as stream:
             for event in events(stream):
                 click.echo(f"  [{event['seq']:>3}] {describe(event)}")
                 if event["type"] in ("done", "failed", "cancelled"):

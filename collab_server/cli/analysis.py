@@ -18,14 +18,27 @@ LARGE_FILE = 200_000  # bytes: show a progress bar from here on
 
 
 @click.command()
-@click.option("--threads", type=int, default=2, show_default=True,
-              help="Worker threads (each runs one job at a time).")
-@click.option("--warm/--no-warm", default=True, show_default=True,
-              help="Fill the Roman numeral cache at start-up (about 4 s).")
-@click.option("--metrics-port", type=int, default=0, show_default=True,
-              envvar="ORPHEUS_WORKER_METRICS_PORT",
-              help="Serve Prometheus metrics (agent tasks and suggestions) on this port; "
-                   "0: off.")
+@click.option(
+    "--threads",
+    type=int,
+    default=2,
+    show_default=True,
+    help="Worker threads (each runs one job at a time).",
+)
+@click.option(
+    "--warm/--no-warm",
+    default=True,
+    show_default=True,
+    help="Fill the Roman numeral cache at start-up (about 4 s).",
+)
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=0,
+    show_default=True,
+    envvar="ORPHEUS_WORKER_METRICS_PORT",
+    help="Serve Prometheus metrics (agent tasks and suggestions) on this port; 0: off.",
+)
 def worker(threads: int, warm: bool, metrics_port: int) -> None:
     """Run an analysis worker against the Redis broker (REDIS_URL)."""
     from collab_server.logs import configure_logging
@@ -35,13 +48,20 @@ def worker(threads: int, warm: bool, metrics_port: int) -> None:
     configure_logging(settings.log_level, json=settings.log_json)
     init_sentry(settings, component="worker")  # before the broker: Dramatiq integration
     if not settings.redis_url:
-        raise click.UsageError("set REDIS_URL: without Redis the server analyses in-process "
-                               "and needs no worker")
+        raise click.UsageError(
+            "set REDIS_URL: without Redis the server analyses in-process and needs no worker"
+        )
     run_worker(settings, threads=threads, warm=warm, metrics_port=metrics_port)
 
 
-def run_worker(settings: Settings, *, threads: int = 2, warm: bool = True,
-               stop: threading.Event | None = None, metrics_port: int = 0) -> None:
+def run_worker(
+    settings: Settings,
+    *,
+    threads: int = 2,
+    warm: bool = True,
+    stop: threading.Event | None = None,
+    metrics_port: int = 0,
+) -> None:
     """Serve analysis jobs until SIGINT/SIGTERM (or until ``stop`` is set); with a
     ``metrics_port``, Prometheus metrics on it (all interfaces)."""
     import gc
@@ -69,8 +89,9 @@ def run_worker(settings: Settings, *, threads: int = 2, warm: bool = True,
     built: list[AnalysisJobs] = []
 
     async def build() -> AnalysisJobs:
-        backend = await open_backend(replace(settings.backend_config(),
-                                             application_name="orpheus-worker"))
+        backend = await open_backend(
+            replace(settings.backend_config(), application_name="orpheus-worker")
+        )
         # Saving through the shared cache invalidates it before the announcement goes
         # out, so a lost announcement cannot leave servers serving an older result.
         results = CachedResultStore(backend.results, open_cache(redis))
@@ -97,7 +118,8 @@ def run_worker(settings: Settings, *, threads: int = 2, warm: bool = True,
         tasks = await headless_tasks(settings, redis)
         if metrics is not None:
             tasks.on_finish = lambda record: metrics.agent_task_finished(
-                record.agent, record.status, len(record.suggestions))
+                record.agent, record.status, len(record.suggestions)
+            )
         return tasks
 
     agent_actor = declare_agent_actor(broker, agent_tasks)
@@ -106,11 +128,11 @@ def run_worker(settings: Settings, *, threads: int = 2, warm: bool = True,
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
     # One Dramatiq worker (one event loop) serves both queues.
-    running = dramatiq.Worker(broker, queues={actors.QUEUE, AGENT_QUEUE},
-                              worker_threads=threads, worker_timeout=100)
+    running = dramatiq.Worker(
+        broker, queues={actors.QUEUE, AGENT_QUEUE}, worker_threads=threads, worker_timeout=100
+    )
     running.start()
-    click.echo(f"orpheus worker: {threads} threads on {actors.QUEUE} and {AGENT_QUEUE}",
-               err=True)
+    click.echo(f"orpheus worker: {threads} threads on {actors.QUEUE} and {AGENT_QUEUE}", err=True)
     try:
         stop.wait()
     finally:
@@ -126,8 +148,9 @@ def run_worker(settings: Settings, *, threads: int = 2, warm: bool = True,
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print every result as JSON.")
 @click.option("--only", multiple=True, help="Run only these analyses (repeatable).")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bar (default: for files over 200 kB).")
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress bar (default: for files over 200 kB)."
+)
 def analyze(file: Path, as_json: bool, only: tuple[str, ...], progress: bool | None) -> None:
     """Import FILE (MusicXML, MXL, MIDI, ABC, JSON) and print its analysis."""
     from tqdm import tqdm
@@ -142,11 +165,13 @@ def analyze(file: Path, as_json: bool, only: tuple[str, ...], progress: bool | N
     chosen = list(only) or names()
     unknown = [name for name in chosen if name not in names()]
     if unknown:
-        raise click.BadParameter(f"unknown analyses {unknown}; known: {', '.join(names())}",
-                                 param_hint="--only")
+        raise click.BadParameter(
+            f"unknown analyses {unknown}; known: {', '.join(names())}", param_hint="--only"
+        )
     show = progress if progress is not None else len(data) >= LARGE_FILE
-    with tqdm(total=2 + len(chosen), desc="import", disable=not show, file=sys.stderr,
-              unit="step") as bar:
+    with tqdm(
+        total=2 + len(chosen), desc="import", disable=not show, file=sys.stderr, unit="step"
+    ) as bar:
         try:
             score = import_score(data, filename=file.name)
         except ScoreImportError as exc:
@@ -164,8 +189,9 @@ def analyze(file: Path, as_json: bool, only: tuple[str, ...], progress: bool | N
     if as_json:
         click.echo(json.dumps(results, indent=2, allow_nan=False))
     else:
-        click.echo(summary_text(score_data.meta.title or file.name, results,
-                                len(score_data.problems)))
+        click.echo(
+            summary_text(score_data.meta.title or file.name, results, len(score_data.problems))
+        )
 
 
 def summary_text(title: str, results: dict[str, Any], problems: int = 0) -> str:
@@ -173,27 +199,37 @@ def summary_text(title: str, results: dict[str, Any], problems: int = 0) -> str:
     lines = [title]
     summary = results.get("summary", {}).get("result")
     if summary:
-        lines.append(f"  {summary['measures']} measures, {summary['parts']} parts, "
-                     f"{summary['notes']} notes, {summary['duration']:g} quarters")
+        lines.append(
+            f"  {summary['measures']} measures, {summary['parts']} parts, "
+            f"{summary['notes']} notes, {summary['duration']:g} quarters"
+        )
     key = results.get("key", {}).get("result")
     if key:
-        lines.append(f"  key: {key.get('label') or key['key']} "
-                     f"(correlation {key['correlation']:.2f})")
+        lines.append(
+            f"  key: {key.get('label') or key['key']} (correlation {key['correlation']:.2f})"
+        )
         modulations = key.get("modulations") or []
         if modulations:
-            lines.append("  modulations: " + ", ".join(
-                f"m. {m['number']} {m.get('label') or m['to']}" for m in modulations[:12])
-                + (" ..." if len(modulations) > 12 else ""))
+            lines.append(
+                "  modulations: "
+                + ", ".join(
+                    f"m. {m['number']} {m.get('label') or m['to']}" for m in modulations[:12]
+                )
+                + (" ..." if len(modulations) > 12 else "")
+            )
     harmony = results.get("harmony", {}).get("result")
     if harmony:
         cadences = harmony.get("cadences") or []
-        lines.append(f"  harmony: {len(harmony.get('slices') or [])} sonorities, "
-                     f"{len(cadences)} cadences")
+        lines.append(
+            f"  harmony: {len(harmony.get('slices') or [])} sonorities, {len(cadences)} cadences"
+        )
         for cadence in cadences[:8]:
             figures = "-".join(f for f in cadence.get("figures") or [] if f)
-            lines.append(f"    m. {cadence['number']}: {cadence.get('label') or cadence['type']}"
-                         f" in {cadence.get('key_label') or cadence['key']}"
-                         + (f" ({figures})" if figures else ""))
+            lines.append(
+                f"    m. {cadence['number']}: {cadence.get('label') or cadence['type']}"
+                f" in {cadence.get('key_label') or cadence['key']}"
+                + (f" ({figures})" if figures else "")
+            )
     melody = results.get("melody", {}).get("result")
     if melody:
         for part in melody.get("parts") or []:
@@ -201,18 +237,22 @@ def summary_text(title: str, results: dict[str, Any], problems: int = 0) -> str:
             if ambitus:
                 from analysis_engine.labels import note_label
 
-                lines.append(f"  {part.get('name') or part['part']}: "
-                             f"{note_label(ambitus.get('lowest') or '')}"
-                             f"-{note_label(ambitus.get('highest') or '')}, "
-                             f"{part.get('notes', 0)} notes")
+                lines.append(
+                    f"  {part.get('name') or part['part']}: "
+                    f"{note_label(ambitus.get('lowest') or '')}"
+                    f"-{note_label(ambitus.get('highest') or '')}, "
+                    f"{part.get('notes', 0)} notes"
+                )
     voice_leading = results.get("voice_leading", {}).get("result")
     if voice_leading:
         counts = voice_leading.get("counts") or {}
         if counts:
             from analysis_engine.labels import issue_label
 
-            lines.append("  voice leading: " + ", ".join(f"{issue_label(kind)}: {n}"
-                                                        for kind, n in sorted(counts.items())))
+            lines.append(
+                "  voice leading: "
+                + ", ".join(f"{issue_label(kind)}: {n}" for kind, n in sorted(counts.items()))
+            )
     if problems:
         lines.append(f"  {problems} problems reported while reading the score")
     return "\n".join(lines)

@@ -70,21 +70,31 @@ class Manifest:
 
 @click.command()
 @click.argument("dest", type=click.Path(path_type=Path))
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="The data directory (default: ORPHEUS_DATA_DIR or ./data).")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The data directory (default: ORPHEUS_DATA_DIR or ./data).",
+)
 def backup(dest: Path, data_dir: Path | None) -> None:
     """Copy the database and its blobs into DEST (a new folder), while the server runs."""
     from collab_server.cli.main import read_settings
 
     manifest = asyncio.run(take_backup(read_settings(data_dir=data_dir), dest))
-    click.echo(f"backup in {dest}: {manifest.database}, {manifest.blobs} blobs "
-               f"({manifest.blob_bytes:,} bytes)")
+    click.echo(
+        f"backup in {dest}: {manifest.database}, {manifest.blobs} blobs "
+        f"({manifest.blob_bytes:,} bytes)"
+    )
 
 
 @click.command()
 @click.argument("src", type=click.Path(path_type=Path, exists=True, file_okay=False))
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="The data directory to restore into (default: ORPHEUS_DATA_DIR or ./data).")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The data directory to restore into (default: ORPHEUS_DATA_DIR or ./data).",
+)
 def restore(src: Path, data_dir: Path | None) -> None:
     """Restore a backup made by ``orpheus backup`` into an empty data directory or
     database (stop the server first)."""
@@ -122,8 +132,15 @@ async def take_backup(settings: Settings, dest: Path, *, attempts: int = 5) -> M
             secret = Path(settings.data_dir) / SECRET
             if secret.exists():
                 shutil.copy2(secret, staging / SECRET)
-            manifest = Manifest(FORMAT, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                                kind, _sha256(database), count, size, attempt)
+            manifest = Manifest(
+                FORMAT,
+                dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                kind,
+                _sha256(database),
+                count,
+                size,
+                attempt,
+            )
             (staging / MANIFEST).write_text(json.dumps(asdict(manifest), indent=1) + "\n")
             _fsync_tree(staging)
             if dest.exists():
@@ -168,10 +185,22 @@ async def _pg_dump(url: str, target: Path) -> list[str]:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             snapshot = await conn.fetchval("SELECT pg_export_snapshot()")
             keys = [row[0] for row in await conn.fetch(_REFERENCED)]
-            done = await asyncio.to_thread(subprocess.run, [
-                "pg_dump", "--format=custom", "--no-owner", "--no-privileges",
-                f"--snapshot={snapshot}", "--file", str(target), "--dbname", url],
-                capture_output=True, text=True)
+            done = await asyncio.to_thread(
+                subprocess.run,
+                [
+                    "pg_dump",
+                    "--format=custom",
+                    "--no-owner",
+                    "--no-privileges",
+                    f"--snapshot={snapshot}",
+                    "--file",
+                    str(target),
+                    "--dbname",
+                    url,
+                ],
+                capture_output=True,
+                text=True,
+            )
             if done.returncode != 0:
                 raise BackupError(f"pg_dump failed: {done.stderr.strip()[:500]}")
     finally:
@@ -204,14 +233,17 @@ async def restore_backup(src: Path, settings: Settings) -> Manifest:
         raise BackupError(f"backup format {manifest.format} is not {FORMAT}")
     kind = _kind(settings.effective_database_url)
     if kind != manifest.database:
-        raise BackupError(f"this is a {manifest.database} backup; the settings name a "
-                          f"{kind} database")
+        raise BackupError(
+            f"this is a {manifest.database} backup; the settings name a {kind} database"
+        )
     database = src / (SQLITE_FILE if kind == "sqlite" else PG_FILE)
     if _sha256(database) != manifest.database_sha256:
         raise BackupError(f"{database.name} does not match the manifest: damaged backup")
     if kind == "sqlite" and _sqlite_path(settings).exists():
-        raise BackupError(f"{_sqlite_path(settings)} exists: restore into an empty data "
-                          "directory (move the old one aside first)")
+        raise BackupError(
+            f"{_sqlite_path(settings)} exists: restore into an empty data "
+            "directory (move the old one aside first)"
+        )
     if kind == "postgresql":
         await _require_empty_postgres(settings.effective_database_url)
     blobs = open_blob_store(settings.effective_blob_url)
@@ -237,10 +269,20 @@ async def restore_backup(src: Path, settings: Settings) -> Manifest:
             os.fsync(handle.fileno())
         partial.rename(target)
     else:
-        done = await asyncio.to_thread(subprocess.run, [
-            "pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
-            "--dbname", settings.effective_database_url, str(database)],
-            capture_output=True, text=True)
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [
+                "pg_restore",
+                "--no-owner",
+                "--no-privileges",
+                "--exit-on-error",
+                "--dbname",
+                settings.effective_database_url,
+                str(database),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             raise BackupError(f"pg_restore failed: {done.stderr.strip()[:500]}")
     return manifest
@@ -251,8 +293,7 @@ async def _require_empty_postgres(url: str) -> None:
 
     conn = await asyncpg.connect(url)
     try:
-        tables = await conn.fetchval(
-            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        tables = await conn.fetchval("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
     finally:
         await conn.close()
     if tables:

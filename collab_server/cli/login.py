@@ -19,9 +19,11 @@ def request_token(server: str, username: str, password: str) -> str:
     """The access token for ``username``; :class:`click.ClickException` with the
     server's message when it refuses, or a clear line when it cannot be reached."""
     request = urllib.request.Request(
-        server.rstrip("/") + "/api/auth/login", method="POST",
+        server.rstrip("/") + "/api/auth/login",
+        method="POST",
         data=json.dumps({"username": username, "password": password}).encode(),
-        headers={"Content-Type": "application/json", "Accept": "application/json"})
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             status, raw = response.status, response.read()
@@ -55,13 +57,24 @@ def save_token(path: Path, token: str) -> None:
 
 
 @click.command()
-@click.option("--server", envvar="ORPHEUS_SERVER", default=DEFAULT_SERVER, show_default=True,
-              help="The server's address (or ORPHEUS_SERVER).")
+@click.option(
+    "--server",
+    envvar="ORPHEUS_SERVER",
+    default=DEFAULT_SERVER,
+    show_default=True,
+    help="The server's address (or ORPHEUS_SERVER).",
+)
 @click.option("--user", "username", default="admin", show_default=True)
-@click.option("--password", envvar="ORPHEUS_PASSWORD",
-              help="Prompted for unless given (or ORPHEUS_PASSWORD).")
-@click.option("--save", "save_to", type=click.Path(path_type=Path), default=None,
-              help="Store the token in this file (mode 600) instead of printing it.")
+@click.option(
+    "--password", envvar="ORPHEUS_PASSWORD", help="Prompted for unless given (or ORPHEUS_PASSWORD)."
+)
+@click.option(
+    "--save",
+    "save_to",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Store the token in this file (mode 600) instead of printing it.",
+)
 def login(server: str, username: str, password: str | None, save_to: Path | None) -> None:
     """Log in and print an access token, e.g. TOKEN=$(orpheus login)."""
     if password is None:

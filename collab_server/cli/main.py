@@ -26,8 +26,12 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Folder for the embedded SQLite database and blobs (default ./data).")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder for the embedded SQLite database and blobs (default ./data).",
+)
 def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     """Run the server (embedded SQLite + files unless DATABASE_URL etc. are set)."""
     from collab_server.app import create_app
@@ -48,16 +52,22 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise click.ClickException(f"ORPHEUS_DATA_DIR: cannot create {settings.data_dir}: "
-                                   f"{exc.strerror}") from None
+        raise click.ClickException(
+            f"ORPHEUS_DATA_DIR: cannot create {settings.data_dir}: {exc.strerror}"
+        ) from None
     failures: list[str] = []
     status = serving.serve(
-        create_app(settings, announce=lambda text: click.echo(text, err=True)), settings,
-        uvicorn_options={"ws": "websockets-sansio",
-                         "ws_per_message_deflate": settings.ws_per_message_deflate,
-                         "ws_max_size": settings.max_message_bytes,
-                         "log_config": None, "timeout_graceful_shutdown": 10},
-        fail=failures.append)
+        create_app(settings, announce=lambda text: click.echo(text, err=True)),
+        settings,
+        uvicorn_options={
+            "ws": "websockets-sansio",
+            "ws_per_message_deflate": settings.ws_per_message_deflate,
+            "ws_max_size": settings.max_message_bytes,
+            "log_config": None,
+            "timeout_graceful_shutdown": 10,
+        },
+        fail=failures.append,
+    )
     if failures:
         raise click.ClickException(failures[0])
     sys.exit(status)
@@ -71,8 +81,14 @@ def user() -> None:
 @user.command("add")
 @click.argument("name")
 @click.option("--admin", is_flag=True, help="Make the account an administrator.")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              envvar="ORPHEUS_NEW_PASSWORD", help="Prompted for unless given.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="ORPHEUS_NEW_PASSWORD",
+    help="Prompted for unless given.",
+)
 def user_add(name: str, admin: bool, password: str) -> None:
     """Create the account NAME."""
     from collab_server.cli.accounts import add_user

@@ -68,9 +68,13 @@ class ServerHost:
         hub = ParticipantHub(self.app.state.rooms, self.app.state.gate.access)
         origin = Origin.agent(f"mcp:{caller.principal}:{secrets.token_hex(3)}")
         try:
-            participant = await hub.join(score_id, Profile(name, MCP_COLOR, "agent"), origin,
-                                         acting_for=caller.identity,
-                                         role=None if caller.identity else "editor")
+            participant = await hub.join(
+                score_id,
+                Profile(name, MCP_COLOR, "agent"),
+                origin,
+                acting_for=caller.identity,
+                role=None if caller.identity else "editor",
+            )
         except NotFound:
             raise Refused(f"no score {score_id!r}") from None
         except Forbidden as exc:
@@ -82,26 +86,37 @@ class ServerHost:
         if caller.identity is None:
             records = await self.app.state.backend.storage.catalog.list_scores(limit=100)
         else:
-            records = await self.app.state.gate.access.visible(caller.identity, limit=100,
-                                                               offset=0)
+            records = await self.app.state.gate.access.visible(caller.identity, limit=100, offset=0)
         return [{"id": r.id, "title": r.title} for r in records]
 
-
-    async def ask_agent(self, score_id: str, caller: Caller, agent: str, instruction: str,
-                        measures: list[str] | None, mode: str) -> dict[str, Any]:
+    async def ask_agent(
+        self,
+        score_id: str,
+        caller: Caller,
+        agent: str,
+        instruction: str,
+        measures: list[str] | None,
+        mode: str,
+    ) -> dict[str, Any]:
         from agents.mcp_server import Refused
 
         try:
             role = await self._role(score_id, caller)
             record = await self.app.state.agents.start(
-                score_id, agent=agent, instruction=instruction, role=role,
-                user=caller.principal, measures=measures, mode=mode, source="mcp")
+                score_id,
+                agent=agent,
+                instruction=instruction,
+                role=role,
+                user=caller.principal,
+                measures=measures,
+                mode=mode,
+                source="mcp",
+            )
         except OrpheusError as exc:
             raise Refused(exc.message) from None
         return dict(record.to_json())
 
-    async def agent_task(self, score_id: str, caller: Caller, task_id: str
-                         ) -> dict[str, Any]:
+    async def agent_task(self, score_id: str, caller: Caller, task_id: str) -> dict[str, Any]:
         from agents.mcp_server import Refused
 
         try:
@@ -117,8 +132,9 @@ class ServerHost:
         if caller.identity is None:
             return "editor"
         try:
-            role: Role = await self.app.state.gate.access.require(score_id, caller.identity,
-                                                                  "viewer")
+            role: Role = await self.app.state.gate.access.require(
+                score_id, caller.identity, "viewer"
+            )
         except NotFound:
             raise Refused(f"no score {score_id!r}") from None
         return role
@@ -130,15 +146,15 @@ def with_mcp(app: Starlette, tools: McpTools, *, host: str) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with app.router.lifespan_context(app), \
-                endpoint.router.lifespan_context(endpoint):
+        async with app.router.lifespan_context(app), endpoint.router.lifespan_context(endpoint):
             try:
                 yield
             finally:
                 await tools.close()
 
-    return Starlette(routes=[Route("/mcp", endpoint=endpoint),
-                             Mount("/", app=app)], lifespan=lifespan)
+    return Starlette(
+        routes=[Route("/mcp", endpoint=endpoint), Mount("/", app=app)], lifespan=lifespan
+    )
 
 
 async def serve_stdio(app: Starlette, tools: McpTools, token: str) -> None:
@@ -150,17 +166,31 @@ async def serve_stdio(app: Starlette, tools: McpTools, token: str) -> None:
 
 
 @click.command("mcp")
-@click.option("--transport", type=click.Choice(["stdio", "http"]), default="stdio",
-              show_default=True, help="stdio for an assistant that starts the command; "
-                                      "http to serve /mcp beside the whole server.")
-@click.option("--token", envvar="ORPHEUS_MCP_TOKEN", default=None,
-              help="API token to act with (stdio; `orpheus token create USER`).")
+@click.option(
+    "--transport",
+    type=click.Choice(["stdio", "http"]),
+    default="stdio",
+    show_default=True,
+    help="stdio for an assistant that starts the command; "
+    "http to serve /mcp beside the whole server.",
+)
+@click.option(
+    "--token",
+    envvar="ORPHEUS_MCP_TOKEN",
+    default=None,
+    help="API token to act with (stdio; `orpheus token create USER`).",
+)
 @click.option("--host", default=None, help="Address to listen on (http; default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (http; default 8000).")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Folder for the embedded SQLite database and blobs (default ./data).")
-def mcp(transport: str, token: str | None, host: str | None, port: int | None,
-        data_dir: Path | None) -> None:
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder for the embedded SQLite database and blobs (default ./data).",
+)
+def mcp(
+    transport: str, token: str | None, host: str | None, port: int | None, data_dir: Path | None
+) -> None:
     """Serve the agent tools over the Model Context Protocol."""
     from agents.mcp_server import McpTools, Refused
     from collab_server.app import create_app
@@ -183,8 +213,13 @@ def mcp(transport: str, token: str | None, host: str | None, port: int | None,
         return
     import uvicorn
 
-    uvicorn.run(with_mcp(app, tools, host=settings.host), host=settings.host,
-                port=settings.port, ws="websockets-sansio",
-                ws_per_message_deflate=settings.ws_per_message_deflate,
-                ws_max_size=settings.max_message_bytes, log_config=None,
-                timeout_graceful_shutdown=10)
+    uvicorn.run(
+        with_mcp(app, tools, host=settings.host),
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        ws_per_message_deflate=settings.ws_per_message_deflate,
+        ws_max_size=settings.max_message_bytes,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )

@@ -65,14 +65,20 @@ def explain(exc: BaseException, settings: Settings) -> str:
     return first + " (ORPHEUS_LOG_LEVEL=debug logs the traceback)"
 
 
-def serve(app: Starlette, settings: Settings, *, uvicorn_options: dict[str, Any],
-          fail: Callable[[str], None]) -> int:
+def serve(
+    app: Starlette,
+    settings: Settings,
+    *,
+    uvicorn_options: dict[str, Any],
+    fail: Callable[[str], None],
+) -> int:
     """Start ``app`` (its lifespan), serve it until a signal, stop it; the exit status.
     ``fail`` shows the one line of a start-up failure."""
     import uvicorn
 
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, lifespan="off",
-                            **uvicorn_options)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, lifespan="off", **uvicorn_options
+    )
     server = uvicorn.Server(config)
     stopping: list[int] = []
 

@@ -92,9 +92,16 @@ class FanoutHooks(RoomHooks):
     """Share rooms' updates and presence with other instances through ``fanout``;
     ``loader`` (the persistence hooks) loads scores and is the catch-up source."""
 
-    def __init__(self, fanout: FanOut, loader: RoomHooks, *, retry_delay: float = 0.05,
-                 max_retry_delay: float = 1.0, unload_timeout: float = 5.0,
-                 observe_lag: Callable[[float], None] | None = None) -> None:
+    def __init__(
+        self,
+        fanout: FanOut,
+        loader: RoomHooks,
+        *,
+        retry_delay: float = 0.05,
+        max_retry_delay: float = 1.0,
+        unload_timeout: float = 5.0,
+        observe_lag: Callable[[float], None] | None = None,
+    ) -> None:
         self.fanout = fanout
         self.observe_lag = observe_lag  # seconds from publication to receipt, per message
         self.loader = loader
@@ -133,7 +140,8 @@ class FanoutHooks(RoomHooks):
         link = _Link(score_id)
         self._links[score_id] = link
         link.subscription = await self.fanout.subscribe(
-            score_id, lambda message: self._receive(link, message))
+            score_id, lambda message: self._receive(link, message)
+        )
         try:
             return await self.loader.load(score_id)
         except BaseException:
@@ -148,7 +156,8 @@ class FanoutHooks(RoomHooks):
             link = _Link(room.score_id)
             self._links[room.score_id] = link
             link.subscription = await self.fanout.subscribe(
-                room.score_id, lambda message: self._receive(link, message))
+                room.score_id, lambda message: self._receive(link, message)
+            )
             link.overflowed = True
         link.room = room
         buffered, link.buffer = link.buffer, []
@@ -212,8 +221,9 @@ class FanoutHooks(RoomHooks):
                 self._apply_update(link, room, message)
             elif message.kind == AWARENESS:
                 for entry in decode_awareness(message.payload):
-                    room.set_presence([entry], remote_owner(message.instance, entry.client_id),
-                                      remote=True)
+                    room.set_presence(
+                        [entry], remote_owner(message.instance, entry.client_id), remote=True
+                    )
             elif message.kind == QUERY:
                 self._queue_presence(link, room.local_presence())
             elif message.kind == RESYNC:
@@ -221,13 +231,16 @@ class FanoutHooks(RoomHooks):
                 self._ensure_sender(link)
                 self._spawn(self._publish_quietly(room.score_id, QUERY, b""))
         except ProtocolViolation as exc:
-            log.warning("bad fan-out message: %s", exc,
-                        extra={"score": room.score_id, "instance": message.instance})
+            log.warning(
+                "bad fan-out message: %s",
+                exc,
+                extra={"score": room.score_id, "instance": message.instance},
+            )
 
     def _apply_update(self, link: _Link, room: Room, message: Message) -> None:
         reader = Reader(message.payload)
         epoch = reader.var_uint()
-        update = message.payload[reader.pos:]
+        update = message.payload[reader.pos :]
         if epoch < room.epoch:
             return  # from a room that has not yet learnt of a restore
         if epoch > room.epoch:
@@ -258,8 +271,9 @@ class FanoutHooks(RoomHooks):
             try:
                 loaded = await self.loader.load(link.score_id)
             except Exception as exc:
-                log.warning("fan-out catch-up failed; retrying: %s", exc,
-                            extra={"score": link.score_id})
+                log.warning(
+                    "fan-out catch-up failed; retrying: %s", exc, extra={"score": link.score_id}
+                )
                 await asyncio.sleep(delay)
                 delay = min(self.max_retry_delay, delay * 2)
                 link.catch_up_again = True
@@ -302,8 +316,9 @@ class FanoutHooks(RoomHooks):
                     del link.outbox[0]
                 if link.presence_out:
                     entries = list(link.presence_out.values())
-                    await self.fanout.publish(link.score_id, AWARENESS,
-                                              encode_awareness_entries(entries))
+                    await self.fanout.publish(
+                        link.score_id, AWARENESS, encode_awareness_entries(entries)
+                    )
                     for entry in entries:
                         if link.presence_out.get(entry.client_id) is entry:
                             del link.presence_out[entry.client_id]
@@ -312,8 +327,9 @@ class FanoutHooks(RoomHooks):
             except Exception as exc:
                 self.publish_failures += 1
                 if self.publish_failures == 1 or self.publish_failures % 100 == 0:
-                    log.warning("fan-out publish failed; retrying: %s", exc,
-                                extra={"score": link.score_id})
+                    log.warning(
+                        "fan-out publish failed; retrying: %s", exc, extra={"score": link.score_id}
+                    )
                 await asyncio.sleep(delay)
                 delay = min(self.max_retry_delay, delay * 2)
                 if self._links.get(link.score_id) is not link:
@@ -349,7 +365,7 @@ def _merge_same_epoch(payloads: list[bytes]) -> bytes:
     for payload in payloads:
         reader = Reader(payload)
         epoch = reader.var_uint()
-        decoded.append((epoch, payload[reader.pos:]))
+        decoded.append((epoch, payload[reader.pos :]))
     newest = max(epoch for epoch, _ in decoded)
     updates = [update for epoch, update in decoded if epoch == newest]
     merged = updates[0] if len(updates) == 1 else merge_updates(*updates)

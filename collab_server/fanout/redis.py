@@ -51,10 +51,20 @@ class RedisFanOut:
     idle ``XREAD BLOCK`` returns before the client would give up on it.
     """
 
-    def __init__(self, client: Redis, instance_id: str, *, prefix: str = "orpheus:fanout:",
-                 maxlen: int = 10_000, stream_ttl: int = 86_400, block_ms: int = 5_000,
-                 batch: int = 1_000, retry_delay: float = 0.05,
-                 max_retry_delay: float = 1.0, close_client: bool = False) -> None:
+    def __init__(
+        self,
+        client: Redis,
+        instance_id: str,
+        *,
+        prefix: str = "orpheus:fanout:",
+        maxlen: int = 10_000,
+        stream_ttl: int = 86_400,
+        block_ms: int = 5_000,
+        batch: int = 1_000,
+        retry_delay: float = 0.05,
+        max_retry_delay: float = 1.0,
+        close_client: bool = False,
+    ) -> None:
         if not instance_id or any(c in instance_id for c in " \n\r"):
             raise ValueError(f"invalid instance id {instance_id!r}")
         timeout = client.connection_pool.connection_kwargs.get("socket_timeout")
@@ -96,8 +106,12 @@ class RedisFanOut:
 
     async def publish(self, score_id: str, kind: str, payload: bytes) -> None:
         async with self.client.pipeline(transaction=False) as pipe:
-            pipe.xadd(self.key(score_id), {"i": self._instance, "k": kind, "p": payload},
-                      maxlen=self.maxlen, approximate=True)
+            pipe.xadd(
+                self.key(score_id),
+                {"i": self._instance, "k": kind, "p": payload},
+                maxlen=self.maxlen,
+                approximate=True,
+            )
             pipe.expire(self.key(score_id), self.stream_ttl)
             await pipe.execute()
 
@@ -159,7 +173,8 @@ class RedisFanOut:
     def _ensure_reader(self) -> None:
         if self._reader is None or self._reader.done():
             self._reader = asyncio.get_running_loop().create_task(
-                self._read_loop(), name=f"fanout-reader-{self.instance_id}")
+                self._read_loop(), name=f"fanout-reader-{self.instance_id}"
+            )
 
     async def _read_loop(self) -> None:
         delay = self.retry_delay
@@ -203,8 +218,9 @@ class RedisFanOut:
         return captured
 
     async def _read(self) -> Any:
-        streams: dict[Any, Any] = {self.key(score): _format_id(cursor or _START)
-                                   for score, cursor in self._cursors.items()}
+        streams: dict[Any, Any] = {
+            self.key(score): _format_id(cursor or _START) for score, cursor in self._cursors.items()
+        }
         streams[self._wake_key] = self._wake_cursor
         self._added.clear()
         return await self.client.xread(streams, count=self.batch, block=self.block_ms)
@@ -219,15 +235,16 @@ class RedisFanOut:
                 if entries:
                     self._wake_cursor = entries[-1][0].decode()
                 continue
-            score_id = key[len(self.prefix):]
+            score_id = key[len(self.prefix) :]
             for raw_id, fields in entries:
                 stream_id = _parse_id(raw_id)
                 if score_id in self._cursors:
                     self._cursors[score_id] = stream_id
                 if fields.get(b"i") == self._instance:
                     continue
-                message = Message(fields[b"k"].decode(), fields[b"p"], fields[b"i"].decode(),
-                                  stream_id[0] / 1000)  # the id is Redis's clock, in ms
+                message = Message(
+                    fields[b"k"].decode(), fields[b"p"], fields[b"i"].decode(), stream_id[0] / 1000
+                )  # the id is Redis's clock, in ms
                 for subscription, start in list(self._subs.get(score_id, {}).items()):
                     if stream_id > start:
                         self._deliver(subscription, message)

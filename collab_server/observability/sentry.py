@@ -34,21 +34,56 @@ from collab_server.settings import Settings
 
 FILTERED = "[Filtered]"
 # Keys whose values are secrets or score content, wherever they sit in an event.
-SENSITIVE_KEYS = frozenset({
-    "authorization", "proxy-authorization", "cookie", "cookies", "set-cookie",
-    "password", "passwd", "new_password", "old_password", "current_password", "secret",
-    "token", "access_token", "refresh_token", "api_key", "apikey", "llm_api_key",
-    "jwt_secret", "admin_password", "dsn", "sentry_dsn", "x-api-key",
-    "text", "lyric", "lyrics", "note", "notes", "pitches", "chat", "message_text",
-    "instruction", "summary", "content", "body", "data", "args", "kwargs", "vars",
-})
+SENSITIVE_KEYS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "cookies",
+        "set-cookie",
+        "password",
+        "passwd",
+        "new_password",
+        "old_password",
+        "current_password",
+        "secret",
+        "token",
+        "access_token",
+        "refresh_token",
+        "api_key",
+        "apikey",
+        "llm_api_key",
+        "jwt_secret",
+        "admin_password",
+        "dsn",
+        "sentry_dsn",
+        "x-api-key",
+        "text",
+        "lyric",
+        "lyrics",
+        "note",
+        "notes",
+        "pitches",
+        "chat",
+        "message_text",
+        "instruction",
+        "summary",
+        "content",
+        "body",
+        "data",
+        "args",
+        "kwargs",
+        "vars",
+    }
+)
 # "data" is also Sentry's own name for breadcrumb and span details: those are kept.
 _STRUCTURAL_DATA = frozenset({"breadcrumbs", "spans", "values"})
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[^\s,;\"']+")
 _SECRET_PARAM = re.compile(
     r"(?i)\b(token|access_token|password|secret|api_key|key|sig|signature|"
-    r"x-amz-signature|x-amz-credential)=[^&\s\"']*")
+    r"x-amz-signature|x-amz-credential)=[^&\s\"']*"
+)
 _SCORE_PATH = re.compile(r"/(?:api|ws)/scores/([A-Za-z0-9._-]+)")
 # 503 is an outage (logged as one warning line), not a bug.
 _FAILED_STATUSES = {*range(500, 503), *range(504, 600)}
@@ -65,8 +100,9 @@ def init_sentry(settings: Settings, *, component: str) -> bool:
     def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
         return scrub(event, tags)
 
-    def before_send_transaction(event: dict[str, Any], hint: dict[str, Any]
-                                ) -> dict[str, Any] | None:
+    def before_send_transaction(
+        event: dict[str, Any], hint: dict[str, Any]
+    ) -> dict[str, Any] | None:
         trace = event.get("contexts", {}).get("trace", {})
         if trace.get("op") == "websocket.server":
             return None  # a connection's lifetime, not a slow request
@@ -88,8 +124,10 @@ def init_sentry(settings: Settings, *, component: str) -> bool:
         traces_sampler=traces_sampler,
         before_send=before_send,  # type: ignore[arg-type]
         before_send_transaction=before_send_transaction,  # type: ignore[arg-type]
-        integrations=[StarletteIntegration(failed_request_status_codes=_FAILED_STATUSES),
-                      DramatiqIntegration()],
+        integrations=[
+            StarletteIntegration(failed_request_status_codes=_FAILED_STATUSES),
+            DramatiqIntegration(),
+        ],
     )
     return True
 
@@ -172,8 +210,12 @@ def _ids(event: dict[str, Any]) -> dict[str, str]:
             found["score_id"] = match.group(1)
     extra = event.get("extra")
     if isinstance(extra, dict):
-        for key, tag in (("score", "score_id"), ("score_id", "score_id"),
-                         ("task", "task_id"), ("task_id", "task_id")):
+        for key, tag in (
+            ("score", "score_id"),
+            ("score_id", "score_id"),
+            ("task", "task_id"),
+            ("task_id", "task_id"),
+        ):
             if isinstance(extra.get(key), str):
                 found.setdefault(tag, extra[key])
     job = event.get("contexts", {}).get("dramatiq", {}).get("data")
@@ -185,8 +227,10 @@ def _ids(event: dict[str, Any]) -> dict[str, str]:
 
 def _clean(value: Any, key: str) -> Any:
     if isinstance(value, dict):
-        return {k: (FILTERED if _sensitive(str(k), key) else _clean(v, str(k)))
-                for k, v in value.items()}
+        return {
+            k: (FILTERED if _sensitive(str(k), key) else _clean(v, str(k)))
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [_clean(item, key) for item in value]
     if isinstance(value, str):

@@ -66,11 +66,15 @@ def default_brain(persona: Persona, config: AgentConfig, memory: Sequence[Any]) 
 
 def agent_config(settings: Settings) -> AgentConfig:
     """The agents' settings, read from the server's."""
-    return AgentConfig(llm_base_url=settings.llm_base_url, llm_model=settings.llm_model,
-                       llm_api_key=settings.llm_api_key, max_notes=settings.agent_max_notes,
-                       tasks_per_minute=settings.agent_tasks_per_minute,
-                       max_tokens=settings.agent_max_tokens,
-                       max_seconds=settings.agent_max_seconds)
+    return AgentConfig(
+        llm_base_url=settings.llm_base_url,
+        llm_model=settings.llm_model,
+        llm_api_key=settings.llm_api_key,
+        max_notes=settings.agent_max_notes,
+        tasks_per_minute=settings.agent_tasks_per_minute,
+        max_tokens=settings.agent_max_tokens,
+        max_seconds=settings.agent_max_seconds,
+    )
 
 
 def agent_limiter(config: AgentConfig, redis: Any = None) -> RateLimiter | None:
@@ -91,15 +95,21 @@ def task_origin(record: TaskRecord) -> Origin:
 class AgentTasks:
     """Start, run, cancel and undo agent tasks of this instance's rooms."""
 
-    def __init__(self, hub: ParticipantHub, board: TaskBoard, config: AgentConfig, *,
-                 personas: Mapping[str, Persona] | None = None,
-                 conversations: ConversationStore | None = None,
-                 limiter: RateLimiter | None = None,
-                 brains: BrainFactory = default_brain,
-                 runner: Runner | None = None,
-                 on_finish: Callable[[TaskRecord], None] | None = None,
-                 on_review: Callable[[dict[str, list[str]]], None] | None = None,
-                 relay: UndoRelay | None = None) -> None:
+    def __init__(
+        self,
+        hub: ParticipantHub,
+        board: TaskBoard,
+        config: AgentConfig,
+        *,
+        personas: Mapping[str, Persona] | None = None,
+        conversations: ConversationStore | None = None,
+        limiter: RateLimiter | None = None,
+        brains: BrainFactory = default_brain,
+        runner: Runner | None = None,
+        on_finish: Callable[[TaskRecord], None] | None = None,
+        on_review: Callable[[dict[str, list[str]]], None] | None = None,
+        relay: UndoRelay | None = None,
+    ) -> None:
         self.hub = hub
         self.board = board
         self.config = config
@@ -122,13 +132,23 @@ class AgentTasks:
         try:
             return self.personas[name.lower().lstrip("@")]
         except KeyError:
-            raise Unprocessable(f"no agent named {name!r}; agents: "
-                                f"{', '.join(sorted(self.personas))}") from None
+            raise Unprocessable(
+                f"no agent named {name!r}; agents: {', '.join(sorted(self.personas))}"
+            ) from None
 
-    async def start(self, score_id: str, *, agent: str, instruction: str, role: Role,
-                    user: str | None, measures: Sequence[str] | None = None,
-                    parts: Sequence[str] | None = None, mode: str = "suggest",
-                    source: str = "rest") -> TaskRecord:
+    async def start(
+        self,
+        score_id: str,
+        *,
+        agent: str,
+        instruction: str,
+        role: Role,
+        user: str | None,
+        measures: Sequence[str] | None = None,
+        parts: Sequence[str] | None = None,
+        mode: str = "suggest",
+        source: str = "rest",
+    ) -> TaskRecord:
         """Record a task and hand it to the runner; its progress is on the board.
         :class:`Forbidden` for a viewer asking for a writing task, :class:`RateLimited`
         over the per-user rate, :class:`Unprocessable` for a bad request."""
@@ -143,24 +163,34 @@ class AgentTasks:
         if self.limiter is not None and self.config.tasks_per_minute > 0:
             wait = await self.limiter.hit(f"agent-tasks:{user or 'anonymous'}")
             if wait > 0:
-                raise RateLimited(f"at most {self.config.tasks_per_minute} agent tasks "
-                                  "per minute", retry_after=wait)
-        record = TaskRecord(score_id, persona.name, instruction,
-                            "direct" if mode == "direct" else "suggest",
-                            tuple(measures) if measures else None,
-                            tuple(parts) if parts else None, user, source)
+                raise RateLimited(
+                    f"at most {self.config.tasks_per_minute} agent tasks per minute",
+                    retry_after=wait,
+                )
+        record = TaskRecord(
+            score_id,
+            persona.name,
+            instruction,
+            "direct" if mode == "direct" else "suggest",
+            tuple(measures) if measures else None,
+            tuple(parts) if parts else None,
+            user,
+            source,
+        )
         await self.board.save(record)
         await self.board.emit(record.id, "queued", {"agent": persona.name})
         if self.conversations is not None:
             with contextlib.suppress(Exception):
                 await Memory(self.conversations, score_id, self.config).remember_user(
-                    user, instruction, task=record.id, agent=persona.name)
+                    user, instruction, task=record.id, agent=persona.name
+                )
         await self.runner(record, role)
         return record
 
     async def _run_here(self, record: TaskRecord, role: Role) -> None:
-        task = asyncio.get_running_loop().create_task(self._run_quietly(record, role),
-                                                      name=f"agent-{record.id}")
+        task = asyncio.get_running_loop().create_task(
+            self._run_quietly(record, role), name=f"agent-{record.id}"
+        )
         self._running[record.id] = task
         task.add_done_callback(lambda _: self._running.pop(record.id, None))
 
@@ -181,37 +211,56 @@ class AgentTasks:
 
     async def _run(self, record: TaskRecord, role: Role) -> TaskRecord:
         persona = self.persona(record.agent)
-        memory = (Memory(self.conversations, record.score_id, self.config)
-                  if self.conversations is not None else None)
+        memory = (
+            Memory(self.conversations, record.score_id, self.config)
+            if self.conversations is not None
+            else None
+        )
         history: Sequence[Any] = ()
         if self.conversations is not None:
             with contextlib.suppress(Exception):
-                history = [m.message for m in await self.conversations.recent(
-                    record.score_id, limit=self.config.memory_messages,
-                    max_chars=self.config.memory_chars)]
+                history = [
+                    m.message
+                    for m in await self.conversations.recent(
+                        record.score_id,
+                        limit=self.config.memory_messages,
+                        max_chars=self.config.memory_chars,
+                    )
+                ]
         session: Participant | None
         try:
             session = await self.hub.join(
-                record.score_id, Profile(persona.display_name, persona.color, "agent"),
-                task_origin(record), role=role)
+                record.score_id,
+                Profile(persona.display_name, persona.color, "agent"),
+                task_origin(record),
+                role=role,
+            )
         except ScoreNotFound as exc:
             record.status, record.error = "failed", exc.message
             await self.board.save(record)
             await self.board.emit(record.id, "failed", {"error": record.error})
             return record
         try:
-            request = TaskRequest(persona, record.instruction, record.measures, record.parts,
-                                  record.mode)
-            finished = await run_task(session, request,
-                                      self.brains(persona, self.config, history),
-                                      record=record, board=self.board, config=self.config,
-                                      memory=memory)
+            request = TaskRequest(
+                persona, record.instruction, record.measures, record.parts, record.mode
+            )
+            finished = await run_task(
+                session,
+                request,
+                self.brains(persona, self.config, history),
+                record=record,
+                board=self.board,
+                config=self.config,
+                memory=memory,
+            )
             if finished.undo is not None and record.status == "done":
                 session.room.retain()
                 now = time.monotonic()
                 self._undo[record.id] = (session.room, finished.undo, now)
-                while self._undo and (len(self._undo) > MAX_UNDO or next(
-                        iter(self._undo.values()))[2] < now - UNDO_SECONDS):
+                while self._undo and (
+                    len(self._undo) > MAX_UNDO
+                    or next(iter(self._undo.values()))[2] < now - UNDO_SECONDS
+                ):
                     self._undo.popitem(last=False)[1][0].release()
                 await self._offer_undo(record.id)
             if finished.waiting:
@@ -233,7 +282,8 @@ class AgentTasks:
             return
         if self._serving is None or self._serving.done():
             self._serving = asyncio.get_running_loop().create_task(
-                self.relay.serve(self._undo_served), name="agent-undo-relay")
+                self.relay.serve(self._undo_served), name="agent-undo-relay"
+            )
 
     async def _undo_served(self, task_id: str) -> None:
         record = await self.board.get(task_id)
@@ -246,9 +296,12 @@ class AgentTasks:
         every suggestion of the task, or ``review_seconds`` pass; then leave."""
         try:
             deadline = asyncio.get_running_loop().time() + self.config.review_seconds
-            while (awaiting_review(session.doc, task_id)
-                   and asyncio.get_running_loop().time() < deadline
-                   and not session.left and not session.room.closed):
+            while (
+                awaiting_review(session.doc, task_id)
+                and asyncio.get_running_loop().time() < deadline
+                and not session.left
+                and not session.room.closed
+            ):
                 await asyncio.sleep(REVIEW_POLL_SECONDS)
         finally:
             with contextlib.suppress(Exception):
@@ -295,8 +348,10 @@ class AgentTasks:
         task_id = record.id
         kept = self._undo.pop(task_id, None)
         if kept is None:
-            raise Conflict("this task cannot be undone here (not finished, already "
-                           "undone, older than an hour, or run by another process)")
+            raise Conflict(
+                "this task cannot be undone here (not finished, already "
+                "undone, older than an hour, or run by another process)"
+            )
         room, manager, _ = kept
         try:
             if room.closed:
@@ -311,18 +366,28 @@ class AgentTasks:
         await self.board.emit(task_id, "undone", {})
         return record
 
-    async def review(self, score_id: str, task_id: str, *, accept: bool,
-                     measures: Sequence[str] | None = None, by: str | None = None
-                     ) -> dict[str, list[str]]:
+    async def review(
+        self,
+        score_id: str,
+        task_id: str,
+        *,
+        accept: bool,
+        measures: Sequence[str] | None = None,
+        by: str | None = None,
+    ) -> dict[str, list[str]]:
         """Accept (apply, stale measures refused) or reject (delete) a task's pending
         suggestions, all or those of ``measures``, in one transaction: what a client does
         through the document, for scripts."""
         await self.get(score_id, task_id)
         async with self.hub.rooms.hold(score_id) as room:
-            chosen = [sid for sid, raw in room.score.raw_suggestions().items()
-                      if isinstance(raw, dict) and raw.get("task") == task_id
-                      and raw.get("status") == "pending"
-                      and (measures is None or raw.get("measure") in measures)]
+            chosen = [
+                sid
+                for sid, raw in room.score.raw_suggestions().items()
+                if isinstance(raw, dict)
+                and raw.get("task") == task_id
+                and raw.get("status") == "pending"
+                and (measures is None or raw.get("measure") in measures)
+            ]
             editor = ScoreEditor(room.score, Origin.server("accept" if accept else "reject"))
             if accept:
                 result = editor.apply_suggestions(chosen, by=by)
@@ -353,5 +418,11 @@ class AgentTasks:
             self._undo.popitem(last=False)[1][0].release()
 
 
-__all__ = ["AgentTasks", "UnknownPersona", "agent_config", "agent_limiter", "default_brain",
-           "task_origin"]
+__all__ = [
+    "AgentTasks",
+    "UnknownPersona",
+    "agent_config",
+    "agent_limiter",
+    "default_brain",
+    "task_origin",
+]

@@ -18,9 +18,15 @@ class ParticipantHub:
         self.rooms = rooms
         self.access = access
 
-    async def join(self, score_id: str, profile: Profile, origin: Origin, *,
-                   acting_for: Identity | None = None, role: Role | None = None
-                   ) -> Participant:
+    async def join(
+        self,
+        score_id: str,
+        profile: Profile,
+        origin: Origin,
+        *,
+        acting_for: Identity | None = None,
+        role: Role | None = None,
+    ) -> Participant:
         """Join ``score_id``'s room (loading it). The role is ``role`` if given, else
         ``acting_for``'s role on the score (:class:`~collab_server.errors.Forbidden`
         if it has none), else editor (the server acting for itself)."""
@@ -29,5 +35,6 @@ class ParticipantHub:
                 raise ValueError("acting for an identity needs access control")
             role = await self.access.require(score_id, acting_for, "viewer")
         room = await self.rooms.get_room(score_id)
-        return Participant(room, profile, origin, role or "editor",
-                           reopen=lambda: self.rooms.get_room(score_id))
+        return Participant(
+            room, profile, origin, role or "editor", reopen=lambda: self.rooms.get_room(score_id)
+        )

@@ -58,9 +58,16 @@ class Participant:
     """Present in one room until :meth:`leave`. Build with
     :meth:`~collab_server.participants.hub.ParticipantHub.join`."""
 
-    def __init__(self, room: Room, profile: Profile, origin: Origin, role: Role, *,
-                 reopen: Callable[[], Awaitable[Room]] | None = None,
-                 renew_seconds: float = RENEW_SECONDS) -> None:
+    def __init__(
+        self,
+        room: Room,
+        profile: Profile,
+        origin: Origin,
+        role: Role,
+        *,
+        reopen: Callable[[], Awaitable[Room]] | None = None,
+        renew_seconds: float = RENEW_SECONDS,
+    ) -> None:
         self._room = room
         self.profile = profile
         self._origin = origin
@@ -104,8 +111,9 @@ class Participant:
         """Run ``fn`` in one transaction under :attr:`origin`; wait until it is stored."""
         room = await self._live_room()
         if not self.can_edit:
-            raise ParticipantForbidden(f"{self.profile.name} acts for a {self.role}: "
-                                       "it cannot change the score")
+            raise ParticipantForbidden(
+                f"{self.profile.name} acts for a {self.role}: it cannot change the score"
+            )
         editor = ScoreEditor(room.score, self._origin)
         with editor.batch():
             result = fn(editor)
@@ -116,12 +124,12 @@ class Participant:
         """Append ``{id, author, text, kind, time, ...extra}`` to the chat as this
         participant (``author`` is its name, ``author_kind`` its kind)."""
         if not self.can_edit:
-            raise ParticipantForbidden(f"{self.profile.name} acts for a {self.role}: "
-                                       "it cannot post to the chat")
+            raise ParticipantForbidden(
+                f"{self.profile.name} acts for a {self.role}: it cannot post to the chat"
+            )
 
         fields = {"author_kind": self.profile.kind, **extra}
-        return await self.edit(lambda editor: editor.post_chat(self.profile.name, text,
-                                                               **fields))
+        return await self.edit(lambda editor: editor.post_chat(self.profile.name, text, **fields))
 
     async def flushed(self) -> None:
         await (await self._live_room()).flushed()
@@ -134,23 +142,24 @@ class Participant:
         self._clock += 1
         if state is None:
             self._state = None
-            room.set_presence([AwarenessEntry(self.client_id, self._clock, NULL_STATE)],
-                              self.owner)
+            room.set_presence([AwarenessEntry(self.client_id, self._clock, NULL_STATE)], self.owner)
             self._stop_renewing()
             return
         self._state = {"user": self.profile.to_json(), **state}
         room.set_presence([self._entry()], self.owner)
         if self._renewer is None:
             self._renewer = asyncio.get_running_loop().create_task(
-                self._renew(), name=f"presence-{self.owner}")
+                self._renew(), name=f"presence-{self.owner}"
+            )
 
     @property
     def presence(self) -> dict[str, Any] | None:
         return self._state
 
     def _entry(self) -> AwarenessEntry:
-        return AwarenessEntry(self.client_id, self._clock,
-                              json.dumps(self._state, separators=(",", ":")))
+        return AwarenessEntry(
+            self.client_id, self._clock, json.dumps(self._state, separators=(",", ":"))
+        )
 
     async def _renew(self) -> None:
         while True:

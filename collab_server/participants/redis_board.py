@@ -26,8 +26,9 @@ class RedisTaskBoard:
         self.poll = poll
 
     async def save(self, record: TaskRecord) -> None:
-        await self.client.set(f"{PREFIX}task:{record.id}", json.dumps(record.to_json()),
-                              ex=TTL_SECONDS)
+        await self.client.set(
+            f"{PREFIX}task:{record.id}", json.dumps(record.to_json()), ex=TTL_SECONDS
+        )
 
     async def get(self, task_id: str) -> TaskRecord | None:
         raw = await self.client.get(f"{PREFIX}task:{task_id}")
@@ -41,8 +42,7 @@ class RedisTaskBoard:
             seq, _ = await pipe.execute()
         return TaskEvent(int(seq), type, data)
 
-    async def events(self, task_id: str, *, after: int = 0, wait: float = 0.0
-                     ) -> list[TaskEvent]:
+    async def events(self, task_id: str, *, after: int = 0, wait: float = 0.0) -> list[TaskEvent]:
         deadline = time.monotonic() + wait
         while True:
             raw = await self.client.lrange(f"{PREFIX}events:{task_id}", after, -1)

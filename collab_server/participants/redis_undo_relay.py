@@ -40,8 +40,9 @@ class RedisUndoRelay:
 
     async def hold(self, task_id: str, seconds: float) -> None:
         await self._alive()
-        await self.client.set(f"{PREFIX}undo-holder:{task_id}", self.holder,
-                              ex=max(1, int(seconds)))
+        await self.client.set(
+            f"{PREFIX}undo-holder:{task_id}", self.holder, ex=max(1, int(seconds))
+        )
 
     async def request(self, task_id: str, *, timeout: float) -> None:
         holder = await self.client.get(f"{PREFIX}undo-holder:{task_id}")
@@ -50,8 +51,9 @@ class RedisUndoRelay:
         if not holder or not await self.client.exists(f"{PREFIX}alive:{holder}"):
             raise Conflict(NO_HOLDER)
         reply = uuid.uuid4().hex
-        await self.client.rpush(f"{PREFIX}undo-requests:{holder}",
-                                json.dumps({"task": task_id, "reply": reply}))
+        await self.client.rpush(
+            f"{PREFIX}undo-requests:{holder}", json.dumps({"task": task_id, "reply": reply})
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             raw = await self.client.get(f"{PREFIX}undo-reply:{reply}")
@@ -87,13 +89,14 @@ class RedisUndoRelay:
             except Exception as exc:
                 log.exception("undo of an agent task failed", extra={"task": asked["task"]})
                 outcome = {"error": f"the undo failed: {type(exc).__name__}"}
-            await self.client.set(f"{PREFIX}undo-reply:{asked['reply']}",
-                                  json.dumps(outcome), ex=REPLY_SECONDS)
+            await self.client.set(
+                f"{PREFIX}undo-reply:{asked['reply']}", json.dumps(outcome), ex=REPLY_SECONDS
+            )
 
     async def leave(self) -> None:
-        await self.client.delete(f"{PREFIX}alive:{self.holder}",
-                                 f"{PREFIX}undo-requests:{self.holder}")
+        await self.client.delete(
+            f"{PREFIX}alive:{self.holder}", f"{PREFIX}undo-requests:{self.holder}"
+        )
 
     async def _alive(self) -> None:
-        await self.client.set(f"{PREFIX}alive:{self.holder}", "1",
-                              ex=max(1, int(ALIVE_SECONDS)))
+        await self.client.set(f"{PREFIX}alive:{self.holder}", "1", ex=max(1, int(ALIVE_SECONDS)))

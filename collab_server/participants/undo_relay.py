@@ -21,13 +21,14 @@ from collab_server.errors import Conflict, OrpheusError, Unavailable
 log = logging.getLogger("orpheus.agents")
 
 UndoHere = Callable[[str], Awaitable[None]]
-NO_HOLDER = ("this task cannot be undone: its undo was kept by the worker that ran it, "
-             "which has stopped or restarted since (or the task is older than an hour)")
+NO_HOLDER = (
+    "this task cannot be undone: its undo was kept by the worker that ran it, "
+    "which has stopped or restarted since (or the task is older than an hour)"
+)
 
 
 def no_answer(timeout: float) -> str:
-    return (f"the worker holding this task's undo did not answer within {timeout:g} s; "
-            "try again")
+    return f"the worker holding this task's undo did not answer within {timeout:g} s; try again"
 
 
 class UndoRelay(Protocol):
@@ -57,7 +58,8 @@ class UndoExchange:
 
     holders: dict[str, tuple[str, float]] = field(default_factory=dict)  # task -> holder
     inboxes: dict[str, asyncio.Queue[tuple[str, asyncio.Future[str]]]] = field(
-        default_factory=dict)  # live holders' requests: task, future of the error ("": ok)
+        default_factory=dict
+    )  # live holders' requests: task, future of the error ("": ok)
 
 
 class MemoryUndoRelay:

@@ -48,9 +48,13 @@ async def connection_author(room: Room, origin: Origin) -> tuple[str | None, Rol
 class AgentRoomHooks(RoomHooks):
     """Watch chat for @mentions and suggestions for acceptance."""
 
-    def __init__(self, tasks: AgentTasks | None = None, *,
-                 author_of: AuthorOf = connection_author,
-                 on_accepted: Callable[[dict[str, list[str]]], None] | None = None) -> None:
+    def __init__(
+        self,
+        tasks: AgentTasks | None = None,
+        *,
+        author_of: AuthorOf = connection_author,
+        on_accepted: Callable[[dict[str, list[str]]], None] | None = None,
+    ) -> None:
         self._tasks = tasks
         self.on_accepted = on_accepted  # ids applied and stale per acceptance (metrics)
         self.author_of = author_of
@@ -105,28 +109,40 @@ class AgentRoomHooks(RoomHooks):
                 continue
             mention = find_mention(str(message.get("text", "")), self.tasks.personas)
             if mention is not None:
-                self._spawn(self._start(room, clients, mention.persona.name,
-                                        mention.instruction, message))
+                self._spawn(
+                    self._start(room, clients, mention.persona.name, mention.instruction, message)
+                )
 
     def _accept(self, room: Room) -> None:
-        accepted = [sid for sid, raw in room.score.raw_suggestions().items()
-                    if isinstance(raw, dict) and raw.get("status") == "accepted"]
+        accepted = [
+            sid
+            for sid, raw in room.score.raw_suggestions().items()
+            if isinstance(raw, dict) and raw.get("status") == "accepted"
+        ]
         if not accepted:
             return
         try:
             by = room.score.suggestions[accepted[0]].get("by")
             result = ScoreEditor(room.score, ACCEPT_ORIGIN).apply_suggestions(
-                accepted, by=by if isinstance(by, str) else None)
-            log.info("suggestions accepted", extra={"score": room.score_id, **{
-                k: len(v) for k, v in result.items()}})
+                accepted, by=by if isinstance(by, str) else None
+            )
+            log.info(
+                "suggestions accepted",
+                extra={"score": room.score_id, **{k: len(v) for k, v in result.items()}},
+            )
             if self.on_accepted is not None:
                 self.on_accepted(result)
         except Exception:
-            log.exception("applying accepted suggestions failed",
-                          extra={"score": room.score_id})
+            log.exception("applying accepted suggestions failed", extra={"score": room.score_id})
 
-    async def _start(self, room: Room, clients: list[Origin], agent: str, instruction: str,
-                     message: dict[str, Any]) -> None:
+    async def _start(
+        self,
+        room: Room,
+        clients: list[Origin],
+        agent: str,
+        instruction: str,
+        message: dict[str, Any],
+    ) -> None:
         author = None
         for origin in clients:
             author = await self.author_of(room, origin)
@@ -141,14 +157,24 @@ class AgentRoomHooks(RoomHooks):
             numbers = [(slot.number, slot.id) for slot in room.score.read().layout()]
             measures = measures_of(bars, numbers) or None
         try:
-            await self.tasks.start(room.score_id, agent=agent, instruction=instruction,
-                                   role=role, user=user, measures=measures, source="chat")
+            await self.tasks.start(
+                room.score_id,
+                agent=agent,
+                instruction=instruction,
+                role=role,
+                user=user,
+                measures=measures,
+                source="chat",
+            )
         except OrpheusError as exc:
             with contextlib.suppress(Exception):
                 persona = self.tasks.persona(agent)
                 ScoreEditor(room.score, Origin.agent(persona.name)).post_chat(
-                    persona.display_name, f"I can't do that: {exc.message}",
-                    author_kind="agent", reply_to=message.get("id"))
+                    persona.display_name,
+                    f"I can't do that: {exc.message}",
+                    author_kind="agent",
+                    reply_to=message.get("id"),
+                )
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

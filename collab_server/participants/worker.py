@@ -44,8 +44,12 @@ class DramatiqRunner:
 
     async def __call__(self, record: TaskRecord, role: Role) -> None:
         message: dramatiq.Message[Any] = dramatiq.Message(
-            queue_name=QUEUE, actor_name=RUN_TASK, args=(record.to_json(), role),
-            kwargs={}, options={})
+            queue_name=QUEUE,
+            actor_name=RUN_TASK,
+            args=(record.to_json(), role),
+            kwargs={},
+            options={},
+        )
         await asyncio.to_thread(self.broker.enqueue, message)
 
 
@@ -53,13 +57,17 @@ class AgentActor:
     """``agents.run_task`` declared on a broker; :meth:`close` ends the worker's agents
     (those still waiting for a review leave) before the worker stops."""
 
-    def __init__(self, broker: dramatiq.Broker,
-                 tasks: Callable[[], Awaitable[AgentTasks]]) -> None:
+    def __init__(self, broker: dramatiq.Broker, tasks: Callable[[], Awaitable[AgentTasks]]) -> None:
         self._factory = tasks
         self._built: list[AgentTasks] = []
         self._lock = asyncio.Lock()
-        self.actor = dramatiq.actor(actor_name=RUN_TASK, queue_name=QUEUE, broker=broker,
-                                    max_retries=0, time_limit=TIME_LIMIT_MS)(self._run_task)
+        self.actor = dramatiq.actor(
+            actor_name=RUN_TASK,
+            queue_name=QUEUE,
+            broker=broker,
+            max_retries=0,
+            time_limit=TIME_LIMIT_MS,
+        )(self._run_task)
 
     async def _job(self, raw: dict[str, Any], role: Role) -> None:
         async with self._lock:
@@ -80,8 +88,9 @@ class AgentActor:
             runner.run_coroutine(self._built[0].close())
 
 
-def declare_agent_actor(broker: dramatiq.Broker,
-                        tasks: Callable[[], Awaitable[AgentTasks]]) -> AgentActor:
+def declare_agent_actor(
+    broker: dramatiq.Broker, tasks: Callable[[], Awaitable[AgentTasks]]
+) -> AgentActor:
     """Declare ``agents.run_task`` on ``broker``; ``tasks`` builds the worker's
     :class:`AgentTasks` once, on the actors' event loop (Dramatiq's ``AsyncIO``)."""
     return AgentActor(broker, tasks)
@@ -98,13 +107,22 @@ async def headless_tasks(settings: Settings, redis: Any) -> AgentTasks:
     from persistence.backend import open_backend
     from persistence.documents.store import DocumentStore
 
-    backend = await open_backend(replace(settings.backend_config(),
-                                         application_name="orpheus-agents"))
-    documents = DocumentStore(backend.storage, commit_window=settings.commit_window_ms / 1000,
-                              compact_every=settings.compact_every)
+    backend = await open_backend(
+        replace(settings.backend_config(), application_name="orpheus-agents")
+    )
+    documents = DocumentStore(
+        backend.storage,
+        commit_window=settings.commit_window_ms / 1000,
+        compact_every=settings.compact_every,
+    )
     store = StoreHooks(documents)
     fanout = open_fanout(redis, f"{settings.instance_id}-agents")
     hooks = store if fanout is None else HookChain(FanoutHooks(fanout, store), store)
     rooms = RoomManager(hooks, idle_timeout=settings.room_idle_seconds)
-    return AgentTasks(ParticipantHub(rooms), RedisTaskBoard(redis), agent_config(settings),
-                      conversations=backend.conversations, relay=RedisUndoRelay(redis))
+    return AgentTasks(
+        ParticipantHub(rooms),
+        RedisTaskBoard(redis),
+        agent_config(settings),
+        conversations=backend.conversations,
+        relay=RedisUndoRelay(redis),
+    )

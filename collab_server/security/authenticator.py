@@ -84,8 +84,7 @@ def new_link_token() -> str:
 
 def check_password(password: object) -> str:
     if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise BadRequest(f"a password is a string of {MIN_PASSWORD} to {MAX_PASSWORD} "
-                         "characters")
+        raise BadRequest(f"a password is a string of {MIN_PASSWORD} to {MAX_PASSWORD} characters")
     return password
 
 
@@ -93,24 +92,28 @@ class SessionCache:
     """Successful credential checks by user: ``check`` runs ``verify`` on a miss and
     keeps whether the user is an admin; :meth:`forget_user` drops all of a user's."""
 
-    def __init__(self, cache: Cache, *, ttl: float = SESSION_TTL,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, cache: Cache, *, ttl: float = SESSION_TTL, clock: Callable[[], float] = time.time
+    ) -> None:
         self.cache = cache
         self.ttl = ttl
         self._clock = clock
 
-    async def check(self, user_id: str, credential: str, ttl: float,
-                    verify: Callable[[], Awaitable[Identity]]) -> bool:
+    async def check(
+        self, user_id: str, credential: str, ttl: float, verify: Callable[[], Awaitable[Identity]]
+    ) -> bool:
         """Whether the user is an admin, from the cache or ``verify()`` (which raises
         :class:`Unauthenticated` for a bad credential; failures are never cached). A
         kept check lasts at most ``ttl`` seconds and ends at the identity's
         ``session_expires`` (if set) whatever the cache does."""
+
         async def load() -> bytes:
             identity = await verify()
             if identity.user_id != user_id:
                 raise Unauthenticated("invalid credential")
-            return json.dumps({"is_admin": identity.is_admin,
-                               "expires": identity.session_expires}).encode()
+            return json.dumps(
+                {"is_admin": identity.is_admin, "expires": identity.session_expires}
+            ).encode()
 
         ttl = min(ttl, self.ttl)
         if ttl < 1:
@@ -126,6 +129,7 @@ class SessionCache:
 
     async def owner(self, token_hash: bytes, load: Callable[[], Awaitable[str]]) -> str:
         """The user an API token belongs to (never changes: safe to keep)."""
+
         async def load_encoded() -> bytes:
             return (await load()).encode()
 
@@ -138,8 +142,9 @@ class SessionCache:
         try:
             await self.cache.invalidate(_user_scope(user_id), strict=True)
         except Exception:
-            raise Unavailable("the change is stored, but cached sessions could not be "
-                              "dropped: retry") from None
+            raise Unavailable(
+                "the change is stored, but cached sessions could not be dropped: retry"
+            ) from None
 
 
 def _user_scope(user_id: str) -> str:
@@ -174,9 +179,17 @@ class Authenticator:
     """Issues and verifies credentials against an :class:`AccountStore`; with
     ``cache``, successful checks are kept (see :class:`SessionCache`)."""
 
-    def __init__(self, accounts: AccountStore, *, secret: str, algorithm: str = "HS256",
-                 lifetime: float = 12 * 3600, clock: Callable[[], float] = time.time,
-                 hasher: PasswordHasher | None = None, cache: Cache | None = None) -> None:
+    def __init__(
+        self,
+        accounts: AccountStore,
+        *,
+        secret: str,
+        algorithm: str = "HS256",
+        lifetime: float = 12 * 3600,
+        clock: Callable[[], float] = time.time,
+        hasher: PasswordHasher | None = None,
+        cache: Cache | None = None,
+    ) -> None:
         if not secret:
             raise ValueError("the JWT secret must not be empty")
         self.accounts = accounts
@@ -200,8 +213,14 @@ class Authenticator:
     def hash_password(self, password: str) -> str:
         return self._hasher.hash(check_password(password))
 
-    async def create_user(self, user_id: str, password: object, *,
-                          display_name: str | None = None, is_admin: bool = False) -> User:
+    async def create_user(
+        self,
+        user_id: str,
+        password: object,
+        *,
+        display_name: str | None = None,
+        is_admin: bool = False,
+    ) -> User:
         """A new account: 422 for a bad name, 400 for a bad password, 409 if taken."""
         try:
             user_id = check_user_id(user_id)
@@ -214,9 +233,16 @@ class Authenticator:
         except AlreadyExists:
             raise Conflict(f"the name {user_id!r} is taken: that account exists already") from None
 
-    async def register(self, user_id: str, password: object, *, display_name: str | None,
-                       is_admin: bool, caller: Identity | None, open_registration: bool
-                       ) -> User:
+    async def register(
+        self,
+        user_id: str,
+        password: object,
+        *,
+        display_name: str | None,
+        is_admin: bool,
+        caller: Identity | None,
+        open_registration: bool,
+    ) -> User:
         """:meth:`create_user` for a caller over the API: anyone while registration is
         open, else admins only; only an admin creates admins."""
         caller_is_admin = caller is not None and caller.is_admin
@@ -224,8 +250,9 @@ class Authenticator:
             raise Forbidden("registration is closed: ask an admin for an account")
         if is_admin and not caller_is_admin:
             raise Forbidden("only an admin creates admins")
-        return await self.create_user(user_id, password, display_name=display_name,
-                                      is_admin=is_admin)
+        return await self.create_user(
+            user_id, password, display_name=display_name, is_admin=is_admin
+        )
 
     async def login(self, user_id: str, password: str) -> tuple[User, str]:
         """Check a password; return the user and a new access token (JWT)."""
@@ -250,24 +277,29 @@ class Authenticator:
         if not self._verify(user, old):
             raise Unauthenticated("the current password is wrong")
         now = self._clock()
-        await self.accounts.set_password(user.id, self.hash_password(new),
-                                         sessions_valid_after=now)
+        await self.accounts.set_password(user.id, self.hash_password(new), sessions_valid_after=now)
         return self.issue(user, now=now)
 
     # --- tokens ---------------------------------------------------------------------------
     def issue(self, user: User, *, now: float | None = None) -> str:
         now = self._clock() if now is None else now
-        claims = {"sub": user.id, "iat": int(now), "t": now, "exp": int(now + self.lifetime),
-                  "jti": secrets.token_hex(16)}
+        claims = {
+            "sub": user.id,
+            "iat": int(now),
+            "t": now,
+            "exp": int(now + self.lifetime),
+            "jti": secrets.token_hex(16),
+        }
         return jwt.encode(claims, self._secret, algorithm=self._algorithm)
 
-    async def create_api_token(self, user_id: str, name: str,
-                               expires_at: float | None = None) -> tuple[ApiToken, str]:
+    async def create_api_token(
+        self, user_id: str, name: str, expires_at: float | None = None
+    ) -> tuple[ApiToken, str]:
         """A new API token: its record and the secret, shown once."""
         token = new_api_token()
-        record = await self.accounts.create_api_token(user_id, name=name,
-                                                      token_hash=digest(token),
-                                                      expires_at=expires_at)
+        record = await self.accounts.create_api_token(
+            user_id, name=name, token_hash=digest(token), expires_at=expires_at
+        )
         return record, token
 
     async def logout(self, identity: Identity) -> None:
@@ -300,8 +332,11 @@ class Authenticator:
 
         user_id = await self.sessions.owner(token_hash, owner)
         is_admin = await self.sessions.check(
-            user_id, "api:" + token_hash.hex(), self.sessions.ttl,
-            lambda: self._check_api_token(token))
+            user_id,
+            "api:" + token_hash.hex(),
+            self.sessions.ttl,
+            lambda: self._check_api_token(token),
+        )
         return Identity(user_id=user_id, is_admin=is_admin)
 
     async def _check_api_token(self, token: str) -> Identity:
@@ -309,14 +344,18 @@ class Authenticator:
         if record is None or record.revoked or self._expired(record.expires_at):
             raise Unauthenticated("the API token is invalid, expired or revoked")
         user = await self._active_user(record.user_id)
-        return Identity(user_id=user.id, is_admin=user.is_admin,
-                        session_expires=record.expires_at or 0.0)
+        return Identity(
+            user_id=user.id, is_admin=user.is_admin, session_expires=record.expires_at or 0.0
+        )
 
     async def _verify_jwt(self, token: str) -> Identity:
         try:
             claims: dict[str, Any] = jwt.decode(
-                token, self._secret, algorithms=[self._algorithm],
-                options={"require": ["sub", "exp", "iat", "jti"]})
+                token,
+                self._secret,
+                algorithms=[self._algorithm],
+                options={"require": ["sub", "exp", "iat", "jti"]},
+            )
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"invalid access token: {exc}") from None
         if not isinstance(claims["sub"], str) or not isinstance(claims["jti"], str):
@@ -325,10 +364,14 @@ class Authenticator:
             return await self._check_session(claims)
         expires = float(claims["exp"])
         is_admin = await self.sessions.check(
-            claims["sub"], "jwt:" + claims["jti"], expires - self._clock(),
-            lambda: self._check_session(claims))
-        return Identity(user_id=claims["sub"], is_admin=is_admin, session=claims["jti"],
-                        session_expires=expires)
+            claims["sub"],
+            "jwt:" + claims["jti"],
+            expires - self._clock(),
+            lambda: self._check_session(claims),
+        )
+        return Identity(
+            user_id=claims["sub"], is_admin=is_admin, session=claims["jti"], session_expires=expires
+        )
 
     async def _check_session(self, claims: dict[str, Any]) -> Identity:
         user = await self._active_user(claims["sub"])
@@ -337,8 +380,12 @@ class Authenticator:
             raise Unauthenticated("this session ended (the password was changed)")
         if await self.accounts.session_revoked(claims["jti"]):
             raise Unauthenticated("this session was logged out")
-        return Identity(user_id=user.id, is_admin=user.is_admin, session=claims["jti"],
-                        session_expires=float(claims["exp"]))
+        return Identity(
+            user_id=user.id,
+            is_admin=user.is_admin,
+            session=claims["jti"],
+            session_expires=float(claims["exp"]),
+        )
 
     async def _active_user(self, user_id: str) -> User:
         try:
@@ -359,8 +406,10 @@ def load_secret(settings: Settings, *, embedded: bool) -> str:
     if settings.jwt_secret:
         return settings.jwt_secret
     if not embedded:
-        raise ValueError("set ORPHEUS_JWT_SECRET: a server with a shared database needs "
-                         "the same secret on every instance")
+        raise ValueError(
+            "set ORPHEUS_JWT_SECRET: a server with a shared database needs "
+            "the same secret on every instance"
+        )
     path = Path(settings.data_dir) / "jwt_secret"
     if path.exists():
         return path.read_text().strip()

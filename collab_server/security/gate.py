@@ -108,8 +108,9 @@ class GateMiddleware:
         await _allow(gate.access, need, params, identity)
 
 
-async def _allow(access: AccessControl, need: Need | None, params: dict[str, Any],
-                 identity: Identity) -> Role | None:
+async def _allow(
+    access: AccessControl, need: Need | None, params: dict[str, Any], identity: Identity
+) -> Role | None:
     """Check ``identity`` against a route's declared ``need``; its role on the score for
     the score roles."""
     if need is None:
@@ -124,8 +125,7 @@ async def _allow(access: AccessControl, need: Need | None, params: dict[str, Any
     return None
 
 
-async def _require(access: AccessControl, score_id: str, identity: Identity,
-                   role: Role) -> Role:
+async def _require(access: AccessControl, score_id: str, identity: Identity, role: Role) -> Role:
     try:
         return await access.require(score_id, identity, role)
     except NotFound:
@@ -143,17 +143,16 @@ def _refuse_if(wait: float) -> None:
 
 
 def _token(scope: Scope) -> str | None:
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-               for k, v in scope.get("headers", [])}
+    headers = {
+        k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
+    }
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
     return bearer(headers, query)
 
 
-
-
-def websocket_authenticator(gate: Callable[[WebSocket], Gate | None],
-                            rooms: Callable[[WebSocket], RoomManager]
-                            ) -> Authenticate:
+def websocket_authenticator(
+    gate: Callable[[WebSocket], Gate | None], rooms: Callable[[WebSocket], RoomManager]
+) -> Authenticate:
     """``ScoreWebSocket``'s ``authenticate``: token in ``?token=`` (or a Bearer header);
     none or bad: 4401; no role: 4403; viewers get read-only connections; over the
     connection limits or the per-IP rate of attempts: 1013 (retry later)."""
@@ -180,12 +179,17 @@ def websocket_authenticator(gate: Callable[[WebSocket], Gate | None],
 
 def _check_connections(gate: Gate, rooms: RoomManager, score_id: str, principal: str) -> None:
     room = rooms.loaded(score_id)
-    if gate.max_connections_per_room and room is not None \
-            and len(room.connections) >= gate.max_connections_per_room:
-        raise TooManyConnections(f"the score has {gate.max_connections_per_room} "
-                                 "connections already")
+    if (
+        gate.max_connections_per_room
+        and room is not None
+        and len(room.connections) >= gate.max_connections_per_room
+    ):
+        raise TooManyConnections(
+            f"the score has {gate.max_connections_per_room} connections already"
+        )
     if gate.max_connections_per_user:
         mine = sum(1 for r in rooms.rooms for c in r.connections if c.principal == principal)
         if mine >= gate.max_connections_per_user:
-            raise TooManyConnections(f"you have {gate.max_connections_per_user} "
-                                     "connections open already")
+            raise TooManyConnections(
+                f"you have {gate.max_connections_per_user} connections open already"
+            )

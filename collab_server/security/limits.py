@@ -39,8 +39,9 @@ class TokenBucket:
 
     __slots__ = ("_clock", "burst", "rate", "stamp", "tokens")
 
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
-                 ) -> None:
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate, self.burst = rate, burst
         self.tokens = float(burst)
         self._clock = clock
@@ -60,8 +61,14 @@ class MemoryRateLimiter:
     """Buckets in this process; the least recently used are forgotten past ``max_keys``
     (a forgotten bucket is full again: generous, never wrongly strict)."""
 
-    def __init__(self, rate: float, burst: int, *, max_keys: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        *,
+        max_keys: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rate, self.burst, self.max_keys = rate, burst, max_keys
         self._clock = clock
         self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
@@ -99,8 +106,9 @@ class RedisRateLimiter:
     clock, so instances need not agree on time), on the process's shared client
     (:mod:`collab_server.redis_client`), which it does not close."""
 
-    def __init__(self, client: Any, rate: float, burst: int, *, prefix: str = "orpheus:rl:"
-                 ) -> None:
+    def __init__(
+        self, client: Any, rate: float, burst: int, *, prefix: str = "orpheus:rl:"
+    ) -> None:
         self._redis = client
         self.rate, self.burst, self.prefix = rate, burst, prefix
         self._script = client.register_script(_REDIS_BUCKET)
@@ -112,13 +120,13 @@ class RedisRateLimiter:
         try:
             seconds, micros = await self._redis.time()
             now_ms = seconds * 1000 + micros / 1000
-            wait_ms = await self._script(keys=[self.prefix + key],
-                                         args=[self.rate, self.burst, now_ms])
+            wait_ms = await self._script(
+                keys=[self.prefix + key], args=[self.rate, self.burst, now_ms]
+            )
         except (RedisError, OSError) as exc:
             if time.monotonic() - self._warned_at > 60:
                 self._warned_at = time.monotonic()
-                log.warning("rate limits fall back to this instance: Redis unreachable (%s)",
-                            exc)
+                log.warning("rate limits fall back to this instance: Redis unreachable (%s)", exc)
             return await self._fallback.hit(key)
         return float(wait_ms) / 1000
 
@@ -138,9 +146,16 @@ class FrameGuard:
     state encoded again, so the common path costs an addition.
     """
 
-    def __init__(self, *, update_rate: float, update_burst: int, max_document_bytes: int,
-                 awareness_rate: float = 0.0, awareness_burst: int = 0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        update_rate: float,
+        update_burst: int,
+        max_document_bytes: int,
+        awareness_rate: float = 0.0,
+        awareness_burst: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.update_rate, self.update_burst = update_rate, update_burst
         self.awareness_rate, self.awareness_burst = awareness_rate, awareness_burst
         self.max_document_bytes = max_document_bytes
@@ -152,16 +167,27 @@ class FrameGuard:
     def __call__(self, room: Room, conn: Connection, frame: bytes) -> None:
         if not _is_update(frame):
             if self.awareness_rate > 0:
-                self._take(self._other, conn, self.awareness_rate, self.awareness_burst,
-                           "presence and control messages")
+                self._take(
+                    self._other,
+                    conn,
+                    self.awareness_rate,
+                    self.awareness_burst,
+                    "presence and control messages",
+                )
             return
         if self.update_rate > 0:
             self._take(self._buckets, conn, self.update_rate, self.update_burst, "updates")
         if self.max_document_bytes > 0 and not conn.read_only:
             self._check_size(room, len(frame))
 
-    def _take(self, buckets: WeakKeyDictionary[Connection, TokenBucket], conn: Connection,
-              rate: float, burst: int, what: str) -> None:
+    def _take(
+        self,
+        buckets: WeakKeyDictionary[Connection, TokenBucket],
+        conn: Connection,
+        rate: float,
+        burst: int,
+        what: str,
+    ) -> None:
         bucket = buckets.get(conn)
         if bucket is None:
             bucket = buckets[conn] = TokenBucket(rate, burst, self._clock)
@@ -175,14 +201,16 @@ class FrameGuard:
             estimate = len(room.score.doc.get_update())
             if estimate + incoming > self.max_document_bytes:
                 self._sizes[room] = estimate
-                raise DocumentTooLarge(
-                    f"the score would exceed {self.max_document_bytes:,} bytes")
+                raise DocumentTooLarge(f"the score would exceed {self.max_document_bytes:,} bytes")
         self._sizes[room] = estimate + incoming
 
 
 def _is_update(frame: bytes) -> bool:
-    return (len(frame) >= 2 and frame[0] == MessageType.SYNC
-            and frame[1] in (SyncType.STEP2, SyncType.UPDATE))
+    return (
+        len(frame) >= 2
+        and frame[0] == MessageType.SYNC
+        and frame[1] in (SyncType.STEP2, SyncType.UPDATE)
+    )
 
 
 def retry_after(seconds: float) -> int:

@@ -51,16 +51,16 @@ class AccessControl:
         """The identity's role if it is at least ``needed``, else :class:`Forbidden`."""
         role = await self.role(score_id, identity)
         if role is None or RANK[role] < RANK[needed]:
-            raise Forbidden(f"this needs the {needed} role on the score"
-                            + (f"; you are {role}" if role else ""))
+            raise Forbidden(
+                f"this needs the {needed} role on the score" + (f"; you are {role}" if role else "")
+            )
         return role
 
     async def record_owner(self, score_id: str, user_id: str) -> None:
         """Make the creator the owner (so the score appears in their list)."""
         await self.accounts.set_role(score_id, user_id, "owner", granted_by=user_id)
 
-    async def visible(self, identity: Identity, *, limit: int, offset: int
-                      ) -> list[ScoreRecord]:
+    async def visible(self, identity: Identity, *, limit: int, offset: int) -> list[ScoreRecord]:
         """Scores the identity has any role on, oldest grant first."""
         if identity.link is not None:
             ids = [identity.link.score_id]
@@ -69,7 +69,7 @@ class AccessControl:
         else:
             ids = []
         records = []
-        for score_id in ids[offset:offset + limit]:
+        for score_id in ids[offset : offset + limit]:
             try:
                 records.append(await self.storage.catalog.get_score(score_id))
             except NotFound:  # deleted since (the memory store keeps stale grants)
@@ -104,14 +104,16 @@ class AccessControl:
     async def links(self, score_id: str) -> list[ShareLink]:
         return await self.accounts.list_links(score_id)
 
-    async def create_link(self, score_id: str, role: Role, *, by: str | None
-                          ) -> tuple[ShareLink, str]:
+    async def create_link(
+        self, score_id: str, role: Role, *, by: str | None
+    ) -> tuple[ShareLink, str]:
         """A new share link and its secret token (shown once; only its digest is kept)."""
         if role not in ("editor", "viewer"):
             raise Forbidden("a share link gives the editor or viewer role")
         token = new_link_token()
-        link = await self.accounts.create_link(score_id, role=role, token_hash=digest(token),
-                                               created_by=by)
+        link = await self.accounts.create_link(
+            score_id, role=role, token_hash=digest(token), created_by=by
+        )
         return link, token
 
     async def revoke_link(self, score_id: str, link_id: str) -> None:
@@ -129,8 +131,10 @@ class AccessControl:
                 room.disconnect(conn, Forbidden("your access to this score was removed"))
                 closed += 1
         if closed:
-            log.info("disconnected after access change",
-                     extra={"score": score_id, "principal": principal, "connections": closed})
+            log.info(
+                "disconnected after access change",
+                extra={"score": score_id, "principal": principal, "connections": closed},
+            )
         return closed
 
     def _follow_role(self, score_id: str, principal: str, *, read_only: bool) -> None:

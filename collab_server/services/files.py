@@ -30,13 +30,19 @@ class ScoreFiles:
     @classmethod
     def from_settings(cls, blobs: BlobStore, settings: Settings) -> ScoreFiles:
         """With the import limits of ``settings`` (upload size, measures, notes)."""
-        return cls(blobs, ImportLimits(max_bytes=settings.max_upload_bytes,
-                                       max_measures=settings.max_import_measures,
-                                       max_notes=settings.max_import_notes))
+        return cls(
+            blobs,
+            ImportLimits(
+                max_bytes=settings.max_upload_bytes,
+                max_measures=settings.max_import_measures,
+                max_notes=settings.max_import_notes,
+            ),
+        )
 
     async def import_file(self, data: bytes, filename: str | None) -> ScoreDoc:
         """A score from MusicXML, MXL, MIDI, ABC or exported JSON; 413 over the size
         limit, 415 not a score format, 422 broken, hostile or over the limits."""
+
         def run() -> ScoreDoc:
             try:
                 return import_score(data, filename=filename, limits=self.limits)
@@ -51,23 +57,34 @@ class ScoreFiles:
         score: ScoreDoc = await to_thread.run_sync(run)
         return score
 
-    async def export(self, state: bytes, fmt: str, *, engraving: EngraveOptions | None = None,
-                     page: int = 1) -> ExportedFile:
+    async def export(
+        self, state: bytes, fmt: str, *, engraving: EngraveOptions | None = None, page: int = 1
+    ) -> ExportedFile:
         """The document ``state`` as a file in ``fmt`` (one of :data:`EXPORT_FORMATS`);
         ``engraving`` and ``page`` for svg and pdf."""
+
         def run() -> ExportedFile:
             try:
-                return export_score(ScoreDoc.from_update(state), fmt, engraving=engraving,
-                                    page=page)
+                return export_score(
+                    ScoreDoc.from_update(state), fmt, engraving=engraving, page=page
+                )
             except ExportError as exc:
                 raise Unprocessable(f"the score cannot be exported as {fmt}: {exc}") from exc
 
         exported: ExportedFile = await to_thread.run_sync(run)
         return exported
 
-    async def export_url(self, score_id: str, tag: str, state: bytes, fmt: str,
-                         filename: str, *, engraving: EngraveOptions | None = None,
-                         page: int = 1) -> str | None:
+    async def export_url(
+        self,
+        score_id: str,
+        tag: str,
+        state: bytes,
+        fmt: str,
+        filename: str,
+        *,
+        engraving: EngraveOptions | None = None,
+        page: int = 1,
+    ) -> str | None:
         """A presigned link (valid :data:`EXPORT_LINK_SECONDS`) to the export stored at
         the immutable key ``scores/<id>/exports/<tag>.<ext>`` (rendered and stored on
         first request), or ``None`` where the blob store has no URLs (files, memory)."""

@@ -47,8 +47,9 @@ class ScoreAccess(Protocol):
 
     async def record_owner(self, score_id: str, user_id: str) -> None: ...
 
-    async def visible(self, identity: Identity, *, limit: int, offset: int
-                      ) -> list[ScoreRecord]: ...
+    async def visible(
+        self, identity: Identity, *, limit: int, offset: int
+    ) -> list[ScoreRecord]: ...
 
 
 class AnalysisCache(Protocol):
@@ -65,12 +66,18 @@ class ScoreService:
     imports (under their limits) and exports.
     """
 
-    def __init__(self, storage: Storage, documents: DocumentStore, rooms: RoomManager,
-                 cache: ScoreMetadataCache | None = None, *,
-                 access: ScoreAccess | None = None,
-                 analyses: AnalysisCache | None = None,
-                 files: ScoreFiles | None = None,
-                 trash_seconds: float = 30 * DAY) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        documents: DocumentStore,
+        rooms: RoomManager,
+        cache: ScoreMetadataCache | None = None,
+        *,
+        access: ScoreAccess | None = None,
+        analyses: AnalysisCache | None = None,
+        files: ScoreFiles | None = None,
+        trash_seconds: float = 30 * DAY,
+    ) -> None:
         self.storage = storage
         self.documents = documents
         self.rooms = rooms
@@ -80,8 +87,9 @@ class ScoreService:
         self.files = files or ScoreFiles.from_settings(storage.blobs, Settings())
         self.trash_seconds = trash_seconds  # 0: deleting deletes at once
 
-    async def create(self, *, title: str = "", owner: str | None = None,
-                     score: ScoreDoc | None = None) -> ScoreRecord:
+    async def create(
+        self, *, title: str = "", owner: str | None = None, score: ScoreDoc | None = None
+    ) -> ScoreRecord:
         """Store a new score: ``score`` (an imported document) or an empty one;
         ``owner`` (the creator) becomes its owner."""
         if score is None:
@@ -98,8 +106,7 @@ class ScoreService:
     async def get(self, score_id: str) -> ScoreRecord:
         if self.cache is None:
             return await self.storage.catalog.get_score(score_id)
-        return await self.cache.get(score_id,
-                                    lambda: self.storage.catalog.get_score(score_id))
+        return await self.cache.get(score_id, lambda: self.storage.catalog.get_score(score_id))
 
     async def _invalidate(self, score_id: str, *, analyses: bool = False) -> None:
         if self.cache is not None:
@@ -107,8 +114,9 @@ class ScoreService:
         if analyses and self.analyses is not None:
             await self.analyses.invalidate_score(score_id)
 
-    async def list(self, *, identity: Identity | None = None, limit: int = 100,
-                   offset: int = 0) -> list[ScoreRecord]:
+    async def list(
+        self, *, identity: Identity | None = None, limit: int = 100, offset: int = 0
+    ) -> list[ScoreRecord]:
         """Scores ``identity`` may see (with access control on), else all of them."""
         if self.access is not None and identity is not None:
             return await self.access.visible(identity, limit=limit, offset=offset)
@@ -117,8 +125,9 @@ class ScoreService:
     async def rename(self, score_id: str, title: str, *, actor: str = "rest") -> ScoreRecord:
         """Rename in the catalog and in the document's metadata (seen live by clients)."""
         title = _check_title(title)
-        await self.edit(score_id, lambda editor: editor.set_metadata(title=title),
-                        origin=Origin.server(actor))
+        await self.edit(
+            score_id, lambda editor: editor.set_metadata(title=title), origin=Origin.server(actor)
+        )
         record = await self.storage.catalog.update_score(score_id, title=title)
         await self._invalidate(score_id)
         return record
@@ -140,12 +149,14 @@ class ScoreService:
             await self.storage.catalog.delete_score(score_id)
         await self._invalidate(score_id, analyses=True)
 
-    async def trash(self, identity: Identity | None = None, *, limit: int = 100,
-                    offset: int = 0) -> builtins.list[ScoreRecord]:
+    async def trash(
+        self, identity: Identity | None = None, *, limit: int = 100, offset: int = 0
+    ) -> builtins.list[ScoreRecord]:
         """Scores in the trash: the caller's own (an admin's or, without access
         control, everyone's), most recently deleted first."""
-        return await self.storage.catalog.list_trash(owner=_owner_filter(identity),
-                                                     limit=limit, offset=offset)
+        return await self.storage.catalog.list_trash(
+            owner=_owner_filter(identity), limit=limit, offset=offset
+        )
 
     def purge_at(self, record: ScoreRecord) -> float:
         """When a trashed score will be deleted for good."""
@@ -166,7 +177,8 @@ class ScoreService:
     async def purge_expired(self, now: float | None = None) -> builtins.list[str]:
         """Delete for good every score longer in the trash than ``trash_seconds``."""
         expired = await self.storage.catalog.trashed_before(
-            (time.time() if now is None else now) - self.trash_seconds)
+            (time.time() if now is None else now) - self.trash_seconds
+        )
         purged = []
         for score_id in expired:
             try:
@@ -191,8 +203,7 @@ class ScoreService:
         owner = _owner_filter(identity)
         offset = 0
         while True:  # a trash is short: a scan of the caller's is cheap
-            page = await self.storage.catalog.list_trash(owner=owner, limit=500,
-                                                         offset=offset)
+            page = await self.storage.catalog.list_trash(owner=owner, limit=500, offset=offset)
             for record in page:
                 if record.id == score_id:
                     return record
@@ -211,8 +222,7 @@ class ScoreService:
         await self.get(score_id)
         return (await self.documents.load(score_id)).state
 
-    async def edit(self, score_id: str, change: Callable[[ScoreEditor], T], *,
-                   origin: Origin) -> T:
+    async def edit(self, score_id: str, change: Callable[[ScoreEditor], T], *, origin: Origin) -> T:
         """Apply an edit through the live room and wait until it is stored."""
         async with self.rooms.hold(score_id) as room:
             result = change(ScoreEditor(room.score, origin))
@@ -223,8 +233,12 @@ class ScoreService:
         record = await self.get(score_id)
         name = clean_text(name).strip() or time.strftime("Version of %Y-%m-%d %H:%M:%S")
         return await self.storage.versions.create_version(
-            score_id, name=name[:MAX_TITLE], author=author, epoch=record.epoch,
-            state=await self.state(score_id))
+            score_id,
+            name=name[:MAX_TITLE],
+            author=author,
+            epoch=record.epoch,
+            state=await self.state(score_id),
+        )
 
     async def versions(self, score_id: str) -> builtins.list[Version]:
         """The score's versions, newest first."""
@@ -243,13 +257,16 @@ class ScoreService:
         restore itself is recorded as a new version. Connected clients are told to reload.
         """
         version, state = await self.version(score_id, version_id)
-        await self.create_version(score_id, name=f"Before restoring '{version.name}'",
-                                  author=author)
+        await self.create_version(
+            score_id, name=f"Before restoring '{version.name}'", author=author
+        )
         epoch = await self.rooms.restore(
-            score_id, state, lambda: self.documents.reset(score_id, state))
+            score_id, state, lambda: self.documents.reset(score_id, state)
+        )
         await self._invalidate(score_id, analyses=True)
         return await self.storage.versions.create_version(
-            score_id, name=f"Restored '{version.name}'", author=author, epoch=epoch, state=state)
+            score_id, name=f"Restored '{version.name}'", author=author, epoch=epoch, state=state
+        )
 
 
 def _owner_filter(identity: Identity | None) -> str | None:

@@ -79,8 +79,10 @@ class Presence:
                 known = current.clock if current is not None else self._departed.get(client)
                 if known is not None and entry.clock <= known:
                     continue
-                if self._owner.get(client) != owner and len(
-                        self._owned.get(owner, ())) >= self.max_owned:
+                if (
+                    self._owner.get(client) != owner
+                    and len(self._owned.get(owner, ())) >= self.max_owned
+                ):
                     continue
                 self._departed.pop(client, None)
                 self._states[client] = entry

@@ -93,7 +93,8 @@ class Connection:
     def start(self) -> None:
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(
-                self._write_loop(), name=f"writer-{self.id}")
+                self._write_loop(), name=f"writer-{self.id}"
+            )
 
     async def wait_closed(self) -> None:
         """Wait until the writer has finished (after a close, abort or transport failure)."""
@@ -116,12 +117,18 @@ class Connection:
         if self.closing:
             return False
         queue = self._queue
-        if queue and (len(queue) >= self._max_frames
-                      or self._queued_bytes + len(frame) > self._max_bytes):
+        if queue and (
+            len(queue) >= self._max_frames or self._queued_bytes + len(frame) > self._max_bytes
+        ):
             self._metrics.slow_client_disconnects += 1
-            log.warning("slow client disconnected", extra={
-                "connection": self.id, "queued_frames": len(queue),
-                "queued_bytes": self._queued_bytes})
+            log.warning(
+                "slow client disconnected",
+                extra={
+                    "connection": self.id,
+                    "queued_frames": len(queue),
+                    "queued_bytes": self._queued_bytes,
+                },
+            )
             self.close(SlowClient())
             return False
         queue.append(frame)
@@ -130,8 +137,9 @@ class Connection:
             self._wakeup.set()
         return True
 
-    def close(self, error: OrpheusError | None = None, *, code: int | None = None,
-              reason: str = "") -> None:
+    def close(
+        self, error: OrpheusError | None = None, *, code: int | None = None, reason: str = ""
+    ) -> None:
         """Close with ``error``'s close code (or ``code``, default 1000). Queued frames are
         dropped; the close frame goes out as soon as the writer is free."""
         if self.close_code is not None:
@@ -182,8 +190,9 @@ class Connection:
             async with asyncio.timeout(self._close_timeout):
                 await self._transport.close(self.close_code or 1000, self.close_reason)
         except TimeoutError:
-            log.info("client did not take the close frame; abandoning it",
-                     extra={"connection": self.id})
+            log.info(
+                "client did not take the close frame; abandoning it", extra={"connection": self.id}
+            )
             if self._on_abandon is not None:
                 self._on_abandon()
         except Exception as exc:

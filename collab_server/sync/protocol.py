@@ -139,7 +139,7 @@ class Reader:
         end = self.pos + length
         if end > len(self.data):
             raise ProtocolViolation(f"declared length {length} exceeds the message")
-        chunk = self.data[self.pos:end]
+        chunk = self.data[self.pos : end]
         self.pos = end
         return chunk
 
@@ -283,4 +283,5 @@ def encode_query_awareness() -> bytes:
 
 def encode_state_vector(vector: dict[int, int]) -> bytes:
     return var_uint(len(vector)) + b"".join(
-        var_uint(client) + var_uint(clock) for client, clock in vector.items())
+        var_uint(client) + var_uint(clock) for client, clock in vector.items()
+    )

@@ -200,13 +200,15 @@ class Room:
             self._publish_presence(removals)
         self._maybe_idle()
 
-    def disconnect(self, conn: Connection, error: OrpheusError | None = None, *,
-                   code: int | None = None) -> None:
+    def disconnect(
+        self, conn: Connection, error: OrpheusError | None = None, *, code: int | None = None
+    ) -> None:
         conn.close(error, code=code)
         self.leave(conn)
 
-    def close_connections(self, error: OrpheusError | None = None, *,
-                          code: int | None = None) -> None:
+    def close_connections(
+        self, error: OrpheusError | None = None, *, code: int | None = None
+    ) -> None:
         for conn in self.connections:
             self.disconnect(conn, error, code=code)
 
@@ -245,8 +247,10 @@ class Room:
             conn.refused_updates += 1
             self.metrics.readonly_refused += 1
             if conn.refused_updates == 1:
-                log.info("refused an update from a read-only connection",
-                         extra={"score": self.score_id, "connection": conn.id})
+                log.info(
+                    "refused an update from a read-only connection",
+                    extra={"score": self.score_id, "connection": conn.id},
+                )
                 conn.send(encode_permission_denied("read-only access"))
             return
         self.metrics.updates_in += 1
@@ -293,8 +297,9 @@ class Room:
         with self.score.doc.transaction(origin=origin):
             self.score.doc.apply_update(update)
 
-    def set_presence(self, entries: Sequence[AwarenessEntry], owner: str, *,
-                     remote: bool = False) -> None:
+    def set_presence(
+        self, entries: Sequence[AwarenessEntry], owner: str, *, remote: bool = False
+    ) -> None:
         """Announce presence for in-process participants (``owner`` names them), or,
         with ``remote``, presence learnt from another instance (never published again)."""
         if remote:
@@ -317,8 +322,11 @@ class Room:
 
     def local_presence(self) -> list[AwarenessEntry]:
         """Presence announced on this instance (what other instances need to learn)."""
-        return [entry for entry in self.presence.entries()
-                if self.presence.owner_of(entry.client_id) not in self._remote_owners]
+        return [
+            entry
+            for entry in self.presence.entries()
+            if self.presence.owner_of(entry.client_id) not in self._remote_owners
+        ]
 
     def _publish_presence(self, entries: Sequence[AwarenessEntry]) -> None:
         try:
@@ -354,8 +362,9 @@ class Room:
         self._broadcast(encode_awareness(entries))
 
     def _broadcast(self, frame: bytes, skip: str | None = None) -> None:
-        dropped = [conn for conn in self._connections.values()
-                   if conn.id != skip and not conn.send(frame)]
+        dropped = [
+            conn for conn in self._connections.values() if conn.id != skip and not conn.send(frame)
+        ]
         for conn in dropped:
             self.leave(conn)
 
@@ -420,8 +429,9 @@ class Room:
             except Exception as exc:
                 attempt += 1
                 self._store_failed(exc, attempt, len(to_store))
-                await asyncio.sleep(min(self._max_retry_delay,
-                                        self._retry_delay * 2 ** (attempt - 1)))
+                await asyncio.sleep(
+                    min(self._max_retry_delay, self._retry_delay * 2 ** (attempt - 1))
+                )
                 if generation != self._generation:
                     return  # reset meanwhile: this batch belongs to the old epoch
                 if self._pending:  # store newer changes with the retry
@@ -433,33 +443,38 @@ class Room:
             self.metrics.observe_store(time.perf_counter() - started)
             if self.store_failing:
                 self.store_failing = False
-                log.warning("store recovered", extra={"score": self.score_id,
-                                                      "attempts": attempt + 1})
+                log.warning(
+                    "store recovered", extra={"score": self.score_id, "attempts": attempt + 1}
+                )
             break
         if generation != self._generation:
             return
         update = batch[0][0] if len(batch) == 1 else merge_updates(*(u for u, _ in batch))
         origins = frozenset(origin for _, origin in batch)
-        sender = next(iter(origins)).id if (
-            len(origins) == 1 and next(iter(origins)).kind == OriginKind.CLIENT) else None
+        sender = (
+            next(iter(origins)).id
+            if (len(origins) == 1 and next(iter(origins)).kind == OriginKind.CLIENT)
+            else None
+        )
         self.metrics.broadcasts += 1
         self._broadcast(encode_update(update), skip=sender)
         self._mark_flushed(upto)
         await self._run_hook("on_change", self.hooks.on_change(self, origins))
         local = [(u, o) for u, o in batch if o.kind != OriginKind.REMOTE]
         if local:
-            local_update = update if len(local) == len(batch) else merge_updates(
-                *(u for u, _ in local))
-            await self._run_hook("publish", self.hooks.publish(
-                self, local_update, frozenset(o for _, o in local)))
+            local_update = (
+                update if len(local) == len(batch) else merge_updates(*(u for u, _ in local))
+            )
+            await self._run_hook(
+                "publish", self.hooks.publish(self, local_update, frozenset(o for _, o in local))
+            )
 
     def _store_failed(self, exc: Exception, attempt: int, count: int) -> None:
         self.metrics.store_failures += 1
         self.store_failing = True
         extra = {"score": self.score_id, "attempt": attempt, "updates": count}
         if attempt == 1:
-            log.error("store failed; keeping the changes and retrying", exc_info=exc,
-                      extra=extra)
+            log.error("store failed; keeping the changes and retrying", exc_info=exc, extra=extra)
         elif attempt % 20 == 0:
             log.error("store still failing: %s", exc, extra=extra)
 
@@ -496,8 +511,11 @@ class Room:
     def _abandon(self, error: StaleDocument | ScoreNotFound) -> None:
         """The stored score was reset or deleted elsewhere: this room is obsolete."""
         dropped = self._drop_pending(error)
-        log.warning("room abandoned: %s", error.message,
-                    extra={"score": self.score_id, "dropped_updates": dropped})
+        log.warning(
+            "room abandoned: %s",
+            error.message,
+            extra={"score": self.score_id, "dropped_updates": dropped},
+        )
         self.closed = True
         self.close_connections(error)
         if self._on_defunct is not None:
@@ -506,8 +524,11 @@ class Room:
     def _restart(self, panic: BaseException) -> None:
         """pycrdt panicked inside a transaction: stop using this document. Clients are
         told to reconnect (1013) to a room loaded afresh; what is pending is still stored."""
-        log.error("pycrdt panicked applying an update; reloading the room",
-                  exc_info=panic, extra={"score": self.score_id})
+        log.error(
+            "pycrdt panicked applying an update; reloading the room",
+            exc_info=panic,
+            extra={"score": self.score_id},
+        )
         self.closed = True
         self.close_connections(Unavailable("the room is restarting"))
         if self._on_defunct is not None:
@@ -551,15 +572,17 @@ class Room:
         self.epoch = epoch
         self.retired_clients = self.retired_clients.union(old_clients, retired_clients)
         self.store_failing = False
-        log.info("room reset", extra={"score": self.score_id, "epoch": epoch,
-                                      "dropped_updates": dropped})
+        log.info(
+            "room reset", extra={"score": self.score_id, "epoch": epoch, "dropped_updates": dropped}
+        )
         self.close_connections(StaleDocument("the score was restored: reload it"))
         self.presence.clear()
         self._awareness_out.clear()
         self._remote_owners.clear()
 
-    async def close(self, error: OrpheusError | None = None, *, code: int = 1001,
-                    timeout: float | None = 10.0) -> bool:
+    async def close(
+        self, error: OrpheusError | None = None, *, code: int = 1001, timeout: float | None = 10.0
+    ) -> bool:
         """Close every connection, store what is pending (waiting up to ``timeout``) and
         stop. Returns False if changes could not be stored in time (they are lost)."""
         self.closed = True
@@ -570,8 +593,10 @@ class Room:
                 await self.flushed(timeout)
             except Unavailable:
                 stored = False
-                log.error("room closed with changes not stored",
-                          extra={"score": self.score_id, "lost_updates": self.pending})
+                log.error(
+                    "room closed with changes not stored",
+                    extra={"score": self.score_id, "lost_updates": self.pending},
+                )
             except StaleDocument:
                 pass
         await self.stop()

@@ -47,5 +47,4 @@ class RoomMetrics:
 
     def counters(self) -> dict[str, float]:
         """Every counter by name (monotonic, except ``store_seconds_max``)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if f.name != "on_store_latency"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "on_store_latency"}

@@ -84,8 +84,9 @@ class RoomManager:
                 continue
             task = self._loading.get(score_id)
             if task is None:
-                task = asyncio.get_running_loop().create_task(self._load(score_id),
-                                                              name=f"load-{score_id}")
+                task = asyncio.get_running_loop().create_task(
+                    self._load(score_id), name=f"load-{score_id}"
+                )
                 self._loading[score_id] = task
             room = await asyncio.shield(task)
             if not room.closed:
@@ -105,10 +106,17 @@ class RoomManager:
     async def _load(self, score_id: str) -> Room:
         try:
             loaded = await self.hooks.load(score_id)
-            room = Room(score_id, loaded or LoadedState(b""), self.hooks, metrics=self.metrics,
-                        retry_delay=self._retry_delay, max_retry_delay=self._max_retry_delay,
-                        on_idle=self._on_idle, on_defunct=self._on_defunct,
-                        presence_interval=self._presence_interval)
+            room = Room(
+                score_id,
+                loaded or LoadedState(b""),
+                self.hooks,
+                metrics=self.metrics,
+                retry_delay=self._retry_delay,
+                max_retry_delay=self._max_retry_delay,
+                on_idle=self._on_idle,
+                on_defunct=self._on_defunct,
+                presence_interval=self._presence_interval,
+            )
             try:
                 await self.hooks.on_load(room)
             except BaseException:
@@ -138,7 +146,8 @@ class RoomManager:
         if self._closed or room.score_id in self._unload_timers:
             return
         self._unload_timers[room.score_id] = asyncio.get_running_loop().call_later(
-            self.idle_timeout, self._start_unload, room)
+            self.idle_timeout, self._start_unload, room
+        )
 
     def _cancel_unload_timer(self, score_id: str) -> None:
         timer = self._unload_timers.pop(score_id, None)
@@ -149,7 +158,8 @@ class RoomManager:
         self._unload_timers.pop(room.score_id, None)
         if room.idle and self._rooms.get(room.score_id) is room and not self._closed:
             self._unloading[room.score_id] = asyncio.get_running_loop().create_task(
-                self._unload(room), name=f"unload-{room.score_id}")
+                self._unload(room), name=f"unload-{room.score_id}"
+            )
 
     async def _unload(self, room: Room) -> None:
         try:
@@ -181,7 +191,8 @@ class RoomManager:
             del self._rooms[room.score_id]
         self._cancel_unload_timer(room.score_id)
         task = asyncio.get_running_loop().create_task(
-            room.close(timeout=self.close_timeout), name=f"close-{room.score_id}")
+            room.close(timeout=self.close_timeout), name=f"close-{room.score_id}"
+        )
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -196,15 +207,17 @@ class RoomManager:
             room.close_connections(error)
             await room.stop()
 
-    async def reset(self, score_id: str, state: bytes, epoch: int,
-                    retired_clients: Iterable[int] = ()) -> None:
+    async def reset(
+        self, score_id: str, state: bytes, epoch: int, retired_clients: Iterable[int] = ()
+    ) -> None:
         """Tell a loaded room its score was reset to ``state`` at ``epoch``."""
         room = self.loaded(score_id)
         if room is not None:
             await room.reset(state, epoch, retired_clients)
 
-    async def restore(self, score_id: str, state: bytes,
-                      start_epoch: Callable[[], Awaitable[int]]) -> int:
+    async def restore(
+        self, score_id: str, state: bytes, start_epoch: Callable[[], Awaitable[int]]
+    ) -> int:
         """Reset a score to ``state``: ``start_epoch()`` (the store's reset, returning the
         new epoch) runs with the live room's stores paused, then the room switches to
         the new content and its clients are told to reload (4409)."""
@@ -244,13 +257,15 @@ class RoomManager:
         self._rooms.clear()
         results = await asyncio.gather(
             *(room.close(code=1001, timeout=self.close_timeout) for room in rooms),
-            return_exceptions=True)
+            return_exceptions=True,
+        )
         for room, result in zip(rooms, results, strict=True):
             if isinstance(result, BaseException):
                 log.error("room close failed", exc_info=result, extra={"score": room.score_id})
         unloads = [self._bounded_unload(room) for room in rooms]
-        await asyncio.gather(*unloads, *self._unloading.values(), *self._background,
-                             return_exceptions=True)
+        await asyncio.gather(
+            *unloads, *self._unloading.values(), *self._background, return_exceptions=True
+        )
 
     async def _bounded_unload(self, room: Room) -> None:
         try:

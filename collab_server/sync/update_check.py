@@ -76,8 +76,7 @@ def _count(reader: Reader, data: bytes) -> int:
     return count
 
 
-def _read_struct(reader: Reader, references: list[tuple[int, int]], client: int,
-                 clock: int) -> int:
+def _read_struct(reader: Reader, references: list[tuple[int, int]], client: int, clock: int) -> int:
     """Read one struct at ``(client, clock)``; return its length (clock units)."""
     if reader.pos >= len(reader.data):
         raise ProtocolViolation("invalid update: truncated")
@@ -105,8 +104,7 @@ def _read_struct(reader: Reader, references: list[tuple[int, int]], client: int,
     return _read_content(reader, kind)
 
 
-def _reference(reader: Reader, references: list[tuple[int, int]], client: int,
-               clock: int) -> None:
+def _reference(reader: Reader, references: list[tuple[int, int]], client: int, clock: int) -> None:
     """Read an id this struct depends on; one of its own client must come before it."""
     ref_client, ref_clock = reader.var_uint(), reader.var_uint()
     if ref_client == client and ref_clock >= clock:

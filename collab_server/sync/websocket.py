@@ -107,8 +107,9 @@ class ScoreWebSocket:
             return
         await self._run(websocket, manager, room, access)
 
-    async def _run(self, websocket: WebSocket, manager: RoomManager, room: Room,
-                   access: Access) -> None:
+    async def _run(
+        self, websocket: WebSocket, manager: RoomManager, room: Room, access: Access
+    ) -> None:
         task = asyncio.current_task()
         abandoned = False
 
@@ -119,10 +120,16 @@ class ScoreWebSocket:
                 task.cancel()
 
         metrics = manager.metrics
-        conn = Connection(websocket, read_only=access.read_only, principal=access.principal,
-                          max_frames=self.send_queue_frames, max_bytes=self.send_queue_bytes,
-                          close_timeout=self.close_timeout, metrics=metrics,
-                          on_abandon=abandon)
+        conn = Connection(
+            websocket,
+            read_only=access.read_only,
+            principal=access.principal,
+            max_frames=self.send_queue_frames,
+            max_bytes=self.send_queue_bytes,
+            close_timeout=self.close_timeout,
+            metrics=metrics,
+            on_abandon=abandon,
+        )
         try:
             room.join(conn)
         except RoomClosed:  # it gave up between lookup and join: let the client retry
@@ -149,15 +156,20 @@ class ScoreWebSocket:
                     self.frame_guard(room, conn, data)
                 room.receive(conn, data)
                 frames += 1
-                if (frames >= self.slice_frames
-                        or time.perf_counter() - slice_start >= self.slice_seconds):
+                if (
+                    frames >= self.slice_frames
+                    or time.perf_counter() - slice_start >= self.slice_seconds
+                ):
                     await asyncio.sleep(0)  # let other connections and rooms run
                     frames, slice_start = 0, time.perf_counter()
         except OrpheusError as exc:
             if isinstance(exc, ProtocolViolation):
                 metrics.protocol_violations += 1
-            log.warning("closing connection: %s", exc.message, extra={
-                "score": room.score_id, "connection": conn.id, "error": exc.code})
+            log.warning(
+                "closing connection: %s",
+                exc.message,
+                extra={"score": room.score_id, "connection": conn.id, "error": exc.code},
+            )
             room.disconnect(conn, exc)
         except asyncio.CancelledError:
             if not abandoned or task is None or task.uncancel() > 0:
@@ -165,20 +177,26 @@ class ScoreWebSocket:
                 conn.abort()
                 raise
         except Exception:
-            log.exception("connection failed", extra={"score": room.score_id,
-                                                      "connection": conn.id})
+            log.exception(
+                "connection failed", extra={"score": room.score_id, "connection": conn.id}
+            )
             room.disconnect(conn, code=INTERNAL_ERROR)
         room.leave(conn)
         if peer_code is not None:
             conn.abort()
         await conn.wait_closed()
         metrics.connections_closed += 1
-        log.info("client left", extra={
-            "score": room.score_id, "connection": conn.id,
-            "code": conn.close_code if conn.close_code is not None else peer_code,
-            "by": "server" if conn.close_code is not None else "client",
-            "seconds": round(time.monotonic() - started, 3),
-            "refused_updates": conn.refused_updates})
+        log.info(
+            "client left",
+            extra={
+                "score": room.score_id,
+                "connection": conn.id,
+                "code": conn.close_code if conn.close_code is not None else peer_code,
+                "by": "server" if conn.close_code is not None else "client",
+                "seconds": round(time.monotonic() - started, 3),
+                "refused_updates": conn.refused_updates,
+            },
+        )
 
 
 async def _close_quietly(websocket: WebSocket, code: int, reason: str) -> None:

@@ -97,15 +97,17 @@ class AccountStore(Protocol):
 
     async def count_users(self) -> int: ...
 
-    async def set_password(self, user_id: str, password_hash: str, *,
-                           sessions_valid_after: float) -> None:
+    async def set_password(
+        self, user_id: str, password_hash: str, *, sessions_valid_after: float
+    ) -> None:
         """Replace the password hash and invalidate sessions issued before
         ``sessions_valid_after``; :class:`NotFound` for an unknown user."""
         ...
 
     # --- API tokens ----------------------------------------------------------------------
-    async def create_api_token(self, user_id: str, *, name: str, token_hash: bytes,
-                               expires_at: float | None = None) -> ApiToken: ...
+    async def create_api_token(
+        self, user_id: str, *, name: str, token_hash: bytes, expires_at: float | None = None
+    ) -> ApiToken: ...
 
     async def find_api_token(self, token_hash: bytes) -> ApiToken | None:
         """The token with this digest (revoked ones included), or ``None``."""
@@ -131,8 +133,9 @@ class AccountStore(Protocol):
         ...
 
     # --- score access --------------------------------------------------------------------
-    async def set_role(self, score_id: str, user_id: str, role: Role, *,
-                       granted_by: str | None = None) -> None:
+    async def set_role(
+        self, score_id: str, user_id: str, role: Role, *, granted_by: str | None = None
+    ) -> None:
         """Give ``user_id`` ``role`` on the score (replacing any earlier role).
         :class:`NotFound` for an unknown user or score (where the backend knows scores)."""
         ...
@@ -156,9 +159,15 @@ class AccountStore(Protocol):
         ...
 
     # --- share links -----------------------------------------------------------------------
-    async def create_link(self, score_id: str, *, role: Role, token_hash: bytes,
-                          created_by: str | None, expires_at: float | None = None
-                          ) -> ShareLink:
+    async def create_link(
+        self,
+        score_id: str,
+        *,
+        role: Role,
+        token_hash: bytes,
+        created_by: str | None,
+        expires_at: float | None = None,
+    ) -> ShareLink:
         """A new link; ``ValueError`` if ``role`` is ``owner``."""
         ...
 

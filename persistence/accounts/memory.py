@@ -48,14 +48,17 @@ class MemoryAccountStore:
     async def count_users(self) -> int:
         return len(self._users)
 
-    async def set_password(self, user_id: str, password_hash: str, *,
-                           sessions_valid_after: float) -> None:
+    async def set_password(
+        self, user_id: str, password_hash: str, *, sessions_valid_after: float
+    ) -> None:
         user = await self.get_user(user_id)
-        self._users[user_id] = replace(user, password_hash=password_hash,
-                                       sessions_valid_after=sessions_valid_after)
+        self._users[user_id] = replace(
+            user, password_hash=password_hash, sessions_valid_after=sessions_valid_after
+        )
 
-    async def create_api_token(self, user_id: str, *, name: str, token_hash: bytes,
-                               expires_at: float | None = None) -> ApiToken:
+    async def create_api_token(
+        self, user_id: str, *, name: str, token_hash: bytes, expires_at: float | None = None
+    ) -> ApiToken:
         await self.get_user(user_id)
         if any(digest == token_hash for _, digest in self._tokens.values()):
             raise AlreadyExists("token exists already")
@@ -87,12 +90,14 @@ class MemoryAccountStore:
             del self._revoked[jti]
         return len(old)
 
-    async def set_role(self, score_id: str, user_id: str, role: Role, *,
-                       granted_by: str | None = None) -> None:
+    async def set_role(
+        self, score_id: str, user_id: str, role: Role, *, granted_by: str | None = None
+    ) -> None:
         check_role(role)
         await self.get_user(user_id)
-        if role == "owner" and any(g.role == "owner" and g.user_id != user_id
-                                   for g in await self.list_grants(score_id)):
+        if role == "owner" and any(
+            g.role == "owner" and g.user_id != user_id for g in await self.list_grants(score_id)
+        ):
             raise AlreadyExists(f"score {score_id!r} has an owner already")
         previous = self._grants.get((score_id, user_id))
         self._order += 1
@@ -107,13 +112,16 @@ class MemoryAccountStore:
         return found[0].role if found else None
 
     async def list_grants(self, score_id: str) -> list[Grant]:
-        grants = sorted((order, g) for (s, _), (g, order) in self._grants.items()
-                        if s == score_id)
+        grants = sorted((order, g) for (s, _), (g, order) in self._grants.items() if s == score_id)
         return sorted((g for _, g in grants), key=lambda g: g.role != "owner")
 
     async def scores_of(self, user_id: str) -> list[str]:
-        return [s for order, s in sorted((order, s) for (s, u), (_, order)
-                                         in self._grants.items() if u == user_id)]
+        return [
+            s
+            for order, s in sorted(
+                (order, s) for (s, u), (_, order) in self._grants.items() if u == user_id
+            )
+        ]
 
     async def forget_score(self, score_id: str) -> None:
         for key in [k for k in self._grants if k[0] == score_id]:
@@ -121,19 +129,23 @@ class MemoryAccountStore:
         for link_id in [i for i, (link, _) in self._links.items() if link.score_id == score_id]:
             del self._links[link_id]
 
-    async def create_link(self, score_id: str, *, role: Role, token_hash: bytes,
-                          created_by: str | None, expires_at: float | None = None
-                          ) -> ShareLink:
+    async def create_link(
+        self,
+        score_id: str,
+        *,
+        role: Role,
+        token_hash: bytes,
+        created_by: str | None,
+        expires_at: float | None = None,
+    ) -> ShareLink:
         if check_role(role) == "owner":
             raise ValueError("a share link gives editor or viewer rights, not owner")
-        link = ShareLink(new_token_id("l"), score_id, role, created_by, self._clock(),
-                         expires_at)
+        link = ShareLink(new_token_id("l"), score_id, role, created_by, self._clock(), expires_at)
         self._links[link.id] = (link, bytes(token_hash))
         return link
 
     async def find_link(self, token_hash: bytes) -> ShareLink | None:
-        return next((link for link, digest in self._links.values() if digest == token_hash),
-                    None)
+        return next((link for link, digest in self._links.values() if digest == token_hash), None)
 
     async def list_links(self, score_id: str) -> list[ShareLink]:
         return [link for link, _ in self._links.values() if link.score_id == score_id]

@@ -108,14 +108,20 @@ class SqliteAccountStore:
 
     async def _schema(self) -> None:
         if not self._ready:
-            await self._db.run(lambda conn: conn.executescript(
-                f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;"))
+            await self._db.run(lambda conn: conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;"))
             self._ready = True
 
     async def create_user(self, user: User) -> User:
         check_user_id(user.id)
-        row = (user.id, user.display_name, user.password_hash, int(user.is_admin),
-               int(user.disabled), user.created_at or self._clock(), user.sessions_valid_after)
+        row = (
+            user.id,
+            user.display_name,
+            user.password_hash,
+            int(user.is_admin),
+            int(user.disabled),
+            user.created_at or self._clock(),
+            user.sessions_valid_after,
+        )
 
         def insert(conn: sqlite3.Connection) -> User:
             try:
@@ -127,36 +133,48 @@ class SqliteAccountStore:
         return await self._write(insert)
 
     async def get_user(self, user_id: str) -> User:
-        row = await self._run(lambda conn: conn.execute(
-            f"SELECT {_USER} FROM users WHERE id = ?", (user_id,)).fetchone())
+        row = await self._run(
+            lambda conn: conn.execute(
+                f"SELECT {_USER} FROM users WHERE id = ?", (user_id,)
+            ).fetchone()
+        )
         if row is None:
             raise NotFound(f"no user {user_id!r}")
         return _user(row)
 
     async def count_users(self) -> int:
-        return int(await self._run(lambda conn: conn.execute(
-            "SELECT count(*) FROM users").fetchone()[0]))
+        return int(
+            await self._run(lambda conn: conn.execute("SELECT count(*) FROM users").fetchone()[0])
+        )
 
-    async def set_password(self, user_id: str, password_hash: str, *,
-                           sessions_valid_after: float) -> None:
+    async def set_password(
+        self, user_id: str, password_hash: str, *, sessions_valid_after: float
+    ) -> None:
         def update(conn: sqlite3.Connection) -> None:
-            if conn.execute("UPDATE users SET password_hash = ?, sessions_valid_after = ? "
-                            "WHERE id = ?", (password_hash, sessions_valid_after, user_id)
-                            ).rowcount == 0:
+            if (
+                conn.execute(
+                    "UPDATE users SET password_hash = ?, sessions_valid_after = ? WHERE id = ?",
+                    (password_hash, sessions_valid_after, user_id),
+                ).rowcount
+                == 0
+            ):
                 raise NotFound(f"no user {user_id!r}")
 
         await self._write(update)
 
-    async def create_api_token(self, user_id: str, *, name: str, token_hash: bytes,
-                               expires_at: float | None = None) -> ApiToken:
+    async def create_api_token(
+        self, user_id: str, *, name: str, token_hash: bytes, expires_at: float | None = None
+    ) -> ApiToken:
         row = (new_token_id("t"), user_id, name, self._clock(), expires_at, 0)
 
         def insert(conn: sqlite3.Connection) -> ApiToken:
             if conn.execute("SELECT 1 FROM users WHERE id = ?", (user_id,)).fetchone() is None:
                 raise NotFound(f"no user {user_id!r}")
             try:
-                conn.execute(f"INSERT INTO api_tokens ({_TOKEN}, token_hash) "
-                             "VALUES (?,?,?,?,?,?,?)", (*row, bytes(token_hash)))
+                conn.execute(
+                    f"INSERT INTO api_tokens ({_TOKEN}, token_hash) VALUES (?,?,?,?,?,?,?)",
+                    (*row, bytes(token_hash)),
+                )
             except sqlite3.IntegrityError:
                 raise AlreadyExists("token exists already") from None
             return _token(row)
@@ -164,41 +182,68 @@ class SqliteAccountStore:
         return await self._write(insert)
 
     async def find_api_token(self, token_hash: bytes) -> ApiToken | None:
-        row = await self._run(lambda conn: conn.execute(
-            f"SELECT {_TOKEN} FROM api_tokens WHERE token_hash = ?",
-            (bytes(token_hash),)).fetchone())
+        row = await self._run(
+            lambda conn: conn.execute(
+                f"SELECT {_TOKEN} FROM api_tokens WHERE token_hash = ?", (bytes(token_hash),)
+            ).fetchone()
+        )
         return _token(row) if row else None
 
     async def list_api_tokens(self, user_id: str) -> list[ApiToken]:
-        rows = await self._run(lambda conn: conn.execute(
-            f"SELECT {_TOKEN} FROM api_tokens WHERE user_id = ? ORDER BY created_at, id",
-            (user_id,)).fetchall())
+        rows = await self._run(
+            lambda conn: conn.execute(
+                f"SELECT {_TOKEN} FROM api_tokens WHERE user_id = ? ORDER BY created_at, id",
+                (user_id,),
+            ).fetchall()
+        )
         return [_token(r) for r in rows]
 
     async def revoke_api_token(self, user_id: str, token_id: str) -> None:
         def update(conn: sqlite3.Connection) -> None:
-            if conn.execute("UPDATE api_tokens SET revoked = 1 WHERE id = ? AND user_id = ?",
-                            (token_id, user_id)).rowcount == 0:
+            if (
+                conn.execute(
+                    "UPDATE api_tokens SET revoked = 1 WHERE id = ? AND user_id = ?",
+                    (token_id, user_id),
+                ).rowcount
+                == 0
+            ):
                 raise NotFound(f"no token {token_id!r}")
 
         await self._write(update)
 
     async def revoke_session(self, jti: str, expires_at: float) -> None:
-        await self._write(lambda conn: conn.execute(
-            "INSERT INTO revoked_sessions (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) "
-            "DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
-            (jti, expires_at)))
+        await self._write(
+            lambda conn: conn.execute(
+                "INSERT INTO revoked_sessions (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) "
+                "DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
+                (jti, expires_at),
+            )
+        )
 
     async def session_revoked(self, jti: str) -> bool:
-        return await self._run(lambda conn: conn.execute(
-            "SELECT 1 FROM revoked_sessions WHERE jti = ?", (jti,)).fetchone()) is not None
+        return (
+            await self._run(
+                lambda conn: conn.execute(
+                    "SELECT 1 FROM revoked_sessions WHERE jti = ?", (jti,)
+                ).fetchone()
+            )
+            is not None
+        )
 
     async def purge_revoked_sessions(self, now: float) -> int:
-        return int(await self._write(lambda conn: conn.execute(
-            "DELETE FROM revoked_sessions WHERE expires_at < ?", (now,)).rowcount))
+        return int(
+            await self._write(
+                lambda conn: (
+                    conn.execute(
+                        "DELETE FROM revoked_sessions WHERE expires_at < ?", (now,)
+                    ).rowcount
+                )
+            )
+        )
 
-    async def set_role(self, score_id: str, user_id: str, role: Role, *,
-                       granted_by: str | None = None) -> None:
+    async def set_role(
+        self, score_id: str, user_id: str, role: Role, *, granted_by: str | None = None
+    ) -> None:
         check_role(role)
         now = self._clock()
 
@@ -208,7 +253,8 @@ class SqliteAccountStore:
                     "INSERT INTO score_access (score_id, user_id, role, granted_by, created_at) "
                     "VALUES (?,?,?,?,?) ON CONFLICT (score_id, user_id) DO UPDATE SET "
                     "role = excluded.role, granted_by = excluded.granted_by",
-                    (score_id, user_id, role, granted_by, now))
+                    (score_id, user_id, role, granted_by, now),
+                )
             except sqlite3.IntegrityError as exc:
                 if "UNIQUE" in str(exc):
                     raise AlreadyExists(f"score {score_id!r} has an owner already") from None
@@ -217,26 +263,43 @@ class SqliteAccountStore:
         await self._write(upsert)
 
     async def remove_role(self, score_id: str, user_id: str) -> bool:
-        return bool(await self._write(lambda conn: conn.execute(
-            "DELETE FROM score_access WHERE score_id = ? AND user_id = ?",
-            (score_id, user_id)).rowcount))
+        return bool(
+            await self._write(
+                lambda conn: (
+                    conn.execute(
+                        "DELETE FROM score_access WHERE score_id = ? AND user_id = ?",
+                        (score_id, user_id),
+                    ).rowcount
+                )
+            )
+        )
 
     async def get_role(self, score_id: str, user_id: str) -> Role | None:
-        row = await self._run(lambda conn: conn.execute(
-            "SELECT role FROM score_access WHERE score_id = ? AND user_id = ?",
-            (score_id, user_id)).fetchone())
+        row = await self._run(
+            lambda conn: conn.execute(
+                "SELECT role FROM score_access WHERE score_id = ? AND user_id = ?",
+                (score_id, user_id),
+            ).fetchone()
+        )
         return row[0] if row else None
 
     async def list_grants(self, score_id: str) -> list[Grant]:
-        rows = await self._run(lambda conn: conn.execute(
-            "SELECT score_id, user_id, role, granted_by FROM score_access WHERE score_id = ? "
-            "ORDER BY role != 'owner', created_at, rowid", (score_id,)).fetchall())
+        rows = await self._run(
+            lambda conn: conn.execute(
+                "SELECT score_id, user_id, role, granted_by FROM score_access WHERE score_id = ? "
+                "ORDER BY role != 'owner', created_at, rowid",
+                (score_id,),
+            ).fetchall()
+        )
         return [Grant(*r) for r in rows]
 
     async def scores_of(self, user_id: str) -> list[str]:
-        rows = await self._run(lambda conn: conn.execute(
-            "SELECT score_id FROM score_access WHERE user_id = ? ORDER BY created_at, rowid",
-            (user_id,)).fetchall())
+        rows = await self._run(
+            lambda conn: conn.execute(
+                "SELECT score_id FROM score_access WHERE user_id = ? ORDER BY created_at, rowid",
+                (user_id,),
+            ).fetchall()
+        )
         return [r[0] for r in rows]
 
     async def forget_score(self, score_id: str) -> None:
@@ -246,17 +309,25 @@ class SqliteAccountStore:
 
         await self._write(delete)
 
-    async def create_link(self, score_id: str, *, role: Role, token_hash: bytes,
-                          created_by: str | None, expires_at: float | None = None
-                          ) -> ShareLink:
+    async def create_link(
+        self,
+        score_id: str,
+        *,
+        role: Role,
+        token_hash: bytes,
+        created_by: str | None,
+        expires_at: float | None = None,
+    ) -> ShareLink:
         if check_role(role) == "owner":
             raise ValueError("a share link gives editor or viewer rights, not owner")
         row = (new_token_id("l"), score_id, role, created_by, self._clock(), expires_at, 0)
 
         def insert(conn: sqlite3.Connection) -> ShareLink:
             try:
-                conn.execute(f"INSERT INTO share_links ({_LINK}, token_hash) "
-                             "VALUES (?,?,?,?,?,?,?,?)", (*row, bytes(token_hash)))
+                conn.execute(
+                    f"INSERT INTO share_links ({_LINK}, token_hash) VALUES (?,?,?,?,?,?,?,?)",
+                    (*row, bytes(token_hash)),
+                )
             except sqlite3.IntegrityError:
                 raise NotFound(f"no score {score_id!r}") from None
             return _link(row)
@@ -264,21 +335,31 @@ class SqliteAccountStore:
         return await self._write(insert)
 
     async def find_link(self, token_hash: bytes) -> ShareLink | None:
-        row = await self._run(lambda conn: conn.execute(
-            f"SELECT {_LINK} FROM share_links WHERE token_hash = ?",
-            (bytes(token_hash),)).fetchone())
+        row = await self._run(
+            lambda conn: conn.execute(
+                f"SELECT {_LINK} FROM share_links WHERE token_hash = ?", (bytes(token_hash),)
+            ).fetchone()
+        )
         return _link(row) if row else None
 
     async def list_links(self, score_id: str) -> list[ShareLink]:
-        rows = await self._run(lambda conn: conn.execute(
-            f"SELECT {_LINK} FROM share_links WHERE score_id = ? ORDER BY created_at, id",
-            (score_id,)).fetchall())
+        rows = await self._run(
+            lambda conn: conn.execute(
+                f"SELECT {_LINK} FROM share_links WHERE score_id = ? ORDER BY created_at, id",
+                (score_id,),
+            ).fetchall()
+        )
         return [_link(r) for r in rows]
 
     async def revoke_link(self, score_id: str, link_id: str) -> None:
         def update(conn: sqlite3.Connection) -> None:
-            if conn.execute("UPDATE share_links SET revoked = 1 WHERE id = ? AND score_id = ?",
-                            (link_id, score_id)).rowcount == 0:
+            if (
+                conn.execute(
+                    "UPDATE share_links SET revoked = 1 WHERE id = ? AND score_id = ?",
+                    (link_id, score_id),
+                ).rowcount
+                == 0
+            ):
                 raise NotFound(f"no link {link_id!r} on score {score_id!r}")
 
         await self._write(update)

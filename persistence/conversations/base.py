@@ -60,8 +60,9 @@ class ConversationStore(Protocol):
         an unknown score, ``ValueError`` for an invalid message."""
         ...
 
-    async def recent(self, score_id: str, *, limit: int = 50,
-                     max_chars: int | None = None) -> list[StoredMessage]:
+    async def recent(
+        self, score_id: str, *, limit: int = 50, max_chars: int | None = None
+    ) -> list[StoredMessage]:
         """The newest ``limit`` messages, oldest first. With ``max_chars``, messages are
         taken from the newest backwards while their bodies' total :attr:`StoredMessage.chars`
         stays within the budget (a newer message that does not fit ends the list)."""
@@ -74,8 +75,9 @@ class ConversationStore(Protocol):
 
 def body_text(body: dict[str, Any]) -> str:
     """The compact JSON text a body is stored as (and measured by)."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True,
-                      allow_nan=False)
+    return json.dumps(
+        body, ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
+    )
 
 
 def check_message(score_id: str, message: Message) -> str:
@@ -84,10 +86,12 @@ def check_message(score_id: str, message: Message) -> str:
     if not isinstance(message, Message):
         raise ValueError("message must be a Message")
     if message.author_kind not in AUTHOR_KINDS:
-        raise ValueError(f"invalid author kind {message.author_kind!r}; "
-                         f"one of {', '.join(sorted(AUTHOR_KINDS))}")
-    if message.author_id is not None and (not isinstance(message.author_id, str)
-                                          or not 0 < len(message.author_id) <= 200):
+        raise ValueError(
+            f"invalid author kind {message.author_kind!r}; one of {', '.join(sorted(AUTHOR_KINDS))}"
+        )
+    if message.author_id is not None and (
+        not isinstance(message.author_id, str) or not 0 < len(message.author_id) <= 200
+    ):
         raise ValueError(f"invalid author id {message.author_id!r}")
     if not isinstance(message.created_at, int | float) or not math.isfinite(message.created_at):
         raise ValueError("created_at must be a finite number of seconds")
@@ -114,8 +118,7 @@ def check_keep(keep: int) -> None:
         raise ValueError("keep must be an integer >= 0")
 
 
-def within_budget(newest_first: list[StoredMessage], max_chars: int | None
-                  ) -> list[StoredMessage]:
+def within_budget(newest_first: list[StoredMessage], max_chars: int | None) -> list[StoredMessage]:
     """Apply the ``max_chars`` budget to messages given newest first; return them
     oldest first."""
     taken: list[StoredMessage] = []

@@ -31,14 +31,20 @@ class MemoryConversationStore:
         text = check_message(score_id, message)
         if self._catalog is not None:
             await self._catalog.get_score(score_id)  # NotFound for an unknown score
-        stored = StoredMessage(next(self._ids), score_id, message.author_id,
-                               message.author_kind, json.loads(text),
-                               float(message.created_at))
+        stored = StoredMessage(
+            next(self._ids),
+            score_id,
+            message.author_id,
+            message.author_kind,
+            json.loads(text),
+            float(message.created_at),
+        )
         self._messages.setdefault(score_id, []).append(stored)
         return stored.id
 
-    async def recent(self, score_id: str, *, limit: int = 50,
-                     max_chars: int | None = None) -> list[StoredMessage]:
+    async def recent(
+        self, score_id: str, *, limit: int = 50, max_chars: int | None = None
+    ) -> list[StoredMessage]:
         check_score_id(score_id)
         check_window(limit, max_chars)
         messages = self._messages.get(score_id, [])

@@ -43,8 +43,9 @@ class SqliteConversationStore:
         self.db = db
 
     async def open(self) -> None:
-        await self.db.run(lambda conn: conn.executescript(
-            f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;") and None)
+        await self.db.run(
+            lambda conn: conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;") and None
+        )
 
     async def append(self, score_id: str, message: Message) -> int:
         body = check_message(score_id, message)
@@ -55,26 +56,34 @@ class SqliteConversationStore:
             cursor = conn.execute(
                 "INSERT INTO session_messages (score_id, author_id, author_kind, body, "
                 "created_at) VALUES (?, ?, ?, ?, ?)",
-                (score_id, message.author_id, message.author_kind, body,
-                 float(message.created_at)))
+                (score_id, message.author_id, message.author_kind, body, float(message.created_at)),
+            )
             assert cursor.lastrowid is not None
             return cursor.lastrowid
 
         return await self.db.write(insert)
 
-    async def recent(self, score_id: str, *, limit: int = 50,
-                     max_chars: int | None = None) -> list[StoredMessage]:
+    async def recent(
+        self, score_id: str, *, limit: int = 50, max_chars: int | None = None
+    ) -> list[StoredMessage]:
         check_score_id(score_id)
         check_window(limit, max_chars)
 
         def select(conn: sqlite3.Connection) -> list[Any]:
             return conn.execute(
                 "SELECT id, author_id, author_kind, body, created_at FROM session_messages "
-                "WHERE score_id = ? ORDER BY id DESC LIMIT ?", (score_id, limit)).fetchall()
+                "WHERE score_id = ? ORDER BY id DESC LIMIT ?",
+                (score_id, limit),
+            ).fetchall()
 
         rows = await self.db.run(select)
-        return within_budget([StoredMessage(id, score_id, author, kind, json.loads(body), at)
-                              for id, author, kind, body, at in rows], max_chars)
+        return within_budget(
+            [
+                StoredMessage(id, score_id, author, kind, json.loads(body), at)
+                for id, author, kind, body, at in rows
+            ],
+            max_chars,
+        )
 
     async def trim(self, score_id: str, keep: int) -> int:
         check_score_id(score_id)
@@ -84,6 +93,8 @@ class SqliteConversationStore:
             return conn.execute(
                 "DELETE FROM session_messages WHERE score_id = ? AND id NOT IN ("
                 "SELECT id FROM session_messages WHERE score_id = ? ORDER BY id DESC "
-                "LIMIT ?)", (score_id, score_id, keep)).rowcount
+                "LIMIT ?)",
+                (score_id, score_id, keep),
+            ).rowcount
 
         return await self.db.write(delete)

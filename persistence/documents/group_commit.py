@@ -58,8 +58,9 @@ class GroupCommitLog:
             raise StorageError("the update log is closed")
         loop = asyncio.get_running_loop()
         self._numbered += 1
-        item = _Pending((score_id, epoch, tuple(updates)), loop.create_future(), loop.time(),
-                        self._numbered)
+        item = _Pending(
+            (score_id, epoch, tuple(updates)), loop.create_future(), loop.time(), self._numbered
+        )
         self._pending.append(item)
         if len(self._pending) >= self.max_batch:
             self._wake.set()
@@ -68,12 +69,14 @@ class GroupCommitLog:
         return await item.future
 
     async def append_many(self, batch: Sequence[AppendRequest]) -> list[int | StorageError]:
-        results = await asyncio.gather(*(self.append(*request) for request in batch),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(self.append(*request) for request in batch), return_exceptions=True
+        )
         out: list[int | StorageError] = []
         for result in results:
-            if isinstance(result, int) or (isinstance(result, StorageError)
-                                           and not _is_batch_error(result)):
+            if isinstance(result, int) or (
+                isinstance(result, StorageError) and not _is_batch_error(result)
+            ):
                 out.append(result)
             else:
                 raise result
@@ -105,13 +108,16 @@ class GroupCommitLog:
         while self._pending:
             first = self._pending[0]
             delay = first.arrived + self.window - loop.time()
-            if (delay > 0 and first.number > self._flush_through
-                    and len(self._pending) < self.max_batch):
+            if (
+                delay > 0
+                and first.number > self._flush_through
+                and len(self._pending) < self.max_batch
+            ):
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), delay)
-            batch = [p for p in self._pending[:self.max_batch] if not p.future.done()]
-            del self._pending[:self.max_batch]
+            batch = [p for p in self._pending[: self.max_batch] if not p.future.done()]
+            del self._pending[: self.max_batch]
             if batch:
                 self._in_flight = batch
                 try:
@@ -124,8 +130,9 @@ class GroupCommitLog:
             self.batches += 1
             results = await self.inner.append_many([p.request for p in batch])
             if len(results) != len(batch):
-                raise StorageError(f"backend returned {len(results)} results for "
-                                   f"{len(batch)} appends")
+                raise StorageError(
+                    f"backend returned {len(results)} results for {len(batch)} appends"
+                )
         except BaseException as exc:
             log.warning("group commit of %d appends failed: %r", len(batch), exc)
             for p in batch:

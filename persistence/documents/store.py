@@ -54,8 +54,14 @@ class DocumentStore:
     ``commit_window`` (seconds) defaults to the server's ``ORPHEUS_COMMIT_WINDOW_MS``
     default, 0: a commit takes whatever arrived while the previous one ran."""
 
-    def __init__(self, storage: Storage, *, commit_window: float = 0.0,
-                 compact_every: int = 500, max_batch: int = 1000) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        commit_window: float = 0.0,
+        compact_every: int = 500,
+        max_batch: int = 1000,
+    ) -> None:
         if compact_every < 1:
             raise ValueError("compact_every must be >= 1")
         self.storage = storage
@@ -67,16 +73,18 @@ class DocumentStore:
         self._resets: dict[str, asyncio.Event] = {}
         self._closed = False
 
-    async def create(self, score_id: str, title: str = "", owner: str | None = None,
-                     state: bytes = b"") -> ScoreRecord:
+    async def create(
+        self, score_id: str, title: str = "", owner: str | None = None, state: bytes = b""
+    ) -> ScoreRecord:
         """Create a score, optionally with initial content (a Yjs update)."""
         if state:
             await asyncio.to_thread(client_ids, state)
         record = await self.storage.catalog.create_score(ScoreRecord(score_id, title, owner))
         if state:
             try:
-                await self.storage.snapshots.save_snapshot(score_id, Snapshot(record.epoch, 0,
-                                                                              state))
+                await self.storage.snapshots.save_snapshot(
+                    score_id, Snapshot(record.epoch, 0, state)
+                )
             except BaseException:
                 with contextlib.suppress(StorageError):
                     await self.storage.catalog.delete_score(score_id)
@@ -140,7 +148,8 @@ class DocumentStore:
                 snapshot = Snapshot(old.epoch + 1, 0, state, retired)
                 try:
                     await self.storage.snapshots.start_epoch(
-                        score_id, snapshot, from_epoch=old.epoch, from_seq=old.seq)
+                        score_id, snapshot, from_epoch=old.epoch, from_seq=old.seq
+                    )
                 except StaleEpoch:
                     if (await self.storage.catalog.get_score(score_id)).epoch != old.epoch:
                         raise
@@ -177,8 +186,7 @@ class DocumentStore:
                 snapshot = None  # epoch moved on without a snapshot: starts empty
             base_seq = snapshot.seq if snapshot else 0
             entries = [e for e in entries if e.seq > base_seq]
-            state = await asyncio.to_thread(_merge, snapshot.state if snapshot else b"",
-                                            entries)
+            state = await asyncio.to_thread(_merge, snapshot.state if snapshot else b"", entries)
             seq = entries[-1].seq if entries else base_seq
             return LoadedDocument(record.epoch, state, seq, retired), len(entries)
         raise StorageError(f"score {score_id!r} kept changing while loading")
@@ -187,8 +195,9 @@ class DocumentStore:
         if self._closed or score_id in self._compactions:
             return
         self._pending_entries[score_id] = 0
-        task = asyncio.get_running_loop().create_task(self._compact_in_background(score_id),
-                                                      name=f"compact:{score_id}")
+        task = asyncio.get_running_loop().create_task(
+            self._compact_in_background(score_id), name=f"compact:{score_id}"
+        )
         self._compactions[score_id] = task
         task.add_done_callback(lambda _: self._compactions.pop(score_id, None))
 
@@ -198,8 +207,7 @@ class DocumentStore:
         except NotFound:
             return None
         except Exception:
-            log.warning("compaction of score %r failed; retrying later", score_id,
-                        exc_info=True)
+            log.warning("compaction of score %r failed; retrying later", score_id, exc_info=True)
             return None
 
     @asynccontextmanager

@@ -32,8 +32,9 @@ class FileBlobStore:
     def __repr__(self) -> str:
         return f"FileBlobStore({str(self.root)!r})"
 
-    async def put(self, key: str, data: bytes, content_type: str = "application/octet-stream"
-                  ) -> None:
+    async def put(
+        self, key: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> None:
         path = self._path(key)
         if not isinstance(data, bytes | bytearray | memoryview):
             raise TypeError("blob data must be bytes")
@@ -54,8 +55,9 @@ class FileBlobStore:
         folder, _, start = prefix.rpartition("/")
         await _io(self._delete_prefix, self.root / folder if folder else self.root, start)
 
-    async def url_for(self, key: str, *, expires: int = 3600, filename: str | None = None
-                      ) -> str | None:
+    async def url_for(
+        self, key: str, *, expires: int = 3600, filename: str | None = None
+    ) -> str | None:
         self._path(key)
         return None
 
@@ -67,8 +69,11 @@ class FileBlobStore:
             path.parent.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
             blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
-            if blocking is not None and blocking.is_relative_to(self.root) \
-                    and blocking != self.root:
+            if (
+                blocking is not None
+                and blocking.is_relative_to(self.root)
+                and blocking != self.root
+            ):
                 raise ValueError(f"blob {path}: a parent of its key is a blob") from None
             raise
         if path.is_dir():

@@ -40,8 +40,9 @@ class MemoryBlobStore:
     def __init__(self) -> None:
         self.data: dict[str, bytes] = {}
 
-    async def put(self, key: str, data: bytes, content_type: str = "application/octet-stream"
-                  ) -> None:
+    async def put(
+        self, key: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> None:
         self.data[check_blob_key(key)] = bytes(data)
 
     async def get(self, key: str) -> bytes:
@@ -58,8 +59,9 @@ class MemoryBlobStore:
         for key in [k for k in self.data if k.startswith(prefix)]:
             del self.data[key]
 
-    async def url_for(self, key: str, *, expires: int = 3600, filename: str | None = None
-                      ) -> str | None:
+    async def url_for(
+        self, key: str, *, expires: int = 3600, filename: str | None = None
+    ) -> str | None:
         check_blob_key(key)
         return None
 
@@ -139,10 +141,11 @@ class MemoryCatalog:
         return self._live(score_id).record
 
     async def list_scores(self, *, limit: int = 100, offset: int = 0) -> list[ScoreRecord]:
-        records = sorted((s.record for s in self._s.scores.values()
-                          if s.record.deleted_at is None),
-                         key=lambda r: (r.created_at, r.id))
-        return records[max(offset, 0):max(offset, 0) + max(limit, 0)]
+        records = sorted(
+            (s.record for s in self._s.scores.values() if s.record.deleted_at is None),
+            key=lambda r: (r.created_at, r.id),
+        )
+        return records[max(offset, 0) : max(offset, 0) + max(limit, 0)]
 
     async def trash_score(self, score_id: str) -> ScoreRecord:
         score = self._live(score_id)
@@ -156,20 +159,29 @@ class MemoryCatalog:
         score.record = replace(score.record, deleted_at=None)
         return score.record
 
-    async def list_trash(self, *, owner: str | None = None, limit: int = 100,
-                         offset: int = 0) -> list[ScoreRecord]:
-        records = sorted((s.record for s in self._s.scores.values()
-                          if s.record.deleted_at is not None
-                          and (owner is None or s.record.owner == owner)),
-                         key=lambda r: (-(r.deleted_at or 0.0), r.id))
-        return records[max(offset, 0):max(offset, 0) + max(limit, 0)]
+    async def list_trash(
+        self, *, owner: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[ScoreRecord]:
+        records = sorted(
+            (
+                s.record
+                for s in self._s.scores.values()
+                if s.record.deleted_at is not None and (owner is None or s.record.owner == owner)
+            ),
+            key=lambda r: (-(r.deleted_at or 0.0), r.id),
+        )
+        return records[max(offset, 0) : max(offset, 0) + max(limit, 0)]
 
     async def trashed_before(self, before: float) -> list[str]:
-        return sorted(s.record.id for s in self._s.scores.values()
-                      if s.record.deleted_at is not None and s.record.deleted_at < before)
+        return sorted(
+            s.record.id
+            for s in self._s.scores.values()
+            if s.record.deleted_at is not None and s.record.deleted_at < before
+        )
 
-    async def update_score(self, score_id: str, *, title: str | None = None,
-                           epoch: int | None = None) -> ScoreRecord:
+    async def update_score(
+        self, score_id: str, *, title: str | None = None, epoch: int | None = None
+    ) -> ScoreRecord:
         score = self._live(score_id)
         if epoch is not None:
             self._s.move_epoch(score, epoch)
@@ -207,8 +219,9 @@ class MemoryUpdateLog:
                 results.append(NotFound(f"no score {score_id!r}"))
                 continue
             if epoch != score.record.epoch:
-                results.append(StaleEpoch(
-                    f"score {score_id!r} is at epoch {score.record.epoch}, not {epoch}"))
+                results.append(
+                    StaleEpoch(f"score {score_id!r} is at epoch {score.record.epoch}, not {epoch}")
+                )
                 continue
             head = score.heads.get(epoch, 0)
             entries = score.log.setdefault(epoch, [])
@@ -237,12 +250,14 @@ class MemorySnapshotStore:
     async def save_snapshot(self, score_id: str, snapshot: Snapshot) -> None:
         await self._store(score_id, snapshot, None)
 
-    async def start_epoch(self, score_id: str, snapshot: Snapshot, *,
-                          from_epoch: int, from_seq: int) -> None:
+    async def start_epoch(
+        self, score_id: str, snapshot: Snapshot, *, from_epoch: int, from_seq: int
+    ) -> None:
         await self._store(score_id, snapshot, (from_epoch, from_seq))
 
-    async def _store(self, score_id: str, snapshot: Snapshot,
-                     start_from: tuple[int, int] | None) -> None:
+    async def _store(
+        self, score_id: str, snapshot: Snapshot, start_from: tuple[int, int] | None
+    ) -> None:
         self._s.score(score_id)
         key = snapshot_key(score_id, snapshot.epoch, snapshot.seq)
         await self._s.blobs.put(key, snapshot.state)
@@ -255,8 +270,9 @@ class MemorySnapshotStore:
                 from_epoch, from_seq = start_from
                 head = score.heads.get(from_epoch, 0)
                 if (score.record.epoch, head) != (from_epoch, from_seq):
-                    raise StaleEpoch(f"score {score_id!r} moved on to epoch "
-                                     f"{score.record.epoch}, seq {head}")
+                    raise StaleEpoch(
+                        f"score {score_id!r} moved on to epoch {score.record.epoch}, seq {head}"
+                    )
                 self._s.move_epoch(score, snapshot.epoch)
         except BaseException:
             await self._s.blobs.delete(key)
@@ -283,11 +299,13 @@ class MemoryVersionStore:
     def __init__(self, state: _State) -> None:
         self._s = state
 
-    async def create_version(self, score_id: str, *, name: str, author: str | None,
-                             epoch: int, state: bytes) -> Version:
+    async def create_version(
+        self, score_id: str, *, name: str, author: str | None, epoch: int, state: bytes
+    ) -> Version:
         self._s.score(score_id)
-        version = Version(new_version_id(), score_id, name, author, self._s.clock(), epoch,
-                          len(state))
+        version = Version(
+            new_version_id(), score_id, name, author, self._s.clock(), epoch, len(state)
+        )
         key = version_key(score_id, version.id)
         await self._s.blobs.put(key, state)
         score = self._s.scores.get(score_id)
@@ -310,8 +328,9 @@ class MemoryVersionStore:
 class MemoryStorage:
     """All five parts in memory; pass ``blobs`` to keep the bytes elsewhere."""
 
-    def __init__(self, blobs: BlobStore | None = None, *,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, blobs: BlobStore | None = None, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self.blobs: BlobStore = blobs if blobs is not None else MemoryBlobStore()
         state = self._state = _State(self.blobs, clock)
         self.catalog: ScoreCatalog = MemoryCatalog(state)

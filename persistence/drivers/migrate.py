@@ -45,8 +45,13 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )"""
 
 
-_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError,
-                  OSError, TimeoutError)
+_DRIVER_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+)
 
 
 class MigrationError(StorageError):
@@ -64,13 +69,17 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
-def load_migrations(folder: Traversable | str | PathLike[str] | None = None
-                    ) -> list[Migration]:
+def load_migrations(folder: Traversable | str | PathLike[str] | None = None) -> list[Migration]:
     """The ``NNNN_name.sql`` files of ``folder`` (default: the bundled ones) in order.
 
     ``ValueError`` for another ``.sql`` file name or two files with one number."""
-    root: Traversable = (resources.files("persistence.drivers") / "migrations" if folder is None
-                         else folder if isinstance(folder, Traversable) else Path(folder))
+    root: Traversable = (
+        resources.files("persistence.drivers") / "migrations"
+        if folder is None
+        else folder
+        if isinstance(folder, Traversable)
+        else Path(folder)
+    )
     migrations: dict[int, Migration] = {}
     for entry in root.iterdir():
         if not entry.name.endswith(".sql"):
@@ -80,15 +89,17 @@ def load_migrations(folder: Traversable | str | PathLike[str] | None = None
             raise ValueError(f"migration file {entry.name!r} is not named NNNN_name.sql")
         version = int(match.group(1))
         if version in migrations:
-            raise ValueError(f"migrations {migrations[version].name!r} and {entry.name!r} "
-                             f"share number {version}")
+            raise ValueError(
+                f"migrations {migrations[version].name!r} and {entry.name!r} share number {version}"
+            )
         sql = entry.read_text(encoding="utf-8").replace("\r\n", "\n")
         migrations[version] = Migration(version, entry.name, sql)
     return [migrations[v] for v in sorted(migrations)]
 
 
-async def migrate(conn: asyncpg.Connection, migrations: Sequence[Migration] | None = None
-                  ) -> list[Migration]:
+async def migrate(
+    conn: asyncpg.Connection, migrations: Sequence[Migration] | None = None
+) -> list[Migration]:
     """Apply the pending ``migrations`` (default: the bundled ones) on ``conn``; return
     those applied now. Safe to run from several processes at once."""
     wanted = list(load_migrations() if migrations is None else migrations)
@@ -115,13 +126,17 @@ async def _apply(conn: asyncpg.Connection, wanted: list[Migration]) -> list[Migr
     unknown = sorted(v for v in applied if v not in known)
     if unknown:
         names = ", ".join(applied[v]["name"] for v in unknown)
-        raise MigrationError(f"the database has migrations this code does not know "
-                             f"({names}): it is newer than the code")
+        raise MigrationError(
+            f"the database has migrations this code does not know "
+            f"({names}): it is newer than the code"
+        )
     for migration in wanted:
         row = applied.get(migration.version)
         if row is not None and row["checksum"] != migration.checksum:
-            raise MigrationError(f"migration {migration.name} changed after it was applied "
-                                 f"(as {row['name']}); add a new migration instead")
+            raise MigrationError(
+                f"migration {migration.name} changed after it was applied "
+                f"(as {row['name']}); add a new migration instead"
+            )
     done = []
     for migration in wanted:
         if migration.version in applied:
@@ -130,9 +145,11 @@ async def _apply(conn: asyncpg.Connection, wanted: list[Migration]) -> list[Migr
             async with conn.transaction():
                 await conn.execute(migration.sql)
                 await conn.execute(
-                    "INSERT INTO schema_migrations (version, name, checksum) "
-                    "VALUES ($1, $2, $3)", migration.version, migration.name,
-                    migration.checksum)
+                    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                    migration.version,
+                    migration.name,
+                    migration.checksum,
+                )
         except _DRIVER_ERRORS as exc:
             raise MigrationError(f"migration {migration.name} failed: {exc}") from exc
         done.append(migration)

@@ -42,12 +42,23 @@ class S3BlobStore:
     per request.
     """
 
-    def __init__(self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None,
-                 region: str | None = None, access_key_id: str | None = None,
-                 secret_access_key: str | None = None, session_token: str | None = None,
-                 path_style: bool | None = None, client: Any = None,
-                 connect_timeout: float = 5.0, read_timeout: float = 30.0,
-                 max_attempts: int = 3, page_size: int = 1000) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        session_token: str | None = None,
+        path_style: bool | None = None,
+        client: Any = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        max_attempts: int = 3,
+        page_size: int = 1000,
+    ) -> None:
         if not isinstance(bucket, str) or not 3 <= len(bucket) <= 63:
             raise ValueError(f"invalid S3 bucket name {bucket!r}")
         prefix = prefix.strip("/")
@@ -59,27 +70,45 @@ class S3BlobStore:
         self.prefix = f"{prefix}/" if prefix else ""
         self.page_size = page_size
         if client is None:
-            addressing = "path" if (endpoint_url is not None if path_style is None
-                                    else path_style) else "virtual"
-            config = Config(signature_version="s3v4", s3={"addressing_style": addressing},
-                            connect_timeout=connect_timeout, read_timeout=read_timeout,
-                            retries={"total_max_attempts": max_attempts, "mode": "standard"})
+            addressing = (
+                "path"
+                if (endpoint_url is not None if path_style is None else path_style)
+                else "virtual"
+            )
+            config = Config(
+                signature_version="s3v4",
+                s3={"addressing_style": addressing},
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                retries={"total_max_attempts": max_attempts, "mode": "standard"},
+            )
             client = boto3.session.Session().client(
-                "s3", endpoint_url=endpoint_url, region_name=region,
-                aws_access_key_id=access_key_id, aws_secret_access_key=secret_access_key,
-                aws_session_token=session_token, config=config)
+                "s3",
+                endpoint_url=endpoint_url,
+                region_name=region,
+                aws_access_key_id=access_key_id,
+                aws_secret_access_key=secret_access_key,
+                aws_session_token=session_token,
+                config=config,
+            )
         self.client = client
 
     def __repr__(self) -> str:
         return f"S3BlobStore(bucket={self.bucket!r}, prefix={self.prefix!r})"
 
-    async def put(self, key: str, data: bytes, content_type: str = "application/octet-stream"
-                  ) -> None:
+    async def put(
+        self, key: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> None:
         name = self._name(key)
         if not isinstance(data, bytes | bytearray | memoryview):
             raise TypeError("blob data must be bytes")
-        await _call(self.client.put_object, Bucket=self.bucket, Key=name, Body=bytes(data),
-                    ContentType=content_type)
+        await _call(
+            self.client.put_object,
+            Bucket=self.bucket,
+            Key=name,
+            Body=bytes(data),
+            ContentType=content_type,
+        )
 
     async def get(self, key: str) -> bytes:
         name = self._name(key)
@@ -97,8 +126,9 @@ class S3BlobStore:
         check_blob_key(prefix, prefix=True)
         await _call(self._delete_prefix, self.prefix + prefix)
 
-    async def url_for(self, key: str, *, expires: int = 3600, filename: str | None = None
-                      ) -> str | None:
+    async def url_for(
+        self, key: str, *, expires: int = 3600, filename: str | None = None
+    ) -> str | None:
         """A presigned GET URL valid for ``expires`` seconds (1 to 7 days); with
         ``filename``, the download is offered under that name."""
         name = self._name(key)
@@ -107,8 +137,9 @@ class S3BlobStore:
         params = {"Bucket": self.bucket, "Key": name}
         if filename is not None:
             params["ResponseContentDisposition"] = content_disposition(filename)
-        url: str = await _call(self.client.generate_presigned_url, "get_object",
-                               Params=params, ExpiresIn=expires)
+        url: str = await _call(
+            self.client.generate_presigned_url, "get_object", Params=params, ExpiresIn=expires
+        )
         return url
 
     def _name(self, key: str) -> str:
@@ -122,18 +153,22 @@ class S3BlobStore:
 
     def _delete_prefix(self, start: str) -> None:
         pages = self.client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=start, PaginationConfig={"PageSize": self.page_size})
+            Bucket=self.bucket, Prefix=start, PaginationConfig={"PageSize": self.page_size}
+        )
         for page in pages:
             keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
             if not keys:
                 continue
-            result = self.client.delete_objects(Bucket=self.bucket,
-                                                Delete={"Objects": keys, "Quiet": True})
+            result = self.client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True}
+            )
             errors = result.get("Errors") or []
             if errors:
                 first = errors[0]
-                raise StorageError(f"S3 refused to delete {len(errors)} objects, e.g. "
-                                   f"{first.get('Key')!r}: {first.get('Code')}")
+                raise StorageError(
+                    f"S3 refused to delete {len(errors)} objects, e.g. "
+                    f"{first.get('Key')!r}: {first.get('Code')}"
+                )
 
 
 def content_disposition(filename: str) -> str:

@@ -103,8 +103,13 @@ CREATE INDEX IF NOT EXISTS versions_by_score ON versions (score_id, created_at);
 class SqliteDatabase:
     """The connection and its worker thread. ``transactions`` counts committed writes."""
 
-    def __init__(self, path: str | os.PathLike[str], *, synchronous: Synchronous = "FULL",
-                 busy_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: Synchronous = "FULL",
+        busy_timeout: float = 10.0,
+    ) -> None:
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
         self.path = Path(path)
@@ -166,8 +171,7 @@ class SqliteDatabase:
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, isolation_level=None,
-                                   timeout=self.busy_timeout)
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout)
             try:
                 if conn.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
                     raise StorageError(f"SQLite {self.path}: WAL journal mode unavailable")
@@ -175,12 +179,15 @@ class SqliteDatabase:
                 conn.execute("PRAGMA foreign_keys=ON")
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
                 if version > SCHEMA_VERSION:
-                    raise StorageError(f"SQLite {self.path}: schema version {version} is "
-                                       f"newer than this code's {SCHEMA_VERSION}")
+                    raise StorageError(
+                        f"SQLite {self.path}: schema version {version} is "
+                        f"newer than this code's {SCHEMA_VERSION}"
+                    )
                 if version == 1:
                     _add_trash(conn)
-                conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}"
-                                   f"PRAGMA user_version={SCHEMA_VERSION};COMMIT;")
+                conn.executescript(
+                    f"BEGIN IMMEDIATE;{_SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
+                )
             except BaseException:
                 conn.close()
                 raise
@@ -189,9 +196,15 @@ class SqliteDatabase:
 
 
 def _record(row: Sequence[Any]) -> ScoreRecord:
-    return ScoreRecord(id=row[0], title=row[1], owner=row[2], created_at=row[3],
-                       updated_at=row[4], epoch=row[5],
-                       deleted_at=row[6] if len(row) > 6 else None)
+    return ScoreRecord(
+        id=row[0],
+        title=row[1],
+        owner=row[2],
+        created_at=row[3],
+        updated_at=row[4],
+        epoch=row[5],
+        deleted_at=row[6] if len(row) > 6 else None,
+    )
 
 
 _SCORE_COLUMNS = "id, title, owner, created_at, updated_at, epoch"
@@ -199,25 +212,27 @@ _READ_COLUMNS = _SCORE_COLUMNS + ", deleted_at"
 
 
 def _get_record(conn: sqlite3.Connection, score_id: str) -> ScoreRecord:
-    row = conn.execute(f"SELECT {_READ_COLUMNS} FROM scores "
-                       "WHERE id = ? AND deleted_at IS NULL", (score_id,)).fetchone()
+    row = conn.execute(
+        f"SELECT {_READ_COLUMNS} FROM scores WHERE id = ? AND deleted_at IS NULL", (score_id,)
+    ).fetchone()
     if row is None:
         raise NotFound(f"no score {score_id!r}")
     return _record(row)
 
 
 def _head(conn: sqlite3.Connection, score_id: str, epoch: int) -> int:
-    row = conn.execute("SELECT seq FROM log_heads WHERE score_id = ? AND epoch = ?",
-                       (score_id, epoch)).fetchone()
+    row = conn.execute(
+        "SELECT seq FROM log_heads WHERE score_id = ? AND epoch = ?", (score_id, epoch)
+    ).fetchone()
     return row[0] if row else 0
 
 
-def _move_epoch(conn: sqlite3.Connection, score_id: str, current: int, epoch: int,
-                now: float) -> None:
+def _move_epoch(
+    conn: sqlite3.Connection, score_id: str, current: int, epoch: int, now: float
+) -> None:
     if epoch <= current:
         raise StaleEpoch(f"epoch {epoch} is not after {current}")
-    conn.execute("UPDATE scores SET epoch = ?, updated_at = ? WHERE id = ?",
-                 (epoch, now, score_id))
+    conn.execute("UPDATE scores SET epoch = ?, updated_at = ? WHERE id = ?", (epoch, now, score_id))
     conn.execute("DELETE FROM log WHERE score_id = ? AND epoch < ?", (score_id, epoch))
     conn.execute("DELETE FROM log_heads WHERE score_id = ? AND epoch < ?", (score_id, epoch))
 
@@ -236,15 +251,20 @@ def _add_trash(conn: sqlite3.Connection) -> None:
 
 
 class SqliteCatalog:
-    def __init__(self, db: SqliteDatabase, blobs: BlobStore,
-                 clock: Callable[[], float]) -> None:
+    def __init__(self, db: SqliteDatabase, blobs: BlobStore, clock: Callable[[], float]) -> None:
         self._db, self._blobs, self._clock = db, blobs, clock
 
     async def create_score(self, record: ScoreRecord) -> ScoreRecord:
         check_score_id(record.id)
         created = record.created_at or self._clock()
-        row = (record.id, record.title, record.owner, created, record.updated_at or created,
-               record.epoch)
+        row = (
+            record.id,
+            record.title,
+            record.owner,
+            created,
+            record.updated_at or created,
+            record.epoch,
+        )
 
         def insert(conn: sqlite3.Connection) -> ScoreRecord:
             try:
@@ -259,10 +279,13 @@ class SqliteCatalog:
         return await self._db.run(lambda conn: _get_record(conn, score_id))
 
     async def list_scores(self, *, limit: int = 100, offset: int = 0) -> list[ScoreRecord]:
-        rows = await self._db.run(lambda conn: conn.execute(
-            f"SELECT {_READ_COLUMNS} FROM scores WHERE deleted_at IS NULL "
-            "ORDER BY created_at, id LIMIT ? OFFSET ?",
-            (max(limit, 0), max(offset, 0))).fetchall())
+        rows = await self._db.run(
+            lambda conn: conn.execute(
+                f"SELECT {_READ_COLUMNS} FROM scores WHERE deleted_at IS NULL "
+                "ORDER BY created_at, id LIMIT ? OFFSET ?",
+                (max(limit, 0), max(offset, 0)),
+            ).fetchall()
+        )
         return [_record(r) for r in rows]
 
     async def trash_score(self, score_id: str) -> ScoreRecord:
@@ -277,28 +300,41 @@ class SqliteCatalog:
 
     async def untrash_score(self, score_id: str) -> ScoreRecord:
         def untrash(conn: sqlite3.Connection) -> ScoreRecord:
-            if conn.execute("UPDATE scores SET deleted_at = NULL WHERE id = ? AND "
-                            "deleted_at IS NOT NULL", (score_id,)).rowcount == 0:
+            if (
+                conn.execute(
+                    "UPDATE scores SET deleted_at = NULL WHERE id = ? AND deleted_at IS NOT NULL",
+                    (score_id,),
+                ).rowcount
+                == 0
+            ):
                 raise NotFound(f"score {score_id!r} is not in the trash")
             return _get_record(conn, score_id)
 
         return await self._db.write(untrash)
 
-    async def list_trash(self, *, owner: str | None = None, limit: int = 100,
-                         offset: int = 0) -> list[ScoreRecord]:
-        rows = await self._db.run(lambda conn: conn.execute(
-            f"SELECT {_READ_COLUMNS} FROM scores WHERE deleted_at IS NOT NULL "
-            "AND (? IS NULL OR owner = ?) ORDER BY deleted_at DESC, id LIMIT ? OFFSET ?",
-            (owner, owner, max(limit, 0), max(offset, 0))).fetchall())
+    async def list_trash(
+        self, *, owner: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[ScoreRecord]:
+        rows = await self._db.run(
+            lambda conn: conn.execute(
+                f"SELECT {_READ_COLUMNS} FROM scores WHERE deleted_at IS NOT NULL "
+                "AND (? IS NULL OR owner = ?) ORDER BY deleted_at DESC, id LIMIT ? OFFSET ?",
+                (owner, owner, max(limit, 0), max(offset, 0)),
+            ).fetchall()
+        )
         return [_record(r) for r in rows]
 
     async def trashed_before(self, before: float) -> list[str]:
-        rows = await self._db.run(lambda conn: conn.execute(
-            "SELECT id FROM scores WHERE deleted_at < ? ORDER BY id", (before,)).fetchall())
+        rows = await self._db.run(
+            lambda conn: conn.execute(
+                "SELECT id FROM scores WHERE deleted_at < ? ORDER BY id", (before,)
+            ).fetchall()
+        )
         return [r[0] for r in rows]
 
-    async def update_score(self, score_id: str, *, title: str | None = None,
-                           epoch: int | None = None) -> ScoreRecord:
+    async def update_score(
+        self, score_id: str, *, title: str | None = None, epoch: int | None = None
+    ) -> ScoreRecord:
         now = self._clock()
 
         def update(conn: sqlite3.Connection) -> ScoreRecord:
@@ -306,8 +342,10 @@ class SqliteCatalog:
             if epoch is not None:
                 _move_epoch(conn, score_id, current.epoch, epoch, now)
             if title is not None:
-                conn.execute("UPDATE scores SET title = ?, updated_at = ? WHERE id = ?",
-                             (title, now, score_id))
+                conn.execute(
+                    "UPDATE scores SET title = ?, updated_at = ? WHERE id = ?",
+                    (title, now, score_id),
+                )
             return _get_record(conn, score_id)
 
         return await self._db.write(update)
@@ -343,61 +381,75 @@ class SqliteUpdateLog:
             heads: dict[tuple[str, int], int] = {}
             for score_id, epoch, updates in items:
                 if score_id not in epochs:
-                    row = conn.execute("SELECT epoch FROM scores WHERE id = ?",
-                                       (score_id,)).fetchone()
+                    row = conn.execute(
+                        "SELECT epoch FROM scores WHERE id = ?", (score_id,)
+                    ).fetchone()
                     epochs[score_id] = row[0] if row else None
                 current = epochs[score_id]
                 if current is None:
                     results.append(NotFound(f"no score {score_id!r}"))
                     continue
                 if epoch != current:
-                    results.append(StaleEpoch(
-                        f"score {score_id!r} is at epoch {current}, not {epoch}"))
+                    results.append(
+                        StaleEpoch(f"score {score_id!r} is at epoch {current}, not {epoch}")
+                    )
                     continue
                 head = heads.get((score_id, epoch))
                 if head is None:
                     head = _head(conn, score_id, epoch)
                 conn.executemany(
                     "INSERT INTO log (score_id, epoch, seq, data) VALUES (?, ?, ?, ?)",
-                    [(score_id, epoch, head + i, u) for i, u in enumerate(updates, 1)])
+                    [(score_id, epoch, head + i, u) for i, u in enumerate(updates, 1)],
+                )
                 heads[(score_id, epoch)] = head = head + len(updates)
                 results.append(head)
             conn.executemany(
                 "INSERT INTO log_heads (score_id, epoch, seq) VALUES (?, ?, ?) "
                 "ON CONFLICT (score_id, epoch) DO UPDATE SET seq = excluded.seq",
-                [(s, e, h) for (s, e), h in heads.items()])
-            conn.executemany("UPDATE scores SET updated_at = ? WHERE id = ?",
-                             [(now, s) for s in {s for s, _ in heads}])
+                [(s, e, h) for (s, e), h in heads.items()],
+            )
+            conn.executemany(
+                "UPDATE scores SET updated_at = ? WHERE id = ?",
+                [(now, s) for s in {s for s, _ in heads}],
+            )
             return results
 
         return await self._db.write(append)
 
     async def read(self, score_id: str, epoch: int, after: int = 0) -> list[LogEntry]:
-        rows = await self._db.run(lambda conn: conn.execute(
-            "SELECT seq, data FROM log WHERE score_id = ? AND epoch = ? AND seq > ? "
-            "ORDER BY seq", (score_id, epoch, after)).fetchall())
+        rows = await self._db.run(
+            lambda conn: conn.execute(
+                "SELECT seq, data FROM log WHERE score_id = ? AND epoch = ? AND seq > ? "
+                "ORDER BY seq",
+                (score_id, epoch, after),
+            ).fetchall()
+        )
         return [LogEntry(seq, bytes(data)) for seq, data in rows]
 
     async def trim(self, score_id: str, epoch: int, through: int) -> None:
-        await self._db.write(lambda conn: conn.execute(
-            "DELETE FROM log WHERE score_id = ? AND epoch = ? AND seq <= ?",
-            (score_id, epoch, through)))
+        await self._db.write(
+            lambda conn: conn.execute(
+                "DELETE FROM log WHERE score_id = ? AND epoch = ? AND seq <= ?",
+                (score_id, epoch, through),
+            )
+        )
 
 
 class SqliteSnapshotStore:
-    def __init__(self, db: SqliteDatabase, blobs: BlobStore,
-                 clock: Callable[[], float]) -> None:
+    def __init__(self, db: SqliteDatabase, blobs: BlobStore, clock: Callable[[], float]) -> None:
         self._db, self._blobs, self._clock = db, blobs, clock
 
     async def save_snapshot(self, score_id: str, snapshot: Snapshot) -> None:
         await self._store(score_id, snapshot, None)
 
-    async def start_epoch(self, score_id: str, snapshot: Snapshot, *,
-                          from_epoch: int, from_seq: int) -> None:
+    async def start_epoch(
+        self, score_id: str, snapshot: Snapshot, *, from_epoch: int, from_seq: int
+    ) -> None:
         await self._store(score_id, snapshot, (from_epoch, from_seq))
 
-    async def _store(self, score_id: str, snapshot: Snapshot,
-                     start_from: tuple[int, int] | None) -> None:
+    async def _store(
+        self, score_id: str, snapshot: Snapshot, start_from: tuple[int, int] | None
+    ) -> None:
         check_score_id(score_id)
         await self._db.run(lambda conn: _get_record(conn, score_id))
         key = snapshot_key(score_id, snapshot.epoch, snapshot.seq)
@@ -413,22 +465,29 @@ class SqliteSnapshotStore:
                 from_epoch, from_seq = start_from
                 head = _head(conn, score_id, current)
                 if (current, head) != (from_epoch, from_seq):
-                    raise StaleEpoch(f"score {score_id!r} moved on to epoch {current}, "
-                                     f"seq {head}")
+                    raise StaleEpoch(f"score {score_id!r} moved on to epoch {current}, seq {head}")
                 _move_epoch(conn, score_id, current, snapshot.epoch, now)
-            dropped = [r[0] for r in conn.execute(
-                "SELECT blob_key FROM snapshots WHERE score_id = ? AND epoch = ? AND seq = ?",
-                (score_id, snapshot.epoch, snapshot.seq))]
+            dropped = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT blob_key FROM snapshots WHERE score_id = ? AND epoch = ? AND seq = ?",
+                    (score_id, snapshot.epoch, snapshot.seq),
+                )
+            ]
             conn.execute(
                 "INSERT OR REPLACE INTO snapshots (score_id, epoch, seq, blob_key, retired, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (score_id, snapshot.epoch, snapshot.seq, key, retired, now))
+                (score_id, snapshot.epoch, snapshot.seq, key, retired, now),
+            )
             old = conn.execute(
                 "SELECT epoch, seq, blob_key FROM snapshots WHERE score_id = ? "
                 "ORDER BY epoch DESC, seq DESC LIMIT -1 OFFSET ?",
-                (score_id, KEEP_SNAPSHOTS)).fetchall()
-            conn.executemany("DELETE FROM snapshots WHERE score_id = ? AND epoch = ? AND seq = ?",
-                             [(score_id, e, s) for e, s, _ in old])
+                (score_id, KEEP_SNAPSHOTS),
+            ).fetchall()
+            conn.executemany(
+                "DELETE FROM snapshots WHERE score_id = ? AND epoch = ? AND seq = ?",
+                [(score_id, e, s) for e, s, _ in old],
+            )
             return dropped + [k for _, _, k in old]
 
         await self._blobs.put(key, snapshot.state)
@@ -442,9 +501,13 @@ class SqliteSnapshotStore:
 
     async def load_snapshot(self, score_id: str) -> Snapshot | None:
         for _ in range(5):
-            row = await self._db.run(lambda conn: conn.execute(
-                "SELECT epoch, seq, blob_key, retired FROM snapshots WHERE score_id = ? "
-                "ORDER BY epoch DESC, seq DESC LIMIT 1", (score_id,)).fetchone())
+            row = await self._db.run(
+                lambda conn: conn.execute(
+                    "SELECT epoch, seq, blob_key, retired FROM snapshots WHERE score_id = ? "
+                    "ORDER BY epoch DESC, seq DESC LIMIT 1",
+                    (score_id,),
+                ).fetchone()
+            )
             if row is None:
                 return None
             epoch, seq, key, retired = row
@@ -457,16 +520,17 @@ class SqliteSnapshotStore:
 
 
 class SqliteVersionStore:
-    def __init__(self, db: SqliteDatabase, blobs: BlobStore,
-                 clock: Callable[[], float]) -> None:
+    def __init__(self, db: SqliteDatabase, blobs: BlobStore, clock: Callable[[], float]) -> None:
         self._db, self._blobs, self._clock = db, blobs, clock
 
-    async def create_version(self, score_id: str, *, name: str, author: str | None,
-                             epoch: int, state: bytes) -> Version:
+    async def create_version(
+        self, score_id: str, *, name: str, author: str | None, epoch: int, state: bytes
+    ) -> Version:
         check_score_id(score_id)
         await self._db.run(lambda conn: _get_record(conn, score_id))
-        version = Version(new_version_id(), score_id, name, author, self._clock(), epoch,
-                          len(state))
+        version = Version(
+            new_version_id(), score_id, name, author, self._clock(), epoch, len(state)
+        )
         key = version_key(score_id, version.id)
 
         def insert(conn: sqlite3.Connection) -> None:
@@ -474,8 +538,8 @@ class SqliteVersionStore:
             conn.execute(
                 "INSERT INTO versions (id, score_id, name, author, created_at, epoch, size, "
                 "blob_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (version.id, score_id, name, author, version.created_at, epoch, version.size,
-                 key))
+                (version.id, score_id, name, author, version.created_at, epoch, version.size, key),
+            )
 
         await self._blobs.put(key, state)
         try:
@@ -490,14 +554,20 @@ class SqliteVersionStore:
             _get_record(conn, score_id)
             return conn.execute(
                 "SELECT id, score_id, name, author, created_at, epoch, size FROM versions "
-                "WHERE score_id = ? ORDER BY created_at, rowid", (score_id,)).fetchall()
+                "WHERE score_id = ? ORDER BY created_at, rowid",
+                (score_id,),
+            ).fetchall()
 
         return [Version(*row) for row in await self._db.run(select)]
 
     async def get_version(self, score_id: str, version_id: str) -> tuple[Version, bytes]:
-        row = await self._db.run(lambda conn: conn.execute(
-            "SELECT id, score_id, name, author, created_at, epoch, size, blob_key "
-            "FROM versions WHERE score_id = ? AND id = ?", (score_id, version_id)).fetchone())
+        row = await self._db.run(
+            lambda conn: conn.execute(
+                "SELECT id, score_id, name, author, created_at, epoch, size, blob_key "
+                "FROM versions WHERE score_id = ? AND id = ?",
+                (score_id, version_id),
+            ).fetchone()
+        )
         if row is None:
             raise NotFound(f"no version {version_id!r} of score {score_id!r}")
         return Version(*row[:7]), await self._blobs.get(row[7])
@@ -513,9 +583,14 @@ class SqliteStorage:
     """Catalog, log, snapshot and version rows in the SQLite file at ``path``; bytes in
     ``blobs``. Call :meth:`open` to connect early (otherwise the first call does)."""
 
-    def __init__(self, path: str | os.PathLike[str], blobs: BlobStore, *,
-                 synchronous: Synchronous = "FULL",
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        blobs: BlobStore,
+        *,
+        synchronous: Synchronous = "FULL",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.db = SqliteDatabase(path, synchronous=synchronous)
         self.blobs: BlobStore = blobs
         self.catalog: ScoreCatalog = SqliteCatalog(self.db, blobs, clock)

@@ -67,20 +67,27 @@ class StoredResult:
 
 
 class ResultStore(Protocol):
-    async def save(self, score_id: str, analysis_set: str, version: DocVersion,
-                   result_json: str, *, version_id: str | None = None,
-                   duration_ms: float | None = None) -> bool:
+    async def save(
+        self,
+        score_id: str,
+        analysis_set: str,
+        version: DocVersion,
+        result_json: str,
+        *,
+        version_id: str | None = None,
+        duration_ms: float | None = None,
+    ) -> bool:
         """Store a result. Live results (``version_id=None``) replace the stored latest
         unless it is newer: then nothing changes and ``False`` is returned. Results of a
         named version (``version_id``) are kept beside the latest and always saved.
         ``ValueError`` if ``result_json`` is not JSON text or an id is invalid."""
         ...
 
-    async def get_latest(self, score_id: str, analysis_set: str = "all"
-                         ) -> StoredResult | None: ...
+    async def get_latest(self, score_id: str, analysis_set: str = "all") -> StoredResult | None: ...
 
-    async def get_for_version(self, score_id: str, version: DocVersion | str,
-                              analysis_set: str = "all") -> StoredResult | None:
+    async def get_for_version(
+        self, score_id: str, version: DocVersion | str, analysis_set: str = "all"
+    ) -> StoredResult | None:
         """The result of a named version (``version`` is its id) or of a live version
         (a :class:`DocVersion`: found only while it is the latest)."""
         ...
@@ -92,14 +99,16 @@ class ResultStore(Protocol):
     async def close(self) -> None: ...
 
 
-def check_result(score_id: str, analysis_set: str, result_json: str,
-                 version_id: str | None) -> None:
+def check_result(
+    score_id: str, analysis_set: str, result_json: str, version_id: str | None
+) -> None:
     """The shared argument checks of :meth:`ResultStore.save`."""
     check_score_id(score_id)
     if not isinstance(analysis_set, str) or not 0 < len(analysis_set) <= 200:
         raise ValueError(f"invalid analysis set {analysis_set!r}")
-    if version_id is not None and (not isinstance(version_id, str)
-                                   or not 0 < len(version_id) <= 128):
+    if version_id is not None and (
+        not isinstance(version_id, str) or not 0 < len(version_id) <= 128
+    ):
         raise ValueError(f"invalid version id {version_id!r}")
     if not isinstance(result_json, str):
         raise ValueError("result_json must be JSON text")

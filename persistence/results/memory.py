@@ -16,12 +16,20 @@ class MemoryResultStore:
         self._named: dict[tuple[str, str, str], StoredResult] = {}
         self._clock = clock
 
-    async def save(self, score_id: str, analysis_set: str, version: DocVersion,
-                   result_json: str, *, version_id: str | None = None,
-                   duration_ms: float | None = None) -> bool:
+    async def save(
+        self,
+        score_id: str,
+        analysis_set: str,
+        version: DocVersion,
+        result_json: str,
+        *,
+        version_id: str | None = None,
+        duration_ms: float | None = None,
+    ) -> bool:
         check_result(score_id, analysis_set, result_json, version_id)
-        row = StoredResult(score_id, analysis_set, version, result_json, version_id,
-                           self._clock(), duration_ms)
+        row = StoredResult(
+            score_id, analysis_set, version, result_json, version_id, self._clock(), duration_ms
+        )
         if version_id is not None:
             self._named[(score_id, analysis_set, version_id)] = row
             return True
@@ -31,12 +39,12 @@ class MemoryResultStore:
         self._latest[(score_id, analysis_set)] = row
         return True
 
-    async def get_latest(self, score_id: str, analysis_set: str = "all"
-                         ) -> StoredResult | None:
+    async def get_latest(self, score_id: str, analysis_set: str = "all") -> StoredResult | None:
         return self._latest.get((score_id, analysis_set))
 
-    async def get_for_version(self, score_id: str, version: DocVersion | str,
-                              analysis_set: str = "all") -> StoredResult | None:
+    async def get_for_version(
+        self, score_id: str, version: DocVersion | str, analysis_set: str = "all"
+    ) -> StoredResult | None:
         if isinstance(version, str):
             return self._named.get((score_id, analysis_set, version))
         latest = self._latest.get((score_id, analysis_set))

@@ -44,23 +44,38 @@ class PostgresResultStore:
     async def close(self) -> None:
         return None
 
-    async def save(self, score_id: str, analysis_set: str, version: DocVersion,
-                   result_json: str, *, version_id: str | None = None,
-                   duration_ms: float | None = None) -> bool:
+    async def save(
+        self,
+        score_id: str,
+        analysis_set: str,
+        version: DocVersion,
+        result_json: str,
+        *,
+        version_id: str | None = None,
+        duration_ms: float | None = None,
+    ) -> bool:
         check_result(score_id, analysis_set, result_json, version_id)
         sql = _UPSERT + ("" if version_id else _ONLY_IF_NOT_OLDER)
         async with self.db.connection() as conn:
-            status = await conn.execute(sql, score_id, analysis_set, version_id or "",
-                                        version.epoch, version.seq, result_json,
-                                        datetime.now(UTC), duration_ms)
+            status = await conn.execute(
+                sql,
+                score_id,
+                analysis_set,
+                version_id or "",
+                version.epoch,
+                version.seq,
+                result_json,
+                datetime.now(UTC),
+                duration_ms,
+            )
         return bool(status.endswith(" 1"))  # "INSERT 0 1", or "INSERT 0 0" if refused
 
-    async def get_latest(self, score_id: str, analysis_set: str = "all"
-                         ) -> StoredResult | None:
+    async def get_latest(self, score_id: str, analysis_set: str = "all") -> StoredResult | None:
         return await self._get(score_id, analysis_set, "")
 
-    async def get_for_version(self, score_id: str, version: DocVersion | str,
-                              analysis_set: str = "all") -> StoredResult | None:
+    async def get_for_version(
+        self, score_id: str, version: DocVersion | str, analysis_set: str = "all"
+    ) -> StoredResult | None:
         if isinstance(version, str):
             return await self._get(score_id, analysis_set, version)
         latest = await self._get(score_id, analysis_set, "")
@@ -70,18 +85,22 @@ class PostgresResultStore:
         async with self.db.connection() as conn:
             await conn.execute("DELETE FROM analysis_results WHERE score_id = $1", score_id)
 
-    async def _get(self, score_id: str, analysis_set: str, version_id: str
-                   ) -> StoredResult | None:
+    async def _get(self, score_id: str, analysis_set: str, version_id: str) -> StoredResult | None:
         async with self.db.connection() as conn:
             row = await conn.fetchrow(_SELECT, score_id, analysis_set, version_id)
         return None if row is None else _row(score_id, analysis_set, version_id, row)
 
 
-def _row(score_id: str, analysis_set: str, version_id: str,
-         row: Mapping[str, Any]) -> StoredResult:
+def _row(score_id: str, analysis_set: str, version_id: str, row: Mapping[str, Any]) -> StoredResult:
     # JSONB normalises the text (key order, spacing): re-serialise compactly.
     text = json.dumps(json.loads(row["result"]), separators=(",", ":"))
     computed = row["computed_at"]
-    return StoredResult(score_id, analysis_set, DocVersion(row["epoch"], row["seq"]), text,
-                        version_id or None, computed.timestamp() if computed else time.time(),
-                        row["duration_ms"])
+    return StoredResult(
+        score_id,
+        analysis_set,
+        DocVersion(row["epoch"], row["seq"]),
+        text,
+        version_id or None,
+        computed.timestamp() if computed else time.time(),
+        row["duration_ms"],
+    )

@@ -58,46 +58,66 @@ class SqliteResultStore:
     async def close(self) -> None:
         return None
 
-    async def save(self, score_id: str, analysis_set: str, version: DocVersion,
-                   result_json: str, *, version_id: str | None = None,
-                   duration_ms: float | None = None) -> bool:
+    async def save(
+        self,
+        score_id: str,
+        analysis_set: str,
+        version: DocVersion,
+        result_json: str,
+        *,
+        version_id: str | None = None,
+        duration_ms: float | None = None,
+    ) -> bool:
         check_result(score_id, analysis_set, result_json, version_id)
         sql = _UPSERT + ("" if version_id else _ONLY_IF_NOT_OLDER)
-        row = (score_id, analysis_set, version_id or "", version.epoch, version.seq,
-               result_json, self._clock(), duration_ms)
+        row = (
+            score_id,
+            analysis_set,
+            version_id or "",
+            version.epoch,
+            version.seq,
+            result_json,
+            self._clock(),
+            duration_ms,
+        )
 
         def write(conn: sqlite3.Connection) -> bool:
             return conn.execute(sql, row).rowcount > 0
 
         return await self.db.write(write)
 
-    async def get_latest(self, score_id: str, analysis_set: str = "all"
-                         ) -> StoredResult | None:
+    async def get_latest(self, score_id: str, analysis_set: str = "all") -> StoredResult | None:
         return await self._get(score_id, analysis_set, "")
 
-    async def get_for_version(self, score_id: str, version: DocVersion | str,
-                              analysis_set: str = "all") -> StoredResult | None:
+    async def get_for_version(
+        self, score_id: str, version: DocVersion | str, analysis_set: str = "all"
+    ) -> StoredResult | None:
         if isinstance(version, str):
             return await self._get(score_id, analysis_set, version)
         latest = await self._get(score_id, analysis_set, "")
         return latest if latest is not None and latest.version == version else None
 
     async def delete_score(self, score_id: str) -> None:
-        await self.db.write(lambda conn: conn.execute(
-            "DELETE FROM analysis_results WHERE score_id = ?", (score_id,)) and None)
+        await self.db.write(
+            lambda conn: (
+                conn.execute("DELETE FROM analysis_results WHERE score_id = ?", (score_id,))
+                and None
+            )
+        )
 
-    async def _get(self, score_id: str, analysis_set: str, version_id: str
-                   ) -> StoredResult | None:
+    async def _get(self, score_id: str, analysis_set: str, version_id: str) -> StoredResult | None:
         def read(conn: sqlite3.Connection) -> tuple[Any, ...] | None:
             row: tuple[Any, ...] | None = conn.execute(
                 f"SELECT {_COLUMNS} FROM analysis_results "
                 "WHERE score_id = ? AND analysis_set = ? AND version_id = ?",
-                (score_id, analysis_set, version_id)).fetchone()
+                (score_id, analysis_set, version_id),
+            ).fetchone()
             return row
 
         row = await self.db.run(read)
         if row is None:
             return None
         sid, aset, vid, epoch, seq, result, computed_at, duration = row
-        return StoredResult(sid, aset, DocVersion(epoch, seq), result, vid or None,
-                            computed_at, duration)
+        return StoredResult(
+            sid, aset, DocVersion(epoch, seq), result, vid or None, computed_at, duration
+        )

@@ -125,8 +125,9 @@ def build_measure(ctx: CellContext, notes: Sequence[Note], number: int) -> strea
         measure.coreInsert(0, CLEFS[ctx.clef]())
     if column.key is not None:
         signature = key.KeySignature(column.key.fifths)
-        measure.coreInsert(0, signature if column.key.mode is None
-                           else signature.asKey(column.key.mode))
+        measure.coreInsert(
+            0, signature if column.key.mode is None else signature.asKey(column.key.mode)
+        )
     if ctx.time is not None:
         measure.coreInsert(0, meter.TimeSignature(ctx.time))
     mark = column.tempo or ctx.default_tempo
@@ -208,8 +209,9 @@ def build_note(item: Note) -> Any:
 
 
 def metronome_mark(mark: Tempo) -> m21tempo.MetronomeMark:
-    return m21tempo.MetronomeMark(text=mark.text, number=mark.bpm,
-                                  referent=duration.Duration(mark.beat))
+    return m21tempo.MetronomeMark(
+        text=mark.text, number=mark.bpm, referent=duration.Duration(mark.beat)
+    )
 
 
 def build_instrument(part: Part) -> instrument.Instrument:
@@ -231,8 +233,9 @@ def apply_part_fields(target: stream.Part, part: Part) -> None:
     target.partAbbreviation = part.abbreviation
 
 
-def assemble_part(target: stream.Part, part: Part,
-                  measures: Iterable[tuple[Fraction, stream.Measure]]) -> None:
+def assemble_part(
+    target: stream.Part, part: Part, measures: Iterable[tuple[Fraction, stream.Measure]]
+) -> None:
     """Fill ``target`` (emptied first) with the part's instrument and placed measures."""
     target.clear()
     apply_part_fields(target, part)

@@ -38,17 +38,29 @@ def describe(score: stream.Score, *, ids: bool = True) -> list[Row]:
     for part in score.parts:
         found = part.recurse().getElementsByClass(instrument.Instrument)
         inst = found.first() if found else None
-        rows.append((
-            "part", _id(part, ids), part.partName, part.partAbbreviation,
-            inst.instrumentName if inst is not None else None,
-            inst.midiProgram if inst is not None else None,
-        ))
+        rows.append(
+            (
+                "part",
+                _id(part, ids),
+                part.partName,
+                part.partAbbreviation,
+                inst.instrumentName if inst is not None else None,
+                inst.midiProgram if inst is not None else None,
+            )
+        )
         for measure in part.getElementsByClass(stream.Measure):
-            rows.append((
-                "measure", measure.number, _id(measure, ids), frac(part.elementOffset(measure)),
-                frac(measure.paddingLeft or 0), frac(measure.paddingRight or 0),
-                _barline(measure.leftBarline), _barline(measure.rightBarline),
-            ))
+            rows.append(
+                (
+                    "measure",
+                    measure.number,
+                    _id(measure, ids),
+                    frac(part.elementOffset(measure)),
+                    frac(measure.paddingLeft or 0),
+                    frac(measure.paddingRight or 0),
+                    _barline(measure.leftBarline),
+                    _barline(measure.rightBarline),
+                )
+            )
             rows.extend(_describe_container(measure, None, ids))
     return rows
 
@@ -64,8 +76,7 @@ def _describe_container(container: stream.Stream, voice: str | None, ids: bool) 
     return rows
 
 
-def describe_element(element: Any, voice: str | None, offset: Fraction, ids: bool = True
-                     ) -> Row:
+def describe_element(element: Any, voice: str | None, offset: Fraction, ids: bool = True) -> Row:
     """``(kind, voice, offset, ...)``: for notes, chords and rests the quarter length,
     pitches, ties, lyric, articulations and expressions, grace flag and id."""
     if isinstance(element, note.GeneralNote):
@@ -77,11 +88,17 @@ def describe_element(element: Any, voice: str | None, offset: Fraction, ids: boo
         else:
             kind, ties = "chord", tuple(_tie(n) for n in element.notes)
         return (
-            kind, voice, offset, frac(element.duration.quarterLength),
-            tuple(p.nameWithOctave for p in element.pitches), ties, element.lyric,
+            kind,
+            voice,
+            offset,
+            frac(element.duration.quarterLength),
+            tuple(p.nameWithOctave for p in element.pitches),
+            ties,
+            element.lyric,
             tuple(type(a).__name__ for a in element.articulations)
             + tuple(type(e).__name__ for e in element.expressions),
-            element.duration.isGrace, _id(element, ids),
+            element.duration.isGrace,
+            _id(element, ids),
         )
     if isinstance(element, dynamics.Dynamic):
         return ("dynamic", voice, offset, element.value)
@@ -94,9 +111,14 @@ def describe_element(element: Any, voice: str | None, offset: Fraction, ids: boo
         return ("key", voice, offset, element.sharps, mode)
     if isinstance(element, m21tempo.MetronomeMark):
         referent = element.referent
-        return ("tempo", voice, offset, element.number,
-                frac(referent.quarterLength) if referent is not None else None,
-                None if element.textImplicit else element.text)
+        return (
+            "tempo",
+            voice,
+            offset,
+            element.number,
+            frac(referent.quarterLength) if referent is not None else None,
+            None if element.textImplicit else element.text,
+        )
     return ("other", voice, offset, type(element).__name__)
 
 

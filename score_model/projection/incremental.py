@@ -67,8 +67,15 @@ class ProjectionChanges:
         return frozenset(measure for measure, _ in self.cells)
 
     def __bool__(self) -> bool:
-        return bool(self.cells or self.parts_added or self.parts_removed
-                    or self.parts_reassembled or self.meta or self.layout or self.full)
+        return bool(
+            self.cells
+            or self.parts_added
+            or self.parts_removed
+            or self.parts_reassembled
+            or self.meta
+            or self.layout
+            or self.full
+        )
 
 
 @dataclass
@@ -119,8 +126,9 @@ class IncrementalProjection:
     @property
     def pending(self) -> bool:
         """Whether changes arrived since the last refresh."""
-        return bool(self._dirty_notes or self._dirty_meta or self._dirty_parts
-                    or self._dirty_measures)
+        return bool(
+            self._dirty_notes or self._dirty_meta or self._dirty_parts or self._dirty_measures
+        )
 
     def refresh(self) -> ProjectionChanges:
         """Apply pending changes to the projected score; returns (and keeps) what changed."""
@@ -181,8 +189,9 @@ class IncrementalProjection:
         self._built: dict[Cell, tuple[CellContext, stream.Measure]] = {}
         self._placement: dict[str, list[tuple[str, Fraction]]] = {}
         changes = self._reconcile(data.meta, data.parts, data.measures, data.layout(), set())
-        return ProjectionChanges(changes.cells, changes.parts_added, (), changes.parts_added,
-                                 True, True, True)
+        return ProjectionChanges(
+            changes.cells, changes.parts_added, (), changes.parts_added, True, True, True
+        )
 
     def _update(self) -> ProjectionChanges:
         state = self._state
@@ -202,8 +211,11 @@ class IncrementalProjection:
         pickups = [m.id for m in measures if m.pickup]
         if measures != state.measures or any(m in pickups for m, _ in dirty_cells):
             slots = layout(measures, self._index.pickup_lengths(pickups))
-        if (slots != state.slots or parts != state.parts
-                or _meta_view(meta) != _meta_view(state.meta)):
+        if (
+            slots != state.slots
+            or parts != state.parts
+            or _meta_view(meta) != _meta_view(state.meta)
+        ):
             return self._reconcile(meta, parts, measures, slots, dirty_cells)
         return self._patch(dirty_cells)
 
@@ -252,16 +264,25 @@ class IncrementalProjection:
         for part_id, replaced in by_part.items():
             target = self._m21_parts[part_id]
             if len(replaced) > REASSEMBLE_AFTER:
-                assemble_part(target, state.part_by_id[part_id], [
-                    (slot.offset, self._built[(slot.id, part_id)][1]) for slot in state.slots])
+                assemble_part(
+                    target,
+                    state.part_by_id[part_id],
+                    [(slot.offset, self._built[(slot.id, part_id)][1]) for slot in state.slots],
+                )
                 reassembled.append(part_id)
             else:
                 for old, new in replaced:
                     replace_measure(target, old, new)
         return ProjectionChanges(frozenset(rebuilt), parts_reassembled=tuple(reassembled))
 
-    def _reconcile(self, meta: Meta, parts: list[Part], measures: list[Measure],
-                   slots: list[MeasureSlot], dirty_cells: set[Cell]) -> ProjectionChanges:
+    def _reconcile(
+        self,
+        meta: Meta,
+        parts: list[Part],
+        measures: list[Measure],
+        slots: list[MeasureSlot],
+        dirty_cells: set[Cell],
+    ) -> ProjectionChanges:
         """Bring every part in line with new parts, layout or metadata."""
         state = self._state
         old_ids = [part.id for part in state.parts]
@@ -283,9 +304,12 @@ class IncrementalProjection:
                 target = self._m21_parts[part.id] = stream.Part()
             placed, replaced = self._place_part(part, meta, slots, dirty_cells, rebuilt)
             placement = [(slot.id, slot.offset) for slot in slots]
-            if (part.id in added or old_parts.get(part.id) != part
-                    or placement != self._placement.get(part.id)
-                    or len(replaced) > REASSEMBLE_AFTER):
+            if (
+                part.id in added
+                or old_parts.get(part.id) != part
+                or placement != self._placement.get(part.id)
+                or len(replaced) > REASSEMBLE_AFTER
+            ):
                 assemble_part(target, part, placed)
                 reassembled.append(part.id)
             else:
@@ -303,13 +327,18 @@ class IncrementalProjection:
             apply_meta(self._score, meta)
         layout_changed = slots != state.slots
         self._state = _State(meta, parts, measures, slots)
-        return ProjectionChanges(frozenset(rebuilt), added, removed, tuple(reassembled),
-                                 meta_changed, layout_changed)
+        return ProjectionChanges(
+            frozenset(rebuilt), added, removed, tuple(reassembled), meta_changed, layout_changed
+        )
 
-    def _place_part(self, part: Part, meta: Meta, slots: list[MeasureSlot],
-                    dirty_cells: set[Cell], rebuilt: set[Cell]
-                    ) -> tuple[list[tuple[Fraction, stream.Measure]],
-                               list[tuple[stream.Measure, stream.Measure]]]:
+    def _place_part(
+        self,
+        part: Part,
+        meta: Meta,
+        slots: list[MeasureSlot],
+        dirty_cells: set[Cell],
+        rebuilt: set[Cell],
+    ) -> tuple[list[tuple[Fraction, stream.Measure]], list[tuple[stream.Measure, stream.Measure]]]:
         """Each measure of a part, rebuilt when its notes or context changed."""
         placed: list[tuple[Fraction, stream.Measure]] = []
         replaced: list[tuple[stream.Measure, stream.Measure]] = []

@@ -55,8 +55,9 @@ class NoteIndex:
         the same figures as :meth:`ScoreData.pickup_lengths`."""
         lengths: dict[str, Fraction] = {}
         for measure_id in measure_ids:
-            ends = [self.notes[i].end for ids in self._cells.get(measure_id, {}).values()
-                    for i in ids]
+            ends = [
+                self.notes[i].end for ids in self._cells.get(measure_id, {}).values() for i in ids
+            ]
             if ends:
                 lengths[measure_id] = max(ends)
         return lengths

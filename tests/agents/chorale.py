@@ -6,16 +6,24 @@ from typing import Any
 
 from score_model.ops import ScoreEditor
 
-MELODY = [["G4", "A4", "B4", "G4"], ["C5", "B4", "A4", "A4"], ["B4", "C5", "D5", "B4"],
-          ["A4", "A4", "G4"], ["G4", "F#4", "G4", "A4"], ["B4", "A4", "G4", "F#4"],
-          ["G4", "B4", "A4", "A4"], ["G4", "G4"]]
+MELODY = [
+    ["G4", "A4", "B4", "G4"],
+    ["C5", "B4", "A4", "A4"],
+    ["B4", "C5", "D5", "B4"],
+    ["A4", "A4", "G4"],
+    ["G4", "F#4", "G4", "A4"],
+    ["B4", "A4", "G4", "F#4"],
+    ["G4", "B4", "A4", "A4"],
+    ["G4", "G4"],
+]
 
 
 def write_chorale(editor: ScoreEditor, bars: int = 4) -> dict[str, list[str]]:
     """Four parts (Soprano, Alto, Tenor, Bass), ``bars`` bars of 4/4 in G major, the
     melody in the soprano and the other parts empty."""
-    ids = editor.create_score(title="Chorale", parts=["Soprano", "Alto", "Tenor", "Bass"],
-                              measures=bars, time="4/4")
+    ids = editor.create_score(
+        title="Chorale", parts=["Soprano", "Alto", "Tenor", "Bass"], measures=bars, time="4/4"
+    )
     fill_melody(editor, ids, bars)
     return ids
 

@@ -18,9 +18,22 @@ async def test_agent_run_shows_progress_until_done(tmp_path: Path) -> None:
         score_id, _ = await _chorale(live, ada, bars=2)
         server = str(live.http.base_url)
         runner = CliRunner()
-        result = await asyncio.to_thread(runner.invoke, main, [
-            "agent", "run", score_id, "harmonise bars 1-2", "--agent", "aureon",
-            "--server", server, "--token", ada])
+        result = await asyncio.to_thread(
+            runner.invoke,
+            main,
+            [
+                "agent",
+                "run",
+                score_id,
+                "harmonise bars 1-2",
+                "--agent",
+                "aureon",
+                "--server",
+                server,
+                "--token",
+                ada,
+            ],
+        )
         assert result.exit_code == 0, result.output
         lines = result.output.splitlines()
         assert lines[0].startswith("task t_") and "aureon" in lines[0]
@@ -29,10 +42,24 @@ async def test_agent_run_shows_progress_until_done(tmp_path: Path) -> None:
         assert any("done: Four-part harmonisation" in line for line in lines)
         assert lines[-1] == "6 suggestion(s) wait for review"
 
-        refused = await asyncio.to_thread(runner.invoke, main, [
-            "agent", "run", score_id, "x", "--agent", "nobody", "--server", server,
-            "--token", ada])
+        refused = await asyncio.to_thread(
+            runner.invoke,
+            main,
+            [
+                "agent",
+                "run",
+                score_id,
+                "x",
+                "--agent",
+                "nobody",
+                "--server",
+                server,
+                "--token",
+                ada,
+            ],
+        )
         assert refused.exit_code == 1 and "422" in refused.output
-        listed = await asyncio.to_thread(runner.invoke, main, [
-            "agent", "list", "--server", server, "--token", ada])
+        listed = await asyncio.to_thread(
+            runner.invoke, main, ["agent", "list", "--server", server, "--token", ada]
+        )
         assert listed.exit_code == 0 and "aureon" in listed.output

@@ -28,12 +28,15 @@ def test_a_new_persona_needs_only_a_file(tmp_path: object) -> None:
     folder = Path(str(tmp_path))
     (folder / "bach.toml").write_text(
         'name = "bach"\ncolor = "#000000"\nrole = "Cantor"\nvoice = "Terse."\n'
-        'abilities = ["harmonise", "explain"]\n', encoding="utf-8")
+        'abilities = ["harmonise", "explain"]\n',
+        encoding="utf-8",
+    )
     personas = load_personas(folder)
     assert get_persona("@Bach", personas).abilities == {"harmonise", "explain"}
     with pytest.raises(ValueError):
-        Persona.from_toml('name = "x"\ncolor = "#1"\nrole = "r"\nvoice = "v"\n'
-                          'abilities = ["fly"]\n')
+        Persona.from_toml(
+            'name = "x"\ncolor = "#1"\nrole = "r"\nvoice = "v"\nabilities = ["fly"]\n'
+        )
 
 
 def test_mentions_and_bar_ranges() -> None:

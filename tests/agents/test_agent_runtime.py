@@ -39,16 +39,23 @@ class World:
 
     async def session(self, record: TaskRecord) -> Participant:
         return await ParticipantHub(self.rooms).join(
-            "s1", Profile("Aureon", AUREON.color), Origin.agent(f"aureon:{record.id}"))
+            "s1", Profile("Aureon", AUREON.color), Origin.agent(f"aureon:{record.id}")
+        )
 
-    async def run(self, brain: Any, *, mode: str = "suggest",
-                  config: AgentConfig | None = None, measures: tuple[str, ...] | None = None
-                  ) -> tuple[Finished, Participant]:
+    async def run(
+        self,
+        brain: Any,
+        *,
+        mode: str = "suggest",
+        config: AgentConfig | None = None,
+        measures: tuple[str, ...] | None = None,
+    ) -> tuple[Finished, Participant]:
         record = TaskRecord("s1", "aureon", "harmonise", mode)  # type: ignore[arg-type]
         session = await self.session(record)
         request = TaskRequest(AUREON, "harmonise", measures, None, mode)  # type: ignore[arg-type]
-        finished = await run_task(session, request, brain, record=record, board=self.board,
-                                  config=config or AgentConfig())
+        finished = await run_task(
+            session, request, brain, record=record, board=self.board, config=config or AgentConfig()
+        )
         return finished, session
 
 
@@ -93,7 +100,8 @@ class Interrupted:
 
 
 async def test_suggestions_are_offered_after_the_gate_and_the_score_is_untouched(
-        world: World) -> None:
+    world: World,
+) -> None:
     before = (await world.rooms.get_room("s1")).score.raw_notes()
     finished, session = await world.run(OfflineBrain())
     record = finished.record
@@ -105,8 +113,7 @@ async def test_suggestions_are_offered_after_the_gate_and_the_score_is_untouched
     assert session.doc.raw_notes() == before  # suggestions only: no note changed
     events = [e.type for e in await world.board.events(record.id)]
     assert events[:3] == ["started", "status", "status"] and events[-1] == "done"
-    writes = [e.data["measure"] for e in await world.board.events(record.id)
-              if e.type == "write"]
+    writes = [e.data["measure"] for e in await world.board.events(record.id) if e.type == "write"]
     assert writes == sorted(writes, key=world.ids["measures"].index)  # measure by measure
     assert finished.waiting  # the agent stays, waiting for people to review
     [state] = session.room.presence.states().values()
@@ -130,11 +137,13 @@ async def test_a_measure_changed_by_a_person_after_reading_is_stale(world: World
     assert stale == {m3} and finished.record.stale_measures == [m3]
     # Accepting everything applies the fresh measures and refuses the stale one.
     result = ScoreEditor(session.doc, Origin.server("accept")).apply_suggestions(
-        [sid for sid, s in offered.items() if s.status == "pending"] +
-        [sid for sid, s in offered.items() if s.status == "stale"])
+        [sid for sid, s in offered.items() if s.status == "pending"]
+        + [sid for sid, s in offered.items() if s.status == "stale"]
+    )
     assert len(result["applied"]) == 9 and len(result["stale"]) == 3
-    alto_m3 = [n.pitches for n in session.doc.read().notes.values()
-               if n.measure == m3 and n.part == alto]
+    alto_m3 = [
+        n.pitches for n in session.doc.read().notes.values() if n.measure == m3 and n.part == alto
+    ]
     assert alto_m3 == [("D4",)]  # the person's note, never overwritten
     await session.leave()
 
@@ -142,11 +151,13 @@ async def test_a_measure_changed_by_a_person_after_reading_is_stale(world: World
 async def test_direct_mode_skips_stale_measures(world: World) -> None:
     m2, tenor = world.ids["measures"][1], world.ids["parts"][2]
     finished, session = await world.run(
-        Interrupted(lambda ed: ed.add_note(m2, tenor, 0, 4, ["B3"])), mode="direct")
+        Interrupted(lambda ed: ed.add_note(m2, tenor, 0, 4, ["B3"])), mode="direct"
+    )
     notes = session.doc.read().notes.values()
     assert [n.pitches for n in notes if n.measure == m2 and n.part == tenor] == [("B3",)]
-    assert all(any(n.measure == m and n.part == tenor for n in notes)
-               for m in world.ids["measures"])
+    assert all(
+        any(n.measure == m and n.part == tenor for n in notes) for m in world.ids["measures"]
+    )
     assert finished.record.stale_measures == [m2]
     assert session.doc.raw_suggestions() == {}
     await session.leave()
@@ -171,7 +182,8 @@ async def test_undo_reverts_only_the_agents_changes(world: World) -> None:
     await session.flushed()
     after = session.doc.read().notes
     assert {n.part for n in after.values() if n.id not in (added, agent_alto[0].id)} == {
-        soprano}  # the agent's notes are gone...
+        soprano
+    }  # the agent's notes are gone...
     assert after[added].pitches == ("C4",) and after[melody.id].pitches == ("F#4",)
     assert after[agent_alto[0].id].pitches == ("E4",)  # ...a person's change to one stays
     stored = await world.backend.stored("s1")
@@ -186,16 +198,24 @@ class Parallels:
         self.measures, self.parts = measures, parts
 
     async def run(self, ctx: TaskContext) -> BrainResult:
-        soprano = {m: sorted((n.onset, n.pitches[0]) for n in ctx.session.doc.read()
-                             .notes.values() if n.measure == m and n.part == self.parts[0])
-                   for m in self.measures}
+        soprano = {
+            m: sorted(
+                (n.onset, n.pitches[0])
+                for n in ctx.session.doc.read().notes.values()
+                if n.measure == m and n.part == self.parts[0]
+            )
+            for m in self.measures
+        }
         from agents.music.instruments import transpose_pitch
 
         for measure in self.measures:
             for part, interval in zip(self.parts[1:], ("-P5", "-P8", "-P15"), strict=True):
-                notes = [NoteSpec(onset, _length(soprano[measure], onset),
-                                  (transpose_pitch(pitch, interval),))
-                         for onset, pitch in soprano[measure]]
+                notes = [
+                    NoteSpec(
+                        onset, _length(soprano[measure], onset), (transpose_pitch(pitch, interval),)
+                    )
+                    for onset, pitch in soprano[measure]
+                ]
                 await ctx.write(measure, part, notes)
         return BrainResult("parallels everywhere")
 
@@ -207,15 +227,15 @@ def _length(cells: list[tuple[Any, str]], onset: Any) -> Any:
     return onsets[onsets.index(onset) + 1] - onset
 
 
-async def test_a_result_that_makes_the_voice_leading_worse_is_not_offered(
-        world: World) -> None:
+async def test_a_result_that_makes_the_voice_leading_worse_is_not_offered(world: World) -> None:
     brain = Parallels(world.ids["measures"], world.ids["parts"])
     finished, session = await world.run(brain)
     assert finished.record.status == "failed" and "not offered" in finished.record.error
     assert session.doc.raw_suggestions() == {}
     report = finished.record.report
-    assert report["after"]["counts"]["parallel_fifths"] > report["before"]["counts"][
-        "parallel_fifths"]
+    assert (
+        report["after"]["counts"]["parallel_fifths"] > report["before"]["counts"]["parallel_fifths"]
+    )
     direct, session2 = await world.run(brain, mode="direct")
     assert direct.record.status == "failed"
     assert {n.part for n in session2.doc.read().notes.values()} == {world.ids["parts"][0]}
@@ -246,8 +266,14 @@ async def test_cancelling_stops_at_the_next_step(world: World) -> None:
     record = TaskRecord("s1", "aureon", "harmonise")
     session = await world.session(record)
     await world.board.cancel(record.id)
-    finished = await run_task(session, TaskRequest(AUREON, "harmonise"), OfflineBrain(),
-                              record=record, board=world.board, config=AgentConfig())
+    finished = await run_task(
+        session,
+        TaskRequest(AUREON, "harmonise"),
+        OfflineBrain(),
+        record=record,
+        board=world.board,
+        config=AgentConfig(),
+    )
     assert finished.record.status == "cancelled"
     assert session.doc.raw_suggestions() == {} and len(session.room.presence) == 0
     await session.leave()
@@ -265,9 +291,16 @@ class Talker:
 async def test_a_brain_that_only_talks_sees_a_cancel_while_it_runs(world: World) -> None:
     record = TaskRecord("s1", "mia", "explain")
     session = await world.session(record)
-    running = asyncio.create_task(run_task(session, TaskRequest(AUREON, "explain"), Talker(),
-                                           record=record, board=world.board,
-                                           config=AgentConfig()))
+    running = asyncio.create_task(
+        run_task(
+            session,
+            TaskRequest(AUREON, "explain"),
+            Talker(),
+            record=record,
+            board=world.board,
+            config=AgentConfig(),
+        )
+    )
     await asyncio.sleep(0.1)
     assert not running.done()
     await world.board.cancel(record.id)
@@ -293,13 +326,18 @@ class EditsWhileWriting:
         async def write(measure: str, part: str, notes: list[NoteSpec]) -> None:
             if measure == m2 and not self.person:
                 person = ScoreEditor(ctx.session.doc, PERSON)
-                agent_note = next(n for n in ctx.session.doc.read().notes.values()
-                                  if n.measure == m1 and n.part == alto)
+                agent_note = next(
+                    n
+                    for n in ctx.session.doc.read().notes.values()
+                    if n.measure == m1 and n.part == alto
+                )
                 # musically neutral (the gate must still pass): a lyric on the agent's
                 # note, and a rest in another voice
                 person.set_lyric(agent_note.id, "Ah")
-                self.person = {"changed": agent_note.id,
-                               "added": person.add_rest(m1, alto, 0, 4, voice=2)}
+                self.person = {
+                    "changed": agent_note.id,
+                    "added": person.add_rest(m1, alto, 0, 4, voice=2),
+                }
             await original(measure, part, notes)
 
         ctx.write = write  # type: ignore[method-assign]
@@ -321,18 +359,22 @@ async def test_undo_keeps_edits_people_made_while_the_agent_was_writing(world: W
     await session.leave()
 
 
-@pytest.mark.parametrize(("persona", "instruction", "writes"), [
-    ("aureon", "harmonise", True),
-    ("aureon", "transpose up a major second", True),
-    ("aureon", "revoice for violin", True),
-    ("jeremyai", "continue the melody", True),
-    ("jeremyai", "write a bass line", True),
-    ("jeremyai", "a countermelody please", True),
-    ("mia", "analyse the cadences", False),
-    ("miette", "what is going on here?", False),
-])
-async def test_every_offline_ability_on_a_lone_melody(persona: str, instruction: str,
-                                                      writes: bool) -> None:
+@pytest.mark.parametrize(
+    ("persona", "instruction", "writes"),
+    [
+        ("aureon", "harmonise", True),
+        ("aureon", "transpose up a major second", True),
+        ("aureon", "revoice for violin", True),
+        ("jeremyai", "continue the melody", True),
+        ("jeremyai", "write a bass line", True),
+        ("jeremyai", "a countermelody please", True),
+        ("mia", "analyse the cadences", False),
+        ("miette", "what is going on here?", False),
+    ],
+)
+async def test_every_offline_ability_on_a_lone_melody(
+    persona: str, instruction: str, writes: bool
+) -> None:
     backend = await make_backend()
     score = ScoreDoc()
     editor = ScoreEditor(score, Origin.server("test"))
@@ -345,9 +387,16 @@ async def test_every_offline_ability_on_a_lone_melody(persona: str, instruction:
     chosen = load_personas()[persona]
     record = TaskRecord("s1", persona, instruction)
     session = await ParticipantHub(rooms).join(
-        "s1", Profile(chosen.display_name, chosen.color), Origin.agent(f"{persona}:{record.id}"))
-    finished = await run_task(session, TaskRequest(chosen, instruction), OfflineBrain(),
-                              record=record, board=MemoryTaskBoard(), config=AgentConfig())
+        "s1", Profile(chosen.display_name, chosen.color), Origin.agent(f"{persona}:{record.id}")
+    )
+    finished = await run_task(
+        session,
+        TaskRequest(chosen, instruction),
+        OfflineBrain(),
+        record=record,
+        board=MemoryTaskBoard(),
+        config=AgentConfig(),
+    )
     assert finished.record.status == "done", finished.record.error
     assert finished.record.summary
     assert bool(finished.record.suggestions) == writes

@@ -49,8 +49,9 @@ async def test_one_instance_acts_on_a_mention_and_an_acceptance(backend: Backend
             agent_hooks = AgentRoomHooks(author_of=_editor)
             rooms = RoomManager(HookChain(HookChain(fanout, store), agent_hooks))
             board = MemoryTaskBoard()
-            tasks = AgentTasks(ParticipantHub(rooms), board,
-                               AgentConfig(tasks_per_minute=0, review_seconds=30))
+            tasks = AgentTasks(
+                ParticipantHub(rooms), board, AgentConfig(tasks_per_minute=0, review_seconds=30)
+            )
             agent_hooks.bind(tasks)
             stack.push_async_callback(documents.close)
             stack.push_async_callback(fanout.close)
@@ -60,12 +61,18 @@ async def test_one_instance_acts_on_a_mention_and_an_acceptance(backend: Backend
             boards.append(board)
         people = [await YClient(f"{url}/s1").connect() for url in urls]
         await asyncio.gather(*(asyncio.wait_for(p.synced.wait(), 10) for p in people))
-        ScoreEditor(people[1].score, Origin.client("ada")).post_chat(
-            "ada", "@aureon harmonise")
-        await wait_for(lambda: len(people[0].score.raw_suggestions()) == 6 and all(
-            s["status"] == "pending" for s in people[0].score.raw_suggestions().values()),
-            timeout=20)
+        ScoreEditor(people[1].score, Origin.client("ada")).post_chat("ada", "@aureon harmonise")
+        await wait_for(
+            lambda: (
+                len(people[0].score.raw_suggestions()) == 6
+                and all(
+                    s["status"] == "pending" for s in people[0].score.raw_suggestions().values()
+                )
+            ),
+            timeout=20,
+        )
         assert [len(b._records) for b in boards] == [0, 1]  # only instance 1 started it
+
         def replies() -> list[dict[str, object]]:
             return [m for m in people[0].score.raw_chat() if m.get("author_kind") == "agent"]
 
@@ -79,12 +86,17 @@ async def test_one_instance_acts_on_a_mention_and_an_acceptance(backend: Backend
         with accepter.batch():
             for sid, value in people[0].score.raw_suggestions().items():
                 people[0].score.suggestions[sid] = {**value, "status": "accepted", "by": "bob"}
-        await wait_for(lambda: all(s["status"] == "applied" for s in
-                                   people[1].score.raw_suggestions().values()), timeout=10)
+        await wait_for(
+            lambda: all(
+                s["status"] == "applied" for s in people[1].score.raw_suggestions().values()
+            ),
+            timeout=10,
+        )
         await asyncio.sleep(0.2)
         notes = people[1].score.read().notes.values()
-        assert len(notes) == len(MELODY[0]) + len(MELODY[1]) + sum(len(s["notes"]) for s in
-                                     people[1].score.raw_suggestions().values())
+        assert len(notes) == len(MELODY[0]) + len(MELODY[1]) + sum(
+            len(s["notes"]) for s in people[1].score.raw_suggestions().values()
+        )
         assert people[0].score.raw_notes() == people[1].score.raw_notes()
         for person in people:
             await person.close()

@@ -55,34 +55,51 @@ async def test_mention_presence_suggestion_accept_and_convergence(tmp_path: Path
             assert presence["task"].startswith("t_")
             task = presence["task"]
             # Streamed: drafts appear measure by measure, then become pending when checked.
-            pending = await first.until(lambda e: e["event"] == "suggestions" and e["items"]
-                                        and all(s["status"] == "pending"
-                                                for s in e["items"].values()))
+            pending = await first.until(
+                lambda e: (
+                    e["event"] == "suggestions"
+                    and e["items"]
+                    and all(s["status"] == "pending" for s in e["items"].values())
+                )
+            )
             suggestions = pending["items"]
             assert {s["measure"] for s in suggestions.values()} == set(ids["measures"])
             assert {s["part"] for s in suggestions.values()} == set(ids["parts"][1:])
-            assert all(s["task"] == task and s["agent"] == "aureon" and s["reason"]
-                       and s["report"]["after"]["counts"]["parallel_fifths"] == 0
-                       for s in suggestions.values())
-            waiting = await first.until(lambda e: any(
-                s["status"] == "waiting_for_review" for s in agents_present(e)))
+            assert all(
+                s["task"] == task
+                and s["agent"] == "aureon"
+                and s["reason"]
+                and s["report"]["after"]["counts"]["parallel_fifths"] == 0
+                for s in suggestions.values()
+            )
+            waiting = await first.until(
+                lambda e: any(s["status"] == "waiting_for_review" for s in agents_present(e))
+            )
             assert agents_present(waiting)[0]["focus"]["measures"] == ids["measures"]
             assert posted["t"] > 0
 
             await first.send(cmd="accept_task", task=task)
             # reviewed: the agent leaves at once
-            await first.until(lambda e: e["event"] == "presence" and not agents_present(e),
-                              timeout=5)
-            applied = await second.until(lambda e: e["event"] == "suggestions" and all(
-                s["status"] == "applied" for s in e["items"].values()))
+            await first.until(
+                lambda e: e["event"] == "presence" and not agents_present(e), timeout=5
+            )
+            applied = await second.until(
+                lambda e: (
+                    e["event"] == "suggestions"
+                    and all(s["status"] == "applied" for s in e["items"].values())
+                )
+            )
             # notes and statuses change in one transaction: the notes are there already
             dump = (await second.dump())["dump"]
             assert len(dump["notes"]) == sum(len(bar) for bar in MELODY[:4]) + sum(
-                len(s["notes"]) for s in applied["items"].values())
+                len(s["notes"]) for s in applied["items"].values()
+            )
             for suggestion in applied["items"].values():
-                cell = sorted((n["onset"], n["pitches"]) for n in dump["notes"].values()
-                              if n["measure"] == suggestion["measure"]
-                              and n["part"] == suggestion["part"])
+                cell = sorted(
+                    (n["onset"], n["pitches"])
+                    for n in dump["notes"].values()
+                    if n["measure"] == suggestion["measure"] and n["part"] == suggestion["part"]
+                )
                 assert cell == sorted((n["onset"], n["pitches"]) for n in suggestion["notes"])
             assert (await first.dump())["dump"]["notes"] == dump["notes"]  # converged
             chat = (await second.dump())["chat"]
@@ -97,9 +114,9 @@ async def test_mention_presence_suggestion_accept_and_convergence(tmp_path: Path
 
 async def _sse(live: Live, url: str, token: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
-    async with live.http.stream("GET", url, headers={**bearer(token),
-                                                      "Accept": "text/event-stream"},
-                                timeout=30) as response:
+    async with live.http.stream(
+        "GET", url, headers={**bearer(token), "Accept": "text/event-stream"}, timeout=30
+    ) as response:
         assert response.status_code == 200
         async for line in response.aiter_lines():
             if line.startswith("data: "):
@@ -112,24 +129,35 @@ async def test_rest_tasks_roles_events_and_undo(tmp_path: Path) -> None:
         ada = await live.user("ada")
         bob = await live.user("bob")
         score_id, ids = await _chorale(live, ada)
-        grant = await live.http.put(f"/api/scores/{score_id}/access/bob", headers=bearer(ada),
-                                    json={"role": "viewer"})
+        grant = await live.http.put(
+            f"/api/scores/{score_id}/access/bob", headers=bearer(ada), json={"role": "viewer"}
+        )
         assert grant.status_code in (200, 201, 204), grant.text
         url = f"/api/scores/{score_id}/agents/tasks"
 
-        refused = await live.http.post(url, headers=bearer(bob),
-                                       json={"agent": "aureon", "instruction": "harmonise"})
+        refused = await live.http.post(
+            url, headers=bearer(bob), json={"agent": "aureon", "instruction": "harmonise"}
+        )
         assert refused.status_code == 403  # a viewer cannot start a writing task
-        talk = await live.http.post(url, headers=bearer(bob),
-                                    json={"agent": "mia", "instruction": "analyse the form"})
+        talk = await live.http.post(
+            url, headers=bearer(bob), json={"agent": "mia", "instruction": "analyse the form"}
+        )
         assert talk.status_code == 202, talk.text
-        unknown = await live.http.post(url, headers=bearer(ada),
-                                       json={"agent": "nobody", "instruction": "x"})
+        unknown = await live.http.post(
+            url, headers=bearer(ada), json={"agent": "nobody", "instruction": "x"}
+        )
         assert unknown.status_code == 422
 
-        started = await live.http.post(url, headers=bearer(ada), json={
-            "agent": "aureon", "instruction": "harmonise", "measures": "1-2",
-            "mode": "direct"})
+        started = await live.http.post(
+            url,
+            headers=bearer(ada),
+            json={
+                "agent": "aureon",
+                "instruction": "harmonise",
+                "measures": "1-2",
+                "mode": "direct",
+            },
+        )
         assert started.status_code == 202, started.text
         task = started.json()
         events = await _sse(live, f"{url}/{task['id']}/events", ada)
@@ -140,14 +168,17 @@ async def test_rest_tasks_roles_events_and_undo(tmp_path: Path) -> None:
         assert {w["measure"] for w in writes} == set(ids["measures"][:2])
         record = (await live.http.get(f"{url}/{task['id']}", headers=bearer(ada))).json()
         assert record["status"] == "done" and record["notes_written"] == sum(
-            w["notes"] for w in writes)
+            w["notes"] for w in writes
+        )
 
         # A person edits one of the agent's measures, then the task is undone: the
         # agent's notes go, the person's note stays.
         scores = live.app.state.scores
-        person = await scores.edit(score_id, lambda ed: ed.add_note(
-            ids["measures"][0], ids["parts"][1], 0, 1, ["D4"], voice=2),
-            origin=Origin.client("ada-browser"))
+        person = await scores.edit(
+            score_id,
+            lambda ed: ed.add_note(ids["measures"][0], ids["parts"][1], 0, 1, ["D4"], voice=2),
+            origin=Origin.client("ada-browser"),
+        )
         undone = await live.http.post(f"{url}/{task['id']}/undo", headers=bearer(ada))
         assert undone.status_code == 200, undone.text
         score = await scores.document(score_id)
@@ -173,8 +204,11 @@ async def test_cancel_withdraws_what_was_written(tmp_path: Path) -> None:
         ada = await live.user("ada")
         score_id, _ = await _chorale(live, ada, bars=8)
         url = f"/api/scores/{score_id}/agents/tasks"
-        task = (await live.http.post(url, headers=bearer(ada), json={
-            "agent": "aureon", "instruction": "harmonise"})).json()
+        task = (
+            await live.http.post(
+                url, headers=bearer(ada), json={"agent": "aureon", "instruction": "harmonise"}
+            )
+        ).json()
         cancelled = await live.http.delete(f"{url}/{task['id']}", headers=bearer(ada))
         assert cancelled.status_code == 200
         deadline = time.monotonic() + 20
@@ -192,12 +226,15 @@ async def test_tasks_per_user_per_minute(tmp_path: Path) -> None:
         ada = await live.user("ada")
         bob = await live.user("bob")
         score_id, _ = await _chorale(live, ada, bars=1)
-        await live.http.put(f"/api/scores/{score_id}/access/bob", headers=bearer(ada),
-                            json={"role": "editor"})
+        await live.http.put(
+            f"/api/scores/{score_id}/access/bob", headers=bearer(ada), json={"role": "editor"}
+        )
         url = f"/api/scores/{score_id}/agents/tasks"
         body = {"agent": "mia", "instruction": "analyse"}
-        codes = [(await live.http.post(url, headers=bearer(ada), json=body)).status_code
-                 for _ in range(3)]
+        codes = [
+            (await live.http.post(url, headers=bearer(ada), json=body)).status_code
+            for _ in range(3)
+        ]
         assert codes == [202, 202, 429]
         other = await live.http.post(url, headers=bearer(bob), json=body)
         assert other.status_code == 202  # per user
@@ -208,12 +245,18 @@ async def test_scripts_accept_per_measure_and_reject_the_rest(tmp_path: Path) ->
         ada = await live.user("ada")
         score_id, ids = await _chorale(live, ada, bars=2)
         url = f"/api/scores/{score_id}/agents/tasks"
-        task = (await live.http.post(url, headers=bearer(ada), json={
-            "agent": "aureon", "instruction": "harmonise"})).json()
+        task = (
+            await live.http.post(
+                url, headers=bearer(ada), json={"agent": "aureon", "instruction": "harmonise"}
+            )
+        ).json()
         events = await _sse(live, f"{url}/{task['id']}/events", ada)
         assert events[-1]["type"] == "done" and len(events[-1]["suggestions"]) == 6
-        first = await live.http.post(f"{url}/{task['id']}/accept", headers=bearer(ada),
-                                     json={"measures": [ids["measures"][0]]})
+        first = await live.http.post(
+            f"{url}/{task['id']}/accept",
+            headers=bearer(ada),
+            json={"measures": [ids["measures"][0]]},
+        )
         assert first.status_code == 200 and len(first.json()["applied"]) == 3
         assert first.json()["stale"] == []
         rest = await live.http.post(f"{url}/{task['id']}/reject", headers=bearer(ada))
@@ -221,8 +264,9 @@ async def test_scripts_accept_per_measure_and_reject_the_rest(tmp_path: Path) ->
         score = await live.app.state.scores.document(score_id)
         statuses = sorted(s["status"] for s in score.raw_suggestions().values())
         assert statuses == ["applied"] * 3
-        written = {(n.measure, n.part) for n in score.read().notes.values()
-                   if n.part != ids["parts"][0]}
+        written = {
+            (n.measure, n.part) for n in score.read().notes.values() if n.part != ids["parts"][0]
+        }
         assert written == {(ids["measures"][0], part) for part in ids["parts"][1:]}
 
 
@@ -240,11 +284,15 @@ async def test_a_refused_mention_is_answered_in_the_chat(tmp_path: Path) -> None
         editor.post_chat("ada", "@mia and the form?")
 
         def agent_lines() -> list[str]:
-            return [m["text"] for m in person.score.raw_chat()
-                    if m.get("author_kind") == "agent"]
+            return [m["text"] for m in person.score.raw_chat() if m.get("author_kind") == "agent"]
 
-        await wait_for(lambda: any(t.startswith("I can't do that") for t in agent_lines())
-                       and len(agent_lines()) >= 2, timeout=15)
+        await wait_for(
+            lambda: (
+                any(t.startswith("I can't do that") for t in agent_lines())
+                and len(agent_lines()) >= 2
+            ),
+            timeout=15,
+        )
         refusal = next(t for t in agent_lines() if t.startswith("I can't do that"))
         assert "per minute" in refusal
         await person.close()

@@ -28,19 +28,21 @@ from tests.services import redis_service, redis_url  # noqa: F401
 
 @pytest.mark.services
 @pytest.mark.usefixtures("redis_service")
-async def test_a_task_runs_on_the_worker_and_reaches_the_servers_clients(
-        tmp_path: Path) -> None:
+async def test_a_task_runs_on_the_worker_and_reaches_the_servers_clients(tmp_path: Path) -> None:
     url = redis_url(13)
     redis.Redis.from_url(url).flushdb()
     settings = Settings(data_dir=tmp_path, log_json=False, auth_enabled=False, redis_url=url)
     stop = threading.Event()
-    worker = threading.Thread(target=run_worker, args=(settings,),
-                              kwargs={"threads": 1, "warm": False, "stop": stop})
+    worker = threading.Thread(
+        target=run_worker, args=(settings,), kwargs={"threads": 1, "warm": False, "stop": stop}
+    )
     worker.start()
     try:
         app = create_app(settings)
-        async with run_uvicorn(app, lifespan="on", timeout_graceful_shutdown=1) as port, \
-                httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20) as http:
+        async with (
+            run_uvicorn(app, lifespan="on", timeout_graceful_shutdown=1) as port,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20) as http,
+        ):
             base = f"127.0.0.1:{port}"
             score_id = (await http.post("/api/scores", json={"title": "C"})).json()["id"]
 
@@ -56,16 +58,20 @@ async def test_a_task_runs_on_the_worker_and_reaches_the_servers_clients(
             person = await YClient(f"ws://{base}/ws/scores/{score_id}").connect()
             await asyncio.wait_for(person.synced.wait(), 10)
             seen_agent = []
-            started = await http.post(f"/api/scores/{score_id}/agents/tasks",
-                                      json={"agent": "aureon", "instruction": "harmonise"})
+            started = await http.post(
+                f"/api/scores/{score_id}/agents/tasks",
+                json={"agent": "aureon", "instruction": "harmonise"},
+            )
             assert started.status_code == 202, started.text
             task = started.json()["id"]
 
             def watch() -> bool:
-                seen_agent.extend(s for s in person.presence.values()
-                                  if s.get("user", {}).get("kind") == "agent")
+                seen_agent.extend(
+                    s for s in person.presence.values() if s.get("user", {}).get("kind") == "agent"
+                )
                 return bool(person.score.raw_suggestions()) and all(
-                    s["status"] == "pending" for s in person.score.raw_suggestions().values())
+                    s["status"] == "pending" for s in person.score.raw_suggestions().values()
+                )
 
             await wait_for(watch, timeout=60)
             assert seen_agent and seen_agent[0]["task"] == task
@@ -95,13 +101,16 @@ async def test_undo_of_a_task_run_on_the_worker(tmp_path: Path) -> None:
     redis.Redis.from_url(url).flushdb()
     settings = Settings(data_dir=tmp_path, log_json=False, auth_enabled=False, redis_url=url)
     stop = threading.Event()
-    worker = threading.Thread(target=run_worker, args=(settings,),
-                              kwargs={"threads": 1, "warm": False, "stop": stop})
+    worker = threading.Thread(
+        target=run_worker, args=(settings,), kwargs={"threads": 1, "warm": False, "stop": stop}
+    )
     worker.start()
     try:
         app = create_app(settings)
-        async with run_uvicorn(app, lifespan="on", timeout_graceful_shutdown=1) as port, \
-                httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        async with (
+            run_uvicorn(app, lifespan="on", timeout_graceful_shutdown=1) as port,
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http,
+        ):
             score_id = (await http.post("/api/scores", json={"title": "C"})).json()["id"]
 
             def build(editor: ScoreEditor) -> dict[str, list[str]]:
@@ -128,11 +137,15 @@ async def test_undo_of_a_task_run_on_the_worker(tmp_path: Path) -> None:
                 raise AssertionError(f"task {task} did not finish")
 
             def lower() -> list[str]:  # ids of the notes outside the melody's part
-                return sorted(nid for nid, n in person.score.raw_notes().items()
-                              if isinstance(n, dict) and n.get("part") != ids["parts"][0])
+                return sorted(
+                    nid
+                    for nid, n in person.score.raw_notes().items()
+                    if isinstance(n, dict) and n.get("part") != ids["parts"][0]
+                )
 
-            started = await http.post(tasks, json={
-                "agent": "aureon", "instruction": "harmonise", "mode": "direct"})
+            started = await http.post(
+                tasks, json={"agent": "aureon", "instruction": "harmonise", "mode": "direct"}
+            )
             assert started.status_code == 202, started.text
             task = started.json()["id"]
             record = await finished(task)
@@ -142,7 +155,8 @@ async def test_undo_of_a_task_run_on_the_worker(tmp_path: Path) -> None:
 
             # A person adds a note to one of the agent's measures and parts afterwards.
             mine = ScoreEditor(person.score, Origin.client("person")).add_note(
-                ids["measures"][0], ids["parts"][1], 0, 1, ["D4"], voice=2)
+                ids["measures"][0], ids["parts"][1], 0, 1, ["D4"], voice=2
+            )
 
             async def server_has_it() -> bool:
                 score = await app.state.scores.document(score_id)
@@ -160,9 +174,11 @@ async def test_undo_of_a_task_run_on_the_worker(tmp_path: Path) -> None:
             await wait_for(lambda: lower() == [mine], timeout=20)
             assert not set(agent_notes) & set(lower())
             server_score = await app.state.scores.document(score_id)
-            assert sorted(nid for nid, n in server_score.raw_notes().items()
-                          if isinstance(n, dict) and n.get("part") != ids["parts"][0]
-                          ) == [mine]
+            assert sorted(
+                nid
+                for nid, n in server_score.raw_notes().items()
+                if isinstance(n, dict) and n.get("part") != ids["parts"][0]
+            ) == [mine]
 
             again = await http.post(f"{tasks}/{task}/undo")
             assert again.status_code == 409, again.text
@@ -176,8 +192,9 @@ async def test_undo_of_a_task_run_on_the_worker(tmp_path: Path) -> None:
 
             # A task whose worker has stopped cannot be undone: its undo was in that
             # worker's memory.
-            second = (await http.post(tasks, json={
-                "agent": "aureon", "instruction": "harmonise"})).json()["id"]
+            second = (
+                await http.post(tasks, json={"agent": "aureon", "instruction": "harmonise"})
+            ).json()["id"]
             assert (await finished(second))["status"] == "done"
             stop.set()
             await asyncio.to_thread(worker.join, 20)

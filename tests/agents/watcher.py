@@ -29,9 +29,14 @@ class Watcher:
         node = shutil.which("node")
         assert node, "Node.js is required for these tests"
         process = await asyncio.create_subprocess_exec(
-            node, str(SCRIPT), json.dumps(options), cwd=NODE_DIR,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE)
+            node,
+            str(SCRIPT),
+            json.dumps(options),
+            cwd=NODE_DIR,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         watcher = cls(process)
         await watcher.until(lambda e: e["event"] == "synced")
         return watcher

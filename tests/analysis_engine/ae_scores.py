@@ -35,8 +35,14 @@ class Built:
         return run(name, self.context(**settings), version="test")["result"]
 
 
-def build(parts: Sequence[str], measures: int, notes: Sequence[NoteSpec], *,
-          time: str = "4/4", key: KeySignature | None = None) -> Built:
+def build(
+    parts: Sequence[str],
+    measures: int,
+    notes: Sequence[NoteSpec],
+    *,
+    time: str = "4/4",
+    key: KeySignature | None = None,
+) -> Built:
     doc = ScoreDoc()
     editor = ScoreEditor(doc)
     ids = editor.create_score(parts=list(parts), measures=measures, time=time, key=key)
@@ -45,14 +51,22 @@ def build(parts: Sequence[str], measures: int, notes: Sequence[NoteSpec], *,
         for spec in notes:
             m, p, onset, duration, pitches = spec[:5]
             fields = spec[5] if len(spec) > 5 else {}
-            note_ids.append(editor.add_note(ids["measures"][m], ids["parts"][p], onset, duration,
-                                            pitches, **fields))
+            note_ids.append(
+                editor.add_note(
+                    ids["measures"][m], ids["parts"][p], onset, duration, pitches, **fields
+                )
+            )
     return Built(doc, editor, ids["parts"], ids["measures"], note_ids)
 
 
-def chorale(chords: Sequence[Sequence[str]], *, beats_per_chord: int = 1, time: str = "4/4",
-            key: KeySignature | None = None,
-            names: Sequence[str] = ("Soprano", "Alto", "Tenor", "Bass")) -> Built:
+def chorale(
+    chords: Sequence[Sequence[str]],
+    *,
+    beats_per_chord: int = 1,
+    time: str = "4/4",
+    key: KeySignature | None = None,
+    names: Sequence[str] = ("Soprano", "Alto", "Tenor", "Bass"),
+) -> Built:
     """Four voices, one chord (bass first, soprano last) per beat."""
     bar = int(time.split("/")[0]) * 4 // int(time.split("/")[1])
     per_bar = bar // beats_per_chord
@@ -85,6 +99,12 @@ ONE6 = ["E3", "G3", "C4", "C5"]
 
 # I IV ii6 V | vi IV V7 | I: a deceptive, then a perfect authentic cadence
 DECEPTIVE_THEN_AUTHENTIC = [
-    (0, 0, 1, ONE), (0, 1, 1, FOUR), (0, 2, 1, TWO6), (0, 3, 1, FIVE),
-    (1, 0, 2, SIX), (1, 2, 1, FOUR), (1, 3, 1, FIVE7), (2, 0, 4, ONE),
+    (0, 0, 1, ONE),
+    (0, 1, 1, FOUR),
+    (0, 2, 1, TWO6),
+    (0, 3, 1, FIVE),
+    (1, 0, 2, SIX),
+    (1, 2, 1, FOUR),
+    (1, 3, 1, FIVE7),
+    (2, 0, 4, ONE),
 ]

@@ -35,15 +35,20 @@ def _tree(root: Path) -> Path:
 def test_the_split_alternates_units_and_keeps_a_work_together(tmp_path: Path) -> None:
     found = wir.pieces(_tree(tmp_path), "quartets")
     assert [(p.name.split("/")[-2:], p.part) for p in found] == [
-        (["Op001", "1"], "dev"), (["Op001", "2"], "dev"), (["Op002", "1"], "report"),
-        (["Op003", "1"], "dev")]
+        (["Op001", "1"], "dev"),
+        (["Op001", "2"], "dev"),
+        (["Op002", "1"], "report"),
+        (["Op003", "1"], "dev"),
+    ]
     assert wir.sample(found, 2) == [found[0], found[2]]
     assert wir.sample(found, 0) == found
 
 
 def test_a_root_sounding_anywhere_before_the_next_label_aligns() -> None:
-    labels = [Label(0, 0.0, "I", (0, "major"), "C", 0, "major"),
-              Label(0, 2.0, "V", (0, "major"), "C", 7, "major")]
+    labels = [
+        Label(0, 0.0, "I", (0, "major"), "C", 0, "major"),
+        Label(0, 2.0, "V", (0, "major"), "C", 7, "major"),
+    ]
     spans = [{4}, {7, 11, 2}]  # the first label's root (C) never sounds
     assert wir.alignment(labels, spans) == 0.5
     assert wir.transposition(labels, [{0}, {7}]) == 0
@@ -52,8 +57,9 @@ def test_a_root_sounding_anywhere_before_the_next_label_aligns() -> None:
 
 def test_dcml_sharp_vii_in_minor_is_compared_as_plain_vii(tmp_path: Path) -> None:
     analysis = tmp_path / "analysis.txt"
-    analysis.write_text("Time Signature: 4/4\nm1 F: #viio7/vi b3 vi\nm2 a: #viio7 b3 i\n",
-                        encoding="utf-8")
+    analysis.write_text(
+        "Time Signature: 4/4\nm1 F: #viio7/vi b3 vi\nm2 a: #viio7 b3 i\n", encoding="utf-8"
+    )
     cols = [("1", 0.0, 4.0), ("2", 0.0, 4.0)]
     plain = expert_labels(analysis, cols)
     dcml = expert_labels(analysis, cols, dcml_minor=True)
@@ -65,8 +71,7 @@ def test_dcml_sharp_vii_in_minor_is_compared_as_plain_vii(tmp_path: Path) -> Non
 
 
 @pytest.mark.slow
-def test_one_piece_scored_beside_music21(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                         ) -> None:
+def test_one_piece_scored_beside_music21(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(wir, "CACHE", tmp_path / "cache")
     piece = wir.pieces(_tree(tmp_path), "quartets")[0]
     outcome = wir.evaluate(piece)

@@ -22,8 +22,9 @@ from analysis_engine.units import TPQ
 
 
 def test_i_iv_v_i_in_c_with_a_perfect_authentic_cadence() -> None:
-    b = build(SATB_NAMES, 2, satb([(0, 0, 2, ONE), (0, 2, 2, FOUR), (1, 0, 2, FIVE),
-                                   (1, 2, 2, ONE)]))
+    b = build(
+        SATB_NAMES, 2, satb([(0, 0, 2, ONE), (0, 2, 2, FOUR), (1, 0, 2, FIVE), (1, 2, 2, ONE)])
+    )
     result = b.result("harmony")
     slices = result["slices"]
     assert [s["figure"] for s in slices] == ["I", "IV", "V", "I"]
@@ -33,31 +34,55 @@ def test_i_iv_v_i_in_c_with_a_perfect_authentic_cadence() -> None:
     assert [s["measure"] for s in slices] == [b.measures[0]] * 2 + [b.measures[1]] * 2
     assert slices[0]["pitches"] == ["C3", "G3", "E4", "C5"] and slices[0]["bass"] == "C3"
     assert slices[0]["key"] == "C major" and slices[0]["duration"] == "2"
-    assert result["cadences"] == [{
-        "type": "authentic", "measure": b.measures[1], "number": 2, "onset": "2",
-        "key": "C major", "figures": ["V", "I"], "perfect": True,
-        "label": "perfect authentic cadence", "key_label": "C major"}]
+    assert result["cadences"] == [
+        {
+            "type": "authentic",
+            "measure": b.measures[1],
+            "number": 2,
+            "onset": "2",
+            "key": "C major",
+            "figures": ["V", "I"],
+            "perfect": True,
+            "label": "perfect authentic cadence",
+            "key_label": "C major",
+        }
+    ]
 
 
 def test_half_plagal_and_deceptive_cadences() -> None:
-    half = build(SATB_NAMES, 2, satb([(0, 0, 1, ONE), (0, 1, 1, FOUR), (0, 2, 1, ONE6),
-                                      (0, 3, 1, TWO6), (1, 0, 2, FIVE)])).result("harmony")
+    half = build(
+        SATB_NAMES,
+        2,
+        satb([(0, 0, 1, ONE), (0, 1, 1, FOUR), (0, 2, 1, ONE6), (0, 3, 1, TWO6), (1, 0, 2, FIVE)]),
+    ).result("harmony")
     assert [(c["type"], c["figures"]) for c in half["cadences"]] == [("half", ["ii6", "V"])]
-    plagal = build(SATB_NAMES, 2, satb([(0, 0, 1, ONE), (0, 1, 1, ONE6), (0, 2, 2, FOUR),
-                                        (1, 0, 4, ONE)])).result("harmony")
+    plagal = build(
+        SATB_NAMES, 2, satb([(0, 0, 1, ONE), (0, 1, 1, ONE6), (0, 2, 2, FOUR), (1, 0, 4, ONE)])
+    ).result("harmony")
     assert [c["type"] for c in plagal["cadences"]] == ["plagal"]
     b = build(SATB_NAMES, 3, satb(DECEPTIVE_THEN_AUTHENTIC))
     cadences = b.result("harmony")["cadences"]
     assert [(c["type"], c["measure"], c["onset"]) for c in cadences] == [
-        ("deceptive", b.measures[1], "0"), ("authentic", b.measures[2], "0")]
+        ("deceptive", b.measures[1], "0"),
+        ("authentic", b.measures[2], "0"),
+    ]
     assert cadences[1]["figures"] == ["V7", "I"] and cadences[1]["perfect"] is True
 
 
 def test_passing_notes_weigh_less_than_chord_tones() -> None:
     # C major triad held, the soprano passes E-F-G in eighths: F is a non-chord tone
-    b = build(["S", "A", "T", "B"], 1, [
-        (0, 0, 0, "1/2", ["E5"]), (0, 0, "1/2", "1/2", ["F5"]), (0, 0, 1, 1, ["G5"]),
-        (0, 1, 0, 2, ["C5"]), (0, 2, 0, 2, ["G4"]), (0, 3, 0, 2, ["C3"])])
+    b = build(
+        ["S", "A", "T", "B"],
+        1,
+        [
+            (0, 0, 0, "1/2", ["E5"]),
+            (0, 0, "1/2", "1/2", ["F5"]),
+            (0, 0, 1, 1, ["G5"]),
+            (0, 1, 0, 2, ["C5"]),
+            (0, 2, 0, 2, ["G4"]),
+            (0, 3, 0, 2, ["C3"]),
+        ],
+    )
     slices = b.result("harmony")["slices"]
     assert [s["onset"] for s in slices] == ["0", "1/2", "1"]
     assert [(s["root"], s["quality"], s["figure"]) for s in slices] == [("C", "major", "I")] * 3
@@ -65,11 +90,17 @@ def test_passing_notes_weigh_less_than_chord_tones() -> None:
 
 
 def test_slices_start_at_attacks_releases_and_bar_lines_and_skip_silence() -> None:
-    b = build(["A", "B"], 2, [
-        (0, 0, 0, 3, ["C4"], {"ties": ["start"]}), (1, 0, 0, 1, ["C4"], {"ties": ["stop"]}),
-        (0, 1, 1, 1, ["E3"]),
-        (0, 1, 3, 1, ["G3"]),  # overfull: starts where the next bar does
-    ], time="3/4")
+    b = build(
+        ["A", "B"],
+        2,
+        [
+            (0, 0, 0, 3, ["C4"], {"ties": ["start"]}),
+            (1, 0, 0, 1, ["C4"], {"ties": ["stop"]}),
+            (0, 1, 1, 1, ["E3"]),
+            (0, 1, 3, 1, ["G3"]),  # overfull: starts where the next bar does
+        ],
+        time="3/4",
+    )
     ctx = b.context()
     first, second = ctx.slices.measures
     assert first.start.tolist() == [0, TPQ, 2 * TPQ]
@@ -85,17 +116,34 @@ def test_template_labels_and_symmetric_chord_spelling() -> None:
         row[pcs] = TPQ
         return row
 
-    rows = np.array([weights([0, 4, 7]), weights([7, 11, 2, 5]), weights([7, 11, 5]),
-                     weights([11, 2, 5]), weights([9, 0, 4, 7]), weights([4])])
+    rows = np.array(
+        [
+            weights([0, 4, 7]),
+            weights([7, 11, 2, 5]),
+            weights([7, 11, 5]),
+            weights([11, 2, 5]),
+            weights([9, 0, 4, 7]),
+            weights([4]),
+        ]
+    )
     roots, qualities = label_chords(rows, np.array([0, 7, 7, 11, 9, 4]))
     names = [QUALITY_NAMES[q] if q >= 0 else None for q in qualities.tolist()]
     assert roots.tolist() == [0, 7, 7, 11, 9, 4]
-    assert names == ["major", "dominant-seventh", "dominant-seventh", "diminished",
-                     "minor-seventh", None]
+    assert names == [
+        "major",
+        "dominant-seventh",
+        "dominant-seventh",
+        "diminished",
+        "minor-seventh",
+        None,
+    ]
     b = build(["A"], 1, [(0, 0, 0, 1, ["D4", "F4", "A-4", "B4"])])  # viio7 in c, spelled on B
     s = b.context().slices.measures[0]
     assert (s.root_name[0], QUALITY_NAMES[int(s.quality[0])], int(s.inversion[0])) == (
-        "B", "diminished-seventh", 1)
+        "B",
+        "diminished-seventh",
+        1,
+    )
     assert classify(7, {7, 11, 2, 5}) == "dominant-seventh"
     assert classify(0, {0, 1, 2}) == "other"
 
@@ -120,25 +168,32 @@ def test_figures_follow_music21_and_name_applied_chords() -> None:
 def test_figures_agree_with_music21_on_diatonic_triads() -> None:
     from music21 import chord, key, roman
 
-    for tonic, mode, triads in (("E-", "major", ["E-4 G4 B-4", "F4 A-4 C5", "B-3 D4 F4"]),
-                                ("F#", "minor", ["F#4 A4 C#5", "C#4 E#4 G#4", "B3 D4 F#4"])):
+    for tonic, mode, triads in (
+        ("E-", "major", ["E-4 G4 B-4", "F4 A-4 C5", "B-3 D4 F4"]),
+        ("F#", "minor", ["F#4 A4 C#5", "C#4 E#4 G#4", "B3 D4 F#4"]),
+    ):
         k = key.Key(tonic if mode == "major" else tonic.lower())
         for text in triads:
             pitches = text.split()
             expected = roman.romanNumeralFromChord(chord.Chord(pitches), k).figure
             b = build(["A"], 1, [(0, 0, 0, 1, pitches)])
             s = b.context().slices.measures[0]
-            assert figure(s.root_name[0], int(s.quality[0]), int(s.inversion[0]), tonic,
-                          mode) == expected
+            assert (
+                figure(s.root_name[0], int(s.quality[0]), int(s.inversion[0]), tonic, mode)
+                == expected
+            )
 
 
 def test_broken_chords_are_labelled_from_their_beat() -> None:
     # an Alberti bass, one note at a time: C-G-E-G in sixteenths, then B-G-D-G in eighths
     # (two beats make the chord), over nothing else
-    notes: list[NoteSpec] = [(0, 0, onset / 4, "1/4", [pitch]) for onset, pitch in
-             enumerate(["C4", "G4", "E4", "G4"])]
-    notes += [(0, 0, 2 + onset / 2, "1/2", [pitch]) for onset, pitch in
-              enumerate(["B3", "G4", "D4", "G4"])]
+    notes: list[NoteSpec] = [
+        (0, 0, onset / 4, "1/4", [pitch]) for onset, pitch in enumerate(["C4", "G4", "E4", "G4"])
+    ]
+    notes += [
+        (0, 0, 2 + onset / 2, "1/2", [pitch])
+        for onset, pitch in enumerate(["B3", "G4", "D4", "G4"])
+    ]
     b = build(["Piano"], 1, notes)
     slices = b.result("harmony")["slices"]
     assert [s["root"] for s in slices] == ["C"] * 4 + ["G"] * 4
@@ -151,18 +206,25 @@ def test_broken_chords_are_labelled_from_their_beat() -> None:
 
 def test_a_passing_note_in_the_melody_does_not_make_a_broken_chord_a_seventh() -> None:
     # left hand C-G-E-G in sixteenths; right hand a dotted C5 and a passing B4 sixteenth
-    notes: list[NoteSpec] = [(0, 1, onset / 4, "1/4", [pitch]) for onset, pitch in
-             enumerate(["C4", "G4", "E4", "G4"])]
-    notes += [(0, 0, 0, "3/4", ["C5"]), (0, 0, "3/4", "1/4", ["B4"]),
-              (0, 0, 1, 3, ["C5"]), (0, 1, 1, 3, ["C4"])]
+    notes: list[NoteSpec] = [
+        (0, 1, onset / 4, "1/4", [pitch]) for onset, pitch in enumerate(["C4", "G4", "E4", "G4"])
+    ]
+    notes += [
+        (0, 0, 0, "3/4", ["C5"]),
+        (0, 0, "3/4", "1/4", ["B4"]),
+        (0, 0, 1, 3, ["C5"]),
+        (0, 1, 1, 3, ["C4"]),
+    ]
     slices = build(["Right", "Left"], 1, notes).result("harmony")["slices"]
     assert [(s["root"], s["quality"]) for s in slices[:4]] == [("C", "major")] * 4
 
 
 def test_a_unison_is_labelled_from_its_beat() -> None:
     # four parts in octaves on C, then the full chord, within one beat
-    notes = satb([(0, 0, "1/2", ["C3", "C4", "C4", "C5"]), (0, "1/2", "1/2", ONE),
-                  (0, 1, 1, FIVE)])
+    notes = satb([(0, 0, "1/2", ["C3", "C4", "C4", "C5"]), (0, "1/2", "1/2", ONE), (0, 1, 1, FIVE)])
     slices = build(SATB_NAMES, 1, notes).result("harmony")["slices"]
-    assert [(s["root"], s["quality"]) for s in slices] == [("C", "major"), ("C", "major"),
-                                                           ("G", "major")]
+    assert [(s["root"], s["quality"]) for s in slices] == [
+        ("C", "major"),
+        ("C", "major"),
+        ("G", "major"),
+    ]

@@ -25,11 +25,21 @@ ONSETS = ["0", "1/2", "1", "4/3", "3/2", "2", "3", "7/2"]
 DURATIONS = ["1/3", "1/2", "1", "3/2", "2", "3", "5"]  # "5" overflows the bar on purpose
 
 note_edit = st.one_of(
-    st.tuples(st.just("add"), st.integers(0, 9), st.integers(0, 2), st.sampled_from(ONSETS),
-              st.sampled_from(DURATIONS), st.lists(st.sampled_from(PITCHES), max_size=3),
-              st.sampled_from([None, "start", "stop"]), st.integers(1, 2)),
-    st.tuples(st.just("pitch"), st.integers(0, 99), st.lists(st.sampled_from(PITCHES),
-                                                             min_size=1, max_size=3)),
+    st.tuples(
+        st.just("add"),
+        st.integers(0, 9),
+        st.integers(0, 2),
+        st.sampled_from(ONSETS),
+        st.sampled_from(DURATIONS),
+        st.lists(st.sampled_from(PITCHES), max_size=3),
+        st.sampled_from([None, "start", "stop"]),
+        st.integers(1, 2),
+    ),
+    st.tuples(
+        st.just("pitch"),
+        st.integers(0, 99),
+        st.lists(st.sampled_from(PITCHES), min_size=1, max_size=3),
+    ),
     st.tuples(st.just("duration"), st.integers(0, 99), st.sampled_from(DURATIONS)),
     st.tuples(st.just("move"), st.integers(0, 99), st.integers(0, 9), st.sampled_from(ONSETS)),
     st.tuples(st.just("delete"), st.integers(0, 99)),
@@ -41,20 +51,28 @@ structural_edit = st.one_of(
     st.tuples(st.just("time"), st.integers(0, 9), st.sampled_from(["3/4", "6/8", "2/2", None])),
     st.tuples(st.just("key"), st.integers(0, 9), st.integers(-4, 4)),
     st.tuples(st.just("pickup"), st.booleans()),
-    st.tuples(st.just("rename_part"), st.integers(0, 2),
-              st.sampled_from(["Soprano", "Alto", "Violin", "Bass"])),
+    st.tuples(
+        st.just("rename_part"),
+        st.integers(0, 2),
+        st.sampled_from(["Soprano", "Alto", "Violin", "Bass"]),
+    ),
 )
 hint = st.sampled_from(["notes", "measures", "none"])
 
 
-LINES = (["C5", "D5", "E5", "F5", "G5", "A5", "G5", "F5"],  # parallel fifths and octaves
-         ["F4", "G4", "A4", "B-4", "C5", "D5", "C5", "B-4"],  # across every bar line
-         ["C3", "D3", "E3", "F3", "G3", "A3", "G3", "F3"])
+LINES = (
+    ["C5", "D5", "E5", "F5", "G5", "A5", "G5", "F5"],  # parallel fifths and octaves
+    ["F4", "G4", "A4", "B-4", "C5", "D5", "C5", "B-4"],  # across every bar line
+    ["C3", "D3", "E3", "F3", "G3", "A3", "G3", "F3"],
+)
 
 
 def start_score():
-    notes = [(i // 2, p, 2 * (i % 2), 2, [pitch])
-             for p, line in enumerate(LINES) for i, pitch in enumerate(line)]
+    notes = [
+        (i // 2, p, 2 * (i % 2), 2, [pitch])
+        for p, line in enumerate(LINES)
+        for i, pitch in enumerate(line)
+    ]
     return build(["Soprano", "Alto", "Bass"], 4, notes)
 
 
@@ -70,8 +88,14 @@ def apply(editor: ScoreEditor, doc: ScoreDoc, edit: tuple[Any, ...]) -> None:
             fields: dict[str, Any] = {"voice": voice}
             if tie and pitches:
                 fields["ties"] = [tie] * len(pitches)
-            editor.add_note(measures[m % len(measures)], parts[p % len(parts)], onset, duration,
-                            pitches, **fields)
+            editor.add_note(
+                measures[m % len(measures)],
+                parts[p % len(parts)],
+                onset,
+                duration,
+                pitches,
+                **fields,
+            )
         elif kind in ("pitch", "duration", "move", "delete") and notes:
             note_id = notes[edit[1] % len(notes)]
             if kind == "pitch":
@@ -79,8 +103,12 @@ def apply(editor: ScoreEditor, doc: ScoreDoc, edit: tuple[Any, ...]) -> None:
             elif kind == "duration":
                 editor.set_duration(note_id, edit[2])
             elif kind == "move" and measures:
-                editor.move_note(note_id, measures[edit[2] % len(measures)], edit[3],
-                                 part=data.notes[note_id].part)
+                editor.move_note(
+                    note_id,
+                    measures[edit[2] % len(measures)],
+                    edit[3],
+                    part=data.notes[note_id].part,
+                )
             elif kind == "delete":
                 editor.delete_note(note_id)
         elif kind == "insert_measure":
@@ -106,8 +134,11 @@ def same(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.one_of(note_edit, note_edit, structural_edit), hint),
-                min_size=1, max_size=7))
+@given(
+    st.lists(
+        st.tuples(st.one_of(note_edit, note_edit, structural_edit), hint), min_size=1, max_size=7
+    )
+)
 def test_incremental_equals_full_after_random_edits(steps: list[tuple[Any, str]]) -> None:
     b = start_score()
     analyzer = IncrementalAnalyzer()
@@ -120,7 +151,8 @@ def test_incremental_equals_full_after_random_edits(steps: list[tuple[Any, str]]
             result = analyzer.update(new, version, changed_notes=_changed(data, new))
         elif how == "measures":
             touched = {n.measure for n in data.notes.values()} | {
-                n.measure for n in new.notes.values()}
+                n.measure for n in new.notes.values()
+            }
             result = analyzer.update(new, version, changed_measures=touched)
         else:
             result = analyzer.update(new, version)
@@ -181,5 +213,7 @@ def test_refresh_structure_re_reads_measures_and_parts_only() -> None:
     assert refreshed.notes is data.notes
     analyzer = IncrementalAnalyzer()
     analyzer.update(data, version=0)
-    assert same(analyzer.update(refreshed, version=1, changed_notes=[]),
-                run_all(build_table(full), version=1))
+    assert same(
+        analyzer.update(refreshed, version=1, changed_notes=[]),
+        run_all(build_table(full), version=1),
+    )

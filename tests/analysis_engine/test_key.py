@@ -38,8 +38,9 @@ def test_minor_key_with_flats_is_spelled_from_the_signature() -> None:
     scale = ["C4", "D4", "E-4", "F4", "G4", "A-4", "B4", "C5"]
     from score_model.schema import KeySignature
 
-    result = build(["Melody", "Bass"], 2, scale_measures([scale, scale]),
-                   key=KeySignature(-3, "minor")).result("key")
+    result = build(
+        ["Melody", "Bass"], 2, scale_measures([scale, scale]), key=KeySignature(-3, "minor")
+    ).result("key")
     assert result["key"] == "c minor"
 
 
@@ -68,7 +69,7 @@ def test_correlation_rows_do_not_depend_on_the_batch() -> None:
     histograms = rng.integers(0, 50_000, size=(40, 12))
     whole = correlate(histograms)
     for start in (0, 7, 31):
-        assert np.array_equal(correlate(histograms[start:start + 3]), whole[start:start + 3])
+        assert np.array_equal(correlate(histograms[start : start + 3]), whole[start : start + 3])
     assert np.array_equal(correlate(np.zeros((1, 12))), np.zeros((1, 24)))
 
 

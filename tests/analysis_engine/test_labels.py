@@ -37,15 +37,23 @@ def test_cadence_key_note_and_issue_words() -> None:
 
 
 def test_cadences_carry_a_label_beside_their_codes() -> None:
-    half = build(SATB_NAMES, 2, satb([(0, 0, 1, ONE), (0, 1, 1, FOUR), (0, 2, 1, ONE6),
-                                      (0, 3, 1, TWO6), (1, 0, 2, FIVE)])).result("harmony")
+    half = build(
+        SATB_NAMES,
+        2,
+        satb([(0, 0, 1, ONE), (0, 1, 1, FOUR), (0, 2, 1, ONE6), (0, 3, 1, TWO6), (1, 0, 2, FIVE)]),
+    ).result("harmony")
     assert [(c["type"], c["label"]) for c in half["cadences"]] == [("half", "half cadence")]
     cadences = build(SATB_NAMES, 3, satb(DECEPTIVE_THEN_AUTHENTIC)).result("harmony")["cadences"]
     assert [c["label"] for c in cadences] == ["deceptive cadence", "perfect authentic cadence"]
     assert {c["key_label"] for c in cadences} == {"C major"}
     # the soprano ends on the third: an imperfect authentic cadence
-    imperfect = build(SATB_NAMES, 2, satb([(0, 0, 2, ONE), (0, 2, 2, FOUR), (1, 0, 2, FIVE),
-                                           (1, 2, 2, ["C3", "G3", "C4", "E5"])]))
+    imperfect = build(
+        SATB_NAMES,
+        2,
+        satb(
+            [(0, 0, 2, ONE), (0, 2, 2, FOUR), (1, 0, 2, FIVE), (1, 2, 2, ["C3", "G3", "C4", "E5"])]
+        ),
+    )
     [cadence] = imperfect.result("harmony")["cadences"]
     assert (cadence["type"], cadence["perfect"]) == ("authentic", False)
     assert cadence["label"] == "imperfect authentic cadence"
@@ -53,11 +61,19 @@ def test_cadences_carry_a_label_beside_their_codes() -> None:
 
 def test_key_and_voice_leading_results_carry_labels() -> None:
     # E-flat major: I IV V I with parallel fifths between bass and tenor (Eb-Bb, Ab-Eb)
-    b = build(SATB_NAMES, 1, satb([(0, 0, 1, ["E-3", "B-3", "G4", "E-5"]),
-                                   (0, 1, 1, ["A-3", "E-4", "A-4", "C5"]),
-                                   (0, 2, 1, ["B-2", "F4", "B-4", "D5"]),
-                                   (0, 3, 1, ["E-3", "G4", "B-4", "E-5"])]),
-              key=KeySignature(-3, "major"))
+    b = build(
+        SATB_NAMES,
+        1,
+        satb(
+            [
+                (0, 0, 1, ["E-3", "B-3", "G4", "E-5"]),
+                (0, 1, 1, ["A-3", "E-4", "A-4", "C5"]),
+                (0, 2, 1, ["B-2", "F4", "B-4", "D5"]),
+                (0, 3, 1, ["E-3", "G4", "B-4", "E-5"]),
+            ]
+        ),
+        key=KeySignature(-3, "major"),
+    )
     key = b.result("key")
     assert key["key"].lower() == "e- major" and key["label"] == "E♭ major"
     assert key["measures"][0]["label"] == "E♭ major"
@@ -79,6 +95,17 @@ def test_orpheus_analyze_prints_words_not_codes(tmp_path: Path) -> None:
 
 
 def test_summary_text_falls_back_to_codes_for_older_results() -> None:
-    text = summary_text("old", {"harmony": {"result": {"slices": [], "cadences": [
-        {"number": 4, "type": "half", "figures": ["I", "V"], "key": "g minor"}]}}})
+    text = summary_text(
+        "old",
+        {
+            "harmony": {
+                "result": {
+                    "slices": [],
+                    "cadences": [
+                        {"number": 4, "type": "half", "figures": ["I", "V"], "key": "g minor"}
+                    ],
+                }
+            }
+        },
+    )
     assert "m. 4: half in g minor (I-V)" in text

@@ -12,13 +12,18 @@ from analysis_engine.units import TPQ, parse_pitch, ticks_to_str, to_ticks
 
 
 def test_rows_carry_ids_times_pitches_and_ties() -> None:
-    b = build(["Piano", "Cello"], 2, [
-        (0, 0, 0, 1, ["C4", "E4"]),
-        (0, 0, "1/3", "2/3", ["G4"], {"ties": ["start"]}),
-        (1, 0, 0, 1, ["G4"], {"ties": ["stop"]}),
-        (0, 1, 0, 4, []),  # a rest: no row
-        (1, 1, 2, 2, ["B-2"], {"voice": 2}),
-    ], time="3/4")
+    b = build(
+        ["Piano", "Cello"],
+        2,
+        [
+            (0, 0, 0, 1, ["C4", "E4"]),
+            (0, 0, "1/3", "2/3", ["G4"], {"ties": ["start"]}),
+            (1, 0, 0, 1, ["G4"], {"ties": ["stop"]}),
+            (0, 1, 0, 4, []),  # a rest: no row
+            (1, 1, 2, 2, ["B-2"], {"voice": 2}),
+        ],
+        time="3/4",
+    )
     table = build_table(b.data())
     rows = table.rows
     assert len(table) == 5
@@ -38,10 +43,14 @@ def test_rows_carry_ids_times_pitches_and_ties() -> None:
 
 
 def test_triplet_onsets_are_exact_and_comparable_across_parts() -> None:
-    b = build(["A", "B"], 1, [
-        (0, 0, "1/3", "1/3", ["C4"]),
-        (0, 1, "1/3", "2/3", ["E4"]),
-    ])
+    b = build(
+        ["A", "B"],
+        1,
+        [
+            (0, 0, "1/3", "1/3", ["C4"]),
+            (0, 1, "1/3", "2/3", ["E4"]),
+        ],
+    )
     rows = build_table(b.data()).rows
     assert rows["start"][0] == rows["start"][1] == TPQ // 3
     assert to_ticks(Fraction(1, 3)) * 3 == TPQ
@@ -49,8 +58,9 @@ def test_triplet_onsets_are_exact_and_comparable_across_parts() -> None:
 
 
 def test_time_signature_changes_and_pickups_place_measures() -> None:
-    b = build(["A"], 3, [(0, 0, 0, 1, ["C4"]), (1, 0, 0, 1, ["D4"]), (2, 0, 0, 1, ["E4"])],
-              time="3/4")
+    b = build(
+        ["A"], 3, [(0, 0, 0, 1, ["C4"]), (1, 0, 0, 1, ["D4"]), (2, 0, 0, 1, ["E4"])], time="3/4"
+    )
     b.editor.set_pickup(b.measures[0], True)
     b.editor.set_time_signature(b.measures[2], "6/8")
     table = build_table(b.data())

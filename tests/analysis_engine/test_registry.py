@@ -97,15 +97,20 @@ def test_an_empty_score_analyses_cleanly() -> None:
 
 
 def test_odd_but_legal_content_analyses_without_error() -> None:
-    b = build(["Piano", "Voice"], 3, [
-        (0, 0, 0, "1/11", ["C4", "C4", "E#4"]),  # off the tick grid, doubled pitch
-        (0, 0, 0, 1000, ["G3"], {"voice": 16}),  # sounds far past the end of the score
-        (0, 0, "1/4096", "1/4096", ["B#9"]),
-        (0, 1, 5, 1, ["C-0"]),  # starts after its bar ends
-        (1, 1, 0, 0, ["D4"], {"grace": True}),
-        (1, 0, 2, 2, ["F##5", "G5"], {"ties": ["start", "continue"]}),  # dangling ties
-        (2, 0, 0, "99/7", ["A4"]),
-    ], time="99/64")
+    b = build(
+        ["Piano", "Voice"],
+        3,
+        [
+            (0, 0, 0, "1/11", ["C4", "C4", "E#4"]),  # off the tick grid, doubled pitch
+            (0, 0, 0, 1000, ["G3"], {"voice": 16}),  # sounds far past the end of the score
+            (0, 0, "1/4096", "1/4096", ["B#9"]),
+            (0, 1, 5, 1, ["C-0"]),  # starts after its bar ends
+            (1, 1, 0, 0, ["D4"], {"grace": True}),
+            (1, 0, 2, 2, ["F##5", "G5"], {"ties": ["start", "continue"]}),  # dangling ties
+            (2, 0, 0, "99/7", ["A4"]),
+        ],
+        time="99/64",
+    )
     results = run_all(build_table(b.data()), version=1)
     json.dumps(results, allow_nan=False)
     assert results["summary"]["result"]["notes"] == 7

@@ -91,8 +91,7 @@ async def test_worker_catches_up_from_the_log(setup: Any) -> None:
     assert results["summary"]["result"]["notes"] == 8
 
     # a structural edit (a measure added) and a new note, applied incrementally
-    update = edit(score, lambda e: e.add_note(e.append_measures(1)[0], ids["parts"][0], 0, 4,
-                                              "G4"))
+    update = edit(score, lambda e: e.add_note(e.append_measures(1)[0], ids["parts"][0], 0, 4, "G4"))
     await documents.append("s1", 1, [update])
     third = await jobs.analyze_score(context, "s1")
     assert third is not None and context.stats["cold"] == 1
@@ -146,8 +145,8 @@ async def test_stale_result_never_overwrites_newer(setup: Any) -> None:
     # a slower worker that read the document before the edit finishes last
     other = AnalysisJobs(storage, context.results)
     other.warm["s1"] = await asyncio.to_thread(
-        jobs._cold, (await storage.snapshots.load_snapshot("s1")).state, DocVersion(1, 0),
-        None)
+        jobs._cold, (await storage.snapshots.load_snapshot("s1")).state, DocVersion(1, 0), None
+    )
     await storage.log.trim("s1", 1, 1)  # it cannot see the newer entry: stays at seq 0
     assert await jobs.analyze_score(other, "s1") is None
     latest = await context.results.get_latest("s1")
@@ -158,8 +157,9 @@ async def test_stale_result_never_overwrites_newer(setup: Any) -> None:
 async def test_named_version_analysis(setup: Any) -> None:
     storage, documents, context = setup
     score, _ = await new_score(documents)
-    version = await storage.versions.create_version("s1", name="v", author=None, epoch=1,
-                                                    state=score.encode_state())
+    version = await storage.versions.create_version(
+        "s1", name="v", author=None, epoch=1, state=score.encode_state()
+    )
     result = await jobs.analyze_version(context, "s1", version.id)
     assert result.version_id == version.id
     assert stored_results(result.result_json)["key"]["result"] == expected(score)
@@ -199,7 +199,8 @@ def failing_analysis() -> Any:
 
 
 async def test_actor_reports_failures_retries_storage_errors_and_survives(
-        failing_analysis: Any) -> None:
+    failing_analysis: Any,
+) -> None:
     storage = MemoryStorage()
     documents = DocumentStore(storage, commit_window=0.001)
     await new_score(documents, "bad")
@@ -213,8 +214,9 @@ async def test_actor_reports_failures_retries_storage_errors_and_survives(
     async def notify(result: Any) -> None:
         announced.append(result.score_id)
 
-    context = AnalysisJobs(storage, MemoryResultStore(), notify=notify,
-                           analyses=["summary", "test_boom"])
+    context = AnalysisJobs(
+        storage, MemoryResultStore(), notify=notify, analyses=["summary", "test_boom"]
+    )
     broker = worker.make_broker()
     worker.declare_actors(broker, context, loop=asyncio.get_running_loop())
     running = await asyncio.to_thread(worker.start_worker, broker, threads=1, poll_ms=20)
@@ -229,8 +231,10 @@ async def test_actor_reports_failures_retries_storage_errors_and_survives(
         assert flaky.failures == 0
         bad = await context.results.get_latest("bad")
         assert bad is not None
-        assert json.loads(bad.result_json)["error"] == {"type": "ZeroDivisionError",
-                                                       "message": "boom"}
+        assert json.loads(bad.result_json)["error"] == {
+            "type": "ZeroDivisionError",
+            "message": "boom",
+        }
         good = await context.results.get_latest("good")
         assert good is not None and "analyses" in json.loads(good.result_json)
         assert context.stats["failed"] == 1
@@ -244,7 +248,10 @@ async def test_actor_reports_failures_retries_storage_errors_and_survives(
 
 def test_actor_names_are_the_servers() -> None:
     assert (worker.QUEUE, worker.ANALYZE_SCORE, worker.ANALYZE_VERSION) == (
-        QUEUE, ANALYZE_SCORE, ANALYZE_VERSION)
+        QUEUE,
+        ANALYZE_SCORE,
+        ANALYZE_VERSION,
+    )
     assert worker.RESULTS_CHANNEL == RESULTS_CHANNEL
     assert worker.is_transient(0, StorageError()) and not worker.is_transient(0, KeyError())
     assert not worker.is_transient(worker.MAX_RETRIES, StorageError())
@@ -263,7 +270,8 @@ async def test_redis_broker_worker_and_announcements(tmp_path: Path) -> None:
     server_redis = redis_client.connect(url)  # the server's one asyncio client
     events = AnalysisEvents()
     relay = asyncio.get_running_loop().create_task(
-        relay_from_redis(server_redis, RESULTS_CHANNEL, events, ready := asyncio.Event()))
+        relay_from_redis(server_redis, RESULTS_CHANNEL, events, ready := asyncio.Event())
+    )
     await asyncio.wait_for(ready.wait(), 5)
 
     # the worker side: its own clients and broker, its own backend opened on Dramatiq's
@@ -279,8 +287,7 @@ async def test_redis_broker_worker_and_announcements(tmp_path: Path) -> None:
         return worker_contexts[-1]
 
     worker.declare_actors(worker_broker, build)
-    running = await asyncio.to_thread(worker.start_worker, worker_broker, threads=1,
-                                      poll_ms=50)
+    running = await asyncio.to_thread(worker.start_worker, worker_broker, threads=1, poll_ms=50)
     server_sync = redis_client.connect_sync(url)
     server_broker = worker.make_broker(server_sync)  # the server's: no actors declared
     try:

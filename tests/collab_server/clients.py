@@ -61,9 +61,16 @@ def decode_awareness_entries(payload: bytes) -> list[tuple[int, int, Any]]:
 class YClient:
     """One peer: ``await client.connect()``, edit ``client.score``, ``await client.close()``."""
 
-    def __init__(self, url: str, *, score: ScoreDoc | None = None, echo_awareness: bool = True,
-                 presence: dict[str, Any] | None = None, max_queue: int | None = 16,
-                 rcvbuf: int | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        score: ScoreDoc | None = None,
+        echo_awareness: bool = True,
+        presence: dict[str, Any] | None = None,
+        max_queue: int | None = 16,
+        rcvbuf: int | None = None,
+    ) -> None:
         self.url = url
         self.score = score or ScoreDoc()
         self.doc = self.score.doc
@@ -98,9 +105,15 @@ class YClient:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self._rcvbuf)
             sock.setblocking(False)
             await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
-        self._ws = await connect(self.url, compression=None, max_size=None,
-                                 max_queue=self._max_queue, sock=sock, open_timeout=10,
-                                 ping_interval=None)
+        self._ws = await connect(
+            self.url,
+            compression=None,
+            max_size=None,
+            max_queue=self._max_queue,
+            sock=sock,
+            open_timeout=10,
+            ping_interval=None,
+        )
         await self._ws.send(create_sync_message(self.doc))
         if self.local_state is not None:
             await self._send_local_presence()
@@ -177,8 +190,9 @@ class YClient:
             if client_id == self.client_id:
                 continue
             current = self.clocks.get(client_id, 0)
-            if current < clock or (current == clock and state is None
-                                   and client_id in self.presence):
+            if current < clock or (
+                current == clock and state is None and client_id in self.presence
+            ):
                 if state is None:
                     self.presence.pop(client_id, None)
                 else:
@@ -236,8 +250,9 @@ class YClient:
             self.frames[f"type{kind}"] += 1
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0,
-                   interval: float = 0.005) -> None:
+async def wait_for(
+    predicate: Callable[[], bool], timeout: float = 5.0, interval: float = 0.005
+) -> None:
     """Poll until ``predicate()`` is true; fail the test after ``timeout`` seconds."""
     async with asyncio.timeout(timeout):
         while not predicate():

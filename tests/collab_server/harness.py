@@ -32,20 +32,23 @@ def make_app(rooms: RoomManager, **endpoint_options: Any) -> Starlette:
         return PlainTextResponse("ok")
 
     endpoint = ScoreWebSocket(rooms, **endpoint_options)
-    return Starlette(routes=[Route("/health", health),
-                             WebSocketRoute("/ws/scores/{score_id}", endpoint)])
+    return Starlette(
+        routes=[Route("/health", health), WebSocketRoute("/ws/scores/{score_id}", endpoint)]
+    )
 
 
 @asynccontextmanager
-async def run_uvicorn(app: Any, *, ws: str = "websockets-sansio", lifespan: str = "off",
-                      **options: Any) -> AsyncIterator[int]:
+async def run_uvicorn(
+    app: Any, *, ws: str = "websockets-sansio", lifespan: str = "off", **options: Any
+) -> AsyncIterator[int]:
     """Run ``app`` under uvicorn on a free loopback port (deflate off); yield the port."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = int(sock.getsockname()[1])
-    config = uvicorn.Config(app, ws=ws, ws_per_message_deflate=False, lifespan=lifespan,
-                            log_level="warning", **options)
+    config = uvicorn.Config(
+        app, ws=ws, ws_per_message_deflate=False, lifespan=lifespan, log_level="warning", **options
+    )
     server = uvicorn.Server(config)
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
     try:
@@ -107,11 +110,13 @@ class Backend:
     hooks: StoreHooks
     ids: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
-    async def create_score(self, score_id: str = "s1", *,
-                           measures: int = 2) -> dict[str, list[str]]:
+    async def create_score(
+        self, score_id: str = "s1", *, measures: int = 2
+    ) -> dict[str, list[str]]:
         score = ScoreDoc()
         ids = ScoreEditor(score, Origin.server("test")).create_score(
-            title="Test", parts=("Violin", "Cello"), measures=measures)
+            title="Test", parts=("Violin", "Cello"), measures=measures
+        )
         await self.documents.create(score_id, "Test", None, score.encode_state())
         self.ids[score_id] = ids
         return ids

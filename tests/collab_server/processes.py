@@ -38,15 +38,27 @@ class Instance:
     def start(self) -> None:
         env = {**os.environ, **self.env, "ORPHEUS_INSTANCE_ID": self.name}
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from collab_server.cli.main import main; main()", "serve",
-             "--port", str(self.port), "--data-dir", str(self.data_dir)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-c",
+                "from collab_server.cli.main import main; main()",
+                "serve",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def wait_ready(self, timeout: float = 40) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            assert self.process is not None and self.process.poll() is None, \
+            assert self.process is not None and self.process.poll() is None, (
                 f"instance {self.name} exited with {self.process and self.process.returncode}"
+            )
             try:
                 if httpx.get(self.base + "/readyz", timeout=1).status_code == 200:
                     return

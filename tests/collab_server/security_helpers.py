@@ -26,20 +26,23 @@ class Live:
     async def user(self, name: str, password: str = "password-1") -> str:
         """Create ``name`` (as admin) and return a fresh access token of theirs."""
         admin = await self.login("admin", ADMIN_PASSWORD)
-        created = await self.http.post("/api/auth/register", headers=bearer(admin),
-                                       json={"username": name, "password": password})
+        created = await self.http.post(
+            "/api/auth/register",
+            headers=bearer(admin),
+            json={"username": name, "password": password},
+        )
         assert created.status_code == 201, created.text
         return await self.login(name, password)
 
     async def login(self, name: str, password: str) -> str:
-        response = await self.http.post("/api/auth/login",
-                                        json={"username": name, "password": password})
+        response = await self.http.post(
+            "/api/auth/login", json={"username": name, "password": password}
+        )
         assert response.status_code == 200, response.text
         return str(response.json()["access_token"])
 
     async def score(self, token: str, title: str = "s") -> str:
-        response = await self.http.post("/api/scores", json={"title": title},
-                                        headers=bearer(token))
+        response = await self.http.post("/api/scores", json={"title": title}, headers=bearer(token))
         assert response.status_code == 201, response.text
         return str(response.json()["id"])
 
@@ -54,14 +57,20 @@ def bearer(token: str) -> dict[str, str]:
 @asynccontextmanager
 async def live_server(settings: Settings) -> AsyncIterator[Live]:
     app = create_app(settings)
-    async with run_uvicorn(app, lifespan="on", ws_ping_interval=None) as port, \
-            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+    async with (
+        run_uvicorn(app, lifespan="on", ws_ping_interval=None) as port,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http,
+    ):
         yield Live(app, http, f"ws://127.0.0.1:{port}/ws/scores")
 
 
 def settings_for(tmp_path: object, **overrides: object) -> Settings:
-    options: dict[str, object] = {"data_dir": tmp_path, "database_url": "memory://",
-                                  "admin_password": ADMIN_PASSWORD, "log_json": False,
-                                  "login_rate_per_ip": 0}
+    options: dict[str, object] = {
+        "data_dir": tmp_path,
+        "database_url": "memory://",
+        "admin_password": ADMIN_PASSWORD,
+        "log_json": False,
+        "login_rate_per_ip": 0,
+    }
     options.update(overrides)
     return Settings(**options)  # type: ignore[arg-type]

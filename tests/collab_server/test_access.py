@@ -58,40 +58,58 @@ async def test_roles_on_rest(tmp_path: Path) -> None:
         listed = (await http.get("/api/scores", headers=bearer(ann))).json()["scores"]
         assert [s["id"] for s in listed] == [score] and listed[0]["owner"] == "ann"
 
-        grant = await http.put(f"/api/scores/{score}/access/bob", headers=bearer(ann),
-                               json={"role": "viewer"})
+        grant = await http.put(
+            f"/api/scores/{score}/access/bob", headers=bearer(ann), json={"role": "viewer"}
+        )
         assert grant.status_code == 200, grant.text
         assert (await http.get(f"/api/scores/{score}", headers=bearer(bob))).status_code == 200
-        assert [s["id"] for s in (await http.get("/api/scores", headers=bearer(bob))
-                                  ).json()["scores"]] == [score]
+        assert [
+            s["id"] for s in (await http.get("/api/scores", headers=bearer(bob))).json()["scores"]
+        ] == [score]
         rename = {"title": "Bob's now"}
-        assert (await http.patch(f"/api/scores/{score}", json=rename, headers=bearer(bob))
-                ).status_code == 403
-        assert (await http.post(f"/api/scores/{score}/versions", json={},
-                                headers=bearer(bob))).status_code == 403
+        assert (
+            await http.patch(f"/api/scores/{score}", json=rename, headers=bearer(bob))
+        ).status_code == 403
+        assert (
+            await http.post(f"/api/scores/{score}/versions", json={}, headers=bearer(bob))
+        ).status_code == 403
 
-        await http.put(f"/api/scores/{score}/access/bob", headers=bearer(ann),
-                       json={"role": "editor"})
-        assert (await http.patch(f"/api/scores/{score}", json=rename, headers=bearer(bob))
-                ).status_code == 200
+        await http.put(
+            f"/api/scores/{score}/access/bob", headers=bearer(ann), json={"role": "editor"}
+        )
+        assert (
+            await http.patch(f"/api/scores/{score}", json=rename, headers=bearer(bob))
+        ).status_code == 200
         # editors do not manage access and do not delete
-        assert (await http.get(f"/api/scores/{score}/access", headers=bearer(bob))
-                ).status_code == 403
-        assert (await http.delete(f"/api/scores/{score}", headers=bearer(bob))
-                ).status_code == 403
+        assert (
+            await http.get(f"/api/scores/{score}/access", headers=bearer(bob))
+        ).status_code == 403
+        assert (await http.delete(f"/api/scores/{score}", headers=bearer(bob))).status_code == 403
         shared = (await http.get(f"/api/scores/{score}/access", headers=bearer(ann))).json()
-        assert shared == {"owner": "ann", "grants": [
-            {"user": "bob", "role": "editor", "granted_by": "ann"}]}
+        assert shared == {
+            "owner": "ann",
+            "grants": [{"user": "bob", "role": "editor", "granted_by": "ann"}],
+        }
         # the owner's own role is not for changing, nor can ownership be given
-        assert (await http.put(f"/api/scores/{score}/access/ann", headers=bearer(ann),
-                               json={"role": "viewer"})).status_code == 403
-        assert (await http.put(f"/api/scores/{score}/access/bob", headers=bearer(ann),
-                               json={"role": "owner"})).status_code == 422
-        assert (await http.put(f"/api/scores/{score}/access/nobody", headers=bearer(ann),
-                               json={"role": "viewer"})).status_code == 404
+        assert (
+            await http.put(
+                f"/api/scores/{score}/access/ann", headers=bearer(ann), json={"role": "viewer"}
+            )
+        ).status_code == 403
+        assert (
+            await http.put(
+                f"/api/scores/{score}/access/bob", headers=bearer(ann), json={"role": "owner"}
+            )
+        ).status_code == 422
+        assert (
+            await http.put(
+                f"/api/scores/{score}/access/nobody", headers=bearer(ann), json={"role": "viewer"}
+            )
+        ).status_code == 404
 
-        assert (await http.delete(f"/api/scores/{score}/access/bob", headers=bearer(ann))
-                ).status_code == 204
+        assert (
+            await http.delete(f"/api/scores/{score}/access/bob", headers=bearer(ann))
+        ).status_code == 204
         assert (await http.get(f"/api/scores/{score}", headers=bearer(bob))).status_code == 403
         assert (await http.get("/api/scores/s_missing", headers=bearer(ann))).status_code == 404
         assert (await http.delete(f"/api/scores/{score}", headers=bearer(ann))).status_code == 204
@@ -99,16 +117,16 @@ async def test_roles_on_rest(tmp_path: Path) -> None:
 
 async def test_websocket_refusals_and_viewers(tmp_path: Path) -> None:
     async with live_server(settings_for(tmp_path)) as live:
-        ann, bob, cat = (await live.user("ann"), await live.user("bob"),
-                         await live.user("cat"))
+        ann, bob, cat = (await live.user("ann"), await live.user("bob"), await live.user("cat"))
         score = await live.score(ann)
         assert await _refused(live, score, None) == 4401
         assert await _refused(live, score, "not-a-token") == 4401
         assert await _refused(live, score, cat) == 4403
         assert await _refused(live, "s_missing", ann) == 4404
 
-        await live.http.put(f"/api/scores/{score}/access/bob", headers=bearer(ann),
-                            json={"role": "viewer"})
+        await live.http.put(
+            f"/api/scores/{score}/access/bob", headers=bearer(ann), json={"role": "viewer"}
+        )
         owner = await _connect(live, score, ann)
         viewer = await _connect(live, score, bob)
         note = _add_note(owner)
@@ -124,15 +142,17 @@ async def test_websocket_refusals_and_viewers(tmp_path: Path) -> None:
         assert viewer.close_code is None  # refused, not disconnected
 
         # an upgrade to editor closes read-only sessions with 1013: the client reconnects
-        await live.http.put(f"/api/scores/{score}/access/bob", headers=bearer(ann),
-                            json={"role": "editor"})
+        await live.http.put(
+            f"/api/scores/{score}/access/bob", headers=bearer(ann), json={"role": "editor"}
+        )
         assert await viewer.wait_closed() == 1013
         viewer = await _connect_with(live, score, bob, viewer)
         allowed = _add_note(viewer)
         await wait_for(lambda: allowed in owner.score.read().notes, timeout=5)
         # a downgrade to viewer applies in place
-        await live.http.put(f"/api/scores/{score}/access/bob", headers=bearer(ann),
-                            json={"role": "viewer"})
+        await live.http.put(
+            f"/api/scores/{score}/access/bob", headers=bearer(ann), json={"role": "viewer"}
+        )
         refused = _add_note(viewer)
         await wait_for(lambda: bool(viewer.permission_denied), timeout=5)
         assert refused not in _server_notes(live, score)
@@ -148,8 +168,9 @@ async def test_share_links(tmp_path: Path) -> None:
     async with live_server(settings_for(tmp_path)) as live:
         ann = await live.user("ann")
         score, other = await live.score(ann), await live.score(ann, "other")
-        made = await live.http.post(f"/api/scores/{score}/links", headers=bearer(ann),
-                                    json={"role": "viewer"})
+        made = await live.http.post(
+            f"/api/scores/{score}/links", headers=bearer(ann), json={"role": "viewer"}
+        )
         assert made.status_code == 201, made.text
         link, link_id = made.json()["token"], made.json()["id"]
         assert link.startswith("orl_")
@@ -158,8 +179,9 @@ async def test_share_links(tmp_path: Path) -> None:
         assert "token" not in listed["links"][0]
         http = live.http
         assert (await http.get(f"/api/scores/{score}", headers=bearer(link))).status_code == 200
-        assert (await http.patch(f"/api/scores/{score}", json={"title": "x"},
-                                 headers=bearer(link))).status_code == 403
+        assert (
+            await http.patch(f"/api/scores/{score}", json={"title": "x"}, headers=bearer(link))
+        ).status_code == 403
         assert (await http.get(f"/api/scores/{other}", headers=bearer(link))).status_code == 403
         assert (await http.post("/api/scores", json={}, headers=bearer(link))).status_code == 403
         assert (await http.get(f"/api/scores/{score}?token={link}")).status_code == 200
@@ -170,8 +192,11 @@ async def test_share_links(tmp_path: Path) -> None:
         await wait_for(lambda: bool(guest.permission_denied), timeout=5)
         assert sneaky not in _server_notes(live, score)
 
-        editing = (await http.post(f"/api/scores/{score}/links", headers=bearer(ann),
-                                   json={"role": "editor"})).json()["token"]
+        editing = (
+            await http.post(
+                f"/api/scores/{score}/links", headers=bearer(ann), json={"role": "editor"}
+            )
+        ).json()["token"]
         editor = await _connect(live, score, editing)
         note = _add_note(editor)
         await wait_for(lambda: note in owner.score.read().notes, timeout=5)

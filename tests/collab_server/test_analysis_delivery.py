@@ -114,8 +114,9 @@ class EventReader:
 
     async def _read(self, client: httpx.AsyncClient, url: str) -> None:
         event, event_id = "", ""
-        async with client.stream("GET", url, timeout=None,
-                                 headers={"accept": "text/event-stream"}) as response:
+        async with client.stream(
+            "GET", url, timeout=None, headers={"accept": "text/event-stream"}
+        ) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
             async for line in response.aiter_lines():
@@ -134,8 +135,10 @@ class EventReader:
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[tuple[str, httpx.AsyncClient]]:
     settings = Settings(data_dir=tmp_path, log_json=False, auth_enabled=False)
-    async with serve(create_app(settings)) as base, \
-            httpx.AsyncClient(base_url=f"http://{base}", timeout=10) as client:
+    async with (
+        serve(create_app(settings)) as base,
+        httpx.AsyncClient(base_url=f"http://{base}", timeout=10) as client,
+    ):
         yield base, client
 
 
@@ -152,7 +155,8 @@ async def latest(client: httpx.AsyncClient, score_id: str) -> dict[str, Any]:
 
 
 async def test_edit_over_websocket_reaches_an_event_stream(
-        server: tuple[str, httpx.AsyncClient]) -> None:
+    server: tuple[str, httpx.AsyncClient],
+) -> None:
     base, client = server
     score_id = (await client.post("/api/scores", json={"title": "Live"})).json()["id"]
     first = await latest(client, score_id)  # 202 first, then computed
@@ -191,12 +195,12 @@ async def test_edit_over_websocket_reaches_an_event_stream(
         await events.close()
 
 
-async def test_named_version_is_computed_on_demand(
-        server: tuple[str, httpx.AsyncClient]) -> None:
+async def test_named_version_is_computed_on_demand(server: tuple[str, httpx.AsyncClient]) -> None:
     _, client = server
     score_id = (await client.post("/api/scores", json={"title": "V"})).json()["id"]
-    version = (await client.post(f"/api/scores/{score_id}/versions",
-                                 json={"name": "first"})).json()["id"]
+    version = (
+        await client.post(f"/api/scores/{score_id}/versions", json={"name": "first"})
+    ).json()["id"]
     url = f"/api/scores/{score_id}/versions/{version}/analysis"
     first = await client.get(url)
     assert first.status_code == 202
@@ -223,15 +227,15 @@ async def test_errors(server: tuple[str, httpx.AsyncClient]) -> None:
     assert missing.status_code == 404
 
 
-
-async def test_a_result_behind_the_document_is_reported_and_refreshed(
-        tmp_path: Path) -> None:
+async def test_a_result_behind_the_document_is_reported_and_refreshed(tmp_path: Path) -> None:
     """An edit stored while no job followed (as after a restart that dropped the
     debounce): GET says ``pending`` and enqueues the job itself."""
     settings = Settings(data_dir=tmp_path, log_json=False, auth_enabled=False)
     app = create_app(settings)
-    async with serve(app) as base, \
-            httpx.AsyncClient(base_url=f"http://{base}", timeout=10) as client:
+    async with (
+        serve(app) as base,
+        httpx.AsyncClient(base_url=f"http://{base}", timeout=10) as client,
+    ):
         score_id = (await client.post("/api/scores", json={"title": "R"})).json()["id"]
         assert (await latest(client, score_id))["version"] == "e1.0"
         dropped = Recorder()
@@ -239,31 +243,39 @@ async def test_a_result_behind_the_document_is_reported_and_refreshed(
         peer = await YClient(f"ws://{base}/ws/scores/{score_id}").connect()
         await asyncio.wait_for(peer.synced.wait(), 5)
         ScoreEditor(peer.score, Origin.client("p")).add_note(
-            peer.score.raw_measures()[0]["id"], peer.score.raw_parts()[0]["id"], 0, 1, "E4")
+            peer.score.raw_measures()[0]["id"], peer.score.raw_parts()[0]["id"], 0, 1, "E4"
+        )
         await wait_for(lambda: len(dropped.times) == 1, timeout=5)
         await peer.close()
         stale = (await client.get(f"/api/scores/{score_id}/analysis")).json()
         assert stale["version"] == "e1.0" and stale["pending"] is True
         async with asyncio.timeout(10):
-            while (body := (await client.get(f"/api/scores/{score_id}/analysis")).json()
-                   )["version"] == "e1.0":
+            while (body := (await client.get(f"/api/scores/{score_id}/analysis")).json())[
+                "version"
+            ] == "e1.0":
                 await asyncio.sleep(0.02)
         assert body["pending"] is False
         assert body["result"]["analyses"]["summary"]["result"]["notes"] == 1
 
 
 async def test_two_embedded_apps_in_one_process_keep_their_own_workers(tmp_path: Path) -> None:
-    apps = [create_app(Settings(data_dir=tmp_path / name, log_json=False, auth_enabled=False))
-            for name in ("a", "b")]
-    async with serve(apps[0]) as base_a, serve(apps[1]) as base_b, \
-            httpx.AsyncClient(base_url=f"http://{base_a}") as a, \
-            httpx.AsyncClient(base_url=f"http://{base_b}") as b:
-        ids = [(await client.post("/api/scores", json={"title": "X"})).json()["id"]
-               for client in (a, b)]
+    apps = [
+        create_app(Settings(data_dir=tmp_path / name, log_json=False, auth_enabled=False))
+        for name in ("a", "b")
+    ]
+    async with (
+        serve(apps[0]) as base_a,
+        serve(apps[1]) as base_b,
+        httpx.AsyncClient(base_url=f"http://{base_a}") as a,
+        httpx.AsyncClient(base_url=f"http://{base_b}") as b,
+    ):
+        ids = [
+            (await client.post("/api/scores", json={"title": "X"})).json()["id"]
+            for client in (a, b)
+        ]
         results = await asyncio.gather(latest(a, ids[0]), latest(b, ids[1]))
         assert [r["score_id"] for r in results] == ids
-        assert all(r["result"]["analyses"]["summary"]["result"]["notes"] == 0
-                   for r in results)
+        assert all(r["result"]["analyses"]["summary"]["result"]["notes"] == 0 for r in results)
 
 
 @pytest.mark.services
@@ -277,12 +289,15 @@ async def test_production_mode_with_redis_and_an_orpheus_worker(tmp_path: Path) 
     redis.Redis.from_url(url).flushdb()
     settings = Settings(data_dir=tmp_path, log_json=False, auth_enabled=False, redis_url=url)
     stop = threading.Event()
-    worker_thread = threading.Thread(target=run_worker, args=(settings,),
-                                     kwargs={"threads": 1, "warm": False, "stop": stop})
+    worker_thread = threading.Thread(
+        target=run_worker, args=(settings,), kwargs={"threads": 1, "warm": False, "stop": stop}
+    )
     worker_thread.start()
     try:
-        async with serve(create_app(settings)) as base, \
-                httpx.AsyncClient(base_url=f"http://{base}", timeout=10) as client:
+        async with (
+            serve(create_app(settings)) as base,
+            httpx.AsyncClient(base_url=f"http://{base}", timeout=10) as client,
+        ):
             score_id = (await client.post("/api/scores", json={"title": "P"})).json()["id"]
             events = EventReader(client, f"/api/scores/{score_id}/analysis/events")
             peer = await YClient(f"ws://{base}/ws/scores/{score_id}").connect()
@@ -291,9 +306,13 @@ async def test_production_mode_with_redis_and_an_orpheus_worker(tmp_path: Path) 
                 measure = peer.score.raw_measures()[0]["id"]
                 part = peer.score.raw_parts()[0]["id"]
                 ScoreEditor(peer.score, Origin.client("p")).add_note(measure, part, 0, 1, "G4")
-                await wait_for(lambda: any(
-                    e[2]["result"]["analyses"]["summary"]["result"]["notes"] == 1
-                    for e in events.events), timeout=15)
+                await wait_for(
+                    lambda: any(
+                        e[2]["result"]["analyses"]["summary"]["result"]["notes"] == 1
+                        for e in events.events
+                    ),
+                    timeout=15,
+                )
             finally:
                 await peer.close()
                 await events.close()
@@ -314,8 +333,7 @@ def test_cli_analyze_prints_a_summary_or_json(tmp_path: Path) -> None:
     assert summary.exit_code == 0, summary.output
     assert "10 measures, 4 parts, 165 notes" in summary.output
     assert "key: F♯ minor" in summary.output and "authentic cadence in" in summary.output
-    as_json = runner.invoke(main, ["analyze", "--json", "--only", "key", "--progress",
-                                   chorale])
+    as_json = runner.invoke(main, ["analyze", "--json", "--only", "key", "--progress", chorale])
     assert as_json.exit_code == 0
     assert json.loads(as_json.stdout)["key"]["result"]["key"] == "f# minor"
     bad = tmp_path / "bad.xml"

@@ -21,11 +21,13 @@ CHORALE = Path(str(corpus.getWork("bach/bwv66.6")))
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(data_dir=tmp_path, max_upload_bytes=200_000, log_json=False,
-                        admin_password="admin-password")
+    settings = Settings(
+        data_dir=tmp_path, max_upload_bytes=200_000, log_json=False, admin_password="admin-password"
+    )
     with TestClient(create_app(settings)) as test_client:
-        login = test_client.post("/api/auth/login",
-                                 json={"username": "admin", "password": "admin-password"})
+        login = test_client.post(
+            "/api/auth/login", json={"username": "admin", "password": "admin-password"}
+        )
         assert login.status_code == 200, login.text
         test_client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
         yield test_client
@@ -41,8 +43,10 @@ def notes_of(data: bytes, filename: str) -> list[tuple]:
     score = import_score(data, filename=filename).read()
     order = {p.id: i for i, p in enumerate(score.parts)}
     index = {m.id: i for i, m in enumerate(score.measures)}
-    return sorted((order[n.part], index[n.measure], n.onset, n.duration, n.pitches)
-                  for n in score.notes.values())
+    return sorted(
+        (order[n.part], index[n.measure], n.onset, n.duration, n.pitches)
+        for n in score.notes.values()
+    )
 
 
 def test_create_list_get_rename_delete(client: TestClient) -> None:
@@ -68,8 +72,9 @@ def test_invalid_requests_get_json_errors(client: TestClient) -> None:
     record = create(client)
     bad_title = client.patch(f"/api/scores/{record['id']}", json={"title": ""})
     assert bad_title.status_code == 422 and bad_title.json()["error"] == "unprocessable"
-    not_json = client.post("/api/scores", content=b"{nope",
-                           headers={"content-type": "application/json"})
+    not_json = client.post(
+        "/api/scores", content=b"{nope", headers={"content-type": "application/json"}
+    )
     assert not_json.status_code == 400 and "JSON" in not_json.json()["message"]
     bad_format = client.get(f"/api/scores/{record['id']}/export?format=png")
     assert bad_format.status_code == 400
@@ -80,8 +85,11 @@ def test_invalid_requests_get_json_errors(client: TestClient) -> None:
 
 def test_upload_raw_and_multipart_then_export_every_format(client: TestClient) -> None:
     data = CHORALE.read_bytes()
-    raw = client.post(f"/api/scores?filename={CHORALE.name}&title=Chorale", content=data,
-                      headers={"content-type": "application/octet-stream"})
+    raw = client.post(
+        f"/api/scores?filename={CHORALE.name}&title=Chorale",
+        content=data,
+        headers={"content-type": "application/octet-stream"},
+    )
     assert raw.status_code == 201, raw.text
     assert raw.json()["title"] == "Chorale"
     form = client.post("/api/scores", files={"file": (CHORALE.name, data, "application/zip")})
@@ -91,10 +99,12 @@ def test_upload_raw_and_multipart_then_export_every_format(client: TestClient) -
     assert len(expected) > 100
 
     score_id = raw.json()["id"]
-    cases = {"musicxml": ("application/vnd.recordare.musicxml+xml", ".musicxml"),
-             "mxl": ("application/vnd.recordare.musicxml", ".mxl"),
-             "midi": ("audio/midi", ".mid"),
-             "json": ("application/json", ".json")}
+    cases = {
+        "musicxml": ("application/vnd.recordare.musicxml+xml", ".musicxml"),
+        "mxl": ("application/vnd.recordare.musicxml", ".mxl"),
+        "midi": ("audio/midi", ".mid"),
+        "json": ("application/json", ".json"),
+    }
     for fmt, (content_type, extension) in cases.items():
         response = client.get(f"/api/scores/{score_id}/export?format={fmt}")
         assert response.status_code == 200, (fmt, response.text)
@@ -103,42 +113,58 @@ def test_upload_raw_and_multipart_then_export_every_format(client: TestClient) -
         assert disposition.startswith('attachment; filename="Chorale') and extension in disposition
         if fmt in ("musicxml", "mxl", "json"):
             assert notes_of(response.content, "x" + extension) == expected, fmt
-    assert zipfile.is_zipfile(io.BytesIO(client.get(
-        f"/api/scores/{score_id}/export?format=mxl").content))
+    assert zipfile.is_zipfile(
+        io.BytesIO(client.get(f"/api/scores/{score_id}/export?format=mxl").content)
+    )
 
 
 def test_a_json_export_posted_as_json_is_imported(client: TestClient) -> None:
     data = CHORALE.read_bytes()
     source = client.post(f"/api/scores?filename={CHORALE.name}", content=data).json()["id"]
     exported = client.get(f"/api/scores/{source}/export?format=json")
-    copy = client.post("/api/scores?title=Copy", content=exported.content,
-                       headers={"content-type": "application/json"})
+    copy = client.post(
+        "/api/scores?title=Copy",
+        content=exported.content,
+        headers={"content-type": "application/json"},
+    )
     assert copy.status_code == 201 and copy.json()["title"] == "Copy"
     again = client.get(f"/api/scores/{copy.json()['id']}/export?format=json").json()
     assert again["notes"] == exported.json()["notes"]
 
 
 def test_uploads_that_must_be_refused(client: TestClient) -> None:
-    too_big = client.post("/api/scores?filename=big.musicxml", content=b"<" * 300_000,
-                          headers={"content-type": "application/octet-stream"})
+    too_big = client.post(
+        "/api/scores?filename=big.musicxml",
+        content=b"<" * 300_000,
+        headers={"content-type": "application/octet-stream"},
+    )
     assert too_big.status_code == 413 and too_big.json()["error"] == "payload_too_large"
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: refused while streaming
         for _ in range(100):
             yield b"x" * 10_000
 
-    streamed = client.post("/api/scores?filename=big.abc", content=chunks(),
-                           headers={"content-type": "application/octet-stream"})
+    streamed = client.post(
+        "/api/scores?filename=big.abc",
+        content=chunks(),
+        headers={"content-type": "application/octet-stream"},
+    )
     assert streamed.status_code == 413
 
     png = b"\x89PNG\r\n\x1a\n" + b"0" * 50
-    not_music = client.post("/api/scores?filename=cat.png", content=png,
-                            headers={"content-type": "image/png"})
+    not_music = client.post(
+        "/api/scores?filename=cat.png", content=png, headers={"content-type": "image/png"}
+    )
     assert not_music.status_code == 415, not_music.text
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-            b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><score-partwise>&lol2;</score-partwise>')
-    refused = client.post("/api/scores?filename=bomb.musicxml", content=bomb,
-                          headers={"content-type": "application/xml"})
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><score-partwise>&lol2;</score-partwise>'
+    )
+    refused = client.post(
+        "/api/scores?filename=bomb.musicxml",
+        content=bomb,
+        headers={"content-type": "application/xml"},
+    )
     assert refused.status_code == 422 and "entity" in refused.json()["message"]
     assert client.get("/api/scores").json()["scores"] == []  # nothing was created
 
@@ -166,8 +192,11 @@ def test_versions_create_list_export_restore(client: TestClient) -> None:
     current = client.get(f"/api/scores/{score_id}/export?format=json").json()
     assert current["meta"]["title"] == "Song"
     assert client.get(f"/api/scores/{score_id}").json()["epoch"] == 2
-    before = next(v for v in client.get(f"/api/scores/{score_id}/versions").json()["versions"]
-                  if v["name"].startswith("Before"))
+    before = next(
+        v
+        for v in client.get(f"/api/scores/{score_id}/versions").json()["versions"]
+        if v["name"].startswith("Before")
+    )
     kept = client.get(f"/api/scores/{score_id}/versions/{before['id']}/export?format=json")
     assert kept.json()["meta"]["title"] == "Song, revised"  # nothing was destroyed
     assert client.get(f"/api/scores/{score_id}/versions/v_nope").status_code == 404
@@ -183,8 +212,13 @@ def test_validation_reports_problems(client: TestClient) -> None:
 
     async def misbehave() -> None:  # what a broken client could write
         async with rooms.hold(score_id) as room:
-            room.score.notes["n_bad"] = {"measure": "m_gone", "part": "p_gone", "onset": "0",
-                                         "duration": "1", "pitches": ["C4"]}
+            room.score.notes["n_bad"] = {
+                "measure": "m_gone",
+                "part": "p_gone",
+                "onset": "0",
+                "duration": "1",
+                "pitches": ["C4"],
+            }
             room.score.notes["n_worse"] = {"pitches": "not a list"}
             await room.flushed()
 
@@ -213,8 +247,10 @@ def test_system_endpoints(client: TestClient) -> None:
     assert {"/api/scores", restore} <= set(spec["paths"])
     assert "post" in spec["paths"]["/api/scores"]
     declared = spec["paths"][restore]["post"]["parameters"]
-    assert {(p["name"], p["in"]) for p in declared} == {("score_id", "path"),
-                                                         ("version_id", "path")}
+    assert {(p["name"], p["in"]) for p in declared} == {
+        ("score_id", "path"),
+        ("version_id", "path"),
+    }
     docs = client.get("/docs")
     assert docs.status_code == 200 and "swagger-ui-bundle.js" in docs.text
     assert client.get("/docs/static/swagger-ui-bundle.js").status_code == 200
@@ -229,6 +265,7 @@ def test_export_of_a_live_document_sees_unsaved_edits(client: TestClient) -> Non
     async def edit() -> None:
         async with rooms.hold(score_id) as room:
             from score_model.ops import ScoreEditor
+
             editor = ScoreEditor(room.score)
             data = room.score.read()
             editor.add_note(data.measures[0].id, data.parts[0].id, 0, 1, "C#5")

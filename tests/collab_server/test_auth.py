@@ -35,8 +35,7 @@ def test_every_api_route_needs_a_token_except_the_public_ones(client: TestClient
     assert refused.status_code == 401
     assert refused.json()["error"] == "unauthenticated"
     assert refused.headers["www-authenticate"] == "Bearer"
-    for path in ("/api/scores/s_x", "/api/auth/me", "/api/auth/tokens",
-                 "/api/scores/s_x/versions"):
+    for path in ("/api/scores/s_x", "/api/auth/me", "/api/auth/tokens", "/api/scores/s_x/versions"):
         assert client.get(path).status_code == 401, path
     assert client.post("/api/scores", json={}).status_code == 401
     assert client.get("/api/scores", headers=bearer("garbage")).status_code == 401
@@ -48,16 +47,38 @@ def test_register_login_me_logout(client: TestClient) -> None:
     made = client.post("/api/auth/register", json={"username": "ann", "password": "secret-ann"})
     assert made.status_code == 201, made.text
     assert made.json()["id"] == "ann" and not made.json()["is_admin"]
-    assert client.post("/api/auth/register", json={
-        "username": "ann", "password": "another-pw"}).status_code == 409
-    assert client.post("/api/auth/register", json={
-        "username": "Bad Name!", "password": "secret-xx"}).status_code == 422
-    assert client.post("/api/auth/register", json={
-        "username": "short", "password": "x"}).status_code == 400
-    assert client.post("/api/auth/register", json={  # only admins make admins
-        "username": "eve", "password": "secret-eve", "is_admin": True}).status_code == 403
-    for wrong in ({"username": "ann", "password": "nope-nope"},
-                  {"username": "nobody", "password": "secret-ann"}, {}):
+    assert (
+        client.post(
+            "/api/auth/register", json={"username": "ann", "password": "another-pw"}
+        ).status_code
+        == 409
+    )
+    assert (
+        client.post(
+            "/api/auth/register", json={"username": "Bad Name!", "password": "secret-xx"}
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post("/api/auth/register", json={"username": "short", "password": "x"}).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            "/api/auth/register",
+            json={  # only admins make admins
+                "username": "eve",
+                "password": "secret-eve",
+                "is_admin": True,
+            },
+        ).status_code
+        == 403
+    )
+    for wrong in (
+        {"username": "ann", "password": "nope-nope"},
+        {"username": "nobody", "password": "secret-ann"},
+        {},
+    ):
         response = client.post("/api/auth/login", json=wrong)
         assert response.status_code == 401 and "password" in response.json()["message"]
 
@@ -74,39 +95,52 @@ def test_register_login_me_logout(client: TestClient) -> None:
 def test_password_change_ends_other_sessions(client: TestClient) -> None:
     client.post("/api/auth/register", json={"username": "ann", "password": "first-pass"})
     first, second = login(client, "ann", "first-pass"), login(client, "ann", "first-pass")
-    wrong = client.post("/api/auth/password", headers=bearer(first),
-                        json={"old_password": "bad-guess", "new_password": "second-pass"})
+    wrong = client.post(
+        "/api/auth/password",
+        headers=bearer(first),
+        json={"old_password": "bad-guess", "new_password": "second-pass"},
+    )
     assert wrong.status_code == 401
-    changed = client.post("/api/auth/password", headers=bearer(first),
-                          json={"old_password": "first-pass", "new_password": "second-pass"})
+    changed = client.post(
+        "/api/auth/password",
+        headers=bearer(first),
+        json={"old_password": "first-pass", "new_password": "second-pass"},
+    )
     assert changed.status_code == 200, changed.text
     fresh = changed.json()["access_token"]
     assert client.get("/api/auth/me", headers=bearer(fresh)).status_code == 200
     for old in (first, second):
         assert client.get("/api/auth/me", headers=bearer(old)).status_code == 401
-    assert client.post("/api/auth/login", json={
-        "username": "ann", "password": "first-pass"}).status_code == 401
+    assert (
+        client.post(
+            "/api/auth/login", json={"username": "ann", "password": "first-pass"}
+        ).status_code
+        == 401
+    )
     login(client, "ann", "second-pass")
 
 
 def test_api_tokens(client: TestClient) -> None:
     client.post("/api/auth/register", json={"username": "ann", "password": "secret-ann"})
     session = login(client, "ann", "secret-ann")
-    made = client.post("/api/auth/tokens", headers=bearer(session),
-                       json={"name": "ci", "expires_in_days": 30})
+    made = client.post(
+        "/api/auth/tokens", headers=bearer(session), json={"name": "ci", "expires_in_days": 30}
+    )
     assert made.status_code == 201, made.text
     secret, token_id = made.json()["token"], made.json()["id"]
     assert secret.startswith("orp_") and made.json()["expires_at"]
     listed = client.get("/api/auth/tokens", headers=bearer(secret)).json()["tokens"]
     assert [t["id"] for t in listed] == [token_id] and "token" not in listed[0]
     assert client.post("/api/scores", json={}, headers=bearer(secret)).status_code == 201
-    assert client.post("/api/auth/tokens", headers=bearer(session),
-                       json={"expires_in_days": 0}).status_code == 422
-    assert client.delete(f"/api/auth/tokens/{token_id}", headers=bearer(session)
-                         ).status_code == 204
+    assert (
+        client.post(
+            "/api/auth/tokens", headers=bearer(session), json={"expires_in_days": 0}
+        ).status_code
+        == 422
+    )
+    assert client.delete(f"/api/auth/tokens/{token_id}", headers=bearer(session)).status_code == 204
     assert client.get("/api/auth/me", headers=bearer(secret)).status_code == 401
-    assert client.delete("/api/auth/tokens/t_unknown", headers=bearer(session)
-                         ).status_code == 404
+    assert client.delete("/api/auth/tokens/t_unknown", headers=bearer(session)).status_code == 404
 
 
 def test_forged_and_expired_tokens_are_refused(tmp_path: Path) -> None:
@@ -130,8 +164,9 @@ def test_closed_registration_needs_an_admin(tmp_path: Path) -> None:
         assert client.post("/api/auth/register", json=body).status_code == 403
         admin = login(client, "admin", ADMIN_PASSWORD)
         assert client.get("/api/auth/me", headers=bearer(admin)).json()["is_admin"]
-        assert client.post("/api/auth/register", json=body, headers=bearer(admin)
-                           ).status_code == 201
+        assert (
+            client.post("/api/auth/register", json=body, headers=bearer(admin)).status_code == 201
+        )
 
 
 def test_first_start_creates_an_admin_with_a_password_shown_once(tmp_path: Path) -> None:
@@ -164,8 +199,9 @@ def test_auth_can_be_turned_off(tmp_path: Path) -> None:
 def test_cli_user_add_and_token_create(tmp_path: Path) -> None:
     runner = CliRunner()
     env = {"ORPHEUS_DATA_DIR": str(tmp_path)}
-    added = runner.invoke(main, ["user", "add", "carol", "--admin", "--password", "carol-pass"],
-                          env=env)
+    added = runner.invoke(
+        main, ["user", "add", "carol", "--admin", "--password", "carol-pass"], env=env
+    )
     assert added.exit_code == 0, added.output
     again = runner.invoke(main, ["user", "add", "carol", "--password", "carol-pass"], env=env)
     assert again.exit_code != 0 and "exists" in again.output
@@ -175,8 +211,9 @@ def test_cli_user_add_and_token_create(tmp_path: Path) -> None:
     assert secret.startswith("orp_")
     missing = runner.invoke(main, ["token", "create", "nobody"], env=env)
     assert missing.exit_code != 0 and "no user" in missing.output
-    with TestClient(create_app(Settings(data_dir=tmp_path, log_json=False),
-                               announce=lambda text: None)) as client:
+    with TestClient(
+        create_app(Settings(data_dir=tmp_path, log_json=False), announce=lambda text: None)
+    ) as client:
         me = client.get("/api/auth/me", headers=bearer(secret))
         assert me.status_code == 200 and me.json()["is_admin"]
         login(client, "carol", "carol-pass")
@@ -185,16 +222,23 @@ def test_cli_user_add_and_token_create(tmp_path: Path) -> None:
 def test_cors_comes_from_settings(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, cors_origins=("https://app.example",))
     with TestClient(create_app(settings)) as client:
-        preflight = client.options("/api/scores", headers={
-            "Origin": "https://app.example", "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "authorization"})
+        preflight = client.options(
+            "/api/scores",
+            headers={
+                "Origin": "https://app.example",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization",
+            },
+        )
         assert preflight.status_code == 200
         assert preflight.headers["access-control-allow-origin"] == "https://app.example"
         refused = client.get("/api/scores", headers={"Origin": "https://app.example"})
         assert refused.status_code == 401  # the browser can read why
         assert refused.headers["access-control-allow-origin"] == "https://app.example"
-        other = client.options("/api/scores", headers={
-            "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+        other = client.options(
+            "/api/scores",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        )
         assert "access-control-allow-origin" not in other.headers
 
 
@@ -215,7 +259,6 @@ async def test_two_instances_starting_at_once_create_one_admin() -> None:
     accounts = RacingStore()
     instances = [Authenticator(accounts, secret="s" * 32) for _ in range(2)]
     shown: list[str] = []
-    created = await asyncio.gather(*(ensure_admin(auth, "", shown.append)
-                                      for auth in instances))
+    created = await asyncio.gather(*(ensure_admin(auth, "", shown.append) for auth in instances))
     assert sorted(created) == [False, True] and len(shown) == 1
     assert await accounts.count_users() == 1

@@ -50,8 +50,10 @@ def test_remove_owner_returns_removals_at_the_known_clock() -> None:
     presence.apply([entry(1, 2), entry(2, 7)], "a")
     presence.apply([entry(3, 1)], "b")
     removals = presence.remove_owner("a")
-    assert sorted(removals, key=lambda e: e.client_id) == [entry(1, 2, NULL_STATE),
-                                                          entry(2, 7, NULL_STATE)]
+    assert sorted(removals, key=lambda e: e.client_id) == [
+        entry(1, 2, NULL_STATE),
+        entry(2, 7, NULL_STATE),
+    ]
     assert set(presence.states()) == {3}
     assert presence.remove_owner("a") == []
 

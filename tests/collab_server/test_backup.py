@@ -39,10 +39,19 @@ PASSWORD = "backup-admin-password"
 
 def orpheus(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from collab_server.cli.main import main; main()", *args,
-         "--data-dir", str(data_dir)],
-        env={**os.environ, "ORPHEUS_LOG_LEVEL": "warning"}, capture_output=True, text=True,
-        timeout=120)
+        [
+            sys.executable,
+            "-c",
+            "from collab_server.cli.main import main; main()",
+            *args,
+            "--data-dir",
+            str(data_dir),
+        ],
+        env={**os.environ, "ORPHEUS_LOG_LEVEL": "warning"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 async def exports(base: str, token: str) -> dict[str, bytes]:
@@ -62,16 +71,21 @@ async def exports(base: str, token: str) -> dict[str, bytes]:
 
 
 def login(base: str) -> str:
-    reply = httpx.post(base + "/api/auth/login",
-                       json={"username": "admin", "password": PASSWORD}, timeout=10)
+    reply = httpx.post(
+        base + "/api/auth/login", json={"username": "admin", "password": PASSWORD}, timeout=10
+    )
     assert reply.status_code == 200, reply.text
     return str(reply.json()["access_token"])
 
 
 @pytest.mark.slow
 async def test_backup_of_a_running_server_restores_byte_identical(tmp_path: Path) -> None:
-    env = {"ORPHEUS_ADMIN_PASSWORD": PASSWORD, "ORPHEUS_LOG_LEVEL": "warning",
-           "ORPHEUS_COMPACT_EVERY": "50", "ORPHEUS_WS_UPDATE_RATE": "0"}
+    env = {
+        "ORPHEUS_ADMIN_PASSWORD": PASSWORD,
+        "ORPHEUS_LOG_LEVEL": "warning",
+        "ORPHEUS_COMPACT_EVERY": "50",
+        "ORPHEUS_WS_UPDATE_RATE": "0",
+    }
     original = Instance("original", env, tmp_path / "data")
     original.start()
     try:
@@ -80,8 +94,9 @@ async def test_backup_of_a_running_server_restores_byte_identical(tmp_path: Path
         auth = {"Authorization": f"Bearer {token}"}
         ids = []
         for title in ("Chorale", "Fugue\u00e9", "Trio"):
-            reply = httpx.post(original.base + "/api/scores", json={"title": title},
-                               headers=auth, timeout=10)
+            reply = httpx.post(
+                original.base + "/api/scores", json={"title": title}, headers=auth, timeout=10
+            )
             ids.append(reply.json()["id"])
         clients = [await YClient(original.ws(i) + f"?token={token}").connect() for i in ids]
         for client in clients:
@@ -91,18 +106,29 @@ async def test_backup_of_a_running_server_restores_byte_identical(tmp_path: Path
             data = client.score.read()
             editor = ScoreEditor(client.score, Origin.client("writer"))
             for index in range(count):  # enough to compact (snapshots in the blob store)
-                editor.add_note(data.measures[index % 4].id, data.parts[0].id, index % 4,
-                                "1/4", "C4", lyric=f"n{index}")
+                editor.add_note(
+                    data.measures[index % 4].id,
+                    data.parts[0].id,
+                    index % 4,
+                    "1/4",
+                    "C4",
+                    lyric=f"n{index}",
+                )
                 await asyncio.sleep(0.002)
 
         await asyncio.gather(*(write(c, 120) for c in clients))
-        httpx.post(f"{original.base}/api/scores/{ids[0]}/versions", json={"name": "v1"},
-                   headers=auth, timeout=10).raise_for_status()
+        httpx.post(
+            f"{original.base}/api/scores/{ids[0]}/versions",
+            json={"name": "v1"},
+            headers=auth,
+            timeout=10,
+        ).raise_for_status()
 
         # 1. a backup taken while clients keep editing is consistent and restorable
         writers = [asyncio.create_task(write(c, 150)) for c in clients]
-        busy = await asyncio.to_thread(orpheus, "backup", str(tmp_path / "busy"),
-                                       data_dir=tmp_path / "data")
+        busy = await asyncio.to_thread(
+            orpheus, "backup", str(tmp_path / "busy"), data_dir=tmp_path / "data"
+        )
         await asyncio.gather(*writers)
         assert busy.returncode == 0, busy.stderr
         assert "blobs" in busy.stdout
@@ -111,8 +137,9 @@ async def test_backup_of_a_running_server_restores_byte_identical(tmp_path: Path
         await asyncio.sleep(0.5)  # the last edits stored
 
         # 2. a backup of the quiet (still running) server restores byte-identical
-        done = await asyncio.to_thread(orpheus, "backup", str(tmp_path / "quiet"),
-                                       data_dir=tmp_path / "data")
+        done = await asyncio.to_thread(
+            orpheus, "backup", str(tmp_path / "quiet"), data_dir=tmp_path / "data"
+        )
         assert done.returncode == 0, done.stderr
         before = await exports(original.base, token)
         assert len(before) == 4  # three scores and a version
@@ -161,19 +188,17 @@ async def make_scores(settings: Settings, count: int = 3) -> None:
             for note in range(5):
                 before = score.doc.get_state()
                 editor.add_note(ids["measures"][0], ids["parts"][0], note % 4, "1/4", "D4")
-                await documents.append(f"s_{index}", loaded.epoch,
-                                       [score.doc.get_update(before)])
+                await documents.append(f"s_{index}", loaded.epoch, [score.doc.get_update(before)])
             await documents.compact(f"s_{index}")
             await backend.storage.versions.create_version(
-                f"s_{index}", name="v", author=None, epoch=loaded.epoch,
-                state=score.encode_state())
+                f"s_{index}", name="v", author=None, epoch=loaded.epoch, state=score.encode_state()
+            )
         await documents.close()
     finally:
         await backend.close()
 
 
-async def test_a_backup_goes_to_a_new_folder_and_checks_what_it_restores(
-        tmp_path: Path) -> None:
+async def test_a_backup_goes_to_a_new_folder_and_checks_what_it_restores(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data", log_json=False)
     await make_scores(settings, 1)
     (tmp_path / "full").mkdir()
@@ -196,26 +221,41 @@ async def test_a_backup_goes_to_a_new_folder_and_checks_what_it_restores(
 
 @pytest.mark.services
 async def test_postgres_and_s3_backups_restore_into_an_empty_database(
-        tmp_path: Path, s3_server: S3Server, s3_test_bucket: str,  # noqa: F811
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in (("AWS_ACCESS_KEY_ID", s3_server.access_key_id),
-                        ("AWS_SECRET_ACCESS_KEY", s3_server.secret_access_key),
-                        ("AWS_DEFAULT_REGION", s3_server.region)):
+    tmp_path: Path,
+    s3_server: S3Server,
+    s3_test_bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", s3_server.access_key_id),
+        ("AWS_SECRET_ACCESS_KEY", s3_server.secret_access_key),
+        ("AWS_DEFAULT_REGION", s3_server.region),
+    ):
         monkeypatch.setenv(name, value)
     admin = postgres_admin_dsn()
 
     def blob_url(prefix: str) -> str:
-        return (f"s3://{s3_test_bucket}/{prefix}?endpoint_url={s3_server.endpoint_url}"
-                f"&region={s3_server.region}&path_style=true")
+        return (
+            f"s3://{s3_test_bucket}/{prefix}?endpoint_url={s3_server.endpoint_url}"
+            f"&region={s3_server.region}&path_style=true"
+        )
 
     names = [f"orpheus_backup_{secrets.token_hex(4)}" for _ in range(2)]
     for name in names:
         run_sync(_fetchval, admin, f'CREATE DATABASE "{name}"')
     try:
-        source = Settings(data_dir=tmp_path / "a", database_url=with_database(admin, names[0]),
-                          blob_url=blob_url(f"a-{names[0]}"), log_json=False)
-        target = Settings(data_dir=tmp_path / "b", database_url=with_database(admin, names[1]),
-                          blob_url=blob_url(f"b-{names[1]}"), log_json=False)
+        source = Settings(
+            data_dir=tmp_path / "a",
+            database_url=with_database(admin, names[0]),
+            blob_url=blob_url(f"a-{names[0]}"),
+            log_json=False,
+        )
+        target = Settings(
+            data_dir=tmp_path / "b",
+            database_url=with_database(admin, names[1]),
+            blob_url=blob_url(f"b-{names[1]}"),
+            log_json=False,
+        )
         await make_scores(source)
         manifest = await take_backup(source, tmp_path / "pg")
         assert manifest.database == "postgresql" and manifest.blobs >= 6

@@ -124,7 +124,7 @@ async def test_memory_cache_expires_and_is_bounded() -> None:
 
 
 @pytest.mark.services
-async def test_redis_entries_carry_their_lifetime(redis_service: str) -> None:  # noqa: F811
+async def test_redis_entries_carry_their_lifetime(redis_service: str) -> None:
     prefix = f"orpheus:test-cache:{secrets.token_hex(4)}:"
     cache = RedisCache.from_url(redis_service, prefix=prefix)
     raw = Redis.from_url(redis_service)
@@ -145,6 +145,7 @@ async def test_redis_entries_carry_their_lifetime(redis_service: str) -> None:  
 async def test_redis_down_falls_back_to_the_source() -> None:
     cache = RedisCache.from_url(f"redis://127.0.0.1:{free_port()}/0")
     try:
+
         async def load() -> bytes:
             return b"from storage"
 
@@ -157,7 +158,7 @@ async def test_redis_down_falls_back_to_the_source() -> None:
 
 
 @pytest.mark.services
-async def test_open_cache_on_the_shared_client(redis_service: str) -> None:  # noqa: F811
+async def test_open_cache_on_the_shared_client(redis_service: str) -> None:
     assert isinstance(open_cache(None), MemoryCache)
     client = redis_client.connect(redis_service)
     cache = open_cache(client)
@@ -185,18 +186,22 @@ class CountingCatalog:
 
 
 @pytest.fixture
-async def service(backend: Backend, caches: tuple[Cache, Cache]
-                  ) -> AsyncIterator[tuple[ScoreService, CountingCatalog]]:
+async def service(
+    backend: Backend, caches: tuple[Cache, Cache]
+) -> AsyncIterator[tuple[ScoreService, CountingCatalog]]:
     catalog = CountingCatalog(backend.storage.catalog)
     backend.storage.catalog = catalog  # type: ignore[assignment]
     rooms = RoomManager(backend.hooks, idle_timeout=60)
-    yield ScoreService(backend.storage, backend.documents, rooms,
-                       ScoreMetadataCache(caches[0])), catalog
+    yield (
+        ScoreService(backend.storage, backend.documents, rooms, ScoreMetadataCache(caches[0])),
+        catalog,
+    )
     await rooms.close()
 
 
 async def test_score_metadata_is_cached_and_invalidated_on_change(
-        service: tuple[ScoreService, CountingCatalog]) -> None:
+    service: tuple[ScoreService, CountingCatalog],
+) -> None:
     scores, catalog = service
     record = await scores.create(title="Quartet")
     for _ in range(3):
@@ -226,27 +231,32 @@ class CountingResults(MemoryResultStore):
         super().__init__()
         self.reads = 0
 
-    async def get_latest(self, score_id: str, analysis_set: str = "all"
-                         ) -> StoredResult | None:
+    async def get_latest(self, score_id: str, analysis_set: str = "all") -> StoredResult | None:
         self.reads += 1
         return await super().get_latest(score_id, analysis_set)
 
-    async def get_for_version(self, score_id: str, version: DocVersion | str,
-                              analysis_set: str = "all") -> StoredResult | None:
+    async def get_for_version(
+        self, score_id: str, version: DocVersion | str, analysis_set: str = "all"
+    ) -> StoredResult | None:
         self.reads += 1
         return await super().get_for_version(score_id, version, analysis_set)
 
 
 @pytest.fixture
-def result_stores(caches: tuple[Cache, Cache]
-                  ) -> tuple[CachedResultStore, CachedResultStore, CountingResults]:
+def result_stores(
+    caches: tuple[Cache, Cache],
+) -> tuple[CachedResultStore, CachedResultStore, CountingResults]:
     database = CountingResults()
-    return (CachedResultStore(database, caches[0]), CachedResultStore(database, caches[1]),
-            database)
+    return (
+        CachedResultStore(database, caches[0]),
+        CachedResultStore(database, caches[1]),
+        database,
+    )
 
 
 async def test_analysis_results_are_cached_until_a_newer_one_is_saved(
-        result_stores: tuple[CachedResultStore, CachedResultStore, CountingResults]) -> None:
+    result_stores: tuple[CachedResultStore, CachedResultStore, CountingResults],
+) -> None:
     one, two, database = result_stores
     assert await one.get_latest("s1") is None
     assert await one.get_latest("s1") is None
@@ -283,7 +293,8 @@ async def test_analysis_results_are_cached_until_a_newer_one_is_saved(
 
 
 async def test_invalidate_score_drops_results_saved_elsewhere(
-        result_stores: tuple[CachedResultStore, CachedResultStore, CountingResults]) -> None:
+    result_stores: tuple[CachedResultStore, CachedResultStore, CountingResults],
+) -> None:
     one, two, database = result_stores
     await one.save("s2", "all", DocVersion(1, 1), "[1]")
     assert (await one.get_latest("s2")) is not None
@@ -296,14 +307,14 @@ async def test_invalidate_score_drops_results_saved_elsewhere(
 
 
 async def test_a_result_read_racing_a_save_is_not_kept(
-        result_stores: tuple[CachedResultStore, CachedResultStore, CountingResults]) -> None:
+    result_stores: tuple[CachedResultStore, CachedResultStore, CountingResults],
+) -> None:
     one, two, database = result_stores
     await database.save("s3", "all", DocVersion(0, 1), '"old"')
     release = asyncio.Event()
     old = await database.get_latest("s3")
 
-    async def slow_old_read(score_id: str, analysis_set: str = "all"
-                            ) -> StoredResult | None:
+    async def slow_old_read(score_id: str, analysis_set: str = "all") -> StoredResult | None:
         await release.wait()
         return old
 
@@ -322,12 +333,19 @@ async def test_a_result_read_racing_a_save_is_not_kept(
 
 
 @pytest.fixture
-def two_instances(tmp_path: Path, redis_service: str  # noqa: F811
-                  ) -> Iterator[tuple[TestClient, TestClient]]:
+def two_instances(
+    tmp_path: Path,
+    redis_service: str,
+) -> Iterator[tuple[TestClient, TestClient]]:
     """Two apps over one SQLite database, sharing the real Redis (cache and fan-out)."""
-    settings = settings_for(tmp_path, database_url="", redis_url=redis_url(9),
-                            open_registration=True, rest_rate_per_ip=0,
-                            rest_rate_per_user=0)
+    settings = settings_for(
+        tmp_path,
+        database_url="",
+        redis_url=redis_url(9),
+        open_registration=True,
+        rest_rate_per_ip=0,
+        rest_rate_per_user=0,
+    )
     with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
         yield one, two
 
@@ -339,11 +357,16 @@ def session_hits(client: TestClient) -> int:
 
 
 def test_sessions_are_cached_and_ended_on_every_instance(
-        two_instances: tuple[TestClient, TestClient]) -> None:
+    two_instances: tuple[TestClient, TestClient],
+) -> None:
     one, two = two_instances
     name = f"u{secrets.token_hex(4)}"
-    assert one.post("/api/auth/register",
-                    json={"username": name, "password": "password-1"}).status_code == 201
+    assert (
+        one.post(
+            "/api/auth/register", json={"username": name, "password": "password-1"}
+        ).status_code
+        == 201
+    )
     first = login(one, name, "password-1")
     second = login(two, name, "password-1")
     for client in (one, two, one, two):
@@ -362,15 +385,17 @@ def test_sessions_are_cached_and_ended_on_every_instance(
     made = two.post("/api/auth/tokens", headers=bearer(second), json={"name": "ci"}).json()
     for client in (one, two, one):
         assert client.get("/api/auth/me", headers=bearer(made["token"])).status_code == 200
-    assert two.delete(f"/api/auth/tokens/{made['id']}",
-                      headers=bearer(second)).status_code == 204
+    assert two.delete(f"/api/auth/tokens/{made['id']}", headers=bearer(second)).status_code == 204
     assert one.get("/api/auth/me", headers=bearer(made["token"])).status_code == 401
 
     # A password change ends every earlier session, everywhere.
     third = login(one, name, "password-1")
     assert one.get("/api/auth/me", headers=bearer(third)).status_code == 200
-    changed = two.post("/api/auth/password", headers=bearer(second),
-                       json={"old_password": "password-1", "new_password": "password-2"})
+    changed = two.post(
+        "/api/auth/password",
+        headers=bearer(second),
+        json={"old_password": "password-1", "new_password": "password-2"},
+    )
     assert changed.status_code == 200, changed.text
     for client in (one, two):
         assert client.get("/api/auth/me", headers=bearer(second)).status_code == 401
@@ -424,13 +449,17 @@ def test_rest_analysis_reads_are_cached_and_dropped_on_restore(tmp_path: Path) -
         newer = DocVersion(version.epoch, version.seq + 100)
         # A result stored behind the cache's back (no invalidation): not seen yet.
         assert client.portal is not None
-        assert client.portal.call(functools.partial(
-            runtime.results.save, score_id, "all", newer, '{"behind": "the cache"}'))
+        assert client.portal.call(
+            functools.partial(
+                runtime.results.save, score_id, "all", newer, '{"behind": "the cache"}'
+            )
+        )
         assert client.get(url).json()["version"] == version.token
 
         saved = client.post(f"/api/scores/{score_id}/versions", json={"name": "v"}).json()
-        assert client.post(f"/api/scores/{score_id}/versions/{saved['id']}/restore"
-                           ).status_code == 201
+        assert (
+            client.post(f"/api/scores/{score_id}/versions/{saved['id']}/restore").status_code == 201
+        )
         after = client.get(url).json()  # the restore dropped the cached result
         assert after["version"] != version.token and after["pending"] is True
         assert client.delete(f"/api/scores/{score_id}").status_code == 204
@@ -438,7 +467,8 @@ def test_rest_analysis_reads_are_cached_and_dropped_on_restore(tmp_path: Path) -
 
 
 def test_results_announced_by_a_worker_drop_cached_ones(
-        two_instances: tuple[TestClient, TestClient]) -> None:
+    two_instances: tuple[TestClient, TestClient],
+) -> None:
     one, two = two_instances
     admin = bearer(login(one, "admin", ADMIN_PASSWORD))
     score_id = one.post("/api/scores", json={"title": "w"}, headers=admin).json()["id"]
@@ -448,8 +478,9 @@ def test_results_announced_by_a_worker_drop_cached_ones(
 
     def worker_saves(seq: int) -> None:  # a worker process writing to the database
         assert one.portal is not None
-        assert one.portal.call(functools.partial(raw.save, score_id, "all",
-                                                 DocVersion(1, seq), f'{{"seq": {seq}}}'))
+        assert one.portal.call(
+            functools.partial(raw.save, score_id, "all", DocVersion(1, seq), f'{{"seq": {seq}}}')
+        )
 
     worker_saves(0)
     for client in (one, two):
@@ -457,8 +488,7 @@ def test_results_announced_by_a_worker_drop_cached_ones(
     worker_saves(5)
     assert two.get(url, headers=admin).json()["version"] == "e1.0"  # cached
     with SyncRedis.from_url(redis_url(9)) as publisher:  # the worker's announcement
-        publisher.publish(RESULTS_CHANNEL, json.dumps({"score_id": score_id,
-                                                       "version": "e1.5"}))
+        publisher.publish(RESULTS_CHANNEL, json.dumps({"score_id": score_id, "version": "e1.5"}))
     deadline = time.monotonic() + 5
     while (seen := two.get(url, headers=admin).json())["version"] != "e1.5":
         assert time.monotonic() < deadline, seen
@@ -469,8 +499,9 @@ def test_results_announced_by_a_worker_drop_cached_ones(
 
 async def test_a_cached_api_token_still_expires_on_time() -> None:
     now = [1_000_000.0]
-    auth = Authenticator(MemoryAccountStore(), secret="s" * 32, clock=lambda: now[0],
-                         cache=MemoryCache())
+    auth = Authenticator(
+        MemoryAccountStore(), secret="s" * 32, clock=lambda: now[0], cache=MemoryCache()
+    )
     await auth.accounts.create_user(User("ann", "Ann", auth.hash_password("password-1")))
     _, token = await auth.create_api_token("ann", "ci", expires_at=now[0] + 60)
     for _ in range(3):

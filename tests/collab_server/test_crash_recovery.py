@@ -24,8 +24,12 @@ ADMIN_PASSWORD = "crash-test-password"
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Instance]:
-    env = {"ORPHEUS_LOG_LEVEL": "warning", "ORPHEUS_ROOM_IDLE_SECONDS": "60",
-           "ORPHEUS_ADMIN_PASSWORD": ADMIN_PASSWORD, "ORPHEUS_WS_UPDATE_RATE": "0"}
+    env = {
+        "ORPHEUS_LOG_LEVEL": "warning",
+        "ORPHEUS_ROOM_IDLE_SECONDS": "60",
+        "ORPHEUS_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "ORPHEUS_WS_UPDATE_RATE": "0",
+    }
     process = Instance("crash", env, tmp_path / "data")
     process.start()
     process.wait_ready()
@@ -34,10 +38,14 @@ def server(tmp_path: Path) -> Iterator[Instance]:
 
 
 async def test_kill_9_mid_edit_loses_nothing_seen(server: Instance) -> None:
-    token = httpx.post(server.base + "/api/auth/login", json={
-        "username": "admin", "password": ADMIN_PASSWORD}).json()["access_token"]
-    score_id = httpx.post(server.base + "/api/scores", json={"title": "crash"},
-                          headers={"Authorization": f"Bearer {token}"}).json()["id"]
+    token = httpx.post(
+        server.base + "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+    ).json()["access_token"]
+    score_id = httpx.post(
+        server.base + "/api/scores",
+        json={"title": "crash"},
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()["id"]
     url = f"ws://127.0.0.1:{server.port}/ws/scores/{score_id}?token={token}"
     clients = [await YClient(url).connect() for _ in range(3)]
     for client in clients:
@@ -84,8 +92,9 @@ async def test_kill_9_mid_edit_loses_nothing_seen(server: Instance) -> None:
     for client in reconnected:
         await asyncio.wait_for(client.synced.wait(), 10)
     everyone = [fresh, *reconnected]
-    await wait_for(lambda: all(set(c.score.read().notes) == set(authored) for c in everyone),
-                   timeout=20)
+    await wait_for(
+        lambda: all(set(c.score.read().notes) == set(authored) for c in everyone), timeout=20
+    )
     assert len(authored) == len(set(authored))
     states = [c.score.read() for c in everyone]
     assert all(s.notes == states[0].notes for s in states)

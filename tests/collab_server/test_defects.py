@@ -33,16 +33,24 @@ async def synced(*clients: YClient, timeout: float = 5) -> None:
         await asyncio.gather(*(c.synced.wait() for c in clients))
 
 
-def add_notes(client: YClient, ids: dict[str, list[str]], count: int, *, start: int = 0,
-              lyric_size: int = 8) -> None:
+def add_notes(
+    client: YClient, ids: dict[str, list[str]], count: int, *, start: int = 0, lyric_size: int = 8
+) -> None:
     editor = ScoreEditor(client.score, Origin.agent("test"))
     for i in range(start, start + count):
-        editor.add_note(ids["measures"][i % len(ids["measures"])], ids["parts"][i % 2],
-                        i % 4, 1, ["C4"], lyric=f"{i:06d}".ljust(lyric_size, "x"))
+        editor.add_note(
+            ids["measures"][i % len(ids["measures"])],
+            ids["parts"][i % 2],
+            i % 4,
+            1,
+            ["C4"],
+            lyric=f"{i:06d}".ljust(lyric_size, "x"),
+        )
 
 
 async def test_a_client_dropping_its_tcp_connection_mid_broadcast_stops_nothing(
-        backend: Backend, caplog: pytest.LogCaptureFixture) -> None:
+    backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
     ids = await backend.create_score()
     rooms = RoomManager(backend.hooks)
     async with serve(make_app(rooms)) as base:
@@ -69,7 +77,8 @@ async def test_a_client_dropping_its_tcp_connection_mid_broadcast_stops_nothing(
 
 
 async def test_ten_clients_connecting_at_once_to_an_unloaded_room_all_sync(
-        backend: Backend) -> None:
+    backend: Backend,
+) -> None:
     class SlowLoad(StoreHooks):
         async def load(self, score_id: str) -> LoadedState:
             await asyncio.sleep(0.05)  # widen the window in which they all arrive
@@ -116,16 +125,21 @@ async def test_one_presence_change_costs_n_frames_not_n_squared(backend: Backend
     n = 12
     async with serve(make_app(rooms)) as base:
         # y-websocket clients re-send every presence state they learn (echo_awareness).
-        clients = [await YClient(f"{base}/s1", presence={"user": {"name": f"c{i}"}}).connect()
-                   for i in range(n)]
+        clients = [
+            await YClient(f"{base}/s1", presence={"user": {"name": f"c{i}"}}).connect()
+            for i in range(n)
+        ]
         await synced(*clients)
         await wait_for(lambda: all(len(c.presence) == n - 1 for c in clients))
         await asyncio.sleep(0.2)
         before = sum(c.frames["awareness"] for c in clients)
         relayed = rooms.metrics.awareness_relayed
         await clients[0].set_presence({"user": {"name": "c0"}, "cursor": 42})
-        await wait_for(lambda: all(c.presence.get(clients[0].client_id, {}).get("cursor") == 42
-                                   for c in clients[1:]))
+        await wait_for(
+            lambda: all(
+                c.presence.get(clients[0].client_id, {}).get("cursor") == 42 for c in clients[1:]
+            )
+        )
         await asyncio.sleep(0.3)  # let every echo come back and be dropped
         frames = sum(c.frames["awareness"] for c in clients) - before
         assert frames == n  # one frame per client (the sender's keeps y-websocket's watchdog fed)
@@ -134,13 +148,16 @@ async def test_one_presence_change_costs_n_frames_not_n_squared(backend: Backend
     await rooms.close()
 
 
-async def test_newcomers_get_the_presence_already_there_right_after_step1(
-        backend: Backend) -> None:
+async def test_newcomers_get_the_presence_already_there_right_after_step1(backend: Backend) -> None:
     await backend.create_score()
     rooms = RoomManager(backend.hooks)
     async with serve(make_app(rooms)) as base:
-        present = [await YClient(f"{base}/s1", presence={"user": {"name": f"p{i}"}},
-                                 echo_awareness=False).connect() for i in range(3)]
+        present = [
+            await YClient(
+                f"{base}/s1", presence={"user": {"name": f"p{i}"}}, echo_awareness=False
+            ).connect()
+            for i in range(3)
+        ]
         await synced(*present)
         await wait_for(lambda: all(len(c.presence) == 2 for c in present))
         newcomer = YClient(f"{base}/s1")
@@ -155,19 +172,21 @@ async def test_newcomers_get_the_presence_already_there_right_after_step1(
 
 
 async def test_an_abrupt_disconnect_removes_its_presence_for_everyone_at_once(
-        backend: Backend) -> None:
+    backend: Backend,
+) -> None:
     await backend.create_score()
     rooms = RoomManager(backend.hooks)
     async with serve(make_app(rooms)) as base:
-        clients = [await YClient(f"{base}/s1", presence={"user": {"name": f"c{i}"}}).connect()
-                   for i in range(4)]
+        clients = [
+            await YClient(f"{base}/s1", presence={"user": {"name": f"c{i}"}}).connect()
+            for i in range(4)
+        ]
         await synced(*clients)
         await wait_for(lambda: all(len(c.presence) == 3 for c in clients))
         gone = clients.pop()
         started = time.monotonic()
         gone.abort()
-        await wait_for(lambda: all(gone.client_id not in c.presence for c in clients),
-                       timeout=3)
+        await wait_for(lambda: all(gone.client_id not in c.presence for c in clients), timeout=3)
         assert time.monotonic() - started < 1  # not the 30 s awareness timeout
         room = rooms.loaded("s1")
         assert room is not None and gone.client_id not in room.presence
@@ -176,7 +195,8 @@ async def test_an_abrupt_disconnect_removes_its_presence_for_everyone_at_once(
 
 
 async def test_a_client_that_never_reads_is_cut_off_and_costs_bounded_memory(
-        backend: Backend) -> None:
+    backend: Backend,
+) -> None:
     ids = await backend.create_score()
     rooms = RoomManager(backend.hooks)
     queue_bytes = 256 * 1024
@@ -203,13 +223,13 @@ async def test_a_client_that_never_reads_is_cut_off_and_costs_bounded_memory(
 
 
 async def test_a_normal_disconnect_logs_one_line_and_no_traceback(
-        backend: Backend, caplog: pytest.LogCaptureFixture) -> None:
+    backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
     await backend.create_score()
     rooms = RoomManager(backend.hooks)
     async with serve(make_app(rooms)) as base:
         with caplog.at_level(logging.DEBUG):
-            a, b = [await YClient(f"{base}/s1", presence={"user": {}}).connect()
-                    for _ in range(2)]
+            a, b = [await YClient(f"{base}/s1", presence={"user": {}}).connect() for _ in range(2)]
             await synced(a, b)
             await a.close()
             b.abort()
@@ -220,16 +240,20 @@ async def test_a_normal_disconnect_logs_one_line_and_no_traceback(
     assert [r.getMessage() for r in ours if r.getMessage() == "client left"] == ["client left"] * 2
 
 
-@pytest.mark.parametrize("frame, code", [
-    (b"\x00\x02\xff", 4400),  # truncated varint
-    (b"\x07\x00", 4400),  # unknown message type
-    (encode_update(b"\x01\x02\x03\x04\x05"), 4400),  # garbage update bytes
-    (b"\x00\x02\xff\xff\xff\xff\x0f", 4400),  # enormous declared length
-    ("text frame", 4400),
-    (b"\x00\x02" + b"\x80\x80\x04" + bytes(65536), 1009),  # over max_message_bytes
-])
+@pytest.mark.parametrize(
+    "frame, code",
+    [
+        (b"\x00\x02\xff", 4400),  # truncated varint
+        (b"\x07\x00", 4400),  # unknown message type
+        (encode_update(b"\x01\x02\x03\x04\x05"), 4400),  # garbage update bytes
+        (b"\x00\x02\xff\xff\xff\xff\x0f", 4400),  # enormous declared length
+        ("text frame", 4400),
+        (b"\x00\x02" + b"\x80\x80\x04" + bytes(65536), 1009),  # over max_message_bytes
+    ],
+)
 async def test_malformed_messages_close_only_their_sender(
-        backend: Backend, frame: bytes | str, code: int) -> None:
+    backend: Backend, frame: bytes | str, code: int
+) -> None:
     ids = await backend.create_score()
     rooms = RoomManager(backend.hooks)
     async with serve(make_app(rooms, max_message_bytes=32 * 1024)) as base:
@@ -326,13 +350,17 @@ async def test_a_store_outage_delays_broadcast_and_loses_nothing(backend: Backen
     assert len((await backend.stored()).notes) == 20
 
 
-@pytest.mark.parametrize("path, error, code", [
-    ("/nope", None, 4404),
-    ("/s1", Forbidden(), 4403),
-    ("/s1", RuntimeError("bug"), 1011),
-])
+@pytest.mark.parametrize(
+    "path, error, code",
+    [
+        ("/nope", None, 4404),
+        ("/s1", Forbidden(), 4403),
+        ("/s1", RuntimeError("bug"), 1011),
+    ],
+)
 async def test_refusals_close_the_socket_with_a_code_never_http_500(
-        backend: Backend, path: str, error: Exception | None, code: int) -> None:
+    backend: Backend, path: str, error: Exception | None, code: int
+) -> None:
     await backend.create_score()
     rooms = RoomManager(backend.hooks)
 
@@ -341,8 +369,10 @@ async def test_refusals_close_the_socket_with_a_code_never_http_500(
             raise error
         return Access()
 
-    async with (serve(make_app(rooms, authenticate=authenticate)) as base,
-                connect(base + path) as ws):
+    async with (
+        serve(make_app(rooms, authenticate=authenticate)) as base,
+        connect(base + path) as ws,
+    ):
         with pytest.raises(ConnectionClosed):
             await ws.recv()
         assert ws.close_code == code
@@ -350,8 +380,7 @@ async def test_refusals_close_the_socket_with_a_code_never_http_500(
     await rooms.close()
 
 
-async def test_shutdown_with_live_clients_and_a_dead_store_does_not_hang(
-        backend: Backend) -> None:
+async def test_shutdown_with_live_clients_and_a_dead_store_does_not_hang(backend: Backend) -> None:
     ids = await backend.create_score()
     rooms = RoomManager(backend.hooks, close_timeout=0.5, retry_delay=0.02)
     clients: list[Any] = []

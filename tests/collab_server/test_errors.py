@@ -24,6 +24,7 @@ class _DownCatalog:
     def __getattr__(self, name: str) -> Any:
         async def fail(*args: object, **kwargs: object) -> None:
             raise StorageError("connection refused (database is down)")
+
         return fail
 
 
@@ -48,7 +49,8 @@ def test_storage_errors_map_to_the_hierarchy() -> None:
 
 
 async def test_storage_outage_during_websocket_auth_is_retryable_without_traceback(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     async with live_server(settings_for(tmp_path)) as live:
         ann = await live.user("ann")
         score = await live.score(ann)
@@ -66,15 +68,17 @@ async def test_storage_outage_during_websocket_auth_is_retryable_without_traceba
             rest = await live.http.get(f"/api/scores/{score}", headers=bearer(ann))
             assert rest.status_code == 503, rest.text
             assert rest.json()["error"] == "unavailable"
-        assert not [r for r in caplog.records if r.exc_info], \
-            [r.getMessage() for r in caplog.records if r.exc_info]
+        assert not [r for r in caplog.records if r.exc_info], [
+            r.getMessage() for r in caplog.records if r.exc_info
+        ]
         warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
         assert any("database is down" in m for m in warnings), warnings
 
 
 @pytest.mark.node
 async def test_the_yjs_client_retries_through_a_storage_outage_and_then_syncs(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     from tests.collab_server.test_node_clients import NodePeer
 
     async with live_server(settings_for(tmp_path)) as live:
@@ -83,8 +87,14 @@ async def test_the_yjs_client_retries_through_a_storage_outage_and_then_syncs(
         access = live.app.state.gate.access
         real = access.storage
         access.storage = _Outage(real)
-        peer = await NodePeer.start(url=live.ws_base, room=score, name="js",
-                                    params={"token": ann}, notes=1, expect={"notes": 1})
+        peer = await NodePeer.start(
+            url=live.ws_base,
+            room=score,
+            name="js",
+            params={"token": ann},
+            notes=1,
+            expect={"notes": 1},
+        )
         for _ in range(2):  # refused, and back again: 1013 is not final for y-websocket
             assert (await peer.next_event("connection-close"))["code"] == 1013
         access.storage = real

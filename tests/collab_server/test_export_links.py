@@ -23,19 +23,37 @@ pytestmark = pytest.mark.services
 
 
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, log_json=False, auth_enabled=False,
-                    rest_rate_per_ip=0, rest_rate_per_user=0)
+    return Settings(
+        data_dir=tmp_path,
+        log_json=False,
+        auth_enabled=False,
+        rest_rate_per_ip=0,
+        rest_rate_per_user=0,
+    )
 
 
 @pytest.fixture
-def s3_storage(s3_server: S3Server, s3_test_bucket: str  # noqa: F811
-               ) -> Iterator[tuple[Backend, str]]:
+def s3_storage(
+    s3_server: S3Server,
+    s3_test_bucket: str,
+) -> Iterator[tuple[Backend, str]]:
     prefix = f"links-{secrets.token_hex(4)}"
-    url = (f"s3://{s3_test_bucket}/{prefix}?endpoint_url={s3_server.endpoint_url}"
-           f"&region={s3_server.region}&path_style=true")
-    backend = asyncio.run(open_backend(BackendConfig(
-        "memory://", url, {"access_key_id": s3_server.access_key_id,
-                           "secret_access_key": s3_server.secret_access_key})))
+    url = (
+        f"s3://{s3_test_bucket}/{prefix}?endpoint_url={s3_server.endpoint_url}"
+        f"&region={s3_server.region}&path_style=true"
+    )
+    backend = asyncio.run(
+        open_backend(
+            BackendConfig(
+                "memory://",
+                url,
+                {
+                    "access_key_id": s3_server.access_key_id,
+                    "secret_access_key": s3_server.secret_access_key,
+                },
+            )
+        )
+    )
     yield backend, prefix
     asyncio.run(backend.close())
 
@@ -43,7 +61,7 @@ def s3_storage(s3_server: S3Server, s3_test_bucket: str  # noqa: F811
 def exported_keys(s3: S3Server, bucket: str, prefix: str, score_id: str) -> list[str]:
     folder = f"{prefix}/scores/{score_id}/exports/"
     listing = s3.client().list_objects_v2(Bucket=bucket, Prefix=folder)
-    return sorted(item["Key"][len(folder):] for item in listing.get("Contents", []))
+    return sorted(item["Key"][len(folder) :] for item in listing.get("Contents", []))
 
 
 def disposition(url: str) -> str:
@@ -51,8 +69,11 @@ def disposition(url: str) -> str:
 
 
 def test_export_links_are_presigned_s3_urls(
-        tmp_path: Path, s3_storage: tuple[Backend, str], s3_server: S3Server,  # noqa: F811
-        s3_test_bucket: str) -> None:  # noqa: F811
+    tmp_path: Path,
+    s3_storage: tuple[Backend, str],
+    s3_server: S3Server,
+    s3_test_bucket: str,
+) -> None:
     backend, prefix = s3_storage
     with TestClient(create_app(settings(tmp_path), backend=backend)) as client:
         score = client.post("/api/scores", json={"title": "Étude in C"}).json()
@@ -70,12 +91,12 @@ def test_export_links_are_presigned_s3_urls(
         assert download.headers["content-type"] == direct.headers["content-type"]
         # S3 sets Content-Disposition from the signed response-content-disposition
         # parameter (moto ignores it, so read it from the signed URL).
-        assert disposition(body["url"]) == ('attachment; filename="tude-in-C.musicxml"; '
-                                           "filename*=UTF-8''tude-in-C.musicxml")
+        assert disposition(body["url"]) == (
+            "attachment; filename=\"tude-in-C.musicxml\"; filename*=UTF-8''tude-in-C.musicxml"
+        )
 
         keys = exported_keys(s3_server, s3_test_bucket, prefix, score["id"])
-        assert len(keys) == 1 and keys[0].startswith("current-") \
-            and keys[0].endswith(".musicxml")
+        assert len(keys) == 1 and keys[0].startswith("current-") and keys[0].endswith(".musicxml")
         again = client.get(f"{base}/export?format=musicxml&link=true").json()
         assert exported_keys(s3_server, s3_test_bucket, prefix, score["id"]) == keys
         assert httpx.get(again["url"]).content == direct.content
@@ -86,15 +107,15 @@ def test_export_links_are_presigned_s3_urls(
         # A named version: its own immutable key, its file name.
         version = client.post(f"{base}/versions", json={"name": "v1"}).json()
         client.patch(base, json={"title": "Renamed"})
-        versioned = client.get(f"{base}/versions/{version['id']}/export"
-                               "?format=json&link=true")
+        versioned = client.get(f"{base}/versions/{version['id']}/export?format=json&link=true")
         assert versioned.status_code == 200, versioned.text
         got = httpx.get(versioned.json()["url"])
         plain = client.get(f"{base}/versions/{version['id']}/export?format=json")
         assert got.json() == plain.json()  # (map order may differ between renders)
         assert f"Renamed-{version['id']}.json" in disposition(versioned.json()["url"])
         assert f"version-{version['id']}.json" in exported_keys(
-            s3_server, s3_test_bucket, prefix, score["id"])
+            s3_server, s3_test_bucket, prefix, score["id"]
+        )
 
         # The current state changed (renamed): a new key beside the old file.
         renamed = client.get(f"{base}/export?format=musicxml&link=true").json()

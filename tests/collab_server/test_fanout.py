@@ -56,8 +56,11 @@ class SlowLoad(StoreHooks):
 
 
 @asynccontextmanager
-async def instances(backend: Backend, bus: MemoryBus, count: int = 2,
-                    ) -> AsyncIterator[list[Instance]]:
+async def instances(
+    backend: Backend,
+    bus: MemoryBus,
+    count: int = 2,
+) -> AsyncIterator[list[Instance]]:
     """``count`` instances in this process sharing ``backend``'s storage and ``bus``."""
     async with AsyncExitStack() as stack:
         made = []
@@ -83,7 +86,8 @@ def notes(client: YClient) -> dict[str, object]:
 def add_note(client: YClient, backend: Backend, pitch: str, onset: str = "0") -> str:
     ids = backend.ids["s1"]
     return ScoreEditor(client.score, Origin.client("me")).add_note(
-        ids["measures"][0], ids["parts"][0], onset, "1/4", [pitch])
+        ids["measures"][0], ids["parts"][0], onset, "1/4", [pitch]
+    )
 
 
 # --- the FanOut contract, over every implementation ---------------------------------
@@ -134,7 +138,8 @@ async def test_delivers_in_order_without_echo(fanouts: tuple[FanOut, FanOut]) ->
 
 
 async def test_subscription_added_while_reading_starts_at_once(
-        fanouts: tuple[FanOut, FanOut]) -> None:
+    fanouts: tuple[FanOut, FanOut],
+) -> None:
     a, b = fanouts
     first: list[Message] = []
     await b.subscribe("one", first.append)
@@ -290,8 +295,7 @@ async def test_restore_on_one_instance_resets_the_other(backend: Backend) -> Non
         room_one = await one.rooms.get_room("s1")
         room_one.retain()
         state = room_one.score.encode_state()
-        epoch = await one.rooms.restore("s1", state,
-                                        lambda: one.documents.reset("s1", state))
+        epoch = await one.rooms.restore("s1", state, lambda: one.documents.reset("s1", state))
         editor = ScoreEditor(room_one.score, Origin.agent("bot"))
         ids = backend.ids["s1"]
         editor.add_note(ids["measures"][0], ids["parts"][0], "0", "1/4", ["C4"])
@@ -326,8 +330,20 @@ class PrivateRedis:
         if binary is None:
             pytest.fail("redis-server is not installed", pytrace=False)
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--save", "", "--appendonly", "no",
-             "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--bind",
+                "127.0.0.1",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for _ in range(200):
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
@@ -336,6 +352,7 @@ class PrivateRedis:
                 if self.process.poll() is not None:
                     break
                 import time
+
                 time.sleep(0.02)
         pytest.fail(f"redis-server did not start on port {self.port}", pytrace=False)
 

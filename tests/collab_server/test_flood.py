@@ -62,11 +62,22 @@ def presence(client: int, clock: int) -> bytes:
 
 async def test_presence_and_control_messages_are_limited_per_connection() -> None:
     clock = Clock()
-    guard = FrameGuard(update_rate=0, update_burst=0, max_document_bytes=0,
-                       awareness_rate=10, awareness_burst=5, clock=clock)
+    guard = FrameGuard(
+        update_rate=0,
+        update_burst=0,
+        max_document_bytes=0,
+        awareness_rate=10,
+        awareness_burst=5,
+        clock=clock,
+    )
     one, other = Connection(Recorder()), Connection(Recorder())
-    frames = [presence(1, 1), encode_sync_step1(b"\x00"), encode_query_awareness(),
-              presence(1, 2), presence(1, 3)]
+    frames = [
+        presence(1, 1),
+        encode_sync_step1(b"\x00"),
+        encode_query_awareness(),
+        presence(1, 2),
+        presence(1, 3),
+    ]
     for frame in frames:  # the burst, whatever the kind of message
         guard(None, one, frame)  # type: ignore[arg-type]
     with pytest.raises(RateLimited) as refused:
@@ -82,8 +93,7 @@ async def test_presence_and_control_messages_are_limited_per_connection() -> Non
 
 
 async def test_a_viewers_refused_updates_take_from_its_update_bucket() -> None:
-    guard = FrameGuard(update_rate=1, update_burst=3, max_document_bytes=1,
-                       clock=Clock())
+    guard = FrameGuard(update_rate=1, update_burst=3, max_document_bytes=1, clock=Clock())
     viewer = Connection(Recorder(), read_only=True)
     for _ in range(3):  # no document size check: the room refuses them anyway
         guard(None, viewer, encode_update(b"\x00\x00"))  # type: ignore[arg-type]
@@ -167,13 +177,19 @@ async def test_one_connection_cannot_hold_the_event_loop() -> None:
 
 
 async def test_a_flooding_viewer_is_closed_and_never_writes(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, ws_update_rate=1.0, ws_update_burst=5,
-                            ws_awareness_rate=1.0, ws_awareness_burst=20)
+    settings = settings_for(
+        tmp_path,
+        ws_update_rate=1.0,
+        ws_update_burst=5,
+        ws_awareness_rate=1.0,
+        ws_awareness_burst=20,
+    )
     async with live_server(settings) as live:
         ann = await live.user("ann")
         score = await live.score(ann)
-        link = await live.http.post(f"/api/scores/{score}/links", json={"role": "viewer"},
-                                    headers=bearer(ann))
+        link = await live.http.post(
+            f"/api/scores/{score}/links", json={"role": "viewer"}, headers=bearer(ann)
+        )
         viewer = YClient(live.ws(score, link.json()["token"]))
         await viewer.connect()
         await asyncio.wait_for(viewer.synced.wait(), 5)
@@ -200,7 +216,8 @@ async def test_a_flooding_viewer_is_closed_and_never_writes(tmp_path: Path) -> N
 
 @pytest.mark.slow
 async def test_a_presence_flood_at_full_speed_is_closed_and_other_scores_stay_fast(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """A separate process floods presence as fast as it can (tens of thousands of frames
     a second); it is closed with 4429, and edits on another score keep flowing. The
     latency bound here is loose (a shared, noisy machine); bench/flood.py measures it."""

@@ -36,10 +36,13 @@ def deep_object(levels: int) -> bytes:
 
 
 def json_routes(description: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(method.upper(), path) for path, methods in description["paths"].items()
-            for method, operation in methods.items()
-            if isinstance(operation, dict)
-            and "application/json" in operation.get("requestBody", {}).get("content", {})]
+    return [
+        (method.upper(), path)
+        for path, methods in description["paths"].items()
+        for method, operation in methods.items()
+        if isinstance(operation, dict)
+        and "application/json" in operation.get("requestBody", {}).get("content", {})
+    ]
 
 
 def test_parse_json_object_refuses_what_handlers_cannot_take() -> None:
@@ -47,12 +50,15 @@ def test_parse_json_object_refuses_what_handlers_cannot_take() -> None:
     assert parse_json_object(b'{"a": [[1]], "s": "[[[[["}') == {"a": [[1]], "s": "[[[[["}
     within = b'{"a": ' + b"[" * (MAX_JSON_DEPTH - 1) + b"]" * (MAX_JSON_DEPTH - 1) + b"}"
     assert parse_json_object(within)  # the object itself is one level
-    for body, message in ((deep_list(DEEP), "levels deep"),
-                          (deep_list(MAX_JSON_DEPTH), "levels deep"),
-                          (deep_object(DEEP), "levels deep"),
-                          (b"[1]", "JSON object"), (b'{"a": 1', "not valid JSON"),
-                          (b'{"a": "\xff"}', "not valid JSON"),
-                          (b'{"n": ' + b"9" * 5000 + b"}", "not valid JSON")):
+    for body, message in (
+        (deep_list(DEEP), "levels deep"),
+        (deep_list(MAX_JSON_DEPTH), "levels deep"),
+        (deep_object(DEEP), "levels deep"),
+        (b"[1]", "JSON object"),
+        (b'{"a": 1', "not valid JSON"),
+        (b'{"a": "\xff"}', "not valid JSON"),
+        (b'{"n": ' + b"9" * 5000 + b"}", "not valid JSON"),
+    ):
         with pytest.raises(BadRequest, match=message):
             parse_json_object(body)
 
@@ -69,8 +75,11 @@ async def test_every_json_route_answers_400_to_deep_bodies(tmp_path: Path) -> No
     async with live_server(settings) as live:
         admin = await live.login("admin", "admin-password")
         score = await live.score(admin)
-        bob = await live.http.post("/api/auth/register", headers=bearer(admin),
-                                   json={"username": "bob", "password": "password-1"})
+        bob = await live.http.post(
+            "/api/auth/register",
+            headers=bearer(admin),
+            json={"username": "bob", "password": "password-1"},
+        )
         params = {"score_id": score, "user_id": bob.json()["id"]}
         description = (await live.http.get("/openapi.json")).json()
         routes = json_routes(description)
@@ -81,8 +90,11 @@ async def test_every_json_route_answers_400_to_deep_bodies(tmp_path: Path) -> No
             for body in (deep_list(DEEP), deep_object(DEEP), deep_list(MAX_JSON_DEPTH + 1)):
                 for headers in ({}, bearer(admin)):
                     response = await live.http.request(
-                        method, url, content=body,
-                        headers={**headers, "content-type": "application/json"})
+                        method,
+                        url,
+                        content=body,
+                        headers={**headers, "content-type": "application/json"},
+                    )
                     if not headers and response.status_code in (401, 403):
                         continue  # refused before the body is read: as good
                     if not known and response.status_code == 404:
@@ -91,8 +103,12 @@ async def test_every_json_route_answers_400_to_deep_bodies(tmp_path: Path) -> No
                     assert "levels deep" in response.json()["message"], response.text
             # over the limit of a JSON body (uploads have their own, larger, limit)
             huge = b'{"title": "' + b"x" * (2 * 1024 * 1024) + b'"}'
-            response = await live.http.request(method, url, content=huge, headers={
-                **bearer(admin), "content-type": "application/json"})
+            response = await live.http.request(
+                method,
+                url,
+                content=huge,
+                headers={**bearer(admin), "content-type": "application/json"},
+            )
             expected = {201} if (method, path) == ("POST", "/api/scores") else {413}
             if not known:
                 expected.add(404)

@@ -61,8 +61,9 @@ async def test_memory_limiter_keeps_keys_apart_and_bounded() -> None:
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.services)])
-async def limiter_pair(request: pytest.FixtureRequest
-                       ) -> AsyncIterator[tuple[RateLimiter, RateLimiter]]:
+async def limiter_pair(
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[tuple[RateLimiter, RateLimiter]]:
     """Two limiters of 3 requests at 1/s: Redis ones on one shared client and prefix
     (two instances), or twice the same memory one (a single instance)."""
     if request.param == "memory":
@@ -83,7 +84,8 @@ async def limiter_pair(request: pytest.FixtureRequest
 
 
 async def test_limiters_allow_a_burst_then_ask_to_wait(
-        limiter_pair: tuple[RateLimiter, RateLimiter]) -> None:
+    limiter_pair: tuple[RateLimiter, RateLimiter],
+) -> None:
     first, second = limiter_pair
     waits = [await first.hit("ip:1"), await second.hit("ip:1"), await first.hit("ip:1")]
     assert waits == [0.0, 0.0, 0.0]
@@ -95,8 +97,9 @@ async def test_limiters_allow_a_burst_then_ask_to_wait(
 
 
 async def test_rest_limits_per_ip_and_per_user(tmp_path: Path) -> None:
-    async with live_server(settings_for(tmp_path, rest_rate_per_ip=0.5, rest_burst_per_ip=4)
-                           ) as live:
+    async with live_server(
+        settings_for(tmp_path, rest_rate_per_ip=0.5, rest_burst_per_ip=4)
+    ) as live:
         codes = [(await live.http.get("/api/scores")).status_code for _ in range(5)]
         assert codes == [401, 401, 401, 401, 429]
         refused = await live.http.get("/api/scores")
@@ -107,8 +110,9 @@ async def test_rest_limits_per_ip_and_per_user(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, rest_rate_per_user=0.5, rest_burst_per_user=3)
     async with live_server(settings) as live:
         ann, bob = await live.user("ann"), await live.user("bob")
-        codes = [(await live.http.get("/api/scores", headers=bearer(ann))).status_code
-                 for _ in range(4)]
+        codes = [
+            (await live.http.get("/api/scores", headers=bearer(ann))).status_code for _ in range(4)
+        ]
         assert codes == [200, 200, 200, 429]
         assert (await live.http.get("/api/scores", headers=bearer(bob))).status_code == 200
 
@@ -117,8 +121,9 @@ async def test_login_attempts_per_ip(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, login_rate_per_ip=0.01, login_burst_per_ip=3)
     async with live_server(settings) as live:
         guess = {"username": "admin", "password": "wrong-guess"}
-        codes = [(await live.http.post("/api/auth/login", json=guess)).status_code
-                 for _ in range(4)]
+        codes = [
+            (await live.http.post("/api/auth/login", json=guess)).status_code for _ in range(4)
+        ]
         assert codes == [401, 401, 401, 429]
         # other routes are not charged to the login bucket
         assert (await live.http.get("/api/scores")).status_code == 401
@@ -126,12 +131,12 @@ async def test_login_attempts_per_ip(tmp_path: Path) -> None:
 
 @pytest.mark.services
 async def test_rest_limits_in_redis(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, redis_url=REDIS_URL, rest_rate_per_ip=0.01,
-                            rest_burst_per_ip=2)
+    settings = settings_for(
+        tmp_path, redis_url=REDIS_URL, rest_rate_per_ip=0.01, rest_burst_per_ip=2
+    )
     async with live_server(settings) as live:
         assert isinstance(live.app.state.gate.ip_limiter, RedisRateLimiter)
-        await live.app.state.gate.ip_limiter._redis.delete(
-            "orpheus:rl:ip:127.0.0.1")
+        await live.app.state.gate.ip_limiter._redis.delete("orpheus:rl:ip:127.0.0.1")
         codes = [(await live.http.get("/api/scores")).status_code for _ in range(3)]
         assert codes == [401, 401, 429]
 
@@ -200,8 +205,9 @@ async def test_connection_limits(tmp_path: Path) -> None:
     async with live_server(settings) as live:
         ann, bob = await live.user("ann"), await live.user("bob")
         score = await live.score(ann)
-        await live.http.put(f"/api/scores/{score}/access/bob", headers=bearer(ann),
-                            json={"role": "editor"})
+        await live.http.put(
+            f"/api/scores/{score}/access/bob", headers=bearer(ann), json={"role": "editor"}
+        )
         mine = [await _editor(live, score, ann) for _ in range(2)]
         assert await _close_code(live.ws(score, ann)) == 1013  # third for ann
         other, _ = await _editor(live, score, bob)  # the room's third

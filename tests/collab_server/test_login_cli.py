@@ -14,8 +14,7 @@ from tests.collab_server.processes import free_port
 from tests.collab_server.security_helpers import ADMIN_PASSWORD, bearer, live_server, settings_for
 
 
-async def test_login_prints_or_saves_a_token_and_shows_the_servers_refusal(
-        tmp_path: Path) -> None:
+async def test_login_prints_or_saves_a_token_and_shows_the_servers_refusal(tmp_path: Path) -> None:
     async with live_server(settings_for(tmp_path)) as live:
         server = str(live.http.base_url)
         runner = CliRunner()
@@ -35,8 +34,9 @@ async def test_login_prints_or_saves_a_token_and_shows_the_servers_refusal(
         assert "login refused (401)" in err and "password" in err and "Traceback" not in err
 
         saved = tmp_path / "token"
-        code, out, _ = await asyncio.to_thread(login, "--password", ADMIN_PASSWORD,
-                                               "--save", str(saved))
+        code, out, _ = await asyncio.to_thread(
+            login, "--password", ADMIN_PASSWORD, "--save", str(saved)
+        )
         assert code == 0 and out == ""
         assert stat.S_IMODE(saved.stat().st_mode) == 0o600
         again = await live.http.get("/api/auth/me", headers=bearer(saved.read_text().strip()))
@@ -44,8 +44,9 @@ async def test_login_prints_or_saves_a_token_and_shows_the_servers_refusal(
 
 
 def test_login_to_no_server_says_so_in_one_line() -> None:
-    done = CliRunner().invoke(main, ["login", "--server", f"http://127.0.0.1:{free_port()}",
-                                     "--password", "whatever-1"])
+    done = CliRunner().invoke(
+        main, ["login", "--server", f"http://127.0.0.1:{free_port()}", "--password", "whatever-1"]
+    )
     assert done.exit_code == 1
     assert done.stderr.startswith("Error: cannot reach http://127.0.0.1:")
     assert len(done.stderr.strip().splitlines()) == 1

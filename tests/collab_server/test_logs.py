@@ -15,8 +15,10 @@ def test_tokens_in_urls_are_redacted() -> None:
     handler = logging.getLogger().handlers[0]
     handler.setStream(stream)  # type: ignore[attr-defined]
     logging.getLogger("uvicorn.error").info(
-        '%s - "WebSocket %s" [accepted]', "127.0.0.1:5000",
-        "/ws/scores/s_1?token=eyJhbGciOi.secret.part&x=1")
+        '%s - "WebSocket %s" [accepted]',
+        "127.0.0.1:5000",
+        "/ws/scores/s_1?token=eyJhbGciOi.secret.part&x=1",
+    )
     line = json.loads(stream.getvalue().splitlines()[-1])
     assert "eyJhbGciOi" not in line["message"]
     assert "/ws/scores/s_1?token=[redacted]&x=1" in line["message"]

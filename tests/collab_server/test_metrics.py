@@ -14,15 +14,19 @@ from tests.collab_server.security_helpers import ADMIN_PASSWORD, bearer, setting
 
 def _samples(client: TestClient, name: str) -> dict[tuple[tuple[str, str], ...], float]:
     text = client.get("/metrics").text
-    return {tuple(sorted(sample.labels.items())): sample.value
-            for family in text_string_to_metric_families(text)
-            for sample in family.samples if sample.name == name}
+    return {
+        tuple(sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    }
 
 
 def test_http_requests_by_route_template_and_status(tmp_path: Path) -> None:
     with TestClient(create_app(settings_for(tmp_path))) as client:
-        token = client.post("/api/auth/login", json={
-            "username": "admin", "password": ADMIN_PASSWORD}).json()["access_token"]
+        token = client.post(
+            "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        ).json()["access_token"]
         score = client.post("/api/scores", json={"title": "m"}, headers=bearer(token))
         score_id = score.json()["id"]
         for _ in range(2):

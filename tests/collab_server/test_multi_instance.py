@@ -37,20 +37,28 @@ class Cluster:
     """``count`` instances on one database, one Redis and one S3 prefix of ``bucket``
     (credentials reach the servers through boto3's environment chain)."""
 
-    def __init__(self, dsn: str, redis_url: str, s3: S3Server, bucket: str, root: Path,
-                 count: int) -> None:
+    def __init__(
+        self, dsn: str, redis_url: str, s3: S3Server, bucket: str, root: Path, count: int
+    ) -> None:
         self.dsn, self.s3, self.bucket = dsn, s3, bucket
         self.prefix = f"cluster-{secrets.token_hex(4)}"
-        self.blob_url = (f"s3://{bucket}/{self.prefix}?endpoint_url={s3.endpoint_url}"
-                         f"&region={s3.region}&path_style=true")
+        self.blob_url = (
+            f"s3://{bucket}/{self.prefix}?endpoint_url={s3.endpoint_url}"
+            f"&region={s3.region}&path_style=true"
+        )
         env = {
-            "DATABASE_URL": dsn, "REDIS_URL": redis_url, "ORPHEUS_BLOB_URL": self.blob_url,
+            "DATABASE_URL": dsn,
+            "REDIS_URL": redis_url,
+            "ORPHEUS_BLOB_URL": self.blob_url,
             "AWS_ACCESS_KEY_ID": s3.access_key_id,
             "AWS_SECRET_ACCESS_KEY": s3.secret_access_key,
             "AWS_DEFAULT_REGION": s3.region,
-            "ORPHEUS_LOG_LEVEL": "warning", "ORPHEUS_ROOM_IDLE_SECONDS": "60",
-            "ORPHEUS_AUTH_ENABLED": "false", "ORPHEUS_REST_RATE_PER_IP": "0",
-            "ORPHEUS_REST_RATE_PER_USER": "0", "ORPHEUS_WS_UPDATE_RATE": "0",
+            "ORPHEUS_LOG_LEVEL": "warning",
+            "ORPHEUS_ROOM_IDLE_SECONDS": "60",
+            "ORPHEUS_AUTH_ENABLED": "false",
+            "ORPHEUS_REST_RATE_PER_IP": "0",
+            "ORPHEUS_REST_RATE_PER_USER": "0",
+            "ORPHEUS_WS_UPDATE_RATE": "0",
         }
         self.instances = [Instance(f"i{n}", env, root / f"i{n}") for n in range(count)]
 
@@ -75,15 +83,24 @@ class Cluster:
     def bucket_keys(self, score_id: str) -> set[str]:
         """Keys of the score's objects in the bucket, relative to the score's folder."""
         folder = f"{self.prefix}/scores/{score_id}/"
-        pages = self.s3.client().get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=folder)
-        return {item["Key"][len(folder):] for page in pages
-                for item in page.get("Contents", [])}
+        pages = (
+            self.s3.client()
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=self.bucket, Prefix=folder)
+        )
+        return {item["Key"][len(folder) :] for page in pages for item in page.get("Contents", [])}
 
     async def stored(self, score_id: str) -> ScoreDoc:
-        backend = await open_backend(BackendConfig(
-            self.dsn, self.blob_url, {"access_key_id": self.s3.access_key_id,
-                                      "secret_access_key": self.s3.secret_access_key}))
+        backend = await open_backend(
+            BackendConfig(
+                self.dsn,
+                self.blob_url,
+                {
+                    "access_key_id": self.s3.access_key_id,
+                    "secret_access_key": self.s3.secret_access_key,
+                },
+            )
+        )
         try:
             documents = DocumentStore(backend.storage)
             return ScoreDoc.from_update((await documents.load(score_id)).state)
@@ -92,8 +109,13 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster3(postgres_dsn: str, redis_service: str, s3_server: S3Server,  # noqa: F811
-             s3_test_bucket: str, tmp_path: Path) -> Iterator[Cluster]:  # noqa: F811
+def cluster3(
+    postgres_dsn: str,
+    redis_service: str,
+    s3_server: S3Server,
+    s3_test_bucket: str,
+    tmp_path: Path,
+) -> Iterator[Cluster]:
     cluster = Cluster(postgres_dsn, redis_service, s3_server, s3_test_bucket, tmp_path, 3)
     try:
         cluster.start()
@@ -132,11 +154,11 @@ def note_ids(client: YClient) -> set[str]:
     return set(client.score.raw_notes())
 
 
-async def test_thirty_clients_on_three_instances_converge(cluster3: Cluster,
-                                                          clients: list[YClient]) -> None:
+async def test_thirty_clients_on_three_instances_converge(
+    cluster3: Cluster, clients: list[YClient]
+) -> None:
     score_id = cluster3.create_score()
-    everyone = [await connect(cluster3.instances[n % 3].ws(score_id), clients)
-                for n in range(30)]
+    everyone = [await connect(cluster3.instances[n % 3].ws(score_id), clients) for n in range(30)]
     authored: list[str] = []
     await asyncio.gather(*(Writer(c, authored).write(10) for c in everyone))
     assert len(authored) == 300
@@ -149,30 +171,37 @@ async def test_thirty_clients_on_three_instances_converge(cluster3: Cluster,
         assert fresh.score.raw_notes() == reference
     assert (await cluster3.stored(score_id)).raw_notes() == reference
     # a version saved through another instance: its bytes are an object in the bucket
-    reply = httpx.post(f"{cluster3.instances[2].base}/api/scores/{score_id}/versions",
-                       json={"name": "together"}, timeout=10)
+    reply = httpx.post(
+        f"{cluster3.instances[2].base}/api/scores/{score_id}/versions",
+        json={"name": "together"},
+        timeout=10,
+    )
     assert reply.status_code == 201, reply.text
     version_id = reply.json()["id"]
     keys = cluster3.bucket_keys(score_id)
     assert f"versions/{version_id}" in keys
     assert any(key.startswith("snapshots/") for key in keys), keys
     stored_version = cluster3.s3.client().get_object(
-        Bucket=cluster3.bucket, Key=f"{cluster3.prefix}/scores/{score_id}/versions/{version_id}")
+        Bucket=cluster3.bucket, Key=f"{cluster3.prefix}/scores/{score_id}/versions/{version_id}"
+    )
     assert ScoreDoc.from_update(stored_version["Body"].read()).raw_notes() == reference
 
 
-async def test_kill_9_an_instance_mid_edit_loses_nothing_seen(cluster3: Cluster,
-                                                             clients: list[YClient]) -> None:
+async def test_kill_9_an_instance_mid_edit_loses_nothing_seen(
+    cluster3: Cluster, clients: list[YClient]
+) -> None:
     score_id = cluster3.create_score()
     one, two, victim = cluster3.instances
-    everyone = [await connect(cluster3.instances[n % 3].ws(score_id), clients)
-                for n in range(9)]
+    everyone = [await connect(cluster3.instances[n % 3].ws(score_id), clients) for n in range(9)]
     seen: set[str] = set()
 
     def record(event: MapEvent) -> None:  # notes a client received from a server
         if event.transaction.origin == REMOTE:
-            seen.update(k for k, change in event.keys.items()  # type: ignore[attr-defined]
-                        if change["action"] == "add")
+            seen.update(
+                k
+                for k, change in event.keys.items()  # type: ignore[attr-defined]
+                if change["action"] == "add"
+            )
 
     for client in everyone:
         client.score.notes.observe(record)
@@ -189,8 +218,10 @@ async def test_kill_9_an_instance_mid_edit_loses_nothing_seen(cluster3: Cluster,
     # the victim's clients reconnect to the survivors with what they hold
     orphans = everyone[2::3]
     survivors = [c for c in everyone if c not in orphans]
-    moved = [await connect((one, two)[n % 2].ws(score_id), clients, score=c.score)
-             for n, c in enumerate(orphans)]
+    moved = [
+        await connect((one, two)[n % 2].ws(score_id), clients, score=c.score)
+        for n, c in enumerate(orphans)
+    ]
     final = [*survivors, *moved]
     await wait_for(lambda: all(note_ids(c) == set(authored) for c in final), timeout=30)
     assert seen_before <= set(authored)
@@ -210,18 +241,25 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 
 async def test_redis_restart_instances_resync_by_themselves(
-        postgres_dsn: str, private_redis: PrivateRedis, s3_server: S3Server,  # noqa: F811
-        s3_test_bucket: str, tmp_path: Path, clients: list[YClient]) -> None:  # noqa: F811
+    postgres_dsn: str,
+    private_redis: PrivateRedis,
+    s3_server: S3Server,
+    s3_test_bucket: str,
+    tmp_path: Path,
+    clients: list[YClient],
+) -> None:
     cluster = Cluster(postgres_dsn, private_redis.url, s3_server, s3_test_bucket, tmp_path, 2)
     try:
         cluster.start()
         score_id = cluster.create_score()
-        a1, a2, b1, b2 = [await connect(cluster.instances[n // 2].ws(score_id), clients)
-                          for n in range(4)]
+        a1, a2, b1, b2 = [
+            await connect(cluster.instances[n // 2].ws(score_id), clients) for n in range(4)
+        ]
         authored: list[str] = []
         await asyncio.gather(Writer(a1, authored).write(10), Writer(b1, authored).write(10))
-        await wait_for(lambda: all(note_ids(c) == set(authored) for c in (a1, a2, b1, b2)),
-                       timeout=10)
+        await wait_for(
+            lambda: all(note_ids(c) == set(authored) for c in (a1, a2, b1, b2)), timeout=10
+        )
 
         private_redis.kill()
         during_a: list[str] = []
@@ -236,8 +274,11 @@ async def test_redis_restart_instances_resync_by_themselves(
 
         def fanout_state(url: str) -> tuple[float, bool]:
             metrics = httpx.get(url + "/metrics", timeout=2).text
-            value = next(float(line.split()[-1]) for line in metrics.splitlines()
-                         if line.startswith("orpheus_fanout_connected "))
+            value = next(
+                float(line.split()[-1])
+                for line in metrics.splitlines()
+                if line.startswith("orpheus_fanout_connected ")
+            )
             ready = httpx.get(url + "/readyz", timeout=2).json()["checks"]["fanout"]
             return value, bool(ready["connected"])
 
@@ -245,8 +286,9 @@ async def test_redis_restart_instances_resync_by_themselves(
 
         private_redis.start()  # empty: streams and everything in them are gone
         authored += during_a + during_b
-        await wait_for(lambda: all(note_ids(c) == set(authored) for c in (a1, a2, b1, b2)),
-                       timeout=20)
+        await wait_for(
+            lambda: all(note_ids(c) == set(authored) for c in (a1, a2, b1, b2)), timeout=20
+        )
         assert mine_b <= note_ids(a2) and mine_a <= note_ids(b2)
         assert fanout_state(base) == (1.0, True)
         # and fan-out works again afterwards

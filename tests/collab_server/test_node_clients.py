@@ -36,8 +36,13 @@ class NodePeer:
         node = shutil.which("node")
         assert node, "Node.js is required for these tests"
         process = await asyncio.create_subprocess_exec(
-            node, str(SCRIPT), json.dumps(options), cwd=NODE_DIR,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            node,
+            str(SCRIPT),
+            json.dumps(options),
+            cwd=NODE_DIR,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         return cls(process)
 
     async def next_event(self, name: str, timeout: float = 20) -> dict[str, Any]:
@@ -72,8 +77,14 @@ def normalised(value: Any) -> Any:
 
 
 def python_dump(score: ScoreDoc) -> dict[str, Any]:
-    return normalised({"meta": score.raw_meta(), "parts": score.raw_parts(),
-                       "measures": score.raw_measures(), "notes": score.raw_notes()})
+    return normalised(
+        {
+            "meta": score.raw_meta(),
+            "parts": score.raw_parts(),
+            "measures": score.raw_measures(),
+            "notes": score.raw_notes(),
+        }
+    )
 
 
 async def test_js_and_python_clients_converge_with_presence(backend: Backend) -> None:
@@ -82,25 +93,41 @@ async def test_js_and_python_clients_converge_with_presence(backend: Backend) ->
     per_js, per_py, js_measures, py_measures = 12, 12, 2, 2
     total_notes = 2 * per_js + per_py
     total_measures = 2 + 2 * js_measures + py_measures
-    expect = {"notes": total_notes, "measures": total_measures,
-              "names": ["js-a", "js-b", "python"]}
+    expect = {"notes": total_notes, "measures": total_measures, "names": ["js-a", "js-b", "python"]}
     async with serve(make_app(rooms)) as base:
-        peers = [await NodePeer.start(url=base, room="s1", name=name, notes=per_js,
-                                      measures=js_measures, expect=expect, watch=1.0)
-                 for name in ("js-a", "js-b")]
+        peers = [
+            await NodePeer.start(
+                url=base,
+                room="s1",
+                name=name,
+                notes=per_js,
+                measures=js_measures,
+                expect=expect,
+                watch=1.0,
+            )
+            for name in ("js-a", "js-b")
+        ]
         py = await YClient(f"{base}/s1", presence={"user": {"name": "python"}}).connect()
         await asyncio.wait_for(py.synced.wait(), 10)
         editor = ScoreEditor(py.score, Origin.agent("python-peer"))
         for i in range(per_py):
             measures = [m["id"] for m in py.score.raw_measures()]
-            editor.add_note(measures[i % len(measures)], ids["parts"][i % 2], i % 4, 1,
-                            ["D4"], lyric=f"python-{i}")
+            editor.add_note(
+                measures[i % len(measures)],
+                ids["parts"][i % 2],
+                i % 4,
+                1,
+                ["D4"],
+                lyric=f"python-{i}",
+            )
             if i < py_measures:
                 editor.insert_measure()
             await asyncio.sleep(0.002)
         dumps = [(await peer.next_event("done"))["dump"] for peer in peers]
-        await wait_for(lambda: len(py.score.notes) == total_notes
-                       and len(py.score.measures) == total_measures, timeout=20)
+        await wait_for(
+            lambda: len(py.score.notes) == total_notes and len(py.score.measures) == total_measures,
+            timeout=20,
+        )
         # Presence set by the JS clients reached the Python client.
         names = {state.get("user", {}).get("name") for state in py.presence.values()}
         assert names == {"js-a", "js-b"}
@@ -128,8 +155,9 @@ async def test_js_client_stops_reconnecting_after_a_restore(backend: Backend) ->
     await backend.create_score("s1")
     rooms = RoomManager(backend.hooks, idle_timeout=5)
     async with serve(make_app(rooms)) as base:
-        peer = await NodePeer.start(url=base, room="s1", name="js", notes=1, expect={"notes": 1},
-                                    watch=1.5)
+        peer = await NodePeer.start(
+            url=base, room="s1", name="js", notes=1, expect={"notes": 1}, watch=1.5
+        )
         await peer.next_event("done")
         fresh = ScoreDoc(Doc())
         ScoreEditor(fresh, Origin.server("restore")).create_score(title="Restored", measures=1)

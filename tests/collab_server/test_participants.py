@@ -44,8 +44,9 @@ async def test_a_js_client_sees_presence_edits_and_departure(backend: Backend) -
             assert state["user"] == {"name": "Aureon", "color": "#2563eb", "kind": "agent"}
             assert state["status"] == "reading"
 
-            note = await agent.edit(lambda ed: ed.add_note(
-                ids["measures"][0], ids["parts"][0], 0, 4, ["G4"]))
+            note = await agent.edit(
+                lambda ed: ed.add_note(ids["measures"][0], ids["parts"][0], 0, 4, ["G4"])
+            )
             await watcher.until(lambda e: e["event"] == "notes" and e["count"] == 1)
             message = await agent.post_chat("I added a G", task="t1")
             await watcher.until(lambda e: e["event"] == "chat")
@@ -53,15 +54,21 @@ async def test_a_js_client_sees_presence_edits_and_departure(backend: Backend) -
             assert dump["dump"]["notes"][note]["pitches"] == ["G4"]
             [chat] = dump["chat"]
             assert (chat["id"], chat["author"], chat["author_kind"], chat["task"]) == (
-                message, "Aureon", "agent", "t1")
+                message,
+                "Aureon",
+                "agent",
+                "t1",
+            )
 
             await agent.set_presence({"status": "writing"})
-            await watcher.until(lambda e: any(s.get("status") == "writing"
-                                              for s in agents_present(e)))
+            await watcher.until(
+                lambda e: any(s.get("status") == "writing" for s in agents_present(e))
+            )
             await agent.leave()
             # gone at once (well before y-protocols' 30 s timeout)
-            await watcher.until(lambda e: e["event"] == "presence" and not agents_present(e),
-                                timeout=2)
+            await watcher.until(
+                lambda e: e["event"] == "presence" and not agents_present(e), timeout=2
+            )
             with pytest.raises(SessionClosed):
                 await agent.edit(lambda ed: None)
         finally:
@@ -82,8 +89,11 @@ async def test_edits_carry_the_participants_origin(backend: Backend) -> None:
         seen.append(ReadTransaction(agent.doc.doc, txn).origin)
 
     subscription = agent.doc.doc.observe(record)
-    await agent.edit(lambda ed: [ed.add_note(ids["measures"][0], ids["parts"][0], i, 1, ["C4"])
-                                 for i in range(3)])
+    await agent.edit(
+        lambda ed: [
+            ed.add_note(ids["measures"][0], ids["parts"][0], i, 1, ["C4"]) for i in range(3)
+        ]
+    )
     agent.doc.doc.unobserve(subscription)
     assert seen == [Origin(OriginKind.AGENT, "aureon:t9")]  # three notes, one transaction
     room = agent.room
@@ -96,12 +106,12 @@ async def test_edits_carry_the_participants_origin(backend: Backend) -> None:
 async def test_a_viewer_participant_cannot_write(backend: Backend) -> None:
     ids = await backend.create_score("s1")
     rooms = RoomManager(backend.hooks, idle_timeout=0.2)
-    viewer = await ParticipantHub(rooms).join("s1", Profile("Guest", kind="person"),
-                                              Origin.agent("guest"), role="viewer")
+    viewer = await ParticipantHub(rooms).join(
+        "s1", Profile("Guest", kind="person"), Origin.agent("guest"), role="viewer"
+    )
     assert not viewer.can_edit
     with pytest.raises(ParticipantForbidden) as raised:
-        await viewer.edit(lambda ed: ed.add_note(ids["measures"][0], ids["parts"][0], 0, 1,
-                                                 ["C4"]))
+        await viewer.edit(lambda ed: ed.add_note(ids["measures"][0], ids["parts"][0], 0, 1, ["C4"]))
     assert isinstance(raised.value, Forbidden) and isinstance(raised.value, NotAllowed)
     assert raised.value.status == 403
     with pytest.raises(ParticipantForbidden):
@@ -115,7 +125,8 @@ async def test_a_viewer_participant_cannot_write(backend: Backend) -> None:
 
 
 async def test_presence_and_edits_reach_clients_of_another_instance(
-        backend: Backend, fanouts: tuple[FanOut, FanOut]) -> None:  # noqa: F811
+    backend: Backend, fanouts: tuple[FanOut, FanOut]
+) -> None:
     """Memory and Redis fan-out: the participant on the worker instance, the person's
     client on the server instance."""
     ids = await backend.create_score("s1")
@@ -136,10 +147,13 @@ async def test_presence_and_edits_reach_clients_of_another_instance(
         await asyncio.wait_for(client.synced.wait(), 10)
         agent = await ParticipantHub(worker).join("s1", AUREON, Origin.agent("aureon:t2"))
         await agent.set_presence({"status": "thinking"})
-        await wait_for(lambda: any(s.get("user", {}).get("kind") == "agent"
-                                   for s in client.presence.values()), timeout=5)
-        note = await agent.edit(lambda ed: ed.add_note(ids["measures"][1], ids["parts"][1],
-                                                       0, 2, ["E3"]))
+        await wait_for(
+            lambda: any(s.get("user", {}).get("kind") == "agent" for s in client.presence.values()),
+            timeout=5,
+        )
+        note = await agent.edit(
+            lambda ed: ed.add_note(ids["measures"][1], ids["parts"][1], 0, 2, ["E3"])
+        )
         await wait_for(lambda: note in client.score.raw_notes(), timeout=5)
         await agent.leave()
         await wait_for(lambda: not client.presence, timeout=5)

@@ -111,7 +111,7 @@ class CuttableProxy:
 
 
 @pytest.fixture
-def proxy(postgres_dsn: str) -> Iterator[CuttableProxy]:  # noqa: F811
+def proxy(postgres_dsn: str) -> Iterator[CuttableProxy]:
     url = urlsplit(postgres_dsn)
     proxy = CuttableProxy(url.hostname or "127.0.0.1", url.port or 5432)
     proxy.start()
@@ -120,17 +120,23 @@ def proxy(postgres_dsn: str) -> Iterator[CuttableProxy]:  # noqa: F811
 
 
 @pytest.fixture
-def server(postgres_dsn: str, proxy: CuttableProxy,  # noqa: F811
-           tmp_path: Path) -> Iterator[Instance]:
+def server(
+    postgres_dsn: str,
+    proxy: CuttableProxy,
+    tmp_path: Path,
+) -> Iterator[Instance]:
     url = urlsplit(postgres_dsn)
-    through_proxy = url._replace(
-        netloc=f"{url.username}@127.0.0.1:{proxy.port}").geturl()
+    through_proxy = url._replace(netloc=f"{url.username}@127.0.0.1:{proxy.port}").geturl()
     env = {
-        "DATABASE_URL": through_proxy, "REDIS_URL": "",
+        "DATABASE_URL": through_proxy,
+        "REDIS_URL": "",
         "ORPHEUS_BLOB_URL": f"file://{tmp_path / 'blobs'}",
-        "ORPHEUS_LOG_LEVEL": "warning", "ORPHEUS_ROOM_IDLE_SECONDS": "60",
-        "ORPHEUS_AUTH_ENABLED": "false", "ORPHEUS_REST_RATE_PER_IP": "0",
-        "ORPHEUS_REST_RATE_PER_USER": "0", "ORPHEUS_WS_UPDATE_RATE": "0",
+        "ORPHEUS_LOG_LEVEL": "warning",
+        "ORPHEUS_ROOM_IDLE_SECONDS": "60",
+        "ORPHEUS_AUTH_ENABLED": "false",
+        "ORPHEUS_REST_RATE_PER_IP": "0",
+        "ORPHEUS_REST_RATE_PER_USER": "0",
+        "ORPHEUS_WS_UPDATE_RATE": "0",
     }
     instance = Instance("outage", env, tmp_path / "data")
     try:
@@ -148,14 +154,20 @@ async def readiness(http: httpx.AsyncClient) -> tuple[int, dict[str, dict[str, o
 
 async def store_failures(http: httpx.AsyncClient) -> float:
     text = (await http.get("/metrics", timeout=5)).text
-    return next(float(line.split()[-1]) for line in text.splitlines()
-                if line.startswith("orpheus_store_failures_total "))
+    return next(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("orpheus_store_failures_total ")
+    )
 
 
-async def test_edits_survive_a_postgres_outage(postgres_dsn: str,  # noqa: F811
-                                               proxy: CuttableProxy, server: Instance,
-                                               tmp_path: Path,
-                                               clients: list[YClient]) -> None:
+async def test_edits_survive_a_postgres_outage(
+    postgres_dsn: str,
+    proxy: CuttableProxy,
+    server: Instance,
+    tmp_path: Path,
+    clients: list[YClient],
+) -> None:
     async with httpx.AsyncClient(base_url=server.base) as http:
         created = await http.post("/api/scores", json={"title": "outage"})
         assert created.status_code == 201, created.text
@@ -195,7 +207,8 @@ async def test_edits_survive_a_postgres_outage(postgres_dsn: str,  # noqa: F811
         backend = await open_backend(BackendConfig(postgres_dsn, f"file://{tmp_path / 'blobs'}"))
         try:
             stored = ScoreDoc.from_update(
-                (await DocumentStore(backend.storage).load(score_id)).state)
+                (await DocumentStore(backend.storage).load(score_id)).state
+            )
         finally:
             await backend.close()
         assert stored.raw_notes() == a.score.raw_notes()

@@ -50,7 +50,8 @@ def test_frames_match_pycrdt_helpers() -> None:
     assert decode_message(encode_sync_step2(update)) == SyncStep2(update)
     assert decode_message(encode_query_awareness()) == QueryAwareness()
     assert decode_message(encode_permission_denied("read-only ♪")) == PermissionDenied(
-        "read-only ♪")
+        "read-only ♪"
+    )
 
 
 def test_awareness_round_trips_with_an_independent_codec() -> None:
@@ -72,24 +73,27 @@ def test_state_vectors_decode_like_yjs() -> None:
     assert decode_state_vector(b"\x00") == {}
 
 
-@pytest.mark.parametrize("frame, reason", [
-    (b"", "truncated"),
-    (b"\x00", "truncated"),
-    (b"\x00\x02", "truncated"),
-    (b"\x00\x02\xff", "truncated"),  # the length varint never ends
-    (b"\x00\x02\xff\xff\xff\xff\x0f", "exceeds"),  # 4 GiB declared, nothing follows
-    (b"\x00\x02\x05abc", "exceeds"),
-    (b"\x00\x02\x01a\x00", "trailing"),
-    (b"\x00\x07\x00", "unknown sync"),
-    (b"\x09", "unknown message type"),
-    (b"\x80\x80\x80\x80\x80\x80\x80\x80\x01", "out of range"),  # > 2**53
-    (b"\x01\x03\x01\x01\x01", "truncated"),
-    (b"\x01\x05\x01\x01\x01\x01{", "JSON"),
-    (b"\x01\x07\x01\x01\x01\x03NaN", "JSON"),  # JSON.parse rejects NaN
-    (b"\x01\x06\x01\x01\x01\x02\xff\xfe", "UTF-8"),
-    (b"\x01\x04\xff\xff\xff\x7f", "declares"),
-    (b"\x02\x01", "unknown auth"),
-])
+@pytest.mark.parametrize(
+    "frame, reason",
+    [
+        (b"", "truncated"),
+        (b"\x00", "truncated"),
+        (b"\x00\x02", "truncated"),
+        (b"\x00\x02\xff", "truncated"),  # the length varint never ends
+        (b"\x00\x02\xff\xff\xff\xff\x0f", "exceeds"),  # 4 GiB declared, nothing follows
+        (b"\x00\x02\x05abc", "exceeds"),
+        (b"\x00\x02\x01a\x00", "trailing"),
+        (b"\x00\x07\x00", "unknown sync"),
+        (b"\x09", "unknown message type"),
+        (b"\x80\x80\x80\x80\x80\x80\x80\x80\x01", "out of range"),  # > 2**53
+        (b"\x01\x03\x01\x01\x01", "truncated"),
+        (b"\x01\x05\x01\x01\x01\x01{", "JSON"),
+        (b"\x01\x07\x01\x01\x01\x03NaN", "JSON"),  # JSON.parse rejects NaN
+        (b"\x01\x06\x01\x01\x01\x02\xff\xfe", "UTF-8"),
+        (b"\x01\x04\xff\xff\xff\x7f", "declares"),
+        (b"\x02\x01", "unknown auth"),
+    ],
+)
 def test_malformed_frames_are_protocol_violations(frame: bytes, reason: str) -> None:
     with pytest.raises(ProtocolViolation, match=reason):
         decode_message(frame)
@@ -115,14 +119,23 @@ def test_arbitrary_bytes_decode_or_raise_protocol_violation(frame: bytes) -> Non
         decode_message(frame)
 
 
-@given(st.lists(st.tuples(st.integers(0, 2**53 - 1), st.integers(0, 2**53 - 1),
-                          st.dictionaries(st.text(max_size=5), st.integers())), max_size=5))
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 2**53 - 1),
+            st.integers(0, 2**53 - 1),
+            st.dictionaries(st.text(max_size=5), st.integers()),
+        ),
+        max_size=5,
+    )
+)
 def test_awareness_encoding_round_trips(raw: list[tuple[int, int, dict[str, int]]]) -> None:
     entries = tuple(AwarenessEntry(c, k, json.dumps(s)) for c, k, s in raw)
     assert decode_message(encode_awareness(entries)) == AwarenessUpdate(entries)
     body = encode_awareness_entries([(c, k, s) for c, k, s in raw])
     assert decode_awareness(body) == tuple(
-        AwarenessEntry(c, k, json.dumps(s, separators=(",", ":"))) for c, k, s in raw)
+        AwarenessEntry(c, k, json.dumps(s, separators=(",", ":"))) for c, k, s in raw
+    )
 
 
 @given(st.integers(0, 2**53 - 1))

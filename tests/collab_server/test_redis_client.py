@@ -31,9 +31,15 @@ def test_both_clients_get_the_same_options_from_settings() -> None:
     async_client = redis_client.open_redis(settings)
     sync_client = redis_client.open_sync_redis(settings)
     assert async_client is not None and sync_client is not None
-    assert _options(async_client) == _options(sync_client) == {
-        "socket_timeout": 1.5, "socket_connect_timeout": 1.5,
-        "health_check_interval": redis_client.HEALTH_CHECK_SECONDS}
+    assert (
+        _options(async_client)
+        == _options(sync_client)
+        == {
+            "socket_timeout": 1.5,
+            "socket_connect_timeout": 1.5,
+            "health_check_interval": redis_client.HEALTH_CHECK_SECONDS,
+        }
+    )
     assert async_client.connection_pool.connection_kwargs["db"] == 3
     assert redis_client.open_redis(settings_for(Path("."))) is None
     assert redis_client.open_sync_redis(settings_for(Path("."))) is None
@@ -55,7 +61,7 @@ async def test_an_unreachable_redis_fails_fast_after_the_shared_retries() -> Non
 
 
 @pytest.mark.services
-def test_the_app_shares_one_client(tmp_path: Path, redis_service: str) -> None:  # noqa: F811
+def test_the_app_shares_one_client(tmp_path: Path, redis_service: str) -> None:
     settings = settings_for(tmp_path, redis_url=redis_service, redis_timeout=3.0)
     with TestClient(create_app(settings)) as client:
         state = client.app.state  # type: ignore[attr-defined]
@@ -74,5 +80,7 @@ def test_the_app_shares_one_client(tmp_path: Path, redis_service: str) -> None: 
         broker_client = state.analysis.enqueuer.broker.client
         assert broker_client is not shared and _options(broker_client) == _options(shared)
         assert client.get("/readyz").status_code == 200
-        assert client.post("/api/auth/login", json={"username": "admin", "password": "x"}
-                           ).status_code == 401  # went through the Redis rate limiter
+        assert (
+            client.post("/api/auth/login", json={"username": "admin", "password": "x"}).status_code
+            == 401
+        )  # went through the Redis rate limiter

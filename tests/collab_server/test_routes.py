@@ -27,8 +27,9 @@ def test_every_route_declares_a_role(tmp_path: Path) -> None:
     routes = _walk(app.routes)
     assert any(isinstance(r, routing.WebSocketRoute) for r in routes)
     missing = [getattr(r, "path", repr(r)) for r in routes if declared_role(r) is None]
-    assert not missing, ("declare role=... on these routes "
-                         f"(collab_server.security.routes): {missing}")
+    assert not missing, (
+        f"declare role=... on these routes (collab_server.security.routes): {missing}"
+    )
     assert {declared_role(r) for r in routes} <= set(NEEDS)
 
 
@@ -37,7 +38,8 @@ async def _secret(request: Request) -> Response:
 
 
 async def test_the_gate_enforces_the_declared_role_and_refuses_undeclared_routes(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     async with live_server(settings_for(tmp_path)) as live:
         live.app.router.routes[:0] = [
             Route("/api/scores/{score_id}/secret", _secret, methods=["GET"], role="owner"),
@@ -45,8 +47,9 @@ async def test_the_gate_enforces_the_declared_role_and_refuses_undeclared_routes
         ]
         ann, bob = await live.user("ann"), await live.user("bob")
         score = await live.score(ann)
-        await live.http.put(f"/api/scores/{score}/access/bob", headers=bearer(ann),
-                            json={"role": "editor"})
+        await live.http.put(
+            f"/api/scores/{score}/access/bob", headers=bearer(ann), json={"role": "editor"}
+        )
         secret = f"/api/scores/{score}/secret"
         assert (await live.http.get(secret, headers=bearer(ann))).json() == {"secret": score}
         refused = await live.http.get(secret, headers=bearer(bob))
@@ -60,10 +63,12 @@ async def test_the_gate_enforces_the_declared_role_and_refuses_undeclared_routes
 async def test_public_pages_never_look_at_a_token(tmp_path: Path) -> None:
     async with live_server(settings_for(tmp_path)) as live:
         for path in ("/healthz", "/docs", "/openapi.json"):
-            page = await live.http.get(path, params={"token": "garbage"},
-                                       headers=bearer("garbage"))
+            page = await live.http.get(path, params={"token": "garbage"}, headers=bearer("garbage"))
             assert page.status_code == 200, path
         # under /api a sent token is still checked, even on a public route
-        login = await live.http.post("/api/auth/login", headers=bearer("garbage"),
-                                     json={"username": "admin", "password": "x"})
+        login = await live.http.post(
+            "/api/auth/login",
+            headers=bearer("garbage"),
+            json={"username": "admin", "password": "x"},
+        )
         assert login.status_code == 401 and "token" in login.text.lower()

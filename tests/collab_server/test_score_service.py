@@ -20,21 +20,26 @@ from tests.collab_server.harness import Backend
 
 
 @pytest.fixture
-async def parts(backend: Backend
-                ) -> AsyncIterator[tuple[ScoreService, AccessControl, CachedResultStore]]:
+async def parts(
+    backend: Backend,
+) -> AsyncIterator[tuple[ScoreService, AccessControl, CachedResultStore]]:
     rooms = RoomManager(backend.hooks, idle_timeout=60)
     accounts = MemoryAccountStore()
     for name in ("ann", "bob"):
         await accounts.create_user(User(name, name.title(), "not-a-hash"))
     access = AccessControl(accounts, backend.storage, rooms)
     results = CachedResultStore(MemoryResultStore(), MemoryCache())
-    yield ScoreService(backend.storage, backend.documents, rooms,
-                       access=access, analyses=results), access, results
+    yield (
+        ScoreService(backend.storage, backend.documents, rooms, access=access, analyses=results),
+        access,
+        results,
+    )
     await rooms.close()
 
 
 async def test_creating_a_score_makes_its_creator_the_owner(
-        parts: tuple[ScoreService, AccessControl, CachedResultStore]) -> None:
+    parts: tuple[ScoreService, AccessControl, CachedResultStore],
+) -> None:
     scores, access, _ = parts
     record = await scores.create(title="Chorale", owner="ann")
     assert await access.role(record.id, Identity(user_id="ann")) == "owner"
@@ -54,7 +59,8 @@ async def _stale_cached_result(results: CachedResultStore, score_id: str) -> Non
 
 
 async def test_restoring_a_score_drops_its_cached_analyses(
-        parts: tuple[ScoreService, AccessControl, CachedResultStore]) -> None:
+    parts: tuple[ScoreService, AccessControl, CachedResultStore],
+) -> None:
     scores, _, results = parts
     record = await scores.create(title="Chorale", owner="ann")
     version = await scores.create_version(record.id, name="first", author="ann")
@@ -65,7 +71,8 @@ async def test_restoring_a_score_drops_its_cached_analyses(
 
 
 async def test_deleting_a_score_drops_its_cached_analyses(
-        parts: tuple[ScoreService, AccessControl, CachedResultStore]) -> None:
+    parts: tuple[ScoreService, AccessControl, CachedResultStore],
+) -> None:
     scores, _, results = parts
     record = await scores.create(title="Chorale", owner="ann")
     await _stale_cached_result(results, record.id)

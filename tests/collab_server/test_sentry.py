@@ -93,7 +93,7 @@ def parse_envelope(body: bytes) -> list[tuple[dict[str, Any], Any]]:
         line, _, rest = rest.partition(b"\n")
         header = json.loads(line)
         if "length" in header:
-            payload, rest = rest[:header["length"]], rest[header["length"] + 1:]
+            payload, rest = rest[: header["length"]], rest[header["length"] + 1 :]
         else:
             payload, _, rest = rest.partition(b"\n")
         items.append((header, json.loads(payload) if payload.startswith(b"{") else payload))
@@ -111,8 +111,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def sentry_settings(tmp_path: Path, receiver: Receiver, **overrides: Any) -> Settings:
-    return settings_for(tmp_path, sentry_dsn=receiver.dsn, instance_id="inst-7",
-                        **overrides)
+    return settings_for(tmp_path, sentry_dsn=receiver.dsn, instance_id="inst-7", **overrides)
 
 
 def wait_for(receiver: Receiver, kind: str, count: int = 1) -> list[dict[str, Any]]:
@@ -135,11 +134,13 @@ def test_server_errors_arrive_tagged_and_scrubbed(tmp_path: Path, receiver: Rece
     settings = sentry_settings(tmp_path, receiver, sentry_slow_ms=60_000)
     assert init_sentry(settings, component="server")
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        token = client.post("/api/auth/login", json={
-            "username": "admin", "password": ADMIN_PASSWORD}).json()["access_token"]
+        token = client.post(
+            "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        ).json()["access_token"]
         assert jwt.get_unverified_header(token)  # a real JWT
-        score_id = client.post("/api/scores", json={"title": "t"},
-                               headers=bearer(token)).json()["id"]
+        score_id = client.post("/api/scores", json={"title": "t"}, headers=bearer(token)).json()[
+            "id"
+        ]
         scores = client.app.state.scores  # type: ignore[attr-defined]
 
         async def broken(score_id: str, *args: Any, **kwargs: Any) -> Any:
@@ -148,11 +149,16 @@ def test_server_errors_arrive_tagged_and_scrubbed(tmp_path: Path, receiver: Rece
 
         scores.get = broken
         scores.rename = broken
-        response = client.get(f"/api/scores/{score_id}?token={token}&view=full",
-                              headers={**bearer(token), "Cookie": f"session={COOKIE}"})
+        response = client.get(
+            f"/api/scores/{score_id}?token={token}&view=full",
+            headers={**bearer(token), "Cookie": f"session={COOKIE}"},
+        )
         assert response.status_code == 500
-        response = client.patch(f"/api/scores/{score_id}", headers=bearer(token),
-                                json={"title": LYRIC, "password": PASSWORD})
+        response = client.patch(
+            f"/api/scores/{score_id}",
+            headers=bearer(token),
+            json={"title": LYRIC, "password": PASSWORD},
+        )
         assert response.status_code == 500
         assert client.get("/healthz").status_code == 200  # fast: no transaction
 
@@ -167,8 +173,9 @@ def test_server_errors_arrive_tagged_and_scrubbed(tmp_path: Path, receiver: Rece
         assert event["server_name"] == "inst-7"
         assert "[Filtered]" in event["exception"]["values"][-1]["value"]
         frames = event["exception"]["values"][-1]["stacktrace"]["frames"]
-        assert frames and not any("vars" in frame and frame["vars"] != "[Filtered]"
-                                  for frame in frames)
+        assert frames and not any(
+            "vars" in frame and frame["vars"] != "[Filtered]" for frame in frames
+        )
         request = event["request"]
         assert "data" not in request and "cookies" not in request
         assert request["url"].endswith(f"/api/scores/{score_id}")
@@ -185,12 +192,16 @@ def test_slow_transactions_arrive_with_the_route(tmp_path: Path, receiver: Recei
     settings = sentry_settings(tmp_path, receiver, sentry_slow_ms=0)
     init_sentry(settings, component="server")
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        token = client.post("/api/auth/login", json={
-            "username": "admin", "password": ADMIN_PASSWORD}).json()["access_token"]
-        score_id = client.post("/api/scores", json={"title": LYRIC},
-                               headers=bearer(token)).json()["id"]
-        assert client.get(f"/api/scores/{score_id}?token={token}",
-                          headers=bearer(token)).status_code == 200
+        token = client.post(
+            "/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        ).json()["access_token"]
+        score_id = client.post("/api/scores", json={"title": LYRIC}, headers=bearer(token)).json()[
+            "id"
+        ]
+        assert (
+            client.get(f"/api/scores/{score_id}?token={token}", headers=bearer(token)).status_code
+            == 200
+        )
         with client.websocket_connect(f"/ws/scores/{score_id}?token={token}") as websocket:
             assert websocket.receive_bytes()  # sync step 1: connected
     transactions = wait_for(receiver, "transaction", 3)
@@ -208,7 +219,8 @@ def test_slow_transactions_arrive_with_the_route(tmp_path: Path, receiver: Recei
 
 
 def test_worker_jobs_report_their_score_without_their_arguments(
-        tmp_path: Path, receiver: Receiver) -> None:
+    tmp_path: Path, receiver: Receiver
+) -> None:
     import dramatiq
     from dramatiq.brokers.stub import StubBroker
 
@@ -273,14 +285,22 @@ def test_scrub_finds_secrets_anywhere() -> None:
     token = jwt.encode({"sub": "u"}, "k" * 32, algorithm="HS256")
     event = {
         "message": f"login with {token} failed",
-        "request": {"url": "http://h/api/scores/s_1/export", "data": {"notes": ["C4"]},
-                    "query_string": f"token={token}&format=mxl",
-                    "headers": {"Authorization": f"Bearer {token}", "Accept": "*/*"},
-                    "cookies": {"session": "x"}},
-        "breadcrumbs": {"values": [{"message": "Bearer abc.def", "data": {
-            "url": "/x?password=p1&y=2", "chat": "hello"}}]},
-        "extra": {"settings": {"jwt_secret": "s", "sentry_dsn": "d", "port": 1},
-                  "score": "s_1"},
+        "request": {
+            "url": "http://h/api/scores/s_1/export",
+            "data": {"notes": ["C4"]},
+            "query_string": f"token={token}&format=mxl",
+            "headers": {"Authorization": f"Bearer {token}", "Accept": "*/*"},
+            "cookies": {"session": "x"},
+        },
+        "breadcrumbs": {
+            "values": [
+                {
+                    "message": "Bearer abc.def",
+                    "data": {"url": "/x?password=p1&y=2", "chat": "hello"},
+                }
+            ]
+        },
+        "extra": {"settings": {"jwt_secret": "s", "sentry_dsn": "d", "port": 1}, "score": "s_1"},
     }
     out = scrub(event, {"instance": "i"})
     text = json.dumps(out)
@@ -301,7 +321,8 @@ class BrokenBrain:
 
 
 async def test_a_failing_agent_task_is_reported_with_its_task(
-        tmp_path: Path, receiver: Receiver) -> None:
+    tmp_path: Path, receiver: Receiver
+) -> None:
     from tests.collab_server.security_helpers import live_server
 
     settings = sentry_settings(tmp_path, receiver)
@@ -311,8 +332,9 @@ async def test_a_failing_agent_task_is_reported_with_its_task(
         score_id = await live.score(token)
         live.app.state.agents.brains = lambda persona, config, memory: BrokenBrain()
         url = f"/api/scores/{score_id}/agents/tasks"
-        started = await live.http.post(url, headers=bearer(token), json={
-            "agent": "aureon", "instruction": LYRIC})
+        started = await live.http.post(
+            url, headers=bearer(token), json={"agent": "aureon", "instruction": LYRIC}
+        )
         assert started.status_code == 202, started.text
         task_id = started.json()["id"]
         deadline = time.monotonic() + 20
@@ -321,8 +343,7 @@ async def test_a_failing_agent_task_is_reported_with_its_task(
             await asyncio.sleep(0.1)
             record = (await live.http.get(f"{url}/{task_id}", headers=bearer(token))).json()
         assert record["status"] == "failed"
-    events = [e for e in await asyncio.to_thread(wait_for, receiver, "event")
-              if e.get("exception")]
+    events = [e for e in await asyncio.to_thread(wait_for, receiver, "event") if e.get("exception")]
     assert events
     event = events[0]
     assert event["exception"]["values"][-1]["type"] == "RuntimeError"
@@ -337,10 +358,21 @@ async def test_a_failing_agent_task_is_reported_with_its_task(
 def test_log_arguments_and_job_arguments_are_dropped() -> None:
     from collab_server.observability.sentry import job_ids
 
-    event = {"logentry": {"message": "could not analyse %r", "params": [LYRIC],
-                          "formatted": f"could not analyse {LYRIC!r}"},
-             "contexts": {"dramatiq": {"data": {"actor_name": "agents.run_task", "args": [
-                 {"id": "t_9", "score_id": "s_9", "instruction": LYRIC}, "editor"]}}}}
+    event = {
+        "logentry": {
+            "message": "could not analyse %r",
+            "params": [LYRIC],
+            "formatted": f"could not analyse {LYRIC!r}",
+        },
+        "contexts": {
+            "dramatiq": {
+                "data": {
+                    "actor_name": "agents.run_task",
+                    "args": [{"id": "t_9", "score_id": "s_9", "instruction": LYRIC}, "editor"],
+                }
+            }
+        },
+    }
     out = scrub(event)
     assert LYRIC not in json.dumps(out)
     assert out["logentry"]["formatted"] == "could not analyse %r"
@@ -350,26 +382,36 @@ def test_log_arguments_and_job_arguments_are_dropped() -> None:
     assert job_ids([]) == {} and job_ids(None) == {}
 
 
-def test_orpheus_serve_reports_when_sentry_dsn_is_set(tmp_path: Path,
-                                                      receiver: Receiver) -> None:
+def test_orpheus_serve_reports_when_sentry_dsn_is_set(tmp_path: Path, receiver: Receiver) -> None:
     """The start-up code: ``orpheus serve`` (a child process) reads SENTRY_DSN and sends
     its requests' transactions, tagged as the server and its instance."""
     import httpx
 
     from tests.collab_server.processes import Instance
 
-    server = Instance("serve-7", {
-        "SENTRY_DSN": receiver.dsn, "ORPHEUS_SENTRY_SLOW_MS": "0",
-        "ORPHEUS_ADMIN_PASSWORD": ADMIN_PASSWORD, "ORPHEUS_LOG_JSON": "0"}, tmp_path)
+    server = Instance(
+        "serve-7",
+        {
+            "SENTRY_DSN": receiver.dsn,
+            "ORPHEUS_SENTRY_SLOW_MS": "0",
+            "ORPHEUS_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "ORPHEUS_LOG_JSON": "0",
+        },
+        tmp_path,
+    )
     server.start()
     try:
         server.wait_ready()
-        login = httpx.post(server.base + "/api/auth/login", timeout=10, json={
-            "username": "admin", "password": ADMIN_PASSWORD})
+        login = httpx.post(
+            server.base + "/api/auth/login",
+            timeout=10,
+            json={"username": "admin", "password": ADMIN_PASSWORD},
+        )
         assert login.status_code == 200
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not any(
-                t["transaction"] == "/api/auth/login" for t in receiver.of_type("transaction")):
+            t["transaction"] == "/api/auth/login" for t in receiver.of_type("transaction")
+        ):
             time.sleep(0.1)
     finally:
         server.stop()

@@ -14,21 +14,42 @@ import pytest
 from tests.collab_server.processes import free_port
 
 
-@pytest.mark.parametrize(("env", "setting", "problem"), [
-    ({"ORPHEUS_ADMIN_PASSWORD": "short"}, "ORPHEUS_ADMIN_PASSWORD", "8 to"),
-    ({"ORPHEUS_PORT": "eighty"}, "ORPHEUS_PORT", "'eighty' is not a whole number"),
-    ({"ORPHEUS_SEND_QUEUE_FRAMES": "1.5"}, "ORPHEUS_SEND_QUEUE_FRAMES", "not a whole number"),
-    ({"DATABASE_URL": "postgresql://orpheus:secret@127.0.0.1:1/test",
-      "ORPHEUS_BLOB_URL": "memory://"}, "DATABASE_URL", "Connection refused"),
-])
-def test_a_bad_setting_stops_serve_with_one_line(tmp_path: Path, env: dict[str, str],
-                                                 setting: str, problem: str) -> None:
+@pytest.mark.parametrize(
+    ("env", "setting", "problem"),
+    [
+        ({"ORPHEUS_ADMIN_PASSWORD": "short"}, "ORPHEUS_ADMIN_PASSWORD", "8 to"),
+        ({"ORPHEUS_PORT": "eighty"}, "ORPHEUS_PORT", "'eighty' is not a whole number"),
+        ({"ORPHEUS_SEND_QUEUE_FRAMES": "1.5"}, "ORPHEUS_SEND_QUEUE_FRAMES", "not a whole number"),
+        (
+            {
+                "DATABASE_URL": "postgresql://orpheus:secret@127.0.0.1:1/test",
+                "ORPHEUS_BLOB_URL": "memory://",
+            },
+            "DATABASE_URL",
+            "Connection refused",
+        ),
+    ],
+)
+def test_a_bad_setting_stops_serve_with_one_line(
+    tmp_path: Path, env: dict[str, str], setting: str, problem: str
+) -> None:
     port = free_port()
     done = subprocess.run(
-        [sys.executable, "-m", "collab_server.cli", "serve", "--port", str(port),
-         "--data-dir", str(tmp_path)],
-        env={**os.environ, "ORPHEUS_LOG_JSON": "1", **env}, capture_output=True,
-        text=True, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "collab_server.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        env={**os.environ, "ORPHEUS_LOG_JSON": "1", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode != 0
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, done.stderr

@@ -19,8 +19,13 @@ async def test_a_short_soak_loses_nothing_and_stays_flat(tmp_path: Path) -> None
     report = await soak(PROFILES["short"], out_dir=tmp_path)
     summary = json.dumps({k: v for k, v in report.items() if k != "memory"})
     assert [what for _, what in report["faults"]] == [
-        "kill -9 instance 3", "instance 3 back", "Redis down", "Redis back",
-        "PostgreSQL cut", "PostgreSQL back"], summary
+        "kill -9 instance 3",
+        "instance 3 back",
+        "Redis down",
+        "Redis back",
+        "PostgreSQL cut",
+        "PostgreSQL back",
+    ], summary
     assert report["edits"] > 1000 and report["reconnects"] > 0, summary
     # every score holds exactly what its clients wrote, acknowledged edits included
     assert report["every_score_complete"], summary

@@ -22,8 +22,9 @@ FIXTURES = Path(__file__).parents[1] / "score_model" / "fixtures"
 def client(tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(data_dir=tmp_path, log_json=False, admin_password="admin-password")
     with TestClient(create_app(settings)) as test_client:
-        login = test_client.post("/api/auth/login",
-                                 json={"username": "admin", "password": "admin-password"})
+        login = test_client.post(
+            "/api/auth/login", json={"username": "admin", "password": "admin-password"}
+        )
         test_client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
         yield test_client
 
@@ -40,14 +41,13 @@ def exported_titles(client: TestClient, score_id: str) -> tuple[str, str | None]
     return meta["title"], SafeET.fromstring(xml).findtext("work/work-title")
 
 
-def test_an_untitled_upload_carries_its_file_name_into_every_export(
-        client: TestClient) -> None:
+def test_an_untitled_upload_carries_its_file_name_into_every_export(client: TestClient) -> None:
     xml = (FIXTURES / "features.musicxml").read_bytes()
     untitled = xml.replace(b"<work-title>", b"<work-number>").replace(
-        b"</work-title>", b"</work-number>")
+        b"</work-title>", b"</work-number>"
+    )
     root = SafeET.fromstring(untitled)
-    assert root.findtext("work/work-title") is None and root.findtext(
-        "movement-title") is None
+    assert root.findtext("work/work-title") is None and root.findtext("movement-title") is None
     record = upload(client, untitled, "Sonata in G.musicxml")
     assert record["title"] == "Sonata in G"
     assert exported_titles(client, record["id"]) == ("Sonata in G", "Sonata in G")
@@ -60,8 +60,7 @@ def test_a_title_given_at_upload_wins_and_reaches_the_document(client: TestClien
     assert exported_titles(client, response.json()["id"]) == ("Analysed", "Analysed")
 
 
-def test_rename_and_a_client_edit_of_meta_title_keep_both_in_step(
-        client: TestClient) -> None:
+def test_rename_and_a_client_edit_of_meta_title_keep_both_in_step(client: TestClient) -> None:
     score_id = client.post("/api/scores", json={"title": "Draft"}).json()["id"]
     client.patch(f"/api/scores/{score_id}", json={"title": "Fugue"})
     assert exported_titles(client, score_id) == ("Fugue", "Fugue")
@@ -69,8 +68,11 @@ def test_rename_and_a_client_edit_of_meta_title_keep_both_in_step(
     service = client.app.state.scores  # type: ignore[attr-defined]
 
     async def client_edit() -> None:
-        await service.edit(score_id, lambda editor: editor.set_metadata(title="Canon\x07 "),
-                           origin=Origin.client("c1"))
+        await service.edit(
+            score_id,
+            lambda editor: editor.set_metadata(title="Canon\x07 "),
+            origin=Origin.client("c1"),
+        )
 
     client.portal.call(client_edit)  # type: ignore[union-attr]
     deadline = time.monotonic() + 5

@@ -15,8 +15,7 @@ from tests.collab_server.clients import YClient
 from tests.collab_server.security_helpers import bearer, live_server, settings_for
 
 
-async def test_delete_moves_to_the_owners_trash_and_restore_brings_it_back(
-        tmp_path: Path) -> None:
+async def test_delete_moves_to_the_owners_trash_and_restore_brings_it_back(tmp_path: Path) -> None:
     async with live_server(settings_for(tmp_path)) as live:
         ann, bob = await live.user("ann"), await live.user("bob")
         admin = await live.login("admin", "admin-password")
@@ -24,16 +23,18 @@ async def test_delete_moves_to_the_owners_trash_and_restore_brings_it_back(
         note_client = YClient(live.ws(score, ann))
         await note_client.connect()
         await asyncio.wait_for(note_client.synced.wait(), 5)
-        before = (await live.http.get(f"/api/scores/{score}/export?format=json",
-                                      headers=bearer(ann))).content
+        before = (
+            await live.http.get(f"/api/scores/{score}/export?format=json", headers=bearer(ann))
+        ).content
 
-        assert (await live.http.delete(f"/api/scores/{score}",
-                                       headers=bearer(bob))).status_code == 403
-        assert (await live.http.delete(f"/api/scores/{score}",
-                                       headers=bearer(ann))).status_code == 204
+        assert (
+            await live.http.delete(f"/api/scores/{score}", headers=bearer(bob))
+        ).status_code == 403
+        assert (
+            await live.http.delete(f"/api/scores/{score}", headers=bearer(ann))
+        ).status_code == 204
         assert await note_client.wait_closed() == 4404  # live sessions end
-        assert (await live.http.get(f"/api/scores/{score}",
-                                    headers=bearer(ann))).status_code == 404
+        assert (await live.http.get(f"/api/scores/{score}", headers=bearer(ann))).status_code == 404
         listed = (await live.http.get("/api/scores", headers=bearer(ann))).json()["scores"]
         assert score not in [s["id"] for s in listed]
 
@@ -44,15 +45,18 @@ async def test_delete_moves_to_the_owners_trash_and_restore_brings_it_back(
         everyone = (await live.http.get("/api/trash", headers=bearer(admin))).json()
         assert [s["id"] for s in everyone["scores"]] == [score]
         # only its owner (or an admin) restores or purges it
-        assert (await live.http.post(f"/api/trash/{score}/restore",
-                                     headers=bearer(bob))).status_code == 404
-        assert (await live.http.delete(f"/api/trash/{score}",
-                                       headers=bearer(bob))).status_code == 404
+        assert (
+            await live.http.post(f"/api/trash/{score}/restore", headers=bearer(bob))
+        ).status_code == 404
+        assert (
+            await live.http.delete(f"/api/trash/{score}", headers=bearer(bob))
+        ).status_code == 404
 
         restored = await live.http.post(f"/api/trash/{score}/restore", headers=bearer(ann))
         assert restored.status_code == 200 and restored.json()["id"] == score
-        after = (await live.http.get(f"/api/scores/{score}/export?format=json",
-                                     headers=bearer(ann))).content
+        after = (
+            await live.http.get(f"/api/scores/{score}/export?format=json", headers=bearer(ann))
+        ).content
         assert after == before
         assert (await live.http.get("/api/trash", headers=bearer(ann))).json()["scores"] == []
         again = YClient(live.ws(score, ann))  # editable again
@@ -62,11 +66,13 @@ async def test_delete_moves_to_the_owners_trash_and_restore_brings_it_back(
 
         # deleting from the trash purges at once
         await live.http.delete(f"/api/scores/{score}", headers=bearer(ann))
-        assert (await live.http.delete(f"/api/trash/{score}",
-                                       headers=bearer(ann))).status_code == 204
+        assert (
+            await live.http.delete(f"/api/trash/{score}", headers=bearer(ann))
+        ).status_code == 204
         assert (await live.http.get("/api/trash", headers=bearer(ann))).json()["scores"] == []
-        assert (await live.http.post(f"/api/trash/{score}/restore",
-                                     headers=bearer(ann))).status_code == 404
+        assert (
+            await live.http.post(f"/api/trash/{score}/restore", headers=bearer(ann))
+        ).status_code == 404
 
 
 async def test_scores_are_purged_once_their_time_is_up(tmp_path: Path) -> None:
@@ -90,8 +96,9 @@ async def test_with_the_trash_off_delete_is_immediate(tmp_path: Path) -> None:
     async with live_server(settings_for(tmp_path, trash_days=0)) as live:
         ann = await live.user("ann")
         score = await live.score(ann)
-        assert (await live.http.delete(f"/api/scores/{score}",
-                                       headers=bearer(ann))).status_code == 204
+        assert (
+            await live.http.delete(f"/api/scores/{score}", headers=bearer(ann))
+        ).status_code == 204
         assert (await live.http.get("/api/trash", headers=bearer(ann))).json()["scores"] == []
 
 

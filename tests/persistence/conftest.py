@@ -41,18 +41,23 @@ async def _memory(request: pytest.FixtureRequest, tmp: Path) -> Backend:
 
 
 async def _sqlite(request: pytest.FixtureRequest, tmp: Path) -> Backend:
-    return await open_backend(BackendConfig(f"sqlite:///{tmp / 'orpheus.db'}",
-                                            f"file://{tmp / 'blobs'}"))
+    return await open_backend(
+        BackendConfig(f"sqlite:///{tmp / 'orpheus.db'}", f"file://{tmp / 'blobs'}")
+    )
 
 
 async def _postgres(request: pytest.FixtureRequest, tmp: Path) -> Backend:
     dsn: str = request.getfixturevalue("postgres_dsn")
     server: S3Server = request.getfixturevalue("s3_server")
     bucket: str = request.getfixturevalue("s3_test_bucket")
-    backend = await open_backend(BackendConfig(
-        f"{dsn}{'&' if '?' in dsn else '?'}max_size=4",
-        f"s3://{bucket}/test-{secrets.token_hex(6)}", server.options(),
-        application_name="orpheus-contract"))  # migrates a fresh database
+    backend = await open_backend(
+        BackendConfig(
+            f"{dsn}{'&' if '?' in dsn else '?'}max_size=4",
+            f"s3://{bucket}/test-{secrets.token_hex(6)}",
+            server.options(),
+            application_name="orpheus-contract",
+        )
+    )  # migrates a fresh database
     await reset_postgres(dsn)
     return backend
 
@@ -87,8 +92,10 @@ SERVICE_BACKENDS = {"postgres", "s3"}
 
 
 def _params(names: list[str]) -> list[object]:
-    return [pytest.param(name, marks=pytest.mark.services) if name in SERVICE_BACKENDS
-            else name for name in names]
+    return [
+        pytest.param(name, marks=pytest.mark.services) if name in SERVICE_BACKENDS else name
+        for name in names
+    ]
 
 
 @pytest.fixture(params=_params(list(BACKENDS)))

@@ -104,16 +104,15 @@ async def test_links(stores: tuple[Storage, AccountStore]) -> None:
     storage, accounts = stores
     await accounts.create_user(User("ann"))
     s1 = await _score(storage, "s1")
-    link = await accounts.create_link(s1, role="viewer", token_hash=b"\x07" * 32,
-                                      created_by="ann", expires_at=2e9)
-    assert (link.role, link.score_id, link.expires_at, link.revoked) == ("viewer", s1, 2e9,
-                                                                        False)
+    link = await accounts.create_link(
+        s1, role="viewer", token_hash=b"\x07" * 32, created_by="ann", expires_at=2e9
+    )
+    assert (link.role, link.score_id, link.expires_at, link.revoked) == ("viewer", s1, 2e9, False)
     assert await accounts.find_link(b"\x07" * 32) == link
     assert await accounts.find_link(b"\x08" * 32) is None
     with pytest.raises(ValueError):
         await accounts.create_link(s1, role="owner", token_hash=b"\x09" * 32, created_by=None)
-    edit = await accounts.create_link(s1, role="editor", token_hash=b"\x0a" * 32,
-                                      created_by=None)
+    edit = await accounts.create_link(s1, role="editor", token_hash=b"\x0a" * 32, created_by=None)
     assert [x.id for x in await accounts.list_links(s1)] == [link.id, edit.id]
     with pytest.raises(NotFound):
         await accounts.revoke_link("s-other", link.id)

@@ -74,13 +74,15 @@ async def test_postgres_stores_share_one_pool(postgres_dsn: str, tmp_path: Path)
 
 
 def test_config_repr_hides_secrets() -> None:
-    config = BackendConfig("postgresql://orpheus:hunter2@db/orpheus", "s3://b/p",
-                           {"secret_access_key": "hunter3"})
+    config = BackendConfig(
+        "postgresql://orpheus:hunter2@db/orpheus", "s3://b/p", {"secret_access_key": "hunter3"}
+    )
     assert "hunter2" not in repr(config) and "hunter3" not in repr(config)
 
 
 async def test_sqlite_relative_path_and_default_blob_folder(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     storage = await open_storage("sqlite:///data/orpheus.db")
     try:
@@ -111,11 +113,22 @@ async def test_sqlite_absolute_path_options_and_reopen(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-@pytest.mark.parametrize("url", [
-    "postgresql://orpheus:secret@db.example/orpheus", "mysql://x/y", "no-scheme", "",
-    "sqlite://", "sqlite:///", "sqlite://host/x.db", "sqlite:///x.db?synchronous=OFF",
-    "sqlite:///x.db?cache=shared", "memory://host", "memory:///path",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://orpheus:secret@db.example/orpheus",
+        "mysql://x/y",
+        "no-scheme",
+        "",
+        "sqlite://",
+        "sqlite:///",
+        "sqlite://host/x.db",
+        "sqlite:///x.db?synchronous=OFF",
+        "sqlite:///x.db?cache=shared",
+        "memory://host",
+        "memory:///path",
+    ],
+)
 async def test_bad_database_urls_are_refused_clearly(url: str) -> None:
     with pytest.raises(ValueError) as info:
         await open_storage(url)
@@ -126,8 +139,10 @@ async def test_bad_database_urls_are_refused_clearly(url: str) -> None:
         assert "blob_url" in str(info.value)  # PostgreSQL keeps its bytes elsewhere
 
 
-@pytest.mark.parametrize("url", ["s3://", "s3://key:secret@bucket/p", "file://otherhost/x",
-                                 "file:", "memory://x", "nothing"])
+@pytest.mark.parametrize(
+    "url",
+    ["s3://", "s3://key:secret@bucket/p", "file://otherhost/x", "file:", "memory://x", "nothing"],
+)
 def test_bad_blob_urls_are_refused_clearly(url: str) -> None:
     with pytest.raises(ValueError):
         open_blob_store(url)

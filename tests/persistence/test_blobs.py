@@ -44,8 +44,21 @@ async def test_blobs_delete_prefix(blobs: BlobStore) -> None:
     await blobs.delete_prefix("nothing/here/")
 
 
-BAD_KEYS = ["", "/abs", "../up", "a/../../b", "a/./b", "a//b", "a/", "a\\b", ".hidden",
-            "a/.tmp", "nul\x00", "sp ace", "é"]
+BAD_KEYS = [
+    "",
+    "/abs",
+    "../up",
+    "a/../../b",
+    "a/./b",
+    "a//b",
+    "a/",
+    "a\\b",
+    ".hidden",
+    "a/.tmp",
+    "nul\x00",
+    "sp ace",
+    "é",
+]
 
 
 @pytest.mark.parametrize("key", BAD_KEYS)

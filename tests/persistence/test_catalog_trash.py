@@ -22,8 +22,9 @@ async def test_trash_hides_keeps_restores_and_purges(storage: Storage) -> None:
         await catalog.create_score(ScoreRecord(score_id, score_id.upper(), owner=owner))
     await storage.log.append("s1", 1, [b"\x00\x00"])
     await storage.snapshots.save_snapshot("s1", Snapshot(1, 1, b"state"))
-    version = await storage.versions.create_version("s1", name="v", author="ann", epoch=1,
-                                                    state=b"version")
+    version = await storage.versions.create_version(
+        "s1", name="v", author="ann", epoch=1, state=b"version"
+    )
     before = time.time()
     trashed = await catalog.trash_score("s1")
     assert trashed.deleted_at is not None and trashed.deleted_at >= before - 1

@@ -26,15 +26,13 @@ def pair(backend: Backend) -> Pair:
     return Pair(backend.storage.catalog, backend.conversations)
 
 
-def said(text: str, *, at: float = 1.0, author: str | None = "ada",
-         kind: str = "user") -> Message:
+def said(text: str, *, at: float = 1.0, author: str | None = "ada", kind: str = "user") -> Message:
     return Message(author, kind, {"text": text}, at)  # type: ignore[arg-type]
 
 
 async def test_append_returns_growing_ids_and_recent_is_oldest_first(pair: Pair) -> None:
     await pair.catalog.create_score(ScoreRecord("s1"))
-    ids = [await pair.conversations.append("s1", said(f"m{i}", at=float(i)))
-           for i in range(5)]
+    ids = [await pair.conversations.append("s1", said(f"m{i}", at=float(i))) for i in range(5)]
     assert ids == sorted(ids) and len(set(ids)) == 5
     recent = await pair.conversations.recent("s1")
     assert [m.body["text"] for m in recent] == ["m0", "m1", "m2", "m3", "m4"]
@@ -45,8 +43,14 @@ async def test_append_returns_growing_ids_and_recent_is_oldest_first(pair: Pair)
 
 async def test_message_fields_round_trip(pair: Pair) -> None:
     await pair.catalog.create_score(ScoreRecord("s1"))
-    body = {"text": "Harmonise bars 3-4 ♪", "mentions": ["bach"], "task": {"id": "t1",
-            "bars": [3, 4]}, "ok": True, "score": 0.5, "none": None}
+    body = {
+        "text": "Harmonise bars 3-4 ♪",
+        "mentions": ["bach"],
+        "task": {"id": "t1", "bars": [3, 4]},
+        "ok": True,
+        "score": 0.5,
+        "none": None,
+    }
     message = Message(None, "system", body, 1700000000.25)
     await pair.conversations.append("s1", message)
     [stored] = await pair.conversations.recent("s1")
@@ -58,8 +62,7 @@ async def test_limit_keeps_the_newest(pair: Pair) -> None:
     await pair.catalog.create_score(ScoreRecord("s1"))
     for i in range(6):
         await pair.conversations.append("s1", said(f"m{i}"))
-    assert [m.body["text"] for m in await pair.conversations.recent("s1", limit=2)] == [
-        "m4", "m5"]
+    assert [m.body["text"] for m in await pair.conversations.recent("s1", limit=2)] == ["m4", "m5"]
     assert await pair.conversations.recent("s1", limit=0) == []
 
 
@@ -72,8 +75,9 @@ async def test_max_chars_trims_from_the_newest_backwards(pair: Pair) -> None:
     assert sizes[1] == sizes[2] == len('{"text":"' + "b" * 10 + '"}')
     two = await pair.conversations.recent("s1", max_chars=sizes[1] + sizes[2])
     assert [m.body["text"][0] for m in two] == ["b", "c"]
-    assert [m.body["text"][0] for m in await pair.conversations.recent(
-        "s1", max_chars=sum(sizes))] == ["a", "b", "c"]
+    assert [
+        m.body["text"][0] for m in await pair.conversations.recent("s1", max_chars=sum(sizes))
+    ] == ["a", "b", "c"]
     assert await pair.conversations.recent("s1", max_chars=sizes[2] - 1) == []
 
 
@@ -116,14 +120,17 @@ async def test_deleting_a_score_deletes_its_messages(pair: Pair) -> None:
     assert [m.body["text"] for m in await pair.conversations.recent("s2")] == ["kept"]
 
 
-@pytest.mark.parametrize("message", [
-    Message("ada", "robot", {"text": "x"}, 1.0),  # type: ignore[arg-type]
-    Message("ada", "user", ["not", "an", "object"], 1.0),  # type: ignore[arg-type]
-    Message("ada", "user", {"x": float("nan")}, 1.0),
-    Message("ada", "user", {"x": object()}, 1.0),
-    Message("", "user", {"text": "x"}, 1.0),
-    Message("ada", "user", {"text": "x"}, float("inf")),
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        Message("ada", "robot", {"text": "x"}, 1.0),  # type: ignore[arg-type]
+        Message("ada", "user", ["not", "an", "object"], 1.0),  # type: ignore[arg-type]
+        Message("ada", "user", {"x": float("nan")}, 1.0),
+        Message("ada", "user", {"x": object()}, 1.0),
+        Message("", "user", {"text": "x"}, 1.0),
+        Message("ada", "user", {"text": "x"}, float("inf")),
+    ],
+)
 async def test_invalid_messages_are_refused(pair: Pair, message: Message) -> None:
     await pair.catalog.create_score(ScoreRecord("s1"))
     with pytest.raises(ValueError):
@@ -144,8 +151,7 @@ async def test_invalid_arguments_are_refused(pair: Pair) -> None:
 
 async def test_concurrent_appends_get_distinct_ids_in_read_order(pair: Pair) -> None:
     await pair.catalog.create_score(ScoreRecord("s1"))
-    ids = await asyncio.gather(*(pair.conversations.append("s1", said(f"m{i}"))
-                                 for i in range(20)))
+    ids = await asyncio.gather(*(pair.conversations.append("s1", said(f"m{i}")) for i in range(20)))
     assert len(set(ids)) == 20
     recent = await pair.conversations.recent("s1", limit=100)
     assert [m.id for m in recent] == sorted(ids)

@@ -19,11 +19,22 @@ WRITER = Path(__file__).with_name("crash_writer.py")
 
 
 async def _run_and_kill(database_url: str, prefix: str, acks_before_kill: int) -> list[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(WRITER), database_url, "s", "4", prefix, cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        str(WRITER),
+        database_url,
+        "s",
+        "4",
+        prefix,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     assert proc.stdout is not None and proc.stderr is not None
     acked: list[str] = []
     try:

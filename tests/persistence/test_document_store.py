@@ -40,8 +40,12 @@ async def test_create_and_load_empty_and_with_state(documents: DocumentStore) ->
     record = await documents.create("empty", "Empty", "ann")
     assert (record.id, record.title, record.owner, record.epoch) == ("empty", "Empty", "ann", 1)
     loaded = await documents.load("empty")
-    assert (loaded.epoch, loaded.state, loaded.seq, loaded.retired_clients) == (1, b"", 0,
-                                                                                frozenset())
+    assert (loaded.epoch, loaded.state, loaded.seq, loaded.retired_clients) == (
+        1,
+        b"",
+        0,
+        frozenset(),
+    )
     writer = Writer()
     writer.set("k", "v")
     await documents.create("full", state=writer.doc.get_update())
@@ -52,8 +56,7 @@ async def test_create_and_load_empty_and_with_state(documents: DocumentStore) ->
         await documents.load("bad")
 
 
-async def test_load_after_appends_equals_applying_every_update(
-        documents: DocumentStore) -> None:
+async def test_load_after_appends_equals_applying_every_update(documents: DocumentStore) -> None:
     await documents.create("s")
     writers = [Writer(f"w{i}") for i in range(3)]
     updates: list[bytes] = []
@@ -72,7 +75,8 @@ async def test_load_after_appends_equals_applying_every_update(
 
 
 async def test_compaction_trims_log_and_keeps_content(
-        documents: DocumentStore, storage: Storage) -> None:
+    documents: DocumentStore, storage: Storage
+) -> None:
     await documents.create("s")
     writer = Writer()
     updates = [writer.set(f"k{i}", "x" * 50) for i in range(40)]
@@ -110,8 +114,9 @@ async def test_compaction_runs_in_the_background_every_n_entries(storage: Storag
     await reopened.close()
 
 
-async def _interleave(storage: Storage, plan: list[tuple[str, int]], seed: int,
-                      window: float = 0.0) -> None:
+async def _interleave(
+    storage: Storage, plan: list[tuple[str, int]], seed: int, window: float = 0.0
+) -> None:
     """Writers append while compactions run; then every acknowledged update is loaded."""
     documents = DocumentStore(storage, commit_window=window, compact_every=7)
     await documents.create("s")
@@ -156,28 +161,38 @@ async def _interleave(storage: Storage, plan: list[tuple[str, int]], seed: int,
     assert after_close.seq == len(acked)
 
 
-_PLANS = st.lists(st.tuples(st.sampled_from(["a", "b", "c", "compact", "load"]),
-                            st.integers(0, 12)), min_size=2, max_size=10)
+_PLANS = st.lists(
+    st.tuples(st.sampled_from(["a", "b", "c", "compact", "load"]), st.integers(0, 12)),
+    min_size=2,
+    max_size=10,
+)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 @given(plan=_PLANS, seed=st.integers(0, 2**32))
 def test_compaction_under_concurrent_appends_loses_nothing_memory(
-        plan: list[tuple[str, int]], seed: int) -> None:
+    plan: list[tuple[str, int]], seed: int
+) -> None:
     asyncio.run(_interleave(JitteryStorage(MemoryStorage(), seed), plan, seed))  # type: ignore[arg-type]
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 @given(plan=_PLANS, seed=st.integers(0, 2**32))
 def test_compaction_under_concurrent_appends_loses_nothing_sqlite(
-        plan: list[tuple[str, int]], seed: int) -> None:
+    plan: list[tuple[str, int]], seed: int
+) -> None:
     async def run() -> None:
         with tempfile.TemporaryDirectory() as tmp:
-            storage = SqliteStorage(Path(tmp) / "db.sqlite", FileBlobStore(Path(tmp) / "b"),
-                                    synchronous="NORMAL")
+            storage = SqliteStorage(
+                Path(tmp) / "db.sqlite", FileBlobStore(Path(tmp) / "b"), synchronous="NORMAL"
+            )
             try:
-                await _interleave(JitteryStorage(storage, seed), plan, seed,  # type: ignore[arg-type]
-                                  window=0.0005)
+                await _interleave(
+                    JitteryStorage(storage, seed),
+                    plan,
+                    seed,  # type: ignore[arg-type]
+                    window=0.0005,
+                )
             finally:
                 await storage.close()
 
@@ -188,14 +203,19 @@ def test_compaction_under_concurrent_appends_loses_nothing_sqlite(
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @given(plan=_PLANS, seed=st.integers(0, 2**32))
 def test_compaction_under_concurrent_appends_loses_nothing_postgres(
-        postgres_dsn: str, plan: list[tuple[str, int]], seed: int) -> None:
+    postgres_dsn: str, plan: list[tuple[str, int]], seed: int
+) -> None:
     async def run() -> None:
         await reset_postgres(postgres_dsn)
         storage = PostgresStorage(postgres_dsn, MemoryBlobStore(), min_size=1, max_size=4)
         await storage.open()
         try:
-            await _interleave(JitteryStorage(storage, seed), plan, seed,  # type: ignore[arg-type]
-                              window=0.0005)
+            await _interleave(
+                JitteryStorage(storage, seed),
+                plan,
+                seed,  # type: ignore[arg-type]
+                window=0.0005,
+            )
         finally:
             await storage.close()
 
@@ -203,7 +223,8 @@ def test_compaction_under_concurrent_appends_loses_nothing_postgres(
 
 
 async def test_reset_starts_a_new_epoch_and_retires_client_ids(
-        documents: DocumentStore, storage: Storage) -> None:
+    documents: DocumentStore, storage: Storage
+) -> None:
     await documents.create("s")
     a, b = Writer("a"), Writer("b")
     await documents.append("s", 1, [a.set(), b.set()])
@@ -224,8 +245,7 @@ async def test_reset_starts_a_new_epoch_and_retires_client_ids(
     third.set("third", 3)
     assert await documents.reset("s", third.doc.get_update()) == 3
     loaded = await documents.load("s")
-    assert loaded.retired_clients == {a.client_id, b.client_id, restored.client_id,
-                                      c.client_id}
+    assert loaded.retired_clients == {a.client_id, b.client_id, restored.client_id, c.client_id}
     assert content(loaded.state) == {"third": 3}
     # compaction carries the retired ids forward
     await documents.append("s", 3, [third.set("more", 1)])
@@ -262,7 +282,8 @@ async def test_reset_refuses_bad_state_and_unknown_scores(documents: DocumentSto
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("instances", [1, 2])
 async def test_reset_racing_appends_retires_every_acknowledged_client(
-        storage: Storage, seed: int, instances: int) -> None:
+    storage: Storage, seed: int, instances: int
+) -> None:
     """Writers append until the reset refuses them; every client that got an append
     acknowledged in the old epoch must be retired. With two instances (two stores on one
     backend) the reset cannot hold the writers back and relies on its compare-and-set."""
@@ -305,8 +326,7 @@ async def test_reset_racing_appends_retires_every_acknowledged_client(
     await resetting.close()
 
 
-async def test_appends_for_a_deleted_score_fail(documents: DocumentStore,
-                                                storage: Storage) -> None:
+async def test_appends_for_a_deleted_score_fail(documents: DocumentStore, storage: Storage) -> None:
     await documents.create("s")
     await storage.catalog.delete_score("s")
     with pytest.raises(NotFound):
@@ -339,8 +359,7 @@ async def test_failed_snapshot_store_raises_and_loses_nothing(tmp_path: Path) ->
         await storage.close()
 
 
-async def test_corrupt_log_entry_is_reported(documents: DocumentStore,
-                                             storage: Storage) -> None:
+async def test_corrupt_log_entry_is_reported(documents: DocumentStore, storage: Storage) -> None:
     await documents.create("s")
     await storage.log.append("s", 1, [Writer().set(), b"\x05garbage"])
     with pytest.raises(StorageError, match="corrupt"):

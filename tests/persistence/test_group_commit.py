@@ -46,8 +46,7 @@ async def _scores(storage: Storage, *ids: str) -> None:
         await storage.catalog.create_score(ScoreRecord(score_id))
 
 
-async def test_concurrent_appends_across_scores_share_one_transaction(
-        storage: Storage) -> None:
+async def test_concurrent_appends_across_scores_share_one_transaction(storage: Storage) -> None:
     await _scores(storage, "a", "b", "c")
     counting = CountingLog(storage.log)
     log = GroupCommitLog(counting, window=0.02)
@@ -57,7 +56,8 @@ async def test_concurrent_appends_across_scores_share_one_transaction(
     assert seqs == [i + 1 for i in range(10) for _ in "abc"]
     for sid in "abc":
         assert [e.data for e in await storage.log.read(sid, 1)] == [
-            f"{sid}{i}".encode() for i in range(10)]
+            f"{sid}{i}".encode() for i in range(10)
+        ]
 
 
 async def test_sqlite_commits_once_per_batch(tmp_path: Path) -> None:
@@ -108,9 +108,12 @@ async def test_refusals_go_to_their_own_callers_only(storage: Storage) -> None:
     counting = CountingLog(storage.log)
     log = GroupCommitLog(counting, window=0.01)
     results = await asyncio.gather(
-        log.append("ok", 1, [b"1"]), log.append("reset", 1, [b"stale"]),
-        log.append("gone", 1, [b"?"]), log.append("ok", 1, [b"2"]),
-        return_exceptions=True)
+        log.append("ok", 1, [b"1"]),
+        log.append("reset", 1, [b"stale"]),
+        log.append("gone", 1, [b"?"]),
+        log.append("ok", 1, [b"2"]),
+        return_exceptions=True,
+    )
     assert counting.batches == [4]
     assert results[0] == 1 and results[3] == 2
     assert isinstance(results[1], StaleEpoch) and isinstance(results[2], NotFound)
@@ -118,15 +121,22 @@ async def test_refusals_go_to_their_own_callers_only(storage: Storage) -> None:
     assert many[0] == 3 and isinstance(many[1], StaleEpoch)
 
 
-@pytest.mark.parametrize("error", [sqlite3.OperationalError("disk I/O error"),
-                                   OSError(5, "EIO"), StorageError("connection lost")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        sqlite3.OperationalError("disk I/O error"),
+        OSError(5, "EIO"),
+        StorageError("connection lost"),
+    ],
+)
 async def test_a_failed_batch_fails_every_caller(storage: Storage, error: Exception) -> None:
     await _scores(storage, "a", "b")
     counting = CountingLog(storage.log)
     log = GroupCommitLog(counting, window=0.01)
     counting.fail_with = error
-    results = await asyncio.gather(*(log.append(sid, 1, [b"x"]) for sid in "abab"),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        *(log.append(sid, 1, [b"x"]) for sid in "abab"), return_exceptions=True
+    )
     assert counting.batches == [4]
     assert all(isinstance(r, StorageError) and r.__cause__ is error for r in results)
     assert await storage.log.read("a", 1) == []

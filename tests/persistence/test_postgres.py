@@ -34,8 +34,9 @@ def _name() -> str:
 
 @pytest.fixture
 async def pg(postgres_dsn: str) -> AsyncIterator[PostgresStorage]:
-    storage = PostgresStorage(postgres_dsn, MemoryBlobStore(), min_size=1, max_size=4,
-                              application_name=_name())
+    storage = PostgresStorage(
+        postgres_dsn, MemoryBlobStore(), min_size=1, max_size=4, application_name=_name()
+    )
     await storage.open()
     await reset_postgres(postgres_dsn)
     yield storage
@@ -58,9 +59,11 @@ async def _wait_until_blocked(dsn: str, application_name: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
         for _ in range(200):
-            if await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE "
-                                   "application_name = $1 AND wait_event_type = 'Lock'",
-                                   application_name):
+            if await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE "
+                "application_name = $1 AND wait_event_type = 'Lock'",
+                application_name,
+            ):
                 return
             await asyncio.sleep(0.01)
         raise AssertionError("the call never waited for the lock")
@@ -68,14 +71,16 @@ async def _wait_until_blocked(dsn: str, application_name: str) -> None:
         await conn.close()
 
 
-async def test_group_commit_across_scores_is_one_transaction(pg: PostgresStorage,
-                                                             postgres_dsn: str) -> None:
+async def test_group_commit_across_scores_is_one_transaction(
+    pg: PostgresStorage, postgres_dsn: str
+) -> None:
     for score_id in "abc":
         await pg.catalog.create_score(ScoreRecord(score_id))
     log = GroupCommitLog(pg.log, window=0.02)
     before = pg.db.transactions
-    seqs = await asyncio.gather(*(log.append(sid, 1, [f"{sid}{i}".encode()] * 2)
-                                  for i in range(10) for sid in "abc"))
+    seqs = await asyncio.gather(
+        *(log.append(sid, 1, [f"{sid}{i}".encode()] * 2) for i in range(10) for sid in "abc")
+    )
     assert seqs == [2 * i + 2 for i in range(10) for _ in "abc"]
     assert pg.db.transactions - before == 1
     conn = await asyncpg.connect(postgres_dsn)
@@ -90,8 +95,9 @@ async def test_group_commit_across_scores_is_one_transaction(pg: PostgresStorage
 
 async def test_a_failed_batch_commits_nothing(postgres_dsn: str) -> None:
     """A statement timeout (here: a lock held elsewhere) fails the whole batch."""
-    storage = PostgresStorage(postgres_dsn, MemoryBlobStore(), command_timeout=0.3,
-                              application_name=_name())
+    storage = PostgresStorage(
+        postgres_dsn, MemoryBlobStore(), command_timeout=0.3, application_name=_name()
+    )
     try:
         await storage.open()
         await reset_postgres(postgres_dsn)
@@ -108,7 +114,8 @@ async def test_a_failed_batch_commits_nothing(postgres_dsn: str) -> None:
 
 
 async def test_a_connection_killed_mid_call_raises_storage_error_then_recovers(
-        pg: PostgresStorage, postgres_dsn: str) -> None:
+    pg: PostgresStorage, postgres_dsn: str
+) -> None:
     await pg.catalog.create_score(ScoreRecord("s"))
     async with _row_locked(postgres_dsn, "s"):
         call = asyncio.ensure_future(pg.log.append("s", 1, [b"lost"]))
@@ -122,7 +129,8 @@ async def test_a_connection_killed_mid_call_raises_storage_error_then_recovers(
 
 
 async def test_backends_killed_under_load_lose_no_acknowledged_update(
-        pg: PostgresStorage, postgres_dsn: str) -> None:
+    pg: PostgresStorage, postgres_dsn: str
+) -> None:
     """Writers retry on StorageError, as a room does (a retried update may be stored
     twice: Yjs updates are idempotent); the server kills every connection three times
     meanwhile. Everything acknowledged is there, and seqs stay gap-free."""
@@ -168,14 +176,14 @@ async def test_backends_killed_under_load_lose_no_acknowledged_update(
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # no gap after the snapshot
 
 
-async def test_two_instances_share_seqs_without_gaps(pg: PostgresStorage,
-                                                      postgres_dsn: str) -> None:
+async def test_two_instances_share_seqs_without_gaps(
+    pg: PostgresStorage, postgres_dsn: str
+) -> None:
     other = PostgresStorage(postgres_dsn, pg.blobs, max_size=4, application_name=_name())
     try:
         await pg.catalog.create_score(ScoreRecord("s"))
         logs = [GroupCommitLog(pg.log, window=0.0005), GroupCommitLog(other.log, window=0)]
-        seqs = await asyncio.gather(*(logs[i % 2].append("s", 1, [b"%d" % i])
-                                      for i in range(120)))
+        seqs = await asyncio.gather(*(logs[i % 2].append("s", 1, [b"%d" % i]) for i in range(120)))
         assert sorted(seqs) == list(range(1, 121))
         entries = await other.log.read("s", 1)
         assert [e.seq for e in entries] == list(range(1, 121))
@@ -185,7 +193,8 @@ async def test_two_instances_share_seqs_without_gaps(pg: PostgresStorage,
 
 
 async def test_start_epoch_from_another_instance_never_strands_an_acked_append(
-        pg: PostgresStorage, postgres_dsn: str) -> None:
+    pg: PostgresStorage, postgres_dsn: str
+) -> None:
     """Whatever was acknowledged in the old epoch is covered by the head the winning
     start_epoch compared against; later appends to the old epoch are refused."""
     other = PostgresStorage(postgres_dsn, pg.blobs, application_name=_name())
@@ -211,8 +220,9 @@ async def test_start_epoch_from_another_instance_never_strands_an_acked_append(
                 entries = await other.log.read("s", 1)
                 head = entries[-1].seq if entries else 0
                 try:
-                    await other.snapshots.start_epoch("s", Snapshot(2, 0, b"new"),
-                                                      from_epoch=1, from_seq=head)
+                    await other.snapshots.start_epoch(
+                        "s", Snapshot(2, 0, b"new"), from_epoch=1, from_seq=head
+                    )
                     return head
                 except StaleEpoch:
                     continue
@@ -244,8 +254,7 @@ async def test_values_of_the_wrong_type_are_value_errors(pg: PostgresStorage) ->
 
 async def test_lazy_open_close_and_unreachable_servers(postgres_dsn: str) -> None:
     name = _name()
-    storage = PostgresStorage(postgres_dsn, MemoryBlobStore(), min_size=2,
-                              application_name=name)
+    storage = PostgresStorage(postgres_dsn, MemoryBlobStore(), min_size=2, application_name=name)
     await storage.catalog.list_scores()  # the first call opens the pool
     conn = await asyncpg.connect(postgres_dsn)
     try:
@@ -262,8 +271,9 @@ async def test_lazy_open_close_and_unreachable_servers(postgres_dsn: str) -> Non
     with pytest.raises(StorageError, match="closed"):
         await storage.catalog.get_score("s")
     await storage.close()  # twice is fine
-    down = PostgresStorage("postgresql://postgres@127.0.0.1:1/orpheus", MemoryBlobStore(),
-                           connect_timeout=2)
+    down = PostgresStorage(
+        "postgresql://postgres@127.0.0.1:1/orpheus", MemoryBlobStore(), connect_timeout=2
+    )
     started = time.monotonic()
     with pytest.raises(StorageError, match="cannot connect"):
         await down.open()
@@ -273,15 +283,24 @@ async def test_lazy_open_close_and_unreachable_servers(postgres_dsn: str) -> Non
 
 
 async def test_backend_postgresql_url_with_s3_blobs(
-        postgres_dsn: str, s3_server: S3Server, s3_test_bucket: str) -> None:
+    postgres_dsn: str, s3_server: S3Server, s3_test_bucket: str
+) -> None:
     prefix = secrets.token_hex(4)
     for scheme in ("postgresql", "postgres"):
         url = postgres_dsn.replace("postgresql", scheme, 1)
-        storage = (await open_backend(BackendConfig(
-            f"{url}?min_size=2&max_size=3&command_timeout=5&application_name=x",
-            f"s3://{s3_test_bucket}/{prefix}?endpoint_url={s3_server.endpoint_url}"
-            f"&region=us-east-1", {"access_key_id": s3_server.access_key_id,
-                                   "secret_access_key": s3_server.secret_access_key}))).storage
+        storage = (
+            await open_backend(
+                BackendConfig(
+                    f"{url}?min_size=2&max_size=3&command_timeout=5&application_name=x",
+                    f"s3://{s3_test_bucket}/{prefix}?endpoint_url={s3_server.endpoint_url}"
+                    f"&region=us-east-1",
+                    {
+                        "access_key_id": s3_server.access_key_id,
+                        "secret_access_key": s3_server.secret_access_key,
+                    },
+                )
+            )
+        ).storage
         try:
             assert isinstance(storage, PostgresStorage)
             assert isinstance(storage.blobs, S3BlobStore) and storage.blobs.prefix == prefix + "/"
@@ -289,24 +308,30 @@ async def test_backend_postgresql_url_with_s3_blobs(
             assert storage.db.command_timeout == 5.0
             await reset_postgres(postgres_dsn)
             await storage.catalog.create_score(ScoreRecord("s"))
-            version = await storage.versions.create_version("s", name="v", author=None,
-                                                            epoch=1, state=b"bytes")
+            version = await storage.versions.create_version(
+                "s", name="v", author=None, epoch=1, state=b"bytes"
+            )
             listed = s3_server.client().list_objects_v2(Bucket=s3_test_bucket, Prefix=prefix)
             assert [o["Key"] for o in listed["Contents"]] == [
-                f"{prefix}/scores/s/versions/{version.id}"]
+                f"{prefix}/scores/s/versions/{version.id}"
+            ]
             await storage.catalog.delete_score("s")
             assert "Contents" not in s3_server.client().list_objects_v2(
-                Bucket=s3_test_bucket, Prefix=prefix)
+                Bucket=s3_test_bucket, Prefix=prefix
+            )
         finally:
             await storage.close()
 
 
-@pytest.mark.parametrize("url", [
-    "postgresql://orpheus:secret@127.0.0.1:1/db",  # no blob_url
-    "postgresql://orpheus:secret@127.0.0.1:1/db?min_size=many",
-    "postgresql://orpheus:secret@127.0.0.1:1/db?min_size=3&max_size=2",
-    "postgres://orpheus:secret@127.0.0.1:1/db?command_timeout=soon",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://orpheus:secret@127.0.0.1:1/db",  # no blob_url
+        "postgresql://orpheus:secret@127.0.0.1:1/db?min_size=many",
+        "postgresql://orpheus:secret@127.0.0.1:1/db?min_size=3&max_size=2",
+        "postgres://orpheus:secret@127.0.0.1:1/db?command_timeout=soon",
+    ],
+)
 async def test_bad_postgresql_urls_are_refused_clearly(url: str) -> None:
     blob_url = None if "/db?" not in url else "memory://"
     with pytest.raises(ValueError) as info:
@@ -316,6 +341,9 @@ async def test_bad_postgresql_urls_are_refused_clearly(url: str) -> None:
 
 async def test_unreachable_postgresql_url_raises_storage_error_without_the_password() -> None:
     with pytest.raises(StorageError) as info:
-        await open_backend(BackendConfig(
-            "postgresql://orpheus:secret@127.0.0.1:1/db?connect_timeout=2", "memory://"))
+        await open_backend(
+            BackendConfig(
+                "postgresql://orpheus:secret@127.0.0.1:1/db?connect_timeout=2", "memory://"
+            )
+        )
     assert "secret" not in str(info.value)

@@ -38,7 +38,11 @@ async def test_save_and_read_latest(results: ResultStore) -> None:
     got = await results.get_latest("s1")
     assert got is not None
     assert (got.score_id, got.analysis_set, got.version, got.version_id) == (
-        "s1", "all", DocVersion(1, 5), None)
+        "s1",
+        "all",
+        DocVersion(1, 5),
+        None,
+    )
     assert json.loads(got.result_json) == json.loads(RESULT)
     assert got.duration_ms == 3.5
     assert await results.get_latest("s2") is None
@@ -60,8 +64,7 @@ async def test_stale_result_never_overwrites_newer(results: ResultStore) -> None
 async def test_concurrent_saves_keep_the_newest(results: ResultStore) -> None:
     versions = [DocVersion(1, seq) for seq in range(1, 21)]
     order = versions[10:] + versions[:10][::-1]
-    await asyncio.gather(*(results.save("s1", "all", v, json.dumps({"seq": v.seq}))
-                           for v in order))
+    await asyncio.gather(*(results.save("s1", "all", v, json.dumps({"seq": v.seq})) for v in order))
     got = await results.get_latest("s1")
     assert got is not None and got.version == DocVersion(1, 20)
     assert json.loads(got.result_json) == {"seq": 20}
@@ -103,7 +106,10 @@ async def test_any_analysis_set_and_version_id_round_trip(results: ResultStore) 
     assert await results.save("s1", "a@b", DocVersion(1, 2), '{"x": 2}')
     named = await results.get_for_version("s1", "v@1", "a@b")
     assert named is not None and (named.analysis_set, named.version_id, named.version) == (
-        "a@b", "v@1", DocVersion(1, 4))
+        "a@b",
+        "v@1",
+        DocVersion(1, 4),
+    )
     live = await results.get_latest("s1", "a@b")
     assert live is not None and live.version == DocVersion(1, 2) and live.version_id is None
     assert await results.get_for_version("s1", "1", "a@b") is None

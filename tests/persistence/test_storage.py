@@ -55,8 +55,7 @@ async def test_catalog_errors(storage: Storage) -> None:
     assert issubclass(NotFound, StorageError) and issubclass(StaleEpoch, StorageError)
 
 
-async def test_update_score_epoch_only_moves_forward_and_empties_the_log(
-        storage: Storage) -> None:
+async def test_update_score_epoch_only_moves_forward_and_empties_the_log(storage: Storage) -> None:
     await _score(storage)
     await storage.log.append("s1", 1, [b"a", b"b"])
     with pytest.raises(StaleEpoch):
@@ -75,8 +74,9 @@ async def test_delete_cascades_to_log_snapshots_versions_and_blobs(storage: Stor
     for sid in ("s1", "s2"):
         await storage.log.append(sid, 1, [b"x", b"y"])
         await storage.snapshots.save_snapshot(sid, Snapshot(1, 1, b"state-" + sid.encode()))
-    version = await storage.versions.create_version("s1", name="v", author="ann", epoch=1,
-                                                    state=b"version")
+    version = await storage.versions.create_version(
+        "s1", name="v", author="ann", epoch=1, state=b"version"
+    )
     await storage.catalog.delete_score("s1")
     with pytest.raises(NotFound):
         await storage.catalog.get_score("s1")
@@ -118,8 +118,7 @@ async def test_log_append_read_trim_and_seq_monotonicity(storage: Storage) -> No
     await storage.log.trim("unknown", 1, 10)
 
 
-async def test_log_refuses_unknown_scores_stale_epochs_and_bad_updates(
-        storage: Storage) -> None:
+async def test_log_refuses_unknown_scores_stale_epochs_and_bad_updates(storage: Storage) -> None:
     await _score(storage)
     with pytest.raises(NotFound):
         await storage.log.append("nope", 1, [b"x"])
@@ -135,10 +134,15 @@ async def test_append_many_refuses_requests_individually(storage: Storage) -> No
     await _score(storage, "a")
     await _score(storage, "b")
     await storage.catalog.update_score("b", epoch=2)
-    results = await storage.log.append_many([
-        ("a", 1, [b"1"]), ("b", 1, [b"stale"]), ("nope", 1, [b"?"]), ("a", 1, [b"2", b"3"]),
-        ("b", 2, [b"ok"]),
-    ])
+    results = await storage.log.append_many(
+        [
+            ("a", 1, [b"1"]),
+            ("b", 1, [b"stale"]),
+            ("nope", 1, [b"?"]),
+            ("a", 1, [b"2", b"3"]),
+            ("b", 2, [b"ok"]),
+        ]
+    )
     assert results[0] == 1 and results[3] == 3 and results[4] == 1
     assert isinstance(results[1], StaleEpoch) and isinstance(results[2], NotFound)
     assert [e.data for e in await storage.log.read("a", 1)] == [b"1", b"2", b"3"]
@@ -147,8 +151,7 @@ async def test_append_many_refuses_requests_individually(storage: Storage) -> No
 
 async def test_concurrent_appends_get_distinct_contiguous_seqs(storage: Storage) -> None:
     await _score(storage)
-    seqs = await asyncio.gather(*(storage.log.append("s1", 1, [bytes([i])] * 2)
-                                  for i in range(20)))
+    seqs = await asyncio.gather(*(storage.log.append("s1", 1, [bytes([i])] * 2) for i in range(20)))
     assert sorted(seqs) == list(range(2, 41, 2))
     entries = await storage.log.read("s1", 1)
     assert [e.seq for e in entries] == list(range(1, 41))
@@ -197,8 +200,7 @@ async def test_start_epoch_is_a_compare_and_set(storage: Storage) -> None:
     with pytest.raises(StaleEpoch):  # wrong epoch
         await storage.snapshots.start_epoch("s1", new, from_epoch=2, from_seq=2)
     with pytest.raises(StaleEpoch):  # not a newer epoch
-        await storage.snapshots.start_epoch("s1", Snapshot(1, 0, b""), from_epoch=1,
-                                            from_seq=2)
+        await storage.snapshots.start_epoch("s1", Snapshot(1, 0, b""), from_epoch=1, from_seq=2)
     assert (await storage.catalog.get_score("s1")).epoch == 1
     await storage.snapshots.start_epoch("s1", new, from_epoch=1, from_seq=2)
     assert (await storage.catalog.get_score("s1")).epoch == 2
@@ -208,8 +210,9 @@ async def test_start_epoch_is_a_compare_and_set(storage: Storage) -> None:
         await storage.log.append("s1", 1, [b"late"])
     assert await storage.log.append("s1", 2, [b"c"]) == 1
     with pytest.raises(StaleEpoch):  # a second restore from the same starting point loses
-        await storage.snapshots.start_epoch("s1", Snapshot(2, 0, b"other"), from_epoch=1,
-                                            from_seq=2)
+        await storage.snapshots.start_epoch(
+            "s1", Snapshot(2, 0, b"other"), from_epoch=1, from_seq=2
+        )
 
 
 # --- versions ------------------------------------------------------------------------
@@ -219,11 +222,13 @@ async def test_versions_create_list_get(storage: Storage) -> None:
     await _score(storage, "s1")
     await _score(storage, "s2")
     before = time.time()
-    v1 = await storage.versions.create_version("s1", name="draft", author="ann", epoch=1,
-                                               state=b"one")
+    v1 = await storage.versions.create_version(
+        "s1", name="draft", author="ann", epoch=1, state=b"one"
+    )
     await asyncio.sleep(0.002)
-    v2 = await storage.versions.create_version("s1", name="final", author=None, epoch=1,
-                                               state=b"two!")
+    v2 = await storage.versions.create_version(
+        "s1", name="final", author=None, epoch=1, state=b"two!"
+    )
     assert v1.id != v2.id and v1.score_id == "s1" and v1.author == "ann" and v2.author is None
     assert before - 1 <= v1.created_at <= v2.created_at <= time.time() + 1
     assert (v1.size, v2.size, v1.epoch) == (3, 4, 1)
@@ -237,5 +242,4 @@ async def test_versions_create_list_get(storage: Storage) -> None:
     with pytest.raises(NotFound):
         await storage.versions.list_versions("nope")
     with pytest.raises(NotFound):
-        await storage.versions.create_version("nope", name="x", author=None, epoch=1,
-                                              state=b"")
+        await storage.versions.create_version("nope", name="x", author=None, epoch=1, state=b"")

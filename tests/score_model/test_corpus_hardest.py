@@ -26,8 +26,11 @@ def corpus_path(work: str) -> Path:
     return Path(str(found[0] if isinstance(found, list) else found))
 
 
-@pytest.mark.parametrize(("path", "lost"), [*((corpus_path(w), 0) for w in HARDEST), (MEI, 13)],
-                         ids=lambda p: p.name if isinstance(p, Path) else str(p))
+@pytest.mark.parametrize(
+    ("path", "lost"),
+    [*((corpus_path(w), 0) for w in HARDEST), (MEI, 13)],
+    ids=lambda p: p.name if isinstance(p, Path) else str(p),
+)
 def test_hard_piece_exports_in_every_format(path: Path, lost: int) -> None:
     report = import_score_report(path.read_bytes(), path.name)
     data = report.score.read()

@@ -43,8 +43,11 @@ def test_round_trip(piece: Piece) -> None:
         assert (result.matching, result.added) == (result.compared, 0), ("midi", result)
 
 
-MORE_CHORALES = [Piece(p.name, p.load) for p in pieces(chorales=60)
-                 if p.name.startswith("bach/") and p.name not in {q.name for q in PIECES}]
+MORE_CHORALES = [
+    Piece(p.name, p.load)
+    for p in pieces(chorales=60)
+    if p.name.startswith("bach/") and p.name not in {q.name for q in PIECES}
+]
 
 
 @pytest.mark.slow

@@ -24,8 +24,15 @@ def long_score(measures: int = 40) -> tuple[ScoreDoc, list[str]]:
     notes = []
     for index, measure in enumerate(ids["measures"]):
         for onset in range(4):
-            notes.append(edit.add_note(measure, ids["parts"][0], onset, 1,
-                                       ["C5", "E5", "G5", "B4"][(index + onset) % 4]))
+            notes.append(
+                edit.add_note(
+                    measure,
+                    ids["parts"][0],
+                    onset,
+                    1,
+                    ["C5", "E5", "G5", "B4"][(index + onset) % 4],
+                )
+            )
         notes.append(edit.add_note(measure, ids["parts"][1], 0, 4, ["C3", "G2"]))
     return score, notes
 
@@ -58,7 +65,6 @@ def test_a_page_that_does_not_exist_and_absurd_options_are_refused() -> None:
     score, _ = long_score(2)
     with pytest.raises(ExportError, match="page 9 does not exist"):
         export_score(score, "svg", page=9)
-    for bad in ({"scale": 5000}, {"scale": 0}, {"page_width": 10},
-                {"page_height": 100_000}):
+    for bad in ({"scale": 5000}, {"scale": 0}, {"page_width": 10}, {"page_height": 100_000}):
         with pytest.raises(EngraveError):
             EngraveOptions(**bad)  # type: ignore[arg-type]

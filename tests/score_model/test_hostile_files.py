@@ -32,8 +32,13 @@ def chorale_xml() -> bytes:
     return read_mxl(CHORALE.read_bytes(), ImportLimits())
 
 
-def refused(data: bytes, filename: str | None = None, *, limits: ImportLimits = DEFAULT_LIMITS,
-            format: str | None = None) -> ScoreImportError:
+def refused(
+    data: bytes,
+    filename: str | None = None,
+    *,
+    limits: ImportLimits = DEFAULT_LIMITS,
+    format: str | None = None,
+) -> ScoreImportError:
     started = time.perf_counter()
     with pytest.raises(ScoreImportError) as caught:
         import_score(data, filename, format, limits=limits)
@@ -44,6 +49,7 @@ def refused(data: bytes, filename: str | None = None, *, limits: ImportLimits = 
 
 def midi_file(events: list[tuple[int, bytes]], per_quarter: int = 480) -> bytes:
     """A one-track MIDI file from (delta ticks, event bytes) pairs."""
+
     def number(value: int) -> bytes:
         out = [value & 0x7F]
         value >>= 7
@@ -53,8 +59,13 @@ def midi_file(events: list[tuple[int, bytes]], per_quarter: int = 480) -> bytes:
         return bytes(reversed(out))
 
     body = b"".join(number(delta) + event for delta, event in events) + b"\x00\xff\x2f\x00"
-    return (b"MThd" + struct.pack(">IHHH", 6, 0, 1, per_quarter)
-            + b"MTrk" + struct.pack(">I", len(body)) + body)
+    return (
+        b"MThd"
+        + struct.pack(">IHHH", 6, 0, 1, per_quarter)
+        + b"MTrk"
+        + struct.pack(">I", len(body))
+        + body
+    )
 
 
 def one_note_xml(duration: str = "4", divisions: str = "1") -> bytes:
@@ -69,8 +80,10 @@ def one_note_xml(duration: str = "4", divisions: str = "1") -> bytes:
 # --- not music at all --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("filename", [None, "score.musicxml", "score.mxl", "score.mid",
-                                      "score.abc", "score.json", "score.xml"])
+@pytest.mark.parametrize(
+    "filename",
+    [None, "score.musicxml", "score.mxl", "score.mid", "score.abc", "score.json", "score.xml"],
+)
 def test_random_bytes_are_not_music(filename: str | None) -> None:
     data = random.Random(7).randbytes(4096)
     assert refused(data, filename).reason == ImportFailure.NOT_MUSIC
@@ -104,8 +117,10 @@ def test_abc_without_a_key_field_is_not_music() -> None:
 
 
 def test_unsupported_formats_are_named() -> None:
-    assert refused(b"\\relative c' { c4 d e f }", "piece.ly").reason \
+    assert (
+        refused(b"\\relative c' { c4 d e f }", "piece.ly").reason
         == ImportFailure.UNSUPPORTED_FORMAT
+    )
     assert refused(chorale_xml(), format="pdf").reason == ImportFailure.UNSUPPORTED_FORMAT
     timewise = b'<?xml version="1.0"?><score-timewise version="4.0"></score-timewise>'
     assert refused(timewise).reason == ImportFailure.UNSUPPORTED_FORMAT
@@ -156,9 +171,12 @@ def test_musicxml_without_parts() -> None:
 
 def test_billion_laughs_is_refused_at_once() -> None:
     entities = "".join(
-        f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10}">' for i in range(1, 10))
-    bomb = (f'<?xml version="1.0"?><!DOCTYPE score-partwise [<!ENTITY lol0 "lol">{entities}]>'
-            "<score-partwise>&lol9;</score-partwise>").encode()
+        f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10}">' for i in range(1, 10)
+    )
+    bomb = (
+        f'<?xml version="1.0"?><!DOCTYPE score-partwise [<!ENTITY lol0 "lol">{entities}]>'
+        "<score-partwise>&lol9;</score-partwise>"
+    ).encode()
     started = time.perf_counter()
     error = refused(bomb, "bomb.musicxml")
     assert error.reason == ImportFailure.ENTITY_EXPANSION
@@ -166,25 +184,32 @@ def test_billion_laughs_is_refused_at_once() -> None:
 
 
 def test_external_entity_is_never_read() -> None:
-    xxe = (b'<?xml version="1.0"?><!DOCTYPE score-partwise [<!ENTITY xxe SYSTEM '
-           b'"file:///etc/passwd">]><score-partwise><work><work-title>&xxe;</work-title>'
-           b"</work></score-partwise>")
+    xxe = (
+        b'<?xml version="1.0"?><!DOCTYPE score-partwise [<!ENTITY xxe SYSTEM '
+        b'"file:///etc/passwd">]><score-partwise><work><work-title>&xxe;</work-title>'
+        b"</work></score-partwise>"
+    )
     error = refused(xxe, "x.musicxml")
     assert error.reason == ImportFailure.EXTERNAL_ENTITY
     assert "root:" not in str(error)
 
 
 def test_external_parameter_entity_is_refused() -> None:
-    data = (b'<?xml version="1.0"?><!DOCTYPE score-partwise [<!ENTITY % remote SYSTEM '
-            b'"http://127.0.0.1:9/evil.dtd"> %remote;]><score-partwise/>')
+    data = (
+        b'<?xml version="1.0"?><!DOCTYPE score-partwise [<!ENTITY % remote SYSTEM '
+        b'"http://127.0.0.1:9/evil.dtd"> %remote;]><score-partwise/>'
+    )
     assert refused(data, "x.musicxml").reason == ImportFailure.EXTERNAL_ENTITY
 
 
 def test_entities_inside_an_mxl_are_refused_too() -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("score.musicxml", b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a '
-                         b'SYSTEM "file:///etc/passwd">]><score-partwise>&a;</score-partwise>')
+        archive.writestr(
+            "score.musicxml",
+            b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a '
+            b'SYSTEM "file:///etc/passwd">]><score-partwise>&a;</score-partwise>',
+        )
     assert refused(buffer.getvalue(), "x.mxl").reason == ImportFailure.EXTERNAL_ENTITY
 
 
@@ -201,8 +226,10 @@ def gigabyte_of_zeros() -> bytes:
     """An MXL whose score unpacks to 1 GiB of zeros (about 4.6 MB compressed)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        archive.writestr("META-INF/container.xml", '<container><rootfiles><rootfile '
-                         'full-path="score.xml"/></rootfiles></container>')
+        archive.writestr(
+            "META-INF/container.xml",
+            '<container><rootfiles><rootfile full-path="score.xml"/></rootfiles></container>',
+        )
         with archive.open("score.xml", "w", force_zip64=True) as member:
             chunk = bytes(1 << 20)
             for _ in range(1024):
@@ -225,8 +252,8 @@ def test_zip_with_a_lying_size_header_is_refused() -> None:
     declared = struct.pack("<I", 40_000)  # claim 40 KB: a ratio zipfile's header allows
     local = data.index(b"PK\x03\x04")
     central = data.index(b"PK\x01\x02")
-    data[local + 22: local + 26] = declared
-    data[central + 24: central + 28] = declared
+    data[local + 22 : local + 26] = declared
+    data[central + 24 : central + 28] = declared
     error = refused(bytes(data), "x.mxl")
     assert error.reason in (ImportFailure.ZIP_BOMB, ImportFailure.TRUNCATED)
 
@@ -242,8 +269,10 @@ def test_zip_with_too_many_members() -> None:
 def test_mxl_whose_container_names_a_missing_file() -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("META-INF/container.xml", '<container><rootfiles><rootfile '
-                         'full-path="nowhere.xml"/></rootfiles></container>')
+        archive.writestr(
+            "META-INF/container.xml",
+            '<container><rootfiles><rootfile full-path="nowhere.xml"/></rootfiles></container>',
+        )
     error = refused(buffer.getvalue(), "x.mxl")
     assert error.reason == ImportFailure.INVALID
     assert "nowhere.xml" in str(error)
@@ -260,20 +289,26 @@ def test_file_over_the_size_limit() -> None:
 @pytest.mark.parametrize("make", ["musicxml", "abc", "midi", "json"])
 def test_score_over_the_measure_limit(make: str) -> None:
     data, name = over_limit_file(make)
-    assert refused(data, name, limits=ImportLimits(max_measures=4)).reason \
+    assert (
+        refused(data, name, limits=ImportLimits(max_measures=4)).reason
         == ImportFailure.TOO_MANY_MEASURES
+    )
 
 
 @pytest.mark.parametrize("make", ["musicxml", "abc", "midi", "json"])
 def test_score_over_the_note_limit(make: str) -> None:
     data, name = over_limit_file(make)
-    assert refused(data, name, limits=ImportLimits(max_notes=20)).reason \
+    assert (
+        refused(data, name, limits=ImportLimits(max_notes=20)).reason
         == ImportFailure.TOO_MANY_NOTES
+    )
 
 
 def test_score_over_the_part_limit() -> None:
-    assert refused(chorale_xml(), "x.musicxml", limits=ImportLimits(max_parts=3)).reason \
+    assert (
+        refused(chorale_xml(), "x.musicxml", limits=ImportLimits(max_parts=3)).reason
         == ImportFailure.TOO_MANY_PARTS
+    )
 
 
 def over_limit_file(kind: str) -> tuple[bytes, str]:
@@ -283,8 +318,10 @@ def over_limit_file(kind: str) -> tuple[bytes, str]:
     if kind == "abc":
         return b"X:1\nM:4/4\nL:1/4\nK:C\n" + b"CDEF|" * 8 + b"]\n", "x.abc"
     if kind == "midi":
-        events = [(0 if i % 2 == 0 else 480, bytes([0x90 if i % 2 == 0 else 0x80, 60, 64]))
-                  for i in range(64)]
+        events = [
+            (0 if i % 2 == 0 else 480, bytes([0x90 if i % 2 == 0 else 0x80, 60, 64]))
+            for i in range(64)
+        ]
         return midi_file(events), "x.mid"
     score = import_score(chorale_xml(), "x.musicxml")
     from score_model.exporter import export_json
@@ -343,21 +380,38 @@ def test_run_bounded_returns_values_and_reraises() -> None:
 # --- JSON --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("document", "reason"), [
-    ([1, 2, 3], ImportFailure.NOT_MUSIC),
-    ({"hello": "world"}, ImportFailure.NOT_MUSIC),
-    ({"schema_version": 99, "parts": [], "measures": [], "notes": {}},
-     ImportFailure.UNSUPPORTED_FORMAT),
-    ({"parts": {}, "measures": [], "notes": {}}, ImportFailure.INVALID),
-    ({"parts": [{"id": "p1"}], "measures": [{"id": "m1"}],
-      "notes": {"n1": {"measure": "m1", "part": "p1", "onset": "0", "duration": "-1"}}},
-     ImportFailure.INVALID),
-    ({"parts": [{"id": "p1"}], "measures": [{"id": "m1"}],
-      "notes": {"n1": {"measure": "m2", "part": "p1", "onset": "0", "duration": "1"}}},
-     ImportFailure.INVALID),
-    ({"parts": [{"id": "p1"}, {"id": "p1"}], "measures": [], "notes": {}},
-     ImportFailure.INVALID),
-])
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        ([1, 2, 3], ImportFailure.NOT_MUSIC),
+        ({"hello": "world"}, ImportFailure.NOT_MUSIC),
+        (
+            {"schema_version": 99, "parts": [], "measures": [], "notes": {}},
+            ImportFailure.UNSUPPORTED_FORMAT,
+        ),
+        ({"parts": {}, "measures": [], "notes": {}}, ImportFailure.INVALID),
+        (
+            {
+                "parts": [{"id": "p1"}],
+                "measures": [{"id": "m1"}],
+                "notes": {"n1": {"measure": "m1", "part": "p1", "onset": "0", "duration": "-1"}},
+            },
+            ImportFailure.INVALID,
+        ),
+        (
+            {
+                "parts": [{"id": "p1"}],
+                "measures": [{"id": "m1"}],
+                "notes": {"n1": {"measure": "m2", "part": "p1", "onset": "0", "duration": "1"}},
+            },
+            ImportFailure.INVALID,
+        ),
+        (
+            {"parts": [{"id": "p1"}, {"id": "p1"}], "measures": [], "notes": {}},
+            ImportFailure.INVALID,
+        ),
+    ],
+)
 def test_bad_json_documents(document: object, reason: ImportFailure) -> None:
     with pytest.raises(ScoreImportError) as caught:
         import_json(json.dumps(document))

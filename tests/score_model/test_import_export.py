@@ -38,19 +38,36 @@ def cells(data: ScoreData) -> list[tuple[object, ...]]:
     parts = {p.id: i for i, p in enumerate(data.parts)}
     measures = {m.id: i for i, m in enumerate(data.measures)}
     return sorted(
-        ((parts[n.part], measures[n.measure], n.voice, n.onset, n.duration, n.pitches, n.ties,
-          n.lyric, n.articulations, n.dynamic, n.grace) for n in data.notes.values()),
-        key=repr)
+        (
+            (
+                parts[n.part],
+                measures[n.measure],
+                n.voice,
+                n.onset,
+                n.duration,
+                n.pitches,
+                n.ties,
+                n.lyric,
+                n.articulations,
+                n.dynamic,
+                n.grace,
+            )
+            for n in data.notes.values()
+        ),
+        key=repr,
+    )
 
 
 def as_mxl(xml: bytes, name: str = "score.musicxml") -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("META-INF/container.xml",
-                         '<?xml version="1.0"?><container xmlns="urn:oasis:names:tc:'
-                         'opendocument:xmlns:container"><rootfiles><rootfile full-path='
-                         f'"{name}" media-type="application/vnd.recordare.musicxml+xml"/>'
-                         "</rootfiles></container>")
+        archive.writestr(
+            "META-INF/container.xml",
+            '<?xml version="1.0"?><container xmlns="urn:oasis:names:tc:'
+            'opendocument:xmlns:container"><rootfiles><rootfile full-path='
+            f'"{name}" media-type="application/vnd.recordare.musicxml+xml"/>'
+            "</rootfiles></container>",
+        )
         archive.writestr(name, xml)
     return buffer.getvalue()
 
@@ -67,7 +84,12 @@ def test_musicxml_metadata_and_parts(features: ScoreData) -> None:
     assert (features.meta.title, features.meta.composer) == ("Test Piece", "Tester")
     flute, right, left = features.parts
     assert (flute.name, flute.abbreviation, flute.instrument, flute.program, flute.clef) == (
-        "Flute", "Fl.", "Flute", 73, "treble")  # MusicXML programs count from 1, MIDI from 0
+        "Flute",
+        "Fl.",
+        "Flute",
+        73,
+        "treble",
+    )  # MusicXML programs count from 1, MIDI from 0
     assert (right.name, right.clef, left.name, left.clef) == ("Piano", "treble", "Piano", "bass")
     assert features.problems == []
 
@@ -85,32 +107,45 @@ def test_musicxml_measure_columns(features: ScoreData) -> None:
 
 def test_musicxml_notes(features: ScoreData) -> None:
     none: tuple[()] = ()
-    assert cells(features) == sorted([
-        (0, 0, 1, 0, 1, ("G4",), none, "la", ("staccato",), "p", False),
-        (0, 1, 1, 0, 2, ("A-4",), none, None, ("fermata",), None, False),
-        (0, 1, 1, 2, Fraction(1, 2), ("B-4",), none, None, none, None, True),
-        (0, 1, 1, 2, 1, ("G4",), none, None, none, None, False),  # G half-sharp, rounded
-        (0, 1, 1, 3, Fraction(1, 2), ("F#4",), none, None, none, None, False),
-        (0, 1, 1, Fraction(7, 2), Fraction(1, 2), ("E-4",), none, None, ("accent", "tenuto"),
-         None, False),
-        (0, 2, 1, 0, 1, ("C5",), none, None, none, None, False),
-        (0, 2, 1, 1, 1, ("D5",), none, None, none, "ff", False),  # ff written at beat 2
-        (0, 2, 1, 2, 2, ("E-5",), none, None, none, None, False),
-        (0, 3, 1, 0, 4, ("C5",), none, None, none, None, False),
-        (1, 0, 1, 0, 1, ("C4", "E-4", "G4"), ("start", None, "start"), None, none, None, False),
-        (1, 1, 1, 0, 2, ("C4", "E-4", "G4"), ("stop", None, "stop"), None, none, None, False),
-        (1, 1, 1, 2, 2, (), none, None, none, None, False),
-        (2, 0, 1, 0, 1, (), none, None, none, None, False),
-        (2, 1, 5, 0, 4, ("C3",), none, None, none, None, False),
-        (2, 1, 6, 0, 2, ("G2",), none, None, none, None, False),
-        (2, 1, 6, 2, 2, ("G2",), none, None, none, None, False),
-    ], key=repr)
+    assert cells(features) == sorted(
+        [
+            (0, 0, 1, 0, 1, ("G4",), none, "la", ("staccato",), "p", False),
+            (0, 1, 1, 0, 2, ("A-4",), none, None, ("fermata",), None, False),
+            (0, 1, 1, 2, Fraction(1, 2), ("B-4",), none, None, none, None, True),
+            (0, 1, 1, 2, 1, ("G4",), none, None, none, None, False),  # G half-sharp, rounded
+            (0, 1, 1, 3, Fraction(1, 2), ("F#4",), none, None, none, None, False),
+            (
+                0,
+                1,
+                1,
+                Fraction(7, 2),
+                Fraction(1, 2),
+                ("E-4",),
+                none,
+                None,
+                ("accent", "tenuto"),
+                None,
+                False,
+            ),
+            (0, 2, 1, 0, 1, ("C5",), none, None, none, None, False),
+            (0, 2, 1, 1, 1, ("D5",), none, None, none, "ff", False),  # ff written at beat 2
+            (0, 2, 1, 2, 2, ("E-5",), none, None, none, None, False),
+            (0, 3, 1, 0, 4, ("C5",), none, None, none, None, False),
+            (1, 0, 1, 0, 1, ("C4", "E-4", "G4"), ("start", None, "start"), None, none, None, False),
+            (1, 1, 1, 0, 2, ("C4", "E-4", "G4"), ("stop", None, "stop"), None, none, None, False),
+            (1, 1, 1, 2, 2, (), none, None, none, None, False),
+            (2, 0, 1, 0, 1, (), none, None, none, None, False),
+            (2, 1, 5, 0, 4, ("C3",), none, None, none, None, False),
+            (2, 1, 6, 0, 2, ("G2",), none, None, none, None, False),
+            (2, 1, 6, 2, 2, ("G2",), none, None, none, None, False),
+        ],
+        key=repr,
+    )
 
 
 def test_parts_with_fewer_measures_are_padded(features: ScoreData) -> None:
     last = features.measures[3].id
-    assert {n.part for n in features.notes.values() if n.measure == last} == {
-        features.parts[0].id}
+    assert {n.part for n in features.notes.values() if n.measure == last} == {features.parts[0].id}
     assert [p.code for p in validate(features) if p.severity == "error"] == []
 
 
@@ -147,21 +182,32 @@ def test_import_refuses_a_document_that_is_not_empty() -> None:
 
 def test_sloppy_divisions_are_restored_to_written_values() -> None:
     xml = FEATURES.read_text().replace("<divisions>2</divisions>", "<divisions>3</divisions>")
-    triplets = ("<note><pitch><step>C</step><octave>5</octave></pitch><duration>{}</duration>"
-                "<voice>1</voice><type>eighth</type><time-modification><actual-notes>3"
-                "</actual-notes><normal-notes>2</normal-notes></time-modification></note>")
+    triplets = (
+        "<note><pitch><step>C</step><octave>5</octave></pitch><duration>{}</duration>"
+        "<voice>1</voice><type>eighth</type><time-modification><actual-notes>3"
+        "</actual-notes><normal-notes>2</normal-notes></time-modification></note>"
+    )
     # a triplet written with durations rounded to the divisions: 1 + 1 + 0 of 3 per quarter
     body = "".join(triplets.format(d) for d in ("0.99", "0.99", "1.02"))
-    xml = xml.replace('<measure number="0" implicit="yes">\n      <attributes>',
-                      '<measure number="0" implicit="yes">\n      <attributes>', 1)
-    start = xml.index('<note><pitch><step>G</step><octave>4</octave>')
+    xml = xml.replace(
+        '<measure number="0" implicit="yes">\n      <attributes>',
+        '<measure number="0" implicit="yes">\n      <attributes>',
+        1,
+    )
+    start = xml.index("<note><pitch><step>G</step><octave>4</octave>")
     end = xml.index("</note>", start) + len("</note>")
     report = import_score_report((xml[:start] + body + xml[end:]).encode())
     flute = report.score.read()
-    first = sorted((n.onset, n.duration) for n in flute.notes.values()
-                   if n.measure == flute.measures[0].id and n.part == flute.parts[0].id)
-    assert first == [(0, Fraction(1, 3)), (Fraction(1, 3), Fraction(1, 3)),
-                     (Fraction(2, 3), Fraction(1, 3))]
+    first = sorted(
+        (n.onset, n.duration)
+        for n in flute.notes.values()
+        if n.measure == flute.measures[0].id and n.part == flute.parts[0].id
+    )
+    assert first == [
+        (0, Fraction(1, 3)),
+        (Fraction(1, 3), Fraction(1, 3)),
+        (Fraction(2, 3), Fraction(1, 3)),
+    ]
 
 
 # --- ABC and MIDI ------------------------------------------------------------------------------
@@ -182,20 +228,28 @@ def test_abc_tune() -> None:
     assert (data.meta.title, data.meta.composer) == ("Test Reel", "Trad.")
     pickup = data.measures[0]
     assert (pickup.pickup, pickup.time, pickup.key, pickup.tempo) == (
-        True, "2/4", KeySignature(2, "major"), Tempo(100, Fraction(1)))
-    assert [(m, n[3], n[4], n[5], n[6]) for m, n in
-            ((row[1], row) for row in cells(data))] == sorted([
-        (0, 0, Fraction(1, 2), ("A4",), ()),
-        (1, 0, 1, ("D5",), ()),
-        (1, 1, Fraction(1, 3), ("F#5",), ()),
-        (1, Fraction(4, 3), Fraction(1, 3), ("E5",), ()),
-        (1, Fraction(5, 3), Fraction(1, 3), ("D5",), ()),
-        (2, 0, 1, ("D5", "F#5"), ()),
-        (2, 1, Fraction(3, 4), ("E5",), ()),
-        (2, Fraction(7, 4), Fraction(1, 4), ("F#5",), ()),
-        (3, 0, 1, ("G5",), ("start",)),
-        (3, 1, 1, ("G5",), ("stop",)),
-    ], key=repr)
+        True,
+        "2/4",
+        KeySignature(2, "major"),
+        Tempo(100, Fraction(1)),
+    )
+    assert [
+        (m, n[3], n[4], n[5], n[6]) for m, n in ((row[1], row) for row in cells(data))
+    ] == sorted(
+        [
+            (0, 0, Fraction(1, 2), ("A4",), ()),
+            (1, 0, 1, ("D5",), ()),
+            (1, 1, Fraction(1, 3), ("F#5",), ()),
+            (1, Fraction(4, 3), Fraction(1, 3), ("E5",), ()),
+            (1, Fraction(5, 3), Fraction(1, 3), ("D5",), ()),
+            (2, 0, 1, ("D5", "F#5"), ()),
+            (2, 1, Fraction(3, 4), ("E5",), ()),
+            (2, Fraction(7, 4), Fraction(1, 4), ("F#5",), ()),
+            (3, 0, 1, ("G5",), ("start",)),
+            (3, 1, 1, ("G5",), ("stop",)),
+        ],
+        key=repr,
+    )
 
 
 def test_abc_book_imports_its_first_tune() -> None:
@@ -208,40 +262,55 @@ def test_abc_book_imports_its_first_tune() -> None:
 def test_midi_file() -> None:
     part = stream.Part()
     first = stream.Measure(number=1)
-    first.append([meter.TimeSignature("3/4"), tempo.MetronomeMark(number=90),
-                  note.Note("C4", quarterLength=1), note.Note("E4", quarterLength=0.5),
-                  note.Note("F#4", quarterLength=0.5),
-                  chord.Chord(["G3", "B3", "D4"], quarterLength=1)])
+    first.append(
+        [
+            meter.TimeSignature("3/4"),
+            tempo.MetronomeMark(number=90),
+            note.Note("C4", quarterLength=1),
+            note.Note("E4", quarterLength=0.5),
+            note.Note("F#4", quarterLength=0.5),
+            chord.Chord(["G3", "B3", "D4"], quarterLength=1),
+        ]
+    )
     second = stream.Measure(number=2)
     second.append(note.Note("A4", quarterLength=3))
     part.append([first, second])
     score = stream.Score([part])
     data = import_score(bytes(translate.streamToMidiFile(score).writestr())).read()
-    assert [(m.time, m.tempo) for m in data.measures] == [("3/4", Tempo(90, Fraction(1))),
-                                                          (None, None)]
-    assert [(row[1], row[3], row[4], row[5]) for row in cells(data)] == sorted([
-        (0, 0, 1, ("C4",)), (0, 1, Fraction(1, 2), ("E4",)),
-        (0, Fraction(3, 2), Fraction(1, 2), ("F#4",)), (0, 2, 1, ("G3", "B3", "D4")),
-        (1, 0, 3, ("A4",)),
-    ], key=repr)
+    assert [(m.time, m.tempo) for m in data.measures] == [
+        ("3/4", Tempo(90, Fraction(1))),
+        (None, None),
+    ]
+    assert [(row[1], row[3], row[4], row[5]) for row in cells(data)] == sorted(
+        [
+            (0, 0, 1, ("C4",)),
+            (0, 1, Fraction(1, 2), ("E4",)),
+            (0, Fraction(3, 2), Fraction(1, 2), ("F#4",)),
+            (0, 2, 1, ("G3", "B3", "D4")),
+            (1, 0, 3, ("A4",)),
+        ],
+        key=repr,
+    )
 
 
 # --- format detection --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("data", "filename", "fmt", "expected"), [
-    (b"<?xml version='1.0'?><score-partwise/>", None, None, "musicxml"),
-    (b"\xef\xbb\xbf  <score-partwise/>", "x.bin", None, "musicxml"),
-    (b"PK\x03\x04rest", "score.xml", None, "mxl"),  # the content wins over the name
-    (b"MThd\x00\x00\x00\x06", None, None, "midi"),
-    (b"X:1\nT:t\nK:C\nCDE|", None, None, "abc"),
-    (b'{"parts": []}', None, None, "json"),
-    (b"anything", "Score.MIDI", None, "midi"),
-    (b"anything", None, "xml", "musicxml"),
-    (b"anything", "x.abc", "MXL", "mxl"),
-])
-def test_detect_format(data: bytes, filename: str | None, fmt: str | None,
-                       expected: str) -> None:
+@pytest.mark.parametrize(
+    ("data", "filename", "fmt", "expected"),
+    [
+        (b"<?xml version='1.0'?><score-partwise/>", None, None, "musicxml"),
+        (b"\xef\xbb\xbf  <score-partwise/>", "x.bin", None, "musicxml"),
+        (b"PK\x03\x04rest", "score.xml", None, "mxl"),  # the content wins over the name
+        (b"MThd\x00\x00\x00\x06", None, None, "midi"),
+        (b"X:1\nT:t\nK:C\nCDE|", None, None, "abc"),
+        (b'{"parts": []}', None, None, "json"),
+        (b"anything", "Score.MIDI", None, "midi"),
+        (b"anything", None, "xml", "musicxml"),
+        (b"anything", "x.abc", "MXL", "mxl"),
+    ],
+)
+def test_detect_format(data: bytes, filename: str | None, fmt: str | None, expected: str) -> None:
     assert detect_format(data, filename, fmt) == expected
 
 
@@ -253,19 +322,30 @@ def edited() -> ScoreDoc:
     """A small score built with the editor, using every feature the schema has."""
     score = ScoreDoc()
     editor = ScoreEditor(score)
-    ids = editor.create_score(title="Edited", composer="Someone",
-                              parts=[{"name": "Oboe", "abbreviation": "Ob.", "program": 68,
-                                      "clef": "treble", "instrument": "Oboe"},
-                                     {"name": "Cello", "clef": "bass", "program": 42}],
-                              measures=3, time="3/4", key=KeySignature(1, "major"),
-                              tempo=Tempo(88, Fraction(1), "Moderato"))
+    ids = editor.create_score(
+        title="Edited",
+        composer="Someone",
+        parts=[
+            {
+                "name": "Oboe",
+                "abbreviation": "Ob.",
+                "program": 68,
+                "clef": "treble",
+                "instrument": "Oboe",
+            },
+            {"name": "Cello", "clef": "bass", "program": 42},
+        ],
+        measures=3,
+        time="3/4",
+        key=KeySignature(1, "major"),
+        tempo=Tempo(88, Fraction(1), "Moderato"),
+    )
     (m1, m2, m3), (oboe, cello) = ids["measures"], ids["parts"]
     with editor.batch():
         editor.set_repeat(m2, "both")
         editor.set_barline(m3, "final")
         editor.set_time_signature(m3, "6/8")
-        editor.add_note(m1, oboe, 0, 1, "D5", lyric="Ah", dynamic="mf",
-                        articulations=["accent"])
+        editor.add_note(m1, oboe, 0, 1, "D5", lyric="Ah", dynamic="mf", articulations=["accent"])
         editor.add_note(m1, oboe, 1, Fraction(1, 3), "E5")
         editor.add_note(m1, oboe, Fraction(4, 3), Fraction(1, 3), "F#5")
         editor.add_note(m1, oboe, Fraction(5, 3), Fraction(1, 3), "G5", grace=False)
@@ -285,12 +365,15 @@ def edited() -> ScoreDoc:
     return score
 
 
-@pytest.mark.parametrize(("fmt", "content_type", "extension"), [
-    ("musicxml", "application/vnd.recordare.musicxml+xml", "musicxml"),
-    ("mxl", "application/vnd.recordare.musicxml", "mxl"),
-    ("midi", "audio/midi", "mid"),
-    ("json", "application/json", "json"),
-])
+@pytest.mark.parametrize(
+    ("fmt", "content_type", "extension"),
+    [
+        ("musicxml", "application/vnd.recordare.musicxml+xml", "musicxml"),
+        ("mxl", "application/vnd.recordare.musicxml", "mxl"),
+        ("midi", "audio/midi", "mid"),
+        ("json", "application/json", "json"),
+    ],
+)
 def test_export_formats(edited: ScoreDoc, fmt: str, content_type: str, extension: str) -> None:
     exported = export_score(edited, fmt)
     assert (exported.content_type, exported.extension) == (content_type, extension)
@@ -308,8 +391,15 @@ def test_export_formats(edited: ScoreDoc, fmt: str, content_type: str, extension
         assert exported.data[:4] == b"MThd"
     else:
         document = json.loads(exported.data)
-        assert set(document) == {"schema_version", "meta", "parts", "measures", "notes",
-                                 "comments", "chat"}
+        assert set(document) == {
+            "schema_version",
+            "meta",
+            "parts",
+            "measures",
+            "notes",
+            "comments",
+            "chat",
+        }
         assert len(document["notes"]) == 15 and len(document["chat"]) == 1
 
 
@@ -321,7 +411,8 @@ def test_notation_round_trip_keeps_everything(edited: ScoreDoc, fmt: str) -> Non
     assert measure_rows(after) == measure_rows(before)
     assert (after.meta.title, after.meta.composer) == ("Edited", "Someone")
     assert [(p.name, p.program, p.clef) for p in after.parts] == [
-        (p.name, p.program, p.clef) for p in before.parts]
+        (p.name, p.program, p.clef) for p in before.parts
+    ]
     oboe = after.parts[0]  # abbreviation and instrument survive when set (music21 fills
     assert (oboe.abbreviation, oboe.instrument) == ("Ob.", "Oboe")  # in its own otherwise)
 
@@ -376,14 +467,15 @@ def test_lengths_no_notation_can_write_are_rounded_and_reported() -> None:
     editor.add_note(measure, part, 2, 2, "E4")
     exported = export_score(score, "mxl")
     assert exported.warnings == (
-        "2 note lengths no notation can write were rounded (to 1/384 of a quarter or "
-        "coarser)",
-        "1 rests too short for any notation were left out")
+        "2 note lengths no notation can write were rounded (to 1/384 of a quarter or coarser)",
+        "1 rests too short for any notation were left out",
+    )
     again = import_score(exported.data, "x.mxl").read()
-    assert sorted((n.onset, n.duration, n.pitches) for n in again.notes.values()
-                  if n.pitches) == [(0, Fraction(1, 384), ("C4",)),
-                                    (Fraction(1, 384), Fraction(1, 384), ("D4",)),
-                                    (2, 2, ("E4",))]
+    assert sorted((n.onset, n.duration, n.pitches) for n in again.notes.values() if n.pitches) == [
+        (0, Fraction(1, 384), ("C4",)),
+        (Fraction(1, 384), Fraction(1, 384), ("D4",)),
+        (2, 2, ("E4",)),
+    ]
 
 
 def test_json_import_rejects_what_the_schema_rejects() -> None:

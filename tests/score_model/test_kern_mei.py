@@ -24,8 +24,10 @@ def rows(data: bytes, filename: str | None = None) -> list[tuple[object, ...]]:
     score = import_score(data, filename).read()
     parts = {p.id: i for i, p in enumerate(score.parts)}
     measures = {m.id: i for i, m in enumerate(score.measures)}
-    return sorted((parts[n.part], measures[n.measure], n.onset, n.duration, n.pitches, n.ties)
-                  for n in score.notes.values())
+    return sorted(
+        (parts[n.part], measures[n.measure], n.onset, n.duration, n.pitches, n.ties)
+        for n in score.notes.values()
+    )
 
 
 def refused(data: bytes, filename: str | None = None, **limits: int) -> ImportFailure:
@@ -49,12 +51,19 @@ def test_small_kern() -> None:
     assert [m.time for m in score.measures] == ["3/4", None, None]
     assert score.measures[0].key is not None and score.measures[0].key.fifths == 1
     assert rows(KERN) == [
-        (0, 0, 0, 1, ("D4", "G4"), ()), (0, 0, 1, Fraction(1, 2), ("C4",), ()),
-        (0, 0, Fraction(3, 2), Fraction(1, 2), ("B3",), ()), (0, 0, 2, 1, ("A3",), ()),
-        (0, 1, 0, 3, ("G4",), ("start",)), (0, 2, 0, 1, ("G4",), ("stop",)),
+        (0, 0, 0, 1, ("D4", "G4"), ()),
+        (0, 0, 1, Fraction(1, 2), ("C4",), ()),
+        (0, 0, Fraction(3, 2), Fraction(1, 2), ("B3",), ()),
+        (0, 0, 2, 1, ("A3",), ()),
+        (0, 1, 0, 3, ("G4",), ("start",)),
+        (0, 2, 0, 1, ("G4",), ("stop",)),
         (0, 2, 1, 2, ("B4",), ()),
-        (1, 0, 0, 2, ("G3",), ()), (1, 0, 2, 1, ("D3",), ()), (1, 1, 0, 3, ("G3",), ()),
-        (1, 2, 0, 1, (), ()), (1, 2, 1, 2, ("B3",), ())]
+        (1, 0, 0, 2, ("G3",), ()),
+        (1, 0, 2, 1, ("D3",), ()),
+        (1, 1, 0, 3, ("G3",), ()),
+        (1, 2, 0, 1, (), ()),
+        (1, 2, 1, 2, ("B3",), ()),
+    ]
 
 
 def test_small_mei() -> None:
@@ -63,10 +72,12 @@ def test_small_mei() -> None:
     assert report.format == "mei" and [p.name for p in score.parts] == ["Flute"]
     assert score.measures[0].time == "2/4" and score.measures[0].key is not None
     assert score.measures[0].key.fifths == -1
-    assert rows(MEI) == [(0, 0, 0, 1, ("F4",), ()),
-                         (0, 0, 1, Fraction(1, 2), ("A4", "C5"), ()),
-                         (0, 0, Fraction(3, 2), Fraction(1, 2), (), ()),
-                         (0, 1, 0, 2, ("B-4",), ())]
+    assert rows(MEI) == [
+        (0, 0, 0, 1, ("F4",), ()),
+        (0, 0, 1, Fraction(1, 2), ("A4", "C5"), ()),
+        (0, 0, Fraction(3, 2), Fraction(1, 2), (), ()),
+        (0, 1, 0, 2, ("B-4",), ()),
+    ]
 
 
 def test_a_corpus_chorale_in_kern_matches_its_musicxml() -> None:
@@ -75,8 +86,10 @@ def test_a_corpus_chorale_in_kern_matches_its_musicxml() -> None:
     assert len(score.parts) == 4 and len(score.measures) == 14
     assert score.meta.title.endswith("Christ lag in Todesbanden")
     assert sum(1 for n in score.notes.values() if n.pitches) == 239
-    lengths = {sum(n.duration for n in score.notes.values() if n.part == part.id
-                   and not n.grace) for part in score.parts}
+    lengths = {
+        sum(n.duration for n in score.notes.values() if n.part == part.id and not n.grace)
+        for part in score.parts
+    }
     assert len(lengths) == 1  # every voice fills the same bars
 
 
@@ -87,30 +100,44 @@ def test_music21s_own_mei_test_file() -> None:
 
 
 def test_kern_guards() -> None:
-    assert refused(b"**kern\n" + b"4c\n" * 50 + b"*-\n", "x.krn", max_notes=10) \
+    assert (
+        refused(b"**kern\n" + b"4c\n" * 50 + b"*-\n", "x.krn", max_notes=10)
         == ImportFailure.TOO_MANY_NOTES
-    assert refused(b"**kern\n" + b"=\n4c\n" * 20 + b"*-\n", "x.krn", max_measures=5) \
+    )
+    assert (
+        refused(b"**kern\n" + b"=\n4c\n" * 20 + b"*-\n", "x.krn", max_measures=5)
         == ImportFailure.TOO_MANY_MEASURES
+    )
     spines = b"\t".join([b"**kern"] * 70)
-    assert refused(spines + b"\n" + b"\t".join([b"4c"] * 70) + b"\n", "x.krn") \
+    assert (
+        refused(spines + b"\n" + b"\t".join([b"4c"] * 70) + b"\n", "x.krn")
         == ImportFailure.TOO_MANY_PARTS
+    )
     assert refused(b"**kern\n0000000c\n*-\n", "x.krn") == ImportFailure.TOO_COMPLEX
     assert refused(b"**text\nhello\n*-\n", "x.krn") == ImportFailure.NOT_MUSIC
     assert refused(KERN, "x.krn", max_bytes=100) == ImportFailure.TOO_LARGE
 
 
 def test_mei_guards() -> None:
-    laughs = (b'<?xml version="1.0"?><!DOCTYPE mei [<!ENTITY a "aaaaaaaaaa">'
-              b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
-              b'<mei xmlns="http://www.music-encoding.org/ns/mei">&b;</mei>')
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE mei [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        b'<mei xmlns="http://www.music-encoding.org/ns/mei">&b;</mei>'
+    )
     assert refused(laughs, "x.mei") == ImportFailure.ENTITY_EXPANSION
-    external = (b'<?xml version="1.0"?><!DOCTYPE mei [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-                b'<mei xmlns="http://www.music-encoding.org/ns/mei">&x;</mei>')
-    assert refused(external, "x.mei") in (ImportFailure.EXTERNAL_ENTITY,
-                                          ImportFailure.ENTITY_EXPANSION)
+    external = (
+        b'<?xml version="1.0"?><!DOCTYPE mei [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b'<mei xmlns="http://www.music-encoding.org/ns/mei">&x;</mei>'
+    )
+    assert refused(external, "x.mei") in (
+        ImportFailure.EXTERNAL_ENTITY,
+        ImportFailure.ENTITY_EXPANSION,
+    )
     assert refused(MEI[: len(MEI) // 2], "x.mei") == ImportFailure.TRUNCATED
     assert refused(MEI, "x.mei", max_notes=3) == ImportFailure.TOO_MANY_NOTES
-    assert refused(MEI.replace(b'<measure n="2"', b'<multiRest num="100000"/><measure n="2"'),
-                   "x.mei") == ImportFailure.TOO_MANY_MEASURES
+    assert (
+        refused(MEI.replace(b'<measure n="2"', b'<multiRest num="100000"/><measure n="2"'), "x.mei")
+        == ImportFailure.TOO_MANY_MEASURES
+    )
     no_score = b'<mei xmlns="http://www.music-encoding.org/ns/mei"><meiHead/></mei>'
     assert refused(no_score, "x.mei") == ImportFailure.NOT_MUSIC

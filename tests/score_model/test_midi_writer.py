@@ -42,8 +42,15 @@ def two_part_score() -> tuple[ScoreDoc, dict]:
 
 
 def test_pitch_names_to_keys() -> None:
-    assert [midi_number(n) for n in ("C4", "F#5", "B-3", "C##4", "A0", "C-1", "G9")] == \
-        [60, 78, 58, 62, 21, 23, 127]  # "C-1" is C flat 1 (schema octaves are 0 to 9)
+    assert [midi_number(n) for n in ("C4", "F#5", "B-3", "C##4", "A0", "C-1", "G9")] == [
+        60,
+        78,
+        58,
+        62,
+        21,
+        23,
+        127,
+    ]  # "C-1" is C flat 1 (schema octaves are 0 to 9)
     assert midi_number("A9") is None
 
 
@@ -59,8 +66,10 @@ def test_tracks_programs_tempo_and_time_signature() -> None:
     assert midi.type == 1 and midi.ticks_per_beat == Q and len(midi.tracks) == 3
     conductor = {m.type: m for m in midi.tracks[0]}
     assert conductor["set_tempo"].tempo == round(60_000_000 / 135)
-    assert (conductor["time_signature"].numerator,
-            conductor["time_signature"].denominator) == (3, 4)
+    assert (conductor["time_signature"].numerator, conductor["time_signature"].denominator) == (
+        3,
+        4,
+    )
     names = [next(m.name for m in t if m.type == "track_name") for t in midi.tracks[1:]]
     assert names == ["Violin", "Cello"]
     assert [m.program for m in midi.tracks[2] if m.type == "program_change"] == [42]
@@ -78,8 +87,7 @@ def test_ties_sound_once_across_the_barline_and_chords_tie_per_pitch() -> None:
     second = edit.add_note(m2, violin, 0, 2, ["E4", "C5"])
     edit.set_tie(second, "stop", pitch_index=0)
     _, notes, _ = sounding(export_score(score, "midi").data)
-    assert notes == [(2 * Q, 3 * Q, 67, 90), (2 * Q, 5 * Q, 64, 90),
-                     (3 * Q, 5 * Q, 72, 90)]
+    assert notes == [(2 * Q, 3 * Q, 67, 90), (2 * Q, 5 * Q, 64, 90), (3 * Q, 5 * Q, 72, 90)]
 
 
 def test_repeats_are_played_out() -> None:
@@ -92,8 +100,7 @@ def test_repeats_are_played_out() -> None:
     edit.set_repeat(m2, "end")  # a one-bar repeat: m1 m2 m2 m3
     edit.set_repeat(m2, "both")
     _, notes, _ = sounding(export_score(score, "midi").data)
-    assert [(start // Q, key) for start, _, key, _ in notes] == \
-        [(0, 60), (3, 62), (6, 62), (9, 64)]
+    assert [(start // Q, key) for start, _, key, _ in notes] == [(0, 60), (3, 62), (6, 62), (9, 64)]
 
 
 def test_music21_reads_the_file_back() -> None:

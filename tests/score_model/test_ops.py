@@ -35,9 +35,15 @@ def transactions(score: ScoreDoc) -> list[object]:
 
 
 def test_create_score(score: ScoreDoc, editor: ScoreEditor) -> None:
-    ids = editor.create_score(title="Sonata", composer="Anon", parts=["Violin", {"name": "Cello",
-                              "clef": "bass", "program": 42}], measures=3, time="3/4",
-                              key=KeySignature(-3, "minor"), tempo=Tempo(80, Fraction(1), "Adagio"))
+    ids = editor.create_score(
+        title="Sonata",
+        composer="Anon",
+        parts=["Violin", {"name": "Cello", "clef": "bass", "program": 42}],
+        measures=3,
+        time="3/4",
+        key=KeySignature(-3, "minor"),
+        tempo=Tempo(80, Fraction(1), "Adagio"),
+    )
     data = score.read()
     assert data.meta.title == "Sonata" and data.meta.composer == "Anon"
     assert data.meta.schema_version == SCHEMA_VERSION and data.meta.created
@@ -53,8 +59,7 @@ def test_create_score(score: ScoreDoc, editor: ScoreEditor) -> None:
         editor.create_score()  # only on an empty document
 
 
-def test_each_edit_is_one_transaction_with_its_origin(score: ScoreDoc,
-                                                      editor: ScoreEditor) -> None:
+def test_each_edit_is_one_transaction_with_its_origin(score: ScoreDoc, editor: ScoreEditor) -> None:
     ids = editor.create_score(measures=2)
     origins: list[object] = []
     score.notes.observe(lambda event: origins.append(event.transaction.origin))
@@ -100,26 +105,29 @@ def test_notes_rests_chords_and_fields(score: ScoreDoc, editor: ScoreEditor) -> 
     assert triplet not in score.read().notes
 
 
-@pytest.mark.parametrize("call", [
-    lambda e, m, p: e.add_note(m, p, 0, 0, "C4"),  # zero duration
-    lambda e, m, p: e.add_note(m, p, -1, 1, "C4"),  # negative onset
-    lambda e, m, p: e.add_note(m, p, 0, 1, "H4"),  # not a pitch
-    lambda e, m, p: e.add_note(m, p, 0, "1/0", "C4"),  # not a fraction
-    lambda e, m, p: e.add_note("m_missing", p, 0, 1, "C4"),  # no such measure
-    lambda e, m, p: e.add_note(m, "p_missing", 0, 1, "C4"),  # no such part
-    lambda e, m, p: e.add_note(m, p, 0, 1, "C4", voice=99),
-    lambda e, m, p: e.add_note(m, p, 0, 1, "C4", colour="red"),  # unknown field
-    lambda e, m, p: e.set_time_signature(m, "5/3"),
-    lambda e, m, p: e.set_key(m, 9),
-    lambda e, m, p: e.set_tempo(m, 0),
-    lambda e, m, p: e.set_barline(m, "wiggly"),
-    lambda e, m, p: e.set_repeat(m, "sometimes"),
-    lambda e, m, p: e.set_dynamic("n_missing", "p"),
-    lambda e, m, p: e.delete_measure("m_missing"),
-    lambda e, m, p: e.update_part(p, program=300),
-    lambda e, m, p: e.transpose("not an interval"),
-    lambda e, m, p: e.post_chat("me", ""),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda e, m, p: e.add_note(m, p, 0, 0, "C4"),  # zero duration
+        lambda e, m, p: e.add_note(m, p, -1, 1, "C4"),  # negative onset
+        lambda e, m, p: e.add_note(m, p, 0, 1, "H4"),  # not a pitch
+        lambda e, m, p: e.add_note(m, p, 0, "1/0", "C4"),  # not a fraction
+        lambda e, m, p: e.add_note("m_missing", p, 0, 1, "C4"),  # no such measure
+        lambda e, m, p: e.add_note(m, "p_missing", 0, 1, "C4"),  # no such part
+        lambda e, m, p: e.add_note(m, p, 0, 1, "C4", voice=99),
+        lambda e, m, p: e.add_note(m, p, 0, 1, "C4", colour="red"),  # unknown field
+        lambda e, m, p: e.set_time_signature(m, "5/3"),
+        lambda e, m, p: e.set_key(m, 9),
+        lambda e, m, p: e.set_tempo(m, 0),
+        lambda e, m, p: e.set_barline(m, "wiggly"),
+        lambda e, m, p: e.set_repeat(m, "sometimes"),
+        lambda e, m, p: e.set_dynamic("n_missing", "p"),
+        lambda e, m, p: e.delete_measure("m_missing"),
+        lambda e, m, p: e.update_part(p, program=300),
+        lambda e, m, p: e.transpose("not an interval"),
+        lambda e, m, p: e.post_chat("me", ""),
+    ],
+)
 def test_refused_edits_change_nothing(score: ScoreDoc, editor: ScoreEditor, call: object) -> None:
     ids = editor.create_score(measures=1)
     editor.add_note(ids["measures"][0], ids["parts"][0], 0, 1, "C4")
@@ -129,8 +137,7 @@ def test_refused_edits_change_nothing(score: ScoreDoc, editor: ScoreEditor, call
     assert score.encode_state() == before
 
 
-def test_measures_insert_delete_move_and_attributes(score: ScoreDoc,
-                                                    editor: ScoreEditor) -> None:
+def test_measures_insert_delete_move_and_attributes(score: ScoreDoc, editor: ScoreEditor) -> None:
     ids = editor.create_score(measures=3)
     a, b, c = ids["measures"]
     part = ids["parts"][0]
@@ -172,15 +179,20 @@ def test_parts_add_update_move_remove(score: ScoreDoc, editor: ScoreEditor) -> N
     parts = score.read().parts
     assert [p.id for p in parts] == [oboe, flute, horn]
     assert (parts[2].name, parts[2].abbreviation, parts[2].program, parts[2].staves) == (
-        "Horn in F", "Hn.", 60, 2)
+        "Horn in F",
+        "Hn.",
+        60,
+        2,
+    )
     note = editor.add_note(ids["measures"][0], horn, 0, 1, "F3")
     editor.remove_part(horn)
     assert note not in score.read().notes
     assert [p.id for p in score.read().parts] == [oboe, flute]
 
 
-def test_transpose_spells_correctly_and_respects_range(score: ScoreDoc,
-                                                       editor: ScoreEditor) -> None:
+def test_transpose_spells_correctly_and_respects_range(
+    score: ScoreDoc, editor: ScoreEditor
+) -> None:
     ids = editor.create_score(parts=["A", "B"], measures=2)
     (m1, m2), (p1, p2) = ids["measures"], ids["parts"]
     in_range = editor.add_note(m1, p1, 0, 1, ["C4", "E4", "G#4"])
@@ -201,13 +213,18 @@ def test_metadata_chat_and_comments(score: ScoreDoc, editor: ScoreEditor) -> Non
     editor.set_metadata(title="New", composer="Someone", tempo=Tempo(60), genre="chorale")
     meta = score.read().meta
     assert (meta.title, meta.composer, meta.tempo, meta.extra["genre"]) == (
-        "New", "Someone", Tempo(60), "chorale")
+        "New",
+        "Someone",
+        Tempo(60),
+        "chorale",
+    )
     with pytest.raises(EditError):
         editor.set_metadata(schema_version=2)
     message = editor.post_chat("bot", "I added a bass line", kind="agent")
     assert score.raw_chat()[0]["id"] == message and score.raw_chat()[0]["author"] == "bot"
-    comment = editor.add_comment("ann", "too loud", measure=ids["measures"][0],
-                                 part=ids["parts"][0], onset="1/2")
+    comment = editor.add_comment(
+        "ann", "too loud", measure=ids["measures"][0], part=ids["parts"][0], onset="1/2"
+    )
     stored = score.raw_comments()[comment]
     assert stored["onset"] == "1/2" and stored["resolved"] is False
     editor.resolve_comment(comment)

@@ -25,8 +25,9 @@ def editor(doc: ScoreDoc) -> ScoreEditor:
     return ScoreEditor(doc)
 
 
-def make(editor: ScoreEditor, measures: int = 3, parts: tuple[str, ...] = ("A", "B"),
-         **kwargs: object) -> tuple[list[str], list[str]]:
+def make(
+    editor: ScoreEditor, measures: int = 3, parts: tuple[str, ...] = ("A", "B"), **kwargs: object
+) -> tuple[list[str], list[str]]:
     ids = editor.create_score(parts=parts, measures=measures, **kwargs)  # type: ignore[arg-type]
     return ids["measures"], ids["parts"]
 
@@ -47,9 +48,21 @@ def matches(projection: IncrementalProjection, doc: ScoreDoc) -> bool:
 
 
 def test_metadata_parts_instrument_and_clef(editor: ScoreEditor, doc: ScoreDoc) -> None:
-    make(editor, parts=({"name": "Violin", "abbreviation": "Vn.", "instrument": "Violin",
-                         "program": 40, "clef": "treble"}, {"name": "Cello", "clef": "bass"}),
-         title="Quartet", composer="Someone")
+    make(
+        editor,
+        parts=(
+            {
+                "name": "Violin",
+                "abbreviation": "Vn.",
+                "instrument": "Violin",
+                "program": 40,
+                "clef": "treble",
+            },
+            {"name": "Cello", "clef": "bass"},
+        ),
+        title="Quartet",
+        composer="Someone",
+    )
     score = full(doc)
     assert score.metadata.title == "Quartet" and score.metadata.composer == "Someone"
     violin, cello = score.parts
@@ -60,8 +73,7 @@ def test_metadata_parts_instrument_and_clef(editor: ScoreEditor, doc: ScoreDoc) 
     first, second = measures_of(score)[:2]
     assert isinstance(first.getElementsByClass(clef.Clef).first(), clef.TrebleClef)
     assert not second.getElementsByClass(clef.Clef)
-    assert isinstance(measures_of(score, 1)[0].getElementsByClass(clef.Clef).first(),
-                      clef.BassClef)
+    assert isinstance(measures_of(score, 1)[0].getElementsByClass(clef.Clef).first(), clef.BassClef)
 
 
 def test_numbers_offsets_and_pickup(editor: ScoreEditor, doc: ScoreDoc) -> None:
@@ -79,8 +91,9 @@ def test_numbers_offsets_and_pickup(editor: ScoreEditor, doc: ScoreDoc) -> None:
 
 
 def test_markers_only_where_set(editor: ScoreEditor, doc: ScoreDoc) -> None:
-    ms, _ = make(editor, measures=4, key=KeySignature(-3, "minor"),
-                 tempo=Tempo(80, Fraction(3, 2), "Adagio"))
+    ms, _ = make(
+        editor, measures=4, key=KeySignature(-3, "minor"), tempo=Tempo(80, Fraction(3, 2), "Adagio")
+    )
     editor.set_time_signature(ms[2], "6/8")
     editor.set_key(ms[3], 2)
     score = full(doc)
@@ -124,8 +137,12 @@ def test_notes_chords_rests_at_exact_onsets(editor: ScoreEditor, doc: ScoreDoc) 
     editor.add_rest(ms[0], ps[0], 3, 1)
     items = list(measures_of(full(doc))[0].notesAndRests)
     assert [(i.offset, i.quarterLength) for i in items] == [
-        (0, Fraction(1, 3)), (Fraction(1, 3), Fraction(1, 3)), (Fraction(2, 3), Fraction(1, 3)),
-        (1, 2), (3, 1)]
+        (0, Fraction(1, 3)),
+        (Fraction(1, 3), Fraction(1, 3)),
+        (Fraction(2, 3), Fraction(1, 3)),
+        (1, 2),
+        (3, 1),
+    ]
     assert isinstance(items[3], chord.Chord)
     assert [p.nameWithOctave for p in items[3].pitches] == ["C4", "E-4", "G#4"]
     assert isinstance(items[4], note.Rest)
@@ -155,15 +172,25 @@ def test_voices(editor: ScoreEditor, doc: ScoreDoc) -> None:
 
 def test_ties_lyrics_articulations_dynamics(editor: ScoreEditor, doc: ScoreDoc) -> None:
     ms, ps = make(editor)
-    editor.add_note(ms[0], ps[0], 0, 2, "C4", ties=["start"], lyric="la",
-                    articulations=["staccato", "fermata", "strong-accent"])
+    editor.add_note(
+        ms[0],
+        ps[0],
+        0,
+        2,
+        "C4",
+        ties=["start"],
+        lyric="la",
+        articulations=["staccato", "fermata", "strong-accent"],
+    )
     editor.add_note(ms[0], ps[0], 2, 2, ["C4", "E4"], ties=["stop", "start"], dynamic="pp")
     editor.add_note(ms[1], ps[0], 0, 4, ["E4"], ties=["stop"])
     m1, m2, _ = measures_of(full(doc))
     first, second = m1.notes
     assert first.tie.type == "start" and first.lyric == "la"
-    assert [type(a) for a in first.articulations] == [articulations.Staccato,
-                                                     articulations.StrongAccent]
+    assert [type(a) for a in first.articulations] == [
+        articulations.Staccato,
+        articulations.StrongAccent,
+    ]
     assert [type(e) for e in first.expressions] == [expressions.Fermata]
     assert [n.tie.type for n in second.notes] == ["stop", "start"]
     dyn = m1.getElementsByClass(dynamics.Dynamic).first()
@@ -187,13 +214,28 @@ def test_orphans_and_garbage_are_skipped(editor: ScoreEditor, doc: ScoreDoc) -> 
     ms, ps = make(editor, measures=2)
     editor.add_note(ms[0], ps[0], 0, 1, "C4")
     with doc.doc.transaction():
-        doc.notes["orphan_measure"] = {"measure": "nope", "part": ps[0], "onset": "0",
-                                       "duration": "1", "pitches": ["D4"]}
-        doc.notes["orphan_part"] = {"measure": ms[0], "part": "nope", "onset": "0",
-                                    "duration": "1", "pitches": ["D4"]}
+        doc.notes["orphan_measure"] = {
+            "measure": "nope",
+            "part": ps[0],
+            "onset": "0",
+            "duration": "1",
+            "pitches": ["D4"],
+        }
+        doc.notes["orphan_part"] = {
+            "measure": ms[0],
+            "part": "nope",
+            "onset": "0",
+            "duration": "1",
+            "pitches": ["D4"],
+        }
         doc.notes["garbage"] = [1, 2, 3]
-        doc.notes["bad_pitch"] = {"measure": ms[0], "part": ps[0], "onset": "1",
-                                  "duration": "1", "pitches": ["H9"]}
+        doc.notes["bad_pitch"] = {
+            "measure": ms[0],
+            "part": ps[0],
+            "onset": "1",
+            "duration": "1",
+            "pitches": ["H9"],
+        }
         doc.measures.append(Map({"id": "m_bad", "time": "banana", "barline": 7}))
         doc.measures.append(Map({"nothing": True}))
         doc.parts.append(Map({"id": "p_bad", "clef": "violin", "program": 999}))
@@ -209,13 +251,26 @@ def test_describe_compares_music(editor: ScoreEditor, doc: ScoreDoc) -> None:
     note_id = editor.add_note(ms[0], ps[0], 0, 1, "C4", lyric="a")
     before = describe(full(doc))
     assert before == describe(full(doc))
-    assert ("note", None, Fraction(0), Fraction(1), ("C4",), (None,), "a", (), False,
-            note_id) in before
+    assert (
+        "note",
+        None,
+        Fraction(0),
+        Fraction(1),
+        ("C4",),
+        (None,),
+        "a",
+        (),
+        False,
+        note_id,
+    ) in before
     assert ("measure", 2, ms[1], Fraction(4), Fraction(0), Fraction(0), None, None) in before
     editor.set_pitches(note_id, "C#4")
     assert describe(full(doc)) != before
-    assert all(row[-1] is None for row in describe(full(doc), ids=False)
-               if row[0] in ("note", "rest", "chord"))
+    assert all(
+        row[-1] is None
+        for row in describe(full(doc), ids=False)
+        if row[0] in ("note", "rest", "chord")
+    )
 
 
 # --- incremental projection ------------------------------------------------------------------
@@ -233,7 +288,15 @@ def test_one_note_edit_rebuilds_one_cell(editor: ScoreEditor, doc: ScoreDoc) -> 
     assert changes.cells == {(ms[1], ps[0])} and not changes.layout
     after = measures_of(projection.score()) + measures_of(projection.score(), 1)
     assert [a is b for a, b in zip(before, after, strict=True)] == [
-        True, False, True, True, True, True, True, True]
+        True,
+        False,
+        True,
+        True,
+        True,
+        True,
+        True,
+        True,
+    ]
     assert after[1].notes.first().nameWithOctave == "D4" and after[1].offset == 4
     assert matches(projection, doc)
     assert not projection.refresh()  # nothing pending: nothing changed
@@ -325,8 +388,7 @@ def test_parts_add_remove_move_update_and_meta(editor: ScoreEditor, doc: ScoreDo
 
 def test_restored_measure_brings_back_its_notes(editor: ScoreEditor, doc: ScoreDoc) -> None:
     _, ps = make(editor)
-    note = {"measure": "m_back", "part": ps[0], "onset": "0", "duration": "4",
-            "pitches": ["A4"]}
+    note = {"measure": "m_back", "part": ps[0], "onset": "0", "duration": "4", "pitches": ["A4"]}
     projection = IncrementalProjection(doc)
     doc.notes["n_early"] = note  # arrives before its measure (another client's update)
     assert projection.refresh().cells == frozenset()
@@ -341,8 +403,9 @@ def test_misbehaving_client_content(editor: ScoreEditor, doc: ScoreDoc) -> None:
     good = editor.add_note(ms[0], ps[0], 0, 1, "C4")
     projection = IncrementalProjection(doc)
     doc.notes[good] = {"measure": ms[0], "part": ps[0], "onset": "x"}
-    doc.notes["n_map"] = Map({"measure": ms[1], "part": ps[0], "onset": 0, "duration": 1.0,
-                              "pitches": ["E4"]})
+    doc.notes["n_map"] = Map(
+        {"measure": ms[1], "part": ps[0], "onset": 0, "duration": 1.0, "pitches": ["E4"]}
+    )
     doc.notes["n_list"] = ["not", "a", "note"]
     doc.measures.append(Map({"id": 5}))
     doc.measures[0]["time"] = "99/3"
@@ -373,8 +436,9 @@ def test_remote_updates_and_close(editor: ScoreEditor, doc: ScoreDoc) -> None:
     assert not projection.pending
 
 
-def test_time_signature_change_with_notes_rebuilds_one_measure(editor: ScoreEditor,
-                                                               doc: ScoreDoc) -> None:
+def test_time_signature_change_with_notes_rebuilds_one_measure(
+    editor: ScoreEditor, doc: ScoreDoc
+) -> None:
     ms, ps = make(editor, measures=5)
     for m in ms:
         for p in ps:
@@ -391,14 +455,20 @@ def test_note_music21_rejects_is_skipped(editor: ScoreEditor, doc: ScoreDoc) -> 
     ms, ps = make(editor)
     projection = IncrementalProjection(doc)
     editor.add_note(ms[0], ps[0], 0, 1, "D4")
-    doc.notes["n_odd"] = {"measure": ms[0], "part": ps[0], "onset": "1", "duration": "1",
-                          "pitches": ["C#-1"]}  # passes the schema, music21 cannot read it
+    doc.notes["n_odd"] = {
+        "measure": ms[0],
+        "part": ps[0],
+        "onset": "1",
+        "duration": "1",
+        "pitches": ["C#-1"],
+    }  # passes the schema, music21 cannot read it
     assert [n.nameWithOctave for n in measures_of(full(doc))[0].notes] == ["D4"]
     assert matches(projection, doc) and not projection.last_changes.full
 
 
 def test_unexpected_failure_falls_back_to_a_full_rebuild(
-        editor: ScoreEditor, doc: ScoreDoc, monkeypatch: pytest.MonkeyPatch) -> None:
+    editor: ScoreEditor, doc: ScoreDoc, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ms, ps = make(editor)
     projection = IncrementalProjection(doc)
     editor.add_note(ms[0], ps[0], 0, 1, "D4")
@@ -418,8 +488,9 @@ def test_unexpected_failure_falls_back_to_a_full_rebuild(
     assert matches(projection, doc)
 
 
-def test_many_cells_in_one_part_are_reassembled(editor: ScoreEditor, doc: ScoreDoc,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_many_cells_in_one_part_are_reassembled(
+    editor: ScoreEditor, doc: ScoreDoc, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from score_model.projection import incremental
 
     monkeypatch.setattr(incremental, "REASSEMBLE_AFTER", 2)
@@ -433,7 +504,11 @@ def test_many_cells_in_one_part_are_reassembled(editor: ScoreEditor, doc: ScoreD
     changes = projection.refresh()
     assert changes.parts_reassembled == (ps[0],) and len(changes.cells) == 4
     assert [n.nameWithOctave for n in projection.score().parts[0].recurse().notes] == [
-        "D#4", "D#4", "B3", "B3"]
+        "D#4",
+        "D#4",
+        "B3",
+        "B3",
+    ]
     assert matches(projection, doc)
 
 

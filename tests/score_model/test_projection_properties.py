@@ -23,16 +23,36 @@ ONSETS = ["0", "1/2", "1", "2", "3", "1/3", "7/2"]
 DURATIONS = ["1/2", "1", "2", "1/3", "3/2", "4"]
 TIMES = ["4/4", "3/4", "6/8", "2/2", "5/8", None]
 KINDS = [
-    "add_note", "add_note", "add_note", "update_note", "update_note", "delete_note",
-    "move_note", "insert_measure", "delete_measure", "move_measure", "set_time", "set_key",
-    "set_tempo", "set_barline", "set_repeat", "set_pickup", "add_part", "remove_part",
-    "move_part", "update_part", "transpose", "metadata", "garbage", "refresh",
+    "add_note",
+    "add_note",
+    "add_note",
+    "update_note",
+    "update_note",
+    "delete_note",
+    "move_note",
+    "insert_measure",
+    "delete_measure",
+    "move_measure",
+    "set_time",
+    "set_key",
+    "set_tempo",
+    "set_barline",
+    "set_repeat",
+    "set_pickup",
+    "add_part",
+    "remove_part",
+    "move_part",
+    "update_part",
+    "transpose",
+    "metadata",
+    "garbage",
+    "refresh",
 ]
 
-OPS = st.lists(st.tuples(st.sampled_from(KINDS), *[st.integers(0, 60)] * 4),
-               min_size=1, max_size=40)
-SETTINGS = settings(max_examples=150, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+OPS = st.lists(
+    st.tuples(st.sampled_from(KINDS), *[st.integers(0, 60)] * 4), min_size=1, max_size=40
+)
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 class _Ids:
@@ -63,10 +83,14 @@ def apply_op(score: ScoreDoc, op: tuple[str, int, int, int, int]) -> None:
     """Interpret a drawn operation against the current content; rejected edits are fine."""
     kind, a, b, c, d = op
     editor = ScoreEditor(score)
-    measures = [m["id"] for m in score.raw_measures()
-                if isinstance(m, dict) and isinstance(m.get("id"), str)]
-    parts = [p["id"] for p in score.raw_parts()
-             if isinstance(p, dict) and isinstance(p.get("id"), str)]
+    measures = [
+        m["id"]
+        for m in score.raw_measures()
+        if isinstance(m, dict) and isinstance(m.get("id"), str)
+    ]
+    parts = [
+        p["id"] for p in score.raw_parts() if isinstance(p, dict) and isinstance(p.get("id"), str)
+    ]
     notes = sorted(score.notes.keys())
 
     def pick(values: list[str], index: int) -> str:
@@ -88,9 +112,14 @@ def apply_op(score: ScoreDoc, op: tuple[str, int, int, int, int]) -> None:
             grace = d % 11 == 0
             if grace:
                 fields["grace"] = True
-            editor.add_note(pick(measures, a), pick(parts, b), ONSETS[c % len(ONSETS)],
-                            "0" if grace else DURATIONS[(c + d) % len(DURATIONS)], pitches,
-                            **fields)
+            editor.add_note(
+                pick(measures, a),
+                pick(parts, b),
+                ONSETS[c % len(ONSETS)],
+                "0" if grace else DURATIONS[(c + d) % len(DURATIONS)],
+                pitches,
+                **fields,
+            )
         elif kind == "update_note":
             note_id = pick(notes, a)
             change = b % 6
@@ -109,8 +138,9 @@ def apply_op(score: ScoreDoc, op: tuple[str, int, int, int, int]) -> None:
         elif kind == "delete_note":
             editor.delete_note(pick(notes, a))
         elif kind == "move_note":
-            editor.move_note(pick(notes, a), pick(measures, b), ONSETS[c % len(ONSETS)],
-                             part=pick(parts, d))
+            editor.move_note(
+                pick(notes, a), pick(measures, b), ONSETS[c % len(ONSETS)], part=pick(parts, d)
+            )
         elif kind == "insert_measure":
             time = TIMES[b % len(TIMES)] if c % 2 else None
             editor.insert_measure(a % (len(measures) + 1), **({"time": time} if time else {}))
@@ -121,8 +151,11 @@ def apply_op(score: ScoreDoc, op: tuple[str, int, int, int, int]) -> None:
         elif kind == "set_time":
             editor.set_time_signature(pick(measures, a), TIMES[b % len(TIMES)])
         elif kind == "set_key":
-            editor.set_key(pick(measures, a), None if b % 4 == 0 else b % 15 - 7,
-                           [None, "major", "minor", "dorian"][c % 4])
+            editor.set_key(
+                pick(measures, a),
+                None if b % 4 == 0 else b % 15 - 7,
+                [None, "major", "minor", "dorian"][c % 4],
+            )
         elif kind == "set_tempo":
             editor.set_tempo(pick(measures, a), None if b % 3 == 0 else 40 + b, 1 + c % 2)
         elif kind == "set_barline":
@@ -132,18 +165,24 @@ def apply_op(score: ScoreDoc, op: tuple[str, int, int, int, int]) -> None:
         elif kind == "set_pickup":
             editor.set_pickup(pick(measures, a), bool(b % 2))
         elif kind == "add_part":
-            editor.add_part(f"P{a}", index=b % (len(parts) + 1),
-                            clef=[None, "bass", "alto"][c % 3], program=d if d % 2 else None)
+            editor.add_part(
+                f"P{a}",
+                index=b % (len(parts) + 1),
+                clef=[None, "bass", "alto"][c % 3],
+                program=d if d % 2 else None,
+            )
         elif kind == "remove_part" and len(parts) > 1:
             editor.remove_part(pick(parts, a))
         elif kind == "move_part":
             editor.move_part(pick(parts, a), b % (len(parts) + 1))
         elif kind == "update_part":
-            editor.update_part(pick(parts, a), name=f"N{b}", clef=["treble", "tenor"][c % 2],
-                               abbreviation=f"a{d}")
+            editor.update_part(
+                pick(parts, a), name=f"N{b}", clef=["treble", "tenor"][c % 2], abbreviation=f"a{d}"
+            )
         elif kind == "transpose":
-            editor.transpose(["M2", "-m3", "P5", "-A4"][a % 4],
-                             measures=None if b % 2 else [pick(measures, c)])
+            editor.transpose(
+                ["M2", "-m3", "P5", "-A4"][a % 4], measures=None if b % 2 else [pick(measures, c)]
+            )
         elif kind == "metadata":
             editor.set_metadata(title=f"T{a}", tempo=Tempo(60 + b) if c % 2 else None)
         elif kind == "garbage":
@@ -158,11 +197,17 @@ def write_garbage(score: ScoreDoc, choice: int, measure: str, part: str) -> None
     if choice == 0:
         score.notes[f"g_{measure}"] = {"measure": measure, "part": part, "onset": "x"}
     elif choice == 1:
-        score.notes[f"g_orphan_{part}"] = {"measure": "m_gone", "part": part, "onset": "0",
-                                           "duration": "1", "pitches": ["C4"]}
+        score.notes[f"g_orphan_{part}"] = {
+            "measure": "m_gone",
+            "part": part,
+            "onset": "0",
+            "duration": "1",
+            "pitches": ["C4"],
+        }
     elif choice == 2:
-        score.notes[f"g_map_{measure}"] = Map({"measure": measure, "part": part, "onset": 1.0,
-                                               "duration": 0.5, "pitches": ["G4"]})
+        score.notes[f"g_map_{measure}"] = Map(
+            {"measure": measure, "part": part, "onset": 1.0, "duration": 0.5, "pitches": ["G4"]}
+        )
     elif choice == 3 and len(score.measures):
         score.measures[0]["time"] = "7/7"
     elif choice == 4:
@@ -178,7 +223,8 @@ def assert_projection_matches(projection: IncrementalProjection, score: ScoreDoc
 @SETTINGS
 @given(ops=OPS)
 def test_incremental_equals_full_after_random_edits(
-        ops: list[tuple[str, int, int, int, int]]) -> None:
+    ops: list[tuple[str, int, int, int, int]],
+) -> None:
     with deterministic_ids() as ids:
         score = new_score(ids)
         projection = IncrementalProjection(score)
@@ -199,11 +245,17 @@ def sync(source: ScoreDoc, target: ScoreDoc) -> None:
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ops=st.lists(st.tuples(st.integers(0, 2), st.sampled_from(KINDS),
-                              *[st.integers(0, 60)] * 4), min_size=1, max_size=30),
-       seed=st.integers(0, 2**32 - 1))
-def test_concurrent_replicas_converge(ops: list[tuple[int, str, int, int, int, int]],
-                                      seed: int) -> None:
+@given(
+    ops=st.lists(
+        st.tuples(st.integers(0, 2), st.sampled_from(KINDS), *[st.integers(0, 60)] * 4),
+        min_size=1,
+        max_size=30,
+    ),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_concurrent_replicas_converge(
+    ops: list[tuple[int, str, int, int, int, int]], seed: int
+) -> None:
     rng = random.Random(seed)
     with deterministic_ids() as ids:
         origin = new_score(ids)

@@ -29,4 +29,5 @@ def test_roman_numeral_harmony_is_dropped_and_reported(fmt: str) -> None:
     notes = sorted((n.onset, n.duration, n.pitches) for n in score.notes.values())
     assert notes == [(0, 1, ("G4",)), (0, 2, ("G4",)), (1, 1, ("F#4",))]
     assert report.warnings == [
-        "chord symbols or Roman numerals music21 cannot read were dropped (such as 'G.I')"]
+        "chord symbols or Roman numerals music21 cannot read were dropped (such as 'G.I')"
+    ]

@@ -22,14 +22,22 @@ def test_one_line_text_loses_every_control_character() -> None:
     assert clean_text(HOSTILE) == "ABC[31mDEFGH"
     assert clean_text("two\nlines\tand\r\na tab") == "two lines and a tab"
     assert clean_text("\ud800lone surrogate") == "lone surrogate"
-    for honest in ("Chorale", "Élégie — op. 12", "Dvořák", "猫ふんじゃった", "👩‍🎤 zwj",
-                   "a\u200cb"):
+    for honest in (
+        "Chorale",
+        "Élégie — op. 12",
+        "Dvořák",
+        "猫ふんじゃった",
+        "👩‍🎤 zwj",
+        "a\u200cb",
+    ):
         assert clean_text(honest) == honest  # accents, CJK, emoji sequences stay
 
 
 def test_multi_line_text_keeps_tabs_and_line_feeds() -> None:
-    assert clean_text("line 1\r\nline 2\rline 3\n\tindented\x00", multiline=True) == \
-        "line 1\nline 2\nline 3\n\tindented"
+    assert (
+        clean_text("line 1\r\nline 2\rline 3\n\tindented\x00", multiline=True)
+        == "line 1\nline 2\nline 3\n\tindented"
+    )
 
 
 def test_control_characters_names_what_it_finds() -> None:
@@ -84,8 +92,12 @@ def test_text_a_client_wrote_directly_is_read_clean() -> None:
 
 
 def test_imports_store_clean_text() -> None:
-    content = ScoreContent({"title": "Imported\x00", "tempo": {"bpm": 60, "text": "x\x07"}},
-                           [Part("p1", name="Vio\x1blin", instrument="v\x00")], [], [])
+    content = ScoreContent(
+        {"title": "Imported\x00", "tempo": {"bpm": 60, "text": "x\x07"}},
+        [Part("p1", name="Vio\x1blin", instrument="v\x00")],
+        [],
+        [],
+    )
     score = write_content(content)
     assert score.raw_meta()["title"] == "Imported"
     assert score.raw_meta()["tempo"]["text"] == "x"

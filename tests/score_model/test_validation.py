@@ -36,7 +36,8 @@ def test_overfull_and_underfull_with_locations() -> None:
     editor.add_note(measure, part, 0, 2, "C4")
     problems = validate(score)
     assert [(p.code, p.measure, p.part, p.voice, p.severity) for p in problems] == [
-        ("underfull", measure, part, 1, "warning")]
+        ("underfull", measure, part, 1, "warning")
+    ]
     editor.add_note(measure, part, 2, 2, "D4")  # ends at 4 in a 3/4 bar
     problem = validate(score)[0]
     assert (problem.code, problem.measure, problem.part) == ("overfull", measure, part)
@@ -56,10 +57,14 @@ def test_pickup_and_second_voice_are_not_underfull() -> None:
 def test_bad_content_from_a_misbehaving_client() -> None:
     score, _, measure, part = make()
     score.notes["orphan"] = {"measure": "m_gone", "part": part, "onset": "0", "duration": "1"}
-    score.notes["pitch"] = {"measure": measure, "part": part, "onset": "0", "duration": "1",
-                            "pitches": ["Q9"]}
-    score.notes["duration"] = {"measure": measure, "part": part, "onset": "0",
-                               "duration": "-1"}
+    score.notes["pitch"] = {
+        "measure": measure,
+        "part": part,
+        "onset": "0",
+        "duration": "1",
+        "pitches": ["Q9"],
+    }
+    score.notes["duration"] = {"measure": measure, "part": part, "onset": "0", "duration": "-1"}
     score.notes["type"] = {"measure": measure, "part": part, "onset": [], "duration": "1"}
     score.notes["junk"] = "not an object"
     score.measures[1]["time"] = 7
@@ -76,21 +81,50 @@ def test_bad_content_from_a_misbehaving_client() -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False)
     | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(
-        st.sampled_from(["measure", "part", "onset", "duration", "pitches", "voice", "ties",
-                         "id", "time", "key", "tempo", "fifths", "bpm", "x"]),
-        children, max_size=6),
-    max_leaves=12)
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "measure",
+                    "part",
+                    "onset",
+                    "duration",
+                    "pitches",
+                    "voice",
+                    "ties",
+                    "id",
+                    "time",
+                    "key",
+                    "tempo",
+                    "fifths",
+                    "bpm",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=6,
+        )
+    ),
+    max_leaves=12,
+)
 
 
 @settings(max_examples=150, deadline=None)
-@given(notes=st.dictionaries(st.text(min_size=1, max_size=5), json_values, max_size=6),
-       measures=st.lists(json_values, max_size=4), parts=st.lists(json_values, max_size=3),
-       meta=st.dictionaries(st.sampled_from(["title", "tempo", "schema_version"]), json_values))
-def test_never_raises_on_any_content(notes: dict[str, Any], measures: list[Any],
-                                     parts: list[Any], meta: dict[str, Any]) -> None:
+@given(
+    notes=st.dictionaries(st.text(min_size=1, max_size=5), json_values, max_size=6),
+    measures=st.lists(json_values, max_size=4),
+    parts=st.lists(json_values, max_size=3),
+    meta=st.dictionaries(st.sampled_from(["title", "tempo", "schema_version"]), json_values),
+)
+def test_never_raises_on_any_content(
+    notes: dict[str, Any], measures: list[Any], parts: list[Any], meta: dict[str, Any]
+) -> None:
     score = ScoreDoc()
     with score.doc.transaction():
         for key, value in notes.items():

@@ -50,8 +50,12 @@ class JsPeer:
         node = shutil.which("node")
         assert node, "Node.js is required for the yjs interoperability tests"
         self.proc = subprocess.Popen(
-            [node, str(PEER_SCRIPT)], cwd=NODE_DIR, bufsize=0,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [node, str(PEER_SCRIPT)],
+            cwd=NODE_DIR,
+            bufsize=0,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         self._buffer = b""
 
@@ -121,21 +125,33 @@ def unb64(text: str) -> bytes:
 def normalised(note: Note) -> dict[str, Any]:
     """A note with every default filled in: what ``readNote`` in schema.mjs returns."""
     return {
-        "id": note.id, "measure": note.measure, "part": note.part,
-        "voice": note.voice, "staff": note.staff,
-        "onset": format_fraction(note.onset), "duration": format_fraction(note.duration),
+        "id": note.id,
+        "measure": note.measure,
+        "part": note.part,
+        "voice": note.voice,
+        "staff": note.staff,
+        "onset": format_fraction(note.onset),
+        "duration": format_fraction(note.duration),
         "pitches": list(note.pitches),
         "ties": [note.tie_of(i) for i in range(len(note.pitches))],
-        "lyric": note.lyric, "articulations": list(note.articulations),
-        "dynamic": note.dynamic, "grace": note.grace,
+        "lyric": note.lyric,
+        "articulations": list(note.articulations),
+        "dynamic": note.dynamic,
+        "grace": note.grace,
     }
 
 
 def py_dump(score: ScoreDoc) -> dict[str, Any]:
     """Every root as JSON, as pycrdt sees it (compare with the peer's ``dump``)."""
-    roots = {"meta": score.meta, "parts": score.parts, "measures": score.measures,
-             "notes": score.notes, "chat": score.chat, "comments": score.comments,
-             "suggestions": score.suggestions}
+    roots = {
+        "meta": score.meta,
+        "parts": score.parts,
+        "measures": score.measures,
+        "notes": score.notes,
+        "chat": score.chat,
+        "comments": score.comments,
+        "suggestions": score.suggestions,
+    }
     return {name: json.loads(str(root)) for name, root in roots.items()}
 
 
@@ -173,11 +189,21 @@ def test_js_reads_a_score_built_by_python(js: JsPeer) -> None:
     score = ScoreDoc()
     ed = ScoreEditor(score, Origin.agent("interop-test"))
     ids = ed.create_score(
-        title="Sonata «Interop» \"No. 1\"", composer="Py Thon",
-        parts=[{"name": "Violin", "abbreviation": "Vln.", "instrument": "Violin",
-                "program": 40, "clef": "treble"},
-               {"name": "Piano", "staves": 2, "program": 0}],
-        measures=3, time="3/4", key=KeySignature(1, "major"),
+        title='Sonata «Interop» "No. 1"',
+        composer="Py Thon",
+        parts=[
+            {
+                "name": "Violin",
+                "abbreviation": "Vln.",
+                "instrument": "Violin",
+                "program": 40,
+                "clef": "treble",
+            },
+            {"name": "Piano", "staves": 2, "program": 0},
+        ],
+        measures=3,
+        time="3/4",
+        key=KeySignature(1, "major"),
         tempo=Tempo(88, Fraction(1), "Allegretto"),
     )
     m1, m2, m3 = ids["measures"]
@@ -190,8 +216,10 @@ def test_js_reads_a_score_built_by_python(js: JsPeer) -> None:
     with ed.batch():
         g4 = ed.add_note(m1, vln, 0, "1/2", "G4", dynamic="mf", articulations=["staccato"])
         ed.add_note(m1, vln, "1/2", "1/2", "A4")
-        triplet = [ed.add_note(m1, vln, 1 + Fraction(i, 3), "1/3", p)
-                   for i, p in enumerate(["B4", "C5", "D5"])]
+        triplet = [
+            ed.add_note(m1, vln, 1 + Fraction(i, 3), "1/3", p)
+            for i, p in enumerate(["B4", "C5", "D5"])
+        ]
         e5 = ed.add_note(m1, vln, 2, 1, "E5", lyric="Ah — “dé”")
         ed.set_tie(e5, "start")
         ed.add_note(m2, vln, 0, 1, "E5", ties=["stop"])
@@ -200,8 +228,16 @@ def test_js_reads_a_score_built_by_python(js: JsPeer) -> None:
         ed.set_tie(chord, "start", pitch_index=1)
         grace = ed.add_note(m1, pno, 0, 0, "F#4", grace=True, voice=2)
         low = ed.add_note(m1, pno, 0, 3, "G2", voice=2, staff=2)
-        ed.add_note(m2, pno, 0, 3, ["F#3", "B3", "D4"], ties=[None, "stop", None],
-                    articulations=["accent", "fermata"], dynamic="ff")
+        ed.add_note(
+            m2,
+            pno,
+            0,
+            3,
+            ["F#3", "B3", "D4"],
+            ties=[None, "stop", None],
+            articulations=["accent", "fermata"],
+            dynamic="ff",
+        )
         ed.add_note(m3, pno, 0, "3/2", ["E-3", "G3"])
         ed.add_rest(m3, pno, "3/2", "3/2")
         ed.add_note(m3, vln, 0, 3, "C5", dynamic="pp")
@@ -219,10 +255,17 @@ def test_js_reads_a_score_built_by_python(js: JsPeer) -> None:
     assert got["parts"] == score.raw_parts()
     assert got["parts"][1] == {"id": pno, "name": "Piano", "staves": 2, "program": 0}
     assert got["measures"] == score.raw_measures()
-    assert got["measures"][1] == {"id": m2, "tempo": {"bpm": 96.5, "beat": "1/2"},
-                                  "repeat": "start"}
-    assert got["measures"][2] == {"id": m3, "time": "6/8", "barline": "final",
-                                  "key": {"fifths": -3, "mode": "minor"}}
+    assert got["measures"][1] == {
+        "id": m2,
+        "tempo": {"bpm": 96.5, "beat": "1/2"},
+        "repeat": "start",
+    }
+    assert got["measures"][2] == {
+        "id": m3,
+        "time": "6/8",
+        "barline": "final",
+        "key": {"fifths": -3, "mode": "minor"},
+    }
     assert got["notes"] == {note_id: normalised(n) for note_id, n in data.notes.items()}
     assert len(got["notes"]) == 15
     assert got["notes"][chord]["ties"] == [None, "start", None]
@@ -261,8 +304,11 @@ def test_python_reads_a_score_built_by_js(js: JsPeer) -> None:
     assert type(low.staff) is int and low.staff == 2
     assert low.onset == Fraction(1, 2) and low.duration == Fraction(1, 2)
     assert Note.from_json(low.id, score.notes[low.id]) == low  # the to_py() path agrees
-    assert [data.notes[n[k]].onset for k in ("t1", "t2", "t3")] == [0, Fraction(1, 3),
-                                                                    Fraction(2, 3)]
+    assert [data.notes[n[k]].onset for k in ("t1", "t2", "t3")] == [
+        0,
+        Fraction(1, 3),
+        Fraction(2, 3),
+    ]
     chord = data.notes[n["chord"]]
     assert chord.pitches == ("B-2", "F3", "D4") and chord.ties == (None, "start", None)
     assert chord.dynamic == "p"
@@ -278,8 +324,10 @@ def test_python_reads_a_score_built_by_js(js: JsPeer) -> None:
     assert type(data.meta.schema_version) is int and data.meta.schema_version == SCHEMA_VERSION
     assert data.meta.tempo == Tempo(72.5, Fraction(1))
     flute, piano = built["parts"]
-    assert data.parts == [Part(flute, "Flute", "Fl.", "Flute", 73, "treble", 1),
-                          Part(piano, "Piano", None, None, 0, None, 2)]
+    assert data.parts == [
+        Part(flute, "Flute", "Fl.", "Flute", 73, "treble", 1),
+        Part(piano, "Piano", None, None, 0, None, 2),
+    ]
     assert type(data.parts[0].program) is int
     m1, m2 = data.measures
     assert (m1.id, m1.time, m1.key) == (built["measures"][0], "3/4", KeySignature(-2, "major"))
@@ -288,13 +336,22 @@ def test_python_reads_a_score_built_by_js(js: JsPeer) -> None:
     assert [s.bar for s in data.layout()] == [3, 3]
 
     # Clearing fields from JS (null goes back to the default) stays readable in Python.
-    js.call("edit", ops=[{"op": "update_note", "note": n["half"],
-                          "changes": {"lyric": None, "articulations": None, "ties": None}}])
+    js.call(
+        "edit",
+        ops=[
+            {
+                "op": "update_note",
+                "note": n["half"],
+                "changes": {"lyric": None, "articulations": None, "ties": None},
+            }
+        ],
+    )
     score.doc.apply_update(js.encode(score.doc.get_state()))
     cleared = score.read()
     assert cleared.problems == []
-    assert cleared.notes[n["half"]] == Note(n["half"], m1.id, flute, Fraction(1), Fraction(2),
-                                            ("E-5",))
+    assert cleared.notes[n["half"]] == Note(
+        n["half"], m1.id, flute, Fraction(1), Fraction(2), ("E-5",)
+    )
 
 
 # --- (c) concurrent edits both ways -----------------------------------------------------------
@@ -317,13 +374,16 @@ def test_concurrent_edits_from_js_and_python_converge(js: JsPeer) -> None:
     assert js.call("dump") == py_dump(score)
 
     # JavaScript edits...
-    new_measure = js.call("edit", ops=[
-        {"op": "set_pitches", "note": a, "pitches": ["E5"]},
-        {"op": "delete_note", "note": b},
-        {"op": "delete_note", "note": rest},
-        {"op": "insert_measure", "index": 1},
-        {"op": "set_measure", "measure": m3, "name": "time", "value": "3/4"},
-    ])["results"][3]
+    new_measure = js.call(
+        "edit",
+        ops=[
+            {"op": "set_pitches", "note": a, "pitches": ["E5"]},
+            {"op": "delete_note", "note": b},
+            {"op": "delete_note", "note": rest},
+            {"op": "insert_measure", "index": 1},
+            {"op": "set_measure", "measure": m3, "name": "time", "value": "3/4"},
+        ],
+    )["results"][3]
     js_a = js.call("dump")["notes"][a]
     # ...while Python, not yet aware of them, adds notes and transposes everything.
     with ed.batch():
@@ -386,8 +446,9 @@ def test_an_attribute_set_on_a_measure_while_it_is_moved_is_lost(js: JsPeer) -> 
     m1, m2, m3 = ed.create_score(parts=["Flute"], measures=3)["measures"]
     js.reset_to(score.encode_state())
 
-    js.call("edit", ops=[{"op": "set_measure", "measure": m2, "name": "barline",
-                          "value": "double"}])
+    js.call(
+        "edit", ops=[{"op": "set_measure", "measure": m2, "name": "barline", "value": "double"}]
+    )
     ed.move_measure(m2, 0)
     exchange(score, js)
 
@@ -415,8 +476,9 @@ def test_js_clients_must_declare_every_root_with_its_type(js: JsPeer) -> None:
 def test_peer_reports_bad_requests_and_keeps_running(js: JsPeer) -> None:
     assert "error" in js.raw_call("no-such-command")
     assert "error" in js.raw_call("apply", update=42)
-    assert "error" in js.raw_call("edit", ops=[{"op": "set_pitches", "note": "n_missing",
-                                                "pitches": ["C4"]}])
+    assert "error" in js.raw_call(
+        "edit", ops=[{"op": "set_pitches", "note": "n_missing", "pitches": ["C4"]}]
+    )
     assert js.call("read")["notes"] == {}
 
 
@@ -428,11 +490,21 @@ def test_the_schema_document_states_the_current_version_and_every_allowed_value(
     assert f"**Schema version: {SCHEMA_VERSION}**" in text
     assert f"| {SCHEMA_VERSION} | " in text  # a changelog entry for this version
     assert f"export const SCHEMA_VERSION = {SCHEMA_VERSION}\n" in (
-        NODE_DIR / "schema.mjs").read_text(encoding="utf-8")
-    enums = (schema.TIE_TYPES | schema.BARLINE_TYPES | schema.REPEAT_TYPES | schema.KEY_MODES
-             | schema.DYNAMICS | schema.ARTICULATIONS | schema.CLEFS | schema.NOTE_FIELDS)
-    missing = sorted(value for value in enums if f"`{value}`" not in text
-                     and f'"{value}"' not in text)
+        NODE_DIR / "schema.mjs"
+    ).read_text(encoding="utf-8")
+    enums = (
+        schema.TIE_TYPES
+        | schema.BARLINE_TYPES
+        | schema.REPEAT_TYPES
+        | schema.KEY_MODES
+        | schema.DYNAMICS
+        | schema.ARTICULATIONS
+        | schema.CLEFS
+        | schema.NOTE_FIELDS
+    )
+    missing = sorted(
+        value for value in enums if f"`{value}`" not in text and f'"{value}"' not in text
+    )
     assert missing == []
     assert f"{schema.MAX_DENOMINATOR}" in text
 
@@ -453,11 +525,20 @@ def _suggested_score() -> tuple[ScoreDoc, dict[str, Any], list[str]]:
     ed.add_note(m2, soprano, 0, 4, "D5")
     agent = ScoreEditor(score, Origin.agent("aureon:t_1"))
     raw = score.raw_notes()
-    made = [agent.add_suggestion(task="t_1", agent="aureon", measure=m, part=alto,
-                                 notes=[{"onset": "0", "duration": "4", "pitches": [p]}],
-                                 base=measure_base(raw, m), status="pending",
-                                 reason="thirds below the melody", report={"after": 0})
-            for m, p in ((m1, "G4"), (m2, "B4"))]
+    made = [
+        agent.add_suggestion(
+            task="t_1",
+            agent="aureon",
+            measure=m,
+            part=alto,
+            notes=[{"onset": "0", "duration": "4", "pitches": [p]}],
+            base=measure_base(raw, m),
+            status="pending",
+            reason="thirds below the melody",
+            report={"after": 0},
+        )
+        for m, p in ((m1, "G4"), (m2, "B4"))
+    ]
     return score, ids, made
 
 
@@ -476,8 +557,11 @@ def test_js_reads_suggestions_and_accepts_one_measure(js: JsPeer) -> None:
 
     result = ScoreEditor(score, Origin.server("accept")).apply_suggestions([g1], by="ada")
     assert result == {"applied": [g1], "stale": []}
-    alto_m1 = [n for n in score.read().notes.values()
-               if n.measure == ids["measures"][0] and n.part == ids["parts"][1]]
+    alto_m1 = [
+        n
+        for n in score.read().notes.values()
+        if n.measure == ids["measures"][0] and n.part == ids["parts"][1]
+    ]
     assert [n.pitches for n in alto_m1] == [("G4",)]  # replaced the person's C4
     assert validate(score) == []
     js.call("apply", update=b64(score.encode_state()))
@@ -489,15 +573,20 @@ def test_an_accepted_suggestion_on_a_changed_measure_is_stale(js: JsPeer) -> Non
     js.call("apply", update=b64(score.encode_state()))
     vector = score.doc.get_state()
     # A person changes measure 2 in the browser, then someone accepts the whole task.
-    soprano_m2 = next(n.id for n in score.read().notes.values()
-                      if n.measure == ids["measures"][1])
-    js.call("edit", ops=[{"op": "set_pitches", "note": soprano_m2, "pitches": ["F5"]},
-                         {"op": "accept_task", "task": "t_1", "by": "ada"}])
+    soprano_m2 = next(n.id for n in score.read().notes.values() if n.measure == ids["measures"][1])
+    js.call(
+        "edit",
+        ops=[
+            {"op": "set_pitches", "note": soprano_m2, "pitches": ["F5"]},
+            {"op": "accept_task", "task": "t_1", "by": "ada"},
+        ],
+    )
     score.doc.apply_update(js.encode(vector))
     result = ScoreEditor(score, Origin.server("accept")).apply_suggestions([g1, g2])
     assert result == {"applied": [g1], "stale": [g2]}
-    m2_notes = {n.part: n.pitches for n in score.read().notes.values()
-                if n.measure == ids["measures"][1]}
+    m2_notes = {
+        n.part: n.pitches for n in score.read().notes.values() if n.measure == ids["measures"][1]
+    }
     assert m2_notes == {ids["parts"][0]: ("F5",)}  # the person's note, no alto written
 
 

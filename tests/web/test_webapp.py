@@ -10,8 +10,9 @@ from starlette.testclient import TestClient
 
 from collab_server.api import webapp
 
-pytestmark = pytest.mark.skipif(not (webapp.DIST / "index.html").is_file(),
-                                reason="web client not built")
+pytestmark = pytest.mark.skipif(
+    not (webapp.DIST / "index.html").is_file(), reason="web client not built"
+)
 
 
 @pytest.fixture
@@ -42,9 +43,20 @@ def test_assets_are_immutable_and_gzipped(client: TestClient) -> None:
     assert client.get(f"/assets/{wasm.name}.gz").status_code == 404
 
 
-@pytest.mark.parametrize("path", ["/api/scores", "/api/nope", "/ws/scores/x", "/docs",
-                                  "/openapi.json", "/healthz", "/readyz", "/metrics",
-                                  "/docs/static/x.js"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/scores",
+        "/api/nope",
+        "/ws/scores/x",
+        "/docs",
+        "/openapi.json",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/docs/static/x.js",
+    ],
+)
 def test_server_paths_are_never_answered(client: TestClient, path: str) -> None:
     assert client.get(path).status_code == 404
     assert client.post(path).status_code == 404  # not this route's 405

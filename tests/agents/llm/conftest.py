@@ -30,8 +30,12 @@ def session(score: ScoreDoc) -> DocSession:
     return DocSession(score, Origin.agent("aureon:t1"), name="aureon")
 
 
-def make_context(session: DocSession, persona: str = "aureon", instruction: str = "help",
-                 config: AgentConfig | None = None) -> DirectContext:
+def make_context(
+    session: DocSession,
+    persona: str = "aureon",
+    instruction: str = "help",
+    config: AgentConfig | None = None,
+) -> DirectContext:
     request = TaskRequest(get_persona(persona), instruction, mode="direct")
     return DirectContext(session, request, config=config)
 
@@ -40,5 +44,4 @@ def cell(doc: ScoreDoc, measure: int, part: int) -> list[tuple[str, str, tuple[s
     """(onset, duration, pitches) of a cell, by 0-based measure and part index."""
     data = doc.read()
     key = (data.measures[measure].id, data.parts[part].id)
-    return [(str(n.onset), str(n.duration), n.pitches)
-            for n in data.notes_by_cell().get(key, [])]
+    return [(str(n.onset), str(n.duration), n.pitches) for n in data.notes_by_cell().get(key, [])]

@@ -16,8 +16,9 @@ T = TypeVar("T")
 
 
 class DocSession:
-    def __init__(self, doc: ScoreDoc, origin: Origin, *, name: str = "agent",
-                 can_edit: bool = True) -> None:
+    def __init__(
+        self, doc: ScoreDoc, origin: Origin, *, name: str = "agent", can_edit: bool = True
+    ) -> None:
         self._doc = doc
         self._origin = origin
         self._can_edit = can_edit
@@ -54,8 +55,7 @@ class DocSession:
         self.presence.append(state)
 
     async def post_chat(self, text: str, **extra: Any) -> str:
-        return await self.edit(lambda e: e.post_chat(self.name, text, author_kind="agent",
-                                                     **extra))
+        return await self.edit(lambda e: e.post_chat(self.name, text, author_kind="agent", **extra))
 
     async def flushed(self) -> None:
         return None  # nothing to store: the document lives in memory

@@ -52,13 +52,20 @@ class ScriptedModel:
     model: str = "scripted-1"
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/v1/chat/completions", self.complete,
-                                       methods=["POST"])])
+        return Starlette(routes=[Route("/v1/chat/completions", self.complete, methods=["POST"])])
 
     async def complete(self, request: Request) -> Response:
         if request.headers.get("authorization") != f"Bearer {API_KEY}":
-            return JSONResponse({"error": {"message": "bad key", "type": "invalid_request_error",
-                                           "code": "invalid_api_key"}}, status_code=401)
+            return JSONResponse(
+                {
+                    "error": {
+                        "message": "bad key",
+                        "type": "invalid_request_error",
+                        "code": "invalid_api_key",
+                    }
+                },
+                status_code=401,
+            )
         body = await request.json()
         self.requests.append(body)
         self.headers.append(dict(request.headers))
@@ -78,42 +85,100 @@ class ScriptedModel:
     def chunks(self, reply: Reply, usage: bool) -> list[dict[str, Any]]:
         out = [self._chunk({"role": "assistant", "content": ""})]
         for start in range(0, len(reply.text), reply.piece):
-            out.append(self._chunk({"content": reply.text[start:start + reply.piece]}))
+            out.append(self._chunk({"content": reply.text[start : start + reply.piece]}))
         for index, call in enumerate(reply.calls):
-            arguments = (call.arguments if isinstance(call.arguments, str)
-                         else json.dumps(call.arguments))
-            out.append(self._chunk({"tool_calls": [{
-                "index": index, "id": f"call_{len(self.requests)}_{index}", "type": "function",
-                "function": {"name": call.name, "arguments": ""}}]}))
+            arguments = (
+                call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments)
+            )
+            out.append(
+                self._chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": index,
+                                "id": f"call_{len(self.requests)}_{index}",
+                                "type": "function",
+                                "function": {"name": call.name, "arguments": ""},
+                            }
+                        ]
+                    }
+                )
+            )
             for start in range(0, len(arguments), 7):  # arguments arrive in pieces too
-                out.append(self._chunk({"tool_calls": [{
-                    "index": index, "function": {"arguments": arguments[start:start + 7]}}]}))
+                out.append(
+                    self._chunk(
+                        {
+                            "tool_calls": [
+                                {
+                                    "index": index,
+                                    "function": {"arguments": arguments[start : start + 7]},
+                                }
+                            ]
+                        }
+                    )
+                )
         out.append(self._chunk({}, "tool_calls" if reply.calls else "stop"))
         if usage and reply.usage is not None:
             prompt, completion = reply.usage
-            out.append({**self._chunk({}), "choices": [],
-                        "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                                  "total_tokens": prompt + completion}})
+            out.append(
+                {
+                    **self._chunk({}),
+                    "choices": [],
+                    "usage": {
+                        "prompt_tokens": prompt,
+                        "completion_tokens": completion,
+                        "total_tokens": prompt + completion,
+                    },
+                }
+            )
         return out
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        return {"id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion.chunk",
-                "created": int(time.time()), "model": self.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        return {
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
 
     def _completion(self, reply: Reply) -> dict[str, Any]:
-        calls = [{"id": f"call_{i}", "type": "function",
-                  "function": {"name": c.name, "arguments": c.arguments if isinstance(
-                      c.arguments, str) else json.dumps(c.arguments)}}
-                 for i, c in enumerate(reply.calls)]
+        calls = [
+            {
+                "id": f"call_{i}",
+                "type": "function",
+                "function": {
+                    "name": c.name,
+                    "arguments": c.arguments
+                    if isinstance(c.arguments, str)
+                    else json.dumps(c.arguments),
+                },
+            }
+            for i, c in enumerate(reply.calls)
+        ]
         prompt, completion = reply.usage or (0, 0)
-        return {"id": "chatcmpl-x", "object": "chat.completion", "created": int(time.time()),
-                "model": self.model,
-                "choices": [{"index": 0, "finish_reason": "tool_calls" if calls else "stop",
-                             "message": {"role": "assistant", "content": reply.text or None,
-                                         **({"tool_calls": calls} if calls else {})}}],
-                "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                          "total_tokens": prompt + completion}}
+        return {
+            "id": "chatcmpl-x",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": self.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "tool_calls" if calls else "stop",
+                    "message": {
+                        "role": "assistant",
+                        "content": reply.text or None,
+                        **({"tool_calls": calls} if calls else {}),
+                    },
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+            },
+        }
 
 
 @asynccontextmanager

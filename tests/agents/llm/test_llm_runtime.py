@@ -46,8 +46,13 @@ async def world() -> AsyncIterator[World]:
     rooms = RoomManager(backend.hooks, idle_timeout=5)
     model = ScriptedModel([])
     async with serve_model(model) as url:
-        yield World(backend, rooms, ids, model,
-                    AgentConfig(llm_base_url=url, llm_model="scripted-1", llm_api_key=API_KEY))
+        yield World(
+            backend,
+            rooms,
+            ids,
+            model,
+            AgentConfig(llm_base_url=url, llm_model="scripted-1", llm_api_key=API_KEY),
+        )
     await rooms.close()
     await backend.documents.close()
 
@@ -56,18 +61,49 @@ async def test_tool_calls_become_suggestions_through_the_runtime(world: World) -
     # The bass under m1 (G4 A4 B4 G4 in the soprano): G2, then D3 added in a second call.
     world.model.replies = [
         Reply("Reading bar 1.", [Call("read_measures", {"measures": ["1"]})]),
-        Reply(calls=[Call("add_note", {"measure": "1", "part": "Bass", "onset": "0",
-                                       "duration": "h", "pitches": ["G2"]})]),
-        Reply(calls=[Call("add_note", {"measure": "1", "part": "Bass", "onset": "2",
-                                       "duration": "h", "pitches": ["D3"]})]),
+        Reply(
+            calls=[
+                Call(
+                    "add_note",
+                    {
+                        "measure": "1",
+                        "part": "Bass",
+                        "onset": "0",
+                        "duration": "h",
+                        "pitches": ["G2"],
+                    },
+                )
+            ]
+        ),
+        Reply(
+            calls=[
+                Call(
+                    "add_note",
+                    {
+                        "measure": "1",
+                        "part": "Bass",
+                        "onset": "2",
+                        "duration": "h",
+                        "pitches": ["D3"],
+                    },
+                )
+            ]
+        ),
         Reply("A tonic-dominant bass for bar 1."),
     ]
     record = TaskRecord("s1", "aureon", "a bass for bar 1", "suggest")
     session = await ParticipantHub(world.rooms).join(
-        "s1", Profile("Aureon", AUREON.color), Origin.agent(f"aureon:{record.id}"))
+        "s1", Profile("Aureon", AUREON.color), Origin.agent(f"aureon:{record.id}")
+    )
     request = TaskRequest(AUREON, record.instruction, None, None, "suggest")
-    finished = await run_task(session, request, LlmBrain(world.config), record=record,
-                              board=MemoryTaskBoard(), config=world.config)
+    finished = await run_task(
+        session,
+        request,
+        LlmBrain(world.config),
+        record=record,
+        board=MemoryTaskBoard(),
+        config=world.config,
+    )
     await session.leave()
 
     assert finished.record.status == "done", finished.record.error
@@ -77,14 +113,17 @@ async def test_tool_calls_become_suggestions_through_the_runtime(world: World) -
     assert [s.id for s in proposed.values()] == finished.record.suggestions
     (suggestion,) = proposed.values()
     assert suggestion.status == "pending"
-    assert (suggestion.measure, suggestion.part) == (world.ids["measures"][0],
-                                                     world.ids["parts"][3])
+    assert (suggestion.measure, suggestion.part) == (
+        world.ids["measures"][0],
+        world.ids["parts"][3],
+    )
     assert [(n["onset"], n["pitches"]) for n in suggestion.notes] == [
-        ("0", ["G2"]), ("2", ["D3"])]  # the second edit built on the first
+        ("0", ["G2"]),
+        ("2", ["D3"]),
+    ]  # the second edit built on the first
     bass = [n for n in doc.read().notes.values() if n.part == world.ids["parts"][3]]
     assert bass == []  # a suggestion: the score itself is unchanged until accepted
     chat = [m["text"] for m in doc.raw_chat() if m.get("author") == "Aureon"]
     assert chat == ["Reading bar 1.", "A tonic-dominant bass for bar 1."]
     third = world.model.requests[2]["messages"]
-    assert third[-1] == {"role": "tool", "tool_call_id": "call_2_0",
-                         "content": "ok: wrote 1 notes"}
+    assert third[-1] == {"role": "tool", "tool_call_id": "call_2_0", "content": "ok: wrote 1 notes"}

@@ -37,8 +37,9 @@ def test_same_seed_same_melody_other_seed_other_melody() -> None:
     view = chorale_view("bwv165.6")
     first = continue_melody(view, "Soprano", measures=3, seed=1)
     assert continue_melody(view, "Soprano", measures=3, seed=1) == first
-    others = {continue_melody(view, "Soprano", measures=3, seed=s).parts[0].notes
-              for s in range(2, 6)}
+    others = {
+        continue_melody(view, "Soprano", measures=3, seed=s).parts[0].notes for s in range(2, 6)
+    }
     assert any(notes != first.parts[0].notes for notes in others)
 
 
@@ -64,6 +65,15 @@ def test_statistics_load_in_milliseconds() -> None:
 def test_spelling_in_key() -> None:
     e_flat = Key.parse("E- major")
     assert [spell_in_key(m, e_flat) for m in (63, 65, 67, 68, 70, 72, 74, 66, 64)] == [
-        "E-4", "F4", "G4", "A-4", "B-4", "C5", "D5", "G-4", "F-4"]
+        "E-4",
+        "F4",
+        "G4",
+        "A-4",
+        "B-4",
+        "C5",
+        "D5",
+        "G-4",
+        "F-4",
+    ]
     a_minor = Key.parse("a minor")
     assert [spell_in_key(m, a_minor) for m in (68, 66, 70)] == ["G#4", "F#4", "B-4"]

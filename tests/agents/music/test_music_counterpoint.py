@@ -14,16 +14,17 @@ from agents.music.view import Event, MusicResult, ScoreView
 
 def _cells(view: ScoreView, result: MusicResult) -> list[list[Event]]:
     notes = result.parts[0].notes
-    return [[Event(n.onset, n.duration, n.pitches) for n in notes if n.measure == m.id]
-            for m in view.measures]
+    return [
+        [Event(n.onset, n.duration, n.pitches) for n in notes if n.measure == m.id]
+        for m in view.measures
+    ]
 
 
 def test_bass_is_consonant_below_the_melody_without_parallels(chorale: str) -> None:
     view = chorale_view(chorale)
     result = counterpoint(view, "Soprano", role="bass")
     melody = view.part("Soprano").voice(1)
-    report = check_lines(view, [("Soprano", melody), ("Bass", _cells(view, result))],
-                         vocal=False)
+    report = check_lines(view, [("Soprano", melody), ("Bass", _cells(view, result))], vocal=False)
     assert report.parallels == 0 and report.counts["crossing"] == 0
     slots = [s for s in melody_slots(view, melody) if s.soprano is not None]
     notes = result.parts[0].notes
@@ -53,7 +54,8 @@ def test_second_species_countermelody_adds_passing_notes_but_no_faults() -> None
     assert len(florid.parts[0].notes) > len(plain.parts[0].notes)
     melody = view.part("Soprano").voice(1)
     for result in (plain, florid):
-        report = check_lines(view, [("Soprano", melody), ("Tenor", _cells(view, result))],
-                             vocal=False)
+        report = check_lines(
+            view, [("Soprano", melody), ("Tenor", _cells(view, result))], vocal=False
+        )
         assert report.parallels == 0
     assert counterpoint(view, "Soprano", role="countermelody", species=2) == florid

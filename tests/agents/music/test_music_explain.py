@@ -30,8 +30,9 @@ def test_analyst_names_key_phrases_cadences_with_bar_numbers() -> None:
         assert f"{cadence['number']}" in e.text
     assert "authentic cadence" in e.text and "Voice leading:" in e.text
     numbers = [r["number"] for r in e.references]
-    assert numbers == sorted(numbers) and e.references[0]["measure"] in {m.id for m in
-                                                                         view.measures}
+    assert numbers == sorted(numbers) and e.references[0]["measure"] in {
+        m.id for m in view.measures
+    }
 
 
 def test_teacher_is_plain_and_warm() -> None:
@@ -48,14 +49,19 @@ def test_parallel_fifths_are_reported_with_their_bar_in_both_registers() -> None
     editor = ScoreEditor(score)
     ids = editor.create_score(parts=["Soprano", "Alto", "Tenor", "Bass"], measures=2)
     (s, a, t, b), (m1, m2) = ids["parts"], ids["measures"]
-    for part, pitches in ((s, ["E5", "D5", "C5", "B4"]), (a, ["C5", "B4", "A4", "G4"]),
-                          (t, ["G4", "G4", "E4", "D4"]), (b, ["C3", "G3", "A3", "G3"])):
+    for part, pitches in (
+        (s, ["E5", "D5", "C5", "B4"]),
+        (a, ["C5", "B4", "A4", "G4"]),
+        (t, ["G4", "G4", "E4", "D4"]),
+        (b, ["C3", "G3", "A3", "G3"]),
+    ):
         for onset, pitch in enumerate(pitches):
             editor.add_note(m1, part, onset, 1, pitch)
         editor.add_note(m2, part, 0, 4, pitches[0] if part != b else "C3")
     results = analyse(score.read())
-    parallels = [i for i in results["voice_leading"]["result"]["issues"]
-                 if i["type"].startswith("parallel")]
+    parallels = [
+        i for i in results["voice_leading"]["result"]["issues"] if i["type"].startswith("parallel")
+    ]
     assert parallels
     view = extract_view(score)
     analyst = explain(results, register="analyst", view=view)

@@ -24,7 +24,8 @@ def test_passing_notes_fill_thirds_by_step_without_faults(chorale: str) -> None:
             bar = [n for n in after.notes if n.measure == info.id]
             old = [n for n in before.notes if n.measure == info.id]
             assert sum((n.duration for n in bar), Fraction(0)) == sum(
-                (n.duration for n in old), Fraction(0))
+                (n.duration for n in old), Fraction(0)
+            )
         notes = list(after.notes)
         onsets = {(n.measure, n.onset) for n in before.notes}
         for prev, note, nxt in zip(notes, notes[1:], notes[2:], strict=False):

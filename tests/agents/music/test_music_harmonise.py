@@ -46,8 +46,7 @@ def test_each_voice_fills_every_bar_the_melody_fills(chorale: str) -> None:
     for write in h.result.parts:
         for info, cell in zip(view.measures, soprano, strict=True):
             sung = sum((e.duration for e in cell if e.pitches), Fraction(0))
-            written = sum((n.duration for n in write.notes if n.measure == info.id),
-                          Fraction(0))
+            written = sum((n.duration for n in write.notes if n.measure == info.id), Fraction(0))
             assert written == sung, (write.name, info.number)
 
 
@@ -57,9 +56,12 @@ def test_ends_on_the_tonic_in_root_position_with_cadences_at_fermatas(chorale: s
     assert last.inversion == 0
     assert midi_of(last.root + "4") % 12 == h.keys.key.tonic_pc
     view = chorale_view(chorale)
-    fermata_slots = {(info.id, e.onset) for info, cell in
-                     zip(view.measures, view.part("Soprano").voice(1), strict=True)
-                     for e in cell if e.fermata}
+    fermata_slots = {
+        (info.id, e.onset)
+        for info, cell in zip(view.measures, view.part("Soprano").voice(1), strict=True)
+        for e in cell
+        if e.fermata
+    }
     at_fermatas = [c for c in h.chords if (c.measure, c.onset) in fermata_slots]
     assert len(at_fermatas) == len(fermata_slots)
     assert sum(c.inversion == 0 for c in at_fermatas) >= len(at_fermatas) - 1
@@ -80,9 +82,11 @@ def test_round_trip_through_the_document(chorale: str) -> None:
     for write in h.result.parts:
         assert write.part is not None  # the chorale's own Alto, Tenor and Bass
         line = view.part(write.part)
-        written = [(info.id, e.onset, e.duration, e.pitches)
-                   for info, cell in zip(view.measures, line.measures, strict=True)
-                   for e in cell]
+        written = [
+            (info.id, e.onset, e.duration, e.pitches)
+            for info, cell in zip(view.measures, line.measures, strict=True)
+            for e in cell
+        ]
         assert written == [(n.measure, n.onset, n.duration, n.pitches) for n in write.notes]
 
 
@@ -98,12 +102,15 @@ def test_into_new_parts_and_with_hand_set_costs() -> None:
     assert lines[-3:] == ["Alto", "Tenor", "Bass"]
 
 
-def _melody(time: str, notes: list[tuple[int, Fraction, Fraction, list[str]]],
-            measures: int, pickup: bool = False) -> ScoreDoc:
+def _melody(
+    time: str,
+    notes: list[tuple[int, Fraction, Fraction, list[str]]],
+    measures: int,
+    pickup: bool = False,
+) -> ScoreDoc:
     score = ScoreDoc()
     editor = ScoreEditor(score)
-    ids = editor.create_score(parts=["Melody"], measures=measures, time=time,
-                              key=KeySignature(-1))
+    ids = editor.create_score(parts=["Melody"], measures=measures, time=time, key=KeySignature(-1))
     if pickup:
         editor.set_pickup(ids["measures"][0], True)
     for m, onset, duration, pitches in notes:
@@ -113,12 +120,21 @@ def _melody(time: str, notes: list[tuple[int, Fraction, Fraction, list[str]]],
 
 def test_compound_metre_pickup_and_rests() -> None:
     half, three_halves = Fraction(1, 2), Fraction(3, 2)
-    score = _melody("6/8", [
-        (0, Fraction(0), half, ["C5"]), (1, Fraction(0), three_halves, ["F5"]),
-        (1, three_halves, half, ["E5"]), (1, Fraction(2), half, ["D5"]),
-        (1, Fraction(5, 2), half, ["C5"]), (2, Fraction(0), three_halves, []),
-        (2, three_halves, three_halves, ["A4"]), (3, Fraction(0), Fraction(3), ["F4"])],
-        measures=4, pickup=True)
+    score = _melody(
+        "6/8",
+        [
+            (0, Fraction(0), half, ["C5"]),
+            (1, Fraction(0), three_halves, ["F5"]),
+            (1, three_halves, half, ["E5"]),
+            (1, Fraction(2), half, ["D5"]),
+            (1, Fraction(5, 2), half, ["C5"]),
+            (2, Fraction(0), three_halves, []),
+            (2, three_halves, three_halves, ["A4"]),
+            (3, Fraction(0), Fraction(3), ["F4"]),
+        ],
+        measures=4,
+        pickup=True,
+    )
     h = harmonise(extract_view(score), "Melody")
     onsets = [(c.measure, c.onset) for c in h.chords]
     view = extract_view(score)
@@ -130,9 +146,15 @@ def test_compound_metre_pickup_and_rests() -> None:
 
 
 def test_a_melody_above_the_soprano_range_is_still_harmonised() -> None:
-    score = _melody("4/4", [(0, Fraction(0), Fraction(2), ["D6"]),
-                            (0, Fraction(2), Fraction(2), ["E6"]),
-                            (1, Fraction(0), Fraction(4), ["C6"])], measures=2)
+    score = _melody(
+        "4/4",
+        [
+            (0, Fraction(0), Fraction(2), ["D6"]),
+            (0, Fraction(2), Fraction(2), ["E6"]),
+            (1, Fraction(0), Fraction(4), ["C6"]),
+        ],
+        measures=2,
+    )
     h = harmonise(extract_view(score), "Melody")
     assert len(h.chords) == 5
     assert all(midi_of(c.pitches[0]) > midi_of(c.pitches[1]) for c in h.chords)
@@ -140,12 +162,15 @@ def test_a_melody_above_the_soprano_range_is_still_harmonised() -> None:
 
 def _labels(score: ScoreDoc) -> dict[tuple[str, Fraction], tuple[int, str | None]]:
     slices = run("harmony", build_table(score.read()))["result"]["slices"]
-    return {(s["measure"], Fraction(s["onset"])): (midi_of(s["root"] + "4") % 12, s["quality"])
-            for s in slices}
+    return {
+        (s["measure"], Fraction(s["onset"])): (midi_of(s["root"] + "4") % 12, s["quality"])
+        for s in slices
+    }
 
 
-def _at(labels: dict[tuple[str, Fraction], tuple[int, str | None]], measure: str,
-        onset: Fraction) -> tuple[int, str | None] | None:
+def _at(
+    labels: dict[tuple[str, Fraction], tuple[int, str | None]], measure: str, onset: Fraction
+) -> tuple[int, str | None] | None:
     starts = [o for m, o in labels if m == measure and o <= onset]
     return labels[(measure, max(starts))] if starts else None
 
@@ -156,7 +181,11 @@ def test_agrees_with_bach_on_most_roots(chorale: str) -> None:
     h = harmonised(chorale)
     apply_result(ours, h.result)
     bach_labels, our_labels = _labels(chorale_doc(chorale)), _labels(ours)
-    roots = sum(1 for c in h.chords
-                if (a := _at(our_labels, c.measure, c.onset)) is not None
-                and (b := _at(bach_labels, c.measure, c.onset)) is not None and a[0] == b[0])
+    roots = sum(
+        1
+        for c in h.chords
+        if (a := _at(our_labels, c.measure, c.onset)) is not None
+        and (b := _at(bach_labels, c.measure, c.onset)) is not None
+        and a[0] == b[0]
+    )
     assert roots / len(h.chords) >= 0.5

@@ -17,9 +17,35 @@ from agents.music.instruments import (
 from agents.music.tonal import midi_of
 
 PITCHES = ("C4", "F#4", "B-3", "E-5", "G#2", "C#5", "D--4", "B#3", "F4")
-INTERVALS = ("P1", "m2", "M2", "A2", "d3", "m3", "M3", "P4", "A4", "d5", "P5", "A5", "m6",
-             "M6", "d7", "m7", "M7", "P8", "m9", "M10", "P12", "-M2", "-P5", "-A4", "-m3",
-             "-P8", "-m10")
+INTERVALS = (
+    "P1",
+    "m2",
+    "M2",
+    "A2",
+    "d3",
+    "m3",
+    "M3",
+    "P4",
+    "A4",
+    "d5",
+    "P5",
+    "A5",
+    "m6",
+    "M6",
+    "d7",
+    "m7",
+    "M7",
+    "P8",
+    "m9",
+    "M10",
+    "P12",
+    "-M2",
+    "-P5",
+    "-A4",
+    "-m3",
+    "-P8",
+    "-m10",
+)
 
 
 def test_transpose_pitch_spells_like_music21() -> None:
@@ -45,11 +71,24 @@ def test_bad_interval_names_are_rejected() -> None:
 def test_transpose_a_chorale_up_and_back_exactly() -> None:
     view = chorale_view("bwv165.6")
     up = transpose(view, "M2")
-    originals = [(n.measure, n.onset, n.duration, n.pitches) for line in view.parts
-                 for info, cell in zip(view.measures, line.measures, strict=True)
-                 for n in [type("N", (), {"measure": info.id, "onset": e.onset,
-                                          "duration": e.duration, "pitches": e.pitches})
-                           for e in cell]]
+    originals = [
+        (n.measure, n.onset, n.duration, n.pitches)
+        for line in view.parts
+        for info, cell in zip(view.measures, line.measures, strict=True)
+        for n in [
+            type(
+                "N",
+                (),
+                {
+                    "measure": info.id,
+                    "onset": e.onset,
+                    "duration": e.duration,
+                    "pitches": e.pitches,
+                },
+            )
+            for e in cell
+        ]
+    ]
     moved = [n for write in up.parts for n in write.notes]
     assert len(moved) == len(originals)
     for (measure, onset, duration, pitches), note in zip(originals, moved, strict=True):
@@ -64,8 +103,7 @@ def test_revoice_fits_the_instruments_range() -> None:
         inst = instrument(name)
         result = revoice(view, "Soprano", inst)
         notes = result.parts[0].notes
-        assert notes and all(inst.low <= midi_of(p) <= inst.high for n in notes
-                             for p in n.pitches)
+        assert notes and all(inst.low <= midi_of(p) <= inst.high for n in notes for p in n.pitches)
         assert result.parts[0].instrument == inst.name and result.parts[0].part is None
     cello = revoice(view, "Soprano", "cello")
     assert cello.details["interval"] == "-P8" and cello.details["folded"] == 0

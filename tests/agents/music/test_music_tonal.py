@@ -16,7 +16,14 @@ def test_keys_from_names_and_signatures() -> None:
 def test_scale_degrees_are_spelled_by_letter() -> None:
     c_sharp = Key.parse("C# major")
     assert [spell_pc(c_sharp.degree(d)) for d in range(7)] == [
-        "C#", "D#", "E#", "F#", "G#", "A#", "B#"]
+        "C#",
+        "D#",
+        "E#",
+        "F#",
+        "G#",
+        "A#",
+        "B#",
+    ]
     f_minor = Key.parse("f minor")
     assert spell_pc(f_minor.degree(6, 1)) == "E"  # raised leading tone
     assert spell(61, (1, -1)) == "D-4" and spell(60, (6, 1)) == "B#3"
@@ -33,9 +40,10 @@ def test_chords_of_a_key() -> None:
 
 
 def test_every_vocabulary_chord_is_spelled_as_labelled() -> None:
-    for name, expected in (("c minor", {"V/V": "D", "V/iv": "C", "IV": "F", "viio": "B",
-                                        "VII": "B-", "III": "E-"}),
-                           ("C major", {"viio/V": "F#", "V/V": "D", "V/vi": "E"})):
+    for name, expected in (
+        ("c minor", {"V/V": "D", "V/iv": "C", "IV": "F", "viio": "B", "VII": "B-", "III": "E-"}),
+        ("C major", {"viio/V": "F#", "V/V": "D", "V/vi": "E"}),
+    ):
         labels = {c.chord.label: spell_pc(c.chord.root) for c in candidates(Key.parse(name))}
         assert {label: labels[label] for label in expected} == expected
         ids = [c.id for c in candidates(Key.parse(name))]

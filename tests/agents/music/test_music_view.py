@@ -49,14 +49,29 @@ def test_apply_result_writes_new_parts_appends_measures_and_replaces_cells() -> 
     melody, (m1, m2) = ids["parts"][0], ids["measures"]
     old = editor.add_note(m1, melody, 0, 3, ["C4"])
     kept = editor.add_note(m2, melody, 0, 3, ["D4"])
-    result = MusicResult((
-        PartWrite(melody, (NewNote(m1, Fraction(0), Fraction(2), ("E4",)),
-                           NewNote(m1, Fraction(2), Fraction(1), ("F#4",)),
-                           NewNote("+1", Fraction(0), Fraction(3), ("G4",)))),
-        PartWrite(None, (NewNote(m1, Fraction(0), Fraction(3), ("C3",), voice=2,
-                                 articulations=("fermata",)),), name="Bass",
-                  instrument="Cello", clef="bass"),
-    ))
+    result = MusicResult(
+        (
+            PartWrite(
+                melody,
+                (
+                    NewNote(m1, Fraction(0), Fraction(2), ("E4",)),
+                    NewNote(m1, Fraction(2), Fraction(1), ("F#4",)),
+                    NewNote("+1", Fraction(0), Fraction(3), ("G4",)),
+                ),
+            ),
+            PartWrite(
+                None,
+                (
+                    NewNote(
+                        m1, Fraction(0), Fraction(3), ("C3",), voice=2, articulations=("fermata",)
+                    ),
+                ),
+                name="Bass",
+                instrument="Cello",
+                clef="bass",
+            ),
+        )
+    )
     written = apply_result(score, result, Origin.agent("aureon:t1"))
     assert written["removed"] == [old] and len(written["notes"]) == 4
     assert len(written["measures"]) == 1 and len(written["parts"]) == 1
@@ -81,9 +96,19 @@ def test_apply_result_runs_in_one_transaction_with_the_origin() -> None:
     transactions: list[object] = []
     score.doc.observe(transactions.append)
     first = view.measures[0]
-    apply_result(score, MusicResult((PartWrite(view.part("Alto").part, (
-        NewNote(first.id, Fraction(0), first.length, ("B3",)),)),)), Origin.agent("aureon:t"))
+    apply_result(
+        score,
+        MusicResult(
+            (
+                PartWrite(
+                    view.part("Alto").part, (NewNote(first.id, Fraction(0), first.length, ("B3",)),)
+                ),
+            )
+        ),
+        Origin.agent("aureon:t"),
+    )
     assert len(transactions) == 1
     assert set(origins) == {Origin.agent("aureon:t")}
     assert extract_view(score).part("Alto").measures[0] == (
-        Event(Fraction(0), first.length, ("B3",)),)
+        Event(Fraction(0), first.length, ("B3",)),
+    )
