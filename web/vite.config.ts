@@ -19,12 +19,12 @@ export default defineConfig({
     assetsDir: 'assets',
     sourcemap: false,
     chunkSizeWarningLimit: 8000,
-    reportCompressedSize: false
+    reportCompressedSize: false,
   },
   server: {
     proxy: {
       '/api': 'http://127.0.0.1:8000',
-      '/ws': { target: 'ws://127.0.0.1:8000', ws: true }
-    }
-  }
+      '/ws': { target: 'ws://127.0.0.1:8000', ws: true },
+    },
+  },
 })

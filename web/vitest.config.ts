@@ -11,6 +11,6 @@ export default defineConfig({
     environment: 'jsdom',
     include: ['src/**/*.test.{ts,tsx}'],
     setupFiles: ['src/test-setup.ts'],
-    testTimeout: 20000
-  }
+    testTimeout: 20000,
+  },
 })

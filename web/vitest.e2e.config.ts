@@ -9,6 +9,6 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 60000,
     hookTimeout: 90000,
-    sequence: { concurrent: false }
-  }
+    sequence: { concurrent: false },
+  },
 })

@@ -8,10 +8,16 @@ import { fileURLToPath } from 'node:url'
 const web = fileURLToPath(new URL('..', import.meta.url))
 const dist = '../collab_server/webapp_dist'
 execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: web, stdio: 'inherit' })
-const changed = execFileSync('git', ['status', '--porcelain', '--untracked-files=all', '--', dist], { cwd: web, encoding: 'utf8' })
+const changed = execFileSync(
+  'git',
+  ['status', '--porcelain', '--untracked-files=all', '--', dist],
+  { cwd: web, encoding: 'utf8' },
+)
 if (changed.trim()) {
-  console.error(`collab_server/webapp_dist does not match the sources in web/:\n${changed}` +
-    'Rebuild with `npm --prefix web run build` and commit collab_server/webapp_dist.')
+  console.error(
+    `collab_server/webapp_dist does not match the sources in web/:\n${changed}` +
+      'Rebuild with `npm --prefix web run build` and commit collab_server/webapp_dist.',
+  )
   process.exit(1)
 }
 console.log('collab_server/webapp_dist matches the sources')

@@ -10,4 +10,9 @@ import { loadToolkit } from './render/toolkit'
 if (window.location.pathname.startsWith('/scores/')) void loadToolkit().catch(() => {})
 
 const root = document.getElementById('root')
-if (root) createRoot(root).render(<StrictMode><App /></StrictMode>)
+if (root)
+  createRoot(root).render(
+    <StrictMode>
+      <App />
+    </StrictMode>,
+  )

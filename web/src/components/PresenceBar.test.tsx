@@ -3,20 +3,23 @@ import { render, screen } from '@testing-library/react'
 import { PresenceBar } from './PresenceBar'
 import type { ScoreSession } from '../score/session'
 
-function fake (states: Map<number, unknown>, me: unknown): ScoreSession {
+function fake(states: Map<number, unknown>, me: unknown): ScoreSession {
   return {
     awareness: { getLocalState: () => me },
-    peers: () => [...states.entries()].map(([clientId, state]) => ({ clientId, state }))
+    peers: () => [...states.entries()].map(([clientId, state]) => ({ clientId, state })),
   } as unknown as ScoreSession
 }
 
 describe('PresenceBar', () => {
   it('lists people and agents in their colours, agents badged', () => {
-    const session = fake(new Map([
-      [2, { user: { id: 'bob', name: 'Bob Dylan', color: '#2b8a3e', kind: 'person' } }],
-      [3, { user: { id: 'aureon', name: 'aureon', color: '#5f3dc4', kind: 'agent' } }],
-      [4, {}] // a client without presence is not listed
-    ]), { user: { id: 'alice', name: 'Alice', color: '#d9480f', kind: 'person' } })
+    const session = fake(
+      new Map([
+        [2, { user: { id: 'bob', name: 'Bob Dylan', color: '#2b8a3e', kind: 'person' } }],
+        [3, { user: { id: 'aureon', name: 'aureon', color: '#5f3dc4', kind: 'agent' } }],
+        [4, {}], // a client without presence is not listed
+      ]),
+      { user: { id: 'alice', name: 'Alice', color: '#d9480f', kind: 'person' } },
+    )
     render(<PresenceBar session={session} tick={0} />)
     const list = screen.getByRole('list', { name: /People and agents/ })
     expect(list.querySelectorAll('li')).toHaveLength(3)

@@ -2,7 +2,11 @@
 // reload keeps the session. A share link's token is kept per score instead.
 import { create } from 'zustand'
 
-export interface User { id: string, display_name: string, is_admin: boolean }
+export interface User {
+  id: string
+  display_name: string
+  is_admin: boolean
+}
 
 interface AuthState {
   token: string | null
@@ -16,14 +20,16 @@ interface AuthState {
 
 const KEY = 'orpheus.session'
 
-function load (): Pick<AuthState, 'token' | 'user' | 'expiresAt'> {
+function load(): Pick<AuthState, 'token' | 'user' | 'expiresAt'> {
   try {
     const raw = localStorage.getItem(KEY)
     if (raw) {
-      const s = JSON.parse(raw) as { token: string, user: User, expiresAt: number }
+      const s = JSON.parse(raw) as { token: string; user: User; expiresAt: number }
       if (s.expiresAt > Date.now()) return s
     }
-  } catch { /* no storage */ }
+  } catch {
+    /* no storage */
+  }
   return { token: null, user: null, expiresAt: null }
 }
 
@@ -32,20 +38,36 @@ export const useAuth = create<AuthState>((set) => ({
   expiredMessage: null,
   login: (token, user, expiresIn) => {
     const expiresAt = Date.now() + expiresIn * 1000
-    try { localStorage.setItem(KEY, JSON.stringify({ token, user, expiresAt })) } catch { /* private mode */ }
+    try {
+      localStorage.setItem(KEY, JSON.stringify({ token, user, expiresAt }))
+    } catch {
+      /* private mode */
+    }
     set({ token, user, expiresAt, expiredMessage: null })
   },
   logout: (message) => {
-    try { localStorage.removeItem(KEY) } catch { /* private mode */ }
+    try {
+      localStorage.removeItem(KEY)
+    } catch {
+      /* private mode */
+    }
     set({ token: null, user: null, expiresAt: null, expiredMessage: message ?? null })
-  }
+  },
 }))
 
 /** Share-link tokens by score id (from `/scores/<id>?link=<token>`). */
-export function linkToken (scoreId: string): string | null {
-  try { return sessionStorage.getItem(`orpheus.link.${scoreId}`) } catch { return null }
+export function linkToken(scoreId: string): string | null {
+  try {
+    return sessionStorage.getItem(`orpheus.link.${scoreId}`)
+  } catch {
+    return null
+  }
 }
 
-export function rememberLink (scoreId: string, token: string): void {
-  try { sessionStorage.setItem(`orpheus.link.${scoreId}`, token) } catch { /* private mode */ }
+export function rememberLink(scoreId: string, token: string): void {
+  try {
+    sessionStorage.setItem(`orpheus.link.${scoreId}`, token)
+  } catch {
+    /* private mode */
+  }
 }

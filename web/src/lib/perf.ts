@@ -9,7 +9,7 @@ export const perf = {
   /** ms from the score page asking for the document to the first system on screen */
   firstRenderMs: null as number | null,
   pageStart: 0,
-  first (): void {
+  first(): void {
     if (this.firstSystemMs !== null) return
     this.firstSystemMs = -1
     requestAnimationFrame(() => {
@@ -17,8 +17,15 @@ export const perf = {
       this.firstRenderMs = performance.now() - this.pageStart
     })
   },
-  rendered (_arrived: number): void { this.first() }
+  rendered(_arrived: number): void {
+    this.first()
+  },
 }
 
-declare global { interface Window { __orpheusPerf?: typeof perf, __orpheus?: unknown } }
+declare global {
+  interface Window {
+    __orpheusPerf?: typeof perf
+    __orpheus?: unknown
+  }
+}
 window.__orpheusPerf = perf

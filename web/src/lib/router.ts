@@ -1,7 +1,11 @@
 // A small router over the History API: `/` the library, `/scores/<id>` a score.
 import { create } from 'zustand'
 
-interface RouteState { path: string, search: string, navigate: (to: string, replace?: boolean) => void }
+interface RouteState {
+  path: string
+  search: string
+  navigate: (to: string, replace?: boolean) => void
+}
 
 export const useRoute = create<RouteState>((set) => ({
   path: window.location.pathname,
@@ -10,16 +14,16 @@ export const useRoute = create<RouteState>((set) => ({
     if (replace) window.history.replaceState(null, '', to)
     else window.history.pushState(null, '', to)
     set({ path: window.location.pathname, search: window.location.search })
-  }
+  },
 }))
 
 window.addEventListener('popstate', () => {
   useRoute.setState({ path: window.location.pathname, search: window.location.search })
 })
 
-export type Route = { name: 'library' } | { name: 'score', id: string } | { name: 'missing' }
+export type Route = { name: 'library' } | { name: 'score'; id: string } | { name: 'missing' }
 
-export function match (path: string): Route {
+export function match(path: string): Route {
   if (path === '/' || path === '') return { name: 'library' }
   const m = /^\/scores\/([A-Za-z0-9_-]{1,64})\/?$/.exec(path)
   if (m?.[1]) return { name: 'score', id: m[1] }

@@ -6,14 +6,18 @@ import { systemMei, type System } from './layout'
 import type { CellRef } from './mei'
 import { toolkit } from './toolkit'
 
-export interface Engraved { svg: string, cells: Map<string, CellRef>, ms: number }
+export interface Engraved {
+  svg: string
+  cells: Map<string, CellRef>
+  ms: number
+}
 
 const cache = new Map<string, Engraved>()
 const LIMIT = 600
 
 export const renderStats = { engraved: 0, lastMs: 0, totalMs: 0 }
 
-export function engraved (snapshot: ScoreSnapshot, system: System, px: number): Engraved | null {
+export function engraved(snapshot: ScoreSnapshot, system: System, px: number): Engraved | null {
   const key = `${px}|${system.key}`
   const hit = cache.get(key)
   if (hit) return hit
@@ -34,10 +38,12 @@ export function engraved (snapshot: ScoreSnapshot, system: System, px: number): 
   return out
 }
 
-export function clearRenderCache (): void { cache.clear() }
+export function clearRenderCache(): void {
+  cache.clear()
+}
 
 /** A system already engraved (no work), or null. */
-export function cachedOnly (system: System, px: number): Engraved | null {
+export function cachedOnly(system: System, px: number): Engraved | null {
   return cache.get(`${px}|${system.key}`) ?? null
 }
 
@@ -45,7 +51,7 @@ export function cachedOnly (system: System, px: number): Engraved | null {
 // on screen after one engraving, not after every system in the viewport.
 const queue: (() => void)[] = []
 let scheduled = false
-export function whenIdle (job: () => void): () => void {
+export function whenIdle(job: () => void): () => void {
   queue.push(job)
   if (!scheduled) {
     scheduled = true
@@ -57,5 +63,8 @@ export function whenIdle (job: () => void): () => void {
     }
     requestAnimationFrame(() => setTimeout(run, 0))
   }
-  return () => { const i = queue.indexOf(job); if (i >= 0) queue.splice(i, 1) }
+  return () => {
+    const i = queue.indexOf(job)
+    if (i >= 0) queue.splice(i, 1)
+  }
 }

@@ -30,12 +30,12 @@ export const VEROVIO_OPTIONS = {
   lyricSize: 4.5,
   stemWidth: 0.3,
   staffLineWidth: 0.2,
-  xmlIdChecksum: false
+  xmlIdChecksum: false,
 }
 
 let currentWidth = 0
 
-export function engrave (tk: VerovioToolkit, mei: string, px = 1200): string {
+export function engrave(tk: VerovioToolkit, mei: string, px = 1200): string {
   const width = pageWidthFor(px)
   if (width !== currentWidth) {
     tk.setOptions({ pageWidth: width })

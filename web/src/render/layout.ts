@@ -14,7 +14,7 @@ export interface System {
 }
 
 /** Width of a measure in layout units (about a quarter-note head apart per onset). */
-function measureWidth (snapshot: ScoreSnapshot, measureId: string): number {
+function measureWidth(snapshot: ScoreSnapshot, measureId: string): number {
   const ids = snapshot.byMeasure.get(measureId)
   if (!ids || ids.size === 0) return 4
   const onsets = new Set<string>()
@@ -30,7 +30,7 @@ function measureWidth (snapshot: ScoreSnapshot, measureId: string): number {
 
 /** Greedy rows of measures filling `width` layout units (the first measure of a row
  * also carries clefs and the key signature). */
-export function layoutSystems (snapshot: ScoreSnapshot, width: number): System[] {
+export function layoutSystems(snapshot: ScoreSnapshot, width: number): System[] {
   const systems: System[] = []
   const ms = snapshot.measures
   let start = 0
@@ -52,8 +52,10 @@ export function layoutSystems (snapshot: ScoreSnapshot, width: number): System[]
   return systems
 }
 
-function systemKey (snapshot: ScoreSnapshot, s: System, ctx: Context | undefined): string {
-  const parts = snapshot.measures.slice(s.start, s.end).map(m => `${m.id}:${snapshot.revisions.get(m.id) ?? 0}`)
+function systemKey(snapshot: ScoreSnapshot, s: System, ctx: Context | undefined): string {
+  const parts = snapshot.measures
+    .slice(s.start, s.end)
+    .map((m) => `${m.id}:${snapshot.revisions.get(m.id) ?? 0}`)
   const c = ctx ? `${ctx.time}|${ctx.key.fifths}` : ''
   const end = s.end === snapshot.measures.length ? 'E' : ''
   return `${snapshot.globalRevision}/${c}/${s.start}/${end}/${parts.join(',')}`
@@ -66,10 +68,10 @@ const sortByOnset = (a: Note, b: Note): number => {
 }
 
 /** The MEI of one system. */
-export function systemMei (snapshot: ScoreSnapshot, system: System): ChunkMei {
+export function systemMei(snapshot: ScoreSnapshot, system: System): ChunkMei {
   const ctx = contexts(snapshot.measures, snapshot.meta.tempo)
   const numbers = measureNumbers(snapshot.measures)
-  const partIds = new Set(snapshot.parts.map(p => p.id))
+  const partIds = new Set(snapshot.parts.map((p) => p.id))
   return chunkMei({
     parts: snapshot.parts,
     measures: snapshot.measures.slice(system.start, system.end),
@@ -81,8 +83,12 @@ export function systemMei (snapshot: ScoreSnapshot, system: System): ChunkMei {
     notesIn: (measureId) => {
       const ids = snapshot.byMeasure.get(measureId)
       const out: Note[] = []
-      if (ids) for (const id of ids) { const n = snapshot.notes.get(id); if (n && partIds.has(n.part)) out.push(n) }
+      if (ids)
+        for (const id of ids) {
+          const n = snapshot.notes.get(id)
+          if (n && partIds.has(n.part)) out.push(n)
+        }
       return out.sort(sortByOnset)
-    }
+    },
   })
 }

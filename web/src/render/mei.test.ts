@@ -20,23 +20,45 @@ beforeAll(async () => {
   setToolkit(tk)
 })
 
-function buildScore (measures = 24): { doc: Y.Doc, model: ScoreModel, ids: { parts: string[], measures: string[] } } {
-  const json = newScoreJson({ title: 'T', parts: [{ name: 'Violin' }, { name: 'Piano', staves: 2 }], measures, time: '3/4', key: -2 })
+function buildScore(measures = 24): {
+  doc: Y.Doc
+  model: ScoreModel
+  ids: { parts: string[]; measures: string[] }
+} {
+  const json = newScoreJson({
+    title: 'T',
+    parts: [{ name: 'Violin' }, { name: 'Piano', staves: 2 }],
+    measures,
+    time: '3/4',
+    key: -2,
+  })
   const doc = new Y.Doc()
   const r = roots(doc)
   doc.transact(() => {
     for (const [k, v] of Object.entries(json.meta as Record<string, string>)) r.meta.set(k, v)
-    for (const p of json.parts as Record<string, string>[]) r.parts.push([new Y.Map(Object.entries(p))])
-    for (const m of json.measures as Record<string, string>[]) r.measures.push([new Y.Map(Object.entries(m))])
+    for (const p of json.parts as Record<string, string>[])
+      r.parts.push([new Y.Map(Object.entries(p))])
+    for (const m of json.measures as Record<string, string>[])
+      r.measures.push([new Y.Map(Object.entries(m))])
   })
   const model = new ScoreModel(doc, 'local')
-  return { doc, model, ids: { parts: model.snapshot.parts.map(p => p.id), measures: model.snapshot.measures.map(m => m.id) } }
+  return {
+    doc,
+    model,
+    ids: {
+      parts: model.snapshot.parts.map((p) => p.id),
+      measures: model.snapshot.measures.map((m) => m.id),
+    },
+  }
 }
 
 describe('durationPieces', () => {
   it('writes dotted and tied values', () => {
-    expect(durationPieces(frac(3, 2)).map(p => [p.dur, p.dots])).toEqual([['4', 1]])
-    expect(durationPieces(frac(5, 1)).map(p => [p.dur, p.dots])).toEqual([['1', 0], ['4', 0]])
+    expect(durationPieces(frac(3, 2)).map((p) => [p.dur, p.dots])).toEqual([['4', 1]])
+    expect(durationPieces(frac(5, 1)).map((p) => [p.dur, p.dots])).toEqual([
+      ['1', 0],
+      ['4', 0],
+    ])
     expect(durationPieces(frac(1, 3))[0]).toMatchObject({ dur: '8', num: 3, numbase: 2 })
   })
 })
@@ -48,15 +70,75 @@ describe('rendering', () => {
     const [violin, piano] = ids.parts as [string, string]
     const [m0, m1] = ids.measures as [string, string]
     const want: Record<string, string> = {
-      n_note00000001: 'note', n_chord0000001: 'chord', n_rest00000001: 'rest', n_tied00000001: 'note', n_lyric0000001: 'note', n_grace0000001: 'note'
+      n_note00000001: 'note',
+      n_chord0000001: 'chord',
+      n_rest00000001: 'rest',
+      n_tied00000001: 'note',
+      n_lyric0000001: 'note',
+      n_grace0000001: 'note',
     }
     doc.transact(() => {
-      notes.set('n_note00000001', noteValue({ measure: m0, part: violin, onset: '0', duration: '1', pitches: ['B-4'], dynamic: 'mf', articulations: ['staccato'] }) as never)
-      notes.set('n_chord0000001', noteValue({ measure: m0, part: violin, onset: '1', duration: '1', pitches: ['D5', 'F5'] }) as never)
-      notes.set('n_rest00000001', noteValue({ measure: m0, part: violin, onset: '2', duration: '1', pitches: [] }) as never)
-      notes.set('n_tied00000001', noteValue({ measure: m1, part: piano, staff: 2, onset: '0', duration: '5/2', pitches: ['E-3'], ties: ['start'] }) as never)
-      notes.set('n_lyric0000001', noteValue({ measure: m1, part: violin, onset: '0', duration: '3', pitches: ['C5'], lyric: 'la', voice: 2 }) as never)
-      notes.set('n_grace0000001', noteValue({ measure: m1, part: piano, onset: '0', duration: '0', grace: true, pitches: ['G4'] }) as never)
+      notes.set(
+        'n_note00000001',
+        noteValue({
+          measure: m0,
+          part: violin,
+          onset: '0',
+          duration: '1',
+          pitches: ['B-4'],
+          dynamic: 'mf',
+          articulations: ['staccato'],
+        }) as never,
+      )
+      notes.set(
+        'n_chord0000001',
+        noteValue({
+          measure: m0,
+          part: violin,
+          onset: '1',
+          duration: '1',
+          pitches: ['D5', 'F5'],
+        }) as never,
+      )
+      notes.set(
+        'n_rest00000001',
+        noteValue({ measure: m0, part: violin, onset: '2', duration: '1', pitches: [] }) as never,
+      )
+      notes.set(
+        'n_tied00000001',
+        noteValue({
+          measure: m1,
+          part: piano,
+          staff: 2,
+          onset: '0',
+          duration: '5/2',
+          pitches: ['E-3'],
+          ties: ['start'],
+        }) as never,
+      )
+      notes.set(
+        'n_lyric0000001',
+        noteValue({
+          measure: m1,
+          part: violin,
+          onset: '0',
+          duration: '3',
+          pitches: ['C5'],
+          lyric: 'la',
+          voice: 2,
+        }) as never,
+      )
+      notes.set(
+        'n_grace0000001',
+        noteValue({
+          measure: m1,
+          part: piano,
+          onset: '0',
+          duration: '0',
+          grace: true,
+          pitches: ['G4'],
+        }) as never,
+      )
     })
     const system = layoutSystems(model.snapshot, 60)[0]
     if (!system) throw new Error('no system')
@@ -86,14 +168,27 @@ describe('rendering', () => {
     if (!target) throw new Error('no system')
     const measure = ids.measures[target.start] as string
     let dirty: Set<string> | 'all' = new Set()
-    model.subscribe((d) => { dirty = d })
-    roots(doc).notes.set('n_x0000000001', noteValue({ measure, part: ids.parts[0] as string, onset: '0', duration: '1', pitches: ['A4'] }) as never)
+    model.subscribe((d) => {
+      dirty = d
+    })
+    roots(doc).notes.set(
+      'n_x0000000001',
+      noteValue({
+        measure,
+        part: ids.parts[0] as string,
+        onset: '0',
+        duration: '1',
+        pitches: ['A4'],
+      }) as never,
+    )
     expect(dirty).toEqual(new Set([measure]))
     const after = layoutSystems(model.snapshot, 40)
-    const changed = after.filter((s, i) => s.key !== before[i]?.key).map(s => s.index)
+    const changed = after.filter((s, i) => s.key !== before[i]?.key).map((s) => s.index)
     expect(changed).toEqual([2])
     // and that system's MEI has the note
     expect(systemMei(model.snapshot, after[2] as typeof target).mei).toContain('n_x0000000001')
-    expect(engrave(tk, systemMei(model.snapshot, after[2] as typeof target).mei)).toContain('id="n_x0000000001"')
+    expect(engrave(tk, systemMei(model.snapshot, after[2] as typeof target).mei)).toContain(
+      'id="n_x0000000001"',
+    )
   })
 })

@@ -6,7 +6,11 @@ import { add, barLength, cmp, frac, parseFraction, sub, ZERO, type Frac } from '
 import { keyAlter, parsePitch } from '../score/pitch'
 import type { Key, Measure, Note, Part, Tempo } from '../score/schema'
 
-export interface CellRef { measure: string, part: string, staff: number }
+export interface CellRef {
+  measure: string
+  part: string
+  staff: number
+}
 
 export interface Context {
   time: string
@@ -34,7 +38,8 @@ export interface ChunkMei {
   cells: Map<string, CellRef>
 }
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+const esc = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 
 const CLEF: Record<string, string> = {
   treble: 'shape="G" line="2"',
@@ -47,11 +52,11 @@ const CLEF: Record<string, string> = {
   percussion: 'shape="perc" line="3"',
   soprano: 'shape="C" line="1"',
   'mezzo-soprano': 'shape="C" line="2"',
-  baritone: 'shape="F" line="3"'
+  baritone: 'shape="F" line="3"',
 }
 
 /** The clef a staff uses: the part's, else a guess from its name (a cello reads bass). */
-export function clefFor (part: Part, staff: number): string {
+export function clefFor(part: Part, staff: number): string {
   if (staff === 1 && part.clef) return part.clef
   if (staff >= 2) return 'bass'
   const name = `${part.name} ${part.instrument ?? ''}`.toLowerCase()
@@ -61,7 +66,8 @@ export function clefFor (part: Part, staff: number): string {
   return 'treble'
 }
 
-const KEYSIG = (fifths: number): string => (fifths === 0 ? '0' : fifths > 0 ? `${fifths}s` : `${-fifths}f`)
+const KEYSIG = (fifths: number): string =>
+  fifths === 0 ? '0' : fifths > 0 ? `${fifths}s` : `${-fifths}f`
 
 const ARTIC: Record<string, string> = {
   staccato: 'stacc',
@@ -72,7 +78,7 @@ const ARTIC: Record<string, string> = {
   'detached-legato': 'ten-stacc',
   spiccato: 'spicc',
   stress: 'stress',
-  unstress: 'unstress'
+  unstress: 'unstress',
 }
 
 const RIGHT_BAR: Record<string, string> = {
@@ -83,17 +89,33 @@ const RIGHT_BAR: Record<string, string> = {
   final: 'end',
   'heavy-light': 'heavy',
   'heavy-heavy': 'heavy',
-  none: 'invis'
+  none: 'invis',
 }
 
-const DUR_NAMES: [number, string][] = [[8, 'breve'], [4, '1'], [2, '2'], [1, '4'], [0.5, '8'],
-  [0.25, '16'], [0.125, '32'], [0.0625, '64'], [0.03125, '128'], [0.015625, '256']]
+const DUR_NAMES: [number, string][] = [
+  [8, 'breve'],
+  [4, '1'],
+  [2, '2'],
+  [1, '4'],
+  [0.5, '8'],
+  [0.25, '16'],
+  [0.125, '32'],
+  [0.0625, '64'],
+  [0.03125, '128'],
+  [0.015625, '256'],
+]
 
-export interface Piece { dur: string, dots: number, num?: number, numbase?: number, length: Frac }
+export interface Piece {
+  dur: string
+  dots: number
+  num?: number
+  numbase?: number
+  length: Frac
+}
 
 /** Split a duration into written values (dotted where possible, tuplets for odd
  * denominators) that tie together to exactly that length. */
-export function durationPieces (q: Frac): Piece[] {
+export function durationPieces(q: Frac): Piece[] {
   if (q.n <= 0) return []
   let d = q.d
   while (d % 2 === 0) d /= 2
@@ -117,15 +139,28 @@ export function durationPieces (q: Frac): Piece[] {
     while (dots < 2 && value * (2 - 1 / 2 ** (dots + 1)) <= rem + 1e-9) dots++
     const len = value * (2 - 1 / 2 ** dots)
     rem -= len
-    const actual = num && numbase ? len * numbase / num : len
-    pieces.push({ dur: name, dots, length: parseFraction(actual), ...(num ? { num, numbase } : {}) })
+    const actual = num && numbase ? (len * numbase) / num : len
+    pieces.push({
+      dur: name,
+      dots,
+      length: parseFraction(actual),
+      ...(num ? { num, numbase } : {}),
+    })
   }
   return pieces
 }
 
-const ACCID: Record<number, string> = { [-3]: 'tf', [-2]: 'ff', [-1]: 'f', 0: 'n', 1: 's', 2: 'x', 3: 'ts' }
+const ACCID: Record<number, string> = {
+  [-3]: 'tf',
+  [-2]: 'ff',
+  [-1]: 'f',
+  0: 'n',
+  1: 's',
+  2: 'x',
+  3: 'ts',
+}
 
-function durAttrs (p: Piece): string {
+function durAttrs(p: Piece): string {
   let out = `dur="${p.dur}"`
   if (p.dots) out += ` dots="${p.dots}"`
   if (p.num && p.numbase) out += ` num="${p.num}" numbase="${p.numbase}"`
@@ -133,10 +168,16 @@ function durAttrs (p: Piece): string {
 }
 
 const TEMPO_GLYPH: Record<string, string> = {
-  4: '\uE1D2', 2: '\uE1D3', 1: '\uE1D5', '1/2': '\uE1D7', '3': '\uE1D3\uE1E7', '3/2': '\uE1D5\uE1E7', '3/4': '\uE1D7\uE1E7'
+  4: '\uE1D2',
+  2: '\uE1D3',
+  1: '\uE1D5',
+  '1/2': '\uE1D7',
+  '3': '\uE1D3\uE1E7',
+  '3/2': '\uE1D5\uE1E7',
+  '3/4': '\uE1D7\uE1E7',
 }
 
-function tempoElement (tempo: Tempo, id: string): string {
+function tempoElement(tempo: Tempo, id: string): string {
   const beat = tempo.beat ?? '1'
   const glyph = TEMPO_GLYPH[beat] ?? '\uE1D5'
   const bpm = Number.isInteger(tempo.bpm) ? String(tempo.bpm) : tempo.bpm.toFixed(1)
@@ -146,7 +187,7 @@ function tempoElement (tempo: Tempo, id: string): string {
 }
 
 /** Measure number printed for each measure (pickups at the start count as 0). */
-export function measureNumbers (measures: Measure[]): number[] {
+export function measureNumbers(measures: Measure[]): number[] {
   const out: number[] = []
   let n = measures[0]?.pickup ? 0 : 1
   for (let i = 0; i < measures.length; i++) out.push(n++)
@@ -154,7 +195,7 @@ export function measureNumbers (measures: Measure[]): number[] {
 }
 
 /** Attributes in force in each measure (its own included): time, key, tempo. */
-export function contexts (measures: Measure[], metaTempo?: Tempo): Context[] {
+export function contexts(measures: Measure[], metaTempo?: Tempo): Context[] {
   const out: Context[] = []
   let ctx: Context = { time: '4/4', key: { fifths: 0 }, ...(metaTempo ? { tempo: metaTempo } : {}) }
   for (const m of measures) {
@@ -165,9 +206,14 @@ export function contexts (measures: Measure[], metaTempo?: Tempo): Context[] {
   return out
 }
 
-interface Staff { n: number, part: Part, staffIndex: number, partIndex: number }
+interface Staff {
+  n: number
+  part: Part
+  staffIndex: number
+  partIndex: number
+}
 
-export function staffList (parts: Part[]): Staff[] {
+export function staffList(parts: Part[]): Staff[] {
   const out: Staff[] = []
   let n = 1
   parts.forEach((part, partIndex) => {
@@ -176,7 +222,7 @@ export function staffList (parts: Part[]): Staff[] {
   return out
 }
 
-function scoreDef (input: ChunkInput, staves: Staff[]): string {
+function scoreDef(input: ChunkInput, staves: Staff[]): string {
   const { context } = input
   const [count, unit] = context.time.split('/')
   // The time signature shows where it is set (or at the start); later systems keep it
@@ -184,19 +230,22 @@ function scoreDef (input: ChunkInput, staves: Staff[]): string {
   const shown = input.isScoreStart || input.measures[0]?.time !== undefined
   let out = `<scoreDef><keySig sig="${KEYSIG(context.key.fifths)}"/><meterSig count="${count}" unit="${unit}"${shown ? '' : ' visible="false"'}/><staffGrp symbol="bracket" bar.thru="false">`
   for (const part of input.parts) {
-    const mine = staves.filter(s => s.part === part)
+    const mine = staves.filter((s) => s.part === part)
     const label = part.name ? `<label>${esc(part.name)}</label>` : ''
-    const defs = mine.map(s => {
-      const clef = CLEF[clefFor(part, s.staffIndex)] ?? CLEF.treble
-      return `<staffDef n="${s.n}" lines="5">${mine.length === 1 ? label : ''}<clef ${clef}/></staffDef>`
-    }).join('')
-    out += mine.length > 1 ? `<staffGrp symbol="brace" bar.thru="true">${label}${defs}</staffGrp>` : defs
+    const defs = mine
+      .map((s) => {
+        const clef = CLEF[clefFor(part, s.staffIndex)] ?? CLEF.treble
+        return `<staffDef n="${s.n}" lines="5">${mine.length === 1 ? label : ''}<clef ${clef}/></staffDef>`
+      })
+      .join('')
+    out +=
+      mine.length > 1 ? `<staffGrp symbol="brace" bar.thru="true">${label}${defs}</staffGrp>` : defs
   }
   return out + '</staffGrp></scoreDef>'
 }
 
 /** The MEI of one chunk (a system) of measures. */
-export function chunkMei (input: ChunkInput): ChunkMei {
+export function chunkMei(input: ChunkInput): ChunkMei {
   const staves = staffList(input.parts)
   const cells = new Map<string, CellRef>()
   const body: string[] = []
@@ -204,7 +253,8 @@ export function chunkMei (input: ChunkInput): ChunkMei {
   input.measures.forEach((m, i) => {
     const number = input.firstNumber + i
     const changes: string[] = []
-    if (i > 0 && m.key && m.key.fifths !== ctx.key.fifths) changes.push(`<keySig sig="${KEYSIG(m.key.fifths)}"/>`)
+    if (i > 0 && m.key && m.key.fifths !== ctx.key.fifths)
+      changes.push(`<keySig sig="${KEYSIG(m.key.fifths)}"/>`)
     if (i > 0 && m.time && m.time !== ctx.time) {
       const [c, u] = m.time.split('/')
       changes.push(`<meterSig count="${c}" unit="${u}"/>`)
@@ -213,50 +263,73 @@ export function chunkMei (input: ChunkInput): ChunkMei {
     const tempo = m.tempo ?? (input.isScoreStart && i === 0 ? input.metaTempo : undefined)
     if (i > 0) ctx = { time: m.time ?? ctx.time, key: m.key ?? ctx.key }
     const attrs = [`xml:id="${m.id}"`, `n="${number}"`]
-    const right = m.repeat === 'end' || m.repeat === 'both' ? 'rptend' : m.barline ? RIGHT_BAR[m.barline] : undefined
+    const right =
+      m.repeat === 'end' || m.repeat === 'both'
+        ? 'rptend'
+        : m.barline
+          ? RIGHT_BAR[m.barline]
+          : undefined
     if (right) attrs.push(`right="${right}"`)
     if (m.repeat === 'start' || m.repeat === 'both') attrs.push('left="rptstart"')
     if (m.pickup) attrs.push('metcon="false"')
     const notes = input.notesIn(m.id)
     const control: string[] = []
     if (tempo) control.push(tempoElement(tempo, `${m.id}.tempo`))
-    const staffXml = staves.map(s => {
-      const staffId = `${m.id}.s${s.n}`
-      cells.set(staffId, { measure: m.id, part: s.part.id, staff: s.staffIndex })
-      const mine = notes.filter(n => n.part === s.part.id && Math.min(Math.max(n.staff, 1), s.part.staves) === s.staffIndex)
-      return `<staff xml:id="${staffId}" n="${s.n}">${layersXml(mine, ctx, m, s.n, control, staffId)}</staff>`
-    }).join('')
+    const staffXml = staves
+      .map((s) => {
+        const staffId = `${m.id}.s${s.n}`
+        cells.set(staffId, { measure: m.id, part: s.part.id, staff: s.staffIndex })
+        const mine = notes.filter(
+          (n) =>
+            n.part === s.part.id && Math.min(Math.max(n.staff, 1), s.part.staves) === s.staffIndex,
+        )
+        return `<staff xml:id="${staffId}" n="${s.n}">${layersXml(mine, ctx, m, s.n, control, staffId)}</staff>`
+      })
+      .join('')
     body.push(`<measure ${attrs.join(' ')}>${staffXml}${control.join('')}</measure>`)
   })
-  const mei = '<?xml version="1.0" encoding="UTF-8"?><mei xmlns="http://www.music-encoding.org/ns/mei" meiversion="5.0">' +
+  const mei =
+    '<?xml version="1.0" encoding="UTF-8"?><mei xmlns="http://www.music-encoding.org/ns/mei" meiversion="5.0">' +
     '<meiHead><fileDesc><titleStmt><title/></titleStmt><pubStmt/></fileDesc></meiHead>' +
     `<music><body><mdiv><score>${scoreDef(input, staves)}<section>${body.join('')}</section></score></mdiv></body></music></mei>`
   return { mei, cells }
 }
 
-function sortNotes (notes: Note[]): Note[] {
-  return [...notes].sort((a, b) => cmp(parseFraction(a.onset), parseFraction(b.onset)) || (Number(b.grace) - Number(a.grace)) || a.id.localeCompare(b.id))
+function sortNotes(notes: Note[]): Note[] {
+  return [...notes].sort(
+    (a, b) =>
+      cmp(parseFraction(a.onset), parseFraction(b.onset)) ||
+      Number(b.grace) - Number(a.grace) ||
+      a.id.localeCompare(b.id),
+  )
 }
 
 /** Notes of one staff in layers: by voice, and notes that overlap within a voice spill
  * into an extra layer so nothing is hidden. */
-function layersXml (notes: Note[], ctx: Context, m: Measure, staffN: number, control: string[], staffId: string): string {
+function layersXml(
+  notes: Note[],
+  ctx: Context,
+  m: Measure,
+  staffN: number,
+  control: string[],
+  staffId: string,
+): string {
   const bar = barLength(ctx.time)
   if (notes.length === 0) return `<layer n="1"><mRest xml:id="${staffId}.r"/></layer>`
   const byVoice = new Map<number, Note[]>()
   for (const n of notes) {
     let list = byVoice.get(n.voice)
-    if (!list) byVoice.set(n.voice, list = [])
+    if (!list) byVoice.set(n.voice, (list = []))
     list.push(n)
   }
   const layers: Note[][] = []
   for (const voice of [...byVoice.keys()].sort((a, b) => a - b)) {
-    const lanes: { notes: Note[], end: Frac }[] = []
+    const lanes: { notes: Note[]; end: Frac }[] = []
     for (const n of sortNotes(byVoice.get(voice) ?? [])) {
       const onset = parseFraction(n.onset)
       const end = add(onset, parseFraction(n.duration))
-      let lane = lanes.find(l => cmp(l.end, onset) <= 0)
-      if (!lane) lanes.push(lane = { notes: [], end: ZERO })
+      let lane = lanes.find((l) => cmp(l.end, onset) <= 0)
+      if (!lane) lanes.push((lane = { notes: [], end: ZERO }))
       lane.notes.push(n)
       lane.end = end
     }
@@ -264,50 +337,91 @@ function layersXml (notes: Note[], ctx: Context, m: Measure, staffN: number, con
   }
   const accidentals = new Map<string, number>()
   const single = layers.length === 1
-  return layers.map((layer, i) => {
-    let pos = ZERO
-    const items: { xml: string, onset: Frac, length: Frac, beamable: boolean }[] = []
-    const spaces = (from: Frac, length: Frac): void => {
-      let at = from
-      for (const p of durationPieces(length)) { items.push({ xml: `<space ${durAttrs(p)}/>`, onset: at, length: p.length, beamable: false }); at = add(at, p.length) }
-    }
-    const onlyRest = layer.length === 1 && layer[0] && layer[0].pitches.length === 0 && !m.pickup &&
-      cmp(parseFraction(layer[0].onset), ZERO) === 0 && cmp(parseFraction(layer[0].duration), bar) === 0
-    if (onlyRest && layer[0]) {
-      return `<layer n="${i + 1}"><mRest xml:id="${layer[0].id}"/></layer>`
-    }
-    for (const n of layer) {
-      const onset = parseFraction(n.onset)
-      if (cmp(onset, pos) > 0) {
-        spaces(pos, sub(onset, pos))
-        pos = onset
+  return layers
+    .map((layer, i) => {
+      let pos = ZERO
+      const items: { xml: string; onset: Frac; length: Frac; beamable: boolean }[] = []
+      const spaces = (from: Frac, length: Frac): void => {
+        let at = from
+        for (const p of durationPieces(length)) {
+          items.push({
+            xml: `<space ${durAttrs(p)}/>`,
+            onset: at,
+            length: p.length,
+            beamable: false,
+          })
+          at = add(at, p.length)
+        }
       }
-      let at = onset
-      for (const item of noteXml(n, ctx, accidentals, staffN, control)) { items.push({ ...item, onset: at }); at = add(at, item.length) }
-      if (!n.grace) pos = add(onset, parseFraction(n.duration))
-    }
-    if (!single && cmp(pos, bar) < 0 && !m.pickup) {
-      spaces(pos, sub(bar, pos))
-    }
-    return `<layer n="${i + 1}">${beamed(items, ctx.time)}</layer>`
-  }).join('')
+      const onlyRest =
+        layer.length === 1 &&
+        layer[0] &&
+        layer[0].pitches.length === 0 &&
+        !m.pickup &&
+        cmp(parseFraction(layer[0].onset), ZERO) === 0 &&
+        cmp(parseFraction(layer[0].duration), bar) === 0
+      if (onlyRest && layer[0]) {
+        return `<layer n="${i + 1}"><mRest xml:id="${layer[0].id}"/></layer>`
+      }
+      for (const n of layer) {
+        const onset = parseFraction(n.onset)
+        if (cmp(onset, pos) > 0) {
+          spaces(pos, sub(onset, pos))
+          pos = onset
+        }
+        let at = onset
+        for (const item of noteXml(n, ctx, accidentals, staffN, control)) {
+          items.push({ ...item, onset: at })
+          at = add(at, item.length)
+        }
+        if (!n.grace) pos = add(onset, parseFraction(n.duration))
+      }
+      if (!single && cmp(pos, bar) < 0 && !m.pickup) {
+        spaces(pos, sub(bar, pos))
+      }
+      return `<layer n="${i + 1}">${beamed(items, ctx.time)}</layer>`
+    })
+    .join('')
 }
 
-interface Item { xml: string, length: Frac, beamable: boolean }
+interface Item {
+  xml: string
+  length: Frac
+  beamable: boolean
+}
 
 const BEAMABLE = new Set(['8', '16', '32', '64', '128', '256'])
 
-function noteXml (n: Note, ctx: Context, accidentals: Map<string, number>, staffN: number, control: string[]): Item[] {
-  const pieces = n.grace ? [{ dur: '8', dots: 0, length: ZERO }] : durationPieces(parseFraction(n.duration))
+function noteXml(
+  n: Note,
+  ctx: Context,
+  accidentals: Map<string, number>,
+  staffN: number,
+  control: string[],
+): Item[] {
+  const pieces = n.grace
+    ? [{ dur: '8', dots: 0, length: ZERO }]
+    : durationPieces(parseFraction(n.duration))
   if (pieces.length === 0) return []
-  if (n.dynamic) control.push(`<dynam xml:id="${n.id}.dyn" staff="${staffN}" startid="#${n.id}">${esc(n.dynamic)}</dynam>`)
-  if (n.articulations.includes('fermata')) control.push(`<fermata xml:id="${n.id}.ferm" staff="${staffN}" startid="#${n.id}"/>`)
-  const artics = n.articulations.filter(a => ARTIC[a]).map((a, i) => `<artic xml:id="${n.id}.a${i}" artic="${ARTIC[a]}"/>`).join('')
+  if (n.dynamic)
+    control.push(
+      `<dynam xml:id="${n.id}.dyn" staff="${staffN}" startid="#${n.id}">${esc(n.dynamic)}</dynam>`,
+    )
+  if (n.articulations.includes('fermata'))
+    control.push(`<fermata xml:id="${n.id}.ferm" staff="${staffN}" startid="#${n.id}"/>`)
+  const artics = n.articulations
+    .filter((a) => ARTIC[a])
+    .map((a, i) => `<artic xml:id="${n.id}.a${i}" artic="${ARTIC[a]}"/>`)
+    .join('')
   const lyric = n.lyric ? `<verse n="1"><syl>${esc(n.lyric)}</syl></verse>` : ''
   const grace = n.grace ? ' grace="unacc"' : ''
-  return pieces.map((piece, j) => ({ xml: pieceXml(piece, j), length: piece.length, beamable: !n.grace && n.pitches.length > 0 && BEAMABLE.has(piece.dur) }))
+  return pieces.map((piece, j) => ({
+    xml: pieceXml(piece, j),
+    length: piece.length,
+    beamable: !n.grace && n.pitches.length > 0 && BEAMABLE.has(piece.dur),
+  }))
 
-  function pieceXml (piece: Piece, j: number): string {
+  function pieceXml(piece: Piece, j: number): string {
     const id = j === 0 ? n.id : `${n.id}.t${j}`
     const extras = j === 0 ? artics : ''
     if (n.pitches.length === 0) return `<rest xml:id="${id}" ${durAttrs(piece)}/>`
@@ -331,28 +445,47 @@ function noteXml (n: Note, ctx: Context, accidentals: Map<string, number>, staff
     if (n.pitches.length === 1) {
       return `<note xml:id="${id}" ${durAttrs(piece)}${grace} ${noteAttrs(n.pitches[0] ?? 'C4', 0)}>${extras}${j === 0 ? lyric : ''}</note>`
     }
-    const inner = n.pitches.map((pitch, k) => `<note xml:id="${id}.p${k}" ${noteAttrs(pitch, k)}>${j === 0 && k === 0 ? lyric : ''}</note>`).join('')
+    const inner = n.pitches
+      .map(
+        (pitch, k) =>
+          `<note xml:id="${id}.p${k}" ${noteAttrs(pitch, k)}>${j === 0 && k === 0 ? lyric : ''}</note>`,
+      )
+      .join('')
     return `<chord xml:id="${id}" ${durAttrs(piece)}${grace}>${extras}${inner}</chord>`
   }
 }
 
 /** Beam notes shorter than a quarter within each beat (a dotted quarter in 6/8, 9/8,
  * 12/8), breaking at rests and gaps, as engravers do by default. */
-function beamed (items: { xml: string, onset: Frac, length: Frac, beamable: boolean }[], time: string): string {
+function beamed(
+  items: { xml: string; onset: Frac; length: Frac; beamable: boolean }[],
+  time: string,
+): string {
   const [count, unit] = time.split('/').map(Number)
-  const beat = (unit ?? 4) >= 8 && (count ?? 4) % 3 === 0 && (count ?? 4) > 3 ? frac(3, 2) : frac(4, unit ?? 4)
+  const beat =
+    (unit ?? 4) >= 8 && (count ?? 4) % 3 === 0 && (count ?? 4) > 3 ? frac(3, 2) : frac(4, unit ?? 4)
   const group = (f: Frac): number => Math.floor((f.n * beat.d) / (f.d * beat.n))
   const out: string[] = []
   let run: typeof items = []
   const flush = (): void => {
-    if (run.length >= 2) out.push(`<beam>${run.map(r => r.xml).join('')}</beam>`)
-    else out.push(...run.map(r => r.xml))
+    if (run.length >= 2) out.push(`<beam>${run.map((r) => r.xml).join('')}</beam>`)
+    else out.push(...run.map((r) => r.xml))
     run = []
   }
   for (const item of items) {
     const last = run[run.length - 1]
-    if (item.beamable && last && group(last.onset) === group(item.onset) && cmp(add(last.onset, last.length), item.onset) === 0) run.push(item)
-    else { flush(); if (item.beamable) run.push(item); else out.push(item.xml) }
+    if (
+      item.beamable &&
+      last &&
+      group(last.onset) === group(item.onset) &&
+      cmp(add(last.onset, last.length), item.onset) === 0
+    )
+      run.push(item)
+    else {
+      flush()
+      if (item.beamable) run.push(item)
+      else out.push(item.xml)
+    }
   }
   flush()
   return out.join('')

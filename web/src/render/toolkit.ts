@@ -8,18 +8,19 @@ import { VEROVIO_OPTIONS } from './engrave'
 let loading: Promise<VerovioToolkit> | null = null
 export let toolkit: VerovioToolkit | null = null
 
-async function fallback (): Promise<ArrayBuffer> {
+async function fallback(): Promise<ArrayBuffer> {
   const r = await fetch(wasmUrl)
   if (!r.ok) throw new Error(`cannot load the renderer (${r.status})`)
   return await r.arrayBuffer()
 }
 
-export function loadToolkit (): Promise<VerovioToolkit> {
+export function loadToolkit(): Promise<VerovioToolkit> {
   loading ??= (async () => {
     // Compiled while it downloads where the browser can (application/wasm).
-    const compiled = typeof WebAssembly.compileStreaming === 'function'
-      ? WebAssembly.compileStreaming(fetch(wasmUrl)).catch(async () => await fallback())
-      : fallback()
+    const compiled =
+      typeof WebAssembly.compileStreaming === 'function'
+        ? WebAssembly.compileStreaming(fetch(wasmUrl)).catch(async () => await fallback())
+        : fallback()
     const module = await createModule({ wasmBytes: await compiled })
     const tk = new VerovioToolkit(module)
     tk.setOptions(VEROVIO_OPTIONS)
@@ -31,4 +32,6 @@ export function loadToolkit (): Promise<VerovioToolkit> {
 }
 
 /** Use an already loaded toolkit (tests, which load Verovio from Node). */
-export function setToolkit (tk: VerovioToolkit): void { toolkit = tk }
+export function setToolkit(tk: VerovioToolkit): void {
+  toolkit = tk
+}

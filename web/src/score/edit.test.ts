@@ -7,23 +7,43 @@ import { LOCAL, type ScoreSession } from './session'
 import { ScoreModel } from './model'
 import { newScoreJson, roots } from './schema'
 
-function fakeSession (doc: Y.Doc): ScoreSession {
+function fakeSession(doc: Y.Doc): ScoreSession {
   const model = new ScoreModel(doc, LOCAL)
   const r = model.roots
-  const undo = new Y.UndoManager([r.notes, r.measures, r.parts, r.meta], { trackedOrigins: new Set([LOCAL]), captureTimeout: 0 })
-  return { doc, model, undo, transact: (fn: () => void) => doc.transact(fn, LOCAL) } as unknown as ScoreSession
+  const undo = new Y.UndoManager([r.notes, r.measures, r.parts, r.meta], {
+    trackedOrigins: new Set([LOCAL]),
+    captureTimeout: 0,
+  })
+  return {
+    doc,
+    model,
+    undo,
+    transact: (fn: () => void) => doc.transact(fn, LOCAL),
+  } as unknown as ScoreSession
 }
 
-function setup () {
+function setup() {
   const a = new Y.Doc()
   const b = new Y.Doc()
-  a.on('update', (u: Uint8Array, origin: unknown) => { if (origin !== 'remote') Y.applyUpdate(b, u, 'remote') })
-  b.on('update', (u: Uint8Array, origin: unknown) => { if (origin !== 'remote') Y.applyUpdate(a, u, 'remote') })
-  const json = newScoreJson({ title: 'T', parts: [{ name: 'Flute' }], measures: 2, time: '4/4', key: 1 })
+  a.on('update', (u: Uint8Array, origin: unknown) => {
+    if (origin !== 'remote') Y.applyUpdate(b, u, 'remote')
+  })
+  b.on('update', (u: Uint8Array, origin: unknown) => {
+    if (origin !== 'remote') Y.applyUpdate(a, u, 'remote')
+  })
+  const json = newScoreJson({
+    title: 'T',
+    parts: [{ name: 'Flute' }],
+    measures: 2,
+    time: '4/4',
+    key: 1,
+  })
   const r = roots(a)
   a.transact(() => {
-    for (const p of json.parts as Record<string, string>[]) r.parts.push([new Y.Map(Object.entries(p))])
-    for (const m of json.measures as Record<string, string>[]) r.measures.push([new Y.Map(Object.entries(m))])
+    for (const p of json.parts as Record<string, string>[])
+      r.parts.push([new Y.Map(Object.entries(p))])
+    for (const m of json.measures as Record<string, string>[])
+      r.measures.push([new Y.Map(Object.entries(m))])
   }, 'setup')
   return { a: fakeSession(a), b: fakeSession(b) }
 }
@@ -33,7 +53,13 @@ describe('Editor', () => {
     const { a } = setup()
     const ed = new Editor(a)
     const m = a.model.snapshot.measures
-    let cursor = { measure: m[0]?.id ?? '', part: a.model.snapshot.parts[0]?.id ?? '', staff: 1, voice: 1, onset: '0' }
+    let cursor = {
+      measure: m[0]?.id ?? '',
+      part: a.model.snapshot.parts[0]?.id ?? '',
+      staff: 1,
+      voice: 1,
+      onset: '0',
+    }
     const pitches: string[] = []
     for (const letter of ['F', 'G', 'A', 'B', 'C'] as const) {
       const pitch = ed.letterPitch(cursor, letter, pitches[pitches.length - 1] ?? null)
@@ -46,16 +72,28 @@ describe('Editor', () => {
     ed.enter(cursor, [], frac(4)) // a whole rest fills bar 2 and appends bar 3
     expect(a.model.snapshot.measures).toHaveLength(3)
     for (const raw of roots(a.doc).notes.values()) {
-      expect(Object.keys(raw).every(k => ['measure', 'part', 'onset', 'duration', 'pitches'].includes(k))).toBe(true)
+      expect(
+        Object.keys(raw).every((k) =>
+          ['measure', 'part', 'onset', 'duration', 'pitches'].includes(k),
+        ),
+      ).toBe(true)
     }
   })
 
-  it('undo takes back only my own changes, never a collaborator\'s', () => {
+  it("undo takes back only my own changes, never a collaborator's", () => {
     const { a, b } = setup()
     const m = a.model.snapshot.measures
     const part = a.model.snapshot.parts[0]?.id ?? ''
-    const mine = new Editor(a).enter({ measure: m[0]?.id ?? '', part, staff: 1, voice: 1, onset: '0' }, ['C5'], frac(1)).id
-    const theirs = new Editor(b).enter({ measure: m[1]?.id ?? '', part, staff: 1, voice: 1, onset: '0' }, ['D5'], frac(1)).id
+    const mine = new Editor(a).enter(
+      { measure: m[0]?.id ?? '', part, staff: 1, voice: 1, onset: '0' },
+      ['C5'],
+      frac(1),
+    ).id
+    const theirs = new Editor(b).enter(
+      { measure: m[1]?.id ?? '', part, staff: 1, voice: 1, onset: '0' },
+      ['D5'],
+      frac(1),
+    ).id
     expect(a.model.snapshot.notes.has(theirs)).toBe(true)
     a.undo.undo()
     expect(a.model.snapshot.notes.has(mine)).toBe(false)

@@ -1,24 +1,30 @@
 // Exact fractions of a quarter note, as the schema writes them ("1/2", "3").
 export const MAX_DENOMINATOR = 4096
 
-export interface Frac { n: number; d: number }
+export interface Frac {
+  n: number
+  d: number
+}
 
 const gcd = (a: number, b: number): number => (b === 0 ? Math.abs(a) : gcd(b, a % b))
 
-export function frac (n: number, d = 1): Frac {
+export function frac(n: number, d = 1): Frac {
   if (d === 0) throw new Error('zero denominator')
-  if (d < 0) { n = -n; d = -d }
+  if (d < 0) {
+    n = -n
+    d = -d
+  }
   const g = gcd(n, d) || 1
   return { n: n / g, d: d / g }
 }
 
 /** Read "1/2", "3", "0.25" or a number (the server's courtesy forms included). */
-export function parseFraction (value: unknown): Frac {
+export function parseFraction(value: unknown): Frac {
   if (typeof value === 'number' && Number.isInteger(value)) return frac(value, 1)
   if (typeof value === 'string') {
     const text = value.trim()
     if (/^[-+]?\d+(\s*\/\s*\d+)?$/.test(text)) {
-      const [a, b] = text.split('/').map(s => Number(s.trim()))
+      const [a, b] = text.split('/').map((s) => Number(s.trim()))
       const f = frac(a ?? 0, b ?? 1)
       if (f.d > MAX_DENOMINATOR) throw new Error(`denominator above ${MAX_DENOMINATOR}`)
       return f
@@ -39,7 +45,7 @@ export function parseFraction (value: unknown): Frac {
   throw new Error(`not a fraction: ${JSON.stringify(value)}`)
 }
 
-function checked (f: Frac): Frac {
+function checked(f: Frac): Frac {
   if (f.d > MAX_DENOMINATOR) throw new Error(`denominator above ${MAX_DENOMINATOR}`)
   return f
 }
@@ -56,7 +62,7 @@ export const min = (a: Frac, b: Frac): Frac => (cmp(a, b) <= 0 ? a : b)
 export const max = (a: Frac, b: Frac): Frac => (cmp(a, b) >= 0 ? a : b)
 
 /** Length of a bar of time signature "N/D" in quarter notes. */
-export function barLength (time: string): Frac {
+export function barLength(time: string): Frac {
   const [n, d] = time.split('/').map(Number)
   return frac((n ?? 4) * 4, d ?? 4)
 }

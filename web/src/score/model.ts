@@ -2,7 +2,18 @@
 // measures each change touched (a per-measure revision), so the renderer redraws only
 // those systems.
 import * as Y from 'yjs'
-import { readMeasure, readNote, readPart, roots, type Measure, type Note, type Part, type RawNote, type Roots, type Tempo } from './schema'
+import {
+  readMeasure,
+  readNote,
+  readPart,
+  roots,
+  type Measure,
+  type Note,
+  type Part,
+  type RawNote,
+  type Roots,
+  type Tempo,
+} from './schema'
 
 export interface Meta {
   title: string
@@ -27,7 +38,7 @@ export interface ScoreSnapshot {
 
 export type ChangeListener = (dirty: Set<string> | 'all', remote: boolean) => void
 
-export function emptySnapshot (): ScoreSnapshot {
+export function emptySnapshot(): ScoreSnapshot {
   return {
     meta: { title: '', composer: '', schemaVersion: 1 },
     parts: [],
@@ -36,35 +47,48 @@ export function emptySnapshot (): ScoreSnapshot {
     byMeasure: new Map(),
     revisions: new Map(),
     globalRevision: 0,
-    problems: 0
+    problems: 0,
   }
 }
 
 /** Build a snapshot from plain JSON (a version export: schema_version, meta, parts...). */
-export function snapshotFromJson (doc: { meta?: unknown, parts?: unknown, measures?: unknown, notes?: unknown }): ScoreSnapshot {
+export function snapshotFromJson(doc: {
+  meta?: unknown
+  parts?: unknown
+  measures?: unknown
+  notes?: unknown
+}): ScoreSnapshot {
   const s = emptySnapshot()
   s.meta = readMeta(doc.meta)
   s.parts = dedupe((Array.isArray(doc.parts) ? doc.parts : []).map(readPart))
   s.measures = dedupe((Array.isArray(doc.measures) ? doc.measures : []).map(readMeasure))
-  const notes = (doc.notes && typeof doc.notes === 'object') ? doc.notes as Record<string, unknown> : {}
+  const notes =
+    doc.notes && typeof doc.notes === 'object' ? (doc.notes as Record<string, unknown>) : {}
   for (const [id, raw] of Object.entries(notes)) {
-    try { addNote(s, readNote(id, raw)) } catch { s.problems++ }
+    try {
+      addNote(s, readNote(id, raw))
+    } catch {
+      s.problems++
+    }
   }
   return s
 }
 
-function readMeta (raw: unknown): Meta {
-  const r = (raw && typeof raw === 'object') ? raw as Record<string, unknown> : {}
-  const tempo = r.tempo && typeof r.tempo === 'object' && typeof (r.tempo as Tempo).bpm === 'number' ? r.tempo as Tempo : undefined
+function readMeta(raw: unknown): Meta {
+  const r = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {}
+  const tempo =
+    r.tempo && typeof r.tempo === 'object' && typeof (r.tempo as Tempo).bpm === 'number'
+      ? (r.tempo as Tempo)
+      : undefined
   return {
     title: typeof r.title === 'string' ? r.title : '',
     composer: typeof r.composer === 'string' ? r.composer : '',
     schemaVersion: typeof r.schema_version === 'number' ? r.schema_version : 1,
-    ...(tempo ? { tempo } : {})
+    ...(tempo ? { tempo } : {}),
   }
 }
 
-function dedupe<T extends { id: string }> (items: (T | null)[]): T[] {
+function dedupe<T extends { id: string }>(items: (T | null)[]): T[] {
   const seen = new Set<string>()
   const out: T[] = []
   for (const item of items) {
@@ -75,14 +99,14 @@ function dedupe<T extends { id: string }> (items: (T | null)[]): T[] {
   return out
 }
 
-function addNote (s: ScoreSnapshot, note: Note): void {
+function addNote(s: ScoreSnapshot, note: Note): void {
   s.notes.set(note.id, note)
   let set = s.byMeasure.get(note.measure)
-  if (!set) s.byMeasure.set(note.measure, set = new Set())
+  if (!set) s.byMeasure.set(note.measure, (set = new Set()))
   set.add(note.id)
 }
 
-function removeNote (s: ScoreSnapshot, id: string): Note | undefined {
+function removeNote(s: ScoreSnapshot, id: string): Note | undefined {
   const old = s.notes.get(id)
   if (old) {
     s.notes.delete(id)
@@ -99,7 +123,10 @@ export class ScoreModel {
   private listeners = new Set<ChangeListener>()
   private measureJson = new Map<string, string>()
 
-  constructor (doc: Y.Doc, private readonly localOrigin: unknown) {
+  constructor(
+    doc: Y.Doc,
+    private readonly localOrigin: unknown,
+  ) {
     this.doc = doc
     this.roots = roots(doc)
     this.rebuild()
@@ -109,7 +136,7 @@ export class ScoreModel {
     this.roots.meta.observe(this.onGlobal)
   }
 
-  destroy (): void {
+  destroy(): void {
     this.roots.notes.unobserve(this.onNotes)
     this.roots.measures.unobserveDeep(this.onMeasures)
     this.roots.parts.unobserveDeep(this.onGlobal)
@@ -119,30 +146,42 @@ export class ScoreModel {
 
   subscribe = (listener: ChangeListener): (() => void) => {
     this.listeners.add(listener)
-    return () => { this.listeners.delete(listener) }
+    return () => {
+      this.listeners.delete(listener)
+    }
   }
 
-  private emit (dirty: Set<string> | 'all', origin: unknown): void {
+  private emit(dirty: Set<string> | 'all', origin: unknown): void {
     this.version++
     const remote = origin !== this.localOrigin
     for (const l of this.listeners) l(dirty, remote)
   }
 
-  private rebuild (): void {
+  private rebuild(): void {
     const s = emptySnapshot()
     s.globalRevision = this.snapshot.globalRevision + 1
     s.meta = readMeta(this.roots.meta.toJSON())
-    s.parts = dedupe(this.roots.parts.toArray().map(p => (p instanceof Y.Map ? readPart(p.toJSON()) : null)))
-    s.measures = dedupe(this.roots.measures.toArray().map(m => (m instanceof Y.Map ? readMeasure(m.toJSON()) : null)))
+    s.parts = dedupe(
+      this.roots.parts.toArray().map((p) => (p instanceof Y.Map ? readPart(p.toJSON()) : null)),
+    )
+    s.measures = dedupe(
+      this.roots.measures
+        .toArray()
+        .map((m) => (m instanceof Y.Map ? readMeasure(m.toJSON()) : null)),
+    )
     for (const m of s.measures) this.measureJson.set(m.id, JSON.stringify(m))
     for (const [id, raw] of this.roots.notes.entries()) {
-      try { addNote(s, readNote(id, raw)) } catch { s.problems++ }
+      try {
+        addNote(s, readNote(id, raw))
+      } catch {
+        s.problems++
+      }
     }
     s.revisions = this.snapshot.revisions
     this.snapshot = s
   }
 
-  private bump (measureId: string): void {
+  private bump(measureId: string): void {
     const r = this.snapshot.revisions
     r.set(measureId, (r.get(measureId) ?? 0) + 1)
   }
@@ -159,7 +198,9 @@ export class ScoreModel {
           const note = readNote(id, raw)
           addNote(s, note)
           dirty.add(note.measure)
-        } catch { s.problems++ }
+        } catch {
+          s.problems++
+        }
       }
     })
     for (const m of dirty) this.bump(m)
@@ -168,7 +209,11 @@ export class ScoreModel {
 
   private onMeasures = (events: Y.YEvent<Y.AbstractType<unknown>>[], txn: Y.Transaction): void => {
     const s = this.snapshot
-    const measures = dedupe(this.roots.measures.toArray().map(m => (m instanceof Y.Map ? readMeasure(m.toJSON()) : null)))
+    const measures = dedupe(
+      this.roots.measures
+        .toArray()
+        .map((m) => (m instanceof Y.Map ? readMeasure(m.toJSON()) : null)),
+    )
     const dirty = new Set<string>()
     for (const m of measures) {
       const json = JSON.stringify(m)
@@ -186,13 +231,15 @@ export class ScoreModel {
   private onGlobal = (_events: unknown, txn: Y.Transaction): void => {
     const s = this.snapshot
     s.meta = readMeta(this.roots.meta.toJSON())
-    s.parts = dedupe(this.roots.parts.toArray().map(p => (p instanceof Y.Map ? readPart(p.toJSON()) : null)))
+    s.parts = dedupe(
+      this.roots.parts.toArray().map((p) => (p instanceof Y.Map ? readPart(p.toJSON()) : null)),
+    )
     s.globalRevision++
     this.emit('all', txn.origin)
   }
 
   /** Notes of one measure (optionally one part), sorted by onset. */
-  notesIn (measureId: string, partId?: string): Note[] {
+  notesIn(measureId: string, partId?: string): Note[] {
     const ids = this.snapshot.byMeasure.get(measureId)
     if (!ids) return []
     const out: Note[] = []

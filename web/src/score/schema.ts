@@ -26,7 +26,7 @@ export interface Roots {
 }
 
 /** Declare every root with its type (MUST happen before reading). */
-export function roots (doc: Y.Doc): Roots {
+export function roots(doc: Y.Doc): Roots {
   return {
     meta: doc.getMap('meta'),
     parts: doc.getArray('parts'),
@@ -34,12 +34,12 @@ export function roots (doc: Y.Doc): Roots {
     notes: doc.getMap('notes'),
     chat: doc.getArray('chat'),
     comments: doc.getMap('comments'),
-    suggestions: doc.getMap('suggestions')
+    suggestions: doc.getMap('suggestions'),
   }
 }
 
 /** A new id such as `n_3kf9x0q2mz7w` from a cryptographic random source. */
-export function newId (prefix: 'p' | 'm' | 'n' | 'k' | 'c'): string {
+export function newId(prefix: 'p' | 'm' | 'n' | 'k' | 'c'): string {
   let out = prefix + '_'
   while (out.length < 14) {
     for (const byte of globalThis.crypto.getRandomValues(new Uint8Array(16))) {
@@ -50,16 +50,76 @@ export function newId (prefix: 'p' | 'm' | 'n' | 'k' | 'c'): string {
 }
 
 export type Tie = 'start' | 'stop' | 'continue' | null
-export const ARTICULATIONS = ['staccato', 'staccatissimo', 'accent', 'strong-accent', 'tenuto',
-  'detached-legato', 'spiccato', 'stress', 'unstress', 'fermata'] as const
-export const DYNAMICS = ['pppp', 'ppp', 'pp', 'p', 'mp', 'mf', 'f', 'ff', 'fff', 'ffff', 'sf',
-  'sfz', 'sffz', 'fp', 'rf', 'rfz', 'fz', 'sfp', 'sfpp'] as const
-export const CLEFS = ['treble', 'bass', 'alto', 'tenor', 'treble8vb', 'treble8va', 'bass8vb',
-  'percussion', 'soprano', 'mezzo-soprano', 'baritone'] as const
-export const BARLINES = ['regular', 'dotted', 'dashed', 'heavy', 'double', 'final', 'heavy-light',
-  'heavy-heavy', 'tick', 'short', 'none'] as const
-export const MODES = ['major', 'minor', 'dorian', 'phrygian', 'lydian', 'mixolydian', 'aeolian',
-  'ionian', 'locrian'] as const
+export const ARTICULATIONS = [
+  'staccato',
+  'staccatissimo',
+  'accent',
+  'strong-accent',
+  'tenuto',
+  'detached-legato',
+  'spiccato',
+  'stress',
+  'unstress',
+  'fermata',
+] as const
+export const DYNAMICS = [
+  'pppp',
+  'ppp',
+  'pp',
+  'p',
+  'mp',
+  'mf',
+  'f',
+  'ff',
+  'fff',
+  'ffff',
+  'sf',
+  'sfz',
+  'sffz',
+  'fp',
+  'rf',
+  'rfz',
+  'fz',
+  'sfp',
+  'sfpp',
+] as const
+export const CLEFS = [
+  'treble',
+  'bass',
+  'alto',
+  'tenor',
+  'treble8vb',
+  'treble8va',
+  'bass8vb',
+  'percussion',
+  'soprano',
+  'mezzo-soprano',
+  'baritone',
+] as const
+export const BARLINES = [
+  'regular',
+  'dotted',
+  'dashed',
+  'heavy',
+  'double',
+  'final',
+  'heavy-light',
+  'heavy-heavy',
+  'tick',
+  'short',
+  'none',
+] as const
+export const MODES = [
+  'major',
+  'minor',
+  'dorian',
+  'phrygian',
+  'lydian',
+  'mixolydian',
+  'aeolian',
+  'ionian',
+  'locrian',
+] as const
 
 /** A note value as stored (fields may be missing; null reads as absent). */
 export interface RawNote {
@@ -96,23 +156,42 @@ export interface Note {
 }
 
 const PITCH = /^[A-G](#{1,3}|-{1,3})?[0-9]$/
-const NOTE_FIELDS = new Set(['measure', 'part', 'onset', 'duration', 'pitches', 'voice', 'staff',
-  'ties', 'lyric', 'articulations', 'dynamic', 'grace'])
+const NOTE_FIELDS = new Set([
+  'measure',
+  'part',
+  'onset',
+  'duration',
+  'pitches',
+  'voice',
+  'staff',
+  'ties',
+  'lyric',
+  'articulations',
+  'dynamic',
+  'grace',
+])
 
 /** Decode a stored note; throws on anything off-schema (the caller skips it). */
-export function readNote (id: string, raw: unknown): Note {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('not an object')
+export function readNote(id: string, raw: unknown): Note {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new Error('not an object')
   const r = raw as RawNote
-  for (const key of Object.keys(r)) if (!NOTE_FIELDS.has(key)) throw new Error(`unknown field ${key}`)
+  for (const key of Object.keys(r))
+    if (!NOTE_FIELDS.has(key)) throw new Error(`unknown field ${key}`)
   if (typeof r.measure !== 'string' || typeof r.part !== 'string') throw new Error('no cell')
   const pitches = r.pitches ?? []
-  if (!Array.isArray(pitches) || pitches.length > 16 || !pitches.every(p => typeof p === 'string' && PITCH.test(p))) {
+  if (
+    !Array.isArray(pitches) ||
+    pitches.length > 16 ||
+    !pitches.every((p) => typeof p === 'string' && PITCH.test(p))
+  ) {
     throw new Error('bad pitches')
   }
   const ties = Array.isArray(r.ties) ? r.ties : []
   const duration = parseFraction(r.duration)
   const onset = parseFraction(r.onset)
-  if (onset.n < 0 || duration.n < 0 || (duration.n === 0 && r.grace !== true)) throw new Error('bad time')
+  if (onset.n < 0 || duration.n < 0 || (duration.n === 0 && r.grace !== true))
+    throw new Error('bad time')
   return {
     id,
     measure: r.measure,
@@ -124,9 +203,11 @@ export function readNote (id: string, raw: unknown): Note {
     staff: typeof r.staff === 'number' ? r.staff : 1,
     ties: (pitches as string[]).map((_, i) => (ties[i] as Tie | undefined) ?? null),
     lyric: typeof r.lyric === 'string' ? r.lyric : null,
-    articulations: Array.isArray(r.articulations) ? r.articulations.filter((a): a is string => typeof a === 'string') : [],
+    articulations: Array.isArray(r.articulations)
+      ? r.articulations.filter((a): a is string => typeof a === 'string')
+      : [],
     dynamic: typeof r.dynamic === 'string' ? r.dynamic : null,
-    grace: r.grace === true
+    grace: r.grace === true,
   }
 }
 
@@ -146,19 +227,19 @@ export interface NoteInput {
 }
 
 /** The stored value of a note: fractions canonical, defaults and empty fields left out. */
-export function noteValue (note: NoteInput): { [key: string]: Json } {
+export function noteValue(note: NoteInput): { [key: string]: Json } {
   const out: { [key: string]: Json } = {
     measure: note.measure,
     part: note.part,
     onset: formatFraction(parseFraction(note.onset)),
     duration: formatFraction(parseFraction(note.duration)),
-    pitches: [...(note.pitches ?? [])]
+    pitches: [...(note.pitches ?? [])],
   }
   if ((note.voice ?? 1) !== 1) out.voice = note.voice ?? 1
   if ((note.staff ?? 1) !== 1) out.staff = note.staff ?? 1
   const pitchCount = (note.pitches ?? []).length
   const ties = (note.ties ?? []).slice(0, pitchCount)
-  if (ties.some(t => t)) out.ties = ties.map(t => t ?? null)
+  if (ties.some((t) => t)) out.ties = ties.map((t) => t ?? null)
   if (note.lyric != null && note.lyric !== '') out.lyric = note.lyric
   if (note.dynamic != null) out.dynamic = note.dynamic
   if ((note.articulations ?? []).length) out.articulations = [...(note.articulations ?? [])]
@@ -166,8 +247,15 @@ export function noteValue (note: NoteInput): { [key: string]: Json } {
   return out
 }
 
-export interface Key { fifths: number; mode?: string }
-export interface Tempo { bpm: number; beat?: string; text?: string }
+export interface Key {
+  fifths: number
+  mode?: string
+}
+export interface Tempo {
+  bpm: number
+  beat?: string
+  text?: string
+}
 
 export interface Part {
   id: string
@@ -189,7 +277,7 @@ export interface Measure {
   pickup?: boolean
 }
 
-export function readPart (raw: unknown): Part | null {
+export function readPart(raw: unknown): Part | null {
   if (raw === null || typeof raw !== 'object') return null
   const r = raw as Record<string, unknown>
   if (typeof r.id !== 'string') return null
@@ -199,12 +287,15 @@ export function readPart (raw: unknown): Part | null {
     ...(typeof r.abbreviation === 'string' ? { abbreviation: r.abbreviation } : {}),
     ...(typeof r.instrument === 'string' ? { instrument: r.instrument } : {}),
     ...(typeof r.program === 'number' ? { program: r.program } : {}),
-    ...(typeof r.clef === 'string' && (CLEFS as readonly string[]).includes(r.clef) ? { clef: r.clef } : {}),
-    staves: typeof r.staves === 'number' && r.staves >= 1 && r.staves <= 4 ? Math.round(r.staves) : 1
+    ...(typeof r.clef === 'string' && (CLEFS as readonly string[]).includes(r.clef)
+      ? { clef: r.clef }
+      : {}),
+    staves:
+      typeof r.staves === 'number' && r.staves >= 1 && r.staves <= 4 ? Math.round(r.staves) : 1,
   }
 }
 
-export function readMeasure (raw: unknown): Measure | null {
+export function readMeasure(raw: unknown): Measure | null {
   if (raw === null || typeof raw !== 'object') return null
   const r = raw as Record<string, unknown>
   if (typeof r.id !== 'string') return null
@@ -220,7 +311,11 @@ export function readMeasure (raw: unknown): Measure | null {
   if (r.tempo && typeof r.tempo === 'object') {
     const t = r.tempo as Record<string, unknown>
     if (typeof t.bpm === 'number') {
-      m.tempo = { bpm: t.bpm, ...(typeof t.beat === 'string' ? { beat: t.beat } : {}), ...(typeof t.text === 'string' ? { text: t.text } : {}) }
+      m.tempo = {
+        bpm: t.bpm,
+        ...(typeof t.beat === 'string' ? { beat: t.beat } : {}),
+        ...(typeof t.text === 'string' ? { text: t.text } : {}),
+      }
     }
   }
   if (typeof r.barline === 'string') m.barline = r.barline
@@ -233,7 +328,7 @@ export function readMeasure (raw: unknown): Measure | null {
 export interface NewScore {
   title: string
   composer?: string
-  parts: { name: string, clef?: string, staves?: number, program?: number, instrument?: string }[]
+  parts: { name: string; clef?: string; staves?: number; program?: number; instrument?: string }[]
   measures: number
   time: string
   key: number
@@ -241,8 +336,8 @@ export interface NewScore {
 }
 
 /** The JSON document (as `export_json` writes it) of a new empty score. */
-export function newScoreJson (spec: NewScore): Record<string, Json> {
-  const parts = spec.parts.map(p => {
+export function newScoreJson(spec: NewScore): Record<string, Json> {
+  const parts = spec.parts.map((p) => {
     const out: { [key: string]: Json } = { id: newId('p'), name: p.name }
     if (p.clef) out.clef = p.clef
     if (p.staves && p.staves > 1) out.staves = p.staves
@@ -267,12 +362,12 @@ export function newScoreJson (spec: NewScore): Record<string, Json> {
       title: spec.title,
       composer: spec.composer ?? '',
       schema_version: SCHEMA_VERSION,
-      created: new Date().toISOString().slice(0, 19) + '+00:00'
+      created: new Date().toISOString().slice(0, 19) + '+00:00',
     },
     parts,
     measures,
     notes: {},
     comments: {},
-    chat: []
+    chat: [],
   }
 }

@@ -1,1 +1,0 @@
-import{t as e}from"./index-BkG8EQzy.js";var t=e(((e,t)=>{t.exports={}}));export default t();
