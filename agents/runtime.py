@@ -126,6 +126,10 @@ class TaskRun:
         if self.memory is not None:
             await self.memory.remember_agent(self.request.persona.name, text, task=self.record.id)
 
+    async def stream(self, text: str) -> None:
+        """A piece of the agent's text as it is produced: a ``text`` event of the task."""
+        await self.board.emit(self.record.id, "text", {"text": text})
+
     # --- reading -------------------------------------------------------------------------
 
     def read_measures(self, measure_ids: list[str] | None = None) -> str:

@@ -108,6 +108,10 @@ class TaskContext(Protocol):
         """Post to the score's chat as the agent."""
         ...
 
+    async def stream(self, text: str) -> None:
+        """Show a piece of the agent's text as it is produced (task progress, not chat)."""
+        ...
+
     async def write(self, measure_id: str, part_id: str, notes: list[NoteSpec]) -> None:
         """Propose (suggest mode) or write (direct mode) the notes of one cell, replacing
         what is there. The runtime records what the agent read, skips stale cells and

@@ -182,6 +182,7 @@ class LlmBrain:
                         delta = choice.delta
                         if delta.content:
                             step.text.append(delta.content)
+                            await ctx.stream(delta.content)
                             if self.on_text is not None:
                                 await self.on_text(delta.content)
                         for part in delta.tool_calls or ():

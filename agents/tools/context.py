@@ -73,6 +73,9 @@ class DirectContext:
         self.said.append(text)
         await self._session.post_chat(text, kind="agent")
 
+    async def stream(self, text: str) -> None:
+        """Nothing shows a direct context's progress: its caller gets the final text."""
+
     async def write(self, measure_id: str, part_id: str, notes: list[NoteSpec]) -> None:
         if self.notes_written + len(notes) > self.config.max_notes:
             raise ToolError(f"this task may write at most {self.config.max_notes} notes")

@@ -96,15 +96,19 @@ async def test_tool_calls_become_suggestions_through_the_runtime(world: World) -
         "s1", Profile("Aureon", AUREON.color), Origin.agent(f"aureon:{record.id}")
     )
     request = TaskRequest(AUREON, record.instruction, None, None, "suggest")
+    board = MemoryTaskBoard()
     finished = await run_task(
         session,
         request,
         LlmBrain(world.config),
         record=record,
-        board=MemoryTaskBoard(),
+        board=board,
         config=world.config,
     )
     await session.leave()
+    streamed = [e.data["text"] for e in await board.events(record.id) if e.type == "text"]
+    # the model's words reach the task's progress as they stream, before the summary
+    assert "".join(streamed) == "Reading bar 1.A tonic-dominant bass for bar 1."
 
     assert finished.record.status == "done", finished.record.error
     assert finished.record.summary == "A tonic-dominant bass for bar 1."
