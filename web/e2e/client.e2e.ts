@@ -1,5 +1,6 @@
 // The browser client against a real server: two people co-editing, a viewer, an upload,
 // a version restore and undo that leaves a collaborator's notes alone.
+import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { ADMIN_PASSWORD, PASSWORD, Server, launch, newUserPage, shot } from './harness'
@@ -305,6 +306,14 @@ describe('browser client', () => {
     await alice.getByLabel('Version name').fill('Before the ending')
     await alice.getByRole('button', { name: 'Save' }).click()
     await alice.getByTestId('version').filter({ hasText: 'Before the ending' }).waitFor()
+    // The engraved export of the current state downloads a PDF.
+    const [pdf] = await Promise.all([
+      alice.waitForEvent('download', { timeout: 60000 }),
+      alice.getByRole('button', { name: 'Export current: PDF' }).click(),
+    ])
+    expect(pdf.suggestedFilename()).toMatch(/\.pdf$/)
+    const pdfPath = await pdf.path()
+    expect(readFileSync(pdfPath).subarray(0, 5).toString()).toBe('%PDF-')
     // New notes after the version: bar 3 of the flute.
     await clickCell(alice, 'm_bar000000003.s1')
     await alice.keyboard.press('7')

@@ -14,6 +14,8 @@ const FORMATS = [
   ['mxl', 'MXL'],
   ['midi', 'MIDI'],
   ['json', 'JSON'],
+  ['pdf', 'PDF'],
+  ['svg', 'SVG (page 1)'],
 ] as const
 
 export function ExportButtons({
