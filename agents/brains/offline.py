@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections import defaultdict
-from collections.abc import Callable
 from typing import Any
 
-from agents.brains.base import BrainResult, Focus, NoteSpec, TaskContext
+from agents.brains.base import BrainResult, Focus, TaskContext
+from agents.brains.cells import result_cells
 from agents.personas import Persona
-from score_model.ops import ScoreEditor
 
 _ABILITY_WORDS = (
     ("harmonise", ("harmoni", "chorale", "satb", "four part", "4 part", "four-part")),
@@ -179,56 +177,11 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool) or value is None else str(value)
 
 
-def _adder(name: str, fields: dict[str, Any]) -> Callable[[ScoreEditor], str]:
-    return lambda editor: editor.add_part(name, **fields)
-
-
 async def write_measure_by_measure(ctx: TaskContext, result: Any) -> int:
     """Write a :class:`~agents.music.view.MusicResult` through ``ctx``: new measures and
     parts first (one edit each), then every part of the first measure, the second, ..."""
-    from agents.music.view import APPENDED
-
-    appended = sorted(
-        {
-            int(n.measure[len(APPENDED) :])
-            for w in result.parts
-            for n in w.notes
-            if n.measure.startswith(APPENDED)
-        }
-    )
-    new_measures: dict[str, str] = {}
-    if appended:
-        made = await ctx.session.edit(lambda ed: [ed.insert_measure() for _ in appended])
-        new_measures = {f"{APPENDED}{i}": m for i, m in zip(appended, made, strict=True)}
-    cells: dict[str, dict[str, list[NoteSpec]]] = defaultdict(lambda: defaultdict(list))
-    order: list[str] = []
-    for write in result.parts:
-        part = write.part
-        if part is None:
-            fields = {
-                k: v for k, v in (("instrument", write.instrument), ("clef", write.clef)) if v
-            }
-            part = await ctx.session.edit(_adder(write.name, fields))
-        for note in write.notes:
-            measure = new_measures.get(note.measure, note.measure)
-            if measure not in cells:
-                order.append(measure)
-            cells[measure][part].append(
-                NoteSpec(
-                    note.onset,
-                    note.duration,
-                    note.pitches,
-                    note.voice,
-                    note.ties,
-                    note.articulations,
-                )
-            )
-    position = {
-        m["id"]: i for i, m in enumerate(ctx.session.doc.raw_measures()) if isinstance(m, dict)
-    }
     written = 0
-    for measure in sorted(order, key=lambda m: position.get(m, len(position))):
-        for part, notes in cells[measure].items():
-            await ctx.write(measure, part, notes)
-            written += len(notes)
+    for measure, part, notes in await result_cells(ctx, result):
+        await ctx.write(measure, part, notes)
+        written += len(notes)
     return written

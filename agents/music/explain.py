@@ -26,28 +26,13 @@ from typing import Any
 from agents.music.tonal import midi_of
 from agents.music.view import ScoreView
 from analysis_engine import build_table, run_all
+from analysis_engine.labels import CADENCES, ISSUES
 from analysis_engine.meter import meter_of
 from analysis_engine.units import TPQ
 from score_model.document import ScoreData
 
 REGISTERS = ("analyst", "teacher")
 ANALYSES = ["key", "harmony", "melody", "voice_leading", "summary"]
-_CADENCE_NAMES = {
-    "authentic": "authentic cadence",
-    "half": "half cadence",
-    "plagal": "plagal cadence",
-    "deceptive": "deceptive cadence",
-}
-_PROBLEM_NAMES = {
-    "parallel_fifths": "parallel fifths",
-    "parallel_octaves": "parallel octaves",
-    "hidden_fifths": "hidden fifths",
-    "hidden_octaves": "hidden octaves",
-    "crossing": "voice crossing",
-    "overlap": "voice overlap",
-    "spacing": "wide spacing",
-    "range": "out of range",
-}
 _WHY = {
     "parallel_fifths": "two voices a fifth apart move together to another fifth, so they "
     "blend into one and the texture loses a voice",
@@ -201,7 +186,7 @@ def _issue_text(issue: dict[str, Any], refs: _Refs, names: Mapping[str, str]) ->
     else:
         motion = ", ".join(p for p in pitches if p)
     where = refs.bar(issue["measure"], issue.get("onset"))
-    return f"{_PROBLEM_NAMES.get(issue['type'], issue['type'])} in {where} ({who}: {motion})"
+    return f"{ISSUES.get(issue['type'], issue['type'])} in {where} ({who}: {motion})"
 
 
 def _analyst(
@@ -227,7 +212,7 @@ def _analyst(
         for first, last, cadence in phrases:
             text = refs.span(first, last)
             if cadence is not None:
-                kind = _CADENCE_NAMES.get(cadence["type"], cadence["type"])
+                kind = CADENCES.get(cadence["type"], cadence["type"])
                 perfect = " (perfect)" if cadence.get("perfect") else ""
                 text += (
                     f": {kind}{perfect} in {cadence['key']}, "
@@ -258,7 +243,7 @@ def _analyst(
             "overlaps, spacing or range problems."
         )
     else:
-        summary = ", ".join(f"{n} {_PROBLEM_NAMES.get(t, t)}" for t, n in counts.most_common())
+        summary = ", ".join(f"{n} {ISSUES.get(t, t)}" for t, n in counts.most_common())
         listed = [_issue_text(i, refs, names) for i in _ranked(issues)[:limit]]
         more = f" (and {len(issues) - limit} more)" if len(issues) > limit else ""
         out.append(f"Voice leading: {summary}. " + "; ".join(listed) + more + ".")
@@ -266,7 +251,7 @@ def _analyst(
 
 
 def _ranked(issues: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    order = list(_PROBLEM_NAMES)
+    order = list(ISSUES)
     return sorted(issues, key=lambda i: order.index(i["type"]) if i["type"] in order else 99)
 
 
@@ -318,7 +303,7 @@ def _teacher(
                 "deceptive": "the music seems about to go home but lands somewhere else, "
                 "a little surprise",
             }[cadence["type"]]
-            name = _CADENCE_NAMES[cadence["type"]]
+            name = CADENCES[cadence["type"]]
             article = "an" if name[0] in "aeiou" else "a"
             text += (
                 f" Listen to {refs.bar(cadence['measure'])}: there's {article} "

@@ -10,15 +10,13 @@ other tool's.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from agents.brains.base import Focus, NoteSpec, TaskContext
+from agents.brains.base import Focus, TaskContext
+from agents.brains.cells import result_cells
 from agents.tools.edits import current, write_cell
 from agents.tools.refs import ToolError, measure_ids, part_id
 from agents.tools.toolbox import MEASURES, PART, Outcome, Tool, require, schema
-from score_model.ops import ScoreEditor
 
 if TYPE_CHECKING:
     from agents.music.view import MusicResult, ScoreView
@@ -32,59 +30,16 @@ SPECIES = {
 
 
 async def write_result(ctx: TaskContext, result: MusicResult) -> int:
-    """Write a music function's result; returns the number of notes written."""
-    from agents.music.view import APPENDED
-
-    appended = sorted(
-        {
-            int(n.measure[len(APPENDED) :])
-            for w in result.parts
-            for n in w.notes
-            if n.measure.startswith(APPENDED)
-        }
-    )
-    new_measures: dict[str, str] = {}
-    if appended:
-        made = await ctx.session.edit(lambda editor: [editor.insert_measure() for _ in appended])
-        new_measures = {f"{APPENDED}{i}": m for i, m in zip(appended, made, strict=True)}
+    """Write a music function's result; returns the number of notes written. Voices the
+    result does not write stay in each cell."""
+    cells = await result_cells(ctx, result)
+    data = ctx.session.doc.read()
     written = 0
-    for write in result.parts:
-        part = write.part
-        if part is None:
-            part = await ctx.session.edit(
-                partial(
-                    _add_part,
-                    write.name,
-                    {
-                        k: v
-                        for k, v in (("instrument", write.instrument), ("clef", write.clef))
-                        if v
-                    },
-                )
-            )
-        by_measure: dict[str, list[NoteSpec]] = defaultdict(list)
-        for note in write.notes:
-            measure = new_measures.get(note.measure, note.measure)
-            by_measure[measure].append(
-                NoteSpec(
-                    note.onset,
-                    note.duration,
-                    note.pitches,
-                    note.voice,
-                    note.ties,
-                    note.articulations,
-                )
-            )
-        data = ctx.session.doc.read()
-        for measure, notes in by_measure.items():
-            voices = {n.voice for n in notes}
-            kept = [n for n in current(ctx, data, measure, part) if n.voice not in voices]
-            written += (await write_cell(ctx, measure, part, kept + notes)).notes
+    for measure, part, notes in cells:
+        voices = {n.voice for n in notes}
+        kept = [n for n in current(ctx, data, measure, part) if n.voice not in voices]
+        written += (await write_cell(ctx, measure, part, kept + notes)).notes
     return written
-
-
-def _add_part(name: str, fields: dict[str, Any], editor: ScoreEditor) -> str:
-    return editor.add_part(name, **fields)
 
 
 async def _view(ctx: TaskContext, args: dict[str, Any], melody_key: str) -> tuple[ScoreView, str]:
