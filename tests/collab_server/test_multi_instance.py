@@ -162,9 +162,15 @@ async def test_thirty_clients_on_three_instances_converge(
     authored: list[str] = []
     await asyncio.gather(*(Writer(c, authored).write(10) for c in everyone))
     assert len(authored) == 300
+    # every id arrives, then every re-pitch (a note's add and its re-pitch are two updates,
+    # so ids can agree while the last re-pitch is still in flight)
     await wait_for(lambda: all(note_ids(c) == set(authored) for c in everyone), timeout=30)
+    await wait_for(
+        lambda: all(c.score.raw_notes() == everyone[0].score.raw_notes() for c in everyone),
+        timeout=30,
+    )
     reference = everyone[0].score.raw_notes()
-    assert all(c.score.raw_notes() == reference for c in everyone)
+    assert sum(note["pitches"] == ["E4"] for note in reference.values()) == 30 * 4
     # a newcomer on every instance sees the same document, and so does the database
     for instance in cluster3.instances:
         fresh = await connect(instance.ws(score_id), clients)
