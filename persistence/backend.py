@@ -48,6 +48,10 @@ from persistence.results.base import ResultStore
 from persistence.results.memory import MemoryResultStore
 from persistence.results.postgres import PostgresResultStore
 from persistence.results.sqlite import SqliteResultStore
+from persistence.search.base import SearchIndex
+from persistence.search.memory import MemorySearchIndex
+from persistence.search.postgres import PostgresSearchIndex
+from persistence.search.sqlite import SqliteSearchIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,7 @@ class Backend:
     results: ResultStore
     conversations: ConversationStore
     embedded: bool
+    search: SearchIndex  # melodic and text search (persistence/search)
 
     @property
     def blobs(self) -> BlobStore:
@@ -107,7 +112,11 @@ async def _open_memory(url: SplitResult, blobs: BlobStore | None, config: Backen
     results = MemoryResultStore()
     storage.on_delete(conversations.forget)
     storage.on_delete(results.forget)
-    return Backend(storage, MemoryAccountStore(), results, conversations, embedded=True)
+    search = MemorySearchIndex(storage.catalog)
+    storage.on_delete(search.forget)
+    return Backend(
+        storage, MemoryAccountStore(), results, conversations, embedded=True, search=search
+    )
 
 
 async def _open_sqlite(url: SplitResult, blobs: BlobStore | None, config: BackendConfig) -> Backend:
@@ -127,14 +136,23 @@ async def _open_sqlite(url: SplitResult, blobs: BlobStore | None, config: Backen
     storage = SqliteStorage(path, blobs, synchronous="FULL" if synchronous == "FULL" else "NORMAL")
     results = SqliteResultStore(storage.db)
     conversations = SqliteConversationStore(storage.db)
+    search = SqliteSearchIndex(storage.db)
 
     async def open_all() -> None:
         await storage.open()
         await results.open()
         await conversations.open()
+        await search.open()
 
     await _opened(open_all, storage)
-    return Backend(storage, SqliteAccountStore(storage.db), results, conversations, embedded=True)
+    return Backend(
+        storage,
+        SqliteAccountStore(storage.db),
+        results,
+        conversations,
+        embedded=True,
+        search=search,
+    )
 
 
 _POSTGRES_INTS = {"min_size", "max_size"}
@@ -158,6 +176,7 @@ async def _open_postgres(
         PostgresResultStore(storage.db),
         PostgresConversationStore(storage.db),
         embedded=False,
+        search=PostgresSearchIndex(storage.db),
     )
 
 
