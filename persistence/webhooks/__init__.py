@@ -1,0 +1,1 @@
+"""Webhook subscriptions, the delivery outbox and per-user notifications (issue 17)."""
