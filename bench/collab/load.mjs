@@ -5,7 +5,10 @@
 //
 // Usage: node bench/collab/load.mjs '<json options>'
 //   common: mode, url (e.g. ws://127.0.0.1:8000/ws/scores), timeout (s, whole run),
-//           presence (default true; false leaves the awareness state empty)
+//           presence (default true; false leaves the awareness state empty),
+//           protocol ('y-websocket', the default, or 'hocuspocus': the unmodified
+//           `@hocuspocus/provider` 4.7 from bench/collab/peers/node_modules, for Hocuspocus,
+//           which speaks its own protocol; it shares the tests' yjs, so one yjs instance runs)
 //   latency: room, edits, warmup           one writer, one reader, sequential edits
 //   fanout:  room, listeners, updates      one writer as fast as the provider sends
 //   fill:    room, notes                   put `notes` notes in a room, then stay connected
@@ -17,6 +20,10 @@ import * as Y from '../../tests/node/node_modules/yjs/dist/yjs.mjs'
 import { WebsocketProvider } from '../../tests/node/node_modules/y-websocket/src/y-websocket.js'
 import WebSocket from '../../tests/node/node_modules/ws/wrapper.mjs'
 import * as S from '../../tests/node/schema.mjs'
+
+const Hocuspocus = JSON.parse(process.argv[2]).protocol === 'hocuspocus'
+  ? await import('./peers/node_modules/@hocuspocus/provider/dist/hocuspocus-provider.esm.js')
+  : null
 
 process.setMaxListeners(0) // each provider adds an exit listener
 const opts = JSON.parse(process.argv[2])
@@ -37,9 +44,11 @@ async function until (predicate, limit = deadline) {
 
 function connect (room, name) {
   const doc = new Y.Doc()
-  const provider = new WebsocketProvider(opts.url, room, doc, {
-    WebSocketPolyfill: WebSocket, disableBc: true, maxBackoffTime: 1000
-  })
+  const provider = Hocuspocus
+    ? new Hocuspocus.HocuspocusProvider({ url: opts.url, name: room, document: doc, WebSocketPolyfill: WebSocket })
+    : new WebsocketProvider(opts.url, room, doc, {
+      WebSocketPolyfill: WebSocket, disableBc: true, maxBackoffTime: 1000
+    })
   if (opts.presence !== false) provider.awareness.setLocalStateField('user', { name })
   const client = { doc, provider, roots: S.roots(doc) }
   clients.push(client)
@@ -115,10 +124,18 @@ async function fanout () {
   const target = base + opts.updates
   let finished = 0
   let lastDone = 0
+  // Delivery latency: from the writer's edit to each listener's observer seeing that note.
+  const sentAt = new Map()
+  const delays = []
   for (const l of listeners) {
     let done = false
-    l.roots.notes.observe(() => {
-      if (!done && l.roots.notes.size >= target) { done = true; finished++; lastDone = now() }
+    l.roots.notes.observe(event => {
+      const at = now()
+      for (const key of event.keysChanged) {
+        const sent = sentAt.get(key)
+        if (sent !== undefined) delays.push(at - sent)
+      }
+      if (!done && l.roots.notes.size >= target) { done = true; finished++; lastDone = at }
     })
   }
   out({ event: 'ready' })
@@ -126,7 +143,8 @@ async function fanout () {
   const clientCpu = () => { const u = process.cpuUsage(cpu0); return +((u.user + u.system) / 1e6).toFixed(3) }
   const started = now()
   for (let i = 0; i < opts.updates; i++) {
-    S.addNote(writer.doc, note(ids, i, 'writer'))
+    const at = now()
+    sentAt.set(S.addNote(writer.doc, note(ids, i, 'writer')), at)
     if (i % 50 === 49) await sleep(0) // let the socket drain and replies arrive
   }
   const sent = now()
@@ -143,7 +161,8 @@ async function fanout () {
     seconds: +seconds.toFixed(3),
     send_seconds: +((sent - started) / 1000).toFixed(3),
     updates_per_s: +(opts.updates / seconds).toFixed(1),
-    client_cpu_s: clientCpu()
+    client_cpu_s: clientCpu(),
+    delivery_ms: quantiles(delays)
   }
 }
 
@@ -212,7 +231,9 @@ async function idle () {
     for (let k = 1; k < opts.perRoom; k++) rest.push(connect(room, `idle-${r}-${k}`))
   }
   await until(() => rest.every(c => c.provider.synced))
-  const open = clients.filter(c => c.provider.wsconnected).length
+  const open = clients.filter(c => Hocuspocus
+    ? c.provider.configuration.websocketProvider.status === 'connected'
+    : c.provider.wsconnected).length
   out({ event: 'connected', connections: clients.length, open })
   await holdUntilStdinCloses()
   return null

@@ -1,9 +1,11 @@
-"""Collaboration server benchmark: Orpheus beside stock pycrdt-websocket, in one run.
+"""Collaboration server benchmark: Orpheus beside its peers, in one run.
 
-Real y-websocket clients (Node ``yjs`` + ``y-websocket``, bench/collab/load.mjs) drive each
-server on loopback: Orpheus as ``orpheus serve`` on a temporary data dir (embedded SQLite
-and files, durable logging before broadcast), and stock pycrdt-websocket 0.16.5
-(bench/collab/stock_server.py, in-memory rooms, nothing stored). Each scenario starts a
+Real Node ``yjs`` clients (bench/collab/load.mjs) drive each server on loopback: Orpheus as
+``orpheus serve`` on a temporary data dir (embedded SQLite and files, durable logging
+before broadcast); ``@y/websocket-server`` 0.1.1 and ``@hocuspocus/server`` 4.7.0 (Node,
+installed by ``npm ci`` in bench/collab/peers, in-memory documents, nothing stored;
+Hocuspocus driven by ``@hocuspocus/provider``, the others by ``y-websocket``); and stock
+pycrdt-websocket 0.16.5 (bench/collab/stock_server.py, in-memory rooms). Each scenario starts a
 fresh server; server CPU comes from /proc/<pid>/stat (utime + stime), RSS from
 /proc/<pid>/status. Every load is bounded in count and time; child processes are ended
 on exit, failure included.
@@ -36,6 +38,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 LOAD = ROOT / "bench" / "collab" / "load.mjs"
+PEERS = ROOT / "bench" / "collab" / "peers"
+# Every server measured, in table order; "orpheus-memory" only where the log's cost shows.
+SERVERS = ("orpheus", "orpheus-memory", "y-websocket", "hocuspocus", "stock")
+NODE_SERVERS = {
+    "y-websocket": PEERS / "node_modules" / "@y" / "websocket-server" / "src" / "server.js",
+    "hocuspocus": PEERS / "hocuspocus.mjs",
+}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # The server's own cost is measured, as for the stock server: no accounts (anonymous
 # clients) and no per-connection or per-IP rate and connection limits, which would
@@ -139,7 +148,7 @@ def stop_process(proc: subprocess.Popen[bytes] | asyncio.subprocess.Process) -> 
 class Server:
     """One running server under test."""
 
-    kind: str  # "orpheus", "orpheus-memory" or "stock"
+    kind: str  # one of SERVERS
     port: int
     proc: subprocess.Popen[bytes]
     data_dir: Path | None = None
@@ -150,8 +159,11 @@ class Server:
         return self.proc.pid
 
     @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws/scores"
+    def client(self) -> dict[str, str]:
+        """The load client's ``url`` and ``protocol`` options for this server."""
+        if self.kind == "hocuspocus":  # the document name travels in each message
+            return {"url": f"ws://127.0.0.1:{self.port}", "protocol": "hocuspocus"}
+        return {"url": f"ws://127.0.0.1:{self.port}/ws/scores", "protocol": "y-websocket"}
 
     def cpu(self) -> float:
         return cpu_seconds(self.pid)
@@ -197,6 +209,9 @@ def server(kind: str, workdir: Path) -> Any:
             "--data-dir",
             str(data_dir),
         ]
+    elif kind in NODE_SERVERS:
+        env.update(HOST="127.0.0.1", PORT=str(port), NODE_ENV="production")
+        command = ["node", str(NODE_SERVERS[kind])]
     else:
         command = [sys.executable, "-m", "bench.collab.stock_server", "--port", str(port)]
     with open(log, "wb") as sink:
@@ -310,7 +325,7 @@ async def scenario_latency(kind: str, plan: Plan, workdir: Path) -> dict[str, An
             room = srv.new_room("latency")
             options = {
                 "mode": "latency",
-                "url": srv.ws_url,
+                **srv.client,
                 "room": room,
                 "edits": plan.latency_edits,
                 "warmup": 20,
@@ -336,7 +351,7 @@ async def scenario_fanout(
             room = srv.new_room("fanout")
             options = {
                 "mode": "fanout",
-                "url": srv.ws_url,
+                **srv.client,
                 "room": room,
                 "listeners": listeners,
                 "updates": plan.fanout_updates,
@@ -375,6 +390,8 @@ async def scenario_fanout(
         "server_cpu_s": median("server_cpu_s"),
         "client_cpu_s": median("client_cpu_s"),
         "seconds": median("seconds"),
+        "delivery_p50": statistics.median(r["delivery_ms"]["p50"] for r in done) if done else None,
+        "delivery_p99": statistics.median(r["delivery_ms"]["p99"] for r in done) if done else None,
         "rss_mb": max(r["rss_mb"] for r in runs),
     }
 
@@ -386,7 +403,7 @@ async def scenario_join(kind: str, plan: Plan, workdir: Path) -> dict[str, Any]:
             room = srv.new_room("join")
             fill = {
                 "mode": "fill",
-                "url": srv.ws_url,
+                **srv.client,
                 "room": room,
                 "notes": plan.join_notes,
                 "timeout": 120,
@@ -397,7 +414,7 @@ async def scenario_join(kind: str, plan: Plan, workdir: Path) -> dict[str, Any]:
                 cpu0 = srv.cpu()
                 options = {
                     "mode": "join",
-                    "url": srv.ws_url,
+                    **srv.client,
                     "room": room,
                     "clients": plan.join_clients,
                     "notes": plan.join_notes,
@@ -432,7 +449,7 @@ async def scenario_idle(kind: str, plan: Plan, workdir: Path) -> dict[str, Any]:
         base = srv.rss()
         options = {
             "mode": "idle",
-            "url": srv.ws_url,
+            **srv.client,
             "rooms": rooms,
             "perRoom": plan.idle_per_room,
             "timeout": 120,
@@ -482,9 +499,11 @@ def fmt(value: float | None, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
-async def run(plan: Plan, only: set[str], workdir: Path, out: Path | None) -> None:
-    kinds = ("orpheus", "stock")
-    with_memory = ("orpheus", "orpheus-memory", "stock")  # where the durable log's cost shows
+async def run(
+    plan: Plan, only: set[str], servers: tuple[str, ...], workdir: Path, out: Path | None
+) -> None:
+    with_memory = servers  # where the durable log's cost shows
+    kinds = tuple(k for k in servers if k != "orpheus-memory")
     load_before = os.getloadavg()
     started = time.monotonic()
     print(f"# Collaboration server benchmark ({'quick' if plan is QUICK else 'full'})")
@@ -535,7 +554,7 @@ async def run(plan: Plan, only: set[str], workdir: Path, out: Path | None) -> No
             print(
                 f"## 2. Fan-out: 1 writer, {listeners} listeners, {plan.fanout_updates} edits, "
                 f"presence {'on' if Load.presence else 'off'}; "
-                f"median of {len(results['orpheus']['runs'])} run(s); "
+                f"median of {len(next(iter(results.values()))['runs'])} run(s); "
                 f"timeout {timeout:.0f} s"
             )
             rows = []
@@ -546,6 +565,7 @@ async def run(plan: Plan, only: set[str], workdir: Path, out: Path | None) -> No
                     [
                         k,
                         fmt(r["updates_per_s"]),
+                        f"{fmt(r['delivery_p50'])} / {fmt(r['delivery_p99'])}",
                         fmt(r["us_per_delivery"], 1),
                         fmt(r["seconds"], 2),
                         fmt(cpu, 2),
@@ -561,6 +581,7 @@ async def run(plan: Plan, only: set[str], workdir: Path, out: Path | None) -> No
                     [
                         "server",
                         "updates/s (all listeners have all)",
+                        "delivery p50 / p99 (ms)",
                         "server CPU per delivery (us)",
                         "wall s",
                         "server CPU s",
@@ -578,7 +599,8 @@ async def run(plan: Plan, only: set[str], workdir: Path, out: Path | None) -> No
         raw["join"] = results
         print(
             f"## 3. Join: {plan.join_clients} clients connect at once to a "
-            f"{plan.join_notes:,}-note score ({results['orpheus']['state_kb']} KB state); "
+            f"{plan.join_notes:,}-note score "
+            f"({next(iter(results.values()))['state_kb']} KB state); "
             f"median of {plan.join_repeats} run(s), ms"
         )
         print(
@@ -670,6 +692,16 @@ def git_state() -> str:
     )
 
 
+def install_peers() -> None:
+    """``npm ci`` the peer servers and the Hocuspocus client once (not committed)."""
+    if (PEERS / "node_modules" / ".package-lock.json").exists():
+        return
+    print("installing the peer servers: npm ci in bench/collab/peers", file=sys.stderr)
+    subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=PEERS, check=True
+    )
+
+
 def raise_file_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < min(hard, 65536):
@@ -689,6 +721,11 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="clients leave their awareness state empty (for comparison)",
     )
+    parser.add_argument(
+        "--servers",
+        default=",".join(SERVERS),
+        help="comma-separated servers, in table order: " + ", ".join(SERVERS),
+    )
     parser.add_argument("--json", type=Path, default=None, help="write raw figures here")
     args = parser.parse_args(argv)
     if shutil.which("node") is None:
@@ -696,9 +733,14 @@ def main(argv: list[str] | None = None) -> None:
     Load.presence = not args.no_presence
     raise_file_limit()  # inherited by the servers and the Node clients
     only = {name.strip() for name in args.only.split(",") if name.strip()}
+    servers = tuple(name.strip() for name in args.servers.split(",") if name.strip())
+    if unknown := set(servers) - set(SERVERS):
+        raise SystemExit(f"unknown servers: {', '.join(sorted(unknown))}")
+    if set(servers) & set(NODE_SERVERS):
+        install_peers()
     workdir = Path(tempfile.mkdtemp(prefix="orpheus-bench-"))
     try:
-        asyncio.run(run(QUICK if args.quick else FULL, only, workdir, args.json))
+        asyncio.run(run(QUICK if args.quick else FULL, only, servers, workdir, args.json))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
