@@ -97,9 +97,17 @@ class WebhookStore(Protocol):
         ...
 
     async def enqueue(
-        self, subscription_ids: list[str], event: str, payload: dict[str, Any], *, now: float
+        self,
+        subscription_ids: list[str],
+        event: str,
+        payload: dict[str, Any],
+        *,
+        now: float,
+        key: str | None = None,
     ) -> list[int]:
-        """Add one pending delivery per subscription, due at ``now``; their ids."""
+        """Add one pending delivery per subscription, due at ``now``; their ids. With a
+        ``key``, a subscription that has a delivery of that key already gets no other
+        (instances that all saw the same event enqueue it once)."""
         ...
 
     async def claim(self, *, now: float, lease: float, limit: int) -> list[Delivery]:

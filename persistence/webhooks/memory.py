@@ -27,6 +27,7 @@ class MemoryWebhookStore:
         self._subscriptions: dict[str, Subscription] = {}
         self._deliveries: dict[int, Delivery] = {}
         self._leases: dict[int, float] = {}
+        self._keys: set[tuple[str, str]] = set()
         self._notifications: dict[int, Notification] = {}
         self._next_id = 0
 
@@ -76,12 +77,22 @@ class MemoryWebhookStore:
         return sorted(found, key=lambda s: (s.created_at, s.id))
 
     async def enqueue(
-        self, subscription_ids: list[str], event: str, payload: dict[str, Any], *, now: float
+        self,
+        subscription_ids: list[str],
+        event: str,
+        payload: dict[str, Any],
+        *,
+        now: float,
+        key: str | None = None,
     ) -> list[int]:
         ids = []
         for subscription_id in subscription_ids:
             if subscription_id not in self._subscriptions:
                 continue
+            if key is not None:
+                if (subscription_id, key) in self._keys:
+                    continue
+                self._keys.add((subscription_id, key))
             self._next_id += 1
             self._deliveries[self._next_id] = Delivery(
                 self._next_id, subscription_id, event, payload, "pending", 0, now, now

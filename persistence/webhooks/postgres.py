@@ -137,17 +137,24 @@ class PostgresWebhookStore:
         return [_subscription(row) for row in rows]
 
     async def enqueue(
-        self, subscription_ids: list[str], event: str, payload: dict[str, Any], *, now: float
+        self,
+        subscription_ids: list[str],
+        event: str,
+        payload: dict[str, Any],
+        *,
+        now: float,
+        key: str | None = None,
     ) -> list[int]:
         async with self.db.connection() as conn:
             rows = await conn.fetch(
                 "INSERT INTO webhook_deliveries (webhook_id, event, payload, status, next_at, "
-                "created_at) SELECT id, $2, $3::jsonb, 'pending', $4, $4 FROM webhooks "
-                "WHERE id = ANY($1::text[]) RETURNING id",
+                "created_at, dedupe_key) SELECT id, $2, $3::jsonb, 'pending', $4, $4, $5 "
+                "FROM webhooks WHERE id = ANY($1::text[]) ON CONFLICT DO NOTHING RETURNING id",
                 subscription_ids,
                 event,
                 dump(payload),
                 now,
+                key,
             )
         return sorted(int(row["id"]) for row in rows)
 

@@ -46,7 +46,9 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
     created_at REAL NOT NULL,
     last_status INTEGER,
     last_error TEXT,
-    delivered_at REAL
+    delivered_at REAL,
+    dedupe_key TEXT,
+    UNIQUE (webhook_id, dedupe_key)
 );
 CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (status, next_at);
 CREATE INDEX IF NOT EXISTS webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, id);
@@ -184,7 +186,13 @@ class SqliteWebhookStore:
         return [s for s in map(_subscription, rows) if event in s.events]
 
     async def enqueue(
-        self, subscription_ids: list[str], event: str, payload: dict[str, Any], *, now: float
+        self,
+        subscription_ids: list[str],
+        event: str,
+        payload: dict[str, Any],
+        *,
+        now: float,
+        key: str | None = None,
     ) -> list[int]:
         body = dump(payload)
 
@@ -193,9 +201,9 @@ class SqliteWebhookStore:
             for subscription_id in subscription_ids:
                 cursor = conn.execute(
                     "INSERT INTO webhook_deliveries (webhook_id, event, payload, status, "
-                    "next_at, created_at) SELECT id, ?, ?, 'pending', ?, ? FROM webhooks "
-                    "WHERE id = ?",
-                    (event, body, now, now, subscription_id),
+                    "next_at, created_at, dedupe_key) SELECT id, ?, ?, 'pending', ?, ?, ? "
+                    "FROM webhooks WHERE id = ? ON CONFLICT DO NOTHING",
+                    (event, body, now, now, key, subscription_id),
                 )
                 if cursor.rowcount:
                     assert cursor.lastrowid is not None

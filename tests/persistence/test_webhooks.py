@@ -96,6 +96,16 @@ async def test_claims_lease_rows_and_finish_records_attempts(store: WebhookStore
     assert logged.delivered_at == 201.0 and logged.event == "comment.added"
 
 
+async def test_a_keyed_event_is_enqueued_once_per_subscription(store: WebhookStore) -> None:
+    await store.add_subscription(sub("wh1"))
+    await store.add_subscription(sub("wh2"))
+    first = await store.enqueue(["wh1"], "version.created", {}, now=1.0, key="v1")
+    both = await store.enqueue(["wh1", "wh2"], "version.created", {}, now=1.0, key="v1")
+    assert len(first) == 1 and len(both) == 1  # wh1 had it already
+    assert len(await store.enqueue(["wh1"], "version.created", {}, now=1.0)) == 1  # no key
+    assert len(await store.claim(now=2.0, lease=60, limit=10)) == 3
+
+
 async def test_concurrent_claims_never_share_a_row(store: WebhookStore) -> None:
     await store.add_subscription(sub("wh1"))
     for i in range(20):

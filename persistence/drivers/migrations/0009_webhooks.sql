@@ -26,7 +26,9 @@ CREATE TABLE webhook_deliveries (
     created_at    double precision NOT NULL,
     last_status   integer,
     last_error    text,
-    delivered_at  double precision
+    delivered_at  double precision,
+    dedupe_key    text,
+    UNIQUE (webhook_id, dedupe_key)
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, id);
