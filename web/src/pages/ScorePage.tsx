@@ -25,6 +25,14 @@ import { Toolbar } from '../components/Toolbar'
 import { VersionsPanel } from '../components/VersionsPanel'
 import { ShareDialog } from '../components/ShareDialog'
 import { Button } from '../components/ui'
+import { useAnalysis } from '../analysis/useAnalysis'
+import { readAnalysis } from '../analysis/result'
+import { useOverlays } from '../analysis/overlays'
+import { AnalysisOverlay } from '../analysis/AnalysisOverlay'
+import { AnalysisPanel } from '../analysis/AnalysisPanel'
+import { KeyTimeline } from '../analysis/KeyTimeline'
+import { PlaybackBar } from '../playback/PlaybackBar'
+import { Playhead } from '../playback/Playhead'
 
 const DURATION_NAMES: Record<string, string> = {
   '1/16': '64th',
@@ -188,8 +196,22 @@ function LiveScore({ record, role, roleKnown, token, notice, setNotice, reload }
   const [message, setMessage] = useState<string | null>(null)
   const entering = useRef(false)
   const lastPitch = useRef<string | null>(null)
-  const [panel, setPanel] = useState<'versions' | null>(null)
+  const [panel, setPanel] = useState<'versions' | 'analysis' | null>(null)
   const [share, setShare] = useState(false)
+
+  const analysis = useAnalysis(record.id, token)
+  const analysisView = useMemo(
+    () =>
+      analysis.event
+        ? readAnalysis(
+            analysis.event.data,
+            snapshot.measures.map((m) => m.id),
+          )
+        : null,
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [analysis.event, version],
+  )
+  const showKeys = useOverlays((s) => s.shown.keys)
 
   const value = duration.dots ? frac(duration.base.n * 3, duration.base.d * 2) : duration.base
 
@@ -498,6 +520,12 @@ function LiveScore({ record, role, roleKnown, token, notice, setNotice, reload }
           </>
         )}
         <Button
+          onClick={() => setPanel(panel === 'analysis' ? null : 'analysis')}
+          aria-expanded={panel === 'analysis'}
+        >
+          Analysis
+        </Button>
+        <Button
           onClick={() => setPanel(panel === 'versions' ? null : 'versions')}
           aria-expanded={panel === 'versions'}
         >
@@ -559,8 +587,12 @@ function LiveScore({ record, role, roleKnown, token, notice, setNotice, reload }
           setSelection={setSelection}
         />
       )}
+      <PlaybackBar snapshot={snapshot} selection={selection} cursor={cursor} />
+      {showKeys && analysisView && (
+        <KeyTimeline view={analysisView} measures={snapshot.measures.length} />
+      )}
       <div className="flex min-h-0 flex-1">
-        <main className="min-w-0 flex-1 bg-white" ref={container} aria-label="Score">
+        <main className="relative min-w-0 flex-1 bg-white" ref={container} aria-label="Score">
           {renderError && (
             <p role="alert" className="p-4 text-red-700">
               {renderError}
@@ -589,9 +621,28 @@ function LiveScore({ record, role, roleKnown, token, notice, setNotice, reload }
               lastRemote={() => session.lastRemoteUpdate}
             />
           )}
+          {ready && synced && (
+            <>
+              <AnalysisOverlay
+                view={analysisView}
+                snapshot={snapshot}
+                version={version}
+                onSelect={setSelection}
+              />
+              <Playhead snapshot={snapshot} />
+            </>
+          )}
         </main>
         {panel === 'versions' && (
           <VersionsPanel score={record} role={role} onClose={() => setPanel(null)} />
+        )}
+        {panel === 'analysis' && (
+          <AnalysisPanel
+            view={analysisView}
+            parts={snapshot.parts}
+            live={analysis.live}
+            onClose={() => setPanel(null)}
+          />
         )}
       </div>
       <footer
