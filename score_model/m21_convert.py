@@ -88,6 +88,7 @@ class Converter:
         columns = max((len(ms) for ms in measure_lists), default=0)
         check_counts(self.limits, measures=columns)
         parts = [self._part(p, i) for i, p in enumerate(m21_parts)]
+        self._notes.read_spans(m21_score)
         measures, shift = self._measures(measure_lists, columns)
         notes: list[Note] = []
         for part, part_measures in zip(parts, measure_lists, strict=True):

@@ -26,6 +26,8 @@ from score_model.schema import (
     ARTICULATIONS,
     DYNAMICS,
     MAX_DENOMINATOR,
+    MAX_VERSES,
+    ORNAMENTS,
     Measure,
     Meta,
     Note,
@@ -60,6 +62,30 @@ class NoteConverter:
         self.limits = limits
         self.warnings: Counter[str] = warnings if warnings is not None else Counter()
         self.note_count = 0
+        self.span_marks: dict[int, tuple[list[str], list[str]]] = {}
+
+    def read_spans(self, m21_score: Any) -> None:
+        """Note the slurs and hairpins of a score as marks on their first and last notes
+        (schema version 3); other spanners are counted as dropped."""
+        from music21 import dynamics, spanner
+
+        self.span_marks = {}
+        for span in m21_score.spannerBundle:
+            if isinstance(span, spanner.Slur):
+                kind, name = "slur", "start"
+            elif isinstance(span, dynamics.Crescendo | dynamics.Diminuendo):
+                kind = "hairpin"
+                name = "crescendo" if isinstance(span, dynamics.Crescendo) else "diminuendo"
+            else:
+                continue
+            elements = span.getSpannedElements()
+            first, last = (elements[0], elements[-1]) if elements else (None, None)
+            if first is None or first is last:
+                self.warnings[f"a {kind} on fewer than two notes was dropped"] += 1
+                continue
+            index = 0 if kind == "slur" else 1
+            self.span_marks.setdefault(id(first), ([], []))[index].append(name)
+            self.span_marks.setdefault(id(last), ([], []))[index].append("stop")
 
     def cell(self, m21_measure: Any, measure_id: str, part_id: str, shift: Fraction) -> list[Note]:
         """The notes of one music21 measure of one part, onsets moved back by ``shift``
@@ -180,6 +206,7 @@ class NoteConverter:
             self.warnings["invisible notes (playback only, print-object='no') were dropped"] += 1
             return None
         lyric = _first_lyric(element) if pitches else None
+        slurs, hairpins = self.span_marks.get(id(element), ((), ()))
         return Note(
             id=new_id("n"),
             measure=measure_id,
@@ -192,6 +219,11 @@ class NoteConverter:
             lyric=lyric[:1000] if lyric else None,
             articulations=self._articulations(element),
             grace=grace,
+            slurs=tuple(slurs[:4]),
+            hairpins=tuple(hairpins[:4]),
+            ornaments=self._ornaments(element),
+            fingerings=self._fingerings(element),
+            verses=_later_verses(element) if pitches else (),
         )
 
     def _pitch_name(self, component: Any) -> str | None:
@@ -230,11 +262,32 @@ class NoteConverter:
             name = _kebab(type(articulation).__name__)
             if name in ARTICULATIONS and name not in names:
                 names.append(name)
-            elif name not in ARTICULATIONS:
+            elif name not in ARTICULATIONS and name != "fingering":
                 self.warnings[f"articulation {name} has no schema equivalent; dropped"] += 1
         if any(isinstance(e, expressions.Fermata) for e in getattr(element, "expressions", [])):
             names.append("fermata")
         return tuple(names)
+
+    def _ornaments(self, element: Any) -> tuple[str, ...]:
+        names: list[str] = []
+        for expression in getattr(element, "expressions", []):
+            name = _kebab(type(expression).__name__)
+            if name in ORNAMENTS and name not in names:
+                names.append(name)
+            elif name.endswith(("trill", "mordent", "turn")):  # half-step trills and the like
+                names.append(max((o for o in ORNAMENTS if name.endswith(o)), key=len))
+                self.warnings[f"ornament {name} was written as a plain one"] += 1
+        return tuple(dict.fromkeys(names))
+
+    def _fingerings(self, element: Any) -> tuple[str, ...]:
+        from music21 import articulations
+
+        found = [
+            str(a.fingerNumber)[:10]
+            for a in getattr(element, "articulations", [])
+            if isinstance(a, articulations.Fingering) and a.fingerNumber not in (None, "")
+        ]
+        return tuple(found[:16])
 
     def clean_ties(self, measures: list[Measure], notes: list[Note]) -> list[Note]:
         """Keep only ties that join a pitch to the same pitch of the same part where the
@@ -356,6 +409,22 @@ def _kebab(class_name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", class_name).lower()
 
 
+def _later_verses(element: Any) -> tuple[str | None, ...]:
+    """Lyrics of verses 2 onwards by their number (missing verses are None), at most
+    :data:`MAX_VERSES`; a lyric without a number counts by its position."""
+    verses: list[str | None] = [None] * MAX_VERSES
+    for position, lyric in enumerate(getattr(element, "lyrics", None) or []):
+        number = (
+            lyric.number if isinstance(lyric.number, int) and lyric.number > 0 else position + 1
+        )
+        text = lyric.rawText
+        if 2 <= number <= MAX_VERSES + 1 and isinstance(text, str) and text:
+            verses[number - 2] = text[:1000]
+    while verses and verses[-1] is None:
+        verses.pop()
+    return tuple(verses)
+
+
 def _first_lyric(element: Any) -> str | None:
     """The first verse with its syllabic hyphens (``"la-"``, ``"-la-"``, ``"-la"``), as
     music21's ``rawText`` writes them and its ``lyric`` setter reads them back: without
@@ -363,5 +432,8 @@ def _first_lyric(element: Any) -> str | None:
     lyrics = getattr(element, "lyrics", None)
     if not lyrics:
         return None
-    text = lyrics[0].rawText
+    first = lyrics[0]
+    if isinstance(first.number, int) and first.number > 1:  # verse 1 is missing here
+        return None
+    text = first.rawText
     return text if isinstance(text, str) and text else None

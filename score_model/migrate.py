@@ -4,6 +4,10 @@ Version 1 → 2 adds the ``suggestions`` root. Yjs roots exist by name, so a ver
 document reads as a version-2 one with no suggestions; migrating only records the new
 version in ``meta.schema_version`` (done when the document is first written with a
 version-2 feature, or explicitly with :func:`migrate`).
+
+Version 2 → 3 adds optional note fields (``slurs``, ``hairpins``, ``ornaments``,
+``fingerings``, ``verses``): a version-2 note is a version-3 note without them, so the
+migration is again only the recorded version (written with the first version-3 mark).
 """
 
 from __future__ import annotations

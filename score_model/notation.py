@@ -15,11 +15,13 @@ import copy
 from fractions import Fraction
 from typing import Any
 
-from music21 import beam, chord, clef, duration, meter, note, stream
+from music21 import beam, chord, clef, duration, dynamics, meter, note, spanner, stream
 from music21.common.numberTools import opFrac
 from music21.stream import makeNotation
 
-__all__ = ["make_beams", "make_notation"]
+from score_model.projection.build import SPAN_MARKS
+
+__all__ = ["link_spans", "make_beams", "make_notation"]
 
 
 QUANTUM = Fraction(1, 384)  # a triplet 1024th: lengths no notation can write snap to it
@@ -31,6 +33,7 @@ def make_notation(m21_score: stream.Score) -> list[str]:
     are rounded first; the approximations made are returned."""
     warnings: list[str] = []
     for part in m21_score.parts:
+        warnings.extend(link_spans(part))
         rounded, dropped = _round_inexpressible(part)
         if rounded:
             warnings.append(
@@ -52,6 +55,52 @@ def make_notation(m21_score: stream.Score) -> list[str]:
         part.splitAtDurations(recurse=True)
         _chord_ids(part)
     return warnings
+
+
+def link_spans(part: stream.Part) -> list[str]:
+    """Turn the notes' slur and hairpin marks (schema version 3) into music21 spanners:
+    a ``"start"`` slur pairs with the next ``"stop"`` of the same voice (nested slurs
+    pair innermost first), a crescendo or diminuendo with the next hairpin ``"stop"`` of
+    the part. Marks left unpaired are reported, never an error."""
+    marked: list[tuple[Any, Any, Any]] = []
+    for measure in part.getElementsByClass(stream.Measure):
+        start = measure.offset
+        for item in measure.recurse().notes:
+            if item.hasEditorialInformation and SPAN_MARKS in item.editorial:
+                marked.append((start + item.getOffsetInHierarchy(measure), id(item), item))
+    if not marked:
+        return []
+    marked.sort(key=lambda entry: entry[0])
+    slurs: dict[int, list[Any]] = {}
+    hairpin: tuple[str, Any] | None = None
+    spans: list[spanner.Spanner] = []
+    unpaired = 0
+    for _, _, item in marked:
+        voice, slur_marks, hairpin_marks = item.editorial[SPAN_MARKS]
+        for mark in hairpin_marks:
+            if mark == "stop":
+                if hairpin is None:
+                    unpaired += 1
+                    continue
+                kind = dynamics.Crescendo if hairpin[0] == "crescendo" else dynamics.Diminuendo
+                spans.append(kind(hairpin[1], item))
+                hairpin = None
+        for mark in hairpin_marks:
+            if mark != "stop":
+                unpaired += hairpin is not None
+                hairpin = (mark, item)
+        open_slurs = slurs.setdefault(voice, [])
+        for mark in slur_marks:
+            if mark == "stop" and open_slurs:
+                spans.append(spanner.Slur(open_slurs.pop(), item))
+            elif mark == "stop":
+                unpaired += 1
+        open_slurs.extend(item for mark in slur_marks if mark == "start")
+    unpaired += (hairpin is not None) + sum(len(v) for v in slurs.values())
+    for span in spans:
+        part.coreInsert(0, span)
+    part.coreElementsChanged()
+    return [f"{unpaired} slur or hairpin marks without a partner were left out"] if unpaired else []
 
 
 def _writable(length: Any) -> bool:

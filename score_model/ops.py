@@ -26,6 +26,9 @@ from score_model.schema import (
     ARTICULATIONS,
     BARLINE_TYPES,
     DYNAMICS,
+    HAIRPIN_MARKS,
+    MAX_VERSES,
+    ORNAMENTS,
     REPEAT_TYPES,
     SCHEMA_VERSION,
     TIE_TYPES,
@@ -363,6 +366,79 @@ class ScoreEditor:
             raise EditError(f"dynamic {dynamic!r} is not one of {sorted(DYNAMICS)}")
         self.update_note(note_id, dynamic=dynamic)
 
+    # --- notation marks (schema version 3) -----------------------------------------------------
+
+    def add_slur(self, start_note: str, end_note: str) -> None:
+        """Slur from one note to a later one of the same part and voice (one transaction)."""
+        self._span(start_note, end_note, "slurs", "start", same_voice=True)
+
+    def remove_slur(self, start_note: str, end_note: str) -> None:
+        self._unspan(start_note, end_note, "slurs", "start")
+
+    def add_hairpin(self, start_note: str, end_note: str, kind: str = "crescendo") -> None:
+        """A crescendo or diminuendo wedge from one note to a later one of the same part."""
+        if kind not in HAIRPIN_MARKS - {"stop"}:
+            raise EditError(f"hairpin {kind!r} is not crescendo or diminuendo")
+        self._span(start_note, end_note, "hairpins", kind, same_voice=False)
+
+    def remove_hairpin(self, start_note: str, end_note: str) -> None:
+        current = self._raw_note(start_note).get("hairpins", [])
+        kind = next((k for k in current if k != "stop"), "crescendo")
+        self._unspan(start_note, end_note, "hairpins", kind)
+
+    def set_ornaments(self, note_id: str, ornaments: Iterable[str]) -> None:
+        """Trill, mordent, inverted-mordent, turn, inverted-turn (fermata is an articulation)."""
+        values = list(dict.fromkeys(ornaments))
+        unknown = [o for o in values if o not in ORNAMENTS]
+        if unknown:
+            raise EditError(f"unknown ornaments {unknown}; use {sorted(ORNAMENTS)}")
+        self._bump_schema()
+        self.update_note(note_id, ornaments=values or None)
+
+    def set_fingerings(self, note_id: str, fingerings: Sequence[str | int]) -> None:
+        """Fingerings, one per pitch from the lowest (``"1"``-``"5"``, or e.g. ``"3-4"``)."""
+        values = [str(f) for f in fingerings]
+        if len(values) > max(1, len(self._raw_note(note_id).get("pitches", []))):
+            raise EditError("at most one fingering per pitch")
+        self._bump_schema()
+        self.update_note(note_id, fingerings=values or None)
+
+    def set_verse(self, note_id: str, verse: int, text: str | None) -> None:
+        """Set the lyric of verse ``verse`` (1 is ``lyric``; 2 onwards are ``verses``)."""
+        if not 1 <= verse <= MAX_VERSES + 1:
+            raise EditError(f"verse must be from 1 to {MAX_VERSES + 1}")
+        if verse == 1:
+            self.set_lyric(note_id, text)
+            return
+        verses: list[str | None] = list(self._raw_note(note_id).get("verses", []))
+        verses += [None] * (verse - 1 - len(verses))
+        verses[verse - 2] = text
+        self._bump_schema()
+        self.update_note(note_id, verses=verses if any(verses) else None)
+
+    def _span(self, start: str, end: str, name: str, mark: str, *, same_voice: bool) -> None:
+        first, last = self._raw_note(start), self._raw_note(end)
+        if start == end:
+            raise EditError(f"a {name[:-1]} needs two different notes")
+        if first.get("part") != last.get("part") or (
+            same_voice and first.get("voice", 1) != last.get("voice", 1)
+        ):
+            raise EditError(f"a {name[:-1]} joins notes of one part" + " and voice" * same_voice)
+        self._bump_schema()
+        with self._tx():
+            self.update_note(start, **{name: [*first.get(name, []), mark]})
+            self.update_note(end, **{name: [*last.get(name, []), "stop"]})
+
+    def _unspan(self, start: str, end: str, name: str, mark: str) -> None:
+        first, last = self._raw_note(start), self._raw_note(end)
+        if mark not in first.get(name, []) or "stop" not in last.get(name, []):
+            raise EditError(f"no {name[:-1]} from {start} to {end}")
+        with self._tx():
+            for note_id, raw, drop in ((start, first, mark), (end, last, "stop")):
+                marks = list(raw[name])
+                marks.remove(drop)
+                self.update_note(note_id, **{name: marks or None})
+
     def transpose(
         self,
         interval: str,
@@ -568,7 +644,7 @@ class ScoreEditor:
         return _checked(Suggestion.from_json, suggestion_id, raw)
 
     def _bump_schema(self) -> None:
-        """Writing a version-2 feature migrates a version-1 document's metadata."""
+        """Writing a version-2 or -3 feature migrates an older document's metadata."""
         migrate(self.score, self.origin)
 
     # --- helpers -------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 
 from score_model.text import clean_text
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 META = "meta"
 PARTS = "parts"
@@ -84,6 +84,10 @@ ARTICULATIONS = frozenset(
         "fermata",
     }
 )
+ORNAMENTS = frozenset({"trill", "mordent", "inverted-mordent", "turn", "inverted-turn"})
+SLUR_MARKS = frozenset({"start", "stop"})  # since version 3
+HAIRPIN_MARKS = frozenset({"crescendo", "diminuendo", "stop"})  # since version 3
+MAX_VERSES = 8
 CLEFS = frozenset(
     {
         "treble",
@@ -114,6 +118,11 @@ NOTE_FIELDS = frozenset(
         "articulations",
         "dynamic",
         "grace",
+        "slurs",
+        "hairpins",
+        "ornaments",
+        "fingerings",
+        "verses",
     }
 )
 MAX_DENOMINATOR = 1 << 12
@@ -237,6 +246,39 @@ def _str_field(
     return clean_text(value)
 
 
+def _marks(raw: dict[str, Any], name: str, allowed: frozenset[str], most: int) -> tuple[str, ...]:
+    """A list of at most ``most`` names from ``allowed`` (empty when absent)."""
+    value = raw.get(name, [])
+    if not isinstance(value, list) or len(value) > most or any(v not in allowed for v in value):
+        raise SchemaError(
+            f"{name} must be a list of at most {most} of {sorted(allowed)}", field_name=name
+        )
+    return tuple(value)
+
+
+def _texts(
+    raw: dict[str, Any], name: str, most: int, max_length: int, *, nullable: bool
+) -> tuple[str | None, ...]:
+    """A list of at most ``most`` strings (or nulls, when ``nullable``); trailing nulls dropped."""
+    value = raw.get(name, [])
+    if (
+        not isinstance(value, list)
+        or len(value) > most
+        or any(
+            not (isinstance(v, str) and 0 < len(v) <= max_length) and not (nullable and v is None)
+            for v in value
+        )
+    ):
+        raise SchemaError(
+            f"{name} must be a list of at most {most} strings of 1 to {max_length} characters",
+            field_name=name,
+        )
+    items = [None if v is None else clean_text(v) for v in value]
+    while items and items[-1] is None:
+        items.pop()
+    return tuple(items)
+
+
 # --- value types -----------------------------------------------------------------------------
 
 
@@ -257,6 +299,11 @@ class Note:
     articulations: tuple[str, ...] = ()
     dynamic: str | None = None
     grace: bool = False
+    slurs: tuple[str, ...] = ()  # version 3: "start" / "stop" marks, paired per voice
+    hairpins: tuple[str, ...] = ()  # version 3: "crescendo" / "diminuendo" / "stop"
+    ornaments: tuple[str, ...] = ()  # version 3
+    fingerings: tuple[str, ...] = ()  # version 3: one per pitch, bottom up
+    verses: tuple[str | None, ...] = ()  # version 3: lyrics of verse 2 onwards
 
     @property
     def is_rest(self) -> bool:
@@ -292,6 +339,9 @@ class Note:
             out["dynamic"] = self.dynamic
         if self.grace:
             out["grace"] = True
+        for name in ("slurs", "hairpins", "ornaments", "fingerings", "verses"):
+            if value := getattr(self, name):
+                out[name] = list(value)
         return out
 
     @classmethod
@@ -348,6 +398,11 @@ class Note:
                 f"dynamic {dynamic!r} is not one of {sorted(DYNAMICS)}", field_name="dynamic"
             )
         assert measure is not None and part is not None
+        slurs = _marks(raw, "slurs", SLUR_MARKS, 4)
+        hairpins = _marks(raw, "hairpins", HAIRPIN_MARKS, 4)
+        ornaments = _marks(raw, "ornaments", ORNAMENTS, len(ORNAMENTS))
+        fingerings = _texts(raw, "fingerings", 16, 10, nullable=False)
+        verses = _texts(raw, "verses", MAX_VERSES, 1_000, nullable=True)
         return cls(
             id=note_id,
             measure=measure,
@@ -362,6 +417,11 @@ class Note:
             articulations=tuple(articulations_raw),
             dynamic=dynamic,
             grace=grace,
+            slurs=slurs,
+            hairpins=hairpins,
+            ornaments=ornaments,
+            fingerings=fingerings,  # type: ignore[arg-type]
+            verses=verses,
         )
 
 

@@ -62,6 +62,15 @@ ARTICULATIONS: dict[str, type[articulations.Articulation]] = {
     "unstress": articulations.Unstress,
 }
 
+ORNAMENTS: dict[str, type[expressions.Expression]] = {
+    "trill": expressions.Trill,
+    "mordent": expressions.Mordent,
+    "inverted-mordent": expressions.InvertedMordent,
+    "turn": expressions.Turn,
+    "inverted-turn": expressions.InvertedTurn,
+}
+SPAN_MARKS = "orpheus_spans"  # editorial key: (voice, slurs, hairpins) of a built note
+
 GRACE_DEFAULT = Fraction(1, 2)  # a grace note stored with duration 0 is drawn as an eighth
 
 
@@ -200,6 +209,17 @@ def build_note(item: Note) -> Any:
                 target.tie = tie.Tie(kind)
     if item.lyric is not None:
         element.lyric = item.lyric
+    for number, verse in enumerate(item.verses, start=2):
+        if verse is not None:
+            element.addLyric(verse, lyricNumber=number)
+    for name in item.ornaments:
+        element.expressions.append(ORNAMENTS[name]())
+    for finger in item.fingerings:
+        element.articulations.append(
+            articulations.Fingering(int(finger) if finger.isdigit() else finger)
+        )
+    if item.slurs or item.hairpins:
+        element.editorial[SPAN_MARKS] = (item.voice, item.slurs, item.hairpins)
     for name in item.articulations:
         if name == "fermata":
             element.expressions.append(expressions.Fermata())

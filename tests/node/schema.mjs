@@ -3,7 +3,7 @@
 // you need. Every edit runs in one `doc.transact` so it reaches others as one update.
 import * as Y from 'yjs'
 
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 export const MAX_DENOMINATOR = 4096
 const ID_ALPHABET = '0123456789abcdefghijkmnpqrstuvwxyz' // no 'l' or 'o'
 
@@ -90,7 +90,13 @@ export function readNote (id, raw) {
     lyric: raw.lyric ?? null,
     articulations: [...(raw.articulations ?? [])],
     dynamic: raw.dynamic ?? null,
-    grace: raw.grace ?? false
+    grace: raw.grace ?? false,
+    // version 3: notation marks
+    slurs: [...(raw.slurs ?? [])],
+    hairpins: [...(raw.hairpins ?? [])],
+    ornaments: [...(raw.ornaments ?? [])],
+    fingerings: [...(raw.fingerings ?? [])],
+    verses: [...(raw.verses ?? [])]
   }
 }
 
@@ -139,7 +145,23 @@ export function noteValue (note) {
   for (const name of ['lyric', 'dynamic']) if (note[name] != null) out[name] = note[name]
   if ((note.articulations ?? []).length) out.articulations = [...note.articulations]
   if (note.grace) out.grace = true
+  for (const name of ['slurs', 'hairpins', 'ornaments', 'fingerings', 'verses']) {
+    if ((note[name] ?? []).length) out[name] = [...note[name]]
+  }
   return out
+}
+
+/** Slur two notes of one part and voice (version 3): a "start" mark on the first, a
+ * "stop" on the last, in one transaction. Hairpins work the same way with "crescendo"
+ * or "diminuendo" and "stop" in `hairpins`. */
+export function addSpan (doc, name, startId, endId, mark = 'start') {
+  const notes = roots(doc).notes
+  doc.transact(() => {
+    const first = notes.get(startId)
+    notes.set(startId, { ...first, [name]: [...(first[name] ?? []), mark] })
+    const last = notes.get(endId)
+    notes.set(endId, { ...last, [name]: [...(last[name] ?? []), 'stop'] })
+  })
 }
 
 /** Add a note (one pitch), chord (several) or rest (no pitches); returns its new id. */

@@ -66,6 +66,11 @@ function build () {
     add('voice2', { measure: m1, part: pno, onset: '1/2', duration: '1/2', pitches: ['B-1'], voice: 2, staff: 2 })
     add('voice2b', { measure: m1, part: pno, onset: '1', duration: '2', pitches: [], voice: 2, staff: 2 })
   })
+  // version 3 marks: a slur over the triplet, a crescendo to the half note, a trill with a
+  // fingering, and a second verse under the half note
+  S.addSpan(doc, 'slurs', notes.t1, notes.t3)
+  S.addSpan(doc, 'hairpins', notes.t1, notes.half, 'crescendo')
+  S.updateNote(doc, notes.half, { ornaments: ['trill'], fingerings: ['3'], verses: ['Zwei'] })
   // Off-contract but tolerated: a client that wrote fractions as JS numbers.
   const sloppy = S.newId('n')
   S.roots(doc).notes.set(sloppy, { measure: m2, part: pno, onset: 0, duration: 3, pitches: ['F3'], ties: ['stop'], voice: 1 })

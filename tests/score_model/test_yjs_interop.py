@@ -138,6 +138,11 @@ def normalised(note: Note) -> dict[str, Any]:
         "articulations": list(note.articulations),
         "dynamic": note.dynamic,
         "grace": note.grace,
+        "slurs": list(note.slurs),
+        "hairpins": list(note.hairpins),
+        "ornaments": list(note.ornaments),
+        "fingerings": list(note.fingerings),
+        "verses": list(note.verses),
     }
 
 
@@ -221,6 +226,11 @@ def test_js_reads_a_score_built_by_python(js: JsPeer) -> None:
             for i, p in enumerate(["B4", "C5", "D5"])
         ]
         e5 = ed.add_note(m1, vln, 2, 1, "E5", lyric="Ah — “dé”")
+        ed.add_slur(triplet[0], e5)
+        ed.add_hairpin(g4, e5, "diminuendo")
+        ed.set_ornaments(triplet[1], ["mordent"])
+        ed.set_fingerings(triplet[1], ["2"])
+        ed.set_verse(e5, 2, "Oh")
         ed.set_tie(e5, "start")
         ed.add_note(m2, vln, 0, 1, "E5", ties=["stop"])
         rest = ed.add_rest(m2, vln, 1, 2)
@@ -269,7 +279,11 @@ def test_js_reads_a_score_built_by_python(js: JsPeer) -> None:
     assert got["notes"] == {note_id: normalised(n) for note_id, n in data.notes.items()}
     assert len(got["notes"]) == 15
     assert got["notes"][chord]["ties"] == [None, "start", None]
-    assert got["notes"][e5]["lyric"] == "Ah — “dé”"
+    assert got["notes"][e5]["lyric"] == "Ah — “dé”" and got["notes"][e5]["verses"] == ["Oh"]
+    assert got["notes"][triplet[0]]["slurs"] == ["start"] and got["notes"][e5]["slurs"] == ["stop"]
+    assert got["notes"][g4]["hairpins"] == ["diminuendo"]
+    assert got["notes"][triplet[1]]["ornaments"] == ["mordent"]
+    assert got["notes"][triplet[1]]["fingerings"] == ["2"]
     assert got["notes"][g4]["articulations"] == ["staccato"]
     assert [got["notes"][t]["onset"] for t in triplet] == ["1", "4/3", "5/3"]
     assert got["notes"][rest]["pitches"] == [] and got["notes"][rest]["ties"] == []
@@ -315,6 +329,10 @@ def test_python_reads_a_score_built_by_js(js: JsPeer) -> None:
     half = data.notes[n["half"]]
     assert half.lyric == 'Freu — "dé"' and half.articulations == ("tenuto", "accent")
     assert half.ties == ("start",)
+    assert half.ornaments == ("trill",) and half.fingerings == ("3",) and half.verses == ("Zwei",)
+    t1, t3 = data.notes[n["t1"]], data.notes[n["t3"]]
+    assert t1.slurs == ("start",) and t3.slurs == ("stop",)
+    assert t1.hairpins == ("crescendo",) and half.hairpins == ("stop",)
     assert data.notes[n["grace"]].grace and data.notes[n["grace"]].duration == 0
     assert data.notes[n["rest"]].is_rest
     sloppy = data.notes[n["sloppy"]]  # fractions written as JS numbers are tolerated
@@ -342,7 +360,15 @@ def test_python_reads_a_score_built_by_js(js: JsPeer) -> None:
             {
                 "op": "update_note",
                 "note": n["half"],
-                "changes": {"lyric": None, "articulations": None, "ties": None},
+                "changes": {
+                    "lyric": None,
+                    "articulations": None,
+                    "ties": None,
+                    "hairpins": None,
+                    "ornaments": None,
+                    "fingerings": None,
+                    "verses": None,
+                },
             }
         ],
     )
@@ -599,7 +625,7 @@ def test_version_1_documents_read_and_migrate() -> None:
     old = ScoreDoc.from_update(score.encode_state())
     assert old.read().meta.schema_version == 1 and old.raw_suggestions() == {}
     assert validate(old) == []
-    assert migrate(old) and schema_version(old) == SCHEMA_VERSION == 2
+    assert migrate(old) and schema_version(old) == SCHEMA_VERSION == 3
     assert not migrate(old)  # idempotent
 
 

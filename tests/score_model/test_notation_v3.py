@@ -1,0 +1,121 @@
+"""Schema version 3 marks: slurs, hairpins, ornaments, fingerings and lyric verses, from
+the typed operations through MusicXML export and back through import."""
+
+from __future__ import annotations
+
+import pytest
+
+from score_model.document import ScoreDoc
+from score_model.exporter import export_score
+from score_model.importer import import_score
+from score_model.migrate import migrate, schema_version
+from score_model.ops import EditError, ScoreEditor
+from score_model.schema import SCHEMA_VERSION, Note, SchemaError
+
+
+@pytest.fixture
+def marked() -> tuple[ScoreDoc, list[str]]:
+    score = ScoreDoc()
+    editor = ScoreEditor(score)
+    ids = editor.create_score(parts=["Flute"], measures=2)
+    first, second = ids["measures"]
+    part = ids["parts"][0]
+    a = editor.add_note(first, part, 0, 2, "C5")
+    b = editor.add_note(first, part, 2, 2, ["D5", "F5"])
+    c = editor.add_note(second, part, 0, 4, "E5")
+    editor.add_slur(a, c)
+    editor.add_slur(b, c)  # nested: c ends two slurs
+    editor.add_hairpin(a, b, "crescendo")
+    editor.add_hairpin(b, c, "diminuendo")  # b ends one wedge and starts the next
+    editor.set_ornaments(b, ["trill", "turn"])
+    editor.set_fingerings(b, [1, "3"])
+    editor.set_lyric(a, "one")
+    editor.set_verse(a, 3, "three")
+    return score, [a, b, c]
+
+
+def test_typed_operations_write_marks(marked: tuple[ScoreDoc, list[str]]) -> None:
+    score, (a, b, c) = marked
+    notes = score.read().notes
+    assert notes[a].slurs == ("start",) and notes[c].slurs == ("stop", "stop")
+    assert notes[a].hairpins == ("crescendo",) and notes[b].hairpins == ("stop", "diminuendo")
+    assert notes[b].ornaments == ("trill", "turn") and notes[b].fingerings == ("1", "3")
+    assert notes[a].verses == (None, "three")
+    assert schema_version(score) == SCHEMA_VERSION == 3
+
+
+def test_marks_survive_musicxml_round_trip(marked: tuple[ScoreDoc, list[str]]) -> None:
+    score, _ = marked
+    exported = export_score(score, "musicxml")
+    text = exported.data.decode()
+    assert text.count("<slur ") == 4 and text.count("<wedge ") == 4
+    assert "<trill-mark" in text and "<turn" in text and text.count("<fingering") == 2
+    back = import_score(exported.data, format="musicxml").read()
+    ordered = sorted(back.notes.values(), key=lambda n: (n.measure != back.measures[0].id, n.onset))
+    assert [n.slurs for n in ordered] == [("start",), ("start",), ("stop", "stop")]
+    assert [sorted(n.hairpins) for n in ordered] == [
+        ["crescendo"],
+        ["diminuendo", "stop"],
+        ["stop"],
+    ]
+    assert ordered[1].ornaments == ("trill", "turn") and ordered[1].fingerings == ("1", "3")
+    assert ordered[0].lyric == "one" and ordered[0].verses == (None, "three")
+    assert not back.problems and not exported.warnings
+
+
+def test_unpaired_marks_export_with_a_warning() -> None:
+    score = ScoreDoc()
+    editor = ScoreEditor(score)
+    ids = editor.create_score(parts=["Oboe"], measures=1)
+    note = editor.add_note(ids["measures"][0], ids["parts"][0], 0, 4, "A4")
+    editor.update_note(note, slurs=["start"], hairpins=["stop"])
+    exported = export_score(score, "musicxml")
+    assert b"<slur" not in exported.data
+    assert any("without a partner" in w for w in exported.warnings)
+
+
+def test_removing_a_slur_and_hairpin(marked: tuple[ScoreDoc, list[str]]) -> None:
+    score, (a, b, c) = marked
+    editor = ScoreEditor(score)
+    editor.remove_slur(a, c)
+    editor.remove_hairpin(a, b)
+    notes = score.read().notes
+    assert notes[a].slurs == () and notes[c].slurs == ("stop",)
+    assert notes[a].hairpins == () and notes[b].hairpins == ("diminuendo",)
+    with pytest.raises(EditError):
+        editor.remove_slur(a, c)
+
+
+def test_invalid_marks_are_rejected(marked: tuple[ScoreDoc, list[str]]) -> None:
+    score, (a, b, _) = marked
+    editor = ScoreEditor(score)
+    before = score.raw_notes()
+    with pytest.raises(EditError):
+        editor.set_ornaments(a, ["shake"])
+    with pytest.raises(EditError):
+        editor.add_hairpin(a, b, "stop")
+    with pytest.raises(EditError):
+        editor.set_fingerings(a, [1, 2])  # one pitch
+    with pytest.raises(EditError):
+        editor.add_slur(a, a)
+    assert score.raw_notes() == before
+    base = {"measure": "m", "part": "p", "onset": "0", "duration": "1", "pitches": ["C4"]}
+    for bad in ({"slurs": ["begin"]}, {"hairpins": "crescendo"}, {"verses": [""]}):
+        with pytest.raises(SchemaError):
+            Note.from_json("n_x", {**base, **bad})
+
+
+def test_off_schema_mark_is_reported_not_read(marked: tuple[ScoreDoc, list[str]]) -> None:
+    score, (a, _, _) = marked
+    score.notes[a] = {**score.raw_notes()[a], "ornaments": ["shake"]}
+    data = score.read()
+    assert a not in data.notes
+    assert any(p.code == "bad_ornaments" and p.note == a for p in data.problems)
+
+
+def test_version_2_document_migrates_to_3() -> None:
+    score = ScoreDoc()
+    ScoreEditor(score).create_score(parts=["Voice"], measures=1)
+    score.meta["schema_version"] = 2
+    assert migrate(score) and schema_version(score) == 3
+    assert not migrate(score)
