@@ -18,6 +18,7 @@ from agents.tasks import MemoryTaskBoard
 from collab_server.analysis.runtime import start_analysis
 from collab_server.api import accounts, analysis, scores, sharing, system, versions, webapp
 from collab_server.api import agents as agent_api
+from collab_server.api import search as search_api
 from collab_server.cache import ScoreMetadataCache, open_cache
 from collab_server.errors import EXCEPTION_HANDLERS
 from collab_server.fanout.factory import open_fanout
@@ -30,6 +31,8 @@ from collab_server.participants.redis_undo_relay import RedisUndoRelay
 from collab_server.participants.watch import AgentRoomHooks
 from collab_server.participants.worker import DramatiqRunner
 from collab_server.redis_client import open_redis
+from collab_server.search.hooks import SearchHooks
+from collab_server.search.service import SearchService
 from collab_server.security.gate import GateMiddleware, websocket_authenticator
 from collab_server.security.limits import FrameGuard
 from collab_server.security.routes import WebSocketRoute
@@ -84,12 +87,15 @@ def create_app(
         # @mentions and accepted suggestions
         agent_hooks = AgentRoomHooks(on_accepted=metrics.suggestions_accepted)
         title_hooks = TitleHooks()  # a document's meta.title renames its score
+        search = SearchService(opened.search, store.catalog)
+        search_hooks = SearchHooks(search.index_document)  # debounced re-indexing
         rooms = RoomManager(
             HookChain(
                 store_hooks if fanout_hooks is None else HookChain(fanout_hooks, store_hooks),
                 analysis_runtime.hooks,
                 agent_hooks,
                 title_hooks,
+                search_hooks,
             ),
             idle_timeout=settings.room_idle_seconds,
             presence_interval=settings.presence_interval_ms / 1000,
@@ -109,6 +115,9 @@ def create_app(
             # Only a cache every instance shares may keep sessions (else a logout on
             # one instance would not reach the others).
             app.state.gate.auth.use_cache(cache)
+        if app.state.gate.access is not None:  # search only what the caller may read
+            search.accounts = opened.accounts
+        app.state.search = search
         config = agent_config(settings)
         # Embedded: tasks run here; with Redis, on the workers (the board is shared).
         app.state.agents = AgentTasks(
@@ -134,6 +143,7 @@ def create_app(
             analyses=analysis_runtime.cached,
             files=ScoreFiles.from_settings(store.blobs, settings),
             trash_seconds=settings.trash_days * 86_400,
+            indexer=search.index_document,
         )
         title_hooks.bind(app.state.scores)
 
@@ -167,6 +177,7 @@ def create_app(
             purge.cancel()
             await app.state.agents.close()
             await rooms.close()
+            await search_hooks.close()
             await close_gate(app.state.gate)
             await analysis_runtime.close()
             if fanout is not None:
@@ -201,6 +212,7 @@ def create_app(
             *analysis.routes,
             *sharing.routes,
             *agent_api.routes,
+            *search_api.routes,
             WebSocketRoute(
                 "/ws/scores/{score_id}",
                 ScoreWebSocket(

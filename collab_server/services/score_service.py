@@ -18,7 +18,7 @@ import asyncio
 import builtins
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 from collab_server.cache import ScoreMetadataCache
@@ -77,6 +77,7 @@ class ScoreService:
         analyses: AnalysisCache | None = None,
         files: ScoreFiles | None = None,
         trash_seconds: float = 30 * DAY,
+        indexer: Callable[[str, bytes], Awaitable[None]] | None = None,
     ) -> None:
         self.storage = storage
         self.documents = documents
@@ -86,6 +87,7 @@ class ScoreService:
         self.analyses = analyses
         self.files = files or ScoreFiles.from_settings(storage.blobs, Settings())
         self.trash_seconds = trash_seconds  # 0: deleting deletes at once
+        self.indexer = indexer  # search: a new score is indexed at once
 
     async def create(
         self, *, title: str = "", owner: str | None = None, score: ScoreDoc | None = None
@@ -98,9 +100,15 @@ class ScoreService:
         title = _check_title(title or score.raw_meta().get("title") or "Untitled")
         if score.raw_meta().get("title") != title:  # the document and the record agree
             ScoreEditor(score, Origin.server("create")).set_metadata(title=title)
-        record = await self.documents.create(new_id("s"), title, owner, score.encode_state())
+        state = score.encode_state()
+        record = await self.documents.create(new_id("s"), title, owner, state)
         if self.access is not None and owner is not None:
             await self.access.record_owner(record.id, owner)
+        if self.indexer is not None:
+            try:
+                await self.indexer(record.id, state)
+            except Exception:  # the score exists; it is indexed when first opened
+                log.warning("could not index new score %r", record.id, exc_info=True)
         return record
 
     async def get(self, score_id: str) -> ScoreRecord:
