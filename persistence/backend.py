@@ -52,6 +52,10 @@ from persistence.search.base import SearchIndex
 from persistence.search.memory import MemorySearchIndex
 from persistence.search.postgres import PostgresSearchIndex
 from persistence.search.sqlite import SqliteSearchIndex
+from persistence.vectors.base import VectorStore
+from persistence.vectors.memory import MemoryVectorStore
+from persistence.vectors.postgres import PostgresVectorStore
+from persistence.vectors.sqlite import SqliteVectorStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,7 @@ class Backend:
     conversations: ConversationStore
     embedded: bool
     search: SearchIndex  # melodic and text search (persistence/search)
+    vectors: VectorStore  # semantic search (persistence/vectors)
 
     @property
     def blobs(self) -> BlobStore:
@@ -114,8 +119,16 @@ async def _open_memory(url: SplitResult, blobs: BlobStore | None, config: Backen
     storage.on_delete(results.forget)
     search = MemorySearchIndex(storage.catalog)
     storage.on_delete(search.forget)
+    vectors = MemoryVectorStore(storage.catalog)
+    storage.on_delete(vectors.forget)
     return Backend(
-        storage, MemoryAccountStore(), results, conversations, embedded=True, search=search
+        storage,
+        MemoryAccountStore(),
+        results,
+        conversations,
+        embedded=True,
+        search=search,
+        vectors=vectors,
     )
 
 
@@ -137,12 +150,14 @@ async def _open_sqlite(url: SplitResult, blobs: BlobStore | None, config: Backen
     results = SqliteResultStore(storage.db)
     conversations = SqliteConversationStore(storage.db)
     search = SqliteSearchIndex(storage.db)
+    vectors = SqliteVectorStore(storage.db)
 
     async def open_all() -> None:
         await storage.open()
         await results.open()
         await conversations.open()
         await search.open()
+        await vectors.open()
 
     await _opened(open_all, storage)
     return Backend(
@@ -152,6 +167,7 @@ async def _open_sqlite(url: SplitResult, blobs: BlobStore | None, config: Backen
         conversations,
         embedded=True,
         search=search,
+        vectors=vectors,
     )
 
 
@@ -177,6 +193,7 @@ async def _open_postgres(
         PostgresConversationStore(storage.db),
         embedded=False,
         search=PostgresSearchIndex(storage.db),
+        vectors=PostgresVectorStore(storage.db),
     )
 
 

@@ -1,0 +1,67 @@
+"""In-memory :class:`~persistence.vectors.base.VectorStore` (tests, ``memory://``): one
+matrix per score, searched with one matrix product each. The memory backend calls
+:meth:`MemoryVectorStore.forget` when a score is deleted."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+import numpy as np
+
+from persistence.base import ScoreCatalog, check_score_id
+from persistence.vectors.base import (
+    Vector,
+    VectorEntry,
+    VectorHit,
+    best,
+    check_entries,
+    check_query,
+)
+
+
+class MemoryVectorStore:
+    def __init__(self, catalog: ScoreCatalog | None = None) -> None:
+        self._catalog = catalog
+        self._entries: dict[str, tuple[str, list[VectorEntry], Vector]] = {}
+
+    async def put(self, score_id: str, model: str, entries: Sequence[VectorEntry]) -> None:
+        checked = check_entries(entries)
+        check_score_id(score_id)
+        if self._catalog is not None:
+            await self._catalog.get_score(score_id)  # NotFound
+        matrix = np.stack([e.vector for e in checked]) if checked else np.zeros((0, 0), np.float32)
+        self._entries[score_id] = (model, checked, matrix)
+
+    async def entries(self, score_id: str, model: str) -> list[VectorEntry]:
+        stored = self._entries.get(score_id)
+        return list(stored[1]) if stored is not None and stored[0] == model else []
+
+    async def search(
+        self,
+        model: str,
+        query: Vector,
+        *,
+        score_ids: Collection[str] | None = None,
+        kinds: Collection[str] | None = None,
+        limit: int = 20,
+    ) -> list[VectorHit]:
+        vector = check_query(query, limit)
+        allowed = None if score_ids is None else set(score_ids)
+        hits = []
+        for score_id, (stored_model, entries, matrix) in self._entries.items():
+            if stored_model != model or not entries or matrix.shape[1] != vector.size:
+                continue
+            if allowed is not None and score_id not in allowed:
+                continue
+            for entry, similarity in zip(entries, matrix @ vector, strict=True):
+                if kinds is None or entry.kind in kinds:
+                    hits.append(
+                        VectorHit(score_id, entry.kind, entry.ref, entry.text, float(similarity))
+                    )
+        return best(hits, limit)
+
+    async def count(self) -> int:
+        return sum(len(entries) for _, entries, _ in self._entries.values())
+
+    def forget(self, score_id: str) -> None:
+        self._entries.pop(score_id, None)
