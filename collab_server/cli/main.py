@@ -13,6 +13,7 @@ from collab_server.cli import analysis as analysis_cli
 from collab_server.cli import backup as backup_cli
 from collab_server.cli import login as login_cli
 from collab_server.cli import mcp as mcp_cli
+from collab_server.cli import search as search_cli
 from collab_server.cli.serve import read_settings
 from collab_server.settings import SettingError
 
@@ -131,6 +132,7 @@ main.add_command(login_cli.login)
 main.add_command(mcp_cli.mcp)
 main.add_command(backup_cli.backup)
 main.add_command(backup_cli.restore)
+main.add_command(search_cli.reindex)
 
 
 @main.command()

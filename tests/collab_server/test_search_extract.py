@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
+from collab_server.cli.search import reindex_all
 from collab_server.errors import BadRequest
 from collab_server.search.extract import melody_index, note_lines, text_entries
 from collab_server.search.service import parse_durations, parse_notes
+from persistence.backend import BackendConfig, open_backend
+from persistence.documents.store import DocumentStore
 from persistence.search.ngrams import grams, intervals, matches_exactly, ratios
 from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
@@ -82,3 +86,21 @@ def test_parse_notes_and_durations() -> None:
             parse_notes(bad)
     with pytest.raises(BadRequest):
         parse_durations(["0"])
+
+
+async def test_reindex_all_indexes_stored_scores(tmp_path: Path) -> None:
+    config = BackendConfig(f"sqlite:///{tmp_path / 'o.db'}")
+    backend = await open_backend(config)
+    score, _ = _score()
+    documents = DocumentStore(backend.storage)
+    await documents.create("s1", "Ode to Joy", None, score.encode_state())
+    await documents.close()
+    await backend.close()
+    assert await reindex_all(config) == 1
+    backend = await open_backend(config)
+    try:
+        hits = await backend.search.search_text("counterpoint")
+        assert [(h.score_id, h.kind) for h in hits] == [("s1", "chat")]
+        assert (await backend.search.stats()).postings > 0
+    finally:
+        await backend.close()
