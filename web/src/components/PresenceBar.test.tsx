@@ -28,3 +28,26 @@ describe('PresenceBar', () => {
     expect(screen.getByLabelText('Bob Dylan')).toBeInTheDocument()
   })
 })
+
+describe('PresenceBar agent status', () => {
+  it("shows an agent's status beside it, not a person's", () => {
+    const session = fake(
+      new Map([
+        [
+          3,
+          {
+            user: { name: 'Aureon', color: '#2563eb', kind: 'agent' },
+            status: 'waiting_for_review',
+          },
+        ],
+        [4, { user: { name: 'Bob', color: '#2b8a3e', kind: 'person' }, status: 'writing' }],
+      ]),
+      null,
+    )
+    render(<PresenceBar session={session} tick={0} />)
+    expect(screen.getAllByTestId('agent-status').map((e) => e.textContent)).toEqual([
+      'waiting for review',
+    ])
+    expect(screen.getByTitle('Aureon (agent: waiting for review)')).toBeInTheDocument()
+  })
+})

@@ -20,6 +20,7 @@ export function PresenceBar({ session, tick }: { session: ScoreSession; tick: nu
               name={state.user.name}
               color={state.user.color}
               agent={state.user.kind === 'agent'}
+              status={(state as { status?: unknown }).status}
             />
           ),
       )}
@@ -27,7 +28,19 @@ export function PresenceBar({ session, tick }: { session: ScoreSession; tick: nu
   )
 }
 
-function Avatar({ name, color, agent }: { name: string; color: string; agent: boolean }) {
+function Avatar({
+  name,
+  color,
+  agent,
+  status,
+}: {
+  name: string
+  color: string
+  agent: boolean
+  status?: unknown
+}) {
+  // an agent's status (reading, thinking, writing, waiting_for_review) shows beside it
+  const doing = agent && typeof status === 'string' ? status.replace(/_/g, ' ') : null
   const initials = name
     .replace(/\(.*?\)/g, '')
     .replace(/[^\p{L}\p{N}\s]/gu, '')
@@ -39,8 +52,8 @@ function Avatar({ name, color, agent }: { name: string; color: string; agent: bo
     .toUpperCase()
   return (
     <li
-      className="relative"
-      title={agent ? `${name} (agent)` : name}
+      className="relative flex items-center"
+      title={agent ? `${name} (agent${doing ? `: ${doing}` : ''})` : name}
       data-presence={name}
       data-color={color}
     >
@@ -54,6 +67,11 @@ function Avatar({ name, color, agent }: { name: string; color: string; agent: bo
       {agent && (
         <span className="absolute -bottom-1 -right-1 rounded bg-slate-800 px-0.5 text-[9px] font-bold text-white">
           AI
+        </span>
+      )}
+      {doing && (
+        <span className="ml-1 align-middle text-[10px] text-slate-600" data-testid="agent-status">
+          {doing}
         </span>
       )}
     </li>

@@ -33,6 +33,7 @@ import { AnalysisPanel } from '../analysis/AnalysisPanel'
 import { KeyTimeline } from '../analysis/KeyTimeline'
 import { PlaybackBar } from '../playback/PlaybackBar'
 import { Playhead } from '../playback/Playhead'
+import { useCollab } from '../chat/Collab'
 
 const DURATION_NAMES: Record<string, string> = {
   '1/16': '64th',
@@ -467,6 +468,20 @@ function LiveScore({ record, role, roleKnown, token, notice, setNotice, reload }
     return () => observer.disconnect()
   }, [])
 
+  const me = useAuth((s) => s.user)
+  const collab = useCollab({
+    session,
+    editor,
+    scoreId: record.id,
+    user: { id: me?.id ?? 'guest', name: me?.display_name ?? 'Guest' },
+    readOnly,
+    cursor,
+    selection,
+    container,
+    presenceTick,
+    version,
+  })
+
   const numbers = measureNumbers(snapshot.measures)
   const cursorLabel = cursor
     ? `${snapshot.parts.find((p) => p.id === cursor.part)?.name || 'Part'} · bar ${numbers[editor.measureIndex(cursor.measure)] ?? '?'} · beat ${beatOf(cursor.onset)}${cursor.voice > 1 ? ` · voice ${cursor.voice}` : ''}`
@@ -525,6 +540,7 @@ function LiveScore({ record, role, roleKnown, token, notice, setNotice, reload }
         >
           Analysis
         </Button>
+        {collab.buttons}
         <Button
           onClick={() => setPanel(panel === 'versions' ? null : 'versions')}
           aria-expanded={panel === 'versions'}
@@ -630,9 +646,11 @@ function LiveScore({ record, role, roleKnown, token, notice, setNotice, reload }
                 onSelect={setSelection}
               />
               <Playhead snapshot={snapshot} />
+              {collab.overlay}
             </>
           )}
         </main>
+        {collab.panel}
         {panel === 'versions' && (
           <VersionsPanel score={record} role={role} onClose={() => setPanel(null)} />
         )}
