@@ -19,6 +19,7 @@ from collab_server.analysis.runtime import start_analysis
 from collab_server.api import accounts, analysis, scores, sharing, system, versions, webapp
 from collab_server.api import agents as agent_api
 from collab_server.api import search as search_api
+from collab_server.api import semantic as semantic_api
 from collab_server.cache import ScoreMetadataCache, open_cache
 from collab_server.errors import EXCEPTION_HANDLERS
 from collab_server.fanout.factory import open_fanout
@@ -37,6 +38,7 @@ from collab_server.security.gate import GateMiddleware, websocket_authenticator
 from collab_server.security.limits import FrameGuard
 from collab_server.security.routes import WebSocketRoute
 from collab_server.security.wiring import build_gate, close_gate
+from collab_server.semantic.service import SemanticService, load_embedder
 from collab_server.services.files import ScoreFiles
 from collab_server.services.score_service import ScoreService
 from collab_server.services.titles import TitleHooks
@@ -89,6 +91,16 @@ def create_app(
         title_hooks = TitleHooks()  # a document's meta.title renames its score
         search = SearchService(opened.search, store.catalog)
         search_hooks = SearchHooks(search.index_document)  # debounced re-indexing
+        semantic = SemanticService(
+            opened.vectors,
+            store.catalog,
+            opened.results,
+            load_embedder(settings.semantic_search),
+            search.readable,
+        )
+        quiet = settings.semantic_quiet_seconds
+        semantic_hooks = SearchHooks(semantic.index_document, quiet=quiet, max_delay=quiet * 5)
+        semantic.follow_analysis(analysis_runtime.events.listen)
         rooms = RoomManager(
             HookChain(
                 store_hooks if fanout_hooks is None else HookChain(fanout_hooks, store_hooks),
@@ -96,6 +108,7 @@ def create_app(
                 agent_hooks,
                 title_hooks,
                 search_hooks,
+                semantic_hooks,
             ),
             idle_timeout=settings.room_idle_seconds,
             presence_interval=settings.presence_interval_ms / 1000,
@@ -118,6 +131,7 @@ def create_app(
         if app.state.gate.access is not None:  # search only what the caller may read
             search.accounts = opened.accounts
         app.state.search = search
+        app.state.semantic = semantic
         config = agent_config(settings)
         # Embedded: tasks run here; with Redis, on the workers (the board is shared).
         app.state.agents = AgentTasks(
@@ -178,6 +192,7 @@ def create_app(
             await app.state.agents.close()
             await rooms.close()
             await search_hooks.close()
+            await semantic_hooks.close()
             await close_gate(app.state.gate)
             await analysis_runtime.close()
             if fanout is not None:
@@ -213,6 +228,7 @@ def create_app(
             *sharing.routes,
             *agent_api.routes,
             *search_api.routes,
+            *semantic_api.routes,
             WebSocketRoute(
                 "/ws/scores/{score_id}",
                 ScoreWebSocket(

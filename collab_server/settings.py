@@ -96,6 +96,9 @@ class Settings:
     agent_tasks_per_minute: int = 10  # tasks one user may start per minute (0: no limit)
     agent_max_tokens: int = 20_000  # model tokens per task
     agent_max_seconds: float = 120.0  # wall time per task
+    # Semantic search (docs/search.md)
+    semantic_search: bool = True  # False: the model never loads; /api/search/semantic: 503
+    semantic_quiet_seconds: float = 2.0  # re-embed a score's texts this long after an edit
     # Logs
     log_level: str = "info"
     log_json: bool = True

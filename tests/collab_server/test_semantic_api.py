@@ -1,0 +1,76 @@
+"""GET /api/search/semantic on a live server with access control, the real model:
+edits and analysis results are embedded (incrementally), each caller finds only the
+scores they may read, and hits are ranked by meaning rather than shared words."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from score_model.ops import ScoreEditor
+from score_model.origin import Origin
+from tests.collab_server.security_helpers import Live, bearer, live_server, settings_for
+
+
+async def _eventually(live: Live, path: str, token: str, want: int) -> list[dict[str, Any]]:
+    hits: list[dict[str, Any]] = []
+    for _ in range(150):  # the index follows edits after semantic_quiet_seconds
+        response = await live.http.get(path, headers=bearer(token))
+        assert response.status_code == 200, response.text
+        hits = response.json()["hits"]
+        if len(hits) >= want:
+            return hits
+        await asyncio.sleep(0.1)
+    return hits
+
+
+def _chat(text: str) -> Any:
+    def edit(editor: ScoreEditor) -> None:
+        editor.post_chat("ann", text)
+
+    return edit
+
+
+async def test_semantic_search_follows_edits_analysis_and_access(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, semantic_quiet_seconds=0.2)
+    async with live_server(settings) as live:
+        ann, bob = await live.user("ann"), await live.user("bob")
+        lament = await live.score(ann, "Lament")
+        await live.score(ann, "Invoices")
+        server = Origin.server("test")
+        await live.app.state.scores.edit(
+            lament, _chat("let us make the last verse sadder and much slower"), origin=server
+        )
+        path = "/api/search/semantic?q=a melancholy, slow ending&kinds=chat"
+        hits = await _eventually(live, path, ann, 1)
+        assert [(h["score_id"], h["kind"], h["title"]) for h in hits] == [
+            (lament, "chat", "Lament")
+        ]
+        assert hits[0]["similarity"] > 0.3  # no word in common, close in meaning
+        assert (await live.http.get(path, headers=bearer(bob))).json()["hits"] == []
+
+        semantic = live.app.state.semantic
+        before = semantic.embedded
+        await live.app.state.scores.edit(lament, _chat("the alto is too high"), origin=server)
+        chats = await _eventually(live, "/api/search/semantic?q=alto&kinds=chat", ann, 2)
+        assert len(chats) == 2 and semantic.embedded == before + 1  # only the new message
+
+        # The in-process analysis of the edits is announced, and its summary embedded.
+        analysed = await _eventually(
+            live, "/api/search/semantic?q=a piano piece in C&kinds=analysis", ann, 1
+        )
+        assert analysed[0]["score_id"] == lament and "C major" in analysed[0]["text"]
+
+        for bad in ("/api/search/semantic?q=", "/api/search/semantic?q=x&kinds=email"):
+            assert (await live.http.get(bad, headers=bearer(ann))).status_code == 400, bad
+        assert (await live.http.get(path)).status_code == 401
+        spec = (await live.http.get("/openapi.json")).json()
+        assert "/api/search/semantic" in spec["paths"]
+
+
+async def test_turned_off_answers_503(tmp_path: Path) -> None:
+    async with live_server(settings_for(tmp_path, semantic_search=False)) as live:
+        ann = await live.user("ann")
+        response = await live.http.get("/api/search/semantic?q=chorale", headers=bearer(ann))
+        assert response.status_code == 503, response.text
