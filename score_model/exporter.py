@@ -114,7 +114,7 @@ def export_score(
 def _project(data: ScoreData) -> Any:
     from score_model.projection import project_score  # imports music21 (about 1.2 s)
 
-    return project_score(data)
+    return project_score(data, staves=True)
 
 
 def musicxml_bytes(m21_score: Any) -> bytes:

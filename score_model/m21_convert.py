@@ -87,16 +87,26 @@ class Converter:
         measure_lists = [self._measures_of(p) for p in m21_parts]
         columns = max((len(ms) for ms in measure_lists), default=0)
         check_counts(self.limits, measures=columns)
-        parts = [self._part(p, i) for i, p in enumerate(m21_parts)]
+        groups = _staff_groups(m21_score, m21_parts)
+        parts = [self._part([m21_parts[k] for k in g], i) for i, g in enumerate(groups)]
         self._notes.read_spans(m21_score)
         measures, shift = self._measures(measure_lists, columns)
         notes: list[Note] = []
-        for part, part_measures in zip(parts, measure_lists, strict=True):
-            for index, m21_measure in enumerate(part_measures):
-                offset_shift = shift if index == 0 else Fraction(0)
-                notes.extend(
-                    self._notes.cell(m21_measure, measures[index].id, part.id, offset_shift)
-                )
+        for part, group in zip(parts, groups, strict=True):
+            for staff, k in enumerate(group, start=1):
+                self._notes.start_staff(part.id, staff, part.clef_of(staff))
+                for index, m21_measure in enumerate(measure_lists[k]):
+                    offset_shift = shift if index == 0 else Fraction(0)
+                    notes.extend(
+                        self._notes.cell(
+                            m21_measure,
+                            measures[index].id,
+                            part.id,
+                            offset_shift,
+                            staff,
+                            _clef_names(),
+                        )
+                    )
         notes = self._notes.clean_ties(measures, notes)
         metadata = m21_score.metadata
         meta = {
@@ -122,14 +132,12 @@ class Converter:
             measures = list(m21_part.makeMeasures().getElementsByClass(stream.Measure))
         return measures
 
-    def _part(self, m21_part: Any, index: int) -> Part:
-        from music21 import clef
-
+    def _part(self, staves: list[Any], index: int) -> Part:
+        """A part from its staves (one music21 Part, or the PartStaffs of a brace)."""
+        m21_part = staves[0]
+        clef_names = [self._first_clef(s) for s in staves]
+        clef_name = clef_names[0]
         instrument = m21_part.getInstrument(returnDefault=False)
-        first_clef = m21_part.recurse().getElementsByClass(clef.Clef).first()
-        clef_name = _clef_names().get(type(first_clef).__name__) if first_clef is not None else None
-        if first_clef is not None and clef_name is None:
-            self.warnings[f"clef {type(first_clef).__name__} has no schema equivalent"] += 1
         name = (
             m21_part.partName
             or (instrument.instrumentName if instrument else None)
@@ -137,14 +145,26 @@ class Converter:
         )
         program = instrument.midiProgram if instrument is not None else None
         instrument_name = instrument.instrumentName if instrument is not None else None
+        clefs = tuple(c or "treble" for c in clef_names) if len(staves) > 1 else ()
         return Part(
             id=new_id("p"),
             name=str(name)[:200],
             abbreviation=str(m21_part.partAbbreviation)[:50] if m21_part.partAbbreviation else None,
             instrument=str(instrument_name)[:200] if instrument_name else None,
             program=program if isinstance(program, int) and 0 <= program <= 127 else None,
-            clef=clef_name if clef_name in CLEFS else None,
+            clef=clef_name,
+            staves=len(staves),
+            clefs=clefs,
         )
+
+    def _first_clef(self, m21_part: Any) -> str | None:
+        from music21 import clef
+
+        first_clef = m21_part.recurse().getElementsByClass(clef.Clef).first()
+        clef_name = _clef_names().get(type(first_clef).__name__) if first_clef is not None else None
+        if first_clef is not None and clef_name is None:
+            self.warnings[f"clef {type(first_clef).__name__} has no schema equivalent"] += 1
+        return clef_name if clef_name in CLEFS else None
 
     def _measures(
         self, measure_lists: list[list[Any]], columns: int
@@ -264,6 +284,37 @@ class Converter:
         shift = min(starts)
         pickup = padded or max(ends) - shift < bar_duration(time)
         return (shift, True) if pickup else (Fraction(0), False)
+
+
+def _staff_groups(m21_score: Any, m21_parts: list[Any]) -> list[list[int]]:
+    """Indices of ``m21_parts`` grouped into schema parts: the PartStaffs of one brace or
+    bracket group that follow each other (2 to 4 of them, as music21 reads a multi-staff
+    MusicXML part) make one part; every other music21 part is a part of its own."""
+    from music21 import layout, stream
+
+    position = {id(p): i for i, p in enumerate(m21_parts)}
+    joined: dict[int, list[int]] = {}
+    for group in m21_score.spannerBundle.getByClass(layout.StaffGroup):
+        members = group.getSpannedElements()
+        found = [position.get(id(m)) for m in members]
+        indices = [i for i in found if i is not None]
+        if (
+            2 <= len(members) <= 4
+            and len(indices) == len(found)
+            and all(isinstance(m, stream.PartStaff) for m in members)
+            and indices == list(range(indices[0], indices[0] + len(indices)))
+            and not any(i in joined for i in indices)
+        ):
+            joined[indices[0]] = indices
+    groups: list[list[int]] = []
+    skip: set[int] = set()
+    for index in range(len(m21_parts)):
+        if index in skip:
+            continue
+        group = joined.get(index, [index])
+        skip.update(group)
+        groups.append(group)
+    return groups
 
 
 def _repeat(barline: Any) -> str | None:

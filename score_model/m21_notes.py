@@ -63,6 +63,8 @@ class NoteConverter:
         self.warnings: Counter[str] = warnings if warnings is not None else Counter()
         self.note_count = 0
         self.span_marks: dict[int, tuple[list[str], list[str]]] = {}
+        self._clefs: dict[tuple[str, int], str | None] = {}
+        self._pending_clef: dict[tuple[str, int], str] = {}
 
     def read_spans(self, m21_score: Any) -> None:
         """Note the slurs and hairpins of a score as marks on their first and last notes
@@ -87,9 +89,68 @@ class NoteConverter:
             self.span_marks.setdefault(id(first), ([], []))[index].append(name)
             self.span_marks.setdefault(id(last), ([], []))[index].append("stop")
 
-    def cell(self, m21_measure: Any, measure_id: str, part_id: str, shift: Fraction) -> list[Note]:
+    def cell(
+        self,
+        m21_measure: Any,
+        measure_id: str,
+        part_id: str,
+        shift: Fraction,
+        staff: int = 1,
+        clef_names: dict[str, str] | None = None,
+    ) -> list[Note]:
         """The notes of one music21 measure of one part, onsets moved back by ``shift``
-        (a pickup's leading space), with its dynamics attached to them."""
+        (a pickup's leading space), with its dynamics attached to them; on ``staff``
+        (the staff's voices 1-4 numbered from 4 * (staff - 1) + 1, as MusicXML writers
+        number them), with its clef changes on the notes that follow them (clef class
+        names mapped by ``clef_names``)."""
+        notes = self._cell(m21_measure, measure_id, part_id, shift)
+        if staff > 1:
+            notes = [replace(n, staff=staff, voice=_staff_voice(n.voice, staff)) for n in notes]
+        if clef_names is not None:
+            notes = self._clef_changes(m21_measure, notes, (part_id, staff), clef_names, shift)
+        return notes
+
+    def start_staff(self, part_id: str, staff: int, clef_name: str | None) -> None:
+        """The clef a staff opens with: later clefs that differ from the one in force are
+        clef changes."""
+        self._clefs[(part_id, staff)] = clef_name
+
+    def _clef_changes(
+        self,
+        m21_measure: Any,
+        notes: list[Note],
+        staff: tuple[str, int],
+        clef_names: dict[str, str],
+        shift: Fraction,
+    ) -> list[Note]:
+        from music21 import clef
+
+        found = sorted(
+            (
+                (to_fraction(c.getOffsetInHierarchy(m21_measure)) - shift, type(c).__name__)
+                for c in m21_measure.recurse().getElementsByClass(clef.Clef)
+            ),
+            key=lambda entry: entry[0],
+        )
+        carried = self._pending_clef.pop(staff, None)  # a change after the last note before
+        ordered = sorted(range(len(notes)), key=lambda i: (notes[i].onset, not notes[i].grace))
+        if carried is not None and ordered:
+            notes[ordered[0]] = replace(notes[ordered[0]], clef=carried)
+        elif carried is not None:
+            self._pending_clef[staff] = carried
+        for offset, class_name in found:
+            name = clef_names.get(class_name)
+            if name is None or name == self._clefs.get(staff):
+                continue
+            self._clefs[staff] = name
+            later = [i for i in ordered if notes[i].onset >= offset]
+            if later:
+                notes[later[0]] = replace(notes[later[0]], clef=name)
+            else:
+                self._pending_clef[staff] = name
+        return notes
+
+    def _cell(self, m21_measure: Any, measure_id: str, part_id: str, shift: Fraction) -> list[Note]:
         from music21 import dynamics, stream
 
         notes: list[Note] = []
@@ -361,6 +422,11 @@ class NoteConverter:
             return
         index = notes.index(target)
         notes[index] = replace(target, dynamic=value)
+
+
+def _staff_voice(voice: int, staff: int) -> int:
+    """Voices 1-4 of staff 2 are 5-8, and so on (MusicXML's usual numbering)."""
+    return voice + 4 * (staff - 1) if voice <= 4 else voice
 
 
 def _voice_number(voice_id: Any, index: int) -> int:

@@ -139,7 +139,7 @@ class ScoreEditor:
         return part.id
 
     def update_part(self, part_id: str, **fields: Any) -> None:
-        """Change a part's name, abbreviation, instrument, program, clef or staves."""
+        """Change a part's name, abbreviation, instrument, program, clef, staves or clefs."""
         index, current = self._find_part(part_id)
         part = self._checked_part({**current, **fields, "id": part_id})
         with self._tx():
@@ -386,22 +386,43 @@ class ScoreEditor:
         kind = next((k for k in current if k != "stop"), "crescendo")
         self._unspan(start_note, end_note, "hairpins", kind)
 
+    def set_staff(self, note_id: str, staff: int) -> None:
+        """Put a note on another staff of its part (1 is the top one)."""
+        self.update_note(note_id, staff=staff)
+
+    def set_staves(self, part_id: str, staves: int, clefs: Sequence[str] | None = None) -> None:
+        """Give a part ``staves`` staves (a piano: 2, joined by a brace) with their opening
+        clefs, top down; notes on staves beyond the last are drawn on the last."""
+        if clefs is not None and len(clefs) != staves:
+            raise EditError("give one clef per staff")
+        with self._tx():
+            self.update_part(part_id, staves=staves, clefs=list(clefs) if clefs else None)
+            self._bump_schema()
+
+    def set_clef_change(self, note_id: str, clef: str | None) -> None:
+        """A clef change on the note's staff just before the note (None removes it)."""
+        with self._tx():
+            self.update_note(note_id, clef=clef)
+            self._bump_schema()
+
     def set_ornaments(self, note_id: str, ornaments: Iterable[str]) -> None:
         """Trill, mordent, inverted-mordent, turn, inverted-turn (fermata is an articulation)."""
         values = list(dict.fromkeys(ornaments))
         unknown = [o for o in values if o not in ORNAMENTS]
         if unknown:
             raise EditError(f"unknown ornaments {unknown}; use {sorted(ORNAMENTS)}")
-        self._bump_schema()
-        self.update_note(note_id, ornaments=values or None)
+        with self._tx():
+            self.update_note(note_id, ornaments=values or None)
+            self._bump_schema()
 
     def set_fingerings(self, note_id: str, fingerings: Sequence[str | int]) -> None:
         """Fingerings, one per pitch from the lowest (``"1"``-``"5"``, or e.g. ``"3-4"``)."""
         values = [str(f) for f in fingerings]
         if len(values) > max(1, len(self._raw_note(note_id).get("pitches", []))):
             raise EditError("at most one fingering per pitch")
-        self._bump_schema()
-        self.update_note(note_id, fingerings=values or None)
+        with self._tx():
+            self.update_note(note_id, fingerings=values or None)
+            self._bump_schema()
 
     def set_verse(self, note_id: str, verse: int, text: str | None) -> None:
         """Set the lyric of verse ``verse`` (1 is ``lyric``; 2 onwards are ``verses``)."""
@@ -413,8 +434,9 @@ class ScoreEditor:
         verses: list[str | None] = list(self._raw_note(note_id).get("verses", []))
         verses += [None] * (verse - 1 - len(verses))
         verses[verse - 2] = text
-        self._bump_schema()
-        self.update_note(note_id, verses=verses if any(verses) else None)
+        with self._tx():
+            self.update_note(note_id, verses=verses if any(verses) else None)
+            self._bump_schema()
 
     def _span(self, start: str, end: str, name: str, mark: str, *, same_voice: bool) -> None:
         first, last = self._raw_note(start), self._raw_note(end)
@@ -424,10 +446,13 @@ class ScoreEditor:
             same_voice and first.get("voice", 1) != last.get("voice", 1)
         ):
             raise EditError(f"a {name[:-1]} joins notes of one part" + " and voice" * same_voice)
-        self._bump_schema()
+        values = {start: {**first, name: [*first.get(name, []), mark]}}
+        values[end] = {**last, name: [*last.get(name, []), "stop"]}
+        checked = [self._checked_note(note_id, value) for note_id, value in values.items()]
         with self._tx():
-            self.update_note(start, **{name: [*first.get(name, []), mark]})
-            self.update_note(end, **{name: [*last.get(name, []), "stop"]})
+            for note in checked:
+                self.score.notes[note.id] = note.to_json()
+            self._bump_schema()
 
     def _unspan(self, start: str, end: str, name: str, mark: str) -> None:
         first, last = self._raw_note(start), self._raw_note(end)

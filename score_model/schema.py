@@ -123,6 +123,7 @@ NOTE_FIELDS = frozenset(
         "ornaments",
         "fingerings",
         "verses",
+        "clef",
     }
 )
 MAX_DENOMINATOR = 1 << 12
@@ -304,6 +305,7 @@ class Note:
     ornaments: tuple[str, ...] = ()  # version 3
     fingerings: tuple[str, ...] = ()  # version 3: one per pitch, bottom up
     verses: tuple[str | None, ...] = ()  # version 3: lyrics of verse 2 onwards
+    clef: str | None = None  # version 3: a clef change on this note's staff, just before it
 
     @property
     def is_rest(self) -> bool:
@@ -342,6 +344,8 @@ class Note:
         for name in ("slurs", "hairpins", "ornaments", "fingerings", "verses"):
             if value := getattr(self, name):
                 out[name] = list(value)
+        if self.clef is not None:
+            out["clef"] = self.clef
         return out
 
     @classmethod
@@ -403,6 +407,9 @@ class Note:
         ornaments = _marks(raw, "ornaments", ORNAMENTS, len(ORNAMENTS))
         fingerings = _texts(raw, "fingerings", 16, 10, nullable=False)
         verses = _texts(raw, "verses", MAX_VERSES, 1_000, nullable=True)
+        clef = raw.get("clef")
+        if clef is not None and clef not in CLEFS:
+            raise SchemaError(f"clef {clef!r} is not one of {sorted(CLEFS)}", field_name="clef")
         return cls(
             id=note_id,
             measure=measure,
@@ -422,6 +429,7 @@ class Note:
             ornaments=ornaments,
             fingerings=fingerings,  # type: ignore[arg-type]
             verses=verses,
+            clef=clef,
         )
 
 
@@ -560,6 +568,7 @@ class Part:
     program: int | None = None
     clef: str | None = None
     staves: int = 1
+    clefs: tuple[str, ...] = ()  # version 3: the opening clef of each staff, top down
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "name": self.name, "staves": self.staves}
@@ -567,7 +576,18 @@ class Part:
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
+        if self.clefs:
+            out["clefs"] = list(self.clefs)
         return out
+
+    def clef_of(self, staff: int) -> str | None:
+        """The opening clef of staff ``staff`` (from 1): ``clefs``, else ``clef`` for the
+        first staff and bass for the others of a multi-staff part (a piano's left hand)."""
+        if staff <= len(self.clefs):
+            return self.clefs[staff - 1]
+        if self.staves == 1:
+            return self.clef if staff == 1 else None
+        return self.clef or "treble" if staff == 1 else "bass"
 
     @classmethod
     def from_json(cls, raw: Any) -> Part:
@@ -581,6 +601,11 @@ class Part:
         program = normalise_number(raw.get("program"))
         if program is not None and (not isinstance(program, int) or not 0 <= program <= 127):
             raise SchemaError("program must be a MIDI program from 0 to 127", field_name="program")
+        clefs = raw.get("clefs", [])
+        if not isinstance(clefs, list) or len(clefs) > 4 or any(c not in CLEFS for c in clefs):
+            raise SchemaError(
+                f"clefs must be a list of at most 4 of {sorted(CLEFS)}", field_name="clefs"
+            )
         assert part_id is not None
         return cls(
             id=part_id,
@@ -590,6 +615,7 @@ class Part:
             program=program,
             clef=clef,
             staves=_int_field(raw, "staves", 1, 1, 4),
+            clefs=tuple(clefs),
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -23,6 +23,7 @@ from music21 import (
     expressions,
     instrument,
     key,
+    layout,
     metadata,
     meter,
     note,
@@ -183,6 +184,8 @@ def _insert_note(container: stream.Stream, item: Note) -> None:
         log.warning("note %s could not be projected; skipped", item.id, exc_info=True)
         return
     onset = ql(item.onset)
+    if item.clef is not None:
+        container.coreInsert(onset, CLEFS[item.clef]())
     container.coreInsert(onset, element)
     if item.dynamic is not None:
         container.coreInsert(onset, dynamics.Dynamic(item.dynamic))
@@ -294,17 +297,22 @@ def apply_meta(score: stream.Score, meta: Meta) -> None:
     score.metadata = info
 
 
-def project_score(data: ScoreData) -> stream.Score:
+def project_score(data: ScoreData, *, staves: bool = False) -> stream.Score:
     """The whole score as a music21 :class:`~music21.stream.Score` (never raises on content).
 
     Notes pointing at a measure or part that does not exist are left out (validation
-    reports them); an empty cell gets a full-measure rest.
+    reports them); an empty cell gets a full-measure rest. With ``staves`` (for export),
+    a part of several staves becomes one :class:`~music21.stream.PartStaff` per staff,
+    joined by a brace; otherwise (analysis, the incremental projection) it stays one part.
     """
     slots = data.layout()
     cells = data.notes_by_cell()
     score = stream.Score()
     apply_meta(score, data.meta)
     for part in data.parts:
+        if staves and part.staves > 1:
+            _insert_staves(score, data, part, slots, cells)
+            continue
         target = stream.Part()
         placed = []
         for slot in slots:
@@ -315,3 +323,36 @@ def project_score(data: ScoreData) -> stream.Score:
         score.coreInsert(0, target)
     score.coreElementsChanged()
     return score
+
+
+def _insert_staves(
+    score: stream.Score,
+    data: ScoreData,
+    part: Part,
+    slots: list[MeasureSlot],
+    cells: dict[tuple[str, str], list[Note]],
+) -> None:
+    """One staff of ``part`` per PartStaff (notes of a staff beyond the last go on the
+    last), each with its own opening clef; tempo marks on the top staff only."""
+    staff_parts: list[stream.PartStaff] = []
+    for staff in range(1, part.staves + 1):
+        target = stream.PartStaff()
+        placed = []
+        for slot in slots:
+            notes = [
+                n for n in cells.get((slot.id, part.id), []) if min(n.staff, part.staves) == staff
+            ]
+            context = CellContext.of(slot, part, data.meta, not notes)
+            if context.first:
+                context = replace(context, clef=part.clef_of(staff))
+            if staff > 1:
+                context = replace(
+                    context, measure=replace(context.measure, tempo=None), default_tempo=None
+                )
+            placed.append((slot.offset, build_measure(context, notes, slot.number)))
+        assemble_part(target, part, placed)
+        if staff > 1:
+            target.id = f"{part.id}-staff{staff}"
+        score.coreInsert(0, target)
+        staff_parts.append(target)
+    score.coreInsert(0, layout.StaffGroup(staff_parts, symbol="brace", barTogether=True))

@@ -119,3 +119,58 @@ def test_version_2_document_migrates_to_3() -> None:
     score.meta["schema_version"] = 2
     assert migrate(score) and schema_version(score) == 3
     assert not migrate(score)
+
+
+@pytest.fixture
+def piano() -> tuple[ScoreDoc, dict[str, list[str]]]:
+    score = ScoreDoc()
+    editor = ScoreEditor(score)
+    ids = editor.create_score(parts=["Violin", "Piano"], measures=2)
+    (m1, m2), (violin, keys) = ids["measures"], ids["parts"]
+    editor.set_staves(keys, 2, ["treble", "bass"])
+    editor.add_note(m1, violin, 0, 4, "G4")
+    editor.add_note(m1, keys, 0, 4, ["C4", "E4"])
+    editor.add_note(m1, keys, 0, 2, "C3", staff=2, voice=5)
+    editor.add_note(m1, keys, 2, 2, "G2", staff=2, voice=5)
+    editor.add_note(m2, keys, 0, 4, "C5")
+    high = editor.add_note(m2, keys, 0, 4, "C4", staff=2, voice=5)
+    editor.set_clef_change(high, "treble")  # the left hand moves up
+    return score, ids
+
+
+def test_grand_staff_is_one_part_with_a_brace(piano: tuple[ScoreDoc, dict[str, list[str]]]) -> None:
+    score, _ = piano
+    exported = export_score(score, "musicxml")
+    text = exported.data.decode()
+    assert text.count("<score-part ") == 2 and text.count("<staves>2</staves>") == 1
+    assert '<clef number="2">' in text and text.count("<staff>2</staff>") == 3
+    back = import_score(exported.data, format="musicxml").read()
+    violin, keys = back.parts
+    assert (violin.staves, keys.staves, keys.clefs) == (1, 2, ("treble", "bass"))
+    lower = sorted(
+        (n for n in back.notes.values() if n.part == keys.id and n.staff == 2),
+        key=lambda n: (n.measure != back.measures[0].id, n.onset),
+    )
+    assert [n.pitches for n in lower] == [("C3",), ("G2",), ("C4",)]
+    assert all(n.voice == 5 for n in lower)
+    assert [n.clef for n in lower] == [None, None, "treble"]
+    upper = [n for n in back.notes.values() if n.part == keys.id and n.staff == 1]
+    assert sorted(n.pitches for n in upper) == [("C4", "E4"), ("C5",)]
+    assert not back.problems
+
+
+def test_clef_change_in_a_single_staff_part() -> None:
+    score = ScoreDoc()
+    editor = ScoreEditor(score)
+    ids = editor.create_score(parts=[{"name": "Cello", "clef": "bass"}], measures=1)
+    (m1,), (cello,) = ids["measures"], ids["parts"]
+    editor.add_note(m1, cello, 0, 2, "C3")
+    tenor = editor.add_note(m1, cello, 2, 2, "D4")
+    editor.set_clef_change(tenor, "tenor")
+    back = import_score(export_score(score, "musicxml").data, format="musicxml").read()
+    assert back.parts[0].clef == "bass"
+    assert sorted((n.onset, n.clef) for n in back.notes.values()) == [(0, None), (2, "tenor")]
+    with pytest.raises(EditError):
+        editor.set_clef_change(tenor, "violin")
+    with pytest.raises(EditError):
+        editor.set_staves(cello, 2, ["bass"])
