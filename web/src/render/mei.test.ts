@@ -160,6 +160,73 @@ describe('rendering', () => {
     expect(dom.querySelectorAll('g.tie').length).toBeGreaterThanOrEqual(1)
   })
 
+  it('draws the schema-3 marks: slurs, hairpins, ornaments, fingerings, verses, clefs', () => {
+    const { doc, model, ids } = buildScore()
+    const notes = roots(doc).notes
+    const [violin, piano] = ids.parts as [string, string]
+    const [m0, m1] = ids.measures as [string, string]
+    const base = { measure: m0, part: violin, duration: '1' }
+    doc.transact(() => {
+      notes.set(
+        'n_a0000000001',
+        noteValue({
+          ...base,
+          onset: '0',
+          pitches: ['C5'],
+          slurs: ['start'],
+          hairpins: ['crescendo'],
+          fingerings: ['3'],
+          lyric: 'one',
+          verses: [null, 'three'],
+        }) as never,
+      )
+      notes.set(
+        'n_b0000000001',
+        noteValue({
+          ...base,
+          onset: '1',
+          pitches: ['D5'],
+          hairpins: ['stop'],
+          ornaments: ['trill', 'inverted-mordent'],
+        }) as never,
+      )
+      notes.set(
+        'n_c0000000001',
+        noteValue({ ...base, measure: m1, onset: '0', pitches: ['E5'], slurs: ['stop'] }) as never,
+      )
+      notes.set(
+        'n_d0000000001',
+        noteValue({
+          measure: m1,
+          part: piano,
+          staff: 2,
+          onset: '1',
+          duration: '1',
+          pitches: ['C4'],
+          clef: 'treble',
+        }) as never,
+      )
+    })
+    const read = model.snapshot.notes
+    expect(read.get('n_a0000000001')?.verses).toEqual([null, 'three'])
+    const system = layoutSystems(model.snapshot, 60)[0]
+    if (!system) throw new Error('no system')
+    const mei = systemMei(model.snapshot, system).mei
+    expect(mei).toContain('<slur ')
+    expect(mei).toContain('form="cres"')
+    expect(mei).toContain('<verse n="3">')
+    const out = engraved(model.snapshot, system, 1200)
+    if (!out) throw new Error('not engraved')
+    const dom = new DOMParser().parseFromString(out.svg, 'image/svg+xml')
+    expect(dom.querySelectorAll('g.slur').length).toBe(1)
+    expect(dom.querySelectorAll('g.hairpin').length).toBe(1)
+    expect(dom.querySelectorAll('g.trill').length).toBe(1)
+    expect(dom.querySelectorAll('g.mordent').length).toBe(1)
+    expect(dom.querySelectorAll('g.fing').length).toBe(1)
+    expect(dom.querySelectorAll('g.verse').length).toBe(2)
+    expect(dom.querySelectorAll('g.clef').length).toBeGreaterThanOrEqual(4) // 3 staves + change
+  })
+
   it('an edit changes the key of its own system only', () => {
     const { doc, model, ids } = buildScore(40)
     const before = layoutSystems(model.snapshot, 40)

@@ -57,6 +57,8 @@ const CLEF: Record<string, string> = {
 
 /** The clef a staff uses: the part's, else a guess from its name (a cello reads bass). */
 export function clefFor(part: Part, staff: number): string {
+  const own = part.clefs?.[staff - 1]
+  if (own) return own
   if (staff === 1 && part.clef) return part.clef
   if (staff >= 2) return 'bass'
   const name = `${part.name} ${part.instrument ?? ''}`.toLowerCase()
@@ -250,6 +252,7 @@ export function chunkMei(input: ChunkInput): ChunkMei {
   const cells = new Map<string, CellRef>()
   const body: string[] = []
   let ctx = input.context
+  const spans = spanElements(input, staves)
   input.measures.forEach((m, i) => {
     const number = input.firstNumber + i
     const changes: string[] = []
@@ -275,6 +278,7 @@ export function chunkMei(input: ChunkInput): ChunkMei {
     const notes = input.notesIn(m.id)
     const control: string[] = []
     if (tempo) control.push(tempoElement(tempo, `${m.id}.tempo`))
+    for (const n of notes) control.push(...(spans.get(n.id) ?? []))
     const staffXml = staves
       .map((s) => {
         const staffId = `${m.id}.s${s.n}`
@@ -293,6 +297,59 @@ export function chunkMei(input: ChunkInput): ChunkMei {
     '<meiHead><fileDesc><titleStmt><title/></titleStmt><pubStmt/></fileDesc></meiHead>' +
     `<music><body><mdiv><score>${scoreDef(input, staves)}<section>${body.join('')}</section></score></mdiv></body></music></mei>`
   return { mei, cells }
+}
+
+const HAIRPIN_FORM: Record<string, string> = { crescendo: 'cres', diminuendo: 'dim' }
+
+/** Slurs and hairpins (schema version 3) as MEI control events, by the id of the note
+ * they start on: a slur's "start" pairs with the next "stop" of the same part and voice
+ * (innermost first), a wedge with the next hairpin "stop" of the part. Spans whose end is
+ * outside this chunk are not drawn. */
+export function spanElements(input: ChunkInput, staves: Staff[]): Map<string, string[]> {
+  const out = new Map<string, string[]>()
+  const staffOf = (n: Note): number => {
+    const part = staves.filter((s) => s.part.id === n.part)
+    const index = Math.min(Math.max(n.staff, 1), part.length)
+    return part.find((s) => s.staffIndex === index)?.n ?? 1
+  }
+  const push = (start: Note, xml: string): void => {
+    const list = out.get(start.id) ?? []
+    list.push(xml)
+    out.set(start.id, list)
+  }
+  const slurs = new Map<string, Note[]>()
+  const wedges = new Map<string, { form: string; note: Note }>()
+  for (const m of input.measures) {
+    for (const n of sortNotes(input.notesIn(m.id))) {
+      for (const mark of n.hairpins) {
+        const open = wedges.get(n.part)
+        if (mark === 'stop' && open) {
+          push(
+            open.note,
+            `<hairpin xml:id="${open.note.id}.h${n.id}" form="${open.form}" staff="${staffOf(open.note)}" startid="#${open.note.id}" endid="#${n.id}"/>`,
+          )
+          wedges.delete(n.part)
+        }
+      }
+      for (const mark of n.hairpins) {
+        const form = HAIRPIN_FORM[mark]
+        if (form) wedges.set(n.part, { form, note: n })
+      }
+      const key = `${n.part} ${n.voice}`
+      const open = slurs.get(key) ?? []
+      for (const mark of n.slurs) {
+        const start = mark === 'stop' ? open.pop() : undefined
+        if (start)
+          push(
+            start,
+            `<slur xml:id="${start.id}.s${n.id}" staff="${staffOf(start)}" startid="#${start.id}" endid="#${n.id}"/>`,
+          )
+      }
+      for (const mark of n.slurs) if (mark === 'start') open.push(n)
+      slurs.set(key, open)
+    }
+  }
+  return out
 }
 
 function sortNotes(notes: Note[]): Note[] {
@@ -369,6 +426,8 @@ function layersXml(
           spaces(pos, sub(onset, pos))
           pos = onset
         }
+        if (n.clef && CLEF[n.clef])
+          items.push({ xml: `<clef ${CLEF[n.clef]}/>`, onset, length: ZERO, beamable: false })
         let at = onset
         for (const item of noteXml(n, ctx, accidentals, staffN, control)) {
           items.push({ ...item, onset: at })
@@ -388,6 +447,14 @@ interface Item {
   xml: string
   length: Frac
   beamable: boolean
+}
+
+const ORNAMENT: Record<string, string> = {
+  trill: 'trill',
+  mordent: 'mordent form="lower"',
+  'inverted-mordent': 'mordent form="upper"',
+  turn: 'turn form="upper"',
+  'inverted-turn': 'turn form="lower"',
 }
 
 const BEAMABLE = new Set(['8', '16', '32', '64', '128', '256'])
@@ -413,7 +480,18 @@ function noteXml(
     .filter((a) => ARTIC[a])
     .map((a, i) => `<artic xml:id="${n.id}.a${i}" artic="${ARTIC[a]}"/>`)
     .join('')
-  const lyric = n.lyric ? `<verse n="1"><syl>${esc(n.lyric)}</syl></verse>` : ''
+  for (const [i, name] of n.ornaments.entries()) {
+    const ornament = ORNAMENT[name]
+    if (ornament)
+      control.push(`<${ornament} xml:id="${n.id}.o${i}" staff="${staffN}" startid="#${n.id}"/>`)
+  }
+  for (const [i, finger] of n.fingerings.entries())
+    control.push(
+      `<fing xml:id="${n.id}.f${i}" staff="${staffN}" startid="#${n.id}">${esc(finger)}</fing>`,
+    )
+  const lyric = [n.lyric, ...n.verses]
+    .map((text, i) => (text ? `<verse n="${i + 1}"><syl>${esc(text)}</syl></verse>` : ''))
+    .join('')
   const grace = n.grace ? ' grace="unacc"' : ''
   return pieces.map((piece, j) => ({
     xml: pieceXml(piece, j),

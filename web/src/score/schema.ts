@@ -1,4 +1,4 @@
-// The Orpheus score schema (docs/score-schema.md, version 1) for the browser: root
+// The Orpheus score schema (docs/score-schema.md, versions 1-3) for the browser: root
 // declarations, ids, and clean note values. Nothing here writes a field the schema does
 // not define.
 import * as Y from 'yjs'
@@ -8,9 +8,11 @@ import { formatFraction, parseFraction } from './fraction'
  * under every later version). */
 export const SCHEMA_VERSION = 1
 /** The newest version this client can edit: version 2 only adds the `suggestions` root
- * (agents' proposals), which this client declares and leaves alone. A document with a
- * higher `meta.schema_version` opens read-only (docs/score-schema.md, section 5). */
-export const KNOWN_SCHEMA_VERSION = 2
+ * (agents' proposals), which this client declares and leaves alone; version 3 adds note
+ * marks (slurs, hairpins, ornaments, fingerings, verses, clef changes) and per-staff
+ * clefs, which this client reads, draws and keeps when it rewrites a note. A document
+ * with a higher `meta.schema_version` opens read-only (docs/score-schema.md, section 5). */
+export const KNOWN_SCHEMA_VERSION = 3
 const ID_ALPHABET = '0123456789abcdefghijkmnpqrstuvwxyz' // no 'l' or 'o'
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
@@ -135,6 +137,12 @@ export interface RawNote {
   articulations?: unknown
   dynamic?: unknown
   grace?: unknown
+  slurs?: unknown
+  hairpins?: unknown
+  ornaments?: unknown
+  fingerings?: unknown
+  verses?: unknown
+  clef?: unknown
   [other: string]: unknown
 }
 
@@ -153,6 +161,16 @@ export interface Note {
   articulations: string[]
   dynamic: string | null
   grace: boolean
+  /** Version 3: "start" / "stop" marks, paired per voice. */
+  slurs: string[]
+  /** Version 3: "crescendo" / "diminuendo" / "stop" marks, paired per part. */
+  hairpins: string[]
+  ornaments: string[]
+  fingerings: string[]
+  /** Lyrics of verses 2 onwards (null: no syllable in that verse). */
+  verses: (string | null)[]
+  /** A clef change on this note's staff, just before it. */
+  clef: string | null
 }
 
 const PITCH = /^[A-G](#{1,3}|-{1,3})?[0-9]$/
@@ -169,7 +187,16 @@ const NOTE_FIELDS = new Set([
   'articulations',
   'dynamic',
   'grace',
+  'slurs',
+  'hairpins',
+  'ornaments',
+  'fingerings',
+  'verses',
+  'clef',
 ])
+
+const strings = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []
 
 /** Decode a stored note; throws on anything off-schema (the caller skips it). */
 export function readNote(id: string, raw: unknown): Note {
@@ -208,6 +235,15 @@ export function readNote(id: string, raw: unknown): Note {
       : [],
     dynamic: typeof r.dynamic === 'string' ? r.dynamic : null,
     grace: r.grace === true,
+    slurs: strings(r.slurs),
+    hairpins: strings(r.hairpins),
+    ornaments: strings(r.ornaments),
+    fingerings: strings(r.fingerings),
+    verses: Array.isArray(r.verses)
+      ? r.verses.map((v) => (typeof v === 'string' && v !== '' ? v : null))
+      : [],
+    clef:
+      typeof r.clef === 'string' && (CLEFS as readonly string[]).includes(r.clef) ? r.clef : null,
   }
 }
 
@@ -224,6 +260,12 @@ export interface NoteInput {
   articulations?: string[]
   dynamic?: string | null
   grace?: boolean
+  slurs?: string[]
+  hairpins?: string[]
+  ornaments?: string[]
+  fingerings?: string[]
+  verses?: (string | null)[]
+  clef?: string | null
 }
 
 /** The stored value of a note: fractions canonical, defaults and empty fields left out. */
@@ -244,6 +286,14 @@ export function noteValue(note: NoteInput): { [key: string]: Json } {
   if (note.dynamic != null) out.dynamic = note.dynamic
   if ((note.articulations ?? []).length) out.articulations = [...(note.articulations ?? [])]
   if (note.grace === true) out.grace = true
+  for (const name of ['slurs', 'hairpins', 'ornaments', 'fingerings'] as const) {
+    const marks = note[name] ?? []
+    if (marks.length) out[name] = [...marks]
+  }
+  const verses = [...(note.verses ?? [])]
+  while (verses.length && !verses[verses.length - 1]) verses.pop()
+  if (verses.length) out.verses = verses.map((v) => v || null)
+  if (note.clef != null) out.clef = note.clef
   return out
 }
 
@@ -265,6 +315,8 @@ export interface Part {
   program?: number
   clef?: string
   staves: number
+  /** Version 3: the opening clef of each staff, top down. */
+  clefs?: string[]
 }
 
 export interface Measure {
@@ -292,6 +344,10 @@ export function readPart(raw: unknown): Part | null {
       : {}),
     staves:
       typeof r.staves === 'number' && r.staves >= 1 && r.staves <= 4 ? Math.round(r.staves) : 1,
+    ...(Array.isArray(r.clefs) &&
+    r.clefs.every((c) => typeof c === 'string' && (CLEFS as readonly string[]).includes(c))
+      ? { clefs: r.clefs as string[] }
+      : {}),
   }
 }
 
