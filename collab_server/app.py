@@ -16,10 +16,20 @@ from starlette.middleware.cors import CORSMiddleware
 
 from agents.tasks import MemoryTaskBoard
 from collab_server.analysis.runtime import start_analysis
-from collab_server.api import accounts, analysis, scores, sharing, system, versions, webapp
+from collab_server.api import (
+    accounts,
+    analysis,
+    comments,
+    scores,
+    sharing,
+    system,
+    versions,
+    webapp,
+)
 from collab_server.api import agents as agent_api
 from collab_server.api import search as search_api
 from collab_server.api import semantic as semantic_api
+from collab_server.api import webhooks as webhook_api
 from collab_server.cache import ScoreMetadataCache, open_cache
 from collab_server.errors import EXCEPTION_HANDLERS
 from collab_server.fanout.factory import open_fanout
@@ -34,6 +44,7 @@ from collab_server.participants.worker import DramatiqRunner
 from collab_server.redis_client import open_redis
 from collab_server.search.hooks import SearchHooks
 from collab_server.search.service import SearchService
+from collab_server.security.authenticator import Identity
 from collab_server.security.gate import GateMiddleware, websocket_authenticator
 from collab_server.security.limits import FrameGuard
 from collab_server.security.routes import WebSocketRoute
@@ -47,8 +58,10 @@ from collab_server.sync.hooks import HookChain
 from collab_server.sync.rooms import RoomManager
 from collab_server.sync.store_hooks import StoreHooks
 from collab_server.sync.websocket import ScoreWebSocket
+from collab_server.webhooks.wiring import start_webhooks
 from persistence.backend import Backend, open_backend
 from persistence.documents.store import DocumentStore
+from persistence.errors import NotFound
 
 log = logging.getLogger("orpheus.app")
 
@@ -101,12 +114,23 @@ def create_app(
         quiet = settings.semantic_quiet_seconds
         semantic_hooks = SearchHooks(semantic.index_document, quiet=quiet, max_delay=quiet * 5)
         semantic.follow_analysis(analysis_runtime.events.listen)
+
+        async def may_read(score_id: str, user_id: str) -> bool:  # who an @mention reaches
+            try:
+                await opened.accounts.get_user(user_id)
+            except NotFound:
+                return False
+            access = app.state.gate.access
+            return access is None or await access.role(score_id, Identity(user_id)) is not None
+
+        webhooks = await start_webhooks(settings, opened, may_read=may_read)
         rooms = RoomManager(
             HookChain(
                 store_hooks if fanout_hooks is None else HookChain(fanout_hooks, store_hooks),
                 analysis_runtime.hooks,
                 agent_hooks,
                 title_hooks,
+                webhooks.hooks,  # score.changed, comment.added, @mentions
                 search_hooks,
                 semantic_hooks,
             ),
@@ -148,6 +172,11 @@ def create_app(
             relay=None if redis is None else RedisUndoRelay(redis),
         )
         agent_hooks.bind(app.state.agents)
+        app.state.agents.on_finish = webhooks.chain_agent_finish(app.state.agents.on_finish)
+        webhooks.follow_analysis(analysis_runtime.events)
+        app.state.participants = ParticipantHub(rooms, app.state.gate.access)  # REST comments
+        app.state.webhooks = webhooks
+        webhooks.start()
         app.state.scores = ScoreService(
             store,
             documents,
@@ -191,6 +220,7 @@ def create_app(
             purge.cancel()
             await app.state.agents.close()
             await rooms.close()
+            await webhooks.close()
             await search_hooks.close()
             await semantic_hooks.close()
             await close_gate(app.state.gate)
@@ -227,6 +257,8 @@ def create_app(
             *analysis.routes,
             *sharing.routes,
             *agent_api.routes,
+            *comments.routes,
+            *webhook_api.routes,
             *search_api.routes,
             *semantic_api.routes,
             WebSocketRoute(

@@ -96,6 +96,13 @@ class Settings:
     agent_tasks_per_minute: int = 10  # tasks one user may start per minute (0: no limit)
     agent_max_tokens: int = 20_000  # model tokens per task
     agent_max_seconds: float = 120.0  # wall time per task
+    # Webhooks (docs/webhooks.md)
+    webhook_allow_private: bool = False  # True: loopback and private addresses too (tests)
+    webhook_debounce_seconds: float = 5.0  # score.changed at most this often per score
+    webhook_max_attempts: int = 8  # then a delivery is failed
+    webhook_backoff_seconds: float = 2.0  # first retry; doubles each attempt
+    webhook_backoff_cap_seconds: float = 600.0
+    webhook_timeout_seconds: float = 10.0  # one HTTP request
     # Semantic search (docs/search.md)
     semantic_search: bool = True  # False: the model never loads; /api/search/semantic: 503
     semantic_quiet_seconds: float = 2.0  # re-embed a score's texts this long after an edit
