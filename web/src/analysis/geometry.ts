@@ -39,7 +39,14 @@ export function staffBox(
   origin: DOMRect,
 ): Box | null {
   const el = byId(root, `${measure}.s${n}`)
-  return el ? relative(el.getBoundingClientRect(), origin) : null
+  if (!el) return null
+  // The staff lines (the group's own paths), not the notes on ledger lines around them.
+  const lines = [...el.querySelectorAll(':scope > path')].map((p) => p.getBoundingClientRect())
+  if (lines.length === 0) return relative(el.getBoundingClientRect(), origin)
+  const top = Math.min(...lines.map((r) => r.top))
+  const bottom = Math.max(...lines.map((r) => r.bottom))
+  const whole = el.getBoundingClientRect()
+  return relative(new DOMRect(whole.left, top, whole.width, bottom - top), origin)
 }
 
 /** Ids of the measures drawn under `root` (on screen or near it). */

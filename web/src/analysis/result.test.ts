@@ -13,57 +13,65 @@ const EVENT = {
   score_id: 's',
   version: 'e1.4',
   result: {
-    key: env('key', {
-      measures: [
-        { measure: 'm1', number: 1, key: 'C major', label: 'C major' },
-        { measure: 'm2', number: 2, key: 'C major', label: 'C major' },
-        { measure: 'm3', number: 3, key: 'G major', label: 'G major' },
-      ],
-      modulations: [
-        { measure: 'm3', number: 3, from: 'C major', to: 'G major', label: 'to G major' },
-      ],
-    }),
-    harmony: env('harmony', {
-      slices: [
-        { measure: 'm1', onset: '0', figure: 'I', key: 'C major', attack: true },
-        { measure: 'm1', onset: '1', figure: 'I', key: 'C major', attack: true },
-        { measure: 'm1', onset: '2', figure: 'V', key: 'C major', attack: false },
-        { measure: 'm2', onset: '0', figure: null, key: 'C major', attack: true },
-        { measure: 'm2', onset: '3/2', figure: 'V7', key: 'C major', attack: true },
-      ],
-      cadences: [
-        {
-          type: 'authentic',
-          measure: 'm3',
-          onset: '0',
-          figures: ['V7', 'I'],
-          label: 'perfect authentic cadence',
-        },
-      ],
-    }),
-    voice_leading: env('voice_leading', {
-      issues: [
-        {
-          type: 'parallel_fifths',
-          label: 'parallel fifths',
-          measure: 'm2',
-          onset: '0',
-          notes: ['a', 'b', 'c', 'd'],
-        },
-      ],
-    }),
-    melody: env('melody', {
-      parts: [
-        { part: 'p1', name: 'Soprano', contour: 'UUDR', ambitus: { lowest: 'C4', highest: 'G4' } },
-      ],
-    }),
-    rhythm: env('rhythm', {
-      parts: ['p1'],
-      measures: [
-        { measure: 'm1', density: [1] },
-        { measure: 'gone', density: [2] },
-      ],
-    }),
+    version: 'e1.4',
+    analyses: {
+      key: env('key', {
+        measures: [
+          { measure: 'm1', number: 1, key: 'C major', label: 'C major' },
+          { measure: 'm2', number: 2, key: 'C major', label: 'C major' },
+          { measure: 'm3', number: 3, key: 'G major', label: 'G major' },
+        ],
+        modulations: [
+          { measure: 'm3', number: 3, from: 'C major', to: 'G major', label: 'to G major' },
+        ],
+      }),
+      harmony: env('harmony', {
+        slices: [
+          { measure: 'm1', onset: '0', figure: 'I', key: 'C major', attack: true },
+          { measure: 'm1', onset: '1', figure: 'I', key: 'C major', attack: true },
+          { measure: 'm1', onset: '2', figure: 'V', key: 'C major', attack: false },
+          { measure: 'm2', onset: '0', figure: null, key: 'C major', attack: true },
+          { measure: 'm2', onset: '3/2', figure: 'V7', key: 'C major', attack: true },
+        ],
+        cadences: [
+          {
+            type: 'authentic',
+            measure: 'm3',
+            onset: '0',
+            figures: ['V7', 'I'],
+            label: 'perfect authentic cadence',
+          },
+        ],
+      }),
+      voice_leading: env('voice_leading', {
+        issues: [
+          {
+            type: 'parallel_fifths',
+            label: 'parallel fifths',
+            measure: 'm2',
+            onset: '0',
+            notes: ['a', 'b', 'c', 'd'],
+          },
+        ],
+      }),
+      melody: env('melody', {
+        parts: [
+          {
+            part: 'p1',
+            name: 'Soprano',
+            contour: 'UUDR',
+            ambitus: { lowest: 'C4', highest: 'G4' },
+          },
+        ],
+      }),
+      rhythm: env('rhythm', {
+        parts: ['p1'],
+        measures: [
+          { measure: 'm1', density: [1] },
+          { measure: 'gone', density: [2] },
+        ],
+      }),
+    },
   },
 }
 

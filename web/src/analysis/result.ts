@@ -79,7 +79,9 @@ function inner(all: Obj, name: string): Obj {
 /** Read one `analysis` event's data (the JSON of `GET /api/scores/{id}/analysis`). */
 export function readAnalysis(data: unknown, measureOrder: string[]): AnalysisView {
   const body = obj(data)
-  const all = obj(body.result)
+  // `result` holds `{version, analyses: {name: envelope}}` (older results: the envelopes).
+  const result = obj(body.result)
+  const all = result.analyses ? obj(result.analyses) : result
   const index = new Map(measureOrder.map((id, i) => [id, i]))
 
   const key = inner(all, 'key')

@@ -1,11 +1,12 @@
 // Playback through Tone.js: one polyphonic synth per part (Tone's own oscillators, no
 // samples: nothing is fetched at run time), notes scheduled on the transport in score
 // seconds, mute and solo read at each note (so they act while playing), an optional loop.
-// Tone is loaded on the first Play (a user gesture, which also unlocks audio).
+// Audio starts on the first Play (a user gesture, which browsers require).
+import * as ToneLib from 'tone'
 import type { NoteEvent } from './schedule'
 import { audible } from './schedule'
 
-type ToneModule = typeof import('tone')
+type ToneModule = typeof ToneLib
 type Synth = InstanceType<ToneModule['PolySynth']>
 
 const WAVES = ['triangle', 'sine', 'square8', 'sawtooth8'] as const
@@ -18,7 +19,7 @@ export class Player {
 
   /** Play `events` from `from` to `to` (seconds), looping that stretch if asked. */
   async play(events: NoteEvent[], from: number, to: number, loop: boolean): Promise<void> {
-    const Tone = (this.tone ??= await import('tone'))
+    const Tone = (this.tone ??= ToneLib)
     await Tone.start()
     const transport = Tone.getTransport()
     this.stop()
