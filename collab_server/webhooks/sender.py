@@ -25,7 +25,7 @@ import httpx
 from collab_server.webhooks.signing import HEADER, sign
 from collab_server.webhooks.urls import RefusedUrl, check_url
 from persistence.errors import NotFound
-from persistence.webhooks.base import Delivery, WebhookStore
+from persistence.webhooks.base import Delivery, Subscription, WebhookStore
 
 log = logging.getLogger("orpheus.webhooks")
 
@@ -100,7 +100,22 @@ class WebhookSender:
         claimed = await self.store.claim(
             now=self._clock(), lease=self.config.lease, limit=self.config.batch
         )
-        await asyncio.gather(*(self._attempt(delivery) for delivery in claimed))
+        subscriptions: dict[str, Subscription | None] = {}
+        for delivery in claimed:  # each subscription read once per batch
+            if delivery.subscription_id not in subscriptions:
+                try:
+                    subscriptions[delivery.subscription_id] = await self.store.get_subscription(
+                        delivery.subscription_id
+                    )
+                except NotFound:  # deleted meanwhile: its deliveries went with it
+                    subscriptions[delivery.subscription_id] = None
+        await asyncio.gather(
+            *(
+                self._attempt(delivery, found)
+                for delivery in claimed
+                if (found := subscriptions[delivery.subscription_id]) is not None
+            )
+        )
         return len(claimed)
 
     def retry_delay(self, attempts: int) -> float:
@@ -120,11 +135,7 @@ class WebhookSender:
                 await asyncio.wait_for(self._wake.wait(), self.config.poll)
             self._wake.clear()
 
-    async def _attempt(self, delivery: Delivery) -> None:
-        try:
-            subscription = await self.store.get_subscription(delivery.subscription_id)
-        except NotFound:
-            return  # deleted meanwhile: its deliveries went with it
+    async def _attempt(self, delivery: Delivery, subscription: Subscription) -> None:
         status: int | None = None
         error: str | None = None
         try:
