@@ -296,3 +296,33 @@ async def test_refused_webhook_urls(tmp_path: Path) -> None:
         )
         assert bad_event.status_code == 422
         assert (await live.http.get("/api/webhooks")).status_code == 401
+
+
+async def test_authentication_off_and_the_openapi_description(tmp_path: Path) -> None:
+    async with live_server(settings_for(tmp_path, auth_enabled=False, **FAST)) as live:
+        created = await live.http.post("/api/scores", json={"title": "open"})
+        score = created.json()["id"]
+        measure, _, _ = await _layout(live, score)
+        async with receiver() as got:
+            hook = await live.http.post(
+                "/api/webhooks",
+                json={"url": got.url(), "score_id": score, "events": ["comment.added"]},
+            )
+            assert hook.status_code == 201, hook.text
+            made = await live.http.post(
+                f"/api/scores/{score}/comments", json={"text": "hi", "measure": measure}
+            )
+            assert made.status_code == 201 and made.json()["author"] == "anonymous"
+            [sent] = await got.wait_for(1, event="comment.added")
+            assert sent.json["data"]["comment"]["text"] == "hi"
+        paths = (await live.http.get("/openapi.json")).json()["paths"]
+        for path in (
+            "/api/scores/{score_id}/comments",
+            "/api/scores/{score_id}/comments/{comment_id}",
+            "/api/scores/{score_id}/comments/{comment_id}/replies",
+            "/api/webhooks",
+            "/api/webhooks/{webhook_id}/deliveries",
+            "/api/me/notifications",
+        ):
+            assert path in paths, path
+        assert set(paths["/api/scores/{score_id}/comments/{comment_id}"]) == {"patch", "delete"}
