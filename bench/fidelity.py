@@ -6,7 +6,8 @@ the format promises to keep (see ``docs/formats.md``):
 
 - ``json``: every note whole, by id (and parts, measures, metadata, comments, chat);
 - ``musicxml``, ``mxl``: (part index, measure index, voice, onset, duration, pitches,
-  ties, grace, lyric, articulations, dynamic). Notes whose onset or duration is not a
+  ties, grace, lyric, articulations, dynamic; since schema 3 staff, slurs, hairpins,
+  ornaments, fingerings, verses and clef changes). Notes whose onset or duration is not a
   multiple of 1/10080 quarter (music21 writes 10080 divisions per quarter) cannot be
   written exactly and are counted as ``unrepresentable``, outside the claim;
 - ``midi``: sounding notes (part index, MIDI pitch, start from the first note, length),
@@ -172,6 +173,13 @@ def notation_rows(data: ScoreData) -> tuple[Counter[Hashable], int]:
                 n.lyric,
                 n.articulations,
                 n.dynamic,
+                n.staff,
+                tuple(sorted(n.slurs)),
+                tuple(sorted(n.hairpins)),
+                n.ornaments,
+                n.fingerings,
+                n.verses,
+                n.clef,
             )
         ] += 1
     return rows, unrepresentable

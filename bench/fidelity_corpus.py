@@ -63,6 +63,13 @@ NOTE_FEATURES = (
     "articulations",
     "dynamic",
     "voices 2+",
+    "staff 2+",
+    "slurs",
+    "hairpins",
+    "ornaments",
+    "fingerings",
+    "verses 2+",
+    "clef changes",
 )
 MEASURE_FEATURES = ("time", "key", "tempo", "barline", "repeat", "pickup")
 
@@ -178,7 +185,8 @@ def _features(score: Any, notation_rows: Any) -> dict[str, tuple[int, int]]:
 
 
 def _row_features(row: tuple[Hashable, ...], multi: set[tuple[int, int]]) -> Iterator[str]:
-    part, measure, _, _, _, pitches, ties, grace, lyric, articulations, dynamic = row
+    part, measure, _, _, _, pitches, ties, grace, lyric, articulations, dynamic, *marks = row
+    staff, slurs, hairpins, ornaments, fingerings, verses, clef = marks
     yield "notes"
     if isinstance(pitches, tuple) and len(pitches) > 1:
         yield "chords"
@@ -196,6 +204,18 @@ def _row_features(row: tuple[Hashable, ...], multi: set[tuple[int, int]]) -> Ite
         yield "dynamic"
     if (part, measure) in multi:
         yield "voices 2+"
+    if isinstance(staff, int) and staff > 1:
+        yield "staff 2+"
+    for name, value in (
+        ("slurs", slurs),
+        ("hairpins", hairpins),
+        ("ornaments", ornaments),
+        ("fingerings", fingerings),
+        ("verses 2+", verses),
+        ("clef changes", clef),
+    ):
+        if value:
+            yield name
 
 
 def _measure_field(measure: Any, index: int) -> Any:

@@ -100,12 +100,12 @@ class NoteConverter:
     ) -> list[Note]:
         """The notes of one music21 measure of one part, onsets moved back by ``shift``
         (a pickup's leading space), with its dynamics attached to them; on ``staff``
-        (the staff's voices 1-4 numbered from 4 * (staff - 1) + 1, as MusicXML writers
-        number them), with its clef changes on the notes that follow them (clef class
+        (see :func:`_staff_voices`), with its clef changes on the notes that follow them (clef class
         names mapped by ``clef_names``)."""
         notes = self._cell(m21_measure, measure_id, part_id, shift)
         if staff > 1:
-            notes = [replace(n, staff=staff, voice=_staff_voice(n.voice, staff)) for n in notes]
+            numbers = _staff_voices(sorted({n.voice for n in notes}), staff)
+            notes = [replace(n, staff=staff, voice=numbers[n.voice]) for n in notes]
         if clef_names is not None:
             notes = self._clef_changes(m21_measure, notes, (part_id, staff), clef_names, shift)
         return notes
@@ -424,9 +424,11 @@ class NoteConverter:
         notes[index] = replace(target, dynamic=value)
 
 
-def _staff_voice(voice: int, staff: int) -> int:
-    """Voices 1-4 of staff 2 are 5-8, and so on (MusicXML's usual numbering)."""
-    return voice + 4 * (staff - 1) if voice <= 4 else voice
+def _staff_voices(voices: list[int], staff: int) -> dict[int, int]:
+    """Voices of a cell on staff 2 and below, numbered in order from 4 * (staff - 1) + 1
+    (staff 2: 5, 6, ...), as MusicXML writers number them: music21's writer renumbers the
+    voices of a lower staff, so their order is what survives a round trip."""
+    return {v: min(16, 4 * (staff - 1) + i + 1) for i, v in enumerate(voices)}
 
 
 def _voice_number(voice_id: Any, index: int) -> int:

@@ -32,8 +32,12 @@ def make_notation(m21_score: stream.Score) -> list[str]:
     each chord's id to its first note. Lengths no notation can write ("inexpressible")
     are rounded first; the approximations made are returned."""
     warnings: list[str] = []
+    staves: dict[str, list[stream.Part]] = {}
+    for part in m21_score.parts:  # the PartStaffs of one part: "<part id>-staff<n>"
+        staves.setdefault(str(part.id).split("-staff")[0], []).append(part)
+    for group in staves.values():
+        warnings.extend(link_spans(group))
     for part in m21_score.parts:
-        warnings.extend(link_spans(part))
         rounded, dropped = _round_inexpressible(part)
         if rounded:
             warnings.append(
@@ -57,13 +61,16 @@ def make_notation(m21_score: stream.Score) -> list[str]:
     return warnings
 
 
-def link_spans(part: stream.Part) -> list[str]:
+def link_spans(staves: list[stream.Part]) -> list[str]:
     """Turn the notes' slur and hairpin marks (schema version 3) into music21 spanners:
     a ``"start"`` slur pairs with the next ``"stop"`` of the same voice (nested slurs
-    pair innermost first), a crescendo or diminuendo with the next hairpin ``"stop"`` of
-    the part. Marks left unpaired are reported, never an error."""
+    pair innermost first), or of another voice of the part when its own has none open (a
+    slur across staves); a crescendo or diminuendo with the next hairpin ``"stop"`` of
+    the part. ``staves`` are the music21 parts of one part (its PartStaffs); the spanners
+    go in the first. Marks left unpaired are reported, never an error."""
     marked: list[tuple[Any, Any, Any]] = []
-    for measure in part.getElementsByClass(stream.Measure):
+    measures = [m for staff in staves for m in staff.getElementsByClass(stream.Measure)]
+    for measure in measures:
         start = measure.offset
         for item in measure.recurse().notes:
             if item.hasEditorialInformation and SPAN_MARKS in item.editorial:
@@ -71,7 +78,7 @@ def link_spans(part: stream.Part) -> list[str]:
     if not marked:
         return []
     marked.sort(key=lambda entry: entry[0])
-    slurs: dict[int, list[Any]] = {}
+    slurs: list[tuple[int, Any]] = []  # open slurs of the part: (voice, first note)
     hairpin: tuple[str, Any] | None = None
     spans: list[spanner.Spanner] = []
     unpaired = 0
@@ -89,17 +96,19 @@ def link_spans(part: stream.Part) -> list[str]:
             if mark != "stop":
                 unpaired += hairpin is not None
                 hairpin = (mark, item)
-        open_slurs = slurs.setdefault(voice, [])
         for mark in slur_marks:
-            if mark == "stop" and open_slurs:
-                spans.append(spanner.Slur(open_slurs.pop(), item))
-            elif mark == "stop":
+            if mark != "stop":
+                continue
+            if not slurs:
                 unpaired += 1
-        open_slurs.extend(item for mark in slur_marks if mark == "start")
-    unpaired += (hairpin is not None) + sum(len(v) for v in slurs.values())
+                continue
+            mine = [i for i, (v, _) in enumerate(slurs) if v == voice]
+            spans.append(spanner.Slur(slurs.pop(mine[-1] if mine else -1)[1], item))
+        slurs.extend((voice, item) for mark in slur_marks if mark == "start")
+    unpaired += (hairpin is not None) + len(slurs)
     for span in spans:
-        part.coreInsert(0, span)
-    part.coreElementsChanged()
+        staves[0].coreInsert(0, span)
+    staves[0].coreElementsChanged()
     return [f"{unpaired} slur or hairpin marks without a partner were left out"] if unpaired else []
 
 

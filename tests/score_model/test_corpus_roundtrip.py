@@ -17,6 +17,11 @@ PIECES = pieces(chorales=20)
 # notes whose length no MusicXML note type can write: three rests shorter than a 256th in
 # the corpus file of the quartet (music21 writes 10080 divisions per quarter)
 UNREPRESENTABLE = {"beethoven/opus59no2/movement1": 3}
+# notes whose schema-3 marks music21's MusicXML reader loses on the way back: slurs from
+# the lower staff of the piano to the upper one within a bar (the file writes staff 1
+# first, so the slur's stop comes before its start and music21 drops it), and one clef
+# change (docs/formats.md)
+KNOWN_MARK_LOSSES = {"schumann_clara/opus17/movement3.xml": 20}
 
 
 def test_the_set_is_large_and_varied() -> None:
@@ -34,7 +39,8 @@ def test_round_trip(piece: Piece) -> None:
     assert len(original.notes) > 50
     for fmt in ("json", "musicxml", "mxl"):
         result = round_trip(original, fmt, piece.name)
-        assert (result.matching, result.added) == (result.compared, 0), (fmt, result)
+        lost = KNOWN_MARK_LOSSES.get(piece.name, 0) if fmt != "json" else 0
+        assert (result.matching, result.added) == (result.compared - lost, lost), (fmt, result)
         assert result.measures_matching == result.measures, (fmt, result)
         if fmt != "json":
             assert result.unrepresentable == UNREPRESENTABLE.get(piece.name, 0), (fmt, result)
