@@ -50,13 +50,13 @@ class WebhookRoomHooks(RoomHooks):
             self._timers[score_id] = asyncio.get_running_loop().create_task(
                 self._changed_later(score_id), name=f"webhooks-changed-{score_id}"
             )
-        for comment_id in sorted(added):
+        for comment_id in sorted(added):  # in the background: the room does not wait
             value: Any = room.score.comments.get(comment_id)
             if isinstance(value, dict):
-                try:
-                    await self.events.comment_added(score_id, comment_id, dict(value))
-                except Exception:
-                    log.exception("could not report comment %s of %s", comment_id, score_id)
+                self.events.soon(
+                    self.events.comment_added(score_id, comment_id, dict(value)),
+                    f"comment.added {comment_id} of {score_id}",
+                )
 
     async def on_unload(self, room: Room) -> None:
         self._comments.pop(room.score_id, None)  # a pending score.changed still goes out

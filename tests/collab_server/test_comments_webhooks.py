@@ -25,7 +25,7 @@ FAST = {
     "webhook_allow_private": True,
     "webhook_backoff_seconds": 0.05,
     "webhook_max_attempts": 3,
-    "webhook_debounce_seconds": 0.3,
+    "webhook_debounce_seconds": 0.5,
 }
 
 
@@ -192,7 +192,7 @@ async def test_webhooks_are_signed_debounced_logged_and_mentions_notify(live: Li
                 ScoreEditor(room.score, Origin.server("test")).set_metadata(composer="x" * 3)
                 await asyncio.sleep(0.01)
         await ann_hook.wait_for(2, event="score.changed")
-        await asyncio.sleep(0.6)
+        await asyncio.sleep(0.8)
         changed = [r for r in ann_hook.got if r.json["event"] == "score.changed"]
         assert len(changed) == 2, [r.json for r in changed]
 
