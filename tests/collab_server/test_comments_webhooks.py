@@ -326,3 +326,31 @@ async def test_authentication_off_and_the_openapi_description(tmp_path: Path) ->
         ):
             assert path in paths, path
         assert set(paths["/api/scores/{score_id}/comments/{comment_id}"]) == {"patch", "delete"}
+
+
+async def test_analysis_ready_and_agent_task_finished_reach_per_user_webhooks(
+    tmp_path: Path,
+) -> None:
+    async with live_server(settings_for(tmp_path, **FAST)) as live, receiver() as got:
+        ann = await live.user("ann")
+        score = await live.score(ann)
+        hook = await live.http.post(  # per user: the events of every score ann owns
+            "/api/webhooks",
+            json={"url": got.url(), "events": ["analysis.ready", "agent_task.finished"]},
+            headers=bearer(ann),
+        )
+        assert hook.status_code == 201
+        await _layout(live, score)  # an edit: analysed in-process
+        [ready] = await got.wait_for(1, event="analysis.ready", timeout=30)
+        assert ready.json["data"]["score_id"] == score
+        assert ready.json["data"]["version"].startswith("e")
+        task = await live.http.post(
+            f"/api/scores/{score}/agents/tasks",
+            json={"agent": "mia", "instruction": "analyse the form"},
+            headers=bearer(ann),
+        )
+        assert task.status_code == 202, task.text
+        [finished] = await got.wait_for(1, event="agent_task.finished", timeout=30)
+        data = finished.json["data"]
+        assert data["task_id"] == task.json()["id"] and data["agent"] == "mia"
+        assert data["status"] in ("done", "failed") and data["requested_by"] == "ann"
