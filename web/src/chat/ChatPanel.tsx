@@ -32,8 +32,10 @@ export function ChatPanel({
   const [caret, setCaret] = useState(0)
   const [pick, setPick] = useState(0)
   const input = useRef<HTMLTextAreaElement>(null)
-  const end = useRef<HTMLDivElement>(null)
-  useEffect(() => end.current?.scrollIntoView?.({ block: 'end' }), [messages.length])
+  const end = useRef<HTMLLIElement>(null)
+  useEffect(() => {
+    end.current?.scrollIntoView?.({ block: 'end' })
+  }, [messages.length])
 
   const mention = mentionAt(text, caret)
   const options = mention ? completions(personas, mention.query) : []
@@ -113,7 +115,7 @@ export function ChatPanel({
             <p className="whitespace-pre-wrap text-slate-800">{m.text}</p>
           </li>
         ))}
-        <div ref={end} />
+        <li ref={end} aria-hidden />
       </ol>
       {canPost ? (
         <div className="relative border-t border-slate-200 p-2">

@@ -51,7 +51,16 @@ export function CommentMarkers({
             onOpen(m.measure)
           }}
         >
-          💬 {m.n}
+          <svg viewBox="0 0 16 16" className="mr-0.5 inline h-3 w-3 align-[-1px]" aria-hidden>
+            <path
+              d="M2 2h12v9H7l-3 3v-3H2z"
+              fill="none"
+              stroke="currentColor"
+              strokeWidth="1.6"
+              strokeLinejoin="round"
+            />
+          </svg>
+          {m.n}
         </button>
       ))}
     </>

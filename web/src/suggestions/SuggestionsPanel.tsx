@@ -32,7 +32,11 @@ export function SuggestionsPanel({
   }, [focus])
 
   if (reviews.length === 0)
-    return <p className="p-3 text-sm text-slate-600">No suggestions waiting for review.</p>
+    return (
+      <p className="p-3 text-sm text-slate-600" data-testid="suggestions">
+        No suggestions waiting for review.
+      </p>
+    )
 
   const onKey = (e: React.KeyboardEvent, ids: string[], all: string[]) => {
     const k = e.key.toLowerCase()
@@ -76,10 +80,19 @@ export function SuggestionsPanel({
               <span className="text-xs text-slate-500">{all.length} cell(s)</span>
               {!readOnly && (
                 <span className="ml-auto flex gap-1">
-                  <Button onClick={() => onAccept(all)} aria-label="Accept all">
+                  <Button
+                    className="whitespace-nowrap"
+                    onClick={() => onAccept(all)}
+                    aria-label="Accept all"
+                  >
                     Accept all
                   </Button>
-                  <Button variant="ghost" onClick={() => onReject(all)} aria-label="Reject all">
+                  <Button
+                    variant="ghost"
+                    className="whitespace-nowrap"
+                    onClick={() => onReject(all)}
+                    aria-label="Reject all"
+                  >
                     Reject all
                   </Button>
                 </span>
