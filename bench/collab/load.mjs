@@ -10,7 +10,8 @@
 //           `@hocuspocus/provider` 4.7 from bench/collab/peers/node_modules, for Hocuspocus,
 //           which speaks its own protocol; it shares the tests' yjs, so one yjs instance runs)
 //   latency: room, edits, warmup           one writer, one reader, sequential edits
-//   fanout:  room, listeners, updates      one writer as fast as the provider sends
+//   fanout:  room, listeners, updates      one writer as fast as the provider sends, or at
+//            [rate] edits/s when given; delivery latency p50/p99 from edit to observer
 //   fill:    room, notes                   put `notes` notes in a room, then stay connected
 //   join:    room, clients, notes          `clients` connect at once; time until all synced
 //   idle:    rooms, perRoom                connect, report, hold until stdin closes
@@ -143,9 +144,13 @@ async function fanout () {
   const clientCpu = () => { const u = process.cpuUsage(cpu0); return +((u.user + u.system) / 1e6).toFixed(3) }
   const started = now()
   for (let i = 0; i < opts.updates; i++) {
+    if (opts.rate) { // paced: edit i is due at i / rate s, so delivery latency is not queueing
+      const wait = started + i * 1000 / opts.rate - now()
+      if (wait > 0) await sleep(wait)
+    }
     const at = now()
     sentAt.set(S.addNote(writer.doc, note(ids, i, 'writer')), at)
-    if (i % 50 === 49) await sleep(0) // let the socket drain and replies arrive
+    if (!opts.rate && i % 50 === 49) await sleep(0) // let the socket drain and replies arrive
   }
   const sent = now()
   try {

@@ -70,6 +70,8 @@ class Plan:
     fanout_small: int
     fanout_large: int
     large_timeout: float
+    paced_rate: float  # edits/s of the paced fan-out to fanout_large listeners
+    paced_updates: int
     join_clients: int
     join_notes: int
     join_repeats: int
@@ -85,6 +87,8 @@ FULL = Plan(
     fanout_small=20,
     fanout_large=100,
     large_timeout=60,
+    paced_rate=200,
+    paced_updates=1000,
     join_clients=100,
     join_notes=5000,
     join_repeats=3,
@@ -99,6 +103,8 @@ QUICK = Plan(
     fanout_small=20,
     fanout_large=100,
     large_timeout=20,
+    paced_rate=200,
+    paced_updates=400,
     join_clients=50,
     join_notes=2000,
     join_repeats=1,
@@ -343,8 +349,15 @@ async def scenario_latency(kind: str, plan: Plan, workdir: Path) -> dict[str, An
 
 
 async def scenario_fanout(
-    kind: str, plan: Plan, workdir: Path, listeners: int, repeats: int, timeout: float
+    kind: str,
+    plan: Plan,
+    workdir: Path,
+    listeners: int,
+    repeats: int,
+    timeout: float,
+    rate: float | None = None,
 ) -> dict[str, Any]:
+    updates = plan.paced_updates if rate else plan.fanout_updates
     runs = []
     with server(kind, workdir) as srv:
         for _ in range(repeats):
@@ -354,7 +367,8 @@ async def scenario_fanout(
                 **srv.client,
                 "room": room,
                 "listeners": listeners,
-                "updates": plan.fanout_updates,
+                "updates": updates,
+                "rate": rate,
                 "timeout": 90,
                 "runTimeout": timeout,
             }
@@ -367,7 +381,7 @@ async def scenario_fanout(
                     result = {"completed": False, "listeners_done": None, "seconds": timeout}
                 cpu = srv.cpu() - cpu0
                 peak = srv.rss()
-            deliveries = plan.fanout_updates * listeners
+            deliveries = updates * listeners
             result.update(
                 server_cpu_s=round(cpu, 3),
                 rss_mb=round(peak / 2**20, 1),
@@ -542,17 +556,23 @@ async def run(
         print(flush=True)
 
     if "fanout" in only:
-        for listeners, repeats, timeout, servers in (
-            (plan.fanout_small, plan.fanout_repeats, 60.0, with_memory),
-            (plan.fanout_large, 1, plan.large_timeout, kinds),
+        for listeners, repeats, timeout, servers, rate in (
+            (plan.fanout_small, plan.fanout_repeats, 60.0, with_memory, None),
+            (plan.fanout_large, 1, plan.large_timeout, kinds, None),
+            (plan.fanout_large, 1, plan.large_timeout, kinds, plan.paced_rate),
         ):
             results = {
-                k: await scenario_fanout(k, plan, workdir, listeners, repeats, timeout)
+                k: await scenario_fanout(k, plan, workdir, listeners, repeats, timeout, rate)
                 for k in servers
             }
-            raw[f"fanout_{listeners}"] = results
+            raw[f"fanout_{listeners}" + (f"_paced_{rate:g}" if rate else "")] = results
+            edits = (
+                f"{plan.paced_updates} edits at {rate:g}/s"
+                if rate
+                else (f"{plan.fanout_updates} edits at once")
+            )
             print(
-                f"## 2. Fan-out: 1 writer, {listeners} listeners, {plan.fanout_updates} edits, "
+                f"## 2. Fan-out: 1 writer, {listeners} listeners, {edits}, "
                 f"presence {'on' if Load.presence else 'off'}; "
                 f"median of {len(next(iter(results.values()))['runs'])} run(s); "
                 f"timeout {timeout:.0f} s"
