@@ -6,6 +6,11 @@ When the queue is over its bounds the client is too slow; it is closed with
 its queue is dropped, so a client that stops reading costs bounded memory. Transport
 errors (a dropped TCP connection mid-send) end the writer quietly; they never reach the
 room.
+
+With a ``direct`` send (:mod:`collab_server.sync.direct_send`), a frame is written at
+once when nothing is queued and the socket can take it; the writer task is then started
+only when a frame must wait (back-pressure) or for the close, so an idle connection
+holds no task.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Protocol
 
 from collab_server.errors import OrpheusError, SlowClient
 from collab_server.settings import SEND_QUEUE_BYTES, SEND_QUEUE_FRAMES
+from collab_server.sync.direct_send import DirectSend
 from collab_server.sync.room_metrics import RoomMetrics
 from score_model.origin import Origin
 
@@ -50,6 +56,7 @@ class Connection:
         close_timeout: float = 2.0,
         metrics: RoomMetrics | None = None,
         on_abandon: Callable[[], None] | None = None,
+        direct: DirectSend | None = None,
     ) -> None:
         self.id = connection_id or secrets.token_hex(6)
         self.origin = Origin.client(self.id)
@@ -64,6 +71,7 @@ class Connection:
         self._close_timeout = close_timeout
         self._metrics = metrics or RoomMetrics()
         self._on_abandon = on_abandon
+        self._direct = direct
         self._queue: deque[bytes] = deque()
         self._queued_bytes = 0
         self._wakeup = asyncio.Event()
@@ -91,6 +99,12 @@ class Connection:
         return self._queued_bytes
 
     def start(self) -> None:
+        """Ready to send. Without a direct send the writer task starts now; with one, at
+        the first frame that has to wait."""
+        if self._direct is None:
+            self._start_writer()
+
+    def _start_writer(self) -> None:
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(
                 self._write_loop(), name=f"writer-{self.id}"
@@ -131,9 +145,22 @@ class Connection:
             )
             self.close(SlowClient())
             return False
+        if not queue and not self._sending and self._direct is not None:
+            try:
+                sent = self._direct(frame)
+            except Exception as exc:  # the peer went away: as a failed send in the writer
+                self._transport_broken = True
+                log.debug("send failed", extra={"connection": self.id, "error": repr(exc)})
+                return False
+            if sent:
+                self._metrics.frames_out += 1
+                self._metrics.bytes_out += len(frame)
+                return True
         queue.append(frame)
         self._queued_bytes += len(frame)
-        if not self._sending:
+        if self._writer is None:
+            self._start_writer()
+        elif not self._sending:
             self._wakeup.set()
         return True
 
@@ -149,7 +176,7 @@ class Connection:
         self._queue.clear()
         self._queued_bytes = 0
         if self._writer is None:
-            self.start()
+            self._start_writer()
         elif self._sending and self._writer is not None:
             # The writer is blocked on a client that does not read: interrupt it.
             self._cancelled_for_close = True

@@ -27,6 +27,7 @@ from collab_server.errors import (
 )
 from collab_server.settings import MAX_MESSAGE_BYTES
 from collab_server.sync.connection import DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES, Connection
+from collab_server.sync.direct_send import direct_sender
 from collab_server.sync.room import Room, RoomClosed
 from collab_server.sync.rooms import RoomManager
 
@@ -129,6 +130,7 @@ class ScoreWebSocket:
             close_timeout=self.close_timeout,
             metrics=metrics,
             on_abandon=abandon,
+            direct=direct_sender(websocket),
         )
         try:
             room.join(conn)

@@ -1,0 +1,92 @@
+"""Frames written straight to uvicorn's socket when it can take them now, without a task hop.
+
+Every delivery used to wake the connection's writer task (an ``asyncio.Event`` set, a
+task step, Starlette's and uvicorn's ``send`` coroutines) even though uvicorn's
+``websockets-sansio`` protocol writes a frame synchronously whenever its transport is
+not paused. :func:`direct_sender` gives a :class:`~collab_server.sync.connection.Connection`
+that synchronous path: it does what uvicorn's ``send`` does for a ``websocket.send``
+message (``send_binary``, then ``transport.write``) and returns False whenever that
+``send`` would wait or fail (paused for back-pressure, closing, disconnected), so the
+frame goes through the writer task as before. Order is kept by the connection: a frame
+goes direct only when nothing is queued or being sent.
+
+A broadcast sends one payload object to every connection; its WebSocket frame (server
+frames are not masked, and per-message deflate is off) is then encoded once and the same
+bytes written to each socket, instead of once per connection. A connection with an
+extension, pending protocol output or a fragmented message in progress takes websockets'
+own ``send_binary``.
+
+The protocol object is found from the connection's ``receive`` callable, which reaches the
+endpoint unwrapped as uvicorn's bound method (Starlette wraps ``send``, not ``receive``).
+With another server or protocol implementation there is no direct send and every frame
+takes the writer task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.websockets import WebSocket
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+
+DirectSend = Callable[[bytes], bool]
+"""Write a frame now and return True, or return False (nothing written)."""
+
+
+def _sansio_protocol() -> type | None:
+    try:
+        from uvicorn.protocols.websockets.websockets_sansio_impl import (
+            WebSocketsSansIOProtocol,
+        )
+    except ImportError:  # pragma: no cover - uvicorn without websockets
+        return None
+    return WebSocketsSansIOProtocol
+
+
+_PROTOCOL = _sansio_protocol()
+_last: tuple[bytes, bytes] = (b"", b"")  # (payload, its encoded frame): the last broadcast
+
+
+def _encoded(payload: bytes) -> bytes:
+    """The unmasked binary frame for ``payload``, encoded once per payload object."""
+    global _last
+    if _last[0] is not payload:
+        _last = (payload, Frame(Opcode.BINARY, payload).serialize(mask=False, extensions=[]))
+    return _last[1]
+
+
+def direct_sender(websocket: WebSocket) -> DirectSend | None:
+    """The synchronous send for this WebSocket, or None if it is not served by uvicorn's
+    ``websockets-sansio`` protocol."""
+    receive = getattr(websocket, "_receive", None)
+    found = getattr(receive, "__self__", None)
+    if _PROTOCOL is None or type(found) is not _PROTOCOL:
+        return None
+    protocol: Any = found
+    writable, conn, transport = protocol.writable, protocol.conn, protocol.transport
+
+    def send_now(frame: bytes) -> bool:
+        if (
+            not writable.is_set()
+            or protocol.disconnected
+            or protocol.close_sent
+            or not protocol.handshake_complete
+            or protocol.initial_response is not None
+            or transport.is_closing()
+        ):
+            return False
+        if (
+            conn.state is State.OPEN
+            and not conn.extensions
+            and not conn.writes
+            and not conn.expect_continuation_frame
+        ):
+            transport.write(_encoded(frame))
+        else:
+            conn.send_binary(frame)  # raises InvalidState once the peer has closed
+            transport.write(b"".join(conn.data_to_send()))
+        return True
+
+    return send_now
