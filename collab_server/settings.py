@@ -103,6 +103,7 @@ class Settings:
     webhook_backoff_seconds: float = 2.0  # first retry; doubles each attempt
     webhook_backoff_cap_seconds: float = 600.0
     webhook_timeout_seconds: float = 10.0  # one HTTP request
+    webhook_keep_days: float = 30.0  # the delivery log keeps finished deliveries this long
     # Semantic search (docs/search.md)
     semantic_search: bool = True  # False: the model never loads; /api/search/semantic: 503
     semantic_quiet_seconds: float = 2.0  # re-embed a score's texts this long after an edit

@@ -39,6 +39,7 @@ class SenderConfig:
     timeout: float = 10.0  # one HTTP request
     poll: float = 2.0  # seconds between looks at the outbox when nothing woke the sender
     batch: int = 20
+    keep: float = 30 * 86_400.0  # delivered and failed rows are deleted after this long
 
     @property
     def lease(self) -> float:
@@ -122,9 +123,17 @@ class WebhookSender:
         """Seconds before the next attempt after ``attempts`` failed ones."""
         return float(min(self.config.backoff_cap, self.config.backoff * 2 ** (attempts - 1)))
 
+    async def prune(self) -> int:
+        """Delete the log rows older than ``keep`` (every instance does, hourly)."""
+        return await self.store.prune(self._clock() - self.config.keep)
+
     async def _run(self) -> None:
+        pruned = float("-inf")
         while True:
             try:
+                if time.monotonic() - pruned > 3600:
+                    pruned = time.monotonic()
+                    await self.prune()
                 full = await self.run_once() >= self.config.batch
             except Exception:
                 log.exception("webhook sender: the outbox is unreachable")

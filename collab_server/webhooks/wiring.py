@@ -91,6 +91,7 @@ async def start_webhooks(settings: Settings, backend: Backend, *, may_read: MayR
             backoff=settings.webhook_backoff_seconds,
             backoff_cap=settings.webhook_backoff_cap_seconds,
             timeout=settings.webhook_timeout_seconds,
+            keep=settings.webhook_keep_days * 86_400,
             poll=min(2.0, max(0.05, settings.webhook_backoff_seconds)),  # retries on time
         ),
     )

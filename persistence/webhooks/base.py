@@ -133,6 +133,10 @@ class WebhookStore(Protocol):
         """The delivery log of a subscription, newest first."""
         ...
 
+    async def prune(self, before: float) -> int:
+        """Delete delivered and failed deliveries created before ``before``; how many."""
+        ...
+
     async def notify(self, user_id: str, kind: str, payload: dict[str, Any], *, now: float) -> int:
         """Store a notification for ``user_id``; its id."""
         ...

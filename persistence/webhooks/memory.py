@@ -138,6 +138,16 @@ class MemoryWebhookStore:
         found = [d for d in self._deliveries.values() if d.subscription_id == subscription_id]
         return sorted(found, key=lambda d: -d.id)[:limit]
 
+    async def prune(self, before: float) -> int:
+        old = [
+            k
+            for k, d in self._deliveries.items()
+            if d.status != "pending" and d.created_at < before
+        ]
+        for key in old:
+            del self._deliveries[key]
+        return len(old)
+
     async def notify(self, user_id: str, kind: str, payload: dict[str, Any], *, now: float) -> int:
         self._next_id += 1
         self._notifications[self._next_id] = Notification(

@@ -204,6 +204,14 @@ class PostgresWebhookStore:
             )
         return [_delivery(row) for row in rows]
 
+    async def prune(self, before: float) -> int:
+        async with self.db.connection() as conn:
+            status = await conn.execute(
+                "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1",
+                before,
+            )
+        return int(status.split()[-1])
+
     async def notify(self, user_id: str, kind: str, payload: dict[str, Any], *, now: float) -> int:
         async with self.db.connection() as conn:
             value = await conn.fetchval(

@@ -266,6 +266,16 @@ class SqliteWebhookStore:
         )
         return [_delivery(row) for row in rows]
 
+    async def prune(self, before: float) -> int:
+        return await self.db.write(
+            lambda conn: (
+                conn.execute(
+                    "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ?",
+                    (before,),
+                ).rowcount
+            )
+        )
+
     async def notify(self, user_id: str, kind: str, payload: dict[str, Any], *, now: float) -> int:
         def insert(conn: sqlite3.Connection) -> int:
             cursor = conn.execute(

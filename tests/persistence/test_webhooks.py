@@ -125,6 +125,19 @@ async def test_deleting_the_score_or_webhook_drops_its_deliveries(
     assert await store.claim(now=2.0, lease=60, limit=10) == []
 
 
+async def test_prune_drops_old_finished_deliveries_only(store: WebhookStore) -> None:
+    await store.add_subscription(sub("wh1"))
+    old_done, old_pending = (
+        await store.enqueue(["wh1"], "version.created", {}, now=1.0),
+        (await store.enqueue(["wh1"], "version.created", {}, now=2.0)),
+    )
+    await store.finish(old_done[0], now=3.0, status="delivered", http_status=200, error=None)
+    [recent] = await store.enqueue(["wh1"], "version.created", {}, now=50.0)
+    await store.finish(recent, now=51.0, status="failed", http_status=500, error="x")
+    assert await store.prune(10.0) == 1
+    assert sorted(d.id for d in await store.deliveries("wh1")) == sorted([*old_pending, recent])
+
+
 async def test_notifications_per_user(store: WebhookStore) -> None:
     first = await store.notify("ada", "mention", {"score_id": "s1", "text": "@ada look"}, now=5.0)
     second = await store.notify("ada", "mention", {"score_id": "s2"}, now=6.0)
