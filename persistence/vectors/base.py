@@ -103,3 +103,12 @@ def best(hits: list[VectorHit], limit: int) -> list[VectorHit]:
     """Sort by similarity (then score id, kind, ref) and keep ``limit``."""
     hits.sort(key=lambda h: (-h.similarity, h.score_id, h.kind, h.ref))
     return hits[:limit]
+
+
+def top_indices(similarities: npt.NDArray[np.float32], limit: int) -> list[int]:
+    """Indices of the ``limit`` largest similarities (ties near the cut kept, so
+    :func:`best` can order them)."""
+    if len(similarities) <= limit:
+        return list(range(len(similarities)))
+    cut = np.partition(similarities, -limit)[-limit]
+    return np.flatnonzero(similarities >= cut).tolist()

@@ -16,6 +16,7 @@ from persistence.vectors.base import (
     best,
     check_entries,
     check_query,
+    top_indices,
 )
 
 
@@ -47,17 +48,26 @@ class MemoryVectorStore:
     ) -> list[VectorHit]:
         vector = check_query(query, limit)
         allowed = None if score_ids is None else set(score_ids)
-        hits = []
+        found: list[tuple[str, VectorEntry]] = []
+        blocks = []
         for score_id, (stored_model, entries, matrix) in self._entries.items():
             if stored_model != model or not entries or matrix.shape[1] != vector.size:
                 continue
             if allowed is not None and score_id not in allowed:
                 continue
-            for entry, similarity in zip(entries, matrix @ vector, strict=True):
-                if kinds is None or entry.kind in kinds:
-                    hits.append(
-                        VectorHit(score_id, entry.kind, entry.ref, entry.text, float(similarity))
-                    )
+            keep = [i for i, e in enumerate(entries) if kinds is None or e.kind in kinds]
+            if keep:
+                found.extend((score_id, entries[i]) for i in keep)
+                blocks.append(matrix[keep] if len(keep) < len(entries) else matrix)
+        if not found:
+            return []
+        similarities = np.concatenate(blocks) @ vector
+        top = top_indices(similarities, limit)
+        hits = [
+            VectorHit(sid, e.kind, e.ref, e.text, float(similarities[i]))
+            for i in top
+            for sid, e in (found[i],)
+        ]
         return best(hits, limit)
 
     async def count(self) -> int:

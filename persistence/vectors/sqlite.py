@@ -1,14 +1,14 @@
 """SQLite :class:`~persistence.vectors.base.VectorStore`: the embedded default's local
 index, table ``semantic_vectors`` in the storage's database file (vectors as float32
-blobs). A search reads the model's vectors into one matrix and ranks them with numpy
-(the rows of a few thousand scores take milliseconds; see docs/benchmarks.md). Rows go
+blobs). The local index: a search ranks one in-memory numpy matrix of the model's
+vectors, re-read only after this store wrote or another process committed to the file. Rows go
 with their score (``ON DELETE CASCADE``)."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -19,9 +19,11 @@ from persistence.vectors.base import (
     Vector,
     VectorEntry,
     VectorHit,
+    VectorKind,
     best,
     check_entries,
     check_query,
+    top_indices,
 )
 
 _SCHEMA = """
@@ -43,6 +45,8 @@ class SqliteVectorStore:
 
     def __init__(self, db: SqliteDatabase) -> None:
         self.db = db
+        self._writes = 0  # bumped by put: the cached index is stale
+        self._cache: dict[tuple[str, int], tuple[Any, list[tuple[str, str, str]], Vector]] = {}
 
     async def open(self) -> None:
         await self.db.run(lambda conn: conn.execute(_SCHEMA) and None)
@@ -59,6 +63,7 @@ class SqliteVectorStore:
             if conn.execute("SELECT 1 FROM scores WHERE id = ?", (score_id,)).fetchone() is None:
                 raise NotFound(f"no score {score_id!r}")
             conn.execute("DELETE FROM semantic_vectors WHERE score_id = ?", (score_id,))
+            self._writes += 1
             conn.executemany(
                 "INSERT OR REPLACE INTO semantic_vectors "
                 "(score_id, kind, ref, model, text, vector) VALUES (?, ?, ?, ?, ?, ?)",
@@ -92,32 +97,52 @@ class SqliteVectorStore:
         allowed = None if score_ids is None else set(score_ids)
         if allowed is not None and not allowed:
             return []
-
-        def read(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
-            rows: list[tuple[Any, ...]] = conn.execute(
-                "SELECT score_id, kind, ref, vector FROM semantic_vectors WHERE model = ? "
-                "AND length(vector) = ?",
-                (model, vector.size * 4),
-            ).fetchall()
-            return rows
-
-        rows = [
-            row
-            for row in await self.db.run(read)
-            if (allowed is None or row[0] in allowed) and (kinds is None or row[1] in kinds)
-        ]
-        if not rows:
+        keys, matrix = await self.db.run(lambda conn: self._index(conn, model, vector.size))
+        if not keys:
             return []
-        matrix = np.frombuffer(b"".join(row[3] for row in rows), "<f4").reshape(len(rows), -1)
         similarities = matrix @ vector
-        top = np.argsort(-similarities, kind="stable")[: limit * 2]
-        chosen = [rows[i] for i in top]
-        texts = await self._texts([(r[0], r[1], r[2]) for r in chosen])
-        hits = [
-            VectorHit(r[0], r[1], r[2], texts.get((r[0], r[1], r[2]), ""), float(similarities[i]))
-            for i, r in zip(top, chosen, strict=True)
+        if allowed is not None or kinds is not None:
+            mask = np.array(
+                [
+                    (allowed is None or k[0] in allowed) and (kinds is None or k[1] in kinds)
+                    for k in keys
+                ],
+                bool,
+            )
+            similarities = np.where(mask, similarities, -np.inf)
+        top = [i for i in top_indices(similarities, limit * 2) if similarities[i] > -np.inf]
+        texts = await self._texts([keys[i] for i in top])
+        hits = [  # a row deleted since the index was read has no text: left out
+            VectorHit(
+                keys[i][0],
+                cast(VectorKind, keys[i][1]),
+                keys[i][2],
+                texts[keys[i]],
+                float(similarities[i]),
+            )
+            for i in top
+            if keys[i] in texts
         ]
         return best(hits, limit)
+
+    def _index(
+        self, conn: sqlite3.Connection, model: str, dimension: int
+    ) -> tuple[list[tuple[str, str, str]], Vector]:
+        """The model's vectors as one matrix, rebuilt only after this store wrote or
+        another connection (another process) committed (``PRAGMA data_version``)."""
+        version = (conn.execute("PRAGMA data_version").fetchone()[0], self._writes)
+        cached = self._cache.get((model, dimension))
+        if cached is not None and cached[0] == version:
+            return cached[1], cached[2]
+        rows = conn.execute(
+            "SELECT score_id, kind, ref, vector FROM semantic_vectors WHERE model = ? "
+            "AND length(vector) = ?",
+            (model, dimension * 4),
+        ).fetchall()
+        keys = [(r[0], r[1], r[2]) for r in rows]
+        matrix = np.frombuffer(b"".join(r[3] for r in rows), "<f4").reshape(len(rows), dimension)
+        self._cache[(model, dimension)] = (version, keys, matrix)
+        return keys, matrix
 
     async def _texts(self, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:
         def read(conn: sqlite3.Connection) -> dict[tuple[str, str, str], str]:

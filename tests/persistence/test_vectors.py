@@ -4,12 +4,14 @@ backend (the ``backend`` fixture of conftest.py)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from persistence.backend import Backend
+from persistence.backend import Backend, open_backend
 from persistence.base import ScoreRecord
+from persistence.config import BackendConfig
 from persistence.errors import NotFound
 from persistence.vectors.base import VectorEntry, VectorStore
 
@@ -98,3 +100,19 @@ async def test_rows_go_with_their_score(backend: Backend, vectors: VectorStore) 
     await backend.storage.catalog.delete_score("s1")
     assert await vectors.search(M, unit(1, 0)) == []
     assert await vectors.count() == 0
+
+
+async def test_sqlite_index_sees_another_processes_writes(tmp_path: Path) -> None:
+    """The SQLite store caches its matrix; a write through another connection to the same
+    file (another process: a second server, the CLI) must show in the next search."""
+    config = BackendConfig(f"sqlite:///{tmp_path / 'v.db'}")
+    first, second = await open_backend(config), await open_backend(config)
+    try:
+        await first.storage.catalog.create_score(ScoreRecord("s1"))
+        await first.vectors.put("s1", M, [VectorEntry("chat", "a", "one", unit(1, 0))])
+        assert [h.ref for h in await first.vectors.search(M, unit(1, 0))] == ["a"]
+        await second.vectors.put("s1", M, [VectorEntry("chat", "b", "two", unit(1, 0))])
+        assert [h.ref for h in await first.vectors.search(M, unit(1, 0))] == ["b"]
+    finally:
+        await second.close()
+        await first.close()
