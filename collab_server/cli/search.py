@@ -16,8 +16,10 @@ if TYPE_CHECKING:
 
 
 async def reindex_all(config: BackendConfig) -> int:
-    """Index every stored score of the backend ``config`` names; return how many."""
+    """Index every stored score of the backend ``config`` names (melodic, text and,
+    with the model installed, semantic); return how many."""
     from collab_server.search.service import SearchService
+    from collab_server.semantic.service import SemanticService, load_embedder
     from persistence.backend import open_backend
     from persistence.documents.store import DocumentStore
     from persistence.errors import NotFound
@@ -25,6 +27,9 @@ async def reindex_all(config: BackendConfig) -> int:
     backend = await open_backend(config)
     documents = DocumentStore(backend.storage)
     service = SearchService(backend.search, backend.storage.catalog)
+    semantic = SemanticService(
+        backend.vectors, backend.storage.catalog, backend.results, load_embedder(), _everything
+    )
     done, offset = 0, 0
     try:
         while True:
@@ -35,6 +40,7 @@ async def reindex_all(config: BackendConfig) -> int:
                 except NotFound:  # deleted meanwhile
                     continue
                 await service.index_document(record.id, state)
+                await semantic.index_document(record.id, state)
                 done += 1
             if len(page) < 200:
                 return done
@@ -44,8 +50,12 @@ async def reindex_all(config: BackendConfig) -> int:
         await backend.close()
 
 
+async def _everything(identity: object) -> None:
+    return None
+
+
 @click.command()
 def reindex() -> None:
-    """Rebuild the melodic and text search index of every score."""
+    """Rebuild the melodic, text and semantic search index of every score."""
     count = asyncio.run(reindex_all(read_settings().backend_config()))
     click.echo(f"indexed {count} scores")

@@ -8,6 +8,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from analysis_engine.embeddings.minilm import MiniLmEmbedder
+from collab_server.cli.search import reindex_all
+from persistence.backend import BackendConfig, open_backend
+from persistence.documents.store import DocumentStore
+from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin
 from tests.collab_server.security_helpers import Live, bearer, live_server, settings_for
@@ -74,3 +79,26 @@ async def test_turned_off_answers_503(tmp_path: Path) -> None:
         ann = await live.user("ann")
         response = await live.http.get("/api/search/semantic?q=chorale", headers=bearer(ann))
         assert response.status_code == 503, response.text
+
+
+async def test_reindex_fills_the_semantic_index(tmp_path: Path) -> None:
+    config = BackendConfig(f"sqlite:///{tmp_path / 'o.db'}")
+    backend = await open_backend(config)
+    score = ScoreDoc()
+    editor = ScoreEditor(score, Origin.server("test"))
+    editor.create_score(title="Ode to Joy", composer="Beethoven", measures=2)
+    editor.post_chat("ann", "the violas should play the theme more gently")
+    documents = DocumentStore(backend.storage)
+    await documents.create("s1", "Ode to Joy", None, score.encode_state())
+    await documents.close()
+    await backend.close()
+    assert await reindex_all(config) == 1
+    backend = await open_backend(config)
+    try:
+        stored = await backend.vectors.entries("s1", MiniLmEmbedder.name)
+        assert {(e.kind, e.text) for e in stored} >= {
+            ("description", "Ode to Joy. by Beethoven. for Piano"),
+            ("chat", "the violas should play the theme more gently"),
+        }
+    finally:
+        await backend.close()
