@@ -16,6 +16,7 @@ semantic search answers 503 and indexing is skipped.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -210,6 +211,12 @@ def load_embedder(enabled: bool = True) -> Callable[[], Embedder]:
     def load() -> Embedder:
         if not enabled:
             raise RuntimeError("it is turned off (ORPHEUS_SEMANTIC_SEARCH=false)")
-        return MiniLmEmbedder()
+        return _shared_model()
 
     return load
+
+
+@functools.cache
+def _shared_model() -> MiniLmEmbedder:
+    """One model per process (read-only weights; every app and the CLI share it)."""
+    return MiniLmEmbedder()
