@@ -1,12 +1,11 @@
 // Playback through Tone.js: one polyphonic synth per part (Tone's own oscillators, no
 // samples: nothing is fetched at run time), notes scheduled on the transport in score
 // seconds, mute and solo read at each note (so they act while playing), an optional loop.
-// Audio starts on the first Play (a user gesture, which browsers require).
-import * as ToneLib from 'tone'
+// Tone is loaded on the first Play (its own chunk), a user gesture that also unlocks audio.
 import type { NoteEvent } from './schedule'
 import { audible } from './schedule'
 
-type ToneModule = typeof ToneLib
+type ToneModule = typeof import('tone')
 type Synth = InstanceType<ToneModule['PolySynth']>
 
 const WAVES = ['triangle', 'sine', 'square8', 'sawtooth8'] as const
@@ -19,7 +18,7 @@ export class Player {
 
   /** Play `events` from `from` to `to` (seconds), looping that stretch if asked. */
   async play(events: NoteEvent[], from: number, to: number, loop: boolean): Promise<void> {
-    const Tone = (this.tone ??= ToneLib)
+    const Tone = (this.tone ??= await import('tone'))
     await Tone.start()
     const transport = Tone.getTransport()
     this.stop()
