@@ -72,9 +72,11 @@ class PostgresSearchIndex:
         if not query:
             return []
         params: list[Any] = [[k for _, k in query], [o for o, _ in query], min_hits, limit]
-        where = ""
+        # "g.gram = ANY($1)" lets the planner probe the gram index (a join on unnest
+        # alone is estimated at 100 rows and often planned as a scan of the table).
+        where = "WHERE g.gram = ANY($1::bigint[])"
         if score_ids is not None:
-            where = "WHERE g.score_id = ANY($5::text[])"
+            where += " AND g.score_id = ANY($5::text[])"
             params.append(list(score_ids))
         async with self.db.connection() as conn:
             rows = await conn.fetch(
