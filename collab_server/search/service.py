@@ -65,8 +65,8 @@ def parse_durations(values: Sequence[str | float]) -> list[Fraction]:
         out = [Fraction(str(v).strip()) for v in values]
     except (ValueError, ZeroDivisionError):
         raise BadRequest("durations must be numbers of quarter notes (1, 0.5, 3/2)") from None
-    if any(d <= 0 for d in out):
-        raise BadRequest("durations must be positive")
+    if any(not 0 < d <= 1024 for d in out):
+        raise BadRequest("durations must be positive, at most 1024 quarter notes")
     return out
 
 

@@ -84,8 +84,9 @@ def test_parse_notes_and_durations() -> None:
     for bad in (["H4"], ["C44"], [""]):
         with pytest.raises(BadRequest):
             parse_notes(bad)
-    with pytest.raises(BadRequest):
-        parse_durations(["0"])
+    for bad_durations in (["0"], ["1e400"], ["1/0"], ["inf"], ["x"]):
+        with pytest.raises(BadRequest):
+            parse_durations(bad_durations)
 
 
 async def test_reindex_all_indexes_stored_scores(tmp_path: Path) -> None:
