@@ -274,4 +274,38 @@ describe('chat, suggestions and comments', () => {
     expect(values.find(([, c]) => c.reply_to === root?.[0])?.[1].text).toBe('Yes: E4 to D4.')
     await shot(bob, 'collab-09-bob-resolved')
   })
+
+  it("undoes an agent's task from its card: its suggestions are withdrawn for everyone", async () => {
+    const other = (
+      await server.api<{ id: string }>('/api/scores', aliceToken, {
+        method: 'POST',
+        json: chorale(),
+      })
+    ).id
+    for (const page of [alice]) {
+      await page.goto(`/scores/${other}`)
+      await page.locator('[data-testid=score] svg').first().waitFor({ timeout: 30000 })
+    }
+    await alice.getByRole('button', { name: 'Chat' }).click()
+    const box = alice.getByLabel('Chat message')
+    await box.fill('@aureon harmonise bars 1-2')
+    await box.press('Enter')
+    const card = alice.getByTestId('task').first()
+    await card.waitFor({ timeout: 30000 })
+    await alice.waitForFunction(
+      () => document.querySelectorAll('[data-ghost-cell]').length === 6,
+      undefined,
+      { timeout: 60000 },
+    )
+    await card.getByRole('button', { name: 'Undo' }).waitFor({ timeout: 30000 })
+    await shot(alice, 'collab-10-task-done')
+    await card.getByRole('button', { name: 'Undo' }).click()
+    await alice.waitForFunction(() => document.querySelectorAll('[data-ghost-cell]').length === 0)
+    await alice.locator('[data-testid=task][data-status=undone]').waitFor()
+    const r = await fetch(`${server.base}/api/scores/${other}/export?format=json`, {
+      headers: { Authorization: `Bearer ${aliceToken}` },
+    })
+    expect(Object.keys(((await r.json()) as Doc).notes)).toHaveLength(15)
+    await shot(alice, 'collab-11-task-undone')
+  })
 })

@@ -68,9 +68,17 @@ export function TaskCard({
   }, [base, scoreId])
 
   const finished = FINISHED.has(state.status)
+  // The answer is the task record: its status shows at once (the event stream has ended
+  // when an undo comes).
   const act = (path: string, method: string) =>
-    api(path, { method, scoreId }).then(
-      () => setError(null),
+    api<{ status?: string }>(path, { method, scoreId }).then(
+      (record) => {
+        setError(null)
+        if (typeof record?.status === 'string') {
+          const status = record.status
+          setState((s) => ({ ...s, status, line: status === 'undone' ? 'undone' : s.line }))
+        }
+      },
       (e: Error) => setError(e.message),
     )
   return (
