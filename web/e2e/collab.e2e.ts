@@ -302,6 +302,11 @@ describe('chat, suggestions and comments', () => {
     await card.getByRole('button', { name: 'Undo' }).click()
     await alice.waitForFunction(() => document.querySelectorAll('[data-ghost-cell]').length === 0)
     await alice.locator('[data-testid=task][data-status=undone]').waitFor()
+    // Nothing is left to review: the agent leaves the score.
+    await alice
+      .getByTestId('presence')
+      .getByLabel(/Aureon, agent/)
+      .waitFor({ state: 'detached', timeout: 10000 })
     const r = await fetch(`${server.base}/api/scores/${other}/export?format=json`, {
       headers: { Authorization: `Bearer ${aliceToken}` },
     })
