@@ -170,6 +170,9 @@ def _features(score: Any, notation_rows: Any) -> dict[str, tuple[int, int]]:
             assert isinstance(row, tuple)
             for name in _row_features(row, multi):
                 counts[name][column] += count
+    for name in ("slurs", "hairpins"):
+        marked = [Counter(_span_rows(d, name)) for d in (before, after)]
+        counts[name] = [sum(marked[0].values()), sum((marked[0] & marked[1]).values())]
     for name in MEASURE_FEATURES:
         index = MEASURE_FEATURES.index(name)
         have = [i for i, m in enumerate(before.measures) if _measure_field(m, index)]
@@ -184,9 +187,19 @@ def _features(score: Any, notation_rows: Any) -> dict[str, tuple[int, int]]:
     return {name: (c[0], c[1]) for name, c in counts.items()}
 
 
+def _span_rows(data: Any, name: str) -> Iterator[tuple[Hashable, ...]]:
+    """Notes carrying slur (or hairpin) marks: where they are and their marks."""
+    parts = {p.id: i for i, p in enumerate(data.parts)}
+    measures = {m.id: i for i, m in enumerate(data.measures)}
+    for n in data.notes.values():
+        marks = getattr(n, name)
+        if marks and n.part in parts and n.measure in measures:
+            yield (parts[n.part], measures[n.measure], n.onset, n.pitches, tuple(sorted(marks)))
+
+
 def _row_features(row: tuple[Hashable, ...], multi: set[tuple[int, int]]) -> Iterator[str]:
     part, measure, _, _, _, pitches, ties, grace, lyric, articulations, dynamic, *marks = row
-    staff, slurs, hairpins, ornaments, fingerings, verses, clef = marks
+    staff, ornaments, fingerings, verses, clef = marks
     yield "notes"
     if isinstance(pitches, tuple) and len(pitches) > 1:
         yield "chords"
@@ -207,8 +220,6 @@ def _row_features(row: tuple[Hashable, ...], multi: set[tuple[int, int]]) -> Ite
     if isinstance(staff, int) and staff > 1:
         yield "staff 2+"
     for name, value in (
-        ("slurs", slurs),
-        ("hairpins", hairpins),
         ("ornaments", ornaments),
         ("fingerings", fingerings),
         ("verses 2+", verses),

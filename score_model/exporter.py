@@ -127,15 +127,16 @@ def musicxml_bytes(m21_score: Any) -> bytes:
 
 def musicxml_report(m21_score: Any) -> tuple[bytes, list[str]]:
     """:func:`musicxml_bytes` and the approximations it made (lengths rounded)."""
-    from music21.musicxml.m21ToXml import GeneralObjectExporter
+    from music21.musicxml.m21ToXml import ScoreExporter
 
-    from score_model.notation import make_notation  # imports music21
+    from score_model.notation import indexed_spanners, make_notation  # imports music21
 
     try:
         warnings = make_notation(m21_score)
-        exporter = GeneralObjectExporter(m21_score)
-        exporter.makeNotation = False
-        return bytes(exporter.parse()), warnings
+        exporter = ScoreExporter(m21_score, makeNotation=False)
+        exporter.spannerBundle = indexed_spanners(m21_score)  # what GeneralObjectExporter
+        exporter.parse()  # does for a score without makeNotation, with spanners indexed
+        return bytes(exporter.asBytes()), warnings
     except Exception as exc:  # music21 raises many types on odd content
         raise ExportError(f"music21 cannot write this score as MusicXML: {exc}") from exc
 

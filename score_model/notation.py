@@ -21,7 +21,7 @@ from music21.stream import makeNotation
 
 from score_model.projection.build import SPAN_MARKS
 
-__all__ = ["link_spans", "make_beams", "make_notation"]
+__all__ = ["indexed_spanners", "link_spans", "make_beams", "make_notation"]
 
 
 QUANTUM = Fraction(1, 384)  # a triplet 1024th: lengths no notation can write snap to it
@@ -59,6 +59,27 @@ def make_notation(m21_score: stream.Score) -> list[str]:
         part.splitAtDurations(recurse=True)
         _chord_ids(part)
     return warnings
+
+
+def indexed_spanners(score: stream.Score) -> spanner.SpannerBundle:
+    """Answer music21's writer's ``getBySpannedElement`` from an index: it asks the
+    score's bundle of every element, scanning every spanner each time (with the slurs of
+    a quartet movement, 5 million checks: more than the rest of the export)."""
+    bundle = spanner.SpannerBundle(list(score.recurse().getElementsByClass(spanner.Spanner)))
+    if len(bundle) < 8:
+        return bundle
+    index: dict[int, list[spanner.Spanner]] = {}
+    for span in bundle:
+        for element in span.getSpannedElements():
+            index.setdefault(id(element), []).append(span)
+    cache = bundle._cache  # music21 10: the key getBySpannedElement caches its answer under
+    empty = spanner.SpannerBundle()
+    for element in (score, *score.recurse()):
+        found = index.get(id(element))
+        cache[f"getBySpannedElement-{id(element)}"] = (
+            spanner.SpannerBundle(found) if found else empty
+        )
+    return bundle
 
 
 def link_spans(staves: list[stream.Part]) -> list[str]:

@@ -17,11 +17,12 @@ PIECES = pieces(chorales=20)
 # notes whose length no MusicXML note type can write: three rests shorter than a 256th in
 # the corpus file of the quartet (music21 writes 10080 divisions per quarter)
 UNREPRESENTABLE = {"beethoven/opus59no2/movement1": 3}
-# notes whose schema-3 marks music21's MusicXML reader loses on the way back: slurs from
-# the lower staff of the piano to the upper one within a bar (the file writes staff 1
-# first, so the slur's stop comes before its start and music21 drops it), and one clef
-# change (docs/formats.md)
-KNOWN_MARK_LOSSES = {"schumann_clara/opus17/movement3.xml": 20}
+# notes whose schema-3 marks music21's MusicXML reader loses on the way back: one clef
+# change (slurs and hairpins are compared apart, by bench/fidelity_corpus.py)
+KNOWN_MARK_LOSSES = {"schumann_clara/opus17/movement3.xml": 1}
+# sounding notes the MIDI round trip changes since a grand staff is one part (schema 3):
+# both hands share one track, and music21's MIDI reader rebuilds them as one voice
+KNOWN_MIDI_LOSSES = {"mozart/k545/movement1_exposition.mxl": 12}
 
 
 def test_the_set_is_large_and_varied() -> None:
@@ -46,7 +47,8 @@ def test_round_trip(piece: Piece) -> None:
             assert result.unrepresentable == UNREPRESENTABLE.get(piece.name, 0), (fmt, result)
     if on_midi_grid(original.read()):
         result = round_trip(original, "midi", piece.name)
-        assert (result.matching, result.added) == (result.compared, 0), ("midi", result)
+        lost = KNOWN_MIDI_LOSSES.get(piece.name, 0)
+        assert (result.matching, result.added) == (result.compared - lost, lost), ("midi", result)
 
 
 MORE_CHORALES = [

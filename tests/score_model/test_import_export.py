@@ -82,7 +82,7 @@ def features() -> ScoreData:
 
 def test_musicxml_metadata_and_parts(features: ScoreData) -> None:
     assert (features.meta.title, features.meta.composer) == ("Test Piece", "Tester")
-    flute, right, left = features.parts
+    flute, piano = features.parts  # the grand staff is one part (schema 3)
     assert (flute.name, flute.abbreviation, flute.instrument, flute.program, flute.clef) == (
         "Flute",
         "Fl.",
@@ -90,7 +90,12 @@ def test_musicxml_metadata_and_parts(features: ScoreData) -> None:
         73,
         "treble",
     )  # MusicXML programs count from 1, MIDI from 0
-    assert (right.name, right.clef, left.name, left.clef) == ("Piano", "treble", "Piano", "bass")
+    assert (piano.name, piano.staves, piano.clef, piano.clefs) == (
+        "Piano",
+        2,
+        "treble",
+        ("treble", "bass"),
+    )
     assert features.problems == []
 
 
@@ -134,10 +139,10 @@ def test_musicxml_notes(features: ScoreData) -> None:
             (1, 0, 1, 0, 1, ("C4", "E-4", "G4"), ("start", None, "start"), None, none, None, False),
             (1, 1, 1, 0, 2, ("C4", "E-4", "G4"), ("stop", None, "stop"), None, none, None, False),
             (1, 1, 1, 2, 2, (), none, None, none, None, False),
-            (2, 0, 1, 0, 1, (), none, None, none, None, False),
-            (2, 1, 5, 0, 4, ("C3",), none, None, none, None, False),
-            (2, 1, 6, 0, 2, ("G2",), none, None, none, None, False),
-            (2, 1, 6, 2, 2, ("G2",), none, None, none, None, False),
+            (1, 0, 5, 0, 1, (), none, None, none, None, False),  # staff 2 from voice 5
+            (1, 1, 5, 0, 4, ("C3",), none, None, none, None, False),
+            (1, 1, 6, 0, 2, ("G2",), none, None, none, None, False),
+            (1, 1, 6, 2, 2, ("G2",), none, None, none, None, False),
         ],
         key=repr,
     )
