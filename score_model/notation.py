@@ -87,36 +87,33 @@ def link_spans(staves: list[stream.Part]) -> list[str]:
     a ``"start"`` slur pairs with the next ``"stop"`` of the same voice (nested slurs
     pair innermost first), or of another voice of the part when its own has none open (a
     slur across staves); a crescendo or diminuendo with the next hairpin ``"stop"`` of
-    the part. ``staves`` are the music21 parts of one part (its PartStaffs); the spanners
-    go in the first. Marks left unpaired are reported, never an error."""
+    the part (overlapping wedges pair innermost first). ``staves`` are the music21 parts
+    of one part (its PartStaffs); the spanners go in the first. Marks left unpaired are
+    reported, never an error."""
     marked: list[tuple[Any, Any, Any]] = []
     measures = [m for staff in staves for m in staff.getElementsByClass(stream.Measure)]
     for measure in measures:
         start = measure.offset
-        for item in measure.recurse().notes:
+        for item in measure.recurse().notesAndRests:
             if item.hasEditorialInformation and SPAN_MARKS in item.editorial:
                 marked.append((start + item.getOffsetInHierarchy(measure), id(item), item))
     if not marked:
         return []
     marked.sort(key=lambda entry: entry[0])
     slurs: list[tuple[int, Any]] = []  # open slurs of the part: (voice, first note)
-    hairpin: tuple[str, Any] | None = None
+    hairpins: list[tuple[str, Any]] = []  # open wedges of the part: (kind, first note)
     spans: list[spanner.Spanner] = []
     unpaired = 0
     for _, _, item in marked:
         voice, slur_marks, hairpin_marks = item.editorial[SPAN_MARKS]
         for mark in hairpin_marks:
-            if mark == "stop":
-                if hairpin is None:
-                    unpaired += 1
-                    continue
-                kind = dynamics.Crescendo if hairpin[0] == "crescendo" else dynamics.Diminuendo
-                spans.append(kind(hairpin[1], item))
-                hairpin = None
-        for mark in hairpin_marks:
-            if mark != "stop":
-                unpaired += hairpin is not None
-                hairpin = (mark, item)
+            if mark == "stop" and hairpins:
+                name, first = hairpins.pop()
+                kind = dynamics.Crescendo if name == "crescendo" else dynamics.Diminuendo
+                spans.append(kind(first, item))
+            elif mark == "stop":
+                unpaired += 1
+        hairpins.extend((mark, item) for mark in hairpin_marks if mark != "stop")
         for mark in slur_marks:
             if mark != "stop":
                 continue
@@ -126,7 +123,7 @@ def link_spans(staves: list[stream.Part]) -> list[str]:
             mine = [i for i, (v, _) in enumerate(slurs) if v == voice]
             spans.append(spanner.Slur(slurs.pop(mine[-1] if mine else -1)[1], item))
         slurs.extend((voice, item) for mark in slur_marks if mark == "start")
-    unpaired += (hairpin is not None) + len(slurs)
+    unpaired += len(hairpins) + len(slurs)
     for span in spans:
         staves[0].coreInsert(0, span)
     staves[0].coreElementsChanged()
