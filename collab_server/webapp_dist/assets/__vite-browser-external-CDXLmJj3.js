@@ -1,0 +1,1 @@
+import{r as e}from"./index-DhaAS5CC.js";var t=e(((e,t)=>{t.exports={}}));export default t();
