@@ -29,7 +29,6 @@ from collab_server.webhooks.signing import sign
 from persistence.backend import BackendConfig, open_backend
 from persistence.base import ScoreRecord
 from persistence.webhooks.base import Subscription
-from persistence.webhooks.factory import open_webhooks
 from tests.collab_server.webhook_receiver import receiver
 
 
@@ -52,7 +51,7 @@ async def main(args: argparse.Namespace) -> None:
     backends = [await open_backend(config) for _ in range(args.senders)]
     try:
         await backends[0].storage.catalog.create_score(ScoreRecord("s1", owner="ada"))
-        stores = [await open_webhooks(b) for b in backends]
+        stores = [b.webhooks for b in backends]
         async with receiver() as got:
             await stores[0].add_subscription(
                 Subscription("wh1", "ada", got.url(), ("version.created",), "whsec_b", "s1")

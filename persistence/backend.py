@@ -17,7 +17,7 @@ schemes to implementations. The server, the worker and the CLI all call
 Blob URLs are listed in :mod:`persistence.blobs`; SQLite's default is the folder
 ``<db folder>/<db name>-blobs``. Every part of a backend lives in the same database and
 shares its connection (SQLite) or pool (PostgreSQL): documents, accounts, analysis
-results and conversations.
+results, conversations, search indexes and webhooks.
 """
 
 from __future__ import annotations
@@ -56,6 +56,10 @@ from persistence.vectors.base import VectorStore
 from persistence.vectors.memory import MemoryVectorStore
 from persistence.vectors.postgres import PostgresVectorStore
 from persistence.vectors.sqlite import SqliteVectorStore
+from persistence.webhooks.base import WebhookStore
+from persistence.webhooks.memory import MemoryWebhookStore
+from persistence.webhooks.postgres import PostgresWebhookStore
+from persistence.webhooks.sqlite import SqliteWebhookStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,7 @@ class Backend:
     embedded: bool
     search: SearchIndex  # melodic and text search (persistence/search)
     vectors: VectorStore  # semantic search (persistence/vectors)
+    webhooks: WebhookStore  # subscriptions, delivery outbox, notifications
 
     @property
     def blobs(self) -> BlobStore:
@@ -121,6 +126,8 @@ async def _open_memory(url: SplitResult, blobs: BlobStore | None, config: Backen
     storage.on_delete(search.forget)
     vectors = MemoryVectorStore(storage.catalog)
     storage.on_delete(vectors.forget)
+    webhooks = MemoryWebhookStore(storage.catalog)
+    storage.on_delete(webhooks.forget)
     return Backend(
         storage,
         MemoryAccountStore(),
@@ -129,6 +136,7 @@ async def _open_memory(url: SplitResult, blobs: BlobStore | None, config: Backen
         embedded=True,
         search=search,
         vectors=vectors,
+        webhooks=webhooks,
     )
 
 
@@ -151,6 +159,7 @@ async def _open_sqlite(url: SplitResult, blobs: BlobStore | None, config: Backen
     conversations = SqliteConversationStore(storage.db)
     search = SqliteSearchIndex(storage.db)
     vectors = SqliteVectorStore(storage.db)
+    webhooks = SqliteWebhookStore(storage.db)
 
     async def open_all() -> None:
         await storage.open()
@@ -158,6 +167,7 @@ async def _open_sqlite(url: SplitResult, blobs: BlobStore | None, config: Backen
         await conversations.open()
         await search.open()
         await vectors.open()
+        await webhooks.open()
 
     await _opened(open_all, storage)
     return Backend(
@@ -168,6 +178,7 @@ async def _open_sqlite(url: SplitResult, blobs: BlobStore | None, config: Backen
         embedded=True,
         search=search,
         vectors=vectors,
+        webhooks=webhooks,
     )
 
 
@@ -194,6 +205,7 @@ async def _open_postgres(
         embedded=False,
         search=PostgresSearchIndex(storage.db),
         vectors=PostgresVectorStore(storage.db),
+        webhooks=PostgresWebhookStore(storage.db),
     )
 
 

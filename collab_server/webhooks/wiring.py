@@ -13,7 +13,6 @@ from collab_server.webhooks.hooks import WebhookRoomHooks
 from collab_server.webhooks.sender import SenderConfig, WebhookSender
 from persistence.backend import Backend
 from persistence.webhooks.base import WebhookStore
-from persistence.webhooks.factory import open_webhooks
 
 if TYPE_CHECKING:
     from agents.tasks import TaskRecord
@@ -82,7 +81,7 @@ class Webhooks:
 
 
 async def start_webhooks(settings: Settings, backend: Backend, *, may_read: MayRead) -> Webhooks:
-    store = await open_webhooks(backend)
+    store = backend.webhooks
     sender = WebhookSender(
         store,
         SenderConfig(

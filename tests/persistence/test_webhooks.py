@@ -12,14 +12,13 @@ from persistence.backend import Backend
 from persistence.base import ScoreRecord
 from persistence.errors import NotFound
 from persistence.webhooks.base import Subscription, WebhookStore
-from persistence.webhooks.factory import open_webhooks
 
 
 @pytest.fixture
 async def store(backend: Backend) -> WebhookStore:
     await backend.storage.catalog.create_score(ScoreRecord("s1", owner="ada"))
     await backend.storage.catalog.create_score(ScoreRecord("s2", owner="bob"))
-    return await open_webhooks(backend)
+    return backend.webhooks
 
 
 def sub(
@@ -34,10 +33,6 @@ def sub(
         score,
         created_at=float(int(sid[-1])),
     )
-
-
-async def test_the_same_store_for_the_same_backend(backend: Backend) -> None:
-    assert await open_webhooks(backend) is await open_webhooks(backend)
 
 
 async def test_subscriptions_round_trip_list_and_delete(store: WebhookStore) -> None:
