@@ -115,6 +115,10 @@ def create_app(
         semantic_hooks = SearchHooks(semantic.index_document, quiet=quiet, max_delay=quiet * 5)
         semantic.follow_analysis(analysis_runtime.events.listen)
 
+        async def index_new_score(score_id: str, state: bytes) -> None:
+            await search.index_document(score_id, state)
+            semantic.index_later(score_id, state)
+
         async def may_read(score_id: str, user_id: str) -> bool:  # who an @mention reaches
             try:
                 await opened.accounts.get_user(user_id)
@@ -186,7 +190,7 @@ def create_app(
             analyses=analysis_runtime.cached,
             files=ScoreFiles.from_settings(store.blobs, settings),
             trash_seconds=settings.trash_days * 86_400,
-            indexer=search.index_document,
+            indexer=index_new_score,
         )
         title_hooks.bind(app.state.scores)
 
@@ -223,6 +227,7 @@ def create_app(
             await webhooks.close()
             await search_hooks.close()
             await semantic_hooks.close()
+            await semantic.close()
             await close_gate(app.state.gate)
             await analysis_runtime.close()
             if fanout is not None:

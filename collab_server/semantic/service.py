@@ -59,6 +59,7 @@ class SemanticService:
         self._embedder: Embedder | None = None
         self._loading: asyncio.Task[Embedder] | None = None
         self._locks = KeyedLock()
+        self._tasks: set[asyncio.Task[None]] = set()
         self.embedded = 0  # texts embedded while indexing (not queries)
 
     async def embedder(self) -> Embedder:
@@ -137,20 +138,30 @@ class SemanticService:
 
     def follow_analysis(self, listen: Callable[[Callable[[str], None]], None]) -> None:
         """Re-index a score's analysis text whenever a new result is announced."""
-        tasks: set[asyncio.Task[None]] = set()
+        listen(lambda score_id: self._in_background(self.index_analysis(score_id), score_id))
 
-        def announced(score_id: str) -> None:
-            task = asyncio.get_running_loop().create_task(self._quietly(score_id))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+    def index_later(self, score_id: str, state: bytes) -> None:
+        """Index a new score's document in the background (the first call loads the
+        model, which an upload should not wait for)."""
+        self._in_background(self.index_document(score_id, state), score_id)
 
-        listen(announced)
+    async def close(self) -> None:
+        """Cancel indexing still under way."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _quietly(self, score_id: str) -> None:
-        try:
-            await self.index_analysis(score_id)
-        except Exception:
-            log.warning("could not index the analysis of %r", score_id, exc_info=True)
+    def _in_background(self, work: Awaitable[None], score_id: str) -> None:
+        async def quietly() -> None:
+            try:
+                await work
+            except Exception:
+                log.warning("could not index %r for semantic search", score_id, exc_info=True)
+
+        task = asyncio.get_running_loop().create_task(quietly(), name=f"semantic-{score_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _analysis(self, stored: list[VectorEntry]) -> Text:
         return next(

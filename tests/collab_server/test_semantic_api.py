@@ -74,6 +74,22 @@ async def test_semantic_search_follows_edits_analysis_and_access(tmp_path: Path)
         assert "/api/search/semantic" in spec["paths"]
 
 
+async def test_an_uploaded_score_is_found_without_being_opened(tmp_path: Path) -> None:
+    async with live_server(settings_for(tmp_path)) as live:
+        ann = await live.user("ann")
+        upload = await live.http.post(
+            "/api/scores",
+            headers=bearer(ann),
+            files={"file": ("chorale.mxl", Path("examples/chorale.mxl").read_bytes())},
+        )
+        assert upload.status_code == 201, upload.text
+        hits = await _eventually(
+            live, "/api/search/semantic?q=a Bach chorale&kinds=description", ann, 1
+        )
+        assert [(h["score_id"], h["kind"]) for h in hits] == [(upload.json()["id"], "description")]
+        assert "Chorale BWV 66.6" in hits[0]["text"]
+
+
 async def test_turned_off_answers_503(tmp_path: Path) -> None:
     async with live_server(settings_for(tmp_path, semantic_search=False)) as live:
         ann = await live.user("ann")
