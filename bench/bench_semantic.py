@@ -134,13 +134,46 @@ async def bench_query(label: str, config: BackendConfig, scores: int) -> None:
             started = time.perf_counter()
             await backend.vectors.search("m", query, limit=20)
             times.append((time.perf_counter() - started) * 1000)
-        times.sort()
-        print(
-            f"{label}: {scores * 12} entries, search median {statistics.median(times):.1f} ms, "
-            f"p95 {times[int(len(times) * 0.95)]:.1f} ms"
-        )
+        _report(label, scores * 12, times)
+        if label == "postgres":
+            await _baseline_sql_dot_product(config, scores, rng)
     finally:
         await backend.close()
+
+
+def _report(label: str, entries: int, times: list[float]) -> None:
+    times.sort()
+    print(
+        f"{label}: {entries} entries, search median {statistics.median(times):.1f} ms, "
+        f"p95 {times[int(len(times) * 0.95)]:.1f} ms"
+    )
+
+
+_SQL_DOT_PRODUCT = """
+SELECT score_id, kind, ref, text,
+       (SELECT sum(a * b) FROM unnest(embedding::real[], $1::real[]) AS t(a, b)) AS similarity
+FROM semantic_vectors WHERE model = 'm'
+ORDER BY similarity DESC, score_id, kind, ref LIMIT 20
+"""
+
+
+async def _baseline_sql_dot_product(
+    config: BackendConfig, scores: int, rng: np.random.Generator
+) -> None:
+    """The same table ranked without pgvector's operator: the store's query before
+    migration 0010 (a dot product over unnest() of real[] in SQL)."""
+    conn = await asyncpg.connect(config.database_url)
+    try:
+        times = []
+        for _ in range(50):
+            query = rng.standard_normal(384).astype(np.float32)
+            query /= np.linalg.norm(query)
+            started = time.perf_counter()
+            await conn.fetch(_SQL_DOT_PRODUCT, query.tolist())
+            times.append((time.perf_counter() - started) * 1000)
+        _report("postgres baseline, real[] dot product in SQL", scores * 12, times)
+    finally:
+        await conn.close()
 
 
 async def main(texts: int, scores: int, backend: str, postgres_dsn: str) -> None:

@@ -138,7 +138,7 @@ def test_interpolation_helper() -> None:
 def test_services_and_images(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert set(services) >= {"postgres", "redis", "minio", "minio-init", "lb", *ORPHEUS_SERVICES}
-    assert services["postgres"]["image"] == "postgres:15"
+    assert services["postgres"]["image"] == "pgvector/pgvector:0.8.0-pg15"
     assert services["redis"]["image"] == "redis:7"
     assert services["minio"]["image"].startswith("minio/minio")
     assert services["minio-init"]["image"].startswith("minio/mc")
@@ -693,7 +693,7 @@ def test_github_workflow_runs_ci_with_both_services() -> None:
     assert {"push", "pull_request"} <= set(triggers)
     [job] = workflow["jobs"].values()
     services = job["services"]
-    assert services["postgres"]["image"] == "postgres:15"
+    assert services["postgres"]["image"] == "pgvector/pgvector:0.8.0-pg15"
     assert services["redis"]["image"] == "redis:7"
     # On the ports tests/services.py connects to, with the trust auth it expects.
     from tests import services as test_services

@@ -1,11 +1,13 @@
 """PostgreSQL :class:`~persistence.vectors.base.VectorStore` over table
-``semantic_vectors`` (migration 0008): vectors as ``real[]``, ranked in SQL by their dot
-product with the query (unit vectors: the cosine). pgvector is not used: it is not
-packaged for Debian 12's PostgreSQL 15 (see docs/search.md). Rows go with their score.
+``semantic_vectors`` (migrations 0008 and 0010): vectors in pgvector's ``vector`` type,
+ranked by its inner-product operator ``<#>`` (the negative dot product; unit vectors: the
+cosine). An exact scan, no approximate index: results match the other stores exactly
+(docs/search.md has the figures). Rows go with their score.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 
 import numpy as np
@@ -23,15 +25,23 @@ from persistence.vectors.base import (
 )
 
 _SEARCH = """
-SELECT score_id, kind, ref, text,
-       (SELECT sum(a * b) FROM unnest(embedding, $2::real[]) AS t(a, b)) AS similarity
+SELECT score_id, kind, ref, text, -(embedding <#> $2::vector) AS similarity
 FROM semantic_vectors
-WHERE model = $1 AND cardinality(embedding) = cardinality($2::real[])
+WHERE model = $1 AND vector_dims(embedding) = vector_dims($2::vector)
   AND ($3::text[] IS NULL OR score_id = ANY($3::text[]))
   AND ($4::text[] IS NULL OR kind = ANY($4::text[]))
-ORDER BY similarity DESC, score_id, kind, ref
+ORDER BY embedding <#> $2::vector, score_id, kind, ref
 LIMIT $5
 """
+
+
+def _text(vector: Vector) -> str:
+    """pgvector's text form, ``[0.1,0.2]`` (exact: float32 printed with repr)."""
+    return "[" + ",".join(map(repr, vector.astype(np.float32).tolist())) + "]"
+
+
+def _array(text: str) -> Vector:
+    return np.asarray(json.loads(text), np.float32)
 
 
 class PostgresVectorStore:
@@ -53,22 +63,19 @@ class PostgresVectorStore:
             await conn.execute("DELETE FROM semantic_vectors WHERE score_id = $1", score_id)
             await conn.executemany(
                 "INSERT INTO semantic_vectors (score_id, kind, ref, model, text, embedding) "
-                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                [(score_id, e.kind, e.ref, model, e.text, e.vector.tolist()) for e in checked],
+                "VALUES ($1, $2, $3, $4, $5, $6::vector) ON CONFLICT DO NOTHING",
+                [(score_id, e.kind, e.ref, model, e.text, _text(e.vector)) for e in checked],
             )
 
     async def entries(self, score_id: str, model: str) -> list[VectorEntry]:
         async with self.db.connection() as conn:
             rows = await conn.fetch(
-                "SELECT kind, ref, text, embedding FROM semantic_vectors "
+                "SELECT kind, ref, text, embedding::text AS embedding FROM semantic_vectors "
                 "WHERE score_id = $1 AND model = $2 ORDER BY kind, ref",
                 score_id,
                 model,
             )
-        return [
-            VectorEntry(r["kind"], r["ref"], r["text"], np.asarray(r["embedding"], np.float32))
-            for r in rows
-        ]
+        return [VectorEntry(r["kind"], r["ref"], r["text"], _array(r["embedding"])) for r in rows]
 
     async def search(
         self,
@@ -84,7 +91,7 @@ class PostgresVectorStore:
             rows = await conn.fetch(
                 _SEARCH,
                 model,
-                vector.tolist(),
+                _text(vector),
                 None if score_ids is None else list(score_ids),
                 None if kinds is None else list(kinds),
                 limit,

@@ -1,7 +1,8 @@
 """Migrations on a real PostgreSQL: order, idempotence, concurrent starts, failures,
 tampering, and the schema they build (constraints, cascades, indexes).
 
-Each test works in a fresh schema of the session database (``search_path``), so the
+Each test works in a fresh schema of the session database (``search_path``: that
+schema, then ``public``, where the pgvector extension lives once created), so the
 bundled migrations run from scratch every time."""
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ async def connect(postgres_dsn: str, schema: str) -> AsyncIterator[Connect]:
     opened: list[asyncpg.Connection] = []
 
     async def open_one() -> asyncpg.Connection:
-        conn = await asyncpg.connect(postgres_dsn, server_settings={"search_path": schema})
+        conn = await asyncpg.connect(
+            postgres_dsn, server_settings={"search_path": f"{schema}, public"}
+        )
         opened.append(conn)
         return conn
 
@@ -107,6 +110,31 @@ async def test_bundled_migrations_apply_in_order_and_only_once(
     ]
     assert await migrate(conn) == []
     assert await conn.fetchval("SELECT count(*) FROM schema_migrations") == len(bundled)
+
+
+async def test_semantic_vectors_are_pgvector_vectors(connect: Connect, schema: str) -> None:
+    conn = await connect()
+    await migrate(conn)
+    column = await conn.fetchval(
+        "SELECT atttypid::regtype::text FROM pg_attribute "
+        "WHERE attrelid = 'semantic_vectors'::regclass AND attname = 'embedding'"
+    )
+    assert column == "vector"
+    assert await conn.fetchval("SELECT -('[0.6,0.8]'::vector <#> '[0.6,0.8]'::vector)") == 1.0
+
+
+async def test_pgvector_off_the_search_path_is_named(postgres_dsn: str, schema: str) -> None:
+    admin = await asyncpg.connect(postgres_dsn)
+    conn = await asyncpg.connect(postgres_dsn, server_settings={"search_path": schema})
+    try:
+        await admin.execute("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public")
+        with pytest.raises(MigrationError, match="pgvector is installed in a schema"):
+            await migrate(conn)
+        applied = await conn.fetch("SELECT name FROM schema_migrations ORDER BY version")
+        assert [r["name"] for r in applied][-1] == "0009_webhooks.sql"  # 0010 rolled back
+    finally:
+        await conn.close()
+        await admin.close()
 
 
 async def test_instances_starting_at_once_apply_each_migration_once(
@@ -312,7 +340,7 @@ async def test_0005_unpacks_named_version_results_and_keeps_messages(
 
 
 def test_command_line_applies_then_has_nothing_to_do(postgres_dsn: str, schema: str) -> None:
-    dsn = f"{postgres_dsn}?search_path={schema}"  # asyncpg passes it as a server setting
+    dsn = f"{postgres_dsn}?search_path={schema},public"  # asyncpg: a server setting
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     runs = [
         subprocess.run(
