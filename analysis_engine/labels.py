@@ -7,6 +7,8 @@ here: "imperfect authentic cadence", "E♭ major", "parallel fifths".
 
 from __future__ import annotations
 
+import re
+
 CADENCES = {
     "authentic": "authentic cadence",
     "plagal": "plagal cadence",
@@ -26,6 +28,7 @@ ISSUES = {
 }
 
 _ACCIDENTALS = {"-": "♭", "#": "♯"}
+_DIMINISHED = re.compile(r"(?<=[iIvV])o")
 
 
 def cadence_label(kind: str, perfect: bool | None = None) -> str:
@@ -34,6 +37,12 @@ def cadence_label(kind: str, perfect: bool | None = None) -> str:
     if kind == "authentic" and perfect is not None:
         return ("perfect " if perfect else "imperfect ") + words
     return words
+
+
+def figure_label(figure: str) -> str:
+    """A Roman-numeral figure as printed: RomanText's ``o`` for diminished becomes ``°``
+    (``"viio7/ii"`` -> ``"vii°7/ii"``, ``"io"`` -> ``"i°"``); the rest is kept."""
+    return _DIMINISHED.sub("°", figure)
 
 
 def note_label(name: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from analysis_engine.labels import figure_label
 from collab_server.cli.serve import read_settings
 from collab_server.settings import Settings
 
@@ -224,7 +225,7 @@ def summary_text(title: str, results: dict[str, Any], problems: int = 0) -> str:
             f"  harmony: {len(harmony.get('slices') or [])} sonorities, {len(cadences)} cadences"
         )
         for cadence in cadences[:8]:
-            figures = "-".join(f for f in cadence.get("figures") or [] if f)
+            figures = "-".join(figure_label(f) for f in cadence.get("figures") or [] if f)
             lines.append(
                 f"    m. {cadence['number']}: {cadence.get('label') or cadence['type']}"
                 f" in {cadence.get('key_label') or cadence['key']}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ae_scores import (
@@ -17,7 +18,13 @@ from ae_scores import (
 )
 from click.testing import CliRunner
 
-from analysis_engine.labels import cadence_label, issue_label, key_label, note_label
+from analysis_engine.labels import (
+    cadence_label,
+    figure_label,
+    issue_label,
+    key_label,
+    note_label,
+)
 from collab_server.cli.analysis import analyze, summary_text
 from score_model.schema import KeySignature
 
@@ -34,6 +41,8 @@ def test_cadence_key_note_and_issue_words() -> None:
     assert note_label("F#3") == "F♯3" and note_label("B--") == "B𝄫"
     assert issue_label("parallel_fifths") == "parallel fifths"
     assert issue_label("overlap") == "voice overlap"
+    assert figure_label("viio7/ii") == "vii°7/ii" and figure_label("io") == "i°"
+    assert figure_label("viiø7") == "viiø7" and figure_label("Ger65") == "Ger65"
 
 
 def test_cadences_carry_a_label_beside_their_codes() -> None:
@@ -92,6 +101,13 @@ def test_orpheus_analyze_prints_words_not_codes(tmp_path: Path) -> None:
     assert "deceptive cadence in C major (V-vi)" in result.output
     assert "perfect authentic cadence in C major (V7-I)" in result.output
     assert "authentic (" not in result.output
+
+
+def test_orpheus_analyze_prints_diminished_figures_with_a_degree_sign() -> None:
+    result = CliRunner().invoke(analyze, ["examples/chorale.mxl"])
+    assert result.exit_code == 0, result.output
+    figures = re.findall(r"cadence in [^(]+\(([^)]*)\)", result.output)
+    assert figures and not any(re.search(r"[iIvV]o", f) for f in figures), figures
 
 
 def test_summary_text_falls_back_to_codes_for_older_results() -> None:
