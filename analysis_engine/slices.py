@@ -362,6 +362,7 @@ def _spell(
     single = np.searchsorted(member_slice, np.arange(n_slices))
     root_letter[:] = letters[np.minimum(single, len(letters) - 1)] if len(letters) else 0
     root_letter[slices_with] = (letters[lowest] - 2 * position[lowest]) % 7
+    _spell_from_neighbours(root_letter, root, quality, slices_with)
     root = root.copy()
     for s in np.flatnonzero(np.isin(quality, _SYMMETRIC)).tolist():
         members = np.flatnonzero(member_slice == s)
@@ -383,6 +384,24 @@ def _spell(
         for letter, p in zip(root_letter.tolist(), root.tolist(), strict=True)
     )
     return root, names, inversion
+
+
+def _spell_from_neighbours(
+    root_letter: np.ndarray, root: np.ndarray, quality: np.ndarray, spelled: np.ndarray
+) -> None:
+    """Root letters of labelled slices none of whose own notes is a chord tone (a
+    passing A over a G major beat): the letter of the nearest slice whose notes spell the
+    same root, else the plain spelling; never a letter taken from a non-chord tone
+    (which spelled G as A double flat)."""
+    has_own = np.zeros(len(root), dtype=bool)
+    has_own[spelled] = True
+    orphans = np.flatnonzero((quality >= 0) & ~has_own)
+    for s in orphans.tolist():
+        same = spelled[root[spelled] == root[s]]
+        if len(same):
+            root_letter[s] = root_letter[same[np.argmin(np.abs(same - s))]]
+        else:
+            root_letter[s] = STEPS.index(_PLAIN[int(root[s])][0])
 
 
 _PLAIN = ("C", "C#", "D", "E-", "E", "F", "F#", "G", "A-", "A", "B-", "B")

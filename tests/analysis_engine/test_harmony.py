@@ -19,6 +19,7 @@ from ae_scores import (
 from analysis_engine.chords import QUALITY_INDEX, QUALITY_NAMES, classify, label_chords
 from analysis_engine.roman import figure
 from analysis_engine.units import TPQ
+from score_model.schema import KeySignature
 
 
 def test_i_iv_v_i_in_c_with_a_perfect_authentic_cadence() -> None:
@@ -228,3 +229,15 @@ def test_a_unison_is_labelled_from_its_beat() -> None:
         ("C", "major"),
         ("G", "major"),
     ]
+
+
+def test_a_melody_note_outside_its_beats_chord_keeps_the_chords_spelling() -> None:
+    # a lone melody in G major: the passing A is labelled from its measure's G major
+    # chord, and its root is spelled G (not A double flat, from the A's letter)
+    melody = ["G4", "A4", "B4", "G4", "C5", "B4", "A4", "A4"]
+    notes: list[NoteSpec] = [(i // 4, 0, i % 4, 1, [p]) for i, p in enumerate(melody)]
+    slices = build(["Soprano"], 2, notes, key=KeySignature(1, "major")).result("harmony")["slices"]
+    roots = [s["root"] for s in slices]
+    assert not any("--" in r or r in ("C-", "F-", "B#", "E#") for r in roots), roots
+    assert (slices[1]["pitches"], slices[1]["root"], slices[1]["figure"]) == (["A4"], "G", "I")
+    assert all(s["figure"] is None or "bb" not in s["figure"] for s in slices)
