@@ -170,7 +170,13 @@ const SystemRow = memo(
 
     if (!out) return <div className="h-40" data-system={system.index} aria-busy="true" />
     return (
-      <div className="relative px-2" data-system={system.index} data-key={system.key} ref={ref}>
+      // pb-6: room under the system for the Roman numerals and the cadence marks below them
+      <div
+        className="relative px-2 pb-6"
+        data-system={system.index}
+        data-key={system.key}
+        ref={ref}
+      >
         <div className="system-svg" dangerouslySetInnerHTML={{ __html: out.svg }} />
         {box && (
           <div
