@@ -711,6 +711,8 @@ def test_github_workflow_runs_ci_with_both_services() -> None:
     assert str(node["with"]["node-version"]) == "20"
     runs = [s["run"] for s in steps if "run" in s]
     assert runs[-1].strip() == "bash .ci/run"
+    [screenshots] = [s for s in steps if s.get("uses", "").startswith("actions/upload-artifact")]
+    assert screenshots["if"] == "always()" and screenshots["with"]["path"] == "web/test-results/"
     assert "CHROMIUM_PATH" in "\n".join(runs)  # read by web/e2e/harness.ts
     assert "CHROMIUM_PATH" in (ROOT / "web" / "e2e" / "harness.ts").read_text()
     ci_run = (ROOT / ".ci" / "run").read_text()
