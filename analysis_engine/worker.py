@@ -16,7 +16,8 @@ worker`` processes), on Dramatiq's ``AsyncIO`` event-loop thread; in the embedde
 (a ``StubBroker`` and an in-process Dramatiq ``Worker``), on the *server's* event loop,
 given as ``loop``, so the jobs share its storage objects (an in-memory backend or one
 SQLite connection cannot be used from a second loop). Either way the same actor code,
-retries and time limits apply, and the CPU work runs in the jobs' thread.
+retries and time limits apply, and the CPU work runs wherever the jobs' compute puts it
+(:mod:`analysis_engine.compute`: a thread of the worker, or the server's child process).
 
 Time limit 60 s per job; :class:`~persistence.errors.StorageError` is retried (up to 5
 times, 100 ms to 5 s back-off); anything else is reported by the job itself (an error

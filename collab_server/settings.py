@@ -86,6 +86,9 @@ class Settings:
     max_document_bytes: int = 32 * 1024 * 1024  # a room's encoded state
     max_connections_per_user: int = 50
     max_connections_per_room: int = 500
+    # Embedded mode (no REDIS_URL): run analysis in a child process (False: in a thread of
+    # the server process, under its GIL; docs/benchmarks.md)
+    analysis_process: bool = True
     # Deleted scores stay in their owner's trash this long, then are purged (0: at once)
     trash_days: float = 30.0
     # Agents (docs/agents.md). An empty LLM key: the offline music brain answers.

@@ -7,7 +7,11 @@ the in-process Dramatiq worker. Results are the backend's result store.
   their announcements come back over Redis pub/sub on the shared client.
 - otherwise: a stub broker and an in-process Dramatiq worker running the same actors on
   this event loop (see :mod:`analysis_engine.worker`), sharing this process's storage.
-  Nothing is process-global: several apps may run in one process.
+  The jobs' I/O runs here; their CPU work (warm scores, the analyses) runs in a child
+  process (:class:`~analysis_engine.compute_process.ProcessCompute`), or with
+  ``analysis_process=False`` in a thread of this process
+  (:class:`~analysis_engine.compute.LocalCompute`). Nothing is process-global: several
+  apps may run in one process.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class AnalysisRuntime:
     cached: CachedResultStore | None = None  # the REST read path (24 h, invalidated)
     _worker: Any = None
     _jobs: Any = None
+    compute: Any = None  # embedded: where the jobs' CPU work runs (AnalysisCompute)
     _broker_client: Any = None  # the broker's synchronous Redis client
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -48,6 +53,7 @@ class AnalysisRuntime:
         if self._worker is not None:
             await asyncio.to_thread(self._worker.stop)
             self._jobs.close()
+            await self.compute.close()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -99,6 +105,8 @@ async def start_analysis(
         return runtime
 
     from analysis_engine import worker
+    from analysis_engine.compute import AnalysisCompute, LocalCompute
+    from analysis_engine.compute_process import ProcessCompute
     from analysis_engine.jobs import AnalysisJobs
 
     events = AnalysisEvents()
@@ -107,7 +115,10 @@ async def start_analysis(
         events.announce(result.score_id, result.version.token)
 
     broker = worker.make_broker()
-    jobs = AnalysisJobs(backend.storage, cached, notify=announce)  # saves invalidate the cache
+    # The one place that decides where embedded analysis runs (started on first use).
+    compute: AnalysisCompute = ProcessCompute() if settings.analysis_process else LocalCompute()
+    # saves invalidate the cache
+    jobs = AnalysisJobs(backend.storage, cached, notify=announce, compute=compute)
     worker.declare_actors(broker, jobs, loop=asyncio.get_running_loop())
     enqueuer = DramatiqEnqueuer(broker)
     runtime = AnalysisRuntime(
@@ -117,6 +128,7 @@ async def start_analysis(
         enqueuer,
         cached=cached,
         _jobs=jobs,
+        compute=compute,
     )
     runtime._worker = await asyncio.to_thread(worker.start_worker, broker, threads=2, poll_ms=50)
     return runtime

@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from analysis_engine import jobs, worker
+from analysis_engine.compute import LocalCompute
 from analysis_engine.jobs import AnalysisJobs, analyse_document
 from analysis_engine.registry import analysis, unregister
 from collab_server import redis_client
@@ -84,7 +85,7 @@ async def test_worker_catches_up_from_the_log(setup: Any) -> None:
     seq = await documents.append("s1", 1, [update])
     second = await jobs.analyze_score(context, "s1")
     assert second is not None and second.version == DocVersion(1, seq)
-    assert context.stats == {"cold": 1, "caught_up": 1, "unchanged": 0, "failed": 0}
+    assert context.stats == {"cold": 1, "caught_up": 1, "unchanged": 0, "failed": 0, "lost": 0}
     results = stored_results(second.result_json)
     assert results["key"]["version"] == f"e1.{seq}"
     assert results["key"]["result"] == expected(score)
@@ -131,7 +132,7 @@ async def test_lru_keeps_recent_scores_only(setup: Any) -> None:
     for score_id in ("a", "b", "c"):
         await new_score(documents, score_id)
         await jobs.analyze_score(context, score_id)
-    assert list(context.warm) == ["b", "c"]
+    assert isinstance(context.cpu, LocalCompute) and context.cpu.scores.ids() == ["b", "c"]
     assert await jobs.analyze_score(context, "gone") is None  # unknown score: dropped
 
 
@@ -144,9 +145,8 @@ async def test_stale_result_never_overwrites_newer(setup: Any) -> None:
     assert newer is not None and newer.version == DocVersion(1, 1)
     # a slower worker that read the document before the edit finishes last
     other = AnalysisJobs(storage, context.results)
-    other.warm["s1"] = await asyncio.to_thread(
-        jobs._cold, (await storage.snapshots.load_snapshot("s1")).state, DocVersion(1, 0), None
-    )
+    snapshot = await storage.snapshots.load_snapshot("s1")
+    await other.cpu.load("s1", snapshot.state, DocVersion(1, 0))
     await storage.log.trim("s1", 1, 1)  # it cannot see the newer entry: stays at seq 0
     assert await jobs.analyze_score(other, "s1") is None
     latest = await context.results.get_latest("s1")

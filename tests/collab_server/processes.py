@@ -13,6 +13,42 @@ from pathlib import Path
 import httpx
 
 
+def gone(pid: int) -> bool:
+    """No such process: not running, and not a zombie waiting to be collected either."""
+    try:
+        os.kill(pid, 0)  # succeeds on a zombie
+    except ProcessLookupError:
+        return not Path(f"/proc/{pid}").exists()
+    return False
+
+
+def ended(pid: int) -> bool:
+    """Not running: gone, or a zombie (an orphan's status is collected by whatever
+    process adopts it, which in a container may never do so)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def parent_of(pid: int) -> int:
+    """The parent process id of ``pid`` (from /proc)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if parent_of(int(entry.name)) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                pass  # ended meanwhile
+    return found
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

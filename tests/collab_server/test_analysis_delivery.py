@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
+import signal
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -18,7 +21,9 @@ import pytest
 from click.testing import CliRunner
 from music21 import corpus
 
-from collab_server.analysis.hooks import AnalysisHooks
+from analysis_engine.compute import LocalCompute
+from analysis_engine.compute_process import ProcessCompute
+from collab_server.analysis.hooks import QUEUE, AnalysisHooks
 from collab_server.app import create_app
 from collab_server.cli.analysis import run_worker
 from collab_server.cli.main import main
@@ -27,6 +32,7 @@ from score_model.ops import ScoreEditor
 from score_model.origin import Origin
 from tests.collab_server.clients import YClient, wait_for
 from tests.collab_server.harness import run_uvicorn
+from tests.collab_server.processes import Instance, children_of, ended, gone, parent_of
 from tests.services import redis_service, redis_url  # noqa: F401
 
 # --- debounce ----------------------------------------------------------------------------
@@ -238,6 +244,9 @@ async def test_a_result_behind_the_document_is_reported_and_refreshed(tmp_path: 
     ):
         score_id = (await client.post("/api/scores", json={"title": "R"})).json()["id"]
         assert (await latest(client, score_id))["version"] == "e1.0"
+        # each 202 above enqueued a job: let them all finish before the edit
+        queue = app.state.analysis.enqueuer.broker.queues[QUEUE]
+        await wait_for(lambda: queue.unfinished_tasks == 0, timeout=10)
         dropped = Recorder()
         app.state.analysis.hooks.enqueuer = dropped  # debounced jobs now go nowhere
         peer = await YClient(f"ws://{base}/ws/scores/{score_id}").connect()
@@ -276,6 +285,88 @@ async def test_two_embedded_apps_in_one_process_keep_their_own_workers(tmp_path:
         results = await asyncio.gather(latest(a, ids[0]), latest(b, ids[1]))
         assert [r["score_id"] for r in results] == ids
         assert all(r["result"]["analyses"]["summary"]["result"]["notes"] == 0 for r in results)
+
+
+async def test_embedded_analysis_runs_in_a_child_process_replaced_when_it_dies(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same events as in-process analysis, from a child of the server process; a
+    child killed is replaced for the next job; stopping the server stops it."""
+    caplog.set_level(logging.INFO, logger="orpheus.analysis")
+    app = create_app(Settings(data_dir=tmp_path, log_json=False, auth_enabled=False))
+    async with (
+        serve(app) as base,
+        httpx.AsyncClient(base_url=f"http://{base}", timeout=10) as client,
+    ):
+        score_id = (await client.post("/api/scores", json={"title": "C"})).json()["id"]
+        assert (await latest(client, score_id))["version"] == "e1.0"
+        compute = app.state.analysis.compute
+        assert isinstance(compute, ProcessCompute)
+        first = compute.pid
+        assert first is not None and parent_of(first) == os.getpid()
+        os.kill(first, signal.SIGKILL)
+        await wait_for(lambda: compute.pid is None and gone(first), timeout=10)
+
+        events = EventReader(client, f"/api/scores/{score_id}/analysis/events")
+        await wait_for(lambda: len(events.events) == 1)
+        peer = await YClient(f"ws://{base}/ws/scores/{score_id}").connect()
+        try:
+            await asyncio.wait_for(peer.synced.wait(), 5)
+            measure = peer.score.raw_measures()[0]["id"]
+            part = peer.score.raw_parts()[0]["id"]
+            ScoreEditor(peer.score, Origin.client("p")).add_note(measure, part, 0, 1, "A4")
+            await wait_for(lambda: len(events.events) >= 2, timeout=60)
+            event, version, data = events.events[-1]
+            assert event == "analysis" and version == data["version"] != "e1.0"
+            assert data["result"]["analyses"]["summary"]["result"]["notes"] == 1
+        finally:
+            await peer.close()
+            await events.close()
+        second = compute.pid
+        assert second is not None and second != first and compute.starts == 2
+    assert gone(second)  # the server's shutdown stopped it and collected its status
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(f"(pid {first}) was killed by SIGKILL" in m for m in messages), messages
+
+
+async def test_embedded_analysis_in_a_thread_when_asked(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path, log_json=False, auth_enabled=False, analysis_process=False
+    )
+    app = create_app(settings)
+    async with (
+        serve(app) as base,
+        httpx.AsyncClient(base_url=f"http://{base}", timeout=10) as client,
+    ):
+        score_id = (await client.post("/api/scores", json={"title": "T"})).json()["id"]
+        assert (await latest(client, score_id))["version"] == "e1.0"
+        assert isinstance(app.state.analysis.compute, LocalCompute)
+
+
+def test_stopping_or_killing_orpheus_serve_leaves_no_analysis_process(tmp_path: Path) -> None:
+    env = {"ORPHEUS_AUTH_ENABLED": "false", "ORPHEUS_LOG_LEVEL": "warning"}
+    for ending in ("stop", "kill"):
+        server = Instance(ending, env, tmp_path / ending)
+        server.start()
+        try:
+            server.wait_ready()
+            created = httpx.post(f"{server.base}/api/scores", json={"title": "S"}, timeout=10)
+            score_id = created.json()["id"]
+            deadline = time.monotonic() + 60
+            while httpx.get(f"{server.base}/api/scores/{score_id}/analysis").status_code != 200:
+                assert time.monotonic() < deadline, "no analysis result in 60 s"
+                time.sleep(0.1)
+            assert server.process is not None
+            (child,) = children_of(server.process.pid)
+            server.stop() if ending == "stop" else server.kill()
+            deadline = time.monotonic() + 30
+            # stopped: ended and collected by the server; killed: the child sees its
+            # input end and exits (an orphan, collected by whoever adopts it)
+            while not (gone(child) if ending == "stop" else ended(child)):
+                assert time.monotonic() < deadline, f"analysis process left after {ending}"
+                time.sleep(0.05)
+        finally:
+            server.stop()
 
 
 @pytest.mark.services

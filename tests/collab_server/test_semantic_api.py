@@ -55,17 +55,18 @@ async def test_semantic_search_follows_edits_analysis_and_access(tmp_path: Path)
         assert hits[0]["similarity"] > 0.3  # no word in common, close in meaning
         assert (await live.http.get(path, headers=bearer(bob))).json()["hits"] == []
 
+        # The embedded analysis of the edits is announced, and its summary embedded.
+        analysed = await _eventually(
+            live, "/api/search/semantic?q=a piano piece in C&kinds=analysis", ann, 1
+        )
+        assert analysed[0]["score_id"] == lament and "C major" in analysed[0]["text"]
+
+        # (after the analysis above, whose text a chat message does not change)
         semantic = live.app.state.semantic
         before = semantic.embedded
         await live.app.state.scores.edit(lament, _chat("the alto is too high"), origin=server)
         chats = await _eventually(live, "/api/search/semantic?q=alto&kinds=chat", ann, 2)
         assert len(chats) == 2 and semantic.embedded == before + 1  # only the new message
-
-        # The in-process analysis of the edits is announced, and its summary embedded.
-        analysed = await _eventually(
-            live, "/api/search/semantic?q=a piano piece in C&kinds=analysis", ann, 1
-        )
-        assert analysed[0]["score_id"] == lament and "C major" in analysed[0]["text"]
 
         for bad in ("/api/search/semantic?q=", "/api/search/semantic?q=x&kinds=email"):
             assert (await live.http.get(bad, headers=bearer(ann))).status_code == 400, bad
