@@ -9,7 +9,8 @@
 //           protocol ('y-websocket', the default, or 'hocuspocus': the unmodified
 //           `@hocuspocus/provider` 4.7 from bench/collab/peers/node_modules, for Hocuspocus,
 //           which speaks its own protocol; it shares the tests' yjs, so one yjs instance runs)
-//   latency: room, edits, warmup           one writer, one reader, sequential edits
+//   latency: room, edits, warmup, [pace]   one writer, one reader, sequential edits
+//            ([pace] ms between one edit's arrival and the next edit)
 //   fanout:  room, listeners, updates      one writer as fast as the provider sends, or at
 //            [rate] edits/s when given; delivery latency p50/p99 from edit to observer
 //   fill:    room, notes                   put `notes` notes in a room, then stay connected
@@ -109,6 +110,7 @@ async function latency () {
     clearTimeout(timer)
     if (at === null) throw new TimedOut(`edit ${i} never arrived`)
     if (i >= (opts.warmup ?? 20)) samples.push(at - started)
+    if (opts.pace) await sleep(opts.pace)
   }
   const mean = +(samples.reduce((a, b) => a + b, 0) / samples.length).toFixed(3)
   return { ...quantiles(samples), mean, ...(opts.samples ? { samples: samples.map(v => +v.toFixed(3)) } : {}) }

@@ -12,6 +12,8 @@ on exit, failure included.
 
     python -m bench.collab.run --quick     # about 1 minute
     python -m bench.collab.run             # the full run, about 4 minutes
+    python -m bench.collab.run --only analysis --servers orpheus
+        # latency while analysis runs: embedded analysis in a thread, then in a child process
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -46,6 +49,11 @@ NODE_SERVERS = {
     "hocuspocus": PEERS / "hocuspocus.mjs",
 }
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# Variants of orpheus for the analysis scenario: where embedded analysis runs.
+ANALYSIS_VARIANTS = {
+    "orpheus-thread": {"ORPHEUS_ANALYSIS_PROCESS": "false"},  # before: a server thread
+    "orpheus": {"ORPHEUS_ANALYSIS_PROCESS": "true"},  # after: a child process
+}
 # The server's own cost is measured, as for the stock server: no accounts (anonymous
 # clients) and no per-connection or per-IP rate and connection limits, which would
 # otherwise cap a burst writer at its configured rate. Unknown settings are ignored.
@@ -77,6 +85,10 @@ class Plan:
     join_repeats: int
     idle_rooms: int
     idle_per_room: int
+    analysis_measures: int  # of the 4-part score edited while analysis runs
+    analysis_edits: int
+    analysis_pace_ms: float  # between one edit's arrival and the next edit
+    analysis_repeats: int  # fresh servers per variant, alternating
 
 
 FULL = Plan(
@@ -94,6 +106,10 @@ FULL = Plan(
     join_repeats=3,
     idle_rooms=100,
     idle_per_room=10,
+    analysis_measures=200,
+    analysis_edits=1000,
+    analysis_pace_ms=5,
+    analysis_repeats=3,
 )
 QUICK = Plan(
     latency_edits=200,
@@ -110,6 +126,10 @@ QUICK = Plan(
     join_repeats=1,
     idle_rooms=30,
     idle_per_room=10,
+    analysis_measures=200,
+    analysis_edits=400,
+    analysis_pace_ms=5,
+    analysis_repeats=1,
 )
 
 
@@ -127,6 +147,18 @@ def cpu_seconds(pid: int) -> float:
     stat = Path(f"/proc/{pid}/stat").read_text()
     fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14, 15)
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                stat = (entry / "stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
 
 
 def rss_bytes(pid: int) -> int:
@@ -174,6 +206,40 @@ class Server:
     def cpu(self) -> float:
         return cpu_seconds(self.pid)
 
+    def children_cpu(self) -> float:
+        """CPU seconds of the server's running child processes (the analysis process)."""
+        total = 0.0
+        for child in children_of(self.pid):
+            with contextlib.suppress(OSError):
+                total += cpu_seconds(child)
+        return total
+
+    def get_json(self, path: str) -> tuple[int, Any]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=30) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, None
+
+    def upload(self, content: bytes, filename: str) -> str:
+        """Create a score from a file; its id."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/api/scores?filename={filename}",
+            data=content,
+            headers={"content-type": "application/octet-stream"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return str(json.loads(response.read())["id"])
+
+    def analysis_results(self) -> int:
+        """Analysis results announced so far (``orpheus_analysis_lag_seconds_count``)."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=10) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith("orpheus_analysis_lag_seconds_count"):
+                    return int(float(line.split()[-1]))
+        return 0
+
     def rss(self) -> int:
         if self.proc.poll() is not None:
             raise RuntimeError(f"the {self.kind} server exited with code {self.proc.returncode}")
@@ -205,6 +271,7 @@ def server(kind: str, workdir: Path) -> Any:
         env.update(ORPHEUS_LOG_LEVEL="warning", **NO_LIMITS)
         if kind == "orpheus-memory":  # the same server without durable storage
             env.update(ORPHEUS_DATABASE_URL="memory://")
+        env.update(ANALYSIS_VARIANTS.get(kind, {}))
         command = [
             sys.executable,
             "-c",
@@ -346,6 +413,61 @@ async def scenario_latency(kind: str, plan: Plan, workdir: Path) -> dict[str, An
         "p99": statistics.median(r["p99"] for r in runs),
         "max": max(r["max"] for r in runs),
     }
+
+
+async def quiet(srv: Server, limit: float = 60) -> None:
+    """Wait until the server (and its children) used under 2% of a core for a second."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = srv.cpu() + srv.children_cpu()
+        await asyncio.sleep(1)
+        if srv.cpu() + srv.children_cpu() - before < 0.02:
+            return
+
+
+def analysis_score(measures: int) -> bytes:
+    """The JSON file of a generated 4-part score (quarter notes, C major), as
+    ``bench/bench_analysis_lag.py`` edits."""
+    from bench.bench_analysis_lag import generated_score
+    from score_model.exporter import export_score
+
+    return export_score(generated_score(measures), "json").data
+
+
+async def scenario_analysis(kind: str, plan: Plan, workdir: Path, upload: bytes) -> dict[str, Any]:
+    """Latency while analysis runs on the edits: one writer, one reader, paced edits on a
+    large score, so that a debounced analysis job (every second under steady edits)
+    overlaps them."""
+    with server(kind, workdir) as srv:
+        room = srv.upload(upload, "analysis.json")
+        limit = time.monotonic() + 120
+        while srv.get_json(f"/api/scores/{room}/analysis")[0] != 200:  # the cold job
+            if time.monotonic() > limit:
+                raise RuntimeError("the first analysis did not arrive in 120 s")
+            await asyncio.sleep(0.1)
+        await quiet(srv)  # what follows the first result (the semantic model loading) ends
+        options = {
+            "mode": "latency",
+            **srv.client,
+            "room": room,
+            "edits": plan.analysis_edits,
+            "warmup": 20,
+            "pace": plan.analysis_pace_ms,
+            "timeout": 300,
+        }
+        async with load(options) as client:
+            await client.event("ready", 60)
+            cpu0, child0, jobs0 = srv.cpu(), srv.children_cpu(), srv.analysis_results()
+            started = time.monotonic()
+            result = await client.event("result", 310)
+            seconds = time.monotonic() - started
+            result.update(
+                seconds=round(seconds, 2),
+                server_cpu_s=round(srv.cpu() - cpu0, 2),
+                child_cpu_s=round(srv.children_cpu() - child0, 2),
+                analyses=srv.analysis_results() - jobs0,
+            )
+    return result
 
 
 async def scenario_fanout(
@@ -556,6 +678,54 @@ async def run(
         )
         print(flush=True)
 
+    if "analysis" in only and "orpheus" in servers:
+        upload = analysis_score(plan.analysis_measures)
+        runs: dict[str, list[dict[str, Any]]] = {k: [] for k in ANALYSIS_VARIANTS}
+        for _ in range(plan.analysis_repeats):  # alternating, a fresh server each time
+            for k in ANALYSIS_VARIANTS:
+                runs[k].append(await scenario_analysis(k, plan, workdir, upload))
+        raw["analysis"] = runs
+        print(
+            f"## 1b. Latency while analysis runs: 1 writer, 1 reader, "
+            f"{plan.analysis_edits} edits (+20 warm-up) {plan.analysis_pace_ms:g} ms apart "
+            f"on a {plan.analysis_measures}-measure, 4-part score "
+            f"({plan.analysis_measures * 16:,} notes); embedded analysis in a server thread "
+            f"(orpheus-thread) or in a child process (orpheus); "
+            f"median of {plan.analysis_repeats} run(s), ms"
+        )
+
+        def med(k: str, key: str) -> float:
+            return float(statistics.median(r[key] for r in runs[k]))
+
+        print(
+            table(
+                [
+                    "server",
+                    "p50",
+                    "p99",
+                    "p99 of each run",
+                    "max (all runs)",
+                    "analysis results per run",
+                    "server CPU s",
+                    "analysis process CPU s",
+                ],
+                [
+                    [
+                        k,
+                        ms(med(k, "p50")),
+                        ms(med(k, "p99")),
+                        " / ".join(ms(r["p99"]) for r in runs[k]),
+                        ms(max(r["max"] for r in runs[k])),
+                        " / ".join(str(r["analyses"]) for r in runs[k]),
+                        fmt(med(k, "server_cpu_s"), 2),
+                        fmt(med(k, "child_cpu_s"), 2),
+                    ]
+                    for k in ANALYSIS_VARIANTS
+                ],
+            )
+        )
+        print(flush=True)
+
     if "fanout" in only:
         for listeners, repeats, timeout, servers, rate in (
             (plan.fanout_small, plan.fanout_repeats, 60.0, with_memory, None),
@@ -735,7 +905,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--only",
         default="latency,fanout,join,idle",
-        help="comma-separated scenarios: latency, fanout, join, idle",
+        help="comma-separated scenarios: latency, fanout, join, idle, analysis (latency "
+        "while analysis runs, embedded analysis in a thread and in a child process; not "
+        "in the default set)",
     )
     parser.add_argument(
         "--no-presence",
