@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 from analysis_engine.warm import Entry, NotHeld, WarmScores
-from persistence.results.base import DocVersion
+from persistence.results.base import DocVersion, EncodedJson
 
 T = TypeVar("T")
 
@@ -58,11 +58,11 @@ class AnalysisCompute(Protocol):
         """Apply consecutive log entries after the held version."""
         ...
 
-    async def analyse(self, score_id: str) -> str:
+    async def analyse(self, score_id: str) -> EncodedJson:
         """Analyse the held version (incrementally); the stored JSON text."""
         ...
 
-    async def analyse_state(self, state: bytes, version: DocVersion) -> str:
+    async def analyse_state(self, state: bytes, version: DocVersion) -> EncodedJson:
         """Analyse a full state from scratch; nothing is kept."""
         ...
 
@@ -92,12 +92,12 @@ class LocalCompute:
     async def apply(self, score_id: str, entries: Sequence[Entry]) -> None:
         await self._run(self.scores.apply, score_id, entries)
 
-    async def analyse(self, score_id: str) -> str:
-        text: str = await self._run(self.scores.analyse, score_id)
+    async def analyse(self, score_id: str) -> EncodedJson:
+        text: EncodedJson = await self._run(self.scores.analyse, score_id)
         return text
 
-    async def analyse_state(self, state: bytes, version: DocVersion) -> str:
-        text: str = await self._run(self.scores.analyse_state, state, version)
+    async def analyse_state(self, state: bytes, version: DocVersion) -> EncodedJson:
+        text: EncodedJson = await self._run(self.scores.analyse_state, state, version)
         return text
 
     async def forget(self, score_id: str) -> None:

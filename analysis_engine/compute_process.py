@@ -37,7 +37,7 @@ from typing import Any
 from analysis_engine.compute import AnalysisFailed, AnalysisWorkerLost
 from analysis_engine.compute_child import HEADER, encode
 from analysis_engine.warm import Entry
-from persistence.results.base import DocVersion
+from persistence.results.base import DocVersion, EncodedJson
 
 log = logging.getLogger("orpheus.analysis")
 
@@ -88,12 +88,12 @@ class ProcessCompute:
     async def apply(self, score_id: str, entries: Sequence[Entry]) -> None:
         await self._call("apply", score_id, list(entries))
 
-    async def analyse(self, score_id: str) -> str:
-        text: str = await self._call("analyse", score_id)
+    async def analyse(self, score_id: str) -> EncodedJson:
+        text: EncodedJson = await self._call("analyse", score_id)
         return text
 
-    async def analyse_state(self, state: bytes, version: DocVersion) -> str:
-        text: str = await self._call("analyse_state", state, version)
+    async def analyse_state(self, state: bytes, version: DocVersion) -> EncodedJson:
+        text: EncodedJson = await self._call("analyse_state", state, version)
         return text
 
     async def forget(self, score_id: str) -> None:

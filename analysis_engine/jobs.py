@@ -39,7 +39,7 @@ from persistence.base import Storage
 from persistence.documents.store import DocumentStore
 from persistence.errors import NotFound
 from persistence.keyed_lock import KeyedLock
-from persistence.results.base import DocVersion, ResultStore, StoredResult
+from persistence.results.base import DocVersion, EncodedJson, ResultStore, StoredResult
 
 __all__ = ["ALL", "AnalysisJobs", "Notify", "analyse_document", "analyze_score", "analyze_version"]
 
@@ -220,9 +220,11 @@ def _log_failure(what: str, exc: BaseException) -> None:
         log.error("analysis of %s failed", what, exc_info=exc)
 
 
-def _error_json(version: DocVersion, exc: BaseException) -> str:
+def _error_json(version: DocVersion, exc: BaseException) -> EncodedJson:
     kind = exc.type_name if isinstance(exc, AnalysisFailed) else type(exc).__name__
-    return json.dumps(
-        {"version": version.token, "error": {"type": kind, "message": str(exc)[:500]}},
-        separators=(",", ":"),
+    return EncodedJson(
+        json.dumps(
+            {"version": version.token, "error": {"type": kind, "message": str(exc)[:500]}},
+            separators=(",", ":"),
+        )
     )

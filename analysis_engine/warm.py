@@ -25,7 +25,7 @@ from analysis_engine.incremental import (
 )
 from analysis_engine.notetable import build_table
 from analysis_engine.registry import run_all
-from persistence.results.base import DocVersion
+from persistence.results.base import DocVersion, EncodedJson
 from score_model.document import ScoreData, ScoreDoc
 
 #: One update-log entry as the jobs hand it over: ``(seq, Yjs update)``.
@@ -109,7 +109,7 @@ class WarmScores:
         else:
             warm.pending_notes |= changed
 
-    def analyse(self, score_id: str) -> str:
+    def analyse(self, score_id: str) -> EncodedJson:
         """Analyse the held version incrementally; the stored JSON text. If it raises,
         the score is dropped (its analyzer may be half-updated)."""
         warm = self._get(score_id)
@@ -124,7 +124,7 @@ class WarmScores:
         warm.analysed = True
         return dumps(warm.version, results)
 
-    def analyse_state(self, state: bytes, version: DocVersion) -> str:
+    def analyse_state(self, state: bytes, version: DocVersion) -> EncodedJson:
         """Analyse a full state from scratch (a named version); nothing is kept."""
         data = ScoreDoc.from_update(state).read()
         return dumps(version, analyse_document(data, version.token, self.analyses))
@@ -153,8 +153,12 @@ def analyse_document(
     )
 
 
-def dumps(version: DocVersion, results: dict[str, Any]) -> str:
+def dumps(version: DocVersion, results: dict[str, Any]) -> EncodedJson:
     """The stored form: ``{"version": "e1.42", "analyses": {name: envelope}}``."""
-    return json.dumps(
-        {"version": version.token, "analyses": results}, allow_nan=False, separators=(",", ":")
+    return EncodedJson(
+        json.dumps(
+            {"version": version.token, "analyses": results},
+            allow_nan=False,
+            separators=(",", ":"),
+        )
     )

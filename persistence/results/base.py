@@ -24,6 +24,15 @@ from persistence.base import check_score_id
 _TOKEN = re.compile(r"e(\d{1,18})\.(\d{1,18})")
 
 
+class EncodedJson(str):
+    """JSON text as ``json.dumps`` wrote it: :meth:`ResultStore.save` does not parse it
+    again to check it (a large result's parse would hold the caller's event loop for
+    milliseconds). Analysis jobs save their results as this; any other ``str`` is
+    parsed and refused if it is not JSON."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class DocVersion:
     """A stored document version: ``(epoch, seq)``, ordered."""
@@ -112,6 +121,8 @@ def check_result(
         raise ValueError(f"invalid version id {version_id!r}")
     if not isinstance(result_json, str):
         raise ValueError("result_json must be JSON text")
+    if isinstance(result_json, EncodedJson):
+        return
     try:
         json.loads(result_json)
     except ValueError as exc:

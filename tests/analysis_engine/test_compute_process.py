@@ -23,7 +23,7 @@ from analysis_engine.jobs import AnalysisJobs, analyse_document
 from analysis_engine.warm import dumps
 from persistence.documents.store import DocumentStore
 from persistence.drivers.memory import MemoryStorage
-from persistence.results.base import DocVersion
+from persistence.results.base import DocVersion, EncodedJson
 from persistence.results.memory import MemoryResultStore
 from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
@@ -95,6 +95,7 @@ async def test_results_equal_in_process_ones_over_a_sequence_of_edits(
             assert here is not None and there is not None
             assert there.version == here.version == version
             assert there.result_json == here.result_json
+            assert isinstance(there.result_json, EncodedJson)  # saved without a parse
             assert json.loads(there.result_json) == from_scratch(score, version)
         # the child kept the score warm: one cold start, then incremental catch-ups
         assert remote.stats == local.stats

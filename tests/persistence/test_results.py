@@ -11,7 +11,7 @@ import pytest
 
 from persistence.backend import Backend
 from persistence.base import ScoreRecord
-from persistence.results.base import DocVersion, ResultStore
+from persistence.results.base import DocVersion, EncodedJson, ResultStore
 
 RESULT = json.dumps({"key": {"result": {"key": "C major"}}})
 
@@ -85,6 +85,15 @@ async def test_named_versions_are_kept_beside_the_latest(results: ResultStore) -
     await results.delete_score("s1")
     assert await results.get_latest("s1") is None
     assert await results.get_for_version("s1", "v_a") is None
+
+
+async def test_encoded_json_is_stored_as_the_same_text(results: ResultStore) -> None:
+    """Text an encoder wrote (what analysis jobs save) is stored without a second parse
+    (PostgreSQL's JSONB still checks it)."""
+    text = EncodedJson(json.dumps({"version": "e1.1", "analyses": {"key": {"result": "C"}}}))
+    assert await results.save("s1", "all", DocVersion(1, 1), text)
+    got = await results.get_latest("s1")
+    assert got is not None and json.loads(got.result_json) == json.loads(text)
 
 
 async def test_bad_input_is_refused(results: ResultStore) -> None:
