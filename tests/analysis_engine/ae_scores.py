@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis_engine import AnalysisContext, build_table, run
+from persistence.documents.store import DocumentStore
 from score_model.document import ScoreData, ScoreDoc
 from score_model.ops import ScoreEditor
+from score_model.origin import Origin
 from score_model.schema import KeySignature
 
 # (measure index, part index, onset, duration, pitches[, fields])
@@ -108,3 +110,16 @@ DECEPTIVE_THEN_AUTHENTIC = [
     (1, 3, 1, FIVE7),
     (2, 0, 4, ONE),
 ]
+
+
+async def new_score(documents: DocumentStore, score_id: str = "s1") -> tuple[ScoreDoc, Any]:
+    """A stored two-part, four-measure score (a cadence in C); its ids."""
+    score = ScoreDoc()
+    editor = ScoreEditor(score, Origin.server("test"))
+    ids = editor.create_score(title="T", parts=("Soprano", "Bass"), measures=4)
+    m, (sop, bass) = ids["measures"], ids["parts"]
+    for i, (high, low) in enumerate([("E5", "C3"), ("F5", "F2"), ("D5", "G2"), ("C5", "C3")]):
+        editor.add_note(m[i], sop, 0, 4, high)
+        editor.add_note(m[i], bass, 0, 4, low)
+    await documents.create(score_id, "T", None, score.encode_state())
+    return score, ids

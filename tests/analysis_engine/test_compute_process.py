@@ -28,21 +28,10 @@ from persistence.results.memory import MemoryResultStore
 from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin
+from tests.analysis_engine.ae_scores import new_score
 from tests.collab_server.processes import gone, parent_of
 
 ORIGIN = Origin.server("test")
-
-
-async def new_score(documents: DocumentStore, score_id: str = "s1") -> tuple[ScoreDoc, Any]:
-    score = ScoreDoc()
-    editor = ScoreEditor(score, ORIGIN)
-    ids = editor.create_score(title="T", parts=("Soprano", "Bass"), measures=4)
-    m, (sop, bass) = ids["measures"], ids["parts"]
-    for i, (high, low) in enumerate([("E5", "C3"), ("F5", "F2"), ("D5", "G2"), ("C5", "C3")]):
-        editor.add_note(m[i], sop, 0, 4, high)
-        editor.add_note(m[i], bass, 0, 4, low)
-    await documents.create(score_id, "T", None, score.encode_state())
-    return score, ids
 
 
 async def edit(
