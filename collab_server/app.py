@@ -113,7 +113,7 @@ def create_app(
         )
         quiet = settings.semantic_quiet_seconds
         semantic_hooks = SearchHooks(semantic.index_document, quiet=quiet, max_delay=quiet * 5)
-        semantic.follow_analysis(analysis_runtime.events.listen)
+        semantic.follow_analysis(analysis_runtime.events.listen, quiet=quiet, max_delay=quiet * 5)
 
         async def index_new_score(score_id: str, state: bytes) -> None:
             await search.index_document(score_id, state)

@@ -136,9 +136,42 @@ class SemanticService:
             ),
         )
 
-    def follow_analysis(self, listen: Callable[[Callable[[str], None]], None]) -> None:
-        """Re-index a score's analysis text whenever a new result is announced."""
-        listen(lambda score_id: self._in_background(self.index_analysis(score_id), score_id))
+    def follow_analysis(
+        self,
+        listen: Callable[[Callable[[str], None]], None],
+        *,
+        quiet: float = 0.0,
+        max_delay: float = 0.0,
+    ) -> None:
+        """Re-index a score's analysis text after new results are announced: ``quiet``
+        seconds after the last one and at most ``max_delay`` after the first (0: at
+        once; announcements that arrive before it starts are merged). While a score is edited a result comes about every second; each re-index
+        reads and parses the whole result and embeds its summary, which names the note
+        count and so changes every time."""
+        pending: dict[str, list[float]] = {}  # score id -> [first, last] announcement
+
+        async def when_quiet(score_id: str) -> None:
+            loop = asyncio.get_running_loop()
+            try:
+                while True:
+                    first, last = pending[score_id]
+                    delay = min(last + quiet, first + max_delay) - loop.time()
+                    if delay <= 0:
+                        break
+                    await asyncio.sleep(delay)
+            finally:
+                del pending[score_id]
+            await self.index_analysis(score_id)
+
+        def announced(score_id: str) -> None:
+            now = asyncio.get_running_loop().time()
+            if score_id in pending:
+                pending[score_id][1] = now
+                return
+            pending[score_id] = [now, now]
+            self._in_background(when_quiet(score_id), score_id)
+
+        listen(announced)
 
     def index_later(self, score_id: str, state: bytes) -> None:
         """Index a new score's document in the background (the first call loads the

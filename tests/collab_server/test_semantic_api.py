@@ -10,6 +10,7 @@ from typing import Any
 
 from analysis_engine.embeddings.minilm import MiniLmEmbedder
 from collab_server.cli.search import reindex_all
+from collab_server.semantic.service import SemanticService, load_embedder
 from persistence.backend import BackendConfig, open_backend
 from persistence.documents.store import DocumentStore
 from score_model.document import ScoreDoc
@@ -89,6 +90,40 @@ async def test_an_uploaded_score_is_found_without_being_opened(tmp_path: Path) -
         )
         assert [(h["score_id"], h["kind"]) for h in hits] == [(upload.json()["id"], "description")]
         assert "Chorale BWV 66.6" in hits[0]["text"]
+
+
+class RecordingService(SemanticService):
+    """Records when the analysis of a score would be re-indexed."""
+
+    def __init__(self) -> None:
+        super().__init__(None, None, None, load_embedder(False), None)  # type: ignore[arg-type]
+        self.indexed: list[str] = []
+
+    async def index_analysis(self, score_id: str) -> None:
+        self.indexed.append(score_id)
+
+
+async def test_analysis_results_are_reindexed_once_a_burst_is_over() -> None:
+    listeners: list[Any] = []
+    debounced = RecordingService()
+    debounced.follow_analysis(listeners.append, quiet=0.3, max_delay=1.5)
+    at_once = RecordingService()
+    at_once.follow_analysis(listeners.append)
+    for _ in range(5):  # five results of one score, then one of another
+        for listener in listeners:
+            listener("s1")
+    for listener in listeners:
+        listener("s2")
+    await asyncio.sleep(0.05)
+    assert at_once.indexed == ["s1", "s2"]  # announcements not yet served are merged
+    assert debounced.indexed == []  # still within the quiet period
+    for _ in range(100):
+        if len(debounced.indexed) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert sorted(debounced.indexed) == ["s1", "s2"]  # once each
+    await debounced.close()
+    await at_once.close()
 
 
 async def test_turned_off_answers_503(tmp_path: Path) -> None:
