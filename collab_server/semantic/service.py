@@ -145,9 +145,10 @@ class SemanticService:
     ) -> None:
         """Re-index a score's analysis text after new results are announced: ``quiet``
         seconds after the last one and at most ``max_delay`` after the first (0: at
-        once; announcements that arrive before it starts are merged). While a score is edited a result comes about every second; each re-index
-        reads and parses the whole result and embeds its summary, which names the note
-        count and so changes every time."""
+        once; announcements that arrive before it starts are merged). While a score is
+        edited a result comes about every second; each re-index reads and parses the
+        whole result and embeds its summary, which names the note count and so changes
+        every time."""
         pending: dict[str, list[float]] = {}  # score id -> [first, last] announcement
 
         async def when_quiet(score_id: str) -> None:

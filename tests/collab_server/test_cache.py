@@ -311,16 +311,17 @@ async def test_a_result_read_racing_a_save_is_not_kept(
 ) -> None:
     one, two, database = result_stores
     await database.save("s3", "all", DocVersion(0, 1), '"old"')
-    release = asyncio.Event()
+    release, loading = asyncio.Event(), asyncio.Event()
     old = await database.get_latest("s3")
 
     async def slow_old_read(score_id: str, analysis_set: str = "all") -> StoredResult | None:
+        loading.set()
         await release.wait()
         return old
 
     database.get_latest = slow_old_read  # type: ignore[method-assign]
     read = asyncio.create_task(one.get_latest("s3"))
-    await asyncio.sleep(0.01)  # the read has missed the cache and is loading
+    await asyncio.wait_for(loading.wait(), 10)  # the read has missed the cache and is loading
     del database.get_latest
     assert await two.save("s3", "all", DocVersion(0, 2), '"new"')
     release.set()
