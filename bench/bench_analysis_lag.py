@@ -1,11 +1,11 @@
 """Edit-to-analysis lag: a WebSocket client edits a 200-measure score; how long until the
 updated analysis reaches a client through the server-sent event stream?
 
-Runs the real embedded server (uvicorn, SQLite in a temporary folder, the in-process
-Dramatiq worker) in this process, uploads a generated 4-part, 200-measure score (3,200
-notes), subscribes to ``/api/scores/{id}/analysis/events``, then makes one-note edits
-(a pitch change) from a real WebSocket client, one at a time, and times each from the
-edit until an ``analysis`` event naming a newer version arrives.
+Runs the real embedded server (uvicorn, SQLite in a temporary folder, the embedded
+Dramatiq worker and its analysis process) in this process, uploads a generated 4-part,
+200-measure score (3,200 notes), subscribes to ``/api/scores/{id}/analysis/events``,
+then makes one-note edits (a pitch change) from a real WebSocket client, one at a time,
+and times each from the edit until an ``analysis`` event naming a newer version arrives.
 
 Baselines measured in the same run: the debounce (200 ms of quiet: the floor), the job
 duration the worker reports (catch-up from the log + incremental analysis), the

@@ -1,6 +1,6 @@
 """Live analysis delivery: debounced jobs, REST reads and server-sent events, over a real
-server (uvicorn, embedded SQLite, the in-process Dramatiq worker) and real WebSocket
-clients."""
+server (uvicorn, embedded SQLite, the embedded Dramatiq worker and its analysis process)
+and real WebSocket clients."""
 
 from __future__ import annotations
 
