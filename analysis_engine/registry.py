@@ -74,8 +74,11 @@ def load_builtins() -> None:
 
 
 def names() -> list[str]:
+    """Registered analyses by name: the order results are stored in does not depend on
+    which module happened to be imported first (a worker process and the server agree
+    byte for byte)."""
     load_builtins()
-    return list(_REGISTRY)
+    return sorted(_REGISTRY)
 
 
 def get(name: str) -> Analysis:
