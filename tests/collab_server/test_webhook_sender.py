@@ -16,7 +16,6 @@ from collab_server.webhooks.signing import sign, verify
 from persistence.backend import Backend, BackendConfig, open_backend
 from persistence.base import ScoreRecord
 from persistence.webhooks.base import Subscription
-from persistence.webhooks.factory import open_webhooks
 from tests.collab_server.webhook_receiver import receiver
 from tests.services import postgres_dsn, reset_postgres  # noqa: F401  (fixture)
 
@@ -37,7 +36,7 @@ async def _two(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Backend,
 async def test_two_instances_send_each_delivery_once(shared: tuple[Backend, Backend]) -> None:
     one, two = shared
     await one.storage.catalog.create_score(ScoreRecord("s1", owner="ada"))
-    stores = [await open_webhooks(one), await open_webhooks(two)]
+    stores = [one.webhooks, two.webhooks]
     config = SenderConfig(allow_private=True, batch=4, timeout=5)
     async with receiver() as got:
         await stores[0].add_subscription(
@@ -75,7 +74,7 @@ async def shared(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignor
 
 async def test_backoff_doubles_up_to_the_cap(tmp_path: Path) -> None:
     backend = await open_backend(BackendConfig("memory://"))
-    sender = WebhookSender(await open_webhooks(backend), SenderConfig(backoff=2, backoff_cap=60))
+    sender = WebhookSender(backend.webhooks, SenderConfig(backoff=2, backoff_cap=60))
     assert [sender.retry_delay(n) for n in range(1, 8)] == [2, 4, 8, 16, 32, 60, 60]
     await sender.close()
 
