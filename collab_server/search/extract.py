@@ -21,13 +21,18 @@ from score_model.midi_writer import midi_number
 
 @dataclass(frozen=True, slots=True)
 class NoteLine:
-    """A line of notes: MIDI keys, durations (quarter notes) and measure ids."""
+    """A line of notes: MIDI keys, durations (quarter notes), measure ids; the part's
+    name, and each note's measure number and id (a tied continuation's is its first
+    note's)."""
 
     part_id: str
     voice: int
     midis: tuple[int, ...]
     durations: tuple[Fraction, ...]
     measures: tuple[str, ...]
+    part_name: str = ""
+    numbers: tuple[int, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 def midi_of(name: str) -> int | None:
@@ -40,9 +45,11 @@ def midi_of(name: str) -> int | None:
 
 def note_lines(data: ScoreData) -> list[NoteLine]:
     """The melodic lines of a decoded score, in part then voice order."""
-    offsets = {slot.measure.id: slot.offset for slot in data.layout()}
+    slots = {slot.measure.id: slot for slot in data.layout()}
+    offsets = {measure: slot.offset for measure, slot in slots.items()}
     order = {part.id: i for i, part in enumerate(data.parts)}
-    by_line: dict[tuple[str, int], list[tuple[Fraction, int, Fraction, str, bool]]] = {}
+    names = {part.id: part.name for part in data.parts}
+    by_line: dict[tuple[str, int], list[tuple[Fraction, int, Fraction, str, bool, str]]] = {}
     for note in data.notes.values():
         if note.is_rest or note.grace or note.measure not in offsets:
             continue
@@ -53,7 +60,7 @@ def note_lines(data: ScoreData) -> list[NoteLine]:
         tied = note.tie_of(index) in ("stop", "continue")
         start = offsets[note.measure] + note.onset
         by_line.setdefault((note.part, note.voice), []).append(
-            (start, midi, note.duration, note.measure, tied)
+            (start, midi, note.duration, note.measure, tied, note.id)
         )
     lines = []
     for (part, voice), notes in sorted(
@@ -63,8 +70,9 @@ def note_lines(data: ScoreData) -> list[NoteLine]:
         midis: list[int] = []
         durations: list[Fraction] = []
         measures: list[str] = []
+        ids: list[str] = []
         last_start: Fraction | None = None
-        for start, midi, duration, measure, tied in notes:
+        for start, midi, duration, measure, tied, note_id in notes:
             if start == last_start:
                 continue  # a second note at one onset in one voice: keep the highest
             last_start = start
@@ -74,14 +82,31 @@ def note_lines(data: ScoreData) -> list[NoteLine]:
             midis.append(midi)
             durations.append(duration)
             measures.append(measure)
-        lines.append(NoteLine(part, voice, tuple(midis), tuple(durations), tuple(measures)))
+            ids.append(note_id)
+        lines.append(
+            NoteLine(
+                part,
+                voice,
+                tuple(midis),
+                tuple(durations),
+                tuple(measures),
+                names.get(part, ""),
+                tuple(slots[m].number for m in measures),
+                tuple(ids),
+            )
+        )
     return lines
 
 
 def melody_index(lines: Sequence[NoteLine]) -> tuple[list[MelodyLine], list[Posting]]:
     """The rows :meth:`~persistence.search.base.SearchIndex.put_melody` stores: both gram
     families (interval, interval and rhythm) of every line."""
-    rows = [MelodyLine(line.part_id, line.voice, line.measures) for line in lines]
+    rows = [
+        MelodyLine(
+            line.part_id, line.voice, line.measures, line.part_name, line.numbers, line.notes
+        )
+        for line in lines
+    ]
     postings = []
     for i, line in enumerate(lines):
         for pos, key in grams(line.midis):

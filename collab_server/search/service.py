@@ -79,6 +79,9 @@ class MelodyHit:
     note_index: int  # the line's note where the match starts
     measure_ids: tuple[str, ...]  # the measures the match spans, in order
     similarity: float
+    part_name: str = ""
+    measure_numbers: tuple[int, ...] = ()  # of measure_ids (empty: indexed before 0010)
+    note_ids: tuple[str, ...] = ()  # the line's notes the match covers
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +92,9 @@ class MelodyHit:
             "note_index": self.note_index,
             "measure_ids": list(self.measure_ids),
             "similarity": round(self.similarity, 4),
+            "part_name": self.part_name,
+            "measure_numbers": list(self.measure_numbers),
+            "note_ids": list(self.note_ids),
         }
 
 
@@ -156,6 +162,8 @@ class SearchService:
                 continue  # deleted or trashed since
             first = max(0, candidate.pos)
             last = min(len(line.measures), candidate.pos + len(notes))
+            numbers = dict(zip(line.measures, line.numbers, strict=False))
+            measure_ids = tuple(dict.fromkeys(line.measures[first:last]))
             hits.append(
                 MelodyHit(
                     candidate.score_id,
@@ -163,8 +171,11 @@ class SearchService:
                     line.part_id,
                     line.voice,
                     candidate.pos,
-                    tuple(dict.fromkeys(line.measures[first:last])),
+                    measure_ids,
                     candidate.hits / len(query),
+                    line.part_name,
+                    tuple(numbers[m] for m in measure_ids if m in numbers),
+                    line.notes[first:last],
                 )
             )
         return hits

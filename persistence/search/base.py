@@ -27,11 +27,16 @@ _WORD = re.compile(r"\w+")
 
 @dataclass(frozen=True, slots=True)
 class MelodyLine:
-    """One indexed line: its part, voice and the measure id of each note."""
+    """One indexed line: its part, voice and, per note, its measure id; also the part's
+    name and, per note, its measure number and note id (what a hit shows and selects;
+    empty for lines indexed before they were stored)."""
 
     part_id: str
     voice: int
     measures: tuple[str, ...]
+    part_name: str = ""
+    numbers: tuple[int, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
-"""PostgreSQL :class:`~persistence.search.base.SearchIndex` over the tables of migration
-0007: ``melody_lines``, ``melody_grams`` and ``search_text`` (a generated ``tsvector``
+"""PostgreSQL :class:`~persistence.search.base.SearchIndex` over the tables of migrations
+0007 and 0010: ``melody_lines``, ``melody_grams`` and ``search_text`` (a generated ``tsvector``
 with a GIN index, ``simple`` configuration); rows go with their score.
 """
 
@@ -47,10 +47,20 @@ class PostgresSearchIndex:
             await conn.execute("DELETE FROM melody_grams WHERE score_id = $1", score_id)
             await conn.execute("DELETE FROM melody_lines WHERE score_id = $1", score_id)
             await conn.executemany(
-                "INSERT INTO melody_lines (score_id, line, part_id, voice, measures) "
-                "VALUES ($1, $2, $3, $4, $5::jsonb)",
+                "INSERT INTO melody_lines (score_id, line, part_id, voice, measures, "
+                "part_name, numbers, notes) "
+                "VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb, $8::jsonb)",
                 [
-                    (score_id, i, line.part_id, line.voice, json.dumps(line.measures))
+                    (
+                        score_id,
+                        i,
+                        line.part_id,
+                        line.voice,
+                        json.dumps(line.measures),
+                        line.part_name,
+                        json.dumps(line.numbers),
+                        json.dumps(line.notes),
+                    )
                     for i, line in enumerate(lines)
                 ],
             )
@@ -92,13 +102,21 @@ class PostgresSearchIndex:
     async def melody_lines(self, score_id: str, lines: Collection[int]) -> dict[int, MelodyLine]:
         async with self.db.connection() as conn:
             rows = await conn.fetch(
-                "SELECT line, part_id, voice, measures::text AS measures FROM melody_lines "
+                "SELECT line, part_id, voice, measures::text AS measures, part_name, "
+                "numbers::text AS numbers, notes::text AS notes FROM melody_lines "
                 "WHERE score_id = $1 AND line = ANY($2::int[])",
                 score_id,
                 sorted(set(lines)),
             )
         return {
-            r["line"]: MelodyLine(r["part_id"], r["voice"], tuple(json.loads(r["measures"])))
+            r["line"]: MelodyLine(
+                r["part_id"],
+                r["voice"],
+                tuple(json.loads(r["measures"])),
+                r["part_name"],
+                tuple(json.loads(r["numbers"])),
+                tuple(json.loads(r["notes"])),
+            )
             for r in rows
         }
 

@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS melody_lines (
     part_id TEXT NOT NULL,
     voice INTEGER NOT NULL,
     measures TEXT NOT NULL,
+    part_name TEXT NOT NULL DEFAULT '',
+    numbers TEXT NOT NULL DEFAULT '[]',
+    notes TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (score_id, line)
 );
 CREATE TABLE IF NOT EXISTS melody_grams (
@@ -53,6 +56,35 @@ END;
 """
 
 
+#: Columns ``melody_lines`` gained after it was first created (PostgreSQL: migration 0010).
+_LINE_COLUMNS = {
+    "part_name": "TEXT NOT NULL DEFAULT ''",
+    "numbers": "TEXT NOT NULL DEFAULT '[]'",
+    "notes": "TEXT NOT NULL DEFAULT '[]'",
+}
+
+
+def _add_line_columns(conn: sqlite3.Connection) -> None:
+    """Add the later columns to a ``melody_lines`` table made before them."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(melody_lines)")}
+    for name, kind in _LINE_COLUMNS.items():
+        if name not in have:
+            conn.execute(f"ALTER TABLE melody_lines ADD COLUMN {name} {kind}")
+
+
+def _line_row(score_id: str, i: int, line: MelodyLine) -> tuple[Any, ...]:
+    return (
+        score_id,
+        i,
+        line.part_id,
+        line.voice,
+        json.dumps(line.measures),
+        line.part_name,
+        json.dumps(line.numbers),
+        json.dumps(line.notes),
+    )
+
+
 def _require_score(conn: sqlite3.Connection, score_id: str) -> None:
     if conn.execute("SELECT 1 FROM scores WHERE id = ?", (score_id,)).fetchone() is None:
         raise NotFound(f"no score {score_id!r}")
@@ -69,6 +101,7 @@ class SqliteSearchIndex:
         await self.db.run(
             lambda conn: conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;") and None
         )
+        await self.db.write(_add_line_columns)
 
     async def put_melody(
         self, score_id: str, lines: Sequence[MelodyLine], postings: Sequence[Posting]
@@ -80,12 +113,9 @@ class SqliteSearchIndex:
             conn.execute("DELETE FROM melody_grams WHERE score_id = ?", (score_id,))
             conn.execute("DELETE FROM melody_lines WHERE score_id = ?", (score_id,))
             conn.executemany(
-                "INSERT INTO melody_lines (score_id, line, part_id, voice, measures) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [
-                    (score_id, i, line.part_id, line.voice, json.dumps(line.measures))
-                    for i, line in enumerate(lines)
-                ],
+                "INSERT INTO melody_lines (score_id, line, part_id, voice, measures, "
+                "part_name, numbers, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [_line_row(score_id, i, line) for i, line in enumerate(lines)],
             )
             conn.executemany(
                 "INSERT INTO melody_grams (gram, score_id, line, pos) VALUES (?, ?, ?, ?)",
@@ -126,14 +156,22 @@ class SqliteSearchIndex:
         wanted = json.dumps(sorted(set(lines)))
         rows = await self.db.run(
             lambda conn: conn.execute(
-                "SELECT line, part_id, voice, measures FROM melody_lines WHERE score_id = ? "
+                "SELECT line, part_id, voice, measures, part_name, numbers, notes "
+                "FROM melody_lines WHERE score_id = ? "
                 "AND line IN (SELECT value FROM json_each(?))",
                 (score_id, wanted),
             ).fetchall()
         )
         return {
-            line: MelodyLine(part, voice, tuple(json.loads(measures)))
-            for line, part, voice, measures in rows
+            line: MelodyLine(
+                part,
+                voice,
+                tuple(json.loads(measures)),
+                name,
+                tuple(json.loads(numbers)),
+                tuple(json.loads(notes)),
+            )
+            for line, part, voice, measures, name, numbers, notes in rows
         }
 
     async def put_text(self, score_id: str, entries: Sequence[TextEntry]) -> None:

@@ -47,6 +47,11 @@ async def test_melody_and_text_search_follow_edits_and_access(tmp_path: Path) ->
             (score, 0, 1.0)
         ]
         assert hits[0]["measure_ids"] == measures[:2] and hits[0]["title"] == "Ode to Joy"
+        assert hits[0]["measure_numbers"] == [1, 2] and hits[0]["part_name"]
+        async with live.app.state.rooms.hold(score) as room:
+            notes = room.score.read().notes
+        pitches = [notes[n].pitches[0] for n in hits[0]["note_ids"]]
+        assert pitches == ODE[:5]  # the notes the match covers, in order
         assert (await live.http.get(path, headers=bearer(bob))).json()["hits"] == []
 
         rhythm = f"{path}&durations=2,2,2,2,2"  # same rhythm, another tempo

@@ -47,8 +47,18 @@ def test_note_lines_follow_time_chords_ties_and_voices() -> None:
     assert melody.midis == (64, 64, 65, 67, 67, 65)
     assert melody.durations == (1, 1, 1, 1, 2, 3)
     assert melody.measures == (m1, m1, m1, m1, m2, m2)
+    assert melody.numbers == (1, 1, 1, 1, 2, 2)
+    data = score.read()
+    assert melody.part_name == data.parts[0].name
+    at = {(data.notes[n].measure, data.notes[n].onset) for n in melody.notes}
+    assert len(melody.notes) == 6 and (m2, 0) in at and (m2, 2) in at  # the tie's first note
     rows, postings = melody_index(lines)
     assert rows[0].measures == melody.measures
+    assert (rows[0].part_name, rows[0].numbers, rows[0].notes) == (
+        melody.part_name,
+        melody.numbers,
+        melody.notes,
+    )
     assert len(postings) == 2 * (len(melody.midis) - 3)  # both families; voice 2 is too short
 
 

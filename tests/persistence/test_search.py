@@ -3,9 +3,12 @@ full text) over every backend (the ``backend`` fixture of conftest.py)."""
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import pytest
 
-from persistence.backend import Backend
+from persistence.backend import Backend, BackendConfig, open_backend
 from persistence.base import ScoreRecord
 from persistence.errors import NotFound
 from persistence.search.base import MelodyLine, Posting, SearchIndex, TextEntry
@@ -27,9 +30,15 @@ ODE = [64, 64, 65, 67, 67, 65, 64, 62, 60, 60, 62, 64]
 
 
 async def test_melody_finds_a_transposed_occurrence_with_its_position(index: SearchIndex) -> None:
-    await index.put_melody(
-        "s1", [MelodyLine("P1", 1, tuple(f"m{i // 4}" for i in range(len(ODE))))], _postings(0, ODE)
+    line = MelodyLine(
+        "P1",
+        1,
+        tuple(f"m{i // 4}" for i in range(len(ODE))),
+        "Violin I",
+        tuple(i // 4 + 1 for i in range(len(ODE))),
+        tuple(f"n{i}" for i in range(len(ODE))),
     )
+    await index.put_melody("s1", [line], _postings(0, ODE))
     other = [60, 62, 64, 65, 67, 69, 71, 72]
     await index.put_melody("s2", [MelodyLine("P2", 1, ("a",) * len(other))], _postings(0, other))
     query = [n + 5 for n in ODE[4:9]]  # 67 65 64 62 60, up a fourth
@@ -37,7 +46,7 @@ async def test_melody_finds_a_transposed_occurrence_with_its_position(index: Sea
     found = await index.find_melody(q, min_hits=len(q))
     assert [(c.score_id, c.line, c.pos, c.hits) for c in found] == [("s1", 0, 4, len(q))]
     lines = await index.melody_lines("s1", [0, 7])
-    assert list(lines) == [0] and lines[0].part_id == "P1" and lines[0].measures[4] == "m1"
+    assert list(lines) == [0] and lines[0] == line  # names, numbers and note ids kept
 
 
 async def test_melody_counts_partial_matches_and_filters_scores(index: SearchIndex) -> None:
@@ -108,3 +117,27 @@ async def test_put_text_replaces(index: SearchIndex) -> None:
     await index.put_text("s1", [TextEntry("title", "", "New name")])
     assert await index.search_text("old") == []
     assert [h.text for h in await index.search_text("name")] == ["New name"]
+
+
+async def test_a_sqlite_index_made_before_line_names_gains_them(tmp_path: Path) -> None:
+    config = BackendConfig(f"sqlite:///{tmp_path / 'o.db'}", f"file://{tmp_path / 'blobs'}")
+    backend = await open_backend(config)
+    await backend.storage.catalog.create_score(ScoreRecord("s1"))
+    await backend.close()
+    with sqlite3.connect(tmp_path / "o.db") as conn:  # the table as it was first made
+        conn.execute("DROP TABLE melody_lines")
+        conn.execute(
+            "CREATE TABLE melody_lines (score_id TEXT NOT NULL REFERENCES scores (id) "
+            "ON DELETE CASCADE, line INTEGER NOT NULL, part_id TEXT NOT NULL, "
+            "voice INTEGER NOT NULL, measures TEXT NOT NULL, PRIMARY KEY (score_id, line))"
+        )
+        conn.execute("INSERT INTO melody_lines VALUES ('s1', 0, 'P1', 1, '[\"m\"]')")
+    backend = await open_backend(config)
+    try:
+        old = await backend.search.melody_lines("s1", [0])
+        assert old[0] == MelodyLine("P1", 1, ("m",))  # an old row reads with empty extras
+        line = MelodyLine("P1", 1, ("m",) * 12, "Flute", (1,) * 12, tuple("abcdefghijkl"))
+        await backend.search.put_melody("s1", [line], _postings(0, ODE))
+        assert (await backend.search.melody_lines("s1", [0]))[0] == line
+    finally:
+        await backend.close()
