@@ -191,6 +191,9 @@ def create_app(
             files=ScoreFiles.from_settings(store.blobs, settings),
             trash_seconds=settings.trash_days * 86_400,
             indexer=index_new_score,
+            on_version=lambda v: webhooks.version_created(
+                v.score_id, v.id, versions.version_json(v)
+            ),
         )
         title_hooks.bind(app.state.scores)
 

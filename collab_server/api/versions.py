@@ -62,7 +62,6 @@ async def create_version(request: Request) -> Response:
     version = await service(request).create_version(
         request.path_params["score_id"], name=name, author=_actor(request)
     )
-    await _created(request, version)
     return JSONResponse(version_json(version), status_code=201)
 
 
@@ -120,18 +119,7 @@ async def restore_version(request: Request) -> Response:
     version = await service(request).restore(
         request.path_params["score_id"], request.path_params["version_id"], author=_actor(request)
     )
-    await _created(request, version)
     return JSONResponse(version_json(version), status_code=201)
-
-
-async def _created(request: Request, version: Version) -> None:
-    """Report ``version.created`` to the score's webhooks (docs/webhooks.md)."""
-    webhooks = getattr(request.app.state, "webhooks", None)
-    if webhooks is not None:
-        data = {"version": version_json(version)}
-        await webhooks.events.emit(
-            "version.created", version.score_id, data, key=f"version:{version.id}"
-        )
 
 
 routes = [

@@ -78,6 +78,7 @@ class ScoreService:
         files: ScoreFiles | None = None,
         trash_seconds: float = 30 * DAY,
         indexer: Callable[[str, bytes], Awaitable[None]] | None = None,
+        on_version: Callable[[Version], Awaitable[None]] | None = None,
     ) -> None:
         self.storage = storage
         self.documents = documents
@@ -88,6 +89,7 @@ class ScoreService:
         self.files = files or ScoreFiles.from_settings(storage.blobs, Settings())
         self.trash_seconds = trash_seconds  # 0: deleting deletes at once
         self.indexer = indexer  # search: a new score is indexed at once
+        self.on_version = on_version  # every new version (webhooks: version.created)
 
     async def create(
         self, *, title: str = "", owner: str | None = None, score: ScoreDoc | None = None
@@ -240,13 +242,23 @@ class ScoreService:
     async def create_version(self, score_id: str, *, name: str, author: str | None) -> Version:
         record = await self.get(score_id)
         name = clean_text(name).strip() or time.strftime("Version of %Y-%m-%d %H:%M:%S")
-        return await self.storage.versions.create_version(
-            score_id,
-            name=name[:MAX_TITLE],
-            author=author,
-            epoch=record.epoch,
-            state=await self.state(score_id),
+        return await self._new_version(
+            score_id, name[:MAX_TITLE], author, record.epoch, await self.state(score_id)
         )
+
+    async def _new_version(
+        self, score_id: str, name: str, author: str | None, epoch: int, state: bytes
+    ) -> Version:
+        """Store a version and report it (``on_version``): every version is made here."""
+        version = await self.storage.versions.create_version(
+            score_id, name=name, author=author, epoch=epoch, state=state
+        )
+        if self.on_version is not None:
+            try:
+                await self.on_version(version)
+            except Exception:  # the version exists; a failed report must not undo that
+                log.exception("could not report version %s of %s", version.id, score_id)
+        return version
 
     async def versions(self, score_id: str) -> builtins.list[Version]:
         """The score's versions, newest first."""
@@ -272,8 +284,8 @@ class ScoreService:
             score_id, state, lambda: self.documents.reset(score_id, state)
         )
         await self._invalidate(score_id, analyses=True)
-        return await self.storage.versions.create_version(
-            score_id, name=f"Restored '{version.name}'", author=author, epoch=epoch, state=state
+        return await self._new_version(
+            score_id, f"Restored '{version.name}'"[:MAX_TITLE], author, epoch, state
         )
 
 

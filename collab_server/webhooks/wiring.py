@@ -46,6 +46,14 @@ class Webhooks:
             "analysis.ready", score_id, data, key=f"analysis:{result.version.token}"
         )
 
+    async def version_created(
+        self, score_id: str, version_id: str, version: dict[str, Any]
+    ) -> None:
+        """``version.created``: ``version`` is its JSON (as the versions API answers)."""
+        await self.events.emit(
+            "version.created", score_id, {"version": version}, key=f"version:{version_id}"
+        )
+
     def agent_finished(self, record: TaskRecord) -> None:
         """``agent_task.finished`` (the task ran on this instance)."""
         data: dict[str, Any] = {

@@ -244,6 +244,41 @@ async def _deliveries(live: Live, token: str, hook: str, done: set[str]) -> list
     return await asyncio.wait_for(settled(), 10)
 
 
+async def test_every_version_made_reports_version_created(live: Live) -> None:
+    """Saving over REST, a restore (the version kept before it and the one recording it)
+    and a version made by the server itself (ScoreService, as the CLI or an agent would)
+    each report one ``version.created``."""
+    ann = await live.user("ann")
+    score = await live.score(ann)
+    async with receiver() as hook:
+        made = await live.http.post(
+            "/api/webhooks",
+            json={"url": hook.url(), "score_id": score, "events": ["version.created"]},
+            headers=bearer(ann),
+        )
+        assert made.status_code == 201
+        saved = await live.http.post(
+            f"/api/scores/{score}/versions", json={"name": "v1"}, headers=bearer(ann)
+        )
+        assert saved.status_code == 201
+        restored = await live.http.post(
+            f"/api/scores/{score}/versions/{saved.json()['id']}/restore", headers=bearer(ann)
+        )
+        assert restored.status_code == 201
+        by_server = await live.app.state.scores.create_version(score, name="nightly", author=None)
+
+        got = await hook.wait_for(4, event="version.created")
+        await asyncio.sleep(0.3)  # and no more than that
+        versions = [r.json["data"]["version"] for r in hook.got]
+        assert sorted(v["name"] for v in versions) == sorted(
+            ["v1", "Before restoring 'v1'", "Restored 'v1'", "nightly"]
+        )
+        listed = (await live.http.get(f"/api/scores/{score}/versions", headers=bearer(ann))).json()
+        assert {v["id"] for v in versions} == {v["id"] for v in listed["versions"]}
+        assert by_server.id in {v["id"] for v in versions} and len(got) == 4
+        assert all(r.json["data"]["score_id"] == score for r in got)
+
+
 async def test_a_down_receiver_fails_after_capped_retries_and_a_flaky_one_recovers(
     live: Live,
 ) -> None:
