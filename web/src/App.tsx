@@ -4,6 +4,7 @@ import { match, useRoute } from './lib/router'
 import { LoginPage } from './pages/LoginPage'
 import { LibraryPage } from './pages/LibraryPage'
 import { ScorePage } from './pages/ScorePage'
+import { SearchPage } from './pages/SearchPage'
 import { ApiError } from './lib/api'
 
 const client = new QueryClient({
@@ -35,6 +36,7 @@ function Routes() {
   if (!token && !viaLink) return <LoginPage />
   if (route.name === 'score') return <ScorePage key={route.id} scoreId={route.id} />
   if (route.name === 'library') return <LibraryPage />
+  if (route.name === 'search') return <SearchPage />
   return (
     <div className="p-8">
       <h1 className="text-xl font-semibold">Page not found</h1>

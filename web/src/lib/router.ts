@@ -1,4 +1,4 @@
-// A small router over the History API: `/` the library, `/scores/<id>` a score.
+// A small router over the History API: `/` the library, `/search`, `/scores/<id>` a score.
 import { create } from 'zustand'
 
 interface RouteState {
@@ -21,10 +21,12 @@ window.addEventListener('popstate', () => {
   useRoute.setState({ path: window.location.pathname, search: window.location.search })
 })
 
-export type Route = { name: 'library' } | { name: 'score'; id: string } | { name: 'missing' }
+export type Route =
+  { name: 'library' } | { name: 'search' } | { name: 'score'; id: string } | { name: 'missing' }
 
 export function match(path: string): Route {
   if (path === '/' || path === '') return { name: 'library' }
+  if (path === '/search' || path === '/search/') return { name: 'search' }
   const m = /^\/scores\/([A-Za-z0-9_-]{1,64})\/?$/.exec(path)
   if (m?.[1]) return { name: 'score', id: m[1] }
   return { name: 'missing' }

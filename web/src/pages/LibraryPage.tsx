@@ -94,6 +94,9 @@ export function LibraryPage() {
       <header className="flex items-center gap-3 border-b border-slate-200 bg-white px-4 py-3">
         <h1 className="text-xl font-semibold text-slate-900">Orpheus</h1>
         <span className="text-sm text-slate-500">Scores</span>
+        <Button className="ml-4" onClick={() => navigate('/search')}>
+          Search
+        </Button>
         <span className="ml-auto text-sm text-slate-600">{user?.display_name}</span>
         <Button
           variant="ghost"

@@ -34,6 +34,10 @@ import { KeyTimeline } from '../analysis/KeyTimeline'
 import { PlaybackBar } from '../playback/PlaybackBar'
 import { Playhead } from '../playback/Playhead'
 import { useCollab } from '../chat/Collab'
+import { SearchPanel } from '../search/SearchPanel'
+import { httpSearch } from '../search/client'
+import { focusUrl, readFocus, type Focus } from '../search/focus'
+import { MIN_NOTES, selectionMelody, type Melody } from '../search/melody'
 
 const DURATION_NAMES: Record<string, string> = {
   '1/16': '64th',
@@ -197,7 +201,9 @@ function LiveScore({ record, role, roleKnown, token, notice, setNotice, reload }
   const [message, setMessage] = useState<string | null>(null)
   const entering = useRef(false)
   const lastPitch = useRef<string | null>(null)
-  const [panel, setPanel] = useState<'versions' | 'analysis' | null>(null)
+  const [panel, setPanel] = useState<'versions' | 'analysis' | 'search' | null>(null)
+  const [seed, setSeed] = useState<{ id: number; melody: Melody } | null>(null)
+  const searchClient = useMemo(() => httpSearch(record.id), [record.id])
   const [share, setShare] = useState(false)
 
   const analysis = useAnalysis(record.id, token)
@@ -236,6 +242,57 @@ function LiveScore({ record, role, roleKnown, token, notice, setNotice, reload }
       })
     }
   }, [synced, version, cursor, snapshot])
+
+  // A search result opened this page (`?select=...&bar=...`): select the matched notes
+  // and show their bar once the document is here, then tidy the address.
+  const showFocus = useCallback(
+    (focus: Focus) => {
+      const snap = session.model.snapshot
+      const notes = focus.noteIds.map((id) => snap.notes.get(id)).filter((n) => n !== undefined)
+      const first = notes[0]
+      if (first) {
+        entering.current = false
+        setSelection(notes.map((n) => n.id))
+        setAnchor(first.id)
+        setCursor({
+          measure: first.measure,
+          part: first.part,
+          staff: first.staff,
+          voice: first.voice,
+          onset: first.onset,
+        })
+        return
+      }
+      const part = snap.parts.find((p) => p.id === focus.partId) ?? snap.parts[0]
+      if (focus.measureId && part && snap.measures.some((m) => m.id === focus.measureId)) {
+        setSelection([])
+        setCursor({ measure: focus.measureId, part: part.id, staff: 1, voice: 1, onset: '0' })
+      }
+    },
+    [session],
+  )
+  const pendingFocus = useRef(readFocus(record.id, useRoute.getState().search))
+  useEffect(() => {
+    const focus = pendingFocus.current
+    if (!synced || focus === null) return
+    pendingFocus.current = null
+    showFocus(focus)
+    navigate(`/scores/${record.id}`, true)
+  }, [synced, showFocus, navigate, record.id])
+
+  const findSelection = () => {
+    const melody = selectionMelody(snapshot, selection)
+    if (!melody || melody.notes.length < MIN_NOTES) {
+      flash(`Select at least ${MIN_NOTES} notes of one part to find their melody`)
+      return
+    }
+    setSeed((s) => ({ id: (s?.id ?? 0) + 1, melody }))
+    setPanel('search')
+  }
+  const openFocus = (focus: Focus) => {
+    if (focus.scoreId === record.id) showFocus(focus)
+    else navigate(focusUrl(focus))
+  }
 
   useEffect(() => {
     session.setPresence({ selection, cursor: readOnly ? null : cursor })
@@ -542,6 +599,12 @@ function LiveScore({ record, role, roleKnown, token, notice, setNotice, reload }
         </Button>
         {collab.buttons}
         <Button
+          onClick={() => setPanel(panel === 'search' ? null : 'search')}
+          aria-expanded={panel === 'search'}
+        >
+          Search
+        </Button>
+        <Button
           onClick={() => setPanel(panel === 'versions' ? null : 'versions')}
           aria-expanded={panel === 'versions'}
         >
@@ -654,6 +717,28 @@ function LiveScore({ record, role, roleKnown, token, notice, setNotice, reload }
         {panel === 'versions' && (
           <VersionsPanel score={record} role={role} onClose={() => setPanel(null)} />
         )}
+        {panel === 'search' && (
+          <aside
+            className="flex w-80 shrink-0 flex-col border-l border-slate-200 bg-slate-50"
+            aria-label="Search"
+          >
+            <div className="flex items-center border-b border-slate-200 bg-white px-3 py-1.5">
+              <h2 className="flex-1 text-sm font-semibold">Search</h2>
+              <Button variant="ghost" onClick={() => setPanel(null)} aria-label="Close search">
+                ✕
+              </Button>
+            </div>
+            <div className="min-h-0 flex-1">
+              <SearchPanel
+                client={searchClient}
+                seed={seed}
+                fromSelection={() => selectionMelody(session.model.snapshot, selection)}
+                currentScore={record.id}
+                onOpen={openFocus}
+              />
+            </div>
+          </aside>
+        )}
         {panel === 'analysis' && (
           <AnalysisPanel
             view={analysisView}
@@ -675,6 +760,16 @@ function LiveScore({ record, role, roleKnown, token, notice, setNotice, reload }
           </span>
         )}
         {selection.length > 0 && <span>{selection.length} selected</span>}
+        {selection.length > 0 && (
+          <button
+            type="button"
+            className="rounded px-1.5 py-0.5 text-indigo-700 underline-offset-2 hover:underline focus-visible:ring-2 focus-visible:ring-indigo-500"
+            onClick={findSelection}
+            title="Search every score for the melody of the selected notes (any key)"
+          >
+            Find this melody
+          </button>
+        )}
         {message && <span className="text-indigo-700">{message}</span>}
         {snapshot.problems > 0 && (
           <span className="text-amber-700">{snapshot.problems} unreadable value(s) skipped</span>
