@@ -12,10 +12,11 @@ entry holding every one of its words (case-insensitive, whole words).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, get_args
+from typing import Any, Literal, Protocol, get_args
 
 TextKind = Literal["title", "composer", "lyrics", "chat", "comment"]
 TEXT_KINDS: frozenset[str] = frozenset(get_args(TextKind))
@@ -37,6 +38,35 @@ class MelodyLine:
     part_name: str = ""
     numbers: tuple[int, ...] = ()
     notes: tuple[str, ...] = ()
+
+
+def line_row(score_id: str, index: int, line: MelodyLine) -> tuple[Any, ...]:
+    """A ``melody_lines`` row, lists as JSON text: ``(score_id, line, part_id, voice,
+    measures, part_name, numbers, notes)`` (the SQL stores' column order)."""
+    return (
+        score_id,
+        index,
+        line.part_id,
+        line.voice,
+        json.dumps(line.measures),
+        line.part_name,
+        json.dumps(line.numbers),
+        json.dumps(line.notes),
+    )
+
+
+def read_line(
+    part_id: str, voice: int, measures: str, part_name: str, numbers: str, notes: str
+) -> MelodyLine:
+    """A :class:`MelodyLine` from a ``melody_lines`` row's columns (JSON as text)."""
+    return MelodyLine(
+        part_id,
+        voice,
+        tuple(json.loads(measures)),
+        part_name,
+        tuple(json.loads(numbers)),
+        tuple(json.loads(notes)),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,6 @@ with a GIN index, ``simple`` configuration); rows go with their score.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -23,6 +22,8 @@ from persistence.search.base import (
     TextHit,
     check_entries,
     check_limit,
+    line_row,
+    read_line,
     words,
 )
 
@@ -50,19 +51,7 @@ class PostgresSearchIndex:
                 "INSERT INTO melody_lines (score_id, line, part_id, voice, measures, "
                 "part_name, numbers, notes) "
                 "VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb, $8::jsonb)",
-                [
-                    (
-                        score_id,
-                        i,
-                        line.part_id,
-                        line.voice,
-                        json.dumps(line.measures),
-                        line.part_name,
-                        json.dumps(line.numbers),
-                        json.dumps(line.notes),
-                    )
-                    for i, line in enumerate(lines)
-                ],
+                [line_row(score_id, i, line) for i, line in enumerate(lines)],
             )
             await conn.copy_records_to_table(
                 "melody_grams",
@@ -109,13 +98,8 @@ class PostgresSearchIndex:
                 sorted(set(lines)),
             )
         return {
-            r["line"]: MelodyLine(
-                r["part_id"],
-                r["voice"],
-                tuple(json.loads(r["measures"])),
-                r["part_name"],
-                tuple(json.loads(r["numbers"])),
-                tuple(json.loads(r["notes"])),
+            r["line"]: read_line(
+                r["part_id"], r["voice"], r["measures"], r["part_name"], r["numbers"], r["notes"]
             )
             for r in rows
         }

@@ -23,6 +23,8 @@ from persistence.search.base import (
     TextHit,
     check_entries,
     check_limit,
+    line_row,
+    read_line,
     words,
 )
 
@@ -72,19 +74,6 @@ def _add_line_columns(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE melody_lines ADD COLUMN {name} {kind}")
 
 
-def _line_row(score_id: str, i: int, line: MelodyLine) -> tuple[Any, ...]:
-    return (
-        score_id,
-        i,
-        line.part_id,
-        line.voice,
-        json.dumps(line.measures),
-        line.part_name,
-        json.dumps(line.numbers),
-        json.dumps(line.notes),
-    )
-
-
 def _require_score(conn: sqlite3.Connection, score_id: str) -> None:
     if conn.execute("SELECT 1 FROM scores WHERE id = ?", (score_id,)).fetchone() is None:
         raise NotFound(f"no score {score_id!r}")
@@ -115,7 +104,7 @@ class SqliteSearchIndex:
             conn.executemany(
                 "INSERT INTO melody_lines (score_id, line, part_id, voice, measures, "
                 "part_name, numbers, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [_line_row(score_id, i, line) for i, line in enumerate(lines)],
+                [line_row(score_id, i, line) for i, line in enumerate(lines)],
             )
             conn.executemany(
                 "INSERT INTO melody_grams (gram, score_id, line, pos) VALUES (?, ?, ?, ?)",
@@ -162,17 +151,7 @@ class SqliteSearchIndex:
                 (score_id, wanted),
             ).fetchall()
         )
-        return {
-            line: MelodyLine(
-                part,
-                voice,
-                tuple(json.loads(measures)),
-                name,
-                tuple(json.loads(numbers)),
-                tuple(json.loads(notes)),
-            )
-            for line, part, voice, measures, name, numbers, notes in rows
-        }
+        return {line: read_line(*columns) for line, *columns in rows}
 
     async def put_text(self, score_id: str, entries: Sequence[TextEntry]) -> None:
         check_score_id(score_id)

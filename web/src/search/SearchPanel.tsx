@@ -62,6 +62,21 @@ export function SearchPanel({ client, seed, fromSelection, currentScore, onOpen 
   const [hint, setHint] = useState<string | null>(null)
   const asked = useRef({ melody: 0, text: 0, semantic: 0 })
 
+  /** Ask the server; only the latest question of a mode shows its answer. */
+  const run = useCallback(
+    async <T,>(mode: SearchMode, set: (o: Outcome<T>) => void, query: () => Promise<T[]>) => {
+      const ask = ++asked.current[mode]
+      set({ state: 'loading' })
+      try {
+        const hits = await query()
+        if (ask === asked.current[mode]) set({ state: 'done', hits })
+      } catch (e) {
+        if (ask === asked.current[mode]) set(failure(e, mode === 'semantic'))
+      }
+    },
+    [],
+  )
+
   const findMelody = useCallback(
     async (noteText: string, durationText: string, rhythmFree: boolean, exactOnly: boolean) => {
       const typed = typedNotes(noteText)
@@ -77,20 +92,15 @@ export function SearchPanel({ client, seed, fromSelection, currentScore, onOpen 
         })
         return
       }
-      const ask = ++asked.current.melody
-      setMelody({ state: 'loading' })
-      try {
-        const hits = await client.melody({
+      await run('melody', setMelody, () =>
+        client.melody({
           notes: typed.notes,
           ...(rhythmFree ? {} : { durations: beats }),
           minSimilarity: exactOnly ? 1 : 0.6,
-        })
-        if (ask === asked.current.melody) setMelody({ state: 'done', hits })
-      } catch (e) {
-        if (ask === asked.current.melody) setMelody(failure(e))
-      }
+        }),
+      )
     },
-    [client],
+    [client, run],
   )
 
   // A melody handed over (the selection's "Find this melody"): fill the form and search.
@@ -122,29 +132,13 @@ export function SearchPanel({ client, seed, fromSelection, currentScore, onOpen 
     e.preventDefault()
     void findMelody(notes, durations, ignoreRhythm, exact)
   }
-  const submitText = async (e: FormEvent) => {
+  const submitText = (e: FormEvent) => {
     e.preventDefault()
-    if (!words.trim()) return
-    const ask = ++asked.current.text
-    setText({ state: 'loading' })
-    try {
-      const hits = await client.text(words)
-      if (ask === asked.current.text) setText({ state: 'done', hits })
-    } catch (err) {
-      if (ask === asked.current.text) setText(failure(err))
-    }
+    if (words.trim()) void run('text', setText, () => client.text(words))
   }
-  const submitMeaning = async (e: FormEvent) => {
+  const submitMeaning = (e: FormEvent) => {
     e.preventDefault()
-    if (!meaning.trim()) return
-    const ask = ++asked.current.semantic
-    setSemantic({ state: 'loading' })
-    try {
-      const hits = await client.semantic(meaning)
-      if (ask === asked.current.semantic) setSemantic({ state: 'done', hits })
-    } catch (err) {
-      if (ask === asked.current.semantic) setSemantic(failure(err, true))
-    }
+    if (meaning.trim()) void run('semantic', setSemantic, () => client.semantic(meaning))
   }
 
   const tab = (value: SearchMode, label: string) => (
