@@ -80,7 +80,7 @@ class MelodyHit:
     measure_ids: tuple[str, ...]  # the measures the match spans, in order
     similarity: float
     part_name: str = ""
-    measure_numbers: tuple[int, ...] = ()  # of measure_ids (empty: indexed before 0010)
+    measure_numbers: tuple[int, ...] = ()  # of measure_ids (empty: indexed before 0011)
     note_ids: tuple[str, ...] = ()  # the line's notes the match covers
 
     def to_json(self) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """PostgreSQL :class:`~persistence.search.base.SearchIndex` over the tables of migrations
-0007 and 0010: ``melody_lines``, ``melody_grams`` and ``search_text`` (a generated ``tsvector``
+0007 and 0011: ``melody_lines``, ``melody_grams`` and ``search_text`` (a generated ``tsvector``
 with a GIN index, ``simple`` configuration); rows go with their score.
 """
 

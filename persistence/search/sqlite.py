@@ -58,7 +58,7 @@ END;
 """
 
 
-#: Columns ``melody_lines`` gained after it was first created (PostgreSQL: migration 0010).
+#: Columns ``melody_lines`` gained after it was first created (PostgreSQL: migration 0011).
 _LINE_COLUMNS = {
     "part_name": "TEXT NOT NULL DEFAULT ''",
     "numbers": "TEXT NOT NULL DEFAULT '[]'",

@@ -1,4 +1,4 @@
--- 0010 search lines: what a melodic hit shows and selects without opening the score: the
+-- 0011 search lines: what a melodic hit shows and selects without opening the score: the
 -- part's name and, per note of the line, its measure number and note id
 -- (persistence/search/postgres.py). Lines indexed before stay without them until the
 -- score is re-indexed (the next edit, or `orpheus reindex`).
