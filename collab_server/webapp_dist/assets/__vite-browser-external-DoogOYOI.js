@@ -1,1 +1,0 @@
-import{r as e}from"./index-Brf0qWfg.js";var t=e(((e,t)=>{t.exports={}}));export default t();
