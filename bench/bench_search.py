@@ -2,7 +2,8 @@
 
 1. Imports corpus pieces (every format the importer takes, in a seeded random order)
    in ``--jobs`` processes for at most ``--import-seconds``; the documents are cached in
-   ``--cache`` so a rerun skips the import.
+   ``--cache`` so a rerun skips the import. An ABC file is a collection of tunes: each
+   tune (with the file's header) is a piece of its own.
 2. Indexes them into a fresh backend (``--database sqlite``, the default, or
    ``postgres``: a new database of the test server, dropped afterwards) through
    :meth:`SearchService.index_document`, as the server does.
@@ -22,6 +23,7 @@ import argparse
 import asyncio
 import os
 import random
+import re
 import sys
 import tempfile
 import time
@@ -30,9 +32,31 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "orpheus-bench-search"
+_TUNE = re.compile(rb"^X:", re.M)
 
 
-def _import_one(path_text: str) -> bytes | None:
+def abc_tunes(data: bytes) -> list[bytes]:
+    """The tunes of an ABC file (each ``X:`` field starts one), each after the file's
+    header (what precedes the first tune); a file of one tune as it is."""
+    starts = [m.start() for m in _TUNE.finditer(data)]
+    if len(starts) <= 1:
+        return [data]
+    ends = [*starts[1:], len(data)]
+    return [data[: starts[0]] + data[a:b] for a, b in zip(starts, ends, strict=True)]
+
+
+def pieces(files: list[Path]) -> list[tuple[Path, int | None]]:
+    """What the bench imports: every file, and every tune of an ABC file (its index)."""
+    out: list[tuple[Path, int | None]] = []
+    for p in files:
+        if p.suffix.lower() == ".abc":
+            out += [(p, j) for j in range(len(abc_tunes(p.read_bytes())))]
+        else:
+            out.append((p, None))
+    return out
+
+
+def _import_one(path_text: str, tune: int | None = None) -> bytes | None:
     import signal
 
     from score_model.importer import import_score
@@ -44,7 +68,10 @@ def _import_one(path_text: str) -> bytes | None:
     signal.setitimer(signal.ITIMER_REAL, 30)
     try:
         path = Path(path_text)
-        return import_score(path.read_bytes(), path.name).encode_state()
+        data = path.read_bytes()
+        if tune is not None:
+            data = abc_tunes(data)[tune]
+        return import_score(data, path.name).encode_state()
     except BaseException:  # refused, broken or too slow: skipped (counted)
         return None
     finally:
@@ -56,20 +83,23 @@ def import_corpus(cache: Path, seconds: float, jobs: int, seed: int) -> tuple[li
     from bench.fidelity_corpus import SOURCES, corpus_files
 
     cache.mkdir(parents=True, exist_ok=True)
-    files = corpus_files(set(SOURCES.values()))
-    random.Random(seed).shuffle(files)
-    names = {f"{i:05d}-{p.stem}.ydoc": p for i, p in enumerate(files)}
-    todo = [(name, p) for name, p in names.items() if not (cache / name).exists()]
+    items = pieces(corpus_files(set(SOURCES.values())))
+    random.Random(seed).shuffle(items)
+    names = {
+        f"{i:05d}-{p.stem}{'' if tune is None else f'-{tune:04d}'}.ydoc": (p, tune)
+        for i, (p, tune) in enumerate(items)
+    }
+    todo = [(name, item) for name, item in names.items() if not (cache / name).exists()]
     failed_marker = cache / "failed.txt"
     failed = set(failed_marker.read_text().split()) if failed_marker.exists() else set()
-    todo = [(name, p) for name, p in todo if name not in failed]
+    todo = [(name, item) for name, item in todo if name not in failed]
     deadline = time.monotonic() + seconds
     if todo and seconds > 0:
         with ProcessPoolExecutor(jobs) as pool:
             pending = {}
             it = iter(todo)
-            for name, p in [next(it) for _ in range(min(jobs * 2, len(todo)))]:
-                pending[pool.submit(_import_one, str(p))] = name
+            for name, (p, tune) in [next(it) for _ in range(min(jobs * 2, len(todo)))]:
+                pending[pool.submit(_import_one, str(p), tune)] = name
             while pending:
                 done = next(as_completed(pending))
                 name = pending.pop(done)
@@ -81,9 +111,11 @@ def import_corpus(cache: Path, seconds: float, jobs: int, seed: int) -> tuple[li
                 if time.monotonic() < deadline:
                     nxt = next(it, None)
                     if nxt is not None:
-                        pending[pool.submit(_import_one, str(nxt[1]))] = nxt[0]
+                        name, (p, tune) = nxt
+                        pending[pool.submit(_import_one, str(p), tune)] = name
         failed_marker.write_text("\n".join(sorted(failed)))
-    return sorted(cache.glob("*.ydoc")), len(failed)
+    # only this run's pieces (a cache of an older naming may hold others)
+    return [cache / name for name in sorted(names) if (cache / name).exists()], len(failed)
 
 
 def pct(values: list[float], q: float) -> float:
