@@ -45,14 +45,17 @@ def abc_tunes(data: bytes) -> list[bytes]:
     return [data[: starts[0]] + data[a:b] for a, b in zip(starts, ends, strict=True)]
 
 
-def pieces(files: list[Path]) -> list[tuple[Path, int | None]]:
-    """What the bench imports: every file, and every tune of an ABC file (its index)."""
-    out: list[tuple[Path, int | None]] = []
-    for p in files:
-        if p.suffix.lower() == ".abc":
-            out += [(p, j) for j in range(len(abc_tunes(p.read_bytes())))]
-        else:
-            out.append((p, None))
+def pieces(files: list[Path]) -> dict[str, tuple[Path, int | None]]:
+    """What the bench imports, by cache name: every file (``00042-name.ydoc``, ``i`` its
+    place in ``files``), an ABC file of several tunes tune by tune
+    (``00042-name-0007.ydoc``)."""
+    out: dict[str, tuple[Path, int | None]] = {}
+    for i, p in enumerate(files):
+        tunes = len(abc_tunes(p.read_bytes())) if p.suffix.lower() == ".abc" else 1
+        if tunes == 1:
+            out[f"{i:05d}-{p.stem}.ydoc"] = (p, None)
+        for j in range(tunes if tunes > 1 else 0):
+            out[f"{i:05d}-{p.stem}-{j:04d}.ydoc"] = (p, j)
     return out
 
 
@@ -83,12 +86,9 @@ def import_corpus(cache: Path, seconds: float, jobs: int, seed: int) -> tuple[li
     from bench.fidelity_corpus import SOURCES, corpus_files
 
     cache.mkdir(parents=True, exist_ok=True)
-    items = pieces(corpus_files(set(SOURCES.values())))
-    random.Random(seed).shuffle(items)
-    names = {
-        f"{i:05d}-{p.stem}{'' if tune is None else f'-{tune:04d}'}.ydoc": (p, tune)
-        for i, (p, tune) in enumerate(items)
-    }
+    files = corpus_files(set(SOURCES.values()))
+    random.Random(seed).shuffle(files)
+    names = pieces(files)
     todo = [(name, item) for name, item in names.items() if not (cache / name).exists()]
     failed_marker = cache / "failed.txt"
     failed = set(failed_marker.read_text().split()) if failed_marker.exists() else set()
@@ -114,7 +114,8 @@ def import_corpus(cache: Path, seconds: float, jobs: int, seed: int) -> tuple[li
                         name, (p, tune) = nxt
                         pending[pool.submit(_import_one, str(p), tune)] = name
         failed_marker.write_text("\n".join(sorted(failed)))
-    # only this run's pieces (a cache of an older naming may hold others)
+    # only these names: a cache made before the tunes were split holds an ABC
+    # collection's first tune under the file's name
     return [cache / name for name in sorted(names) if (cache / name).exists()], len(failed)
 
 
