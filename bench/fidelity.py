@@ -7,7 +7,9 @@ the format promises to keep (see ``docs/formats.md``):
 - ``json``: every note whole, by id (and parts, measures, metadata, comments, chat);
 - ``musicxml``, ``mxl``: (part index, measure index, voice, onset, duration, pitches,
   ties, grace, lyric, articulations, dynamic; since schema 3 staff, ornaments,
-  fingerings, verses and clef changes; slurs and hairpins are counted apart, by
+  fingerings, verses and clef changes; since schema 4 the tuplet groups (ratio, normal
+  value, bracket, number, nesting) and, per measure, the chord symbols (part index,
+  onset, root, kind, bass, text, degrees); slurs and hairpins are counted apart, by
   ``bench.fidelity_corpus``, as music21's reader loses some of them). Notes whose
   onset or duration is not a multiple of 1/10080 quarter (music21 writes 10080
   divisions per quarter) cannot be written exactly and are counted as
@@ -180,9 +182,26 @@ def notation_rows(data: ScoreData) -> tuple[Counter[Hashable], int]:
                 n.fingerings,
                 n.verses,
                 n.clef,
+                tuplet_shape(n),
             )
         ] += 1
     return rows, unrepresentable
+
+
+def tuplet_shape(note: Any) -> tuple[tuple[object, ...], ...]:
+    """A note's tuplet groups without their ids (which a round trip renumbers)."""
+    return tuple((t.actual, t.normal, t.unit, t.bracket, t.number) for t in note.tuplets)
+
+
+def chord_symbol_rows(data: ScoreData) -> list[tuple[object, ...]]:
+    """Every chord symbol: measure index, part index, onset, root, kind, bass, text,
+    degrees."""
+    parts, _ = _indexes(data)
+    return [
+        (i, parts.get(c.part), c.onset, c.root, c.kind, c.bass, c.text, c.degrees)
+        for i, m in enumerate(data.measures)
+        for c in m.chord_symbols
+    ]
 
 
 _STEPS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -247,7 +266,22 @@ def on_midi_grid(data: ScoreData) -> bool:
 
 
 def measure_rows(data: ScoreData) -> list[tuple[object, ...]]:
-    return [(m.time, m.key, m.tempo, m.barline, m.repeat, m.pickup) for m in data.measures]
+    parts, _ = _indexes(data)
+    return [
+        (
+            m.time,
+            m.key,
+            m.tempo,
+            m.barline,
+            m.repeat,
+            m.pickup,
+            tuple(
+                (parts.get(c.part), c.onset, c.root, c.kind, c.bass, c.text, c.degrees)
+                for c in m.chord_symbols
+            ),
+        )
+        for m in data.measures
+    ]
 
 
 # --- comparing ---------------------------------------------------------------------------------

@@ -45,13 +45,16 @@ SOURCES = {
 }
 # A fixed sample of the hardest pieces, run in CI (tests/score_model/test_corpus_hardest.py):
 # lengths no notation can write (two quartet movements that once failed to export: an
-# inexpressible length, a 2048th), lyrics split with hyphens, dense tuplets, Humdrum.
+# inexpressible length, a 2048th), lyrics split with hyphens, dense tuplets, Humdrum;
+# since schema 4 written tuplets (quintuplets and sextuplets among triplets) and the
+# chord symbols of a lead sheet.
 HARDEST = (
     "beethoven/opus18no1/movement2.mxl",
     "schumann_robert/opus41no1/movement4.mxl",
     "monteverdi/madrigal.3.10.mxl",
     "schoenberg/opus19/movement2.mxl",
     "bach/bwv277.krn",
+    "leadSheet/berlinAlexandersRagtime.mxl",
 )
 NOTE_FEATURES = (
     "notes",
@@ -70,8 +73,10 @@ NOTE_FEATURES = (
     "fingerings",
     "verses 2+",
     "clef changes",
+    "tuplets",
 )
 MEASURE_FEATURES = ("time", "key", "tempo", "barline", "repeat", "pickup")
+SYMBOL_FEATURES = ("chord symbols",)
 
 
 @dataclass
@@ -151,8 +156,9 @@ def run_one(path_text: str, seconds: float) -> Outcome:
 
 
 def _features(score: Any, notation_rows: Any) -> dict[str, tuple[int, int]]:
-    """Per feature: notes (or measures) carrying it, and how many the MusicXML round
-    trip kept."""
+    """Per feature: notes (or measures, or chord symbols) carrying it, and how many the
+    MusicXML round trip kept."""
+    from bench.fidelity import chord_symbol_rows
     from score_model.exporter import export_score
     from score_model.importer import import_score
 
@@ -173,6 +179,8 @@ def _features(score: Any, notation_rows: Any) -> dict[str, tuple[int, int]]:
     for name in ("slurs", "hairpins"):
         marked = [Counter(_span_rows(d, name)) for d in (before, after)]
         counts[name] = [sum(marked[0].values()), sum((marked[0] & marked[1]).values())]
+    symbols = [Counter(chord_symbol_rows(d)) for d in (before, after)]
+    counts["chord symbols"] = [sum(symbols[0].values()), sum((symbols[0] & symbols[1]).values())]
     for name in MEASURE_FEATURES:
         index = MEASURE_FEATURES.index(name)
         have = [i for i, m in enumerate(before.measures) if _measure_field(m, index)]
@@ -199,7 +207,7 @@ def _span_rows(data: Any, name: str) -> Iterator[tuple[Hashable, ...]]:
 
 def _row_features(row: tuple[Hashable, ...], multi: set[tuple[int, int]]) -> Iterator[str]:
     part, measure, _, _, _, pitches, ties, grace, lyric, articulations, dynamic, *marks = row
-    staff, ornaments, fingerings, verses, clef = marks
+    staff, ornaments, fingerings, verses, clef, tuplets = marks
     yield "notes"
     if isinstance(pitches, tuple) and len(pitches) > 1:
         yield "chords"
@@ -224,6 +232,7 @@ def _row_features(row: tuple[Hashable, ...], multi: set[tuple[int, int]]) -> Ite
         ("fingerings", fingerings),
         ("verses 2+", verses),
         ("clef changes", clef),
+        ("tuplets", tuplets),
     ):
         if value:
             yield name
@@ -281,13 +290,19 @@ def report(outcomes: list[Outcome], out: Any = sys.stdout) -> None:
     print("\n## Per feature (MusicXML round trip)\n", file=out)
     print("| feature | " + " | ".join(sorted(by_source)) + " |", file=out)
     print("|---|" + "---|" * len(by_source), file=out)
-    for name in (*NOTE_FEATURES, *MEASURE_FEATURES):
+    for name in (*NOTE_FEATURES, *MEASURE_FEATURES, *SYMBOL_FEATURES):
         cells = []
         for _, group in sorted(by_source.items()):
             have = sum(o.features.get(name, (0, 0))[0] for o in group)
             kept = sum(o.features.get(name, (0, 0))[1] for o in group)
             cells.append(f"{kept:,}/{have:,} ({100 * kept / have:.1f}%)" if have else "-")
-        unit = "measures" if name in MEASURE_FEATURES else "notes"
+        unit = (
+            "measures"
+            if name in MEASURE_FEATURES
+            else "symbols"
+            if name in SYMBOL_FEATURES
+            else "notes"
+        )
         print(f"| {name} ({unit}) | " + " | ".join(cells) + " |", file=out)
     failures = [
         (o, step, error) for o in outcomes for step, error in o.failures if step != "import"

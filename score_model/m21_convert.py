@@ -24,11 +24,14 @@ from score_model.limits import (
     ScoreImportError,
     check_counts,
 )
+from score_model.m21_harmony import chord_symbols_of
 from score_model.m21_notes import NoteConverter, notes_with_offsets, to_fraction
 from score_model.schema import (
     CLEFS,
     KEY_MODES,
+    MAX_CHORD_SYMBOLS,
     SCHEMA_VERSION,
+    ChordSymbol,
     KeySignature,
     Measure,
     Note,
@@ -92,11 +95,15 @@ class Converter:
         self._notes.read_spans(m21_score)
         measures, shift = self._measures(measure_lists, columns)
         notes: list[Note] = []
+        symbols: dict[int, list[ChordSymbol]] = {}
         for part, group in zip(parts, groups, strict=True):
             for staff, k in enumerate(group, start=1):
                 self._notes.start_staff(part.id, staff, part.clef_of(staff))
                 for index, m21_measure in enumerate(measure_lists[k]):
                     offset_shift = shift if index == 0 else Fraction(0)
+                    symbols.setdefault(index, []).extend(
+                        chord_symbols_of(m21_measure, part.id, offset_shift, self.warnings)
+                    )
                     notes.extend(
                         self._notes.cell(
                             m21_measure,
@@ -108,6 +115,11 @@ class Converter:
                         )
                     )
         notes = self._notes.clean_ties(measures, notes)
+        for index, found in symbols.items():
+            if found:
+                measures[index] = replace(
+                    measures[index], chord_symbols=tuple(found[:MAX_CHORD_SYMBOLS])
+                )
         metadata = m21_score.metadata
         meta = {
             "title": ((metadata.bestTitle if metadata is not None else None) or "")[:500],

@@ -26,12 +26,14 @@ from score_model.schema import (
     ARTICULATIONS,
     DYNAMICS,
     MAX_DENOMINATOR,
+    MAX_TUPLET_DEPTH,
     MAX_VERSES,
     ORNAMENTS,
     Measure,
     Meta,
     Note,
     SchemaError,
+    Tuplet,
     check_pitch,
 )
 
@@ -166,6 +168,7 @@ class NoteConverter:
         marks: list[tuple[Fraction, str, int | None]] = []
         for container, voice_number, base in containers:
             in_voice = voice_number if container is not m21_measure else None
+            built: list[tuple[Note, Any]] = []
             raw_end: Fraction | None = None  # where the previous note ended, as music21 says
             fixed_end = Fraction(0)  # ... and after correcting sloppy durations
             for element in container:
@@ -184,7 +187,8 @@ class NoteConverter:
                     fixed_end = onset + (length if length is not None else raw_end - offset)
                 note = self._note(element, onset, voice_number, measure_id, part_id, length)
                 if note is not None:
-                    notes.append(note)
+                    built.append((note, element))
+            notes.extend(tuplet_groups(built))
         for offset, value, in_voice in marks:
             self._attach_dynamic(notes, offset, value, in_voice)
         return notes
@@ -422,6 +426,74 @@ class NoteConverter:
             return
         index = notes.index(target)
         notes[index] = replace(target, dynamic=value)
+
+
+def tuplet_groups(built: list[tuple[Note, Any]]) -> list[Note]:
+    """The notes of one voice with their tuplet groups (schema version 4), read from the
+    music21 tuplets of the notes they were made from (in order). A group runs from a
+    tuplet marked ``start`` to one marked ``stop``; where the file marks none, until its
+    notes fill the group (``actual`` notes of its normal value) or the ratio changes.
+    Nested tuplets make nested groups, outermost first."""
+    open_groups: list[tuple[Tuplet, Fraction, Fraction | None]] = []  # group, filled, target
+    out: list[Note] = []
+    for note, element in built:
+        if note.grace:
+            out.append(note)
+            continue
+        m21_tuplets = [t for t in element.duration.tuplets if t.tupletMultiplier() != 1]
+        groups: list[Tuplet] = []
+        closed = MAX_TUPLET_DEPTH  # the outermost level this note completes
+        for level, m21_tuplet in enumerate(m21_tuplets[:MAX_TUPLET_DEPTH]):
+            current = open_groups[level] if level < len(open_groups) else None
+            ratio = (m21_tuplet.numberNotesActual, m21_tuplet.numberNotesNormal)
+            if (
+                current is None
+                or (current[0].actual, current[0].normal) != ratio
+                or m21_tuplet.type in ("start", "startStop")
+            ):
+                del open_groups[level:]
+                current = _new_group(m21_tuplet, [g for g, _, _ in open_groups])
+                open_groups.append(current)
+            group, filled, target = current
+            filled += note.duration
+            open_groups[level] = (group, filled, target)
+            groups.append(group)
+            if m21_tuplet.type in ("stop", "startStop") or (
+                target is not None and filled >= target
+            ):
+                closed = min(closed, level)
+        del open_groups[min(closed, len(groups)) :]
+        out.append(replace(note, tuplets=tuple(groups)) if groups else note)
+    return out
+
+
+def _new_group(m21_tuplet: Any, outer: list[Tuplet]) -> tuple[Tuplet, Fraction, Fraction | None]:
+    """A new group for a music21 tuplet inside ``outer`` groups: the group, the time its
+    notes filled so far (none) and the time they fill when complete (None if unknown)."""
+    normal = m21_tuplet.durationNormal
+    unit = to_fraction(normal.quarterLength) if normal is not None else None
+    shown = m21_tuplet.tupletActualShow
+    number = (
+        "none"
+        if shown is None
+        else "ratio"
+        if shown in ("number", "both") and m21_tuplet.tupletNormalShow in ("number", "both")
+        else "number"
+    )
+    group = Tuplet(
+        id=new_id("u"),
+        actual=min(99, max(1, int(m21_tuplet.numberNotesActual))),
+        normal=min(99, max(1, int(m21_tuplet.numberNotesNormal))),
+        unit=unit if unit is not None and 0 < unit <= 8 else None,
+        bracket=m21_tuplet.bracket is not False,
+        number=number,
+    )
+    target = None
+    if group.unit is not None:
+        target = group.normal * group.unit
+        for outside in outer:
+            target *= outside.ratio
+    return group, Fraction(0), target
 
 
 def _staff_voices(voices: list[int], staff: int) -> dict[int, int]:

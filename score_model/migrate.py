@@ -8,6 +8,12 @@ version-2 feature, or explicitly with :func:`migrate`).
 Version 2 → 3 adds optional note fields (``slurs``, ``hairpins``, ``ornaments``,
 ``fingerings``, ``verses``): a version-2 note is a version-3 note without them, so the
 migration is again only the recorded version (written with the first version-3 mark).
+
+Version 3 → 4 adds the note field ``tuplets`` and the measure attribute
+``chord_symbols``; a version-3 document is a version-4 one without them, and the recorded
+version changes with the first tuplet or chord symbol an operation writes. (The version
+still changes: a version-3 client would find a note with ``tuplets`` off-schema, so it
+must see the higher version and stay read-only.)
 """
 
 from __future__ import annotations

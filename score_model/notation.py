@@ -19,9 +19,10 @@ from music21 import beam, chord, clef, duration, dynamics, meter, note, spanner,
 from music21.common.numberTools import opFrac
 from music21.stream import makeNotation
 
-from score_model.projection.build import SPAN_MARKS
+from score_model.m21_harmony import build_chord_symbol
+from score_model.projection.build import CHORD_SYMBOLS, SPAN_MARKS, ql
 
-__all__ = ["indexed_spanners", "link_spans", "make_beams", "make_notation"]
+__all__ = ["add_chord_symbols", "indexed_spanners", "link_spans", "make_beams", "make_notation"]
 
 
 QUANTUM = Fraction(1, 384)  # a triplet 1024th: lengths no notation can write snap to it
@@ -48,17 +49,49 @@ def make_notation(m21_score: stream.Score) -> list[str]:
             warnings.append(f"{dropped} rests too short for any notation were left out")
         measures = list(part.getElementsByClass(stream.Measure))
         makeNotation.makeAccidentalsInMeasureStream(part)
-        tupleted = [m for m in measures if _has_tuplets(m)]
-        for measure in tupleted:
-            makeNotation.splitElementsToCompleteTuplets(measure, recurse=True, addTies=True)
-            makeNotation.consolidateCompletedTuplets(measure, recurse=True, onlyIfTied=True)
+        tupleted = [
+            container
+            for m in measures
+            if _has_tuplets(m)
+            for container in (m, *m.voices)
+            if not _grouped(container)
+        ]
+        for container in tupleted:
+            makeNotation.splitElementsToCompleteTuplets(container, addTies=True)
+            makeNotation.consolidateCompletedTuplets(container, onlyIfTied=True)
         make_beams(measures)  # and full-measure rests
-        for measure in tupleted:
-            for container in (measure, *measure.voices):
-                makeNotation.makeTupletBrackets(container, inPlace=True)
+        for container in tupleted:
+            makeNotation.makeTupletBrackets(container, inPlace=True)
         part.splitAtDurations(recurse=True)
         _chord_ids(part)
+        if failed := add_chord_symbols(part):
+            warnings.append(f"{failed} chord symbols music21 cannot write were left out")
     return warnings
+
+
+def add_chord_symbols(part: stream.Part) -> int:
+    """Put the chord symbols (schema version 4) of the part's measure columns into its
+    measures, as music21 chord symbols without duration. Done last, so that beams and
+    tuplet brackets never see them (music21 counts a chord symbol among the notes).
+    Returns how many music21 could not build (left out)."""
+    part_id = str(part.id)
+    if "-staff" in part_id:  # a lower staff of a grand staff: the symbols go on the top one
+        return 0
+    failed = 0
+    for measure in part.getElementsByClass(stream.Measure):
+        if not measure.hasEditorialInformation or CHORD_SYMBOLS not in measure.editorial:
+            continue
+        for symbol in measure.editorial[CHORD_SYMBOLS]:
+            if symbol.part != part_id:
+                continue
+            try:
+                element = build_chord_symbol(symbol)
+            except Exception:  # music21 raises several types on kinds it cannot spell
+                failed += 1
+                continue
+            measure.coreInsert(ql(symbol.onset), element)
+        measure.coreElementsChanged()
+    return failed
 
 
 def indexed_spanners(score: stream.Score) -> spanner.SpannerBundle:
@@ -191,6 +224,12 @@ def _has_tuplets(measure: stream.Measure) -> bool:
     return any(
         isinstance(n.duration.quarterLength, Fraction) for n in measure.recurse().notesAndRests
     )
+
+
+def _grouped(container: stream.Stream) -> bool:
+    """Whether the notes of a measure or voice carry their own tuplet groups (schema
+    version 4: start and stop already marked): music21 must not regroup them."""
+    return any(t.type is not None for n in container.notesAndRests for t in n.duration.tuplets)
 
 
 def make_beams(measures: list[stream.Measure]) -> None:

@@ -18,32 +18,37 @@ from typing import Any, TypeVar
 
 from pycrdt import Map
 
-from score_model.document import ScoreDoc
+from score_model.document import ScoreDoc, layout
 from score_model.ids import new_id
 from score_model.migrate import migrate
 from score_model.origin import SERVER, Origin
 from score_model.schema import (
     ARTICULATIONS,
     BARLINE_TYPES,
+    CHORD_KIND_ALIASES,
     DYNAMICS,
     HAIRPIN_MARKS,
+    MAX_TUPLET_DEPTH,
     MAX_VERSES,
     ORNAMENTS,
     REPEAT_TYPES,
     SCHEMA_VERSION,
     TIE_TYPES,
+    ChordSymbol,
     KeySignature,
     Measure,
     Note,
     Part,
     SchemaError,
     Tempo,
+    Tuplet,
     check_pitch,
     check_time_signature,
     parse_fraction,
 )
 from score_model.suggestions import Suggestion, applied_note_id, measure_base
 from score_model.text import clean_text
+from score_model.tuplets import TupletError, check_group
 
 FractionLike = Fraction | int | str
 T = TypeVar("T")
@@ -438,6 +443,218 @@ class ScoreEditor:
             self.update_note(note_id, verses=verses if any(verses) else None)
             self._bump_schema()
 
+    # --- tuplets and chord symbols (schema version 4) ----------------------------------------
+
+    def set_tuplet(
+        self,
+        note_ids: Sequence[str],
+        actual: int,
+        normal: int,
+        *,
+        unit: FractionLike | None = None,
+        bracket: bool = True,
+        number: str = "number",
+    ) -> str:
+        """Make notes whose durations are already squeezed (a triplet of eighths: 1/3
+        each) one tuplet group of ``actual`` notes in the time of ``normal`` (of ``unit``
+        quarters; by default what the notes imply), inside any group they share. The
+        notes must be in one measure, part and voice and follow each other, their written
+        values must be note values and they must fill the group. Returns the group id."""
+        notes = self._group_notes(note_ids)
+        group = self._checked_tuplet(notes, actual, normal, unit, bracket, number)
+        with self._tx():
+            for item in notes:
+                self.score.notes[item.id] = replace(item, tuplets=(*item.tuplets, group)).to_json()
+            self._bump_schema()
+        return group.id
+
+    def make_tuplet(
+        self,
+        note_ids: Sequence[str],
+        actual: int,
+        normal: int,
+        *,
+        bracket: bool = True,
+        number: str = "number",
+    ) -> str:
+        """Turn notes into a tuplet: each keeps its written value and lasts ``normal /
+        actual`` of it (three eighths become a triplet lasting a quarter), placed one after
+        the other from the first note's onset. Returns the group id."""
+        if not (isinstance(actual, int) and isinstance(normal, int) and actual > 0 < normal):
+            raise EditError("actual and normal must be positive integers")
+        notes = self._group_notes(note_ids)
+        ratio = Fraction(normal, actual)
+        at = notes[0].onset
+        squeezed = []
+        for item in notes:
+            squeezed.append(replace(item, onset=at, duration=item.duration * ratio))
+            at += item.duration * ratio
+        group = self._checked_tuplet(squeezed, actual, normal, None, bracket, number)
+        with self._tx():
+            for item in squeezed:
+                self.score.notes[item.id] = replace(item, tuplets=(*item.tuplets, group)).to_json()
+            self._bump_schema()
+        return group.id
+
+    def remove_tuplet(self, note_id: str) -> None:
+        """Dissolve the innermost tuplet group of a note (every note of the group leaves
+        it; durations are kept, exports then bracket them as music21 sees fit)."""
+        group = self._innermost_group(note_id)
+        with self._tx():
+            for item in self._notes_of_group(group.id):
+                kept = tuple(t for t in item.tuplets if t.id != group.id)
+                self.score.notes[item.id] = replace(item, tuplets=kept).to_json()
+
+    def set_tuplet_display(
+        self, note_id: str, *, bracket: bool | None = None, number: str | None = None
+    ) -> None:
+        """Show or hide the bracket of a note's innermost group, and show its number as
+        ``number`` ("3"), ``ratio`` ("3:2") or ``none``."""
+        group = self._innermost_group(note_id)
+        changed = _checked(
+            Tuplet.from_json,
+            {
+                **group.to_json(),
+                **({"bracket": bracket} if bracket is not None else {}),
+                **({"number": number} if number is not None else {}),
+            },
+        )
+        with self._tx():
+            for item in self._notes_of_group(group.id):
+                groups = tuple(changed if t.id == group.id else t for t in item.tuplets)
+                self.score.notes[item.id] = replace(item, tuplets=groups).to_json()
+
+    def add_chord_symbol(
+        self,
+        measure: str,
+        part: str,
+        onset: FractionLike,
+        root: str | None,
+        kind: str = "major",
+        *,
+        bass: str | None = None,
+        text: str | None = None,
+        degrees: Sequence[tuple[str, int, int]] = (),
+    ) -> None:
+        """Put a chord symbol on a part at an onset of a measure (replacing the one there):
+        ``root`` a step (``"C"``, ``"F#"``, ``"B-"``; None with kind ``"none"``, N.C.),
+        ``kind`` a MusicXML kind (``"dominant"``, ``"minor-seventh"``...), an optional
+        ``bass``, ``text`` the kind as written (``"maj7"``) and ``degrees`` as
+        ``(type, value, alter)`` (``("add", 9, -1)``: an added flat ninth)."""
+        symbol = _checked(
+            ChordSymbol.from_json,
+            ChordSymbol(
+                part,
+                _checked(parse_fraction, onset, "onset"),
+                root,
+                CHORD_KIND_ALIASES.get(kind, kind),  # MusicXML's name for music21's
+                bass,
+                text,
+                tuple(degrees),
+            ).to_json(),
+        )
+        index, current = self._find_measure(measure)
+        self._find_part(part)
+        bar = self._bar_of(index)
+        if symbol.onset >= bar:
+            raise EditError(f"onset {symbol.onset} is not inside the bar (it lasts {bar})")
+        kept = [c for c in _symbols_of(current) if (c.part, c.onset) != (part, symbol.onset)]
+        with self._tx():
+            self._write_symbols(index, [*kept, symbol])
+            self._bump_schema()
+
+    def add_chord_figure(self, measure: str, part: str, onset: FractionLike, figure: str) -> None:
+        """:meth:`add_chord_symbol` from a figure as a lead sheet writes it: ``"Cmaj7"``,
+        ``"F#m7b5"``, ``"Bb7/D"``, ``"N.C."`` (read by music21)."""
+        from score_model.m21_harmony import symbol_from_figure  # imports music21
+
+        try:
+            symbol = symbol_from_figure(figure, part)
+        except ValueError as exc:
+            raise EditError(str(exc)) from exc
+        self.add_chord_symbol(
+            measure,
+            part,
+            onset,
+            symbol.root,
+            symbol.kind,
+            bass=symbol.bass,
+            text=symbol.text,
+            degrees=symbol.degrees,
+        )
+
+    def remove_chord_symbol(self, measure: str, part: str, onset: FractionLike) -> None:
+        """Remove the chord symbol of a part at an onset of a measure."""
+        at = _checked(parse_fraction, onset, "onset")
+        index, current = self._find_measure(measure)
+        symbols = _symbols_of(current)
+        kept = [c for c in symbols if (c.part, c.onset) != (part, at)]
+        if len(kept) == len(symbols):
+            raise EditError(f"no chord symbol of part {part} at {at} in measure {measure}")
+        with self._tx():
+            self._write_symbols(index, kept)
+
+    def _write_symbols(self, index: int, symbols: list[ChordSymbol]) -> None:
+        measure_map = self.score.measures[index]
+        if symbols:
+            ordered = sorted(symbols, key=lambda c: (c.onset, c.part))
+            measure_map["chord_symbols"] = [c.to_json() for c in ordered]
+        else:
+            measure_map.pop("chord_symbols", None)
+
+    def _bar_of(self, index: int) -> Fraction:
+        measures = [
+            Measure.from_json({k: v for k, v in m.items() if k in ("id", "time")})
+            for m in self.score.raw_measures()
+            if isinstance(m, dict)
+        ]
+        return layout(measures)[index].bar
+
+    def _group_notes(self, note_ids: Sequence[str]) -> list[Note]:
+        if isinstance(note_ids, str) or not note_ids:
+            raise EditError("give the ids of the notes of the tuplet")
+        notes = [self._checked_note(i, self._raw_note(i)) for i in dict.fromkeys(note_ids)]
+        notes.sort(key=lambda n: (n.onset, n.id))
+        if len({n.tuplets for n in notes}) > 1:
+            raise EditError("the notes are in different tuplet groups")
+        if len(notes[0].tuplets) >= MAX_TUPLET_DEPTH:
+            raise EditError(f"tuplets nest at most {MAX_TUPLET_DEPTH} deep")
+        return notes
+
+    @staticmethod
+    def _checked_tuplet(
+        notes: list[Note],
+        actual: int,
+        normal: int,
+        unit: FractionLike | None,
+        bracket: bool,
+        number: str,
+    ) -> Tuplet:
+        raw: dict[str, Any] = {"id": new_id("u"), "actual": actual, "normal": normal}
+        if unit is not None:
+            raw["unit"] = str(unit)
+        group = _checked(Tuplet.from_json, {**raw, "bracket": bracket, "number": number})
+        try:
+            found = check_group(notes, group, notes[0].tuplets)
+        except TupletError as exc:
+            raise EditError(str(exc)) from exc
+        return replace(group, unit=found)
+
+    def _innermost_group(self, note_id: str) -> Tuplet:
+        note = self._checked_note(note_id, self._raw_note(note_id))
+        if not note.tuplets:
+            raise EditError(f"note {note_id} is in no tuplet")
+        return note.tuplets[-1]
+
+    def _notes_of_group(self, group_id: str) -> list[Note]:
+        found = []
+        for note_id, raw in self.score.raw_notes().items():
+            if isinstance(raw, dict) and any(
+                isinstance(t, dict) and t.get("id") == group_id for t in raw.get("tuplets", [])
+            ):
+                found.append(self._checked_note(note_id, raw))
+        return found
+
     def _span(self, start: str, end: str, name: str, mark: str, *, same_voice: bool) -> None:
         first, last = self._raw_note(start), self._raw_note(end)
         if start == end:
@@ -751,6 +968,17 @@ def _checked(check: Callable[..., T], *args: Any) -> T:
         return check(*args)
     except SchemaError as exc:
         raise EditError(str(exc)) from exc
+
+
+def _symbols_of(raw_measure: dict[str, Any]) -> list[ChordSymbol]:
+    """The chord symbols of a stored measure (unreadable ones are dropped on rewrite)."""
+    symbols = []
+    for value in raw_measure.get("chord_symbols") or []:
+        try:
+            symbols.append(ChordSymbol.from_json(value))
+        except SchemaError:
+            continue
+    return symbols
 
 
 def _m21_pitch(name: str) -> Any:

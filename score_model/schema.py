@@ -17,7 +17,7 @@ from typing import Any
 
 from score_model.text import clean_text
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 META = "meta"
 PARTS = "parts"
@@ -88,6 +88,77 @@ ORNAMENTS = frozenset({"trill", "mordent", "inverted-mordent", "turn", "inverted
 SLUR_MARKS = frozenset({"start", "stop"})  # since version 3
 HAIRPIN_MARKS = frozenset({"crescendo", "diminuendo", "stop"})  # since version 3
 MAX_VERSES = 8
+TUPLET_NUMBERS = frozenset({"number", "ratio", "none"})  # since version 4
+MAX_TUPLET_DEPTH = 3
+MAX_CHORD_SYMBOLS = 64  # per measure
+# Chord-symbol kinds (since version 4): MusicXML's <kind> values, and music21's names for
+# the chords MusicXML spells as a kind plus degrees.
+CHORD_KINDS = frozenset(
+    {
+        "major",
+        "minor",
+        "augmented",
+        "diminished",
+        "dominant",
+        "major-seventh",
+        "minor-seventh",
+        "diminished-seventh",
+        "augmented-seventh",
+        "half-diminished",
+        "major-minor",
+        "major-sixth",
+        "minor-sixth",
+        "dominant-ninth",
+        "major-ninth",
+        "minor-ninth",
+        "dominant-11th",
+        "major-11th",
+        "minor-11th",
+        "dominant-13th",
+        "major-13th",
+        "minor-13th",
+        "suspended-second",
+        "suspended-fourth",
+        "Neapolitan",
+        "Italian",
+        "French",
+        "German",
+        "pedal",
+        "power",
+        "Tristan",
+        "other",
+        "none",
+        "dominant-seventh",
+        "minor-major-seventh",
+        "half-diminished-seventh",
+        "augmented-major-seventh",
+        "seventh-flat-five",
+        "minor-major-ninth",
+        "augmented-major-ninth",
+        "augmented-dominant-ninth",
+        "half-diminished-ninth",
+        "half-diminished-minor-ninth",
+        "diminished-ninth",
+        "diminished-minor-ninth",
+        "minor-major-11th",
+        "augmented-major-11th",
+        "augmented-11th",
+        "half-diminished-11th",
+        "diminished-11th",
+        "minor-major-13th",
+        "augmented-major-13th",
+        "augmented-dominant-13th",
+        "half-diminished-13th",
+        "suspended-fourth-seventh",
+    }
+)
+# music21's names of kinds MusicXML names otherwise: writers use MusicXML's
+CHORD_KIND_ALIASES = {
+    "dominant-seventh": "dominant",
+    "minor-major-seventh": "major-minor",
+    "half-diminished-seventh": "half-diminished",
+}
+DEGREE_TYPES = frozenset({"add", "alter", "subtract"})
 CLEFS = frozenset(
     {
         "treble",
@@ -124,10 +195,12 @@ NOTE_FIELDS = frozenset(
         "fingerings",
         "verses",
         "clef",
+        "tuplets",
     }
 )
 MAX_DENOMINATOR = 1 << 12
 _PITCH_RE = re.compile(r"^[A-G](?:#{1,3}|-{1,3})?[0-9]$")
+_STEP_RE = re.compile(r"^[A-G](?:#{1,3}|-{1,3})?$")
 _TIME_RE = re.compile(r"^([1-9][0-9]?)/(1|2|4|8|16|32|64)$")
 
 
@@ -284,6 +357,84 @@ def _texts(
 
 
 @dataclass(frozen=True, slots=True)
+class Tuplet:
+    """A tuplet group a note belongs to (version 4): ``actual`` notes in the time of
+    ``normal`` notes of ``unit`` quarters (3:2 eighths: ``3, 2, 1/2``), its bracket and the
+    number shown (``number``: "3", ``ratio``: "3:2", ``none``). The notes of a group
+    share its ``id``; nested groups are listed outermost first."""
+
+    id: str
+    actual: int
+    normal: int
+    unit: Fraction | None = None  # the normal note's value; None: each note's own
+    bracket: bool = True
+    number: str = "number"
+
+    @property
+    def ratio(self) -> Fraction:
+        """How much the group squeezes its notes' written values (3:2 gives 2/3)."""
+        return Fraction(self.normal, self.actual)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "actual": self.actual, "normal": self.normal}
+        if self.unit is not None:
+            out["unit"] = format_fraction(self.unit)
+        if not self.bracket:
+            out["bracket"] = False
+        if self.number != "number":
+            out["number"] = self.number
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Tuplet:
+        if not isinstance(raw, dict) or set(raw) - {
+            "id",
+            "actual",
+            "normal",
+            "unit",
+            "bracket",
+            "number",
+        }:
+            raise SchemaError(
+                "a tuplet must be an object with id, actual, normal and optionally unit, "
+                "bracket, number",
+                field_name="tuplets",
+            )
+        raw = {k: v for k, v in raw.items() if v is not None}
+        try:
+            group = _str_field(raw, "id", required=True, max_length=64)
+            actual = _int_field(raw, "actual", 0, 1, 99)
+            normal = _int_field(raw, "normal", 0, 1, 99)
+            unit = None if "unit" not in raw else parse_fraction(raw["unit"], "unit")
+        except SchemaError as exc:
+            raise SchemaError(f"tuplet {exc}", field_name="tuplets") from exc
+        if unit is not None and not 0 < unit <= 8:
+            raise SchemaError("tuplet unit must be from 0 to 8 quarters", field_name="tuplets")
+        bracket = raw.get("bracket", True)
+        number = raw.get("number", "number")
+        if not isinstance(bracket, bool) or number not in TUPLET_NUMBERS:
+            raise SchemaError(
+                "tuplet bracket must be true or false and number one of number, ratio, none",
+                field_name="tuplets",
+            )
+        assert group is not None
+        return cls(group, actual, normal, unit, bracket, number)
+
+
+def _tuplets(raw: dict[str, Any]) -> tuple[Tuplet, ...]:
+    value = raw.get("tuplets", [])
+    if not isinstance(value, list) or len(value) > MAX_TUPLET_DEPTH:
+        raise SchemaError(
+            f"tuplets must be a list of at most {MAX_TUPLET_DEPTH} groups, outermost first",
+            field_name="tuplets",
+        )
+    groups = tuple(Tuplet.from_json(v) for v in value)
+    if len({g.id for g in groups}) != len(groups):
+        raise SchemaError("a note is in the same tuplet group twice", field_name="tuplets")
+    return groups
+
+
+@dataclass(frozen=True, slots=True)
 class Note:
     """One note, rest (no pitches) or chord (several pitches) of one part in one measure."""
 
@@ -306,6 +457,7 @@ class Note:
     fingerings: tuple[str, ...] = ()  # version 3: one per pitch, bottom up
     verses: tuple[str | None, ...] = ()  # version 3: lyrics of verse 2 onwards
     clef: str | None = None  # version 3: a clef change on this note's staff, just before it
+    tuplets: tuple[Tuplet, ...] = ()  # version 4: tuplet groups, outermost first
 
     @property
     def is_rest(self) -> bool:
@@ -346,7 +498,17 @@ class Note:
                 out[name] = list(value)
         if self.clef is not None:
             out["clef"] = self.clef
+        if self.tuplets:
+            out["tuplets"] = [t.to_json() for t in self.tuplets]
         return out
+
+    @property
+    def written(self) -> Fraction:
+        """The note's written value: its duration without the squeeze of its tuplets."""
+        value = self.duration
+        for group in self.tuplets:
+            value /= group.ratio
+        return value
 
     @classmethod
     def from_json(cls, note_id: str, raw: Any) -> Note:
@@ -430,6 +592,7 @@ class Note:
             fingerings=fingerings,  # type: ignore[arg-type]
             verses=verses,
             clef=clef,
+            tuplets=_tuplets(raw),
         )
 
 
@@ -500,6 +663,96 @@ class Tempo:
 
 
 @dataclass(frozen=True, slots=True)
+class ChordSymbol:
+    """A chord symbol of a lead sheet (version 4), anchored to a part at an onset of its
+    measure: ``root`` (a step with accidentals, no octave), ``kind`` (MusicXML's names),
+    an optional ``bass`` and added, altered or removed ``degrees`` (``(type, value,
+    alter)``), and the ``text`` as written ("Cmaj7", "C△")."""
+
+    part: str
+    onset: Fraction
+    root: str | None
+    kind: str = "major"
+    bass: str | None = None
+    text: str | None = None
+    degrees: tuple[tuple[str, int, int], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"part": self.part, "onset": format_fraction(self.onset)}
+        if self.root is not None:
+            out["root"] = self.root
+        out["kind"] = self.kind
+        if self.bass is not None:
+            out["bass"] = self.bass
+        if self.text is not None:
+            out["text"] = self.text
+        if self.degrees:
+            out["degrees"] = [
+                {"type": t, "value": v, **({"alter": a} if a else {})} for t, v, a in self.degrees
+            ]
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Any) -> ChordSymbol:
+        known = {"part", "onset", "root", "kind", "bass", "text", "degrees"}
+        if not isinstance(raw, dict) or set(raw) - known:
+            raise SchemaError(
+                f"a chord symbol must be an object with {', '.join(sorted(known))}",
+                field_name="chord_symbols",
+            )
+        raw = {k: v for k, v in raw.items() if v is not None}
+        try:
+            part = _str_field(raw, "part", required=True, max_length=64)
+            onset = parse_fraction(raw.get("onset", "0"), "onset")
+            text = _str_field(raw, "text", max_length=100)
+        except SchemaError as exc:
+            raise SchemaError(f"chord symbol {exc}", field_name="chord_symbols") from exc
+        kind, root, bass = raw.get("kind", "major"), raw.get("root"), raw.get("bass")
+        problem = (
+            "onset is negative"
+            if onset < 0
+            else f"kind {kind!r} is unknown"
+            if kind not in CHORD_KINDS
+            else "needs a root (a step like 'C', 'F#', 'B-')"
+            if root is None and kind != "none"
+            else "root and bass must be steps like 'C', 'F#', 'B-'"
+            if any(
+                v is not None and (not isinstance(v, str) or not _STEP_RE.match(v))
+                for v in (root, bass)
+            )
+            else None
+        )
+        if problem is not None:
+            raise SchemaError(f"chord symbol {problem}", field_name="chord_symbols")
+        degrees_raw = raw.get("degrees", [])
+        degrees: list[tuple[str, int, int]] = []
+        if not isinstance(degrees_raw, list) or len(degrees_raw) > 8:
+            degrees_raw = None
+        for degree in degrees_raw or []:
+            try:
+                if not isinstance(degree, dict) or degree.get("type") not in DEGREE_TYPES:
+                    raise SchemaError("type")
+                degrees.append(
+                    (
+                        degree["type"],
+                        _int_field(degree, "value", 0, 1, 13),
+                        _int_field(degree, "alter", 0, -2, 2),
+                    )
+                )
+            except SchemaError:
+                degrees_raw = None
+                break
+        if degrees_raw is None:
+            raise SchemaError(
+                "chord symbol degrees must be at most 8 of {type: add|alter|subtract, "
+                "value: 1-13, alter: -2..2}",
+                field_name="chord_symbols",
+            )
+        assert part is not None
+        return cls(part, onset, root, kind, bass, text, tuple(degrees))
+
+
+@dataclass(frozen=True, slots=True)
 class Measure:
     """A measure column shared by all parts; attributes are set only where they change."""
 
@@ -510,6 +763,7 @@ class Measure:
     barline: str | None = None
     repeat: str | None = None
     pickup: bool = False
+    chord_symbols: tuple[ChordSymbol, ...] = ()  # version 4, ordered by part and onset
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id}
@@ -525,6 +779,8 @@ class Measure:
             out["repeat"] = self.repeat
         if self.pickup:
             out["pickup"] = True
+        if self.chord_symbols:
+            out["chord_symbols"] = [c.to_json() for c in self.chord_symbols]
         return out
 
     @classmethod
@@ -554,7 +810,18 @@ class Measure:
             barline=barline,
             repeat=repeat,
             pickup=pickup,
+            chord_symbols=_chord_symbols(raw),
         )
+
+
+def _chord_symbols(raw: dict[str, Any]) -> tuple[ChordSymbol, ...]:
+    value = raw.get("chord_symbols", [])
+    if not isinstance(value, list) or len(value) > MAX_CHORD_SYMBOLS:
+        raise SchemaError(
+            f"chord_symbols must be a list of at most {MAX_CHORD_SYMBOLS} chord symbols",
+            field_name="chord_symbols",
+        )
+    return tuple(ChordSymbol.from_json(v) for v in value)
 
 
 @dataclass(frozen=True, slots=True)

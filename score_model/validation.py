@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from score_model.document import ScoreData, ScoreDoc
+from score_model.document import MeasureSlot, ScoreData, ScoreDoc
 from score_model.schema import Problem, format_fraction
 from score_model.suggestions import OPEN, decode_suggestions
+from score_model.tuplets import group_problems
 
 
 def validate(score: ScoreDoc | ScoreData) -> list[Problem]:
@@ -70,8 +71,34 @@ def validate(score: ScoreDoc | ScoreData) -> list[Problem]:
                     severity="warning",
                 )
             )
+    problems.extend(group_problems(n for n in data.notes.values() if n.tuplets))
+    problems.extend(_chord_symbol_problems(data, part_ids, slots))
     if isinstance(score, ScoreDoc):
         problems.extend(_suggestion_problems(score, measure_ids, part_ids))
+    return problems
+
+
+def _chord_symbol_problems(
+    data: ScoreData, part_ids: set[str], slots: dict[str, MeasureSlot]
+) -> list[Problem]:
+    """Chord symbols (version 4) on a part that does not exist, or after the bar's end."""
+    problems: list[Problem] = []
+    for measure in data.measures:
+        for symbol in measure.chord_symbols:
+            if symbol.part not in part_ids:
+                message = f"a chord symbol of measure {slots[measure.id].number} is on no part"
+                code = "orphan_chord_symbol"
+            elif symbol.onset >= slots[measure.id].bar:
+                message = (
+                    f"a chord symbol of measure {slots[measure.id].number} at "
+                    f"{format_fraction(symbol.onset)} is after the end of the bar"
+                )
+                code = "chord_symbol_outside"
+            else:
+                continue
+            problems.append(
+                Problem(code, message, measure=measure.id, part=symbol.part, severity="warning")
+            )
     return problems
 
 

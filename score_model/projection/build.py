@@ -71,6 +71,7 @@ ORNAMENTS: dict[str, type[expressions.Expression]] = {
     "inverted-turn": expressions.InvertedTurn,
 }
 SPAN_MARKS = "orpheus_spans"  # editorial key: (voice, slurs, hairpins) of a built note
+CHORD_SYMBOLS = "orpheus_chord_symbols"  # editorial key: a built measure's column's symbols
 
 GRACE_DEFAULT = Fraction(1, 2)  # a grace note stored with duration 0 is drawn as an eighth
 
@@ -149,6 +150,8 @@ def build_measure(ctx: CellContext, notes: Sequence[Note], number: int) -> strea
         measure.rightBarline = bar.Repeat(direction="end")
     elif column.barline is not None:
         measure.rightBarline = bar.Barline(column.barline)
+    if column.chord_symbols:  # drawn on export only (notation.add_chord_symbols)
+        measure.editorial[CHORD_SYMBOLS] = column.chord_symbols
     _fill(measure, ctx, notes)
     measure.coreElementsChanged()
     return measure
@@ -156,6 +159,7 @@ def build_measure(ctx: CellContext, notes: Sequence[Note], number: int) -> strea
 
 def _fill(measure: stream.Measure, ctx: CellContext, notes: Sequence[Note]) -> None:
     voices = sorted({n.voice for n in notes})
+    built: list[tuple[Note, Any]] = []
     if len(voices) > 1:
         by_voice: dict[int, stream.Voice] = {}
         for number in voices:
@@ -163,32 +167,36 @@ def _fill(measure: stream.Measure, ctx: CellContext, notes: Sequence[Note]) -> N
             voice.id = str(number)
             by_voice[number] = voice
         for item in notes:
-            _insert_note(by_voice[item.voice], item)
+            built.append((item, _insert_note(by_voice[item.voice], item)))
         for voice in by_voice.values():
             voice.coreElementsChanged()
             measure.coreInsert(0, voice)
+        mark_tuplet_groups(built)
         return
     for item in notes:
-        _insert_note(measure, item)
+        built.append((item, _insert_note(measure, item)))
+    mark_tuplet_groups(built)
     if ctx.rest is not None:
         rest = note.Rest(quarterLength=ql(ctx.rest))
         rest.fullMeasure = True
         measure.coreInsert(0, rest)
 
 
-def _insert_note(container: stream.Stream, item: Note) -> None:
-    """Insert one note and its dynamic; a note music21 rejects is logged and skipped."""
+def _insert_note(container: stream.Stream, item: Note) -> Any:
+    """Insert one note and its dynamic, and return it; a note music21 rejects is logged
+    and skipped (None)."""
     try:
         element = build_note(item)
     except Exception:  # music21 raises many types; never let document content crash us
         log.warning("note %s could not be projected; skipped", item.id, exc_info=True)
-        return
+        return None
     onset = ql(item.onset)
     if item.clef is not None:
         container.coreInsert(onset, CLEFS[item.clef]())
     container.coreInsert(onset, element)
     if item.dynamic is not None:
         container.coreInsert(onset, dynamics.Dynamic(item.dynamic))
+    return element
 
 
 def build_note(item: Note) -> Any:
@@ -203,6 +211,10 @@ def build_note(item: Note) -> Any:
         element = chord.Chord(list(item.pitches), quarterLength=length)
     if item.grace:
         element = element.getGrace()
+    elif item.tuplets:
+        written = tuplet_duration(item)
+        if written is not None:
+            element.duration = written
     element.id = item.id
     if item.ties:
         targets = element.notes if len(item.pitches) > 1 else (element,)
@@ -229,6 +241,49 @@ def build_note(item: Note) -> Any:
         else:
             element.articulations.append(ARTICULATIONS[name]())
     return element
+
+
+def tuplet_duration(item: Note) -> duration.Duration | None:
+    """The note's written value with its tuplets (version 4: ratio, normal value, bracket
+    and number shown), or None when that value has no single note type (music21 then
+    writes the length as it would without the groups)."""
+    written = duration.Duration(ql(item.written))
+    if written.type in ("complex", "inexpressible", "zero") or written.tuplets:
+        return None
+    for group in item.tuplets:
+        tuplet = duration.Tuplet(group.actual, group.normal)
+        unit = duration.Duration(ql(group.unit)) if group.unit is not None else written
+        if unit.type in ("complex", "inexpressible", "zero") or unit.tuplets:
+            unit = written
+        tuplet.setDurationType(unit.type, unit.dots)
+        tuplet.bracket = group.bracket
+        tuplet.tupletActualShow = None if group.number == "none" else "number"
+        tuplet.tupletNormalShow = "number" if group.number == "ratio" else None
+        written.appendTuplet(tuplet)
+    if written.quarterLength != ql(item.duration):
+        return None
+    return written
+
+
+def mark_tuplet_groups(built: Sequence[tuple[Note, Any]]) -> None:
+    """Mark where each tuplet group of a cell starts and stops (its first and last note
+    by onset; a group of one note does both), level by level."""
+    runs: dict[tuple[int, str], list[tuple[Fraction, Any]]] = {}
+    for item, element in built:
+        if not item.tuplets or element is None or item.grace:
+            continue
+        tuplets = element.duration.tuplets
+        if len(tuplets) != len(item.tuplets):
+            continue
+        for level, group in enumerate(item.tuplets):
+            runs.setdefault((level, group.id), []).append((item.onset, tuplets[level]))
+    for run in runs.values():
+        run.sort(key=lambda entry: entry[0])
+        if len(run) == 1:
+            run[0][1].type = "startStop"
+            continue
+        run[0][1].type = "start"
+        run[-1][1].type = "stop"
 
 
 def metronome_mark(mark: Tempo) -> m21tempo.MetronomeMark:

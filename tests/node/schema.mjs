@@ -1,9 +1,9 @@
 // How a browser client reads and edits an Orpheus score with the JavaScript `yjs`
-// library, following docs/score-schema.md (schema version 2). Small on purpose: copy what
+// library, following docs/score-schema.md (schema version 4). Small on purpose: copy what
 // you need. Every edit runs in one `doc.transact` so it reaches others as one update.
 import * as Y from 'yjs'
 
-export const SCHEMA_VERSION = 3
+export const SCHEMA_VERSION = 4
 export const MAX_DENOMINATOR = 4096
 const ID_ALPHABET = '0123456789abcdefghijkmnpqrstuvwxyz' // no 'l' or 'o'
 
@@ -96,8 +96,32 @@ export function readNote (id, raw) {
     hairpins: [...(raw.hairpins ?? [])],
     ornaments: [...(raw.ornaments ?? [])],
     fingerings: [...(raw.fingerings ?? [])],
-    verses: [...(raw.verses ?? [])]
+    verses: [...(raw.verses ?? [])],
+    // version 4: tuplet groups, outermost first, defaults filled in
+    tuplets: (raw.tuplets ?? []).map(readTuplet)
   }
+}
+
+/** A tuplet group (version 4) with its defaults: bracket shown, number (not ratio) shown,
+ * unit null (each note's own value). */
+export function readTuplet (raw) {
+  return {
+    id: raw.id,
+    actual: raw.actual,
+    normal: raw.normal,
+    unit: raw.unit == null ? null : formatFraction(raw.unit),
+    bracket: raw.bracket ?? true,
+    number: raw.number ?? 'number'
+  }
+}
+
+/** A tuplet group as stored: defaults left out. */
+export function tupletValue (group) {
+  const out = { id: group.id, actual: group.actual, normal: group.normal }
+  if (group.unit != null) out.unit = formatFraction(group.unit)
+  if (group.bracket === false) out.bracket = false
+  if ((group.number ?? 'number') !== 'number') out.number = group.number
+  return out
 }
 
 /** The whole score as plain data. Measures whose id repeats (after two clients moved the
@@ -148,7 +172,42 @@ export function noteValue (note) {
   for (const name of ['slurs', 'hairpins', 'ornaments', 'fingerings', 'verses']) {
     if ((note[name] ?? []).length) out[name] = [...note[name]]
   }
+  if (note.clef != null) out.clef = note.clef
+  if ((note.tuplets ?? []).length) out.tuplets = note.tuplets.map(tupletValue)
   return out
+}
+
+/** Make notes a tuplet group (version 4): `actual` notes in the time of `normal` notes of
+ * `unit` quarters. The notes (one measure, part and voice, one after the other) already
+ * last their squeezed lengths (a triplet eighth: '1/3'); the group nests inside any the
+ * notes share. One transaction; returns the group id. */
+export function setTuplet (doc, noteIds, actual, normal, { unit = null, bracket = true, number = 'number' } = {}) {
+  const notes = roots(doc).notes
+  const group = tupletValue({ id: newId('u'), actual, normal, unit, bracket, number })
+  doc.transact(() => {
+    for (const id of noteIds) {
+      const current = notes.get(id)
+      if (current === undefined) throw new Error(`no note ${id}`)
+      notes.set(id, { ...current, tuplets: [...(current.tuplets ?? []), group] })
+    }
+  })
+  return group.id
+}
+
+/** Put a chord symbol (version 4) on a part at an onset of a measure, replacing the one
+ * there: `{ part, onset, root, kind, bass?, text?, degrees? }`. The symbols are one JSON
+ * list in the measure's `chord_symbols`, kept in onset order. */
+export function setChordSymbol (doc, measureId, symbol) {
+  const measure = roots(doc).measures.get(measureIndex(doc, measureId))
+  const value = { ...symbol, onset: formatFraction(symbol.onset ?? '0') }
+  const same = c => c.part === value.part && formatFraction(c.onset) === value.onset
+  const list = [...(measure.get('chord_symbols') ?? []).filter(c => !same(c)), value]
+  list.sort((a, b) => {
+    const [an, ad] = parseFraction(a.onset)
+    const [bn, bd] = parseFraction(b.onset)
+    return an * bd - bn * ad || (a.part < b.part ? -1 : a.part > b.part ? 1 : 0)
+  })
+  measure.set('chord_symbols', list)
 }
 
 /** Slur two notes of one part and voice (version 3): a "start" mark on the first, a

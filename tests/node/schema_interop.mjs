@@ -71,6 +71,11 @@ function build () {
   S.addSpan(doc, 'slurs', notes.t1, notes.t3)
   S.addSpan(doc, 'hairpins', notes.t1, notes.half, 'crescendo')
   S.updateNote(doc, notes.half, { ornaments: ['trill'], fingerings: ['3'], verses: ['Zwei'] })
+  // version 4: the triplet as a 3:2 group of eighths showing its ratio without a bracket,
+  // and chord symbols over the flute (B flat, then F7 over A)
+  notes.tuplet = S.setTuplet(doc, [notes.t1, notes.t2, notes.t3], 3, 2, { unit: '1/2', bracket: false, number: 'ratio' })
+  S.setChordSymbol(doc, m1, { part: fl, onset: '1', root: 'F', kind: 'dominant', bass: 'A', text: '7' })
+  S.setChordSymbol(doc, m1, { part: fl, onset: '0', root: 'B-', kind: 'major' })
   // Off-contract but tolerated: a client that wrote fractions as JS numbers.
   const sloppy = S.newId('n')
   S.roots(doc).notes.set(sloppy, { measure: m2, part: pno, onset: 0, duration: 3, pitches: ['F3'], ties: ['stop'], voice: 1 })
@@ -90,6 +95,8 @@ function edit (ops) {
       case 'add_note': return S.addNote(doc, op.note)
       case 'insert_measure': return S.insertMeasure(doc, op.index, op.attributes ?? {})
       case 'set_measure': return S.setMeasureAttribute(doc, op.measure, op.name, op.value)
+      case 'set_tuplet': return S.setTuplet(doc, op.notes, op.actual, op.normal, op.display ?? {})
+      case 'set_chord_symbol': return S.setChordSymbol(doc, op.measure, op.symbol)
       case 'move_measure': return S.moveMeasure(doc, op.measure, op.index)
       case 'delete_measure': return S.deleteMeasure(doc, op.measure)
       case 'remove_duplicate_measures': return S.removeDuplicateMeasures(doc)

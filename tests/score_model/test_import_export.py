@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections import Counter
 from fractions import Fraction
 from pathlib import Path
 
@@ -351,9 +352,12 @@ def edited() -> ScoreDoc:
         editor.set_barline(m3, "final")
         editor.set_time_signature(m3, "6/8")
         editor.add_note(m1, oboe, 0, 1, "D5", lyric="Ah", dynamic="mf", articulations=["accent"])
-        editor.add_note(m1, oboe, 1, Fraction(1, 3), "E5")
-        editor.add_note(m1, oboe, Fraction(4, 3), Fraction(1, 3), "F#5")
-        editor.add_note(m1, oboe, Fraction(5, 3), Fraction(1, 3), "G5", grace=False)
+        triplet = [
+            editor.add_note(m1, oboe, 1, Fraction(1, 3), "E5"),
+            editor.add_note(m1, oboe, Fraction(4, 3), Fraction(1, 3), "F#5"),
+            editor.add_note(m1, oboe, Fraction(5, 3), Fraction(1, 3), "G5", grace=False),
+        ]
+        editor.set_tuplet(triplet, 3, 2)  # written as a group (schema 4; see the test below)
         editor.add_note(m1, oboe, 2, Fraction(1, 2), "B5", grace=True)
         editor.add_note(m1, oboe, 2, 1, ["A5"], ties=["start"])
         editor.add_note(m2, oboe, 0, 1, ["A5"], ties=["stop"], articulations=["fermata"])
@@ -420,6 +424,25 @@ def test_notation_round_trip_keeps_everything(edited: ScoreDoc, fmt: str) -> Non
     ]
     oboe = after.parts[0]  # abbreviation and instrument survive when set (music21 fills
     assert (oboe.abbreviation, oboe.instrument) == ("Ob.", "Oboe")  # in its own otherwise)
+
+
+def test_tuplet_lengths_without_groups_come_back_grouped(edited: ScoreDoc) -> None:
+    """A version-3 document holds a triplet as lengths only: export brackets it as music21
+    infers, and import reads the bracket back as a group (nothing else changes)."""
+    for note_id, raw in edited.raw_notes().items():
+        if raw.get("tuplets"):
+            ScoreEditor(edited).update_note(note_id, tuplets=None)
+    before = edited.read()
+    after = import_score(export_score(edited, "musicxml").data).read()
+    grouped = [n for n in after.notes.values() if n.tuplets]
+    assert len(grouped) == 3 and len({n.tuplets for n in grouped}) == 1
+    assert grouped[0].tuplets[0].actual == 3 and grouped[0].tuplets[0].normal == 2
+    assert not [p for p in validate(after) if p.code == "tuplet_mismatch"]
+
+    def without_groups(data: ScoreData) -> Counter[object]:
+        return Counter(row[:-1] for row in notation_rows(data)[0].elements())  # type: ignore[index]
+
+    assert without_groups(after) == without_groups(before)
 
 
 def test_midi_round_trip_keeps_sounding_notes(edited: ScoreDoc) -> None:

@@ -26,10 +26,12 @@ from score_model.ops import ScoreEditor
 from score_model.origin import Origin
 from score_model.schema import (
     SCHEMA_VERSION,
+    ChordSymbol,
     KeySignature,
     Note,
     Part,
     Tempo,
+    Tuplet,
     format_fraction,
 )
 from score_model.validation import validate
@@ -143,6 +145,17 @@ def normalised(note: Note) -> dict[str, Any]:
         "ornaments": list(note.ornaments),
         "fingerings": list(note.fingerings),
         "verses": list(note.verses),
+        "tuplets": [
+            {
+                "id": t.id,
+                "actual": t.actual,
+                "normal": t.normal,
+                "unit": None if t.unit is None else format_fraction(t.unit),
+                "bracket": t.bracket,
+                "number": t.number,
+            }
+            for t in note.tuplets
+        ],
     }
 
 
@@ -232,6 +245,9 @@ def test_js_reads_a_score_built_by_python(js: JsPeer) -> None:
         ed.set_fingerings(triplet[1], ["2"])
         ed.set_verse(e5, 2, "Oh")
         ed.set_tie(e5, "start")
+        group = ed.set_tuplet(triplet, 3, 2, bracket=False, number="ratio")
+        ed.add_chord_figure(m1, vln, 0, "G")
+        ed.add_chord_symbol(m1, vln, 2, "D", "dominant", bass="F#", text="7")
         ed.add_note(m2, vln, 0, 1, "E5", ties=["stop"])
         rest = ed.add_rest(m2, vln, 1, 2)
         chord = ed.add_note(m1, pno, 0, 3, ["G3", "B3", "D4"])
@@ -265,6 +281,22 @@ def test_js_reads_a_score_built_by_python(js: JsPeer) -> None:
     assert got["parts"] == score.raw_parts()
     assert got["parts"][1] == {"id": pno, "name": "Piano", "staves": 2, "program": 0}
     assert got["measures"] == score.raw_measures()
+    assert got["measures"][0]["chord_symbols"] == [
+        {"part": vln, "onset": "0", "root": "G", "kind": "major"},
+        {"part": vln, "onset": "2", "root": "D", "kind": "dominant", "bass": "F#", "text": "7"},
+    ]
+    assert [got["notes"][t]["tuplets"] for t in triplet] == [
+        [
+            {
+                "id": group,
+                "actual": 3,
+                "normal": 2,
+                "unit": "1/2",
+                "bracket": False,
+                "number": "ratio",
+            }
+        ]
+    ] * 3
     assert got["measures"][1] == {
         "id": m2,
         "tempo": {"bpm": 96.5, "beat": "1/2"},
@@ -334,6 +366,10 @@ def test_python_reads_a_score_built_by_js(js: JsPeer) -> None:
     assert t1.slurs == ("start",) and t3.slurs == ("stop",)
     assert t1.hairpins == ("crescendo",) and half.hairpins == ("stop",)
     assert data.notes[n["grace"]].grace and data.notes[n["grace"]].duration == 0
+    assert {data.notes[n[k]].tuplets for k in ("t1", "t2", "t3")} == {
+        (Tuplet(n["tuplet"], 3, 2, Fraction(1, 2), bracket=False, number="ratio"),)
+    }
+    assert data.notes[n["half"]].tuplets == ()
     assert data.notes[n["rest"]].is_rest
     sloppy = data.notes[n["sloppy"]]  # fractions written as JS numbers are tolerated
     assert (sloppy.onset, sloppy.duration, sloppy.voice) == (0, 3, 1)
@@ -352,6 +388,10 @@ def test_python_reads_a_score_built_by_js(js: JsPeer) -> None:
     assert m1.tempo == Tempo(72.5, Fraction(1), "Andante")
     assert (m2.time, m2.barline, m2.repeat) == ("6/8", "final", "end")
     assert [s.bar for s in data.layout()] == [3, 3]
+    assert m1.chord_symbols == (
+        ChordSymbol(flute, Fraction(0), "B-", "major"),
+        ChordSymbol(flute, Fraction(1), "F", "dominant", "A", "7"),
+    )
 
     # Clearing fields from JS (null goes back to the default) stays readable in Python.
     js.call(
@@ -527,6 +567,9 @@ def test_the_schema_document_states_the_current_version_and_every_allowed_value(
         | schema.ARTICULATIONS
         | schema.CLEFS
         | schema.NOTE_FIELDS
+        | schema.TUPLET_NUMBERS
+        | schema.DEGREE_TYPES
+        | schema.CHORD_KINDS
     )
     missing = sorted(
         value for value in enums if f"`{value}`" not in text and f'"{value}"' not in text
@@ -625,7 +668,7 @@ def test_version_1_documents_read_and_migrate() -> None:
     old = ScoreDoc.from_update(score.encode_state())
     assert old.read().meta.schema_version == 1 and old.raw_suggestions() == {}
     assert validate(old) == []
-    assert migrate(old) and schema_version(old) == SCHEMA_VERSION == 3
+    assert migrate(old) and schema_version(old) == SCHEMA_VERSION == 4
     assert not migrate(old)  # idempotent
 
 
