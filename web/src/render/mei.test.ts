@@ -5,10 +5,10 @@ import * as Y from 'yjs'
 import createVerovioModule from 'verovio/wasm'
 import { VerovioToolkit } from 'verovio/esm'
 import { ScoreModel } from '../score/model'
-import { newScoreJson, noteValue, roots } from '../score/schema'
+import { newScoreJson, noteValue, readNote, roots } from '../score/schema'
 import { layoutSystems, systemMei } from './layout'
 import { engrave, VEROVIO_OPTIONS } from './engrave'
-import { durationPieces, schemaIdOf } from './mei'
+import { chordSymbolText, durationPieces, schemaIdOf, tupletPieces } from './mei'
 import { frac } from '../score/fraction'
 import { engraved } from './cache'
 import { setToolkit } from './toolkit'
@@ -60,6 +60,41 @@ describe('durationPieces', () => {
       ['4', 0],
     ])
     expect(durationPieces(frac(1, 3))[0]).toMatchObject({ dur: '8', num: 3, numbase: 2 })
+  })
+})
+
+describe('schema-4 values', () => {
+  it('writes a tuplet note by its written value and the group ratio', () => {
+    const note = readNote('n_x', {
+      measure: 'm',
+      part: 'p',
+      onset: '0',
+      duration: '1/3',
+      pitches: ['C4'],
+      tuplets: [{ id: 'u_1', actual: 6, normal: 4 }],
+    })
+    expect(tupletPieces(note)).toEqual([
+      { dur: '8', dots: 0, num: 6, numbase: 4, length: frac(1, 3) },
+    ])
+    expect(() =>
+      readNote('n_y', { measure: 'm', part: 'p', onset: '0', duration: '1', tuplets: [{}] }),
+    ).toThrow()
+  })
+
+  it('spells chord symbols as lead sheets do', () => {
+    expect(chordSymbolText({ part: 'p', onset: '0', root: 'E-', kind: 'major-seventh' })).toBe(
+      'E\u266dmaj7',
+    )
+    expect(
+      chordSymbolText({
+        part: 'p',
+        onset: '0',
+        root: 'G',
+        kind: 'dominant',
+        degrees: [{ type: 'add', value: 9, alter: -1 }],
+      }),
+    ).toBe('G7add\u266d9')
+    expect(chordSymbolText({ part: 'p', onset: '0', root: null, kind: 'none' })).toBe('N.C.')
   })
 })
 
@@ -225,6 +260,68 @@ describe('rendering', () => {
     expect(dom.querySelectorAll('g.fing').length).toBe(1)
     expect(dom.querySelectorAll('g.verse').length).toBe(2)
     expect(dom.querySelectorAll('g.clef').length).toBeGreaterThanOrEqual(4) // 3 staves + change
+  })
+
+  it('draws the schema-4 tuplets with their ratio and bracket, and chord symbols', () => {
+    const { doc, model, ids } = buildScore()
+    const notes = roots(doc).notes
+    const [violin] = ids.parts as [string, string]
+    const [m0] = ids.measures as [string, string]
+    const ratio = { id: 'u_q00000000001', actual: 3, normal: 2, unit: '1/2', bracket: false }
+    const hidden = { id: 'u_q00000000002', actual: 5, normal: 4, number: 'none' as const }
+    doc.transact(() => {
+      ;['C5', 'D5', 'E5'].forEach((pitch, i) =>
+        notes.set(
+          `n_t${i}0000000001`,
+          noteValue({
+            measure: m0,
+            part: violin,
+            onset: `${i}/3`,
+            duration: '1/3',
+            pitches: [pitch],
+            tuplets: [{ ...ratio, number: 'ratio' }],
+          }) as never,
+        ),
+      )
+      ;['F5', 'G5', 'A5', 'B5', 'C6'].forEach((pitch, i) =>
+        notes.set(
+          `n_f${i}0000000001`,
+          noteValue({
+            measure: m0,
+            part: violin,
+            onset: `${5 + i}/5`,
+            duration: '1/5',
+            pitches: [pitch],
+            tuplets: [{ ...hidden, unit: null, bracket: true }],
+          }) as never,
+        ),
+      )
+      const measure = roots(doc).measures.get(0)
+      measure.set('chord_symbols', [
+        { part: violin, onset: '0', root: 'B-', kind: 'dominant', bass: 'D', text: '7' },
+        { part: violin, onset: '1', root: 'F#', kind: 'minor-seventh' },
+        { part: violin, onset: '2', root: null, kind: 'none' },
+      ])
+    })
+    const read = model.snapshot.notes.get('n_t00000000001')
+    expect(read?.tuplets).toEqual([{ ...ratio, number: 'ratio' }])
+    expect(model.snapshot.measures[0]?.chordSymbols?.length).toBe(3)
+    const system = layoutSystems(model.snapshot, 60)[0]
+    if (!system) throw new Error('no system')
+    const mei = systemMei(model.snapshot, system).mei
+    expect(mei).toContain(
+      '<tuplet xml:id="n_t00000000001.u0" num="3" numbase="2" bracket.visible="false" num.format="ratio">',
+    )
+    expect(mei).toContain('num="5" numbase="4" bracket.visible="true" num.visible="false"')
+    expect(mei).toContain('>B\u266d7/D</harm>')
+    expect(mei).toContain('tstamp="2" place="above">F\u266fm7</harm>')
+    const out = engraved(model.snapshot, system, 1200)
+    if (!out) throw new Error('not engraved')
+    const dom = new DOMParser().parseFromString(out.svg, 'image/svg+xml')
+    expect(dom.querySelectorAll('g.tuplet').length).toBe(2)
+    expect(dom.querySelectorAll('g.harm').length).toBe(3)
+    for (const id of ['n_t00000000001', 'n_f40000000001'])
+      expect(dom.querySelector(`g[id="${id}"]`), id).not.toBeNull()
   })
 
   it('an edit changes the key of its own system only', () => {

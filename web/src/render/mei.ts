@@ -2,9 +2,19 @@
 // keeps its schema id as its xml:id, so each rendered element maps back to its note.
 // Ids of pieces Verovio needs beyond the schema note (tied pieces of a long note, the
 // notes inside a chord) extend the note id after a dot: `n_x.t1`, `n_x.p0`.
-import { add, barLength, cmp, frac, parseFraction, sub, ZERO, type Frac } from '../score/fraction'
+import {
+  add,
+  barLength,
+  cmp,
+  frac,
+  mul,
+  parseFraction,
+  sub,
+  ZERO,
+  type Frac,
+} from '../score/fraction'
 import { keyAlter, parsePitch } from '../score/pitch'
-import type { Key, Measure, Note, Part, Tempo } from '../score/schema'
+import type { ChordSymbol, Key, Measure, Note, Part, Tempo, Tuplet } from '../score/schema'
 
 export interface CellRef {
   measure: string
@@ -152,6 +162,23 @@ export function durationPieces(q: Frac): Piece[] {
   return pieces
 }
 
+/** The pieces of a note in tuplet groups (schema version 4): its written value (the
+ * duration without the groups' squeeze) with the groups' combined ratio; a note whose
+ * written value is no plain note value is split as if it had no groups. */
+export function tupletPieces(n: Note): Piece[] {
+  const length = parseFraction(n.duration)
+  if (n.tuplets.length === 0) return durationPieces(length)
+  let num = 1
+  let numbase = 1
+  for (const t of n.tuplets) {
+    num *= t.actual
+    numbase *= t.normal
+  }
+  const pieces = durationPieces(mul(length, frac(num, numbase)))
+  if (pieces.some((p) => p.num)) return durationPieces(length)
+  return pieces.map((p) => ({ ...p, num, numbase, length: mul(p.length, frac(numbase, num)) }))
+}
+
 const ACCID: Record<number, string> = {
   [-3]: 'tf',
   [-2]: 'ff',
@@ -278,6 +305,7 @@ export function chunkMei(input: ChunkInput): ChunkMei {
     const notes = input.notesIn(m.id)
     const control: string[] = []
     if (tempo) control.push(tempoElement(tempo, `${m.id}.tempo`))
+    control.push(...harmElements(m, ctx.time, staves))
     for (const n of notes) control.push(...(spans.get(n.id) ?? []))
     const staffXml = staves
       .map((s) => {
@@ -397,7 +425,7 @@ function layersXml(
   return layers
     .map((layer, i) => {
       let pos = ZERO
-      const items: { xml: string; onset: Frac; length: Frac; beamable: boolean }[] = []
+      const items: LayerItem[] = []
       const spaces = (from: Frac, length: Frac): void => {
         let at = from
         for (const p of durationPieces(length)) {
@@ -430,7 +458,7 @@ function layersXml(
           items.push({ xml: `<clef ${CLEF[n.clef]}/>`, onset, length: ZERO, beamable: false })
         let at = onset
         for (const item of noteXml(n, ctx, accidentals, staffN, control)) {
-          items.push({ ...item, onset: at })
+          items.push({ ...item, onset: at, ...(n.tuplets.length ? { tuplets: n.tuplets } : {}) })
           at = add(at, item.length)
         }
         if (!n.grace) pos = add(onset, parseFraction(n.duration))
@@ -438,7 +466,7 @@ function layersXml(
       if (!single && cmp(pos, bar) < 0 && !m.pickup) {
         spaces(pos, sub(bar, pos))
       }
-      return `<layer n="${i + 1}">${beamed(items, ctx.time)}</layer>`
+      return `<layer n="${i + 1}">${tupletted(items, ctx.time)}</layer>`
     })
     .join('')
 }
@@ -447,6 +475,113 @@ interface Item {
   xml: string
   length: Frac
   beamable: boolean
+}
+
+interface LayerItem extends Item {
+  onset: Frac
+  /** the tuplet groups of the note this item draws, outermost first */
+  tuplets?: Tuplet[]
+}
+
+/** Items of a layer with the runs of each tuplet group (version 4) wrapped in MEI
+ * `<tuplet>` elements (nested groups inside), then beamed: a group is beamed within
+ * itself, and stands apart from the beams around it. */
+function tupletted(items: LayerItem[], time: string, level = 0): string {
+  const out: LayerItem[] = []
+  for (let i = 0; i < items.length;) {
+    const first = items[i] as LayerItem
+    const group = first.tuplets?.[level]
+    let j = i + 1
+    while (group && j < items.length && items[j]?.tuplets?.[level]?.id === group.id) j++
+    if (!group) {
+      out.push(first)
+      i = j
+      continue
+    }
+    const run = items.slice(i, j)
+    const length = run.reduce((sum, item) => add(sum, item.length), ZERO)
+    const attrs = [
+      `xml:id="${schemaIdOf(first.xml.match(/xml:id="([^"]+)"/)?.[1] ?? group.id)}.u${level}"`,
+      `num="${group.actual}"`,
+      `numbase="${group.normal}"`,
+      `bracket.visible="${group.bracket ? 'true' : 'false'}"`,
+      group.number === 'none'
+        ? 'num.visible="false"'
+        : `num.format="${group.number === 'ratio' ? 'ratio' : 'count'}"`,
+    ]
+    out.push({
+      xml: `<tuplet ${attrs.join(' ')}>${tupletted(run, time, level + 1)}</tuplet>`,
+      onset: first.onset,
+      length,
+      beamable: false,
+    })
+    i = j
+  }
+  return beamed(out, time)
+}
+
+const KIND_TEXT: Record<string, string> = {
+  major: '',
+  minor: 'm',
+  augmented: '+',
+  diminished: 'dim',
+  dominant: '7',
+  'dominant-seventh': '7',
+  'major-seventh': 'maj7',
+  'minor-seventh': 'm7',
+  'diminished-seventh': 'dim7',
+  'augmented-seventh': '+7',
+  'half-diminished': 'm7\u266d5',
+  'half-diminished-seventh': 'm7\u266d5',
+  'major-minor': 'm(maj7)',
+  'minor-major-seventh': 'm(maj7)',
+  'major-sixth': '6',
+  'minor-sixth': 'm6',
+  'dominant-ninth': '9',
+  'major-ninth': 'maj9',
+  'minor-ninth': 'm9',
+  'dominant-11th': '11',
+  'major-11th': 'maj11',
+  'minor-11th': 'm11',
+  'dominant-13th': '13',
+  'major-13th': 'maj13',
+  'minor-13th': 'm13',
+  'suspended-second': 'sus2',
+  'suspended-fourth': 'sus4',
+  power: '5',
+}
+
+const step = (name: string): string => name.replace(/#/g, '\u266f').replace(/-/g, '\u266d')
+
+/** A chord symbol (version 4) as a lead sheet writes it: root, the kind as written (or
+ * its usual abbreviation), added or altered degrees, and the bass after a slash. */
+export function chordSymbolText(c: ChordSymbol): string {
+  if (c.kind === 'none' || c.root === null) return c.text || 'N.C.'
+  const kind = c.text ?? KIND_TEXT[c.kind] ?? c.kind
+  const degrees = (c.degrees ?? [])
+    .map((d) => {
+      const alter = d.alter ? (d.alter > 0 ? '\u266f' : '\u266d').repeat(Math.abs(d.alter)) : ''
+      return d.type === 'subtract'
+        ? `no${d.value}`
+        : `${d.type === 'add' ? 'add' : ''}${alter}${d.value}`
+    })
+    .join('')
+  return `${step(c.root)}${kind}${degrees}${c.bass ? `/${step(c.bass)}` : ''}`
+}
+
+/** The chord symbols of a measure as MEI `<harm>` control events, above the first staff
+ * of their part, placed by beat (`tstamp`: 1 is the first beat). */
+export function harmElements(m: Measure, time: string, staves: Staff[]): string[] {
+  const unit = Number(time.split('/')[1] ?? 4)
+  return (m.chordSymbols ?? []).flatMap((c, i) => {
+    const staff = staves.find((s) => s.part.id === c.part && s.staffIndex === 1)
+    if (!staff) return []
+    const onset = parseFraction(c.onset)
+    const tstamp = 1 + (onset.n * unit) / (onset.d * 4)
+    return [
+      `<harm xml:id="${m.id}.h${i}" staff="${staff.n}" tstamp="${Math.round(tstamp * 1000) / 1000}" place="above">${esc(chordSymbolText(c))}</harm>`,
+    ]
+  })
 }
 
 const ORNAMENT: Record<string, string> = {
@@ -466,9 +601,7 @@ function noteXml(
   staffN: number,
   control: string[],
 ): Item[] {
-  const pieces = n.grace
-    ? [{ dur: '8', dots: 0, length: ZERO }]
-    : durationPieces(parseFraction(n.duration))
+  const pieces = n.grace ? [{ dur: '8', dots: 0, length: ZERO }] : tupletPieces(n)
   if (pieces.length === 0) return []
   if (n.dynamic)
     control.push(

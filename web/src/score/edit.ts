@@ -54,6 +54,13 @@ const toInput = (n: Note): NoteInput => ({
   articulations: n.articulations,
   dynamic: n.dynamic,
   grace: n.grace,
+  slurs: n.slurs,
+  hairpins: n.hairpins,
+  ornaments: n.ornaments,
+  fingerings: n.fingerings,
+  verses: n.verses,
+  clef: n.clef,
+  tuplets: n.tuplets,
 })
 
 export class Editor {
@@ -111,7 +118,11 @@ export class Editor {
         const stop = add(start, parseFraction(n.duration))
         if (cmp(start, onset) >= 0 && cmp(start, end) < 0) this.notes.delete(n.id)
         else if (cmp(start, onset) < 0 && cmp(stop, onset) > 0)
-          this.write(n.id, { ...toInput(n), duration: formatFraction(sub(onset, start)) })
+          this.write(n.id, {
+            ...toInput(n),
+            duration: formatFraction(sub(onset, start)),
+            tuplets: [], // a new length leaves its tuplet group
+          })
       }
       this.write(id, {
         measure: cursor.measure,
@@ -172,7 +183,7 @@ export class Editor {
   }
 
   setDuration(ids: string[], duration: Frac): void {
-    this.update(ids, (n) => ({ ...toInput(n), duration: formatFraction(duration) }))
+    this.update(ids, (n) => ({ ...toInput(n), duration: formatFraction(duration), tuplets: [] }))
   }
 
   /** Move pitches: 'semitone' (spelled for the key), 'step' (diatonic) or 'octave'. */

@@ -1,4 +1,4 @@
-// The Orpheus score schema (docs/score-schema.md, versions 1-3) for the browser: root
+// The Orpheus score schema (docs/score-schema.md, versions 1-4) for the browser: root
 // declarations, ids, and clean note values. Nothing here writes a field the schema does
 // not define.
 import * as Y from 'yjs'
@@ -10,9 +10,11 @@ export const SCHEMA_VERSION = 1
 /** The newest version this client can edit: version 2 only adds the `suggestions` root
  * (agents' proposals), which this client declares and leaves alone; version 3 adds note
  * marks (slurs, hairpins, ornaments, fingerings, verses, clef changes) and per-staff
- * clefs, which this client reads, draws and keeps when it rewrites a note. A document
- * with a higher `meta.schema_version` opens read-only (docs/score-schema.md, section 5). */
-export const KNOWN_SCHEMA_VERSION = 3
+ * clefs, which this client reads, draws and keeps when it rewrites a note; version 4 adds
+ * tuplet groups on notes and chord symbols on measures, read, drawn and kept likewise. A
+ * document with a higher `meta.schema_version` opens read-only (docs/score-schema.md,
+ * section 5). */
+export const KNOWN_SCHEMA_VERSION = 4
 const ID_ALPHABET = '0123456789abcdefghijkmnpqrstuvwxyz' // no 'l' or 'o'
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
@@ -143,7 +145,31 @@ export interface RawNote {
   fingerings?: unknown
   verses?: unknown
   clef?: unknown
+  tuplets?: unknown
   [other: string]: unknown
+}
+
+/** Version 4: a tuplet group a note belongs to (its notes share the id). */
+export interface Tuplet {
+  id: string
+  actual: number
+  normal: number
+  /** The normal note's value in quarters ("1/2": eighths); null: each note's own. */
+  unit: string | null
+  bracket: boolean
+  number: 'number' | 'ratio' | 'none'
+}
+
+/** Version 4: a chord symbol of a lead sheet, on a part at an onset of its measure. */
+export interface ChordSymbol {
+  part: string
+  onset: string
+  root: string | null
+  kind: string
+  bass?: string
+  /** The kind as written ("maj7", "m"). */
+  text?: string
+  degrees?: { type: string; value: number; alter?: number }[]
 }
 
 /** A note with every default filled in. */
@@ -171,6 +197,8 @@ export interface Note {
   verses: (string | null)[]
   /** A clef change on this note's staff, just before it. */
   clef: string | null
+  /** Version 4: tuplet groups, outermost first. */
+  tuplets: Tuplet[]
 }
 
 const PITCH = /^[A-G](#{1,3}|-{1,3})?[0-9]$/
@@ -193,7 +221,82 @@ const NOTE_FIELDS = new Set([
   'fingerings',
   'verses',
   'clef',
+  'tuplets',
 ])
+
+const STEP = /^[A-G](#{1,3}|-{1,3})?$/
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value)
+const smallInt = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 99
+
+/** Decode a note's tuplet groups; throws when one is off-schema (as the server refuses
+ * the whole note). */
+export function readTuplets(value: unknown): Tuplet[] {
+  if (value == null) return []
+  if (!Array.isArray(value) || value.length > 3) throw new Error('bad tuplets')
+  return value.map((raw: unknown): Tuplet => {
+    if (!isRecord(raw) || typeof raw.id !== 'string' || !smallInt(raw.actual))
+      throw new Error('bad tuplet')
+    if (!smallInt(raw.normal)) throw new Error('bad tuplet')
+    const number = raw.number ?? 'number'
+    if (number !== 'number' && number !== 'ratio' && number !== 'none')
+      throw new Error('bad tuplet number')
+    return {
+      id: raw.id,
+      actual: raw.actual,
+      normal: raw.normal,
+      unit: raw.unit == null ? null : formatFraction(parseFraction(raw.unit)),
+      bracket: raw.bracket !== false,
+      number,
+    }
+  })
+}
+
+/** The stored value of a tuplet group: defaults left out. */
+export function tupletValue(t: Tuplet): { [key: string]: Json } {
+  const out: { [key: string]: Json } = { id: t.id, actual: t.actual, normal: t.normal }
+  if (t.unit != null) out.unit = t.unit
+  if (!t.bracket) out.bracket = false
+  if (t.number !== 'number') out.number = t.number
+  return out
+}
+
+/** Decode the chord symbols of a measure; off-schema ones are skipped. */
+export function readChordSymbols(value: unknown): ChordSymbol[] {
+  if (!Array.isArray(value)) return []
+  const out: ChordSymbol[] = []
+  for (const raw of value) {
+    if (!isRecord(raw) || typeof raw.part !== 'string') continue
+    const root = typeof raw.root === 'string' && STEP.test(raw.root) ? raw.root : null
+    const kind = typeof raw.kind === 'string' ? raw.kind : 'major'
+    if (root === null && kind !== 'none') continue
+    let onset: string
+    try {
+      onset = formatFraction(parseFraction(raw.onset ?? '0'))
+    } catch {
+      continue
+    }
+    out.push({
+      part: raw.part,
+      onset,
+      root,
+      kind,
+      ...(typeof raw.bass === 'string' && STEP.test(raw.bass) ? { bass: raw.bass } : {}),
+      ...(typeof raw.text === 'string' ? { text: raw.text } : {}),
+      ...(Array.isArray(raw.degrees)
+        ? {
+            degrees: raw.degrees.filter(isRecord).map((d) => ({
+              type: String(d.type),
+              value: Number(d.value),
+              ...(typeof d.alter === 'number' && d.alter !== 0 ? { alter: d.alter } : {}),
+            })),
+          }
+        : {}),
+    })
+  }
+  return out
+}
 
 const strings = (value: unknown): string[] =>
   Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []
@@ -244,6 +347,7 @@ export function readNote(id: string, raw: unknown): Note {
       : [],
     clef:
       typeof r.clef === 'string' && (CLEFS as readonly string[]).includes(r.clef) ? r.clef : null,
+    tuplets: readTuplets(r.tuplets),
   }
 }
 
@@ -266,6 +370,7 @@ export interface NoteInput {
   fingerings?: string[]
   verses?: (string | null)[]
   clef?: string | null
+  tuplets?: Tuplet[]
 }
 
 /** The stored value of a note: fractions canonical, defaults and empty fields left out. */
@@ -294,6 +399,7 @@ export function noteValue(note: NoteInput): { [key: string]: Json } {
   while (verses.length && !verses[verses.length - 1]) verses.pop()
   if (verses.length) out.verses = verses.map((v) => v || null)
   if (note.clef != null) out.clef = note.clef
+  if ((note.tuplets ?? []).length) out.tuplets = (note.tuplets ?? []).map(tupletValue)
   return out
 }
 
@@ -327,6 +433,8 @@ export interface Measure {
   barline?: string
   repeat?: 'start' | 'end' | 'both'
   pickup?: boolean
+  /** Version 4: the chord symbols of the column, in onset order. */
+  chordSymbols?: ChordSymbol[]
 }
 
 export function readPart(raw: unknown): Part | null {
@@ -377,6 +485,8 @@ export function readMeasure(raw: unknown): Measure | null {
   if (typeof r.barline === 'string') m.barline = r.barline
   if (r.repeat === 'start' || r.repeat === 'end' || r.repeat === 'both') m.repeat = r.repeat
   if (r.pickup === true) m.pickup = true
+  const symbols = readChordSymbols(r.chord_symbols)
+  if (symbols.length) m.chordSymbols = symbols
   return m
 }
 
