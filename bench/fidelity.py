@@ -32,7 +32,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,7 @@ class Result:
     measures: int = 0
     measures_matching: int = 0
     note: str = ""
+    after: ScoreData | None = field(default=None, repr=False, compare=False)  # re-imported
 
     @property
     def percent(self) -> float:
@@ -330,6 +331,7 @@ def round_trip(original: ScoreDoc, fmt: str, name: str = "") -> Result:
         unrepresentable=unrepresentable,
         measures=max(len(ma), len(mb)),
         measures_matching=sum(x == y for x, y in zip(ma, mb, strict=False)),
+        after=after,
     )
 
 

@@ -94,11 +94,15 @@ class Outcome:
     failures: list[tuple[str, str]] = field(default_factory=list)  # (step, error)
 
 
-def corpus_files(formats: set[str]) -> list[Path]:
+def corpus_files(formats: list[str]) -> list[Path]:
+    """The corpus files of ``formats``, a format's files after those of the formats
+    named before it (so a run stopped early has covered the first formats whole)."""
     from music21 import corpus
 
     found = [Path(str(p)) for p in corpus.getCorePaths()]
-    return sorted(p for p in found if SOURCES.get(p.suffix.lower()) in formats)
+    rank = {name: i for i, name in enumerate(formats)}
+    chosen = [p for p in found if SOURCES.get(p.suffix.lower()) in rank]
+    return sorted(chosen, key=lambda p: (rank[SOURCES[p.suffix.lower()]], str(p)))
 
 
 class _Timeout(BaseException):
@@ -143,8 +147,8 @@ def run_one(path_text: str, seconds: float) -> Outcome:
                 result.added,
                 result.unrepresentable,
             )
-            if fmt == "musicxml":
-                outcome.features = _features(report.score, notation_rows)
+            if fmt == "musicxml" and result.after is not None:
+                outcome.features = _features(report.score.read(), result.after, notation_rows)
     except _Timeout:
         outcome.failures.append(("timeout", f"over {seconds:.0f} s"))
     except Exception as exc:  # a bug of ours: report it, keep going
@@ -155,15 +159,11 @@ def run_one(path_text: str, seconds: float) -> Outcome:
     return outcome
 
 
-def _features(score: Any, notation_rows: Any) -> dict[str, tuple[int, int]]:
-    """Per feature: notes (or measures, or chord symbols) carrying it, and how many the
-    MusicXML round trip kept."""
+def _features(before: Any, after: Any, notation_rows: Any) -> dict[str, tuple[int, int]]:
+    """Per feature: notes (or measures, or chord symbols) carrying it ``before``, and how
+    many the MusicXML round trip kept (``after``: the re-imported export)."""
     from bench.fidelity import chord_symbol_rows
-    from score_model.exporter import export_score
-    from score_model.importer import import_score
 
-    before = score.read()
-    after = import_score(export_score(before, "musicxml").data, "x.musicxml").read()
     (a, _), (b, _) = notation_rows(before), notation_rows(after)
     kept = a & b
     voices = {(n.part, n.measure) for n in before.notes.values() if n.voice > 1}
@@ -342,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         lines = Path(args.report).read_text().splitlines()
         report([Outcome(**json.loads(line)) for line in lines if line.strip()])
         return 0
-    paths = [p for p in corpus_files(set(args.formats.split(","))) if args.only in str(p)]
+    paths = [p for p in corpus_files(args.formats.split(",")) if args.only in str(p)]
     paths = paths[:: max(1, args.every)]
     if args.limit:
         paths = paths[: args.limit]
