@@ -313,8 +313,10 @@ describe('rendering', () => {
       '<tuplet xml:id="n_t00000000001.u0" num="3" numbase="2" bracket.visible="false" num.format="ratio">',
     )
     expect(mei).toContain('num="5" numbase="4" bracket.visible="true" num.visible="false"')
-    expect(mei).toContain('>B\u266d7/D</harm>')
-    expect(mei).toContain('tstamp="2" place="above">F\u266fm7</harm>')
+    expect(mei).toContain('>B<rend glyph.auth="smufl">\uE260</rend>7/D</harm>')
+    expect(mei).toContain(
+      'tstamp="2" place="above">F<rend glyph.auth="smufl">\uE262</rend>m7</harm>',
+    )
     const out = engraved(model.snapshot, system, 1200)
     if (!out) throw new Error('not engraved')
     const dom = new DOMParser().parseFromString(out.svg, 'image/svg+xml')

@@ -569,6 +569,17 @@ export function chordSymbolText(c: ChordSymbol): string {
   return `${step(c.root)}${kind}${degrees}${c.bass ? `/${step(c.bass)}` : ''}`
 }
 
+const SMUFL_ACCIDENTAL: Record<string, string> = { '\u266d': '\uE260', '\u266f': '\uE262' }
+
+/** Escaped text with its flats and sharps as SMuFL glyphs (the music font has them; the
+ * text font Verovio writes may not). */
+function harmText(text: string): string {
+  return esc(text).replace(
+    /[\u266d\u266f]/g,
+    (sign) => `<rend glyph.auth="smufl">${SMUFL_ACCIDENTAL[sign] ?? sign}</rend>`,
+  )
+}
+
 /** The chord symbols of a measure as MEI `<harm>` control events, above the first staff
  * of their part, placed by beat (`tstamp`: 1 is the first beat). */
 export function harmElements(m: Measure, time: string, staves: Staff[]): string[] {
@@ -579,7 +590,7 @@ export function harmElements(m: Measure, time: string, staves: Staff[]): string[
     const onset = parseFraction(c.onset)
     const tstamp = 1 + (onset.n * unit) / (onset.d * 4)
     return [
-      `<harm xml:id="${m.id}.h${i}" staff="${staff.n}" tstamp="${Math.round(tstamp * 1000) / 1000}" place="above">${esc(chordSymbolText(c))}</harm>`,
+      `<harm xml:id="${m.id}.h${i}" staff="${staff.n}" tstamp="${Math.round(tstamp * 1000) / 1000}" place="above">${harmText(chordSymbolText(c))}</harm>`,
     ]
   })
 }
