@@ -46,14 +46,15 @@ SOURCES = {
 # A fixed sample of the hardest pieces, run in CI (tests/score_model/test_corpus_hardest.py):
 # lengths no notation can write (two quartet movements that once failed to export: an
 # inexpressible length, a 2048th), lyrics split with hyphens, dense tuplets, Humdrum;
-# since schema 4 written tuplets (quintuplets and sextuplets among triplets) and the
-# chord symbols of a lead sheet.
+# since schema 4 written tuplet groups (136 notes in 4:3 groups without bracket or number)
+# and the chord symbols of a lead sheet (19).
 HARDEST = (
     "beethoven/opus18no1/movement2.mxl",
     "schumann_robert/opus41no1/movement4.mxl",
     "monteverdi/madrigal.3.10.mxl",
     "schoenberg/opus19/movement2.mxl",
     "bach/bwv277.krn",
+    "trecento/PMFC_12_17-Sanctus Gratiosus.xml",
     "leadSheet/berlinAlexandersRagtime.mxl",
 )
 NOTE_FEATURES = (
