@@ -37,8 +37,11 @@ def chord_symbols_of(
 ) -> list[ChordSymbol]:
     """The chord symbols of one music21 measure of a part (all its voices), onsets moved
     back by ``shift`` (a pickup's leading space)."""
-    from music21 import harmony
+    from music21 import harmony, stream
 
+    containers = [m21_measure, *m21_measure.getElementsByClass(stream.Voice)]
+    if not any(isinstance(e, harmony.ChordSymbol) for c in containers for e in c._elements):
+        return []  # most measures: no iterator over the measure's tree
     found: list[ChordSymbol] = []
     for element in m21_measure.recurse().getElementsByClass(harmony.ChordSymbol):
         onset = max(Fraction(0), to_fraction(element.getOffsetInHierarchy(m21_measure)) - shift)
