@@ -20,7 +20,7 @@ from music21.common.numberTools import opFrac
 from music21.stream import makeNotation
 
 from score_model.m21_harmony import build_chord_symbol
-from score_model.projection.build import CHORD_SYMBOLS, SPAN_MARKS, ql
+from score_model.projection.build import CHORD_SYMBOLS, SPAN_MARKS, TUPLETS_UNWRITTEN, ql
 
 __all__ = ["add_chord_symbols", "indexed_spanners", "link_spans", "make_beams", "make_notation"]
 
@@ -39,7 +39,12 @@ def make_notation(m21_score: stream.Score) -> list[str]:
     for group in staves.values():
         warnings.extend(link_spans(group))
     for part in m21_score.parts:
-        rounded, dropped = _round_inexpressible(part)
+        rounded, dropped, ungrouped = _round_inexpressible(part)
+        if ungrouped:
+            warnings.append(
+                f"{ungrouped} notes of tuplet groups no note value writes were written "
+                "with the tuplets music21 infers from their lengths"
+            )
         if rounded:
             warnings.append(
                 f"{rounded} note lengths no notation can write were rounded "
@@ -192,11 +197,14 @@ def _snap(length: Fraction) -> Fraction:
     return Fraction(round(length * 8), 8)
 
 
-def _round_inexpressible(part: stream.Part) -> tuple[int, int]:
+def _round_inexpressible(part: stream.Part) -> tuple[int, int, int]:
     """Snap lengths MusicXML cannot write to :data:`QUANTUM` (at least one quantum for a
-    note; a rest that rounds to nothing is removed). Returns (rounded, removed)."""
-    rounded = removed = 0
+    note; a rest that rounds to nothing is removed). Returns (rounded, removed, and
+    notes whose tuplet groups could not be written as stored)."""
+    rounded = removed = ungrouped = 0
     for item in list(part.recurse().notesAndRests):
+        if item.hasEditorialInformation and TUPLETS_UNWRITTEN in item.editorial:
+            ungrouped += 1
         if item.duration.isGrace or _writable(item.duration):
             continue
         length = Fraction(item.duration.quarterLength)
@@ -207,7 +215,7 @@ def _round_inexpressible(part: stream.Part) -> tuple[int, int]:
             continue
         item.duration = duration.Duration(max(snapped, QUANTUM))  # new: drops old tuplets
         rounded += 1
-    return rounded, removed
+    return rounded, removed, ungrouped
 
 
 def _chord_ids(part: stream.Part) -> None:

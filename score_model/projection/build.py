@@ -72,6 +72,7 @@ ORNAMENTS: dict[str, type[expressions.Expression]] = {
 }
 SPAN_MARKS = "orpheus_spans"  # editorial key: (voice, slurs, hairpins) of a built note
 CHORD_SYMBOLS = "orpheus_chord_symbols"  # editorial key: a built measure's column's symbols
+TUPLETS_UNWRITTEN = "orpheus_tuplets_unwritten"  # editorial key: groups not written as stored
 
 GRACE_DEFAULT = Fraction(1, 2)  # a grace note stored with duration 0 is drawn as an eighth
 
@@ -215,6 +216,8 @@ def build_note(item: Note) -> Any:
         written = tuplet_duration(item)
         if written is not None:
             element.duration = written
+        else:  # reported by the export (notation.make_notation)
+            element.editorial[TUPLETS_UNWRITTEN] = True
     element.id = item.id
     if item.ties:
         targets = element.notes if len(item.pitches) > 1 else (element,)

@@ -196,7 +196,8 @@ def test_a_malformed_group_from_a_client_is_a_warning_and_still_exports(bar: Bar
         score.notes[note_id] = {**score.raw_notes()[note_id], "tuplets": [group]}
     problems = [p for p in validate(score) if p.code == "tuplet_mismatch"]
     assert len(problems) == 1 and problems[0].severity == "warning"
-    assert export_score(score, "musicxml").data  # exported as the lengths say
+    exported = export_score(score, "musicxml")  # exported as the lengths say, and said
+    assert exported.data and any("2 notes of tuplet groups" in w for w in exported.warnings)
     score.notes[notes[2]] = {**score.raw_notes()[notes[2]], "tuplets": [{"id": "u_y"}]}
     data = score.read()
     assert notes[2] not in data.notes
