@@ -16,7 +16,8 @@ A piece that takes longer than ``--seconds`` (default 120) counts as a ``timeout
 failure. Run from the repository root::
 
     python -m bench.fidelity_corpus [--jobs 2] [--formats musicxml,mxl,abc,humdrum,mei]
-        [--limit N] [--every N] [--seconds S] [--only SUBSTRING] [--json PATH]
+        [--limit N] [--every N] [--seconds S] [--only SUBSTRING] [--json PATH] [--reverse]
+    python -m bench.fidelity_corpus --report RUN1.jsonl,RUN2.jsonl  # tables of saved runs
 """
 
 from __future__ import annotations
@@ -337,20 +338,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json", default="", help="append every outcome here as it comes (JSON lines)"
     )
-    parser.add_argument("--report", default="", help="print the tables of a --json file and stop")
+    parser.add_argument(
+        "--report",
+        default="",
+        help="print the tables of --json files, comma-separated (a piece in several: the first)",
+    )
+    parser.add_argument("--reverse", action="store_true", help="last file first")
     args = parser.parse_args(argv)
     if args.report:
-        lines = Path(args.report).read_text().splitlines()
-        report([Outcome(**json.loads(line)) for line in lines if line.strip()])
+        outcomes: dict[str, Outcome] = {}
+        for name in args.report.split(","):
+            for line in Path(name).read_text().splitlines():
+                if line.strip():
+                    outcome = Outcome(**json.loads(line))
+                    outcomes.setdefault(outcome.path, outcome)
+        report(list(outcomes.values()))
         return 0
     paths = [p for p in corpus_files(args.formats.split(",")) if args.only in str(p)]
     paths = paths[:: max(1, args.every)]
     if args.limit:
         paths = paths[: args.limit]
+    if args.reverse:
+        paths.reverse()
     started = time.perf_counter()
-    outcomes = []
+    done = []
     for index, outcome in enumerate(run(paths, args.jobs, args.seconds), 1):
-        outcomes.append(outcome)
+        done.append(outcome)
         if args.json:
             with open(args.json, "a") as saved:
                 saved.write(json.dumps(asdict(outcome)) + "\n")
@@ -368,8 +381,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(paths)} files in {time.perf_counter() - started:.0f} s with {args.jobs} "
         f"processes; load average {os.getloadavg()[0]:.1f}"
     )
-    report(outcomes)
-    failed = any(step != "import" for o in outcomes for step, _ in o.failures)
+    report(done)
+    failed = any(step != "import" for o in done for step, _ in o.failures)
     return 1 if failed else 0
 
 
