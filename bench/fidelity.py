@@ -40,6 +40,7 @@ from typing import Any
 from score_model.document import ScoreData, ScoreDoc
 from score_model.exporter import export_json, export_score
 from score_model.importer import import_json, import_score
+from score_model.limits import DEFAULT_LIMITS, ImportLimits
 
 DIVISIONS = 10080  # music21's MusicXML divisions per quarter note
 NOTATION_FORMATS = ("musicxml", "mxl")
@@ -288,8 +289,11 @@ def measure_rows(data: ScoreData) -> list[tuple[object, ...]]:
 # --- comparing ---------------------------------------------------------------------------------
 
 
-def round_trip(original: ScoreDoc, fmt: str, name: str = "") -> Result:
-    """Export ``original`` in ``fmt``, import it back and compare what the format keeps."""
+def round_trip(
+    original: ScoreDoc, fmt: str, name: str = "", limits: ImportLimits = DEFAULT_LIMITS
+) -> Result:
+    """Export ``original`` in ``fmt``, import it back (within ``limits``) and compare what
+    the format keeps."""
     before = original.read()
     if fmt == "json":
         again = import_json(export_json(original))
@@ -312,7 +316,7 @@ def round_trip(original: ScoreDoc, fmt: str, name: str = "") -> Result:
             measures_matching=len(after.measures) if others else 0,
         )
     exported = export_score(original, fmt)
-    after = import_score(exported.data, f"piece.{exported.extension}").read()
+    after = import_score(exported.data, f"piece.{exported.extension}", limits=limits).read()
     if fmt == "midi":
         if any(m.repeat for m in before.measures):
             return Result(name, fmt, 0, 0, note="repeats played out: not compared")
