@@ -34,6 +34,7 @@ from music21 import tempo as m21tempo
 
 from score_model.document import MeasureSlot, ScoreData
 from score_model.schema import Measure, Meta, Note, Part, Tempo, bar_duration
+from score_model.tuplets import note_value
 
 log = logging.getLogger(__name__)
 
@@ -290,9 +291,13 @@ def mark_tuplet_groups(built: Sequence[tuple[Note, Any]]) -> None:
 
 
 def metronome_mark(mark: Tempo) -> m21tempo.MetronomeMark:
-    return m21tempo.MetronomeMark(
-        text=mark.text, number=mark.bpm, referent=duration.Duration(mark.beat)
-    )
+    """The mark as music21 writes it; a beat no single note value writes (ABC's
+    ``Q:5/4=50``) is given in quarters at the same speed (quarter = 250), as MusicXML's
+    beat unit is one note value."""
+    beat, bpm = mark.beat, mark.bpm
+    if not note_value(beat):
+        bpm, beat = round(float(bpm * beat), 2), Fraction(1)
+    return m21tempo.MetronomeMark(text=mark.text, number=bpm, referent=duration.Duration(ql(beat)))
 
 
 def build_instrument(part: Part) -> instrument.Instrument:

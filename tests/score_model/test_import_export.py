@@ -511,3 +511,15 @@ def test_json_import_rejects_what_the_schema_rejects() -> None:
         import_json(b'{"parts": [{"id": "p1", "clef": "banjo"}], "measures": [], "notes": {}}')
     assert caught.value.reason == ImportFailure.INVALID
     assert "banjo" in str(caught.value)
+
+
+def test_a_beat_no_note_value_writes_exports_in_quarters() -> None:
+    """ABC's ``Q:5/4=50`` (a beat of five quarters) is written as quarter = 250: MusicXML's
+    beat unit is one note value (corpus: ryansMammoth/WinnicksFavoriteJig once failed)."""
+    score = ScoreDoc()
+    editor = ScoreEditor(score)
+    ids = editor.create_score(parts=["Fiddle"], measures=1)
+    editor.set_tempo(ids["measures"][0], 50, "5")
+    editor.add_note(ids["measures"][0], ids["parts"][0], 0, 4, "A4")
+    back = import_score(export_score(score, "musicxml").data).read()
+    assert back.measures[0].tempo == Tempo(250, Fraction(1))
