@@ -461,12 +461,7 @@ class ScoreEditor:
         notes must be in one measure, part and voice and follow each other, their written
         values must be note values and they must fill the group. Returns the group id."""
         notes = self._group_notes(note_ids)
-        group = self._checked_tuplet(notes, actual, normal, unit, bracket, number)
-        with self._tx():
-            for item in notes:
-                self.score.notes[item.id] = replace(item, tuplets=(*item.tuplets, group)).to_json()
-            self._bump_schema()
-        return group.id
+        return self._write_group(notes, actual, normal, unit, bracket, number)
 
     def make_tuplet(
         self,
@@ -489,9 +484,21 @@ class ScoreEditor:
         for item in notes:
             squeezed.append(replace(item, onset=at, duration=item.duration * ratio))
             at += item.duration * ratio
-        group = self._checked_tuplet(squeezed, actual, normal, None, bracket, number)
+        return self._write_group(squeezed, actual, normal, None, bracket, number)
+
+    def _write_group(
+        self,
+        notes: list[Note],
+        actual: int,
+        normal: int,
+        unit: FractionLike | None,
+        bracket: bool,
+        number: str,
+    ) -> str:
+        """Check ``notes`` as one new innermost group and write them with it."""
+        group = self._checked_tuplet(notes, actual, normal, unit, bracket, number)
         with self._tx():
-            for item in squeezed:
+            for item in notes:
                 self.score.notes[item.id] = replace(item, tuplets=(*item.tuplets, group)).to_json()
             self._bump_schema()
         return group.id
