@@ -1,1 +1,0 @@
-import{r as e}from"./index-C67aE5R7.js";var t=e(((e,t)=>{t.exports={}}));export default t();
