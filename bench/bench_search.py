@@ -86,7 +86,9 @@ def import_corpus(cache: Path, seconds: float, jobs: int, seed: int) -> tuple[li
     from bench.fidelity_corpus import SOURCES, corpus_files
 
     cache.mkdir(parents=True, exist_ok=True)
-    files = corpus_files(list(dict.fromkeys(SOURCES.values())))
+    # in path order before the seeded shuffle, whatever order corpus_files gives the
+    # formats in: the cache's names (their index) stay valid
+    files = sorted(corpus_files(list(dict.fromkeys(SOURCES.values()))))
     random.Random(seed).shuffle(files)
     names = pieces(files)
     todo = [(name, item) for name, item in names.items() if not (cache / name).exists()]
