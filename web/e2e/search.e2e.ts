@@ -185,4 +185,60 @@ describe('search in the browser', () => {
     await expect.poll(() => alice.getByText('6 selected').count(), { timeout: 15000 }).toBe(1)
     expect(await alice.getByTestId('cursor-label').textContent()).toContain('bar 1')
   })
+
+  it('opens a comment or chat hit at the comment or the message', async () => {
+    // A comment on the variation's second note (bar 3, beat 2), by REST, and a chat line
+    // typed in the theme's chat.
+    await server.api(`/api/scores/${variations}/comments`, token, {
+      method: 'POST',
+      json: { text: 'the clarinet enters a beat early here', note: 'n_varia00000001' },
+    })
+    await alice.goto(`/scores/${theme}`)
+    await alice.locator('[data-testid=score] svg').first().waitFor({ timeout: 30000 })
+    await alice.getByRole('button', { name: 'Chat', exact: true }).click()
+    const box = alice.getByTestId('chat').locator('textarea')
+    await box.fill('should the flute breathe after the quavers?')
+    await box.press('Enter')
+    await alice.getByText('should the flute breathe after the quavers?').waitFor()
+    await alice.getByRole('button', { name: 'Close panel' }).click()
+
+    await alice.goto('/search')
+    await alice.getByRole('tab', { name: 'Words' }).click()
+    const text = alice.getByTestId('text-hit')
+    // Both are indexed a moment after they are written (debounced).
+    const find = async (words: string) =>
+      await expect
+        .poll(
+          async () => {
+            await alice.getByLabel(/^Words in titles/).fill(words)
+            await alice.getByRole('button', { name: 'Search', exact: true }).click()
+            await alice.waitForTimeout(300)
+            return await text.count()
+          },
+          { timeout: 20000, interval: 1000 },
+        )
+        .toBe(1)
+    await find('clarinet early')
+    expect(await text.textContent()).toContain('Comment')
+    await text.click()
+    await alice.waitForURL(`**/scores/${variations}`)
+    await alice.locator('[data-testid=score] svg').first().waitFor({ timeout: 30000 })
+    const thread = alice.locator('[data-comment][aria-current=true]')
+    await thread.waitFor({ timeout: 15000 })
+    expect(await thread.textContent()).toContain('the clarinet enters a beat early here')
+    await expect.poll(() => alice.getByText('1 selected').count(), { timeout: 15000 }).toBe(1)
+    expect(await selection(alice)).toContain('n_varia00000001')
+    expect(await alice.getByTestId('cursor-label').textContent()).toContain('bar 3 · beat 2')
+    await shot(alice, 'search-opened-at-comment')
+
+    await alice.goto('/search')
+    await alice.getByRole('tab', { name: 'Words' }).click()
+    await find('flute breathe')
+    expect(await text.textContent()).toContain('Chat')
+    await text.click()
+    await alice.waitForURL(`**/scores/${theme}`)
+    const message = alice.locator('[data-message][aria-current=true]')
+    await message.waitFor({ timeout: 15000 })
+    expect(await message.textContent()).toContain('should the flute breathe')
+  })
 })

@@ -24,7 +24,7 @@ const personas: Persona[] = [
   },
 ]
 
-function setup(canPost = true) {
+function setup(canPost = true, focus: string | null = null) {
   const onPost = vi.fn()
   render(
     <ChatPanel
@@ -45,6 +45,7 @@ function setup(canPost = true) {
       colorOf={() => '#000'}
       canPost={canPost}
       onPost={onPost}
+      focus={focus}
     />,
   )
   return onPost
@@ -80,5 +81,14 @@ describe('ChatPanel', () => {
     setup(false)
     expect(screen.queryByLabelText('Chat message')).toBeNull()
     expect(screen.getByText(/View only/)).toBeInTheDocument()
+  })
+
+  it('marks the message a search result opened the score at', () => {
+    setup(true, 'c_1')
+    const item = screen.getByText('Done: 15 chords').closest('li')
+    expect(item).toHaveAttribute('aria-current', 'true')
+    cleanup()
+    setup(true, 'c_gone')
+    expect(screen.getByText('Done: 15 chords').closest('li')).not.toHaveAttribute('aria-current')
   })
 })

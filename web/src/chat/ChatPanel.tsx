@@ -19,6 +19,7 @@ export function ChatPanel({
   colorOf,
   canPost,
   onPost,
+  focus = null,
 }: {
   scoreId: string
   messages: ChatMessage[]
@@ -27,15 +28,22 @@ export function ChatPanel({
   colorOf: (agent: string) => string
   canPost: boolean
   onPost: (text: string) => void
+  /** A message to show and mark (a search result opened the score at it). */
+  focus?: string | null
 }) {
   const [text, setText] = useState('')
   const [caret, setCaret] = useState(0)
   const [pick, setPick] = useState(0)
   const input = useRef<HTMLTextAreaElement>(null)
   const end = useRef<HTMLLIElement>(null)
+  const list = useRef<HTMLOListElement>(null)
+  const focused = focus !== null && messages.some((m) => m.id === focus)
   useEffect(() => {
-    end.current?.scrollIntoView?.({ block: 'end' })
-  }, [messages.length])
+    if (focused) {
+      const item = list.current?.querySelector(`[data-message="${CSS.escape(focus ?? '')}"]`)
+      item?.scrollIntoView?.({ block: 'center' })
+    } else end.current?.scrollIntoView?.({ block: 'end' })
+  }, [messages.length, focus, focused])
 
   const mention = mentionAt(text, caret)
   const options = mention ? completions(personas, mention.query) : []
@@ -92,14 +100,20 @@ export function ChatPanel({
           ))}
         </div>
       )}
-      <ol className="flex-1 space-y-2 overflow-y-auto p-3" aria-label="Messages">
+      <ol ref={list} className="flex-1 space-y-2 overflow-y-auto p-3" aria-label="Messages">
         {messages.length === 0 && (
           <li className="text-sm text-slate-500">
             No messages yet. Ask an agent with @, e.g. “@aureon harmonise bars 1-4”.
           </li>
         )}
         {messages.map((m) => (
-          <li key={m.id} className="text-sm" data-author-kind={m.authorKind}>
+          <li
+            key={m.id}
+            className={`text-sm ${m.id === focus ? '-mx-1 rounded bg-amber-50 px-1 ring-2 ring-amber-400' : ''}`}
+            data-author-kind={m.authorKind}
+            data-message={m.id}
+            aria-current={m.id === focus ? 'true' : undefined}
+          >
             <span
               className="font-semibold"
               style={m.authorKind === 'agent' && m.agent ? { color: colorOf(m.agent) } : undefined}

@@ -1,6 +1,6 @@
 // Chat, suggestions and comments on the score page: the header buttons, the overlays on
 // the engraved score (ghost notes, comment markers) and the side panel.
-import { useCallback, useMemo, useState, type ReactNode, type RefObject } from 'react'
+import { useCallback, useEffect, useMemo, useState, type ReactNode, type RefObject } from 'react'
 import type { ScoreSession, Cursor } from '../score/session'
 import { LOCAL } from '../score/session'
 import type { Editor } from '../score/edit'
@@ -35,6 +35,9 @@ interface Props {
   container: RefObject<HTMLElement | null>
   presenceTick: number
   version: number
+  /** Open the panel at this comment or chat message (a search result); a new object
+   * each time it is asked for. */
+  reveal?: { kind: 'comment' | 'chat'; id: string } | null
 }
 
 export function useCollab(p: Props): { buttons: ReactNode; overlay: ReactNode; panel: ReactNode } {
@@ -42,6 +45,7 @@ export function useCollab(p: Props): { buttons: ReactNode; overlay: ReactNode; p
   const [tab, setTab] = useState<CollabTab | null>(null)
   const [focus, setFocus] = useState<{ task: string; measure: string } | null>(null)
   const [commentFocus, setCommentFocus] = useState<string | null>(null)
+  const [chatFocus, setChatFocus] = useState<string | null>(null)
   const r = session.model.roots
   const personas = usePersonas()
   const colorOf = useCallback(
@@ -66,6 +70,19 @@ export function useCollab(p: Props): { buttons: ReactNode; overlay: ReactNode; p
   const open = useMemo(() => reviews(suggestions, order), [suggestions, order])
   const threadList = useMemo(() => threads(comments, order), [comments, order])
   const markerCounts = useMemo(() => openPerMeasure(threadList), [threadList])
+
+  useEffect(() => {
+    const item = p.reveal
+    if (!item) return
+    setTab(item.kind === 'comment' ? 'comments' : 'chat')
+    if (item.kind === 'chat') setChatFocus(item.id)
+    else {
+      // A reply is shown in its thread: mark the thread's first comment.
+      const raw = r.comments.get(item.id) as { reply_to?: unknown } | undefined
+      const root = typeof raw?.reply_to === 'string' && r.comments.has(raw.reply_to)
+      setCommentFocus(root ? (raw?.reply_to as string) : item.id)
+    }
+  }, [p.reveal, r.comments])
 
   const tasks: ActiveTask[] = useMemo(() => {
     const active = new Map<string, ActiveTask>()
@@ -167,6 +184,7 @@ export function useCollab(p: Props): { buttons: ReactNode; overlay: ReactNode; p
             colorOf={colorOf}
             canPost={!readOnly}
             onPost={(text) => session.transact(() => postChat(r.chat, p.user.name, text))}
+            focus={chatFocus}
           />
         )}
         {tab === 'suggestions' && (

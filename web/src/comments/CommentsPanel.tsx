@@ -1,6 +1,6 @@
 // Comments in a side panel: threads in score order, a new comment anchored to the
 // selected note or the cursor's bar, replies, resolve and reopen.
-import { useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import { Button, inputClass } from '../components/ui'
 import type { Anchor, Thread } from './comments'
 
@@ -27,7 +27,16 @@ export function CommentsPanel({
 }) {
   const [text, setText] = useState('')
   const [showResolved, setShowResolved] = useState(false)
-  const shown = threads.filter((t) => showResolved || !t.root.resolved)
+  const list = useRef<HTMLOListElement>(null)
+  // A resolved thread asked for by id (a search result) is shown with the resolved ones.
+  const focusResolved = threads.some((t) => t.root.id === focus && t.root.resolved)
+  const shown = threads.filter((t) => showResolved || focusResolved || !t.root.resolved)
+  useEffect(() => {
+    if (!focus) return
+    const id = CSS.escape(focus) // a thread's id, or a bar's (a comment marker was clicked)
+    const item = list.current?.querySelector(`[data-comment="${id}"], [data-measure="${id}"]`)
+    item?.scrollIntoView?.({ block: 'center' })
+  }, [focus])
   const resolvedCount = threads.filter((t) => t.root.resolved).length
   return (
     <div className="flex h-full flex-col" data-testid="comments">
@@ -63,7 +72,7 @@ export function CommentsPanel({
           </Button>
         </form>
       )}
-      <ol className="flex-1 space-y-2 overflow-y-auto p-2" aria-label="Comment threads">
+      <ol ref={list} className="flex-1 space-y-2 overflow-y-auto p-2" aria-label="Comment threads">
         {shown.length === 0 && <li className="text-sm text-slate-500">No open comments.</li>}
         {shown.map((t) => (
           <ThreadView
@@ -112,7 +121,9 @@ function ThreadView({
     <li
       className={`rounded bg-white p-2 text-sm shadow-sm ${focused ? 'ring-2 ring-amber-400' : ''} ${root.resolved ? 'opacity-60' : ''}`}
       data-comment={root.id}
+      data-measure={root.measure}
       data-resolved={root.resolved}
+      aria-current={focused ? 'true' : undefined}
       aria-label={`Comment on bar ${bar ?? '?'}`}
     >
       <div className="flex items-center gap-2 text-xs text-slate-500">

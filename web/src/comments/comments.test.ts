@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { Json } from '../score/schema'
-import { addComment, openPerMeasure, readComments, setResolved, threads } from './comments'
+import { snapshotFromJson } from '../score/model'
+import {
+  addComment,
+  commentPlace,
+  openPerMeasure,
+  readComments,
+  setResolved,
+  threads,
+} from './comments'
 
 describe('comments', () => {
   it('adds, replies, threads in score order and resolves', () => {
@@ -58,5 +66,39 @@ describe('comments', () => {
     expect(threads(readComments(map.entries()), ['m_1']).map((t) => t.root.id)).toEqual([
       'k_orphan',
     ])
+  })
+})
+
+describe('where a comment points', () => {
+  const snap = snapshotFromJson({
+    parts: [{ id: 'p_1' }, { id: 'p_2' }],
+    measures: [{ id: 'm_1', time: '4/4' }, { id: 'm_2' }],
+    notes: {
+      n_a: { measure: 'm_2', part: 'p_1', onset: '1/2', duration: '1/2', pitches: ['C4'] },
+      n_b: { measure: 'm_2', part: 'p_2', onset: '1/2', duration: '1/2', pitches: ['E4'] },
+    },
+  })
+
+  it('is its note, found by id or by part and onset, else its bar', () => {
+    expect(commentPlace({ measure: 'm_2', part: 'p_2', onset: '1/2' }, snap)).toEqual({
+      noteIds: ['n_b'],
+      measureId: 'm_2',
+      partId: 'p_2',
+    })
+    expect(commentPlace({ measure: 'm_2', note: 'n_a' }, snap)?.noteIds).toEqual(['n_a'])
+    // A note id from another bar (the note moved) is not taken.
+    expect(commentPlace({ measure: 'm_1', note: 'n_a', part: 'p_1' }, snap)).toEqual({
+      noteIds: [],
+      measureId: 'm_1',
+      partId: 'p_1',
+    })
+    expect(commentPlace({ measure: 'm_1' }, snap)).toEqual({
+      noteIds: [],
+      measureId: 'm_1',
+      partId: null,
+    })
+    expect(commentPlace({ measure: 'm_9' }, snap)).toBeNull()
+    expect(commentPlace('text', snap)).toBeNull()
+    expect(commentPlace(undefined, snap)).toBeNull()
   })
 })

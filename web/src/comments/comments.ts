@@ -3,6 +3,7 @@
 // first comment, anchored where it is; a comment is replaced whole when edited.
 import type * as Y from 'yjs'
 import { newId, type Json } from '../score/schema'
+import type { ScoreSnapshot } from '../score/model'
 
 export interface Comment {
   id: string
@@ -112,4 +113,25 @@ export function openPerMeasure(list: readonly Thread[]): Map<string, number> {
   for (const t of list)
     if (!t.root.resolved) out.set(t.root.measure, (out.get(t.root.measure) ?? 0) + 1)
   return out
+}
+
+/** Where a comment points in the score (`raw`: its value in the document): the note it
+ * is anchored to (by id, else by part and onset), else its bar. `null`: no such bar. */
+export function commentPlace(
+  raw: unknown,
+  snapshot: Pick<ScoreSnapshot, 'notes' | 'byMeasure' | 'measures'>,
+): { noteIds: string[]; measureId: string; partId: string | null } | null {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return null
+  const r = raw as Record<string, unknown>
+  const measure = typeof r.measure === 'string' ? r.measure : null
+  if (measure === null || !snapshot.measures.some((m) => m.id === measure)) return null
+  const part = typeof r.part === 'string' ? r.part : null
+  const byId = typeof r.note === 'string' ? snapshot.notes.get(r.note) : undefined
+  const note =
+    byId?.measure === measure
+      ? byId
+      : [...(snapshot.byMeasure.get(measure) ?? [])]
+          .map((id) => snapshot.notes.get(id))
+          .find((n) => n && part !== null && n.part === part && n.onset === r.onset)
+  return { noteIds: note ? [note.id] : [], measureId: measure, partId: note?.part ?? part }
 }

@@ -37,6 +37,7 @@ import { useCollab } from '../chat/Collab'
 import { SearchPanel } from '../search/SearchPanel'
 import { httpSearch } from '../search/client'
 import { focusUrl, readFocus, type Focus } from '../search/focus'
+import { commentPlace } from '../comments/comments'
 import { MIN_NOTES, selectionMelody, type Melody } from '../search/melody'
 
 const DURATION_NAMES: Record<string, string> = {
@@ -245,9 +246,19 @@ function LiveScore({ record, role, roleKnown, token, notice, setNotice, reload }
 
   // A search result opened this page (`?select=...&bar=...`): select the matched notes
   // and show their bar once the document is here, then tidy the address.
+  // A comment or chat message that matched opens its panel (and a comment its place).
+  const [reveal, setReveal] = useState<{ kind: 'comment' | 'chat'; id: string } | null>(null)
   const showFocus = useCallback(
-    (focus: Focus) => {
+    (asked: Focus) => {
       const snap = session.model.snapshot
+      const item = asked.reveal
+      if (item?.kind === 'analysis') setPanel('analysis')
+      else if (item) setReveal({ ...item })
+      const place =
+        item?.kind === 'comment'
+          ? commentPlace(session.model.roots.comments.get(item.id), snap)
+          : null
+      const focus = place ? { ...asked, ...place } : asked
       const notes = focus.noteIds.map((id) => snap.notes.get(id)).filter((n) => n !== undefined)
       const first = notes[0]
       if (first) {
@@ -537,6 +548,7 @@ function LiveScore({ record, role, roleKnown, token, notice, setNotice, reload }
     container,
     presenceTick,
     version,
+    reveal,
   })
 
   const numbers = measureNumbers(snapshot.measures)

@@ -137,7 +137,7 @@ describe('SearchPanel, melody', () => {
 })
 
 describe('SearchPanel, words and meaning', () => {
-  it('lists text hits with their kind and opens the score', async () => {
+  it('lists text hits with their kind and opens the score at the comment', async () => {
     const hit: TextHit = {
       score_id: 's_2',
       title: 'Lament',
@@ -163,6 +163,7 @@ describe('SearchPanel, words and meaning', () => {
       noteIds: [],
       measureId: null,
       partId: null,
+      reveal: { kind: 'comment', id: 'k_1' },
     })
   })
 

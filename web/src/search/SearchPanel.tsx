@@ -6,7 +6,7 @@ import * as Tabs from '@radix-ui/react-tabs'
 import { ApiError } from '../lib/api'
 import { Button, inputClass } from '../components/ui'
 import type { MelodyHit, SearchClient, SemanticHit, TextHit } from './client'
-import type { Focus } from './focus'
+import { textFocus, type Focus } from './focus'
 import { barsLabel, percent, splitList, typedNotes, type Melody } from './melody'
 
 export type SearchMode = 'melody' | 'text' | 'semantic'
@@ -385,7 +385,7 @@ function TextResult({
       type="button"
       className="block w-full px-3 py-2 text-left hover:bg-indigo-50 focus:bg-indigo-50 focus:outline-none"
       data-testid="text-hit"
-      onClick={() => onOpen({ scoreId: hit.score_id, noteIds: [], measureId: null, partId: null })}
+      onClick={() => onOpen(textFocus(hit))}
     >
       <span className="flex items-baseline gap-2">
         <span className="min-w-0 flex-1 truncate font-medium text-slate-900">{hit.title}</span>

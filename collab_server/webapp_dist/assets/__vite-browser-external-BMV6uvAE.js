@@ -1,1 +1,0 @@
-import{r as e}from"./index-K8eqp73X.js";var t=e(((e,t)=>{t.exports={}}));export default t();

@@ -1,0 +1,1 @@
+import{r as e}from"./index-DPikXn2F.js";var t=e(((e,t)=>{t.exports={}}));export default t();
