@@ -23,13 +23,8 @@ __all__ = ["CLEF_LOWEST_LINE", "Beamed", "beams_for", "stem_direction"]
 Beamed = tuple[Fraction, Piece | None, Fraction, bool]
 Beams = tuple[tuple[int, str], ...]
 
-_MUSICXML = {
-    "start": "begin",
-    "continue": "continue",
-    "stop": "end",
-    "partial-right": "forward hook",
-    "partial-left": "backward hook",
-}
+_MUSICXML = {"start": "begin", "continue": "continue", "stop": "end"}
+_HOOKS = {"left": "backward hook", "right": "forward hook"}
 _BEAMABLE = {"eighth", "16th", "32nd", "64th", "128th", "256th", "512th", "1024th", "2048th"}
 
 # music21's diatonic number of each clef's lowest line
@@ -88,11 +83,15 @@ def _beams(
     except meter.MeterException:  # odd meter: no beams
         return tuple(() for _ in rhythm)
     return tuple(
-        ()
-        if beams is None
-        else tuple((b.number, _MUSICXML.get(b.type, "continue")) for b in beams.beamsList)
+        () if beams is None else tuple((b.number, _beam_type(b)) for b in beams.beamsList)
         for beams in found
     )
+
+
+def _beam_type(m21_beam: Any) -> str:
+    if m21_beam.type == "partial":
+        return _HOOKS.get(m21_beam.direction, "forward hook")
+    return _MUSICXML.get(m21_beam.type, "continue")
 
 
 def _ql(value: Fraction) -> float | Fraction:

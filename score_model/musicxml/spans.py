@@ -69,11 +69,9 @@ def _free(used: set[int]) -> int:
 
 
 def _number_slurs(spans: Spans, pairs: list[tuple[Note, Note]], times: dict[int, Fraction]) -> None:
-    events = sorted(
-        ((times[id(first)], 0, index) for index, (first, _) in enumerate(pairs)),
-        key=lambda e: e,
-    ) + [(times[id(last)], 1, index) for index, (_, last) in enumerate(pairs)]
-    events.sort(key=lambda e: (e[0], -e[1]))  # a stop frees its number before a start
+    events = [(times[id(first)], 0, index) for index, (first, _) in enumerate(pairs)]
+    events += [(times[id(last)], 1, index) for index, (_, last) in enumerate(pairs)]
+    events.sort(key=lambda e: (e[0], e[1]))  # a number freed at a time is not reused there
     used: set[int] = set()
     numbers: dict[int, int] = {}
     for _, kind, index in events:
@@ -82,12 +80,8 @@ def _number_slurs(spans: Spans, pairs: list[tuple[Note, Note]], times: dict[int,
             numbers[index] = _free(used)
             spans.slurs.setdefault(first.id, []).append(("start", numbers[index]))
         else:
-            number = numbers.get(index)
-            if number is None:  # starts and stops at one time: number it now
-                number = numbers[index] = _free(used)
-                spans.slurs.setdefault(first.id, []).append(("start", number))
-            spans.slurs.setdefault(last.id, []).append(("stop", number))
-            used.discard(number)
+            spans.slurs.setdefault(last.id, []).append(("stop", numbers[index]))
+            used.discard(numbers[index])
 
 
 def _number_wedges(

@@ -279,9 +279,7 @@ class _PartWriter:
 
     def stems(self, voice: Voice) -> None:
         """Point the stems of each beam group away from the middle line of the clef."""
-        clef = self.clefs.get(voice.staff)
-        if clef is None:
-            return
+        clef = self.clefs.get(voice.staff) or "treble"  # no clef written: read as treble
         group: list[Event] = []
         for event in voice.events:
             if not event.beams:
