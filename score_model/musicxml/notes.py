@@ -21,20 +21,18 @@ ORNAMENT_TAGS = {
 
 
 class NoteContext:
-    """What writing a note needs beyond the note: divisions, staff, voice, the part's
-    paired slurs, and whether each pitch shows its accidental."""
+    """What writing a note needs beyond the note: staff, voice, the part's paired slurs,
+    and whether each pitch shows its accidental."""
 
-    __slots__ = ("divisions", "shown", "spans", "staff", "voice")
+    __slots__ = ("shown", "spans", "staff", "voice")
 
     def __init__(
         self,
-        divisions: int,
         spans: Spans,
         voice: int,
         staff: int | None,
         shown: Callable[[SpelledPitch, bool], bool],
     ) -> None:
-        self.divisions = divisions
         self.spans = spans
         self.voice = voice
         self.staff = staff
@@ -88,11 +86,12 @@ def _tuplet(mark: TupletMark) -> str:
     return f'<tuplet {attrs} placement="above">{inner}</tuplet>'
 
 
-def note_xml(event: Event, ctx: NoteContext, full_rest: bool, lyrics: str) -> str:
-    """The ``<note>`` elements of ``event`` (one per pitch of a chord, bottom up)."""
+def note_xml(event: Event, ctx: NoteContext, ticks: int, full_rest: bool, lyrics: str) -> str:
+    """The ``<note>`` elements of ``event`` (one per pitch of a chord, bottom up), lasting
+    ``ticks`` divisions."""
     item, piece = event.note, event.piece
     head = '<grace slash="yes"/>' if event.grace else ""
-    duration = "" if event.grace else f"<duration>{int(piece.length * ctx.divisions)}</duration>"
+    duration = "" if event.grace else f"<duration>{ticks}</duration>"
     voice = f"<voice>{ctx.voice}</voice>"
     kind = "" if full_rest else f"<type>{piece.type}</type>" + "<dot/>" * piece.dots
     modification = _time_modification(piece.levels)

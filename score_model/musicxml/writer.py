@@ -46,6 +46,11 @@ HEADER = (
 )
 
 Cells = list[list[Voice]]
+# Divisions are the least common multiple of every length's denominator; onsets off
+# every usual grid (a client wrote 1/4093) could make it huge: then music21's grid (a
+# 128th note's tuplets of 3, 5, 7 and 9) is used and positions are rounded to it.
+MAX_DIVISIONS = 1 << 20
+FALLBACK_DIVISIONS = 10080
 
 
 def write_musicxml(data: ScoreData) -> tuple[bytes, list[str]]:
@@ -110,7 +115,8 @@ def _divisions(slots: list[MeasureSlot], cells: Iterable[list[Voice]]) -> int:
             for event in voice.events:
                 denominators.add(event.onset.denominator)
                 denominators.add(event.piece.length.denominator)
-    return math.lcm(*denominators) if denominators else 1
+    divisions = math.lcm(*denominators) if denominators else 1
+    return divisions if divisions <= MAX_DIVISIONS else FALLBACK_DIVISIONS
 
 
 def _header(data: ScoreData) -> str:
@@ -176,8 +182,10 @@ class _PartWriter:
     def staff_tag(self, staff: int) -> str:
         return f"<staff>{staff}</staff>" if self.multi else ""
 
-    def ticks(self, value: Fraction) -> int:
-        return int(value * self.divisions)
+    def ticks(self, start: Fraction, end: Fraction) -> int:
+        """Divisions from ``start`` to ``end``; each end rounded to the grid, so what is
+        written adds up even when divisions are capped (:data:`MAX_DIVISIONS`)."""
+        return round(end * self.divisions) - round(start * self.divisions)
 
     def write(self, measures: Cells, out: list[str]) -> None:
         for slot, voices in zip(self.slots, measures, strict=True):
@@ -227,21 +235,25 @@ class _PartWriter:
         fifths = slot.key.fifths if slot.key is not None else 0
         for staff in rests:  # an empty staff: one full-measure rest
             if cursor:
-                out.append(f"<backup><duration>{self.ticks(cursor)}</duration></backup>")
+                out.append(
+                    f"<backup><duration>{self.ticks(Fraction(0), cursor)}</duration></backup>"
+                )
+            bar = self.ticks(Fraction(0), slot.bar)
             out.append(
-                f'<note><rest measure="yes"/><duration>{self.ticks(slot.bar)}</duration>'
+                f'<note><rest measure="yes"/><duration>{bar}</duration>'
                 f"<voice>{4 * (staff - 1) + 1}</voice>{self.staff_tag(staff)}</note>"
             )
             cursor = slot.bar
         full = bar_duration(slot.time)
         for voice in voices:
             if cursor:
-                out.append(f"<backup><duration>{self.ticks(cursor)}</duration></backup>")
+                out.append(
+                    f"<backup><duration>{self.ticks(Fraction(0), cursor)}</duration></backup>"
+                )
                 cursor = Fraction(0)
             self.stems(voice)
             accidentals = Accidentals(key_alterations(fifths))
             ctx = NoteContext(
-                self.divisions,
                 self.spans,
                 voice.number,
                 voice.staff if self.multi else None,
@@ -251,12 +263,12 @@ class _PartWriter:
             for event in voice.events:
                 if event.onset > cursor:
                     out.append(
-                        f"<forward><duration>{self.ticks(event.onset - cursor)}</duration>"
+                        f"<forward><duration>{self.ticks(cursor, event.onset)}</duration>"
                         f"<voice>{voice.number}</voice>{staff_tag}</forward>"
                     )
                 elif event.onset < cursor:
                     out.append(
-                        f"<backup><duration>{self.ticks(cursor - event.onset)}</duration></backup>"
+                        f"<backup><duration>{self.ticks(event.onset, cursor)}</duration></backup>"
                     )
                 item = event.note
                 if event.first:
@@ -270,7 +282,8 @@ class _PartWriter:
                         out.append(wedge_xml(kind, number, staff_tag))
                 full_rest = item.is_rest and event.piece.length == full
                 lyrics = lyrics_xml(item) if event.first and item.pitches else ""
-                out.append(note_xml(event, ctx, full_rest, lyrics))
+                ticks = 0 if event.grace else self.ticks(event.onset, event.end)
+                out.append(note_xml(event, ctx, ticks, full_rest, lyrics))
                 cursor = event.end
                 if event.last:
                     for number in self.spans.wedge_stops.get(item.id, ()):
@@ -306,11 +319,11 @@ class _PartWriter:
         for symbol in sorted(symbols, key=lambda c: c.onset, reverse=True):
             if symbol.onset <= cursor:
                 if symbol.onset < cursor:
-                    back = self.ticks(cursor - symbol.onset)
+                    back = self.ticks(symbol.onset, cursor)
                     out.append(f"<backup><duration>{back}</duration></backup>")
                     cursor = symbol.onset
                 out.append(harmony_xml(symbol, staff))
             else:
                 written = harmony_xml(symbol, staff)
-                offset = f"<offset>{self.ticks(symbol.onset - cursor)}</offset>"
+                offset = f"<offset>{self.ticks(cursor, symbol.onset)}</offset>"
                 out.append(written.replace(f"{staff}</harmony>", f"{offset}{staff}</harmony>"))

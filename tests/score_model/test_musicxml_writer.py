@@ -357,3 +357,16 @@ def test_escaped_text_and_metadata() -> None:
     assert "<midi-program>74</midi-program>" in text  # MusicXML counts programs from 1
     assert '<measure number="0" implicit="yes"' in text
     assert '<sound tempo="144"/>' in text  # dotted quarter = 96 is 144 quarters a minute
+
+
+def test_onsets_off_every_grid_fall_back_to_rounded_divisions() -> None:
+    score, editor, measures, part = one_part(3)
+    for measure, prime in zip(measures, (4093, 4091, 4079), strict=True):
+        editor.add_note(measure, part, 0, 1, "C5")
+        editor.add_note(measure, part, 1 + Fraction(1, prime), 1, "D5")  # after a tiny gap
+    root = parsed(score.read())
+    assert root.findtext(".//divisions") == "10080"  # the exact lcm would be about 7e10
+    for measure_element in root.iter("measure"):
+        forward = measure_element.find("forward")
+        assert forward is not None and forward.findtext("duration") == "2"  # 10080/4093
+        assert voice_lengths(measure_element, 10080) == {"1": Fraction(2 * 10080 + 2, 10080)}
