@@ -29,15 +29,22 @@ class Spans:
     unpaired: int = 0
 
 
-def pair_spans(marked: Iterable[tuple[Fraction, Note]]) -> Spans:
-    """Pair the marks of one part's notes, given with their time from the score's start."""
-    ordered = sorted(marked, key=lambda entry: (entry[0], entry[1].staff, entry[1].voice))
+def pair_spans(marked: Iterable[tuple[Fraction, Fraction, Fraction, Note]]) -> Spans:
+    """Pair the marks of one part's notes, each given with its time from the score's start
+    and where its measure starts and ends.
+
+    A span's number is held from the start of its first note's measure to the end of its
+    last note's: within a measure the staves and voices are written one after the other,
+    so a number freed and taken again inside one measure could be read in the wrong order.
+    """
+    ordered = sorted(marked, key=lambda entry: (entry[0], entry[3].staff, entry[3].voice))
+    bars = {id(n): (start, end) for _, start, end, n in ordered}
     spans = Spans()
     slur_pairs: list[tuple[Note, Note]] = []
     wedge_pairs: list[tuple[str, Note, Note]] = []
     open_slurs: list[tuple[int, Note]] = []
     open_wedges: list[tuple[str, Note]] = []
-    for _, item in ordered:
+    for *_, item in ordered:
         for mark in item.hairpins:
             if mark == "stop" and open_wedges:
                 kind, first = open_wedges.pop()
@@ -55,46 +62,33 @@ def pair_spans(marked: Iterable[tuple[Fraction, Note]]) -> Spans:
             slur_pairs.append((open_slurs.pop(mine[-1] if mine else -1)[1], item))
         open_slurs.extend((item.voice, item) for mark in item.slurs if mark == "start")
     spans.unpaired += len(open_wedges) + len(open_slurs)
-    _number_slurs(spans, slur_pairs, {id(n): t for t, n in ordered})
-    _number_wedges(spans, wedge_pairs, {id(n): t for t, n in ordered})
+    slur_numbers = _numbers([(bars[id(a)][0], bars[id(b)][1]) for a, b in slur_pairs])
+    for (first, last), number in zip(slur_pairs, slur_numbers, strict=True):
+        spans.slurs.setdefault(first.id, []).append(("start", number))
+        spans.slurs.setdefault(last.id, []).append(("stop", number))
+    wedge_numbers = _numbers([(bars[id(a)][0], bars[id(b)][1]) for _, a, b in wedge_pairs])
+    for (kind, first, last), number in zip(wedge_pairs, wedge_numbers, strict=True):
+        spans.wedge_starts.setdefault(first.id, []).append((kind, number))
+        spans.wedge_stops.setdefault(last.id, []).append(number)
     return spans
 
 
-def _free(used: set[int]) -> int:
-    number = 1
-    while number in used:
-        number += 1
-    used.add(number)
-    return number
-
-
-def _number_slurs(spans: Spans, pairs: list[tuple[Note, Note]], times: dict[int, Fraction]) -> None:
-    events = [(times[id(first)], 0, index) for index, (first, _) in enumerate(pairs)]
-    events += [(times[id(last)], 1, index) for index, (_, last) in enumerate(pairs)]
-    events.sort(key=lambda e: (e[0], e[1]))  # a number freed at a time is not reused there
+def _numbers(held: list[tuple[Fraction, Fraction]]) -> list[int]:
+    """The lowest number free over each interval (a number freed at a time may be taken
+    again from that time)."""
+    events = sorted(
+        [(end, 0, index) for index, (_, end) in enumerate(held)]
+        + [(start, 1, index) for index, (start, _) in enumerate(held)]
+    )
     used: set[int] = set()
-    numbers: dict[int, int] = {}
+    numbers = [0] * len(held)
     for _, kind, index in events:
-        first, last = pairs[index]
         if kind == 0:
-            numbers[index] = _free(used)
-            spans.slurs.setdefault(first.id, []).append(("start", numbers[index]))
-        else:
-            spans.slurs.setdefault(last.id, []).append(("stop", numbers[index]))
             used.discard(numbers[index])
-
-
-def _number_wedges(
-    spans: Spans, pairs: list[tuple[str, Note, Note]], times: dict[int, Fraction]
-) -> None:
-    ordered = sorted(range(len(pairs)), key=lambda i: times[id(pairs[i][1])])
-    active: list[tuple[Fraction, int]] = []  # (stop time, number)
-    for index in ordered:
-        kind, first, last = pairs[index]
-        start = times[id(first)]
-        active = [(end, number) for end, number in active if end >= start]
-        used = {number for _, number in active}
-        number = _free(used)
-        active.append((times[id(last)] + last.duration, number))
-        spans.wedge_starts.setdefault(first.id, []).append((kind, number))
-        spans.wedge_stops.setdefault(last.id, []).append(number)
+            continue
+        number = 1
+        while number in used:
+            number += 1
+        used.add(number)
+        numbers[index] = number
+    return numbers

@@ -63,10 +63,13 @@ def write_musicxml(data: ScoreData) -> tuple[bytes, list[str]]:
     parts: list[tuple[Part, Cells, Spans]] = []
     for part in data.parts:
         measures: Cells = []
-        marked: list[tuple[Fraction, Note]] = []
+        marked: list[tuple[Fraction, Fraction, Fraction, Note]] = []
         for slot in slots:
             notes = cells.get((slot.id, part.id), [])
-            marked.extend((slot.offset + n.onset, n) for n in notes if n.slurs or n.hairpins)
+            end = slot.offset + slot.bar
+            marked.extend(
+                (slot.offset + n.onset, slot.offset, end, n) for n in notes if n.slurs or n.hairpins
+            )
             measures.append(cell_voices(notes, part.staves, counts, _bar(slot)))
         spans = pair_spans(marked)
         if spans.unpaired:
