@@ -87,7 +87,7 @@ def _tuplet(mark: TupletMark) -> str:
 
 
 def note_xml(event: Event, ctx: NoteContext, ticks: int, full_rest: bool, lyrics: str) -> str:
-    """The ``<note>`` elements of ``event`` (one per pitch of a chord, bottom up), lasting
+    """The ``<note>`` elements of ``event`` (one per pitch of a chord, in its order), lasting
     ``ticks`` divisions."""
     item, piece = event.note, event.piece
     head = '<grace slash="yes"/>' if event.grace else ""
@@ -106,11 +106,10 @@ def note_xml(event: Event, ctx: NoteContext, ticks: int, full_rest: bool, lyrics
         notations = tuplets + marks + last_marks
         notations = f"<notations>{notations}</notations>" if notations else ""
         return f"<note>{rest}{duration}{voice}{kind}{modification}{staff}{notations}</note>"
-    order = sorted(range(len(item.pitches)), key=lambda i: spell(item.pitches[i]).order)
     out = []
-    for position, index in enumerate(order):
-        pitch = spell(item.pitches[index])
-        tie = item.tie_of(index)
+    for position, name in enumerate(item.pitches):  # as stored: readers keep the order
+        pitch = spell(name)
+        tie = item.tie_of(position)
         before = event.index > 0 or tie in ("stop", "continue")
         after = not event.last or tie in ("start", "continue")
         alter = f"<alter>{pitch.alter}</alter>" if pitch.alter else ""

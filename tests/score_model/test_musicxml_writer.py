@@ -260,7 +260,7 @@ def full_score() -> ScoreDoc:
     editor.set_verse(pick, 2, "Ah")
     editor.set_articulations(pick, ["staccato", "fermata"])
     editor.set_dynamic(pick, "p")
-    editor.add_note(m0, piano, 0, 1, ["D4", "F4", "B-4"])
+    editor.add_note(m0, piano, 0, 1, ["B-4", "F4", "D4"])  # top down: the order is kept
     editor.add_note(m0, piano, 0, 1, "B-2", staff=2, voice=5)
     # bar 1: a grace note, a triplet group, a slur and a crescendo, an ornament
     grace = editor.add_note(m1, flute, 0, Fraction(1, 2), "C5", grace=True)
