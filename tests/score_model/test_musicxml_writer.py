@@ -10,6 +10,8 @@ from xml.etree.ElementTree import Element
 
 import pytest
 from defusedxml import ElementTree as SafeET
+from hypothesis import HealthCheck, given, settings
+from test_projection_properties import OPS, apply_op, deterministic_ids, new_score
 
 from bench.fidelity import notation_rows
 from score_model.document import ScoreData, ScoreDoc
@@ -370,3 +372,29 @@ def test_onsets_off_every_grid_fall_back_to_rounded_divisions() -> None:
         forward = measure_element.find("forward")
         assert forward is not None and forward.findtext("duration") == "2"  # 10080/4093
         assert voice_lengths(measure_element, 10080) == {"1": Fraction(2 * 10080 + 2, 10080)}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=OPS)
+def test_random_documents_export_well_formed_and_read_back(
+    ops: list[tuple[str, int, int, int, int]],
+) -> None:
+    with deterministic_ids() as ids:
+        score = new_score(ids)
+        for op in ops:
+            if op[0] != "refresh":
+                apply_op(score, op)
+    data = score.read()
+    if not data.parts or not data.measures:
+        return
+    xml, _ = write_musicxml(data)
+    root = SafeET.fromstring(xml)
+    divisions = int(root.findtext(".//divisions") or 0)
+    for measure in root.iter("measure"):
+        voice_lengths(measure, divisions)  # never backs up before the bar's start
+    written = {n.get("id") for n in root.iter("note")}
+    parts, measures = {p.id for p in data.parts}, {m.id for m in data.measures}
+    placed = [n for n in data.notes.values() if n.part in parts and n.measure in measures]
+    assert {n.id for n in placed if n.pitches} <= written
+    back = import_score(xml, "back.musicxml").read()
+    assert len(back.parts) == len(data.parts) and len(back.measures) == len(data.measures)
