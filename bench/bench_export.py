@@ -7,8 +7,8 @@ Prints medians over a few runs, with music21's own writers measured in the same 
   document), with and without decoding the document (``ScoreDoc.read``);
 - MusicXML: music21's writer with its own ``makeNotation`` against ``export_score``
   (written from the decoded document by :mod:`score_model.musicxml`), with and without
-  decoding the document, its first call in the process (music21's length and beam rules
-  not yet remembered), and the previous export (projection,
+  decoding the document, its first call in the process (length and beam rules not yet
+  remembered), and the previous export (projection,
   :func:`score_model.notation.make_notation`, music21's writer:
   :func:`score_model.exporter.musicxml_report`).
 
