@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from score_model.musicxml.beams import Beamed, beams_for
-from score_model.musicxml.lengths import QUANTUM, Piece, grouped_value, pieces_of, snap, writable
+from score_model.musicxml.lengths import (
+    QUANTUM,
+    TYPE_LENGTHS,
+    Piece,
+    grouped_value,
+    pieces_of,
+    snap,
+    writable,
+)
 from score_model.schema import Note, Tuplet
 
 __all__ = ["Event", "Voice", "cell_voices"]
@@ -93,6 +101,8 @@ def _written(members: list[Note], warnings: Counter[str], full: Fraction) -> lis
         if item.grace:
             length = item.duration if item.duration > 0 else GRACE_DEFAULT
             piece = pieces_of(length)[0]
+            if piece.type not in TYPE_LENGTHS:  # an inexpressible grace value: an eighth
+                piece = Piece(GRACE_DEFAULT, "eighth")
             events.append(Event(item, onset, Piece(length, piece.type, piece.dots), grace=True))
             continue
         raw_end = item.end
@@ -187,28 +197,9 @@ def _total(piece: Piece) -> Fraction:
     return type_length(level.unit_type, level.unit_dots) * level.normal
 
 
-_TYPES = {
-    "maxima": Fraction(32),
-    "longa": Fraction(16),
-    "breve": Fraction(8),
-    "whole": Fraction(4),
-    "half": Fraction(2),
-    "quarter": Fraction(1),
-    "eighth": Fraction(1, 2),
-    "16th": Fraction(1, 4),
-    "32nd": Fraction(1, 8),
-    "64th": Fraction(1, 16),
-    "128th": Fraction(1, 32),
-    "256th": Fraction(1, 64),
-    "512th": Fraction(1, 128),
-    "1024th": Fraction(1, 256),
-    "2048th": Fraction(1, 512),
-}
-
-
 def type_length(kind: str, dots: int = 0) -> Fraction:
     """The length in quarters of a note type with dots."""
-    base = _TYPES.get(kind, Fraction(1))
+    base = TYPE_LENGTHS.get(kind, Fraction(1))
     return base * (2 - Fraction(1, 2**dots))
 
 

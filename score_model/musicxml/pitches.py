@@ -37,10 +37,6 @@ class SpelledPitch:
         """music21's diatonic note number (C4 is 29)."""
         return self.octave * 7 + STEPS.index(self.step) + 1
 
-    @property
-    def order(self) -> tuple[int, int]:
-        return (self.diatonic, self.alter)
-
 
 @lru_cache(maxsize=1024)
 def spell(name: str) -> SpelledPitch:

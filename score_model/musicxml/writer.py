@@ -117,7 +117,8 @@ def _divisions(slots: list[MeasureSlot], cells: Iterable[list[Voice]]) -> int:
         for voice in voices:
             for event in voice.events:
                 denominators.add(event.onset.denominator)
-                denominators.add(event.piece.length.denominator)
+                if not event.grace:  # a grace note takes no time
+                    denominators.add(event.piece.length.denominator)
     divisions = math.lcm(*denominators) if denominators else 1
     return divisions if divisions <= MAX_DIVISIONS else FALLBACK_DIVISIONS
 

@@ -398,3 +398,18 @@ def test_random_documents_export_well_formed_and_read_back(
     assert {n.id for n in placed if n.pitches} <= written
     back = import_score(xml, "back.musicxml").read()
     assert len(back.parts) == len(data.parts) and len(back.measures) == len(data.measures)
+
+
+def test_grace_notes_take_their_written_value_and_no_time() -> None:
+    score, editor, (m1,), part = one_part()
+    editor.add_note(m1, part, 0, Fraction(1, 4), "D5", grace=True)  # a sixteenth
+    editor.add_note(m1, part, 0, Fraction(1, 1000), "E5", grace=True)  # no value: an eighth
+    editor.add_note(m1, part, 0, 4, "C5")
+    measure = next(parsed(score.read()).iter("measure"))
+    graces = [n for n in measure.iter("note") if n.find("grace") is not None]
+    assert sorted((n.findtext("pitch/step"), n.findtext("type")) for n in graces) == [
+        ("D", "16th"),
+        ("E", "eighth"),
+    ]
+    assert all(n.find("duration") is None for n in graces)
+    assert voice_lengths(measure, 1) == {"1": 4}
