@@ -5,9 +5,12 @@ Prints medians over a few runs, with music21's own writers measured in the same 
 - MIDI: music21's writer (``streamToMidiFile`` on the projected score: repeats expanded,
   ties stripped) against :mod:`score_model.midi_writer` (mido, from the decoded
   document), with and without decoding the document (``ScoreDoc.read``);
-- MusicXML: music21's writer with its own ``makeNotation`` against ``export_score``, and
-  the steps of ours: projection, :func:`score_model.notation.make_notation`, music21's
-  writer without its notation pass.
+- MusicXML: music21's writer with its own ``makeNotation`` against ``export_score``
+  (written from the decoded document by :mod:`score_model.musicxml`), with and without
+  decoding the document, its first call in the process (length and beam rules not yet
+  remembered), and the previous export (projection,
+  :func:`score_model.notation.make_notation`, music21's writer:
+  :func:`score_model.exporter.musicxml_report`).
 
 Run from the repository root: ``python -m bench.bench_export [--runs N]
 [--music21-midi-runs N] [--cpu]`` (music21's MIDI writer takes tens of seconds; default 1
@@ -57,9 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     from music21.midi import translate
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 
-    from score_model.exporter import export_score
+    from score_model.exporter import export_score, musicxml_report
     from score_model.importer import import_score
-    from score_model.notation import make_notation
     from score_model.projection import project_score
 
     path = Path(str(corpus.getWork(WORK)))
@@ -70,18 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     def music21_xml() -> bytes:
         return bytes(GeneralObjectExporter(project_score(data)).parse())
 
-    def writer_only() -> float:
-        projected = project_score(data)
-        make_notation(projected)
-        exporter = GeneralObjectExporter(projected)
-        exporter.makeNotation = False
-        seconds, _ = median_seconds(exporter.parse, 1)
-        return seconds
-
-    def notation_only() -> float:
-        projected = project_score(data)
-        seconds, _ = median_seconds(lambda: make_notation(projected), 1)
-        return seconds
+    def previous_export() -> bytes:
+        return musicxml_report(project_score(data, staves=True))[0]
 
     rows: list[tuple[str, float | None, str]] = []
     midi_base, _ = median_seconds(
@@ -102,17 +94,15 @@ def main(argv: list[str] | None = None) -> int:
             "xml",
         )
     )
+    first, _ = median_seconds(lambda: export_score(data, "musicxml"), 1)
     xml_ours, _ = median_seconds(lambda: export_score(data, "musicxml"), runs)
-    rows.append(("MusicXML: export_score from ScoreData", xml_ours, "xml"))
-    projection, _ = median_seconds(lambda: project_score(data), runs)
-    rows.append(("- project_score", projection, "xml"))
-    rows.append(("- make_notation", sorted(notation_only() for _ in range(runs))[runs // 2], "xml"))
+    rows.append(("MusicXML: export_score from ScoreData (direct writer)", xml_ours, "xml"))
+    xml_doc, _ = median_seconds(lambda: export_score(score, "musicxml"), runs)
+    rows.append(("MusicXML: export_score from ScoreDoc (read included)", xml_doc, "xml"))
+    rows.append(("MusicXML: export_score, first call in the process", first, "xml"))
+    previous, _ = median_seconds(previous_export, runs)
     rows.append(
-        (
-            "- music21 writer, no notation pass",
-            sorted(writer_only() for _ in range(runs))[runs // 2],
-            "xml",
-        )
+        ("MusicXML: previous export (projection, make_notation, music21 writer)", previous, "xml")
     )
 
     load = os.getloadavg()

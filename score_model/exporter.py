@@ -1,10 +1,11 @@
 """Export a score document: MusicXML, compressed MXL, MIDI, engraved SVG and PDF, or the
 document's own JSON.
 
-MusicXML and MXL go through the music21 projection
-(:func:`score_model.projection.project_score`) and music21's writer; MIDI is written
-from the document directly (:mod:`score_model.midi_writer`, with mido); SVG and PDF are
-that MusicXML engraved by Verovio (:mod:`score_model.engrave`); JSON is the document's
+MusicXML and MXL are written from the document directly (:mod:`score_model.musicxml`,
+strings, no music21 projection), as MIDI is (:mod:`score_model.midi_writer`, with mido);
+:func:`musicxml_report` keeps the earlier path (the music21 projection, our notation pass
+and music21's writer) as the benchmarks' baseline. SVG and PDF are that MusicXML
+engraved by Verovio (:mod:`score_model.engrave`); JSON is the document's
 containers as they are (ids included), written by
 :func:`score_model.json_codec.export_json` and readable back with
 :func:`score_model.json_codec.import_json`. See ``docs/formats.md`` for what each format
@@ -24,6 +25,7 @@ from score_model.export_error import ExportError
 from score_model.json_codec import export_json
 from score_model.limits import MXL_CONTAINER
 from score_model.midi_writer import write_midi
+from score_model.musicxml import write_musicxml
 
 __all__ = [
     "CONTENT_TYPES",
@@ -101,7 +103,7 @@ def export_score(
         return ExportedFile(write_midi(data), content_type, extension)
     if not data.parts or not data.measures:
         raise ExportError("MusicXML needs at least one part and one measure")
-    payload, warnings = musicxml_report(_project(data))
+    payload, warnings = write_musicxml(data)
     if fmt == "mxl":
         payload = mxl_bytes(payload)
     elif fmt in ("svg", "pdf"):
@@ -111,14 +113,9 @@ def export_score(
     return ExportedFile(payload, content_type, extension, warnings=tuple(warnings))
 
 
-def _project(data: ScoreData) -> Any:
-    from score_model.projection import project_score  # imports music21 (about 1.2 s)
-
-    return project_score(data, staves=True)
-
-
 def musicxml_bytes(m21_score: Any) -> bytes:
-    """MusicXML (UTF-8) for a projected music21 score, through music21's exporter.
+    """MusicXML (UTF-8) for a projected music21 score, through music21's exporter (the
+    earlier export path; :func:`export_score` writes from the document instead).
 
     The score is changed in place (notation is added to it): pass a fresh projection.
     """
@@ -126,7 +123,8 @@ def musicxml_bytes(m21_score: Any) -> bytes:
 
 
 def musicxml_report(m21_score: Any) -> tuple[bytes, list[str]]:
-    """:func:`musicxml_bytes` and the approximations it made (lengths rounded)."""
+    """:func:`musicxml_bytes` and the approximations it made (lengths rounded): the
+    music21 path, for a score from ``project_score(data, staves=True)``."""
     from music21.musicxml.m21ToXml import ScoreExporter
 
     from score_model.notation import indexed_spanners, make_notation  # imports music21

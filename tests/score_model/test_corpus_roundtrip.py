@@ -17,9 +17,10 @@ PIECES = pieces(chorales=20)
 # notes whose length no MusicXML note type can write: three rests shorter than a 256th in
 # the corpus file of the quartet (music21 writes 10080 divisions per quarter)
 UNREPRESENTABLE = {"beethoven/opus59no2/movement1": 3}
-# notes whose schema-3 marks music21's MusicXML reader loses on the way back: two clef
-# changes (slurs and hairpins are compared apart, by bench/fidelity_corpus.py)
-KNOWN_MARK_LOSSES = {"schumann_clara/opus17/movement3.xml": 2}
+# notes whose schema-3 marks music21's MusicXML reader loses on the way back (slurs and
+# hairpins are compared apart, by bench/fidelity_corpus.py); none since MusicXML is
+# written from the document (the clef changes of schumann_clara/opus17/movement3 are kept)
+KNOWN_MARK_LOSSES: dict[str, int] = {}
 # sounding notes the MIDI round trip changes since a grand staff is one part (schema 3):
 # both hands share one track, and music21's MIDI reader rebuilds them as one voice
 KNOWN_MIDI_LOSSES = {"mozart/k545/movement1_exposition.mxl": 12}
