@@ -13,6 +13,7 @@ from music21 import duration, meter, note, stream
 
 from score_model.musicxml.beams import Beamed, beams_for
 from score_model.musicxml.lengths import Level, Piece, pieces_of, writable
+from score_model.notation import _writable
 
 DENOMINATORS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 15, 16, 20, 24, 28, 32, 48, 64, 96)
 DENOMINATORS += (11, 13, 22, 35, 128, 256, 384, 512, 1024)
@@ -51,19 +52,8 @@ def music21_pieces(length: Fraction) -> tuple[Piece, ...]:
 
 
 def music21_writable(length: Fraction) -> bool:
-    if length.denominator & (length.denominator - 1) == 0:
-        return (length * 256).denominator == 1
-    value = duration.Duration(length)
-    if value.type == "inexpressible" or any(
-        c.type in ("2048th", "inexpressible") for c in value.components
-    ):
-        return False
-    return all(
-        t.numberNotesActual <= 16
-        and t.durationNormal is not None
-        and t.durationNormal.type not in ("2048th", "inexpressible")
-        for t in value.tuplets
-    )
+    """The music21 export path's own check (``score_model.notation``)."""
+    return _writable(duration.Duration(length))
 
 
 @pytest.mark.parametrize("most", [pytest.param(2), pytest.param(12, marks=pytest.mark.slow)])
