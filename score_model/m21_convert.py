@@ -141,7 +141,9 @@ class Converter:
 
         measures = list(m21_part.getElementsByClass(stream.Measure))
         if not measures and m21_part.notesAndRests:
-            measures = list(m21_part.makeMeasures().getElementsByClass(stream.Measure))
+            # in place: a copy's notes would not be the ones its slurs and hairpins hold
+            m21_part.makeMeasures(inPlace=True)
+            measures = list(m21_part.getElementsByClass(stream.Measure))
         return measures
 
     def _part(self, staves: list[Any], index: int) -> Part:

@@ -220,6 +220,7 @@ def parse_abc(data: bytes, limits: ImportLimits, warnings: Counter[str]) -> Any:
         raise ScoreImportError(
             ImportFailure.INVALID, f"this ABC file cannot be read: {exc}"
         ) from None
+    _close_spans_around_tuplets(handler)
     _precheck_abc(handler, limits)
     score = stream.Score()
     try:
@@ -227,6 +228,32 @@ def parse_abc(data: bytes, limits: ImportLimits, warnings: Counter[str]) -> Any:
     except Exception as exc:
         raise _music21_failure("ABC", exc) from None
     return score
+
+
+def _close_spans_around_tuplets(handler: Any) -> None:
+    """Give each note the slurs and hairpins it lies in, counting only their own brackets.
+
+    music21's ABC reader opens a bracket for a tuplet (``(3``, which ABC never closes), so
+    the ``)`` of a slur around a triplet, ``((3gfg)``, closes the tuplet instead and the
+    slur runs on to the end of the tune.
+    """
+    from music21 import abcFormat
+
+    open_spans: list[Any] = []
+    for token in handler.tokens:
+        if isinstance(token, abcFormat.ABCMetadata) and token.isReferenceNumber():
+            open_spans = []
+        elif isinstance(token, abcFormat.ABCSlurStart):
+            open_spans.append(token.slurObj)
+        elif isinstance(token, abcFormat.ABCCrescStart):
+            open_spans.append(token.crescObj)
+        elif isinstance(token, abcFormat.ABCDimStart):
+            open_spans.append(token.dimObj)
+        elif isinstance(token, abcFormat.ABCParenStop):
+            if open_spans:
+                open_spans.pop()
+        elif isinstance(token, abcFormat.ABCNote):  # chords too
+            token.applicableSpanners = [span for span in open_spans if span is not None]
 
 
 def _precheck_abc(handler: Any, limits: ImportLimits) -> None:

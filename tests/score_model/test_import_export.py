@@ -258,6 +258,33 @@ def test_abc_tune() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("((3gfg) e>g ((3=f=ef) d>f|\n(ab) c2 d4|]", id="slur-around-triplet"),
+        pytest.param("((3gfg) e>g ((3=f=ef) d>f|]", id="one-bar"),
+    ],
+)
+def test_abc_slurs_end_where_they_close(body: str) -> None:
+    """music21's ABC reader lets a slur around a triplet run to the end of the tune, and a
+    one-bar tune lost its slurs; both are marked on their own first and last notes, and
+    the MusicXML round trip keeps them."""
+    tune = f"X:1\nT:Slurs\nM:C|\nL:1/8\nK:Bb\n{body}\n".encode()
+    data = import_score(tune, "slurs.abc").read()
+    first = data.measures[0].id
+    marked = sorted(
+        (n.onset, n.pitches, n.slurs) for n in data.notes.values() if n.measure == first and n.slurs
+    )
+    assert marked == [
+        (Fraction(0), ("G5",), ("start",)),
+        (Fraction(2, 3), ("G5",), ("stop",)),
+        (Fraction(2), ("F5",), ("start",)),
+        (Fraction(8, 3), ("F5",), ("stop",)),
+    ]
+    after = import_score(export_score(import_score(tune, "slurs.abc"), "musicxml").data).read()
+    assert notation_rows(after) == notation_rows(data)
+
+
 def test_abc_book_imports_its_first_tune() -> None:
     book = TUNE + b"\nX:8\nT:Second\nM:4/4\nK:G\nGABc|]\n"
     report = import_score_report(book, "book.abc")
