@@ -84,6 +84,8 @@ class NoteConverter:
                 continue
             elements = span.getSpannedElements()
             first, last = (elements[0], elements[-1]) if elements else (None, None)
+            if first is not None and _later(first, last, m21_score):
+                first, last = last, first  # a stop written before its start in the file
             if first is None or first is last:
                 self.warnings[f"a {kind} on fewer than two notes was dropped"] += 1
                 continue
@@ -577,3 +579,16 @@ def _first_lyric(element: Any) -> str | None:
         return None
     text = first.rawText
     return text if isinstance(text, str) and text else None
+
+
+def _later(first: Any, last: Any, m21_score: Any) -> bool:
+    """Whether ``first`` sounds after ``last`` in the score (music21 keeps a spanner's
+    notes in the order its reader met them, and a wedge's stop may come first)."""
+    from music21.sites import SitesException
+
+    if first.activeSite is not None and first.activeSite is last.activeSite:
+        return bool(first.offset > last.offset)  # one measure or voice: no need to climb
+    try:
+        return bool(first.getOffsetInHierarchy(m21_score) > last.getOffsetInHierarchy(m21_score))
+    except SitesException:  # a note music21 replaced: keep the order given
+        return False

@@ -174,3 +174,53 @@ def test_clef_change_in_a_single_staff_part() -> None:
         editor.set_clef_change(tenor, "violin")
     with pytest.raises(EditError):
         editor.set_staves(cello, 2, ["bass"])
+
+
+def _xml_note(step: str, octave: int = 5, length: int = 1) -> str:
+    pitch = f"<pitch><step>{step}</step><octave>{octave}</octave></pitch>" if step else "<rest/>"
+    return f"<note>{pitch}<duration>{length}</duration><voice>1</voice></note>"
+
+
+def _wedge(kind: str) -> str:
+    return f'<direction><direction-type><wedge type="{kind}"/></direction-type></direction>'
+
+
+# Beethoven op. 18 no. 1/ii, bar 72 of the first violin (music21's corpus): three
+# crescendos without numbers start together and stop at two notes; music21 pairs them
+# into wedges whose notes it lists last first.
+UNNUMBERED_WEDGES = (
+    '<?xml version="1.0"?><score-partwise version="4.0"><part-list><score-part id="P1">'
+    '<part-name>Violin</part-name></score-part></part-list><part id="P1"><measure number="1">'
+    "<attributes><divisions>2</divisions><time><beats>4</beats><beat-type>4</beat-type></time>"
+    "</attributes>"
+    + _xml_note("C", length=2)
+    + _xml_note("")
+    + _wedge("crescendo") * 3
+    + _xml_note("A")
+    + _wedge("stop") * 2
+    + _xml_note("G")
+    + _wedge("stop")
+    + _wedge("diminuendo")
+    + _xml_note("F")
+    + _xml_note("E")
+    + _xml_note("D")
+    + _wedge("stop")
+    + "</measure></part></score-partwise>"
+).encode()
+
+
+def test_wedges_music21_lists_backwards_start_at_their_earlier_note() -> None:
+    """Every hairpin mark imported pairs with another (a start before its stop), so the
+    MusicXML round trip keeps them all."""
+    data = import_score(UNNUMBERED_WEDGES, "wedges.musicxml").read()
+    ordered = sorted((n for n in data.notes.values() if n.hairpins), key=lambda n: n.onset)
+    open_wedges = 0
+    for n in ordered:
+        for mark in n.hairpins:
+            assert mark != "stop" or open_wedges, f"a stop at {n.onset} before any start"
+            open_wedges += -1 if mark == "stop" else 1
+    assert open_wedges == 0 and len(ordered) >= 3
+    again = import_score(export_score(import_score(UNNUMBERED_WEDGES), "musicxml").data).read()
+    assert sorted((n.onset, n.hairpins) for n in again.notes.values() if n.hairpins) == [
+        (n.onset, n.hairpins) for n in ordered
+    ]
