@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from score_model.musicxml.events import Voice
 from score_model.schema import Note
 
-__all__ = ["Spans", "pair_spans"]
+__all__ = ["Spans", "pair_spans", "starts_first"]
 
 
 @dataclass(slots=True)
@@ -27,6 +28,8 @@ class Spans:
     wedge_starts: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     wedge_stops: dict[str, list[int]] = field(default_factory=dict)
     unpaired: int = 0
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+    """Every slur and wedge written, as (first note id, last note id)."""
 
 
 def pair_spans(marked: Iterable[tuple[Fraction, Fraction, Fraction, Note]]) -> Spans:
@@ -62,6 +65,7 @@ def pair_spans(marked: Iterable[tuple[Fraction, Fraction, Fraction, Note]]) -> S
             slur_pairs.append((open_slurs.pop(mine[-1] if mine else -1)[1], item))
         open_slurs.extend((item.voice, item) for mark in item.slurs if mark == "start")
     spans.unpaired += len(open_wedges) + len(open_slurs)
+    spans.pairs = [(a.id, b.id) for a, b in slur_pairs] + [(a.id, b.id) for _, a, b in wedge_pairs]
     slur_numbers = _numbers([(bars[id(a)][0], bars[id(b)][1]) for a, b in slur_pairs])
     for (first, last), number in zip(slur_pairs, slur_numbers, strict=True):
         spans.slurs.setdefault(first.id, []).append(("start", number))
@@ -92,3 +96,26 @@ def _numbers(held: list[tuple[Fraction, Fraction]]) -> list[int]:
         used.add(number)
         numbers[index] = number
     return numbers
+
+
+def starts_first(voices: list[Voice], pairs: list[tuple[str, str]]) -> list[Voice]:
+    """The voices of one measure in writing order: staff and voice order, except that a
+    voice holding the first note of a slur or wedge whose last note is in another voice of
+    the measure goes before that voice. Readers (music21's) pair a stop with a start they
+    have already read, so a span from voice 2 up to voice 1 would otherwise be lost."""
+    where = {event.note.id: i for i, voice in enumerate(voices) for event in voice.events}
+    before = {
+        (where[first], where[last])
+        for first, last in pairs
+        if first in where and last in where and where[first] != where[last]
+    }
+    if not before:
+        return voices
+    remaining, order = list(range(len(voices))), []
+    while remaining:
+        free = [i for i in remaining if not any((j, i) in before for j in remaining)]
+        if not free:  # spans both ways between two voices: keep the usual order
+            return voices
+        remaining.remove(free[0])
+        order.append(free[0])
+    return [voices[i] for i in order]

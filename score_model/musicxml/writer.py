@@ -3,7 +3,8 @@
 Each part is one ``<part>`` (a part of several staves writes ``<staves>`` and each note's
 ``<staff>``); each measure column one ``<measure>`` per part, numbered as the document's
 layout numbers them, a pickup marked implicit. Within a measure the voices of each staff
-are written one after the other, each from the bar's start (``<backup>``), with
+are written one after the other (a voice where a slur or wedge of the measure starts
+before the voice where it stops), each from the bar's start (``<backup>``), with
 ``<forward>`` over gaps; chord symbols come last, each at its onset. Divisions are the
 least common multiple of every written length's denominator, so every length is exact.
 """
@@ -33,7 +34,7 @@ from score_model.musicxml.marks import (
 )
 from score_model.musicxml.notes import NoteContext, note_xml
 from score_model.musicxml.pitches import Accidentals, key_alterations, spell
-from score_model.musicxml.spans import Spans, pair_spans
+from score_model.musicxml.spans import Spans, pair_spans, starts_first
 from score_model.schema import Note, Part, bar_duration
 
 __all__ = ["write_musicxml"]
@@ -72,6 +73,7 @@ def write_musicxml(data: ScoreData) -> tuple[bytes, list[str]]:
             )
             measures.append(cell_voices(notes, part.staves, counts, _bar(slot)))
         spans = pair_spans(marked)
+        measures = [starts_first(voices, spans.pairs) for voices in measures]
         if spans.unpaired:
             warnings.append(
                 f"{spans.unpaired} slur or hairpin marks without a partner were left out"

@@ -413,3 +413,26 @@ def test_grace_notes_take_their_written_value_and_no_time() -> None:
     ]
     assert all(n.find("duration") is None for n in graces)
     assert voice_lengths(measure, 1) == {"1": 4}
+
+
+def test_a_span_from_a_lower_voice_up_is_written_start_first() -> None:
+    """A slur and a wedge from voice 2 up to voice 1 of one bar: voice 2 is written first,
+    so a reader meets each start before its stop (music21's reader dropped the stop, and
+    then paired the next wedge of the score with the one left open), and both come back."""
+    score, editor, (bar,), part = one_part()
+    editor.add_note(bar, part, 0, 2, "C5", voice=1)
+    top = editor.add_note(bar, part, 2, 2, "D5", voice=1)
+    low = editor.add_note(bar, part, 0, 4, "E4", voice=2)
+    editor.add_hairpin(low, top, "crescendo")
+    editor.update_note(low, slurs=["start"])
+    editor.update_note(top, slurs=["stop"])
+    measure = parsed(score.read()).find("part/measure")
+    assert measure is not None
+    assert [n.findtext("voice") for n in notes_of(measure)] == ["2", "1", "1"]
+    again = import_score(export_score(score, "musicxml").data).read()
+    marks = {n.pitches: (n.slurs, n.hairpins) for n in again.notes.values()}
+    assert marks == {
+        ("E4",): (("start",), ("crescendo",)),
+        ("C5",): ((), ()),
+        ("D5",): (("stop",), ("stop",)),
+    }
