@@ -112,7 +112,7 @@ class NoteConverter:
             notes = [replace(n, staff=staff, voice=numbers[n.voice]) for n in notes]
         if clef_names is not None:
             notes = self._clef_changes(m21_measure, notes, (part_id, staff), clef_names, shift)
-        return notes
+        return _grace_runs_in_id_order(notes)
 
     def start_staff(self, part_id: str, staff: int, clef_name: str | None) -> None:
         """The clef a staff opens with: later clefs that differ from the one in force are
@@ -592,3 +592,19 @@ def _later(first: Any, last: Any, m21_score: Any) -> bool:
         return bool(first.getOffsetInHierarchy(m21_score) > last.getOffsetInHierarchy(m21_score))
     except SitesException:  # a note music21 replaced: keep the order given
         return False
+
+
+def _grace_runs_in_id_order(notes: list[Note]) -> list[Note]:
+    """Grace notes before the same note (one voice, one onset) are ordered by their ids
+    (:func:`score_model.document.note_order`): deal their new random ids out sorted, in
+    the order the file gives them, so a run of grace notes keeps its order."""
+    runs: dict[tuple[int, int, Fraction], list[int]] = {}
+    for index, item in enumerate(notes):
+        if item.grace:
+            runs.setdefault((item.staff, item.voice, item.onset), []).append(index)
+    for indexes in runs.values():
+        if len(indexes) > 1:
+            ids = sorted(notes[i].id for i in indexes)
+            for i, note_id in zip(indexes, ids, strict=True):
+                notes[i] = replace(notes[i], id=note_id)
+    return notes
