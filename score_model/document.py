@@ -121,9 +121,11 @@ def decode_note(note_id: str, raw: Any, problems: list[Problem]) -> Note | None:
 
 
 def decode_notes(raw_notes: dict[str, Any], problems: list[Problem]) -> dict[str, Note]:
+    """Decode every note, in id order so that problems come out alike on every replica
+    (a map's iteration order differs between replicas of one document)."""
     notes: dict[str, Note] = {}
-    for note_id, raw in raw_notes.items():
-        note = decode_note(note_id, raw, problems)
+    for note_id in sorted(raw_notes):
+        note = decode_note(note_id, raw_notes[note_id], problems)
         if note is not None:
             notes[note_id] = note
     return notes

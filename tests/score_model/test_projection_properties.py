@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from unittest import mock
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pycrdt import Map
 
@@ -253,6 +253,9 @@ def sync(source: ScoreDoc, target: ScoreDoc) -> None:
     ),
     seed=st.integers(0, 2**32 - 1),
 )
+# Two bad notes written on two replicas: their problems once came out in each replica's own
+# map order, so the replicas' reads differed (most runs, not all: map order is random).
+@example(ops=[(2, "garbage", 48, 5, 38, 18), (1, "garbage", 18, 16, 41, 10)], seed=4)
 def test_concurrent_replicas_converge(
     ops: list[tuple[int, str, int, int, int, int]], seed: int
 ) -> None:
