@@ -83,18 +83,20 @@ class ScoreDoc:
 
     # --- typed reads -------------------------------------------------------------------------
 
-    def read(self) -> ScoreData:
-        """Decode the whole score; off-schema content becomes problems, never exceptions."""
+    def read(self, *, notes: bool = True) -> ScoreData:
+        """Decode the whole score; off-schema content becomes problems, never exceptions.
+        ``notes=False``: the outline only (meta, parts, measures; no notes decoded), for
+        readers that need no notes."""
         problems: list[Problem] = []
         parts = decode_parts(self.raw_parts(), problems)
         measures = decode_measures(self.raw_measures(), problems)
-        notes = decode_notes(self.raw_notes(), problems)
+        decoded = decode_notes(self.raw_notes(), problems) if notes else {}
         try:
             meta = Meta.from_json(self.raw_meta())
         except SchemaError as exc:
             problems.append(Problem("bad_meta", str(exc)))
             meta = Meta()
-        return ScoreData(meta, parts, measures, notes, problems)
+        return ScoreData(meta, parts, measures, decoded, problems)
 
 
 def _json(container: Map | Array, empty: Any) -> Any:

@@ -238,8 +238,16 @@ def normalise_number(value: Any) -> Any:
     return value
 
 
+_FRACTIONS: dict[str, Fraction] = {}  # short strings already read (a score uses a few dozen)
+_FRACTIONS_MOST = 4096
+
+
 def parse_fraction(value: Any, field_name: str = "value") -> Fraction:
     """Read an exact quarter-note fraction: ``"1/2"``, ``"3"``, or a number from a JS client."""
+    if type(value) is str:
+        known = _FRACTIONS.get(value)
+        if known is not None:
+            return known
     if isinstance(value, bool):
         raise SchemaError(f"{field_name} must be a fraction, got a boolean", field_name=field_name)
     try:
@@ -263,6 +271,8 @@ def parse_fraction(value: Any, field_name: str = "value") -> Fraction:
             f"{field_name} {value!r} has a denominator above {MAX_DENOMINATOR}",
             field_name=field_name,
         )
+    if type(value) is str and len(value) <= 32 and len(_FRACTIONS) < _FRACTIONS_MOST:
+        _FRACTIONS[value] = result  # immutable, so shared
     return result
 
 
@@ -297,6 +307,8 @@ def bar_duration(time_signature: str) -> Fraction:
 
 
 def _int_field(raw: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
+    if name not in raw and low <= default <= high:  # absent, with a valid default
+        return default
     value = normalise_number(raw.get(name, default))
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise SchemaError(
@@ -322,6 +334,8 @@ def _str_field(
 
 def _marks(raw: dict[str, Any], name: str, allowed: frozenset[str], most: int) -> tuple[str, ...]:
     """A list of at most ``most`` names from ``allowed`` (empty when absent)."""
+    if name not in raw:
+        return ()
     value = raw.get(name, [])
     if not isinstance(value, list) or len(value) > most or any(v not in allowed for v in value):
         raise SchemaError(
@@ -334,6 +348,8 @@ def _texts(
     raw: dict[str, Any], name: str, most: int, max_length: int, *, nullable: bool
 ) -> tuple[str | None, ...]:
     """A list of at most ``most`` strings (or nulls, when ``nullable``); trailing nulls dropped."""
+    if name not in raw:
+        return ()
     value = raw.get(name, [])
     if (
         not isinstance(value, list)
@@ -422,6 +438,8 @@ class Tuplet:
 
 
 def _tuplets(raw: dict[str, Any]) -> tuple[Tuplet, ...]:
+    if "tuplets" not in raw:
+        return ()
     value = raw.get("tuplets", [])
     if not isinstance(value, list) or len(value) > MAX_TUPLET_DEPTH:
         raise SchemaError(
@@ -515,13 +533,14 @@ class Note:
         """Decode a stored note, raising :class:`SchemaError` on anything off-schema."""
         if not isinstance(raw, dict):
             raise SchemaError(f"note must be a JSON object, got {type(raw).__name__}")
-        unknown = set(raw) - NOTE_FIELDS
-        if unknown:
+        if not NOTE_FIELDS.issuperset(raw):
+            unknown = set(raw) - NOTE_FIELDS
             raise SchemaError(
                 f"unknown note fields: {', '.join(sorted(map(str, unknown)))}",
                 field_name="unknown_field",
             )
-        raw = {k: v for k, v in raw.items() if v is not None}  # null means absent (JS undefined)
+        if any(v is None for v in raw.values()):
+            raw = {k: v for k, v in raw.items() if v is not None}  # null: absent (JS undefined)
         measure = _str_field(raw, "measure", required=True, max_length=64)
         part = _str_field(raw, "part", required=True, max_length=64)
         onset = parse_fraction(raw.get("onset"), "onset")

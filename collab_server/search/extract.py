@@ -66,7 +66,7 @@ def note_lines(data: ScoreData) -> list[NoteLine]:
     for (part, voice), notes in sorted(
         by_line.items(), key=lambda item: (order.get(item[0][0], len(order)), item[0])
     ):
-        notes.sort(key=lambda n: (n[0], -n[1]))
+        notes.sort(key=lambda n: (float(n[0]), n[0], -n[1]))  # floats first: fast, same order
         midis: list[int] = []
         durations: list[Fraction] = []
         measures: list[str] = []
@@ -129,7 +129,7 @@ def text_entries(data: ScoreData, chat: Sequence[Any], comments: dict[str, Any])
             start = offsets.get(note.measure, Fraction(0)) + note.onset
             lyrics.setdefault(note.part, []).append((start, note.lyric))
     for part in data.parts:
-        syllables = sorted(lyrics.get(part.id, []), key=lambda s: s[0])
+        syllables = sorted(lyrics.get(part.id, []), key=lambda s: (float(s[0]), s[0]))
         entries.append(TextEntry("lyrics", part.id, " ".join(text for _, text in syllables)))
     for message in chat:
         if isinstance(message, dict) and isinstance(message.get("text"), str):

@@ -246,8 +246,8 @@ class SemanticService:
 
 
 def _document_texts(state: bytes) -> list[Text]:
-    score = ScoreDoc.from_update(state)
-    return document_texts(score.read(), score.raw_chat(), score.raw_comments())
+    score = ScoreDoc.from_update(state)  # the texts name no note: leave the notes undecoded
+    return document_texts(score.read(notes=False), score.raw_chat(), score.raw_comments())
 
 
 def load_embedder(enabled: bool = True) -> Callable[[], Embedder]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycrdt import Map
 
 from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
+from score_model.schema import SchemaError, Tuplet, parse_fraction
 from score_model.validation import validate
 
 
@@ -139,3 +142,27 @@ def test_never_raises_on_any_content(
     assert all(p.code and p.message for p in problems)
     data = score.read()
     assert set(data.notes) <= set(notes)
+
+
+def test_outline_read_leaves_notes_undecoded() -> None:
+    score = ScoreDoc()
+    editor = ScoreEditor(score)
+    editor.create_score(title="Outline", parts=("Violin", "Cello"), measures=2)
+    measure = score.read().measures[0].id
+    part = score.read().parts[0].id
+    editor.add_note(measure, part, "0", "1", ["C4"])
+    score.notes["bad"] = {"measure": measure, "part": part, "onset": "x"}
+    full, outline = score.read(), score.read(notes=False)
+    assert len(full.notes) == 1 and outline.notes == {}
+    assert (outline.meta, outline.parts, outline.measures) == (full.meta, full.parts, full.measures)
+    assert [p.code for p in full.problems] == ["bad_onset"] and outline.problems == []
+
+
+def test_fraction_reads_are_shared_and_bad_ones_still_raise() -> None:
+    assert parse_fraction("3/8") == Fraction(3, 8)
+    assert parse_fraction("3/8") is parse_fraction("3/8")  # read once, then shared
+    for _ in range(2):  # a bad one is never remembered
+        with pytest.raises(SchemaError):
+            parse_fraction("1/0", "onset")
+    with pytest.raises(SchemaError):  # an absent count has no valid default
+        Tuplet.from_json({"id": "t", "normal": 2})
