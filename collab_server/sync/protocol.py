@@ -119,6 +119,9 @@ class Reader:
 
     def var_uint(self) -> int:
         data, pos = self.data, self.pos
+        if pos < len(data) and data[pos] < 0x80:  # one byte: most of them
+            self.pos = pos + 1
+            return data[pos]
         value = shift = 0
         for _ in range(_MAX_VARUINT_BYTES):
             if pos >= len(data):
@@ -144,7 +147,13 @@ class Reader:
         return chunk
 
     def var_string(self) -> str:
+        data, start = self.data, self.pos + 1
         try:
+            if start <= len(data) and data[start - 1] < 0x80:  # a one-byte length
+                end = start + data[start - 1]
+                if end <= len(data):
+                    self.pos = end
+                    return data[start:end].decode("utf-8")
             return self.var_bytes().decode("utf-8")
         except UnicodeDecodeError:
             raise ProtocolViolation("invalid UTF-8 in string") from None

@@ -152,43 +152,39 @@ def _read_content(reader: Reader, kind: int) -> int:
 
 def _read_any(reader: Reader, depth: int) -> None:
     """Skip one lib0 ``any`` value (``lib0/decoding.js`` ``readAny``)."""
-    if depth > _MAX_ANY_DEPTH or reader.pos >= len(reader.data):
+    data = reader.data
+    if depth > _MAX_ANY_DEPTH or reader.pos >= len(data):
         raise ProtocolViolation("invalid update: bad value")
-    tag = reader.data[reader.pos]
+    tag = data[reader.pos]
     reader.pos += 1
-    if tag in (127, 126, 121, 120):  # undefined, null, false, true
-        return
-    if tag == 125:  # signed varint
-        for _ in range(10):
-            if reader.pos >= len(reader.data):
-                break
-            byte = reader.data[reader.pos]
-            reader.pos += 1
-            if byte < 0x80:
+    if tag == 119:  # string: the most common
+        reader.var_string()
+    elif tag in (127, 126, 121, 120):  # undefined, null, false, true
+        pass
+    elif tag == 125:  # signed varint
+        start = reader.pos
+        for pos in range(start, min(start + 10, len(data))):
+            if data[pos] < 0x80:
+                reader.pos = pos + 1
                 return
         raise ProtocolViolation("invalid update: bad integer")
-    if tag in (124, 123, 122):  # float32, float64, bigint64
+    elif tag in (124, 123, 122):  # float32, float64, bigint64
         size = 4 if tag == 124 else 8
-        if reader.pos + size > len(reader.data):
+        if reader.pos + size > len(data):
             raise ProtocolViolation("invalid update: truncated number")
         reader.pos += size
-        return
-    if tag == 119:
-        reader.var_string()
-        return
-    if tag == 118:
-        for _ in range(_count(reader, reader.data)):
-            reader.var_string()
+    elif tag == 118:  # object
+        var_string = reader.var_string
+        for _ in range(_count(reader, data)):
+            var_string()
             _read_any(reader, depth + 1)
-        return
-    if tag == 117:
-        for _ in range(_count(reader, reader.data)):
+    elif tag == 117:  # array
+        for _ in range(_count(reader, data)):
             _read_any(reader, depth + 1)
-        return
-    if tag == 116:
+    elif tag == 116:
         reader.var_bytes()
-        return
-    raise ProtocolViolation("invalid update: bad value")
+    else:
+        raise ProtocolViolation("invalid update: bad value")
 
 
 def _positive(length: int) -> int:
