@@ -72,9 +72,11 @@ class Connection:
         self._metrics = metrics or RoomMetrics()
         self._on_abandon = on_abandon
         self._direct = direct
-        self._queue: deque[bytes] = deque()
+        # Made at the first frame that has to wait (an idle connection holds neither: each
+        # empty deque takes 760 bytes).
+        self._queue: deque[bytes] | None = None
         self._queued_bytes = 0
-        self._wakeup = asyncio.Event()
+        self._wakeup: asyncio.Event | None = None
         self._sending = False
         self._cancelled_for_close = False
         self._transport_broken = False
@@ -92,7 +94,7 @@ class Connection:
 
     @property
     def queued_frames(self) -> int:
-        return len(self._queue)
+        return len(self._queue) if self._queue else 0
 
     @property
     def queued_bytes(self) -> int:
@@ -105,6 +107,10 @@ class Connection:
             self._start_writer()
 
     def _start_writer(self) -> None:
+        if self._queue is None:
+            self._queue = deque()
+        if self._wakeup is None:
+            self._wakeup = asyncio.Event()
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(
                 self._write_loop(), name=f"writer-{self.id}"
@@ -118,7 +124,8 @@ class Connection:
     def abort(self) -> None:
         """The peer is gone: stop the writer without a close frame."""
         self._transport_broken = True
-        self._queue.clear()
+        if self._queue:
+            self._queue.clear()
         self._queued_bytes = 0
         if self._writer is not None and self.close_code is None:
             self._writer.cancel()
@@ -156,11 +163,13 @@ class Connection:
                 self._metrics.frames_out += 1
                 self._metrics.bytes_out += len(frame)
                 return True
+        if queue is None:
+            queue = self._queue = deque()
         queue.append(frame)
         self._queued_bytes += len(frame)
         if self._writer is None:
             self._start_writer()
-        elif not self._sending:
+        elif not self._sending and self._wakeup is not None:
             self._wakeup.set()
         return True
 
@@ -173,7 +182,8 @@ class Connection:
             return
         self.close_code = code or (error.close_code if error is not None else 1000)
         self.close_reason = (reason or (error.code if error is not None else ""))[:120]
-        self._queue.clear()
+        if self._queue:
+            self._queue.clear()
         self._queued_bytes = 0
         if self._writer is None:
             self._start_writer()
@@ -181,15 +191,18 @@ class Connection:
             # The writer is blocked on a client that does not read: interrupt it.
             self._cancelled_for_close = True
             self._writer.cancel()
-        self._wakeup.set()
+        if self._wakeup is not None:
+            self._wakeup.set()
 
     async def _write_loop(self) -> None:
-        transport, queue, metrics = self._transport, self._queue, self._metrics
+        transport, queue, wakeup = self._transport, self._queue, self._wakeup
+        assert queue is not None and wakeup is not None  # made with the writer
+        metrics = self._metrics
         try:
             while self.close_code is None:
                 if not queue:
-                    self._wakeup.clear()
-                    await self._wakeup.wait()
+                    wakeup.clear()
+                    await wakeup.wait()
                     continue
                 frame = queue.popleft()
                 self._queued_bytes -= len(frame)
@@ -204,7 +217,7 @@ class Connection:
                 raise
         except Exception as exc:  # the peer went away mid-send: not the room's problem
             self._transport_broken = True
-            self._queue.clear()
+            queue.clear()
             self._queued_bytes = 0
             log.debug("send failed", extra={"connection": self.id, "error": repr(exc)})
             return
