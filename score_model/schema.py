@@ -336,7 +336,7 @@ def _marks(raw: dict[str, Any], name: str, allowed: frozenset[str], most: int) -
     """A list of at most ``most`` names from ``allowed`` (empty when absent)."""
     if name not in raw:
         return ()
-    value = raw.get(name, [])
+    value = raw[name]
     if not isinstance(value, list) or len(value) > most or any(v not in allowed for v in value):
         raise SchemaError(
             f"{name} must be a list of at most {most} of {sorted(allowed)}", field_name=name
@@ -350,7 +350,7 @@ def _texts(
     """A list of at most ``most`` strings (or nulls, when ``nullable``); trailing nulls dropped."""
     if name not in raw:
         return ()
-    value = raw.get(name, [])
+    value = raw[name]
     if (
         not isinstance(value, list)
         or len(value) > most
@@ -440,7 +440,7 @@ class Tuplet:
 def _tuplets(raw: dict[str, Any]) -> tuple[Tuplet, ...]:
     if "tuplets" not in raw:
         return ()
-    value = raw.get("tuplets", [])
+    value = raw["tuplets"]
     if not isinstance(value, list) or len(value) > MAX_TUPLET_DEPTH:
         raise SchemaError(
             f"tuplets must be a list of at most {MAX_TUPLET_DEPTH} groups, outermost first",

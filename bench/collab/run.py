@@ -416,8 +416,8 @@ async def scenario_latency(kind: str, plan: Plan, workdir: Path) -> dict[str, An
 
 
 async def quiet(srv: Server, limit: float = 60, seconds: int = 1) -> None:
-    """Wait until the server (and its children) used under 2% of a core for ``seconds``
-    seconds in a row, each one of them."""
+    """Wait until the server (and its children) used under 2% of a core in each of
+    ``seconds`` seconds in a row."""
     deadline = time.monotonic() + limit
     calm = 0
     while time.monotonic() < deadline and calm < seconds:

@@ -147,9 +147,8 @@ def test_never_raises_on_any_content(
 def test_outline_read_leaves_notes_undecoded() -> None:
     score = ScoreDoc()
     editor = ScoreEditor(score)
-    editor.create_score(title="Outline", parts=("Violin", "Cello"), measures=2)
-    measure = score.read().measures[0].id
-    part = score.read().parts[0].id
+    ids = editor.create_score(title="Outline", parts=("Violin", "Cello"), measures=2)
+    measure, part = ids["measures"][0], ids["parts"][0]
     editor.add_note(measure, part, "0", "1", ["C4"])
     score.notes["bad"] = {"measure": measure, "part": part, "onset": "x"}
     full, outline = score.read(), score.read(notes=False)
