@@ -36,6 +36,7 @@ import uvicorn
 from analysis_engine.jobs import analyse_document
 from collab_server.app import create_app
 from collab_server.settings import Settings
+from collab_server.sync.ws_protocol import WS_PROTOCOL
 from score_model.document import ScoreDoc
 from score_model.exporter import export_score
 from score_model.ops import ScoreEditor
@@ -89,9 +90,7 @@ async def main(edits: int, measures: int) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         server = uvicorn.Server(
-            uvicorn.Config(
-                app, ws="websockets-sansio", log_level="warning", ws_per_message_deflate=False
-            )
+            uvicorn.Config(app, ws=WS_PROTOCOL, log_level="warning", ws_per_message_deflate=False)
         )
         serving = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
         while not server.started:

@@ -1,6 +1,6 @@
 """Server CPU per delivery of the broadcast path alone, with real sockets.
 
-One in-process uvicorn server (``websockets-sansio``, as ``orpheus serve``) with the
+One in-process uvicorn server (``ScoreWebSocketProtocol``, as ``orpheus serve``) with the
 room endpoint over in-memory storage (tests/collab_server/harness.py); N WebSocket
 clients in a child process that only read. The room broadcasts K frames of 200 bytes to
 all of them; the figure is the event-loop thread's CPU time (``time.thread_time``) per

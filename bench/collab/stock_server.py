@@ -1,7 +1,7 @@
 """The stock pycrdt-websocket server, measured beside Orpheus in bench/collab/run.py.
 
-``WebsocketServer`` (in-memory rooms, no store) behind ``ASGIServer`` under uvicorn (the
-same ``websockets-sansio`` implementation as ``orpheus serve``), with
+``WebsocketServer`` (in-memory rooms, no store) behind ``ASGIServer`` under uvicorn (its
+``websockets-sansio`` protocol, which ``orpheus serve``'s own extends), with
 WebSocket per-message deflate off (as Orpheus) and an ``exception_handler`` so that a
 client dropping its connection mid-broadcast does not stop the whole server. Any path is
 a room name, so clients use the same ``/ws/scores/{id}`` URLs as with Orpheus.

@@ -39,6 +39,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     from collab_server.cli import serve as serving
     from collab_server.logs import configure_logging
     from collab_server.observability.sentry import init_sentry
+    from collab_server.sync.ws_protocol import WS_PROTOCOL
 
     settings = read_settings(host=host, port=port, data_dir=data_dir)
     try:
@@ -61,7 +62,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
         create_app(settings, announce=lambda text: click.echo(text, err=True)),
         settings,
         uvicorn_options={
-            "ws": "websockets-sansio",
+            "ws": WS_PROTOCOL,
             "ws_per_message_deflate": settings.ws_per_message_deflate,
             "ws_max_size": settings.max_message_bytes,
             "log_config": None,

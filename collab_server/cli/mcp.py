@@ -213,11 +213,13 @@ def mcp(
         return
     import uvicorn
 
+    from collab_server.sync.ws_protocol import WS_PROTOCOL
+
     uvicorn.run(
         with_mcp(app, tools, host=settings.host),
         host=settings.host,
         port=settings.port,
-        ws="websockets-sansio",
+        ws=WS_PROTOCOL,
         ws_per_message_deflate=settings.ws_per_message_deflate,
         ws_max_size=settings.max_message_bytes,
         log_config=None,

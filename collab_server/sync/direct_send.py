@@ -16,6 +16,14 @@ bytes written to each socket, instead of once per connection. A connection with 
 extension, pending protocol output or a fragmented message in progress takes websockets'
 own ``send_binary``.
 
+Frames are corked: what one event-loop turn sends to a socket is written to it once, at
+the end of the turn (:class:`Cork`), so a burst of edits costs one ``send`` system call
+per listener per turn rather than one per frame. A lone edit waits for nothing but the
+rest of its turn. Order holds because every later write to that socket is made after the
+cork's flush: the cork's callback is queued before anything the turn wakes (the writer
+task of a connection that went to back-pressure, its close), and asyncio runs callbacks
+in order.
+
 The protocol object is found from the connection's ``receive`` callable, which reaches the
 endpoint unwrapped as uvicorn's bound method (Starlette wraps ``send``, not ``receive``).
 With another server or protocol implementation there is no direct send and every frame
@@ -24,6 +32,9 @@ takes the writer task.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -31,8 +42,50 @@ from starlette.websockets import WebSocket
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
+log = logging.getLogger("orpheus.connection")
+
 DirectSend = Callable[[bytes], bool]
 """Write a frame now and return True, or return False (nothing written)."""
+
+
+class Cork:
+    """Bytes for each socket gathered during one event-loop turn, written at its end."""
+
+    __slots__ = ("_loop", "_pending")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._pending: dict[asyncio.Transport, list[bytes]] = {}
+
+    def write(self, transport: asyncio.Transport, data: bytes) -> None:
+        chunks = self._pending.get(transport)
+        if chunks is not None:
+            chunks.append(data)
+            return
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending[transport] = [data]
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        for transport, chunks in pending.items():
+            if transport.is_closing():  # closed this turn: the peer gets nothing after it
+                continue
+            try:
+                transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+            except Exception as exc:  # asyncio reports socket errors to the protocol itself
+                log.debug("corked write failed", extra={"error": repr(exc)})
+
+
+_corks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Cork] = weakref.WeakKeyDictionary()
+
+
+def cork_of(loop: asyncio.AbstractEventLoop) -> Cork:
+    """The loop's cork (one per event loop)."""
+    cork = _corks.get(loop)
+    if cork is None:
+        cork = _corks[loop] = Cork(loop)
+    return cork
 
 
 def _sansio_protocol() -> type | None:
@@ -62,10 +115,11 @@ def direct_sender(websocket: WebSocket) -> DirectSend | None:
     ``websockets-sansio`` protocol."""
     receive = getattr(websocket, "_receive", None)
     found = getattr(receive, "__self__", None)
-    if _PROTOCOL is None or type(found) is not _PROTOCOL:
+    if _PROTOCOL is None or not isinstance(found, _PROTOCOL):
         return None
     protocol: Any = found
     writable, conn, transport = protocol.writable, protocol.conn, protocol.transport
+    write = cork_of(asyncio.get_running_loop()).write
 
     def send_now(frame: bytes) -> bool:
         if (
@@ -83,10 +137,10 @@ def direct_sender(websocket: WebSocket) -> DirectSend | None:
             and not conn.writes
             and not conn.expect_continuation_frame
         ):
-            transport.write(_encoded(frame))
+            write(transport, _encoded(frame))
         else:
             conn.send_binary(frame)  # raises InvalidState once the peer has closed
-            transport.write(b"".join(conn.data_to_send()))
+            write(transport, b"".join(conn.data_to_send()))
         return True
 
     return send_now

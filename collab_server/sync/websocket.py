@@ -4,6 +4,11 @@ Every connection is accepted first, then authenticated, then joined to its room;
 refusal closes the socket with the error's close code (4401, 4403, 4404, ...), never an
 HTTP 500, so y-websocket stops retrying on 44xx and retries on 1011/1013. Bad frames
 close only their sender (4400, or 1009 when over ``max_message_bytes``); the room goes on.
+
+Under :class:`~collab_server.sync.ws_protocol.ScoreWebSocketProtocol` (``orpheus serve``)
+each message is handled from the socket's callback as it is parsed and the endpoint's
+task only waits for the end; under any other server, messages come through ``receive``.
+Both take the same checks and the same close paths.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -30,6 +36,7 @@ from collab_server.sync.connection import DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES,
 from collab_server.sync.direct_send import direct_sender
 from collab_server.sync.room import Room, RoomClosed
 from collab_server.sync.rooms import RoomManager
+from collab_server.sync.ws_protocol import INTERRUPT, ScoreWebSocketProtocol
 
 log = logging.getLogger("orpheus.websocket")
 
@@ -140,23 +147,49 @@ class ScoreWebSocket:
         metrics.connections_opened += 1
         started = time.monotonic()
         peer_code: int | None = None
+        max_bytes, guard = self.max_message_bytes, self.frame_guard
+
+        def handle(data: bytes | str | None) -> None:
+            if not isinstance(data, bytes):
+                raise ProtocolViolation("text frames are not part of the protocol")
+            if len(data) > max_bytes:
+                raise PayloadTooLarge(f"message over {max_bytes} bytes")
+            if guard is not None:
+                guard(room, conn, data)
+            room.receive(conn, data)
+
+        receive: Callable[[], Awaitable[Any]] = websocket.receive
+        failure: Exception | None = None
+        protocol = _delivering_protocol(websocket)
+        if protocol is not None:  # messages reach the room from the socket's callback
+            receive = protocol.receive
+
+            def deliver(data: bytes | str) -> None:
+                nonlocal failure
+                if failure is not None or conn.closing:
+                    return
+                try:
+                    handle(data)
+                except Exception as exc:  # the task below closes the connection
+                    failure = exc
+                    protocol.interrupt()
+
+            protocol.deliver_to(
+                deliver, slice_frames=self.slice_frames, slice_seconds=self.slice_seconds
+            )
         frames, slice_start = 0, time.perf_counter()
         try:
             while not conn.closing:
-                message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
+                message = await receive()
+                kind = message["type"]
+                if kind == "websocket.disconnect":
                     peer_code = int(message.get("code") or 1005)
                     break
+                if kind == INTERRUPT and failure is not None:
+                    raise failure
                 if conn.closing:
                     break
-                data = message.get("bytes")
-                if data is None:
-                    raise ProtocolViolation("text frames are not part of the protocol")
-                if len(data) > self.max_message_bytes:
-                    raise PayloadTooLarge(f"message over {self.max_message_bytes} bytes")
-                if self.frame_guard is not None:
-                    self.frame_guard(room, conn, data)
-                room.receive(conn, data)
+                handle(message.get("bytes"))
                 frames += 1
                 if (
                     frames >= self.slice_frames
@@ -199,6 +232,13 @@ class ScoreWebSocket:
                 "refused_updates": conn.refused_updates,
             },
         )
+
+
+def _delivering_protocol(websocket: WebSocket) -> ScoreWebSocketProtocol | None:
+    """The connection's :class:`ScoreWebSocketProtocol` when it is served by one (its
+    ``receive`` reaches the endpoint unwrapped, as for the direct send)."""
+    found = getattr(getattr(websocket, "_receive", None), "__self__", None)
+    return found if isinstance(found, ScoreWebSocketProtocol) else None
 
 
 async def _close_quietly(websocket: WebSocket, code: int, reason: str) -> None:

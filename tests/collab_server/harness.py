@@ -19,6 +19,7 @@ from starlette.routing import Route, WebSocketRoute
 from collab_server.sync.rooms import RoomManager
 from collab_server.sync.store_hooks import StoreHooks
 from collab_server.sync.websocket import ScoreWebSocket
+from collab_server.sync.ws_protocol import WS_PROTOCOL
 from persistence.documents.store import DocumentStore
 from persistence.drivers.memory import MemoryStorage
 from persistence.errors import StorageError
@@ -39,7 +40,7 @@ def make_app(rooms: RoomManager, **endpoint_options: Any) -> Starlette:
 
 @asynccontextmanager
 async def run_uvicorn(
-    app: Any, *, ws: str = "websockets-sansio", lifespan: str = "off", **options: Any
+    app: Any, *, ws: str = WS_PROTOCOL, lifespan: str = "off", **options: Any
 ) -> AsyncIterator[int]:
     """Run ``app`` under uvicorn on a free loopback port (deflate off); yield the port."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -66,7 +67,7 @@ async def run_uvicorn(
 
 
 @asynccontextmanager
-async def serve(app: Starlette, *, ws: str = "websockets-sansio") -> AsyncIterator[str]:
+async def serve(app: Starlette, *, ws: str = WS_PROTOCOL) -> AsyncIterator[str]:
     """Run ``app`` (no lifespan) on a free port; yield its ``ws://`` base URL."""
     async with run_uvicorn(app, ws=ws, ws_ping_interval=None) as port:
         yield f"ws://127.0.0.1:{port}/ws/scores"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from collab_server.sync.connection import Connection
+from collab_server.sync.direct_send import cork_of
 from collab_server.sync.rooms import RoomManager
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin
@@ -94,3 +95,52 @@ async def test_clients_of_uvicorn_get_every_frame_direct_and_a_paused_one_catche
         assert slow.score.doc.get_state() == reader.score.doc.get_state()
         await asyncio.gather(writer.close(), reader.close(), slow.close())
     await rooms.close()
+
+
+class Socket:
+    """A transport that records each write (one write is one ``send`` system call)."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closing = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+async def test_a_turns_frames_reach_each_socket_in_one_write_in_order() -> None:
+    cork = cork_of(asyncio.get_running_loop())
+    assert cork is cork_of(asyncio.get_running_loop())  # one per loop
+    a, b, gone = Socket(), Socket(), Socket()
+    for i in range(5):
+        cork.write(a, b"a%d" % i)  # type: ignore[arg-type]
+        cork.write(b, b"b%d" % i)  # type: ignore[arg-type]
+    cork.write(gone, b"late")  # type: ignore[arg-type]
+    gone.closing = True  # closed later in the same turn: nothing follows its close
+    assert a.writes == b.writes == []  # nothing before the turn ends
+    await asyncio.sleep(0)
+    assert a.writes == [b"a0a1a2a3a4"] and b.writes == [b"b0b1b2b3b4"] and gone.writes == []
+    cork.write(a, b"next")  # type: ignore[arg-type]  # a new turn, a new flush
+    await asyncio.sleep(0)
+    assert a.writes == [b"a0a1a2a3a4", b"next"]
+
+
+def test_each_event_loop_has_its_own_cork() -> None:
+    """A loop that ends with frames still corked does not hold up the next loop's."""
+    first = asyncio.new_event_loop()
+    cork_of(first).write(Socket(), b"never flushed")  # type: ignore[arg-type]
+    first.close()
+    second, sock = asyncio.new_event_loop(), Socket()
+
+    async def turn() -> None:
+        cork_of(asyncio.get_running_loop()).write(sock, b"x")  # type: ignore[arg-type]
+        await asyncio.sleep(0)
+
+    try:
+        second.run_until_complete(turn())
+    finally:
+        second.close()
+    assert sock.writes == [b"x"]
