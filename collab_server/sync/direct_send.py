@@ -19,10 +19,11 @@ own ``send_binary``.
 Frames are corked: what one event-loop turn sends to a socket is written to it once, at
 the end of the turn (:class:`Cork`), so a burst of edits costs one ``send`` system call
 per listener per turn rather than one per frame. A lone edit waits for nothing but the
-rest of its turn. Order holds because every later write to that socket is made after the
-cork's flush: the cork's callback is queued before anything the turn wakes (the writer
-task of a connection that went to back-pressure, its close), and asyncio runs callbacks
-in order.
+rest of its turn; a frame of 16 KB or more (a newcomer's whole score) is written at once,
+after what waits for that socket. Order holds because every later write to that socket is
+made after the cork's flush: the cork's callback is queued before anything the turn wakes
+(the writer task of a connection that went to back-pressure, its close), and asyncio runs
+callbacks in order.
 
 The protocol object is found from the connection's ``receive`` callable, which reaches the
 endpoint unwrapped as uvicorn's bound method (Starlette wraps ``send``, not ``receive``).
@@ -48,6 +49,10 @@ DirectSend = Callable[[bytes], bool]
 """Write a frame now and return True, or return False (nothing written)."""
 
 
+UNCORKED_BYTES = 16384
+"""Frames this large (a newcomer's whole score) are written at once, after what waits."""
+
+
 class Cork:
     """Bytes for each socket gathered during one event-loop turn, written at its end."""
 
@@ -58,6 +63,12 @@ class Cork:
         self._pending: dict[asyncio.Transport, list[bytes]] = {}
 
     def write(self, transport: asyncio.Transport, data: bytes) -> None:
+        if len(data) >= UNCORKED_BYTES:  # a whole score for a newcomer: start sending now
+            waiting = self._pending.pop(transport, None)
+            if waiting:
+                transport.write(b"".join(waiting))
+            transport.write(data)
+            return
         chunks = self._pending.get(transport)
         if chunks is not None:
             chunks.append(data)

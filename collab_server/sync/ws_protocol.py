@@ -12,19 +12,25 @@ of that machinery. The endpoint's task then only waits for the end of the connec
 A connection cannot hold the event loop: after ``slice_frames`` messages or
 ``slice_seconds`` within one turn the rest wait, reading is paused, and delivery goes on
 in a later turn. Control frames (ping, pong, close) and everything before the endpoint
-opts in are uvicorn's own handling. Serve with ``ws=ScoreWebSocketProtocol`` (``orpheus
+opts in are uvicorn's own handling. An idle connection holds less than under uvicorn's
+protocol: no queue or event deques while nothing waits, and no handshake headers once
+the handshake is over. Serve with ``ws=ScoreWebSocketProtocol`` (``orpheus
 serve`` does); any other ASGI server or protocol works too, through the queue.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
+
+if TYPE_CHECKING:
+    from uvicorn._types import ASGISendEvent
 
 Deliver = Callable[[bytes | str], None]
 """Takes one whole message (bytes, or str for a text message) as it arrives."""
@@ -33,11 +39,91 @@ INTERRUPT = "orpheus.interrupt"
 """The message type :meth:`ScoreWebSocketProtocol.interrupt` puts in the queue."""
 
 
+class _Messages:
+    """The part of ``asyncio.Queue`` uvicorn's protocol uses (one consumer), holding no
+    deque while empty: an idle connection's queue is empty (an ``asyncio.Queue`` keeps four
+    deques, about 3 KB)."""
+
+    __slots__ = ("_getter", "_items")
+
+    def __init__(self) -> None:
+        self._items: deque[Any] | None = None
+        self._getter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        if self._items is None:
+            self._items = deque()
+        self._items.append(item)
+        getter = self._getter
+        if getter is not None and not getter.done():
+            getter.set_result(None)
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._getter = asyncio.get_running_loop().create_future()
+            try:
+                await self._getter
+            finally:
+                self._getter = None
+        item = self._items.popleft()
+        if not self._items:
+            self._items = None
+        return item
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items) if self._items else 0
+
+
+class _Flag:
+    """The part of ``asyncio.Event`` uvicorn's protocol uses, with no deque of waiters
+    until someone waits (only a send under back-pressure does)."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        if self._set:
+            return
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> None:
+        if self._set:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if self._waiters is not None and waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+
 class ScoreWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's ``websockets-sansio`` protocol with synchronous message delivery."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.queue = _Messages()  # type: ignore[assignment]
+        self.writable = _Flag()  # type: ignore[assignment]
+        self.writable.set()
         self._deliver: Deliver | None = None
         self._backlog: deque[Any] | None = None  # events waiting for a later turn
         self._slice_frames = 32
@@ -50,6 +136,11 @@ class ScoreWebSocketProtocol(WebSocketsSansIOProtocol):
         self._slice_frames = slice_frames
         self._slice_seconds = slice_seconds
         self._deliver = deliver
+
+    async def send(self, message: ASGISendEvent) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept":  # the handshake is over: drop its headers
+            self.request = self.response = None  # type: ignore[assignment]
 
     def interrupt(self) -> None:
         """Stop delivering and wake the endpoint's ``receive`` with an

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from collab_server.sync.connection import Connection
-from collab_server.sync.direct_send import cork_of
+from collab_server.sync.direct_send import UNCORKED_BYTES, cork_of
 from collab_server.sync.rooms import RoomManager
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin
@@ -144,3 +144,13 @@ def test_each_event_loop_has_its_own_cork() -> None:
     finally:
         second.close()
     assert sock.writes == [b"x"]
+
+
+async def test_a_large_frame_goes_out_at_once_after_what_waits_for_its_socket() -> None:
+    cork, sock = cork_of(asyncio.get_running_loop()), Socket()
+    cork.write(sock, b"small")  # type: ignore[arg-type]
+    cork.write(sock, b"S" * UNCORKED_BYTES)  # type: ignore[arg-type]
+    assert sock.writes == [b"small", b"S" * UNCORKED_BYTES]
+    cork.write(sock, b"after")  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    assert sock.writes[-1] == b"after" and len(sock.writes) == 3

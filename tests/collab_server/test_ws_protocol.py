@@ -24,7 +24,7 @@ from collab_server.sync.protocol import (
 )
 from collab_server.sync.room import Room
 from collab_server.sync.rooms import RoomManager
-from collab_server.sync.ws_protocol import WS_PROTOCOL
+from collab_server.sync.ws_protocol import WS_PROTOCOL, _Flag, _Messages
 from tests.collab_server.harness import Backend, make_app, serve
 
 
@@ -126,3 +126,28 @@ async def test_a_text_message_closes_its_sender() -> None:
         except ConnectionClosed as exc:
             assert exc.rcvd is not None and exc.rcvd.code == 4400
     await rooms.close()
+
+
+async def test_the_lean_queue_and_flag_behave_as_asyncio_s() -> None:
+    messages = _Messages()
+    assert messages.empty() and messages.qsize() == 0
+    waiting = asyncio.get_running_loop().create_task(messages.get())
+    await asyncio.sleep(0)
+    messages.put_nowait(1)
+    messages.put_nowait(2)
+    assert await waiting == 1 and messages.qsize() == 1
+    assert await messages.get() == 2 and messages.empty()
+
+    flag = _Flag()
+    assert not flag.is_set()
+    waiters = [asyncio.get_running_loop().create_task(flag.wait()) for _ in range(2)]
+    await asyncio.sleep(0)
+    assert not any(w.done() for w in waiters)
+    flag.set()
+    await asyncio.wait_for(asyncio.gather(*waiters), 1)
+    flag.clear()
+    cancelled = asyncio.get_running_loop().create_task(flag.wait())
+    await asyncio.sleep(0)
+    cancelled.cancel()  # a cancelled waiter leaves nothing behind
+    await asyncio.gather(cancelled, return_exceptions=True)
+    assert not flag._waiters
