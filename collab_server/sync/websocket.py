@@ -6,9 +6,10 @@ HTTP 500, so y-websocket stops retrying on 44xx and retries on 1011/1013. Bad fr
 close only their sender (4400, or 1009 when over ``max_message_bytes``); the room goes on.
 
 Under :class:`~collab_server.sync.ws_protocol.ScoreWebSocketProtocol` (``orpheus serve``)
-each message is handled from the socket's callback as it is parsed and the endpoint's
-task only waits for the end; under any other server, messages come through ``receive``.
-Both take the same checks and the same close paths.
+a joined connection is detached: each message is handled from the socket's callback as it
+is parsed, the end is a callback too, and the endpoint returns; under any other server
+the endpoint's task reads through ``receive`` until the end. Both take the same checks
+and the same close paths (:class:`_Session`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -35,8 +35,9 @@ from collab_server.settings import MAX_MESSAGE_BYTES
 from collab_server.sync.connection import DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES, Connection
 from collab_server.sync.direct_send import direct_sender
 from collab_server.sync.room import Room, RoomClosed
+from collab_server.sync.room_metrics import RoomMetrics
 from collab_server.sync.rooms import RoomManager
-from collab_server.sync.ws_protocol import INTERRUPT, ScoreWebSocketProtocol
+from collab_server.sync.ws_protocol import ScoreWebSocketProtocol
 
 log = logging.getLogger("orpheus.websocket")
 
@@ -118,18 +119,21 @@ class ScoreWebSocket:
     async def _run(
         self, websocket: WebSocket, manager: RoomManager, room: Room, access: Access
     ) -> None:
+        protocol = _delivering_protocol(websocket)
         task = asyncio.current_task()
         abandoned = False
 
         def abandon() -> None:  # the client stopped reading even the close frame
             nonlocal abandoned
             abandoned = True
-            if task is not None:
+            if protocol is not None:
+                protocol.transport.abort()
+            elif task is not None:
                 task.cancel()
 
         metrics = manager.metrics
         conn = Connection(
-            websocket,
+            websocket if protocol is None else protocol,
             read_only=access.read_only,
             principal=access.principal,
             max_frames=self.send_queue_frames,
@@ -145,51 +149,26 @@ class ScoreWebSocket:
             await _close_quietly(websocket, Unavailable.close_code, Unavailable.code)
             return
         metrics.connections_opened += 1
-        started = time.monotonic()
-        peer_code: int | None = None
-        max_bytes, guard = self.max_message_bytes, self.frame_guard
-
-        def handle(data: bytes | str | None) -> None:
-            if not isinstance(data, bytes):
-                raise ProtocolViolation("text frames are not part of the protocol")
-            if len(data) > max_bytes:
-                raise PayloadTooLarge(f"message over {max_bytes} bytes")
-            if guard is not None:
-                guard(room, conn, data)
-            room.receive(conn, data)
-
-        receive: Callable[[], Awaitable[Any]] = websocket.receive
-        failure: Exception | None = None
-        protocol = _delivering_protocol(websocket)
-        if protocol is not None:  # messages reach the room from the socket's callback
-            receive = protocol.receive
-
-            def deliver(data: bytes | str) -> None:
-                nonlocal failure
-                if failure is not None or conn.closing:
-                    return
-                try:
-                    handle(data)
-                except Exception as exc:  # the task below closes the connection
-                    failure = exc
-                    protocol.interrupt()
-
-            protocol.deliver_to(
-                deliver, slice_frames=self.slice_frames, slice_seconds=self.slice_seconds
+        session = _Session(room, conn, metrics, self.max_message_bytes, self.frame_guard)
+        if protocol is not None:  # the connection goes on without this task
+            protocol.detach(
+                session.deliver,
+                session.end,
+                slice_frames=self.slice_frames,
+                slice_seconds=self.slice_seconds,
             )
+            return
+        peer_code: int | None = None
         frames, slice_start = 0, time.perf_counter()
         try:
             while not conn.closing:
-                message = await receive()
-                kind = message["type"]
-                if kind == "websocket.disconnect":
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
                     peer_code = int(message.get("code") or 1005)
                     break
-                if kind == INTERRUPT and failure is not None:
-                    raise failure
                 if conn.closing:
                     break
-                handle(message.get("bytes"))
+                session.handle(message.get("bytes"))
                 frames += 1
                 if (
                     frames >= self.slice_frames
@@ -197,38 +176,97 @@ class ScoreWebSocket:
                 ):
                     await asyncio.sleep(0)  # let other connections and rooms run
                     frames, slice_start = 0, time.perf_counter()
-        except OrpheusError as exc:
+        except asyncio.CancelledError:
+            if not abandoned or task is None or task.uncancel() > 0:
+                room.leave(conn)
+                conn.abort()
+                raise
+        except Exception as exc:
+            session.fail(exc)
+        room.leave(conn)
+        if peer_code is not None:
+            conn.abort()
+        await conn.wait_closed()
+        session.log_end(peer_code)
+
+
+class _Session:
+    """One joined connection: its messages checked and applied, its end recorded."""
+
+    __slots__ = ("conn", "failed", "guard", "max_bytes", "metrics", "room", "started")
+
+    def __init__(
+        self,
+        room: Room,
+        conn: Connection,
+        metrics: RoomMetrics,
+        max_bytes: int,
+        guard: FrameCheck | None,
+    ) -> None:
+        self.room, self.conn, self.metrics = room, conn, metrics
+        self.max_bytes, self.guard = max_bytes, guard
+        self.started = time.monotonic()
+        self.failed = False
+
+    def handle(self, data: bytes | str | None) -> None:
+        """Check one message and apply it; raises an OrpheusError for a bad one."""
+        if not isinstance(data, bytes):
+            raise ProtocolViolation("text frames are not part of the protocol")
+        if len(data) > self.max_bytes:
+            raise PayloadTooLarge(f"message over {self.max_bytes} bytes")
+        if self.guard is not None:
+            self.guard(self.room, self.conn, data)
+        self.room.receive(self.conn, data)
+
+    def deliver(self, data: bytes | str) -> None:
+        """:meth:`handle` from the socket's callback: a bad message closes the sender and
+        nothing after it is applied."""
+        if self.failed or self.conn.closing:
+            return
+        try:
+            self.handle(data)
+        except Exception as exc:
+            self.fail(exc)
+
+    def fail(self, exc: Exception) -> None:
+        """Close the connection for ``exc``: its close code if it is an OrpheusError,
+        1011 (logged with its traceback) otherwise."""
+        self.failed = True
+        room, conn = self.room, self.conn
+        if isinstance(exc, OrpheusError):
             if isinstance(exc, ProtocolViolation):
-                metrics.protocol_violations += 1
+                self.metrics.protocol_violations += 1
             log.warning(
                 "closing connection: %s",
                 exc.message,
                 extra={"score": room.score_id, "connection": conn.id, "error": exc.code},
             )
             room.disconnect(conn, exc)
-        except asyncio.CancelledError:
-            if not abandoned or task is None or task.uncancel() > 0:
-                room.leave(conn)
-                conn.abort()
-                raise
-        except Exception:
-            log.exception(
-                "connection failed", extra={"score": room.score_id, "connection": conn.id}
+        else:
+            log.error(
+                "connection failed",
+                exc_info=exc,
+                extra={"score": room.score_id, "connection": conn.id},
             )
             room.disconnect(conn, code=INTERNAL_ERROR)
-        room.leave(conn)
-        if peer_code is not None:
-            conn.abort()
-        await conn.wait_closed()
-        metrics.connections_closed += 1
+
+    def end(self, code: int) -> None:
+        """The connection is over (``code`` as the protocol reports it)."""
+        self.room.leave(self.conn)
+        self.conn.abort()
+        self.log_end(code)
+
+    def log_end(self, peer_code: int | None) -> None:
+        conn = self.conn
+        self.metrics.connections_closed += 1
         log.info(
             "client left",
             extra={
-                "score": room.score_id,
+                "score": self.room.score_id,
                 "connection": conn.id,
                 "code": conn.close_code if conn.close_code is not None else peer_code,
                 "by": "server" if conn.close_code is not None else "client",
-                "seconds": round(time.monotonic() - started, 3),
+                "seconds": round(time.monotonic() - self.started, 3),
                 "refused_updates": conn.refused_updates,
             },
         )

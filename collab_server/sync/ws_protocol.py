@@ -3,19 +3,23 @@
 uvicorn's ``websockets-sansio`` protocol puts every message in an ``asyncio.Queue`` and
 pauses reading until the endpoint's task has taken it: per edit a queue put, a task
 wake-up, Starlette's and uvicorn's ``receive`` coroutines, and a pause and resume of the
-socket's reads. :class:`ScoreWebSocketProtocol` is that protocol with one addition: an
-endpoint may call :meth:`~ScoreWebSocketProtocol.deliver_to` with a function, and from
-then on each data message is passed to that function from ``data_received``, with none
-of that machinery. The endpoint's task then only waits for the end of the connection
-(the disconnect message, which still comes through the queue).
+socket's reads. And the endpoint's task, suspended under the middleware chain, lives as
+long as the connection. :class:`ScoreWebSocketProtocol` is that protocol with one
+addition: an endpoint that has accepted and joined a connection may
+:meth:`~ScoreWebSocketProtocol.detach` it, giving a function for its messages and one
+for its end, and return. From then on each message is passed to the first from
+``data_received``, with none of that machinery; the second is called with the close code
+once the connection is over, whichever side ended it; the connection itself (the
+protocol) is the writer's transport. No task is held per connection.
 
 A connection cannot hold the event loop: after ``slice_frames`` messages or
 ``slice_seconds`` within one turn the rest wait, reading is paused, and delivery goes on
-in a later turn. Control frames (ping, pong, close) and everything before the endpoint
-opts in are uvicorn's own handling. An idle connection holds less than under uvicorn's
-protocol: no queue or event deques while nothing waits, and no handshake headers once
-the handshake is over. Serve with ``ws=ScoreWebSocketProtocol`` (``orpheus
-serve`` does); any other ASGI server or protocol works too, through the queue.
+in a later turn. Control frames (ping, pong, close), keepalive and server shutdown are
+uvicorn's own handling. An idle connection holds about half the Python memory it does
+under uvicorn's protocol: no task, no middleware frames, no queue or event deques while
+nothing waits, no scope and no handshake headers once joined. Serve with
+``ws=WS_PROTOCOL`` (``orpheus serve`` does); under any other ASGI server or protocol the
+endpoint reads through ``receive`` as before.
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
+from websockets.http11 import Request
 
 if TYPE_CHECKING:
     from uvicorn._types import ASGISendEvent
@@ -35,22 +41,33 @@ if TYPE_CHECKING:
 Deliver = Callable[[bytes | str], None]
 """Takes one whole message (bytes, or str for a text message) as it arrives."""
 
-INTERRUPT = "orpheus.interrupt"
-"""The message type :meth:`ScoreWebSocketProtocol.interrupt` puts in the queue."""
-
 
 class _Messages:
     """The part of ``asyncio.Queue`` uvicorn's protocol uses (one consumer), holding no
     deque while empty: an idle connection's queue is empty (an ``asyncio.Queue`` keeps four
     deques, about 3 KB)."""
 
-    __slots__ = ("_getter", "_items")
+    __slots__ = ("_detached", "_getter", "_items", "_on_end")
 
     def __init__(self) -> None:
         self._items: deque[Any] | None = None
         self._getter: asyncio.Future[None] | None = None
+        self._on_end: Callable[[int], None] | None = None
+        self._detached = False
+
+    def detach(self, on_end: Callable[[int], None]) -> list[Any]:
+        """The messages waiting; from now on a disconnect message calls ``on_end`` with
+        its code (once) and nothing else is kept."""
+        items, self._items = list(self._items or ()), None
+        self._on_end, self._detached = on_end, True
+        return items
 
     def put_nowait(self, item: Any) -> None:
+        if self._detached:
+            on_end, self._on_end = self._on_end, None
+            if on_end is not None and item["type"] == "websocket.disconnect":
+                on_end(int(item.get("code") or 1005))
+            return
         if self._items is None:
             self._items = deque()
         self._items.append(item)
@@ -121,38 +138,97 @@ class ScoreWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.queue = _Messages()  # type: ignore[assignment]
+        self._messages = _Messages()
+        self.queue = self._messages  # type: ignore[assignment]
         self.writable = _Flag()  # type: ignore[assignment]
         self.writable.set()
         self._deliver: Deliver | None = None
+        self._on_end: Callable[[int], None] | None = None
         self._backlog: deque[Any] | None = None  # events waiting for a later turn
         self._slice_frames = 32
         self._slice_seconds = 0.002
         self._draining = False
 
-    def deliver_to(self, deliver: Deliver, *, slice_frames: int, slice_seconds: float) -> None:
-        """From now on pass each message to ``deliver`` as it is parsed. Messages already
-        queued stay in the queue for the endpoint to take first."""
+    # --- the endpoint's side -------------------------------------------------------------
+
+    def detach(
+        self,
+        deliver: Deliver,
+        on_end: Callable[[int], None],
+        *,
+        slice_frames: int,
+        slice_seconds: float,
+    ) -> None:
+        """Pass each message to ``deliver`` from now on (those already queued first, in
+        order) and call ``on_end`` with the close code once the connection is over. The
+        endpoint may then return: the connection does not end with it."""
         self._slice_frames = slice_frames
         self._slice_seconds = slice_seconds
         self._deliver = deliver
+        self._on_end = on_end
+        queued = self._messages.detach(self._ended)
+        for message in queued:
+            if message["type"] == "websocket.disconnect":
+                self._ended(int(message.get("code") or 1005))
+                return
+            if self._deliver is not None:
+                data = message.get("bytes")
+                self._deliver(data if data is not None else message.get("text", ""))
+        if self.read_paused and not self.close_sent:  # paused while messages were queued
+            self.read_paused = False
+            self.transport.resume_reading()
+
+    def _ended(self, code: int) -> None:
+        on_end, self._on_end, self._deliver = self._on_end, None, None
+        if self._backlog:
+            self._backlog.clear()
+        if on_end is not None:
+            self.loop.call_soon(on_end, code)  # after uvicorn's own handling of the end
+
+    async def send_bytes(self, data: bytes) -> None:
+        """Send a binary message (a detached connection's writer uses this)."""
+        await self.send({"type": "websocket.send", "bytes": data})
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        """Start the closing handshake with ``code``."""
+        await self.send({"type": "websocket.close", "code": code, "reason": reason or ""})
+
+    # --- uvicorn's protocol, changed -----------------------------------------------------
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        # The scope has its own copy and the response is made: websockets' parser keeps
+        # the request alive for the whole connection, its headers need not be.
+        event.headers.clear()
 
     async def send(self, message: ASGISendEvent) -> None:
         await super().send(message)
         if message["type"] == "websocket.accept":  # the handshake is over: drop its headers
             self.request = self.response = None  # type: ignore[assignment]
 
-    def interrupt(self) -> None:
-        """Stop delivering and wake the endpoint's ``receive`` with an
-        ``orpheus.interrupt`` message (the endpoint decided to end the connection)."""
-        self._deliver = None
-        if self._backlog:
-            self._backlog.clear()
-        self.queue.put_nowait({"type": INTERRUPT})  # type: ignore[arg-type,misc]
+    async def run_asgi(self) -> None:
+        """uvicorn's, except that an endpoint that detached leaves the connection open."""
+        try:
+            result = await self.app(self.scope, self.receive, self.send)
+        except ClientDisconnected:
+            pass
+        except BaseException:
+            self.logger.exception("Exception in ASGI application\n")
+            self.send_500_response()
+        else:
+            if not self.handshake_complete:
+                self.logger.error("ASGI callable returned without completing handshake.")
+                self.send_500_response()
+            elif result is not None:
+                self.logger.error("ASGI callable should return None, but returned '%s'.", result)
+        if self._on_end is not None:  # detached and not over: the scope is not needed
+            self.scope = None  # type: ignore[assignment]
+        elif self.close_timer is None:
+            self.transport.close()
 
     def send_receive_event_to_app(self) -> None:
         deliver = self._deliver
-        if deliver is None or self.close_sent or not self.queue.empty():
+        if deliver is None or self.close_sent:
             super().send_receive_event_to_app()
             return
         data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
@@ -194,7 +270,7 @@ class ScoreWebSocketProtocol(WebSocketsSansIOProtocol):
                 handled += 1
         finally:
             self._draining = False
-        if self.read_paused and self.queue.empty() and not self.close_sent:
+        if self.read_paused and not self.close_sent:
             self.read_paused = False
             self.transport.resume_reading()
 

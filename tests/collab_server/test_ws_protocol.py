@@ -25,6 +25,7 @@ from collab_server.sync.protocol import (
 from collab_server.sync.room import Room
 from collab_server.sync.rooms import RoomManager
 from collab_server.sync.ws_protocol import WS_PROTOCOL, _Flag, _Messages
+from tests.collab_server.clients import wait_for
 from tests.collab_server.harness import Backend, make_app, serve
 
 
@@ -151,3 +152,35 @@ async def test_the_lean_queue_and_flag_behave_as_asyncio_s() -> None:
     cancelled.cancel()  # a cancelled waiter leaves nothing behind
     await asyncio.gather(cancelled, return_exceptions=True)
     assert not flag._waiters
+
+
+def endpoint_tasks() -> list[asyncio.Task[Any]]:
+    return [t for t in asyncio.all_tasks() if "run_asgi" in repr(t.get_coro())]
+
+
+async def test_a_joined_connection_holds_no_task_and_its_end_leaves_the_room(
+    backend: Backend,
+) -> None:
+    await backend.create_score()
+    rooms = RoomManager(backend.hooks)
+    async with serve(make_app(rooms)) as base:
+        clients = [await connect(f"{base}/s1", compression=None) for _ in range(20)]
+        for client in clients:
+            await asyncio.wait_for(client.recv(), 5)
+        room = rooms.loaded("s1")
+        assert room is not None and len(room.connections) == 20
+        assert endpoint_tasks() == []  # the endpoint returned; the connections live on
+        for client in clients[:10]:
+            await client.close()
+        await wait_for(lambda: len(room.connections) == 10)
+        await wait_for(lambda: rooms.metrics.connections_closed == 10)
+        survivor = clients[10]
+        await survivor.send(encode_sync_step1(b"\x00"))  # the others still work
+        assert isinstance(await asyncio.wait_for(survivor.recv(), 5), bytes)
+        await rooms.close()  # the server ends them: each gets its close frame
+        codes = []
+        for client in clients[10:]:
+            await asyncio.wait_for(client.wait_closed(), 5)
+            codes.append(client.close_code)
+        assert set(codes) <= {1001, 1012} and codes
+        await wait_for(lambda: rooms.metrics.connections_closed == 20)
