@@ -16,14 +16,14 @@ bytes written to each socket, instead of once per connection. A connection with 
 extension, pending protocol output or a fragmented message in progress takes websockets'
 own ``send_binary``.
 
-Frames are corked: what one event-loop turn sends to a socket is written to it once, at
-the end of the turn (:class:`Cork`), so a burst of edits costs one ``send`` system call
-per listener per turn rather than one per frame. A lone edit waits for nothing but the
-rest of its turn; a frame of 16 KB or more (a newcomer's whole score) is written at once,
-after what waits for that socket. Order holds because every later write to that socket is
-made after the cork's flush: the cork's callback is queued before anything the turn wakes
-(the writer task of a connection that went to back-pressure, its close), and asyncio runs
-callbacks in order.
+Frames are corked (:class:`Cork`): a socket's first frame in an event-loop turn is written
+at once, so a lone edit waits for nothing; the turn's later frames for that socket are
+written together at the end of the turn, so a burst costs two ``send`` system calls per
+listener per turn rather than one per frame. A frame of 16 KB or more (a newcomer's whole
+score) is written at once, after what waits for that socket. Order holds because every
+later write to that socket is made after the cork's flush: the cork's callback is queued
+before anything the turn wakes (the writer task of a connection that went to
+back-pressure, its close), and asyncio runs callbacks in order.
 
 The protocol object is found from the connection's ``receive`` callable, which reaches the
 endpoint unwrapped as uvicorn's bound method (Starlette wraps ``send``, not ``receive``).
@@ -54,7 +54,8 @@ UNCORKED_BYTES = 16384
 
 
 class Cork:
-    """Bytes for each socket gathered during one event-loop turn, written at its end."""
+    """A socket's first frame in an event-loop turn is written at once; the rest of the
+    turn's frames for it are gathered and written together at the end of the turn."""
 
     __slots__ = ("_loop", "_pending")
 
@@ -63,24 +64,24 @@ class Cork:
         self._pending: dict[asyncio.Transport, list[bytes]] = {}
 
     def write(self, transport: asyncio.Transport, data: bytes) -> None:
-        if len(data) >= UNCORKED_BYTES:  # a whole score for a newcomer: start sending now
-            waiting = self._pending.pop(transport, None)
-            if waiting:
-                transport.write(b"".join(waiting))
-            transport.write(data)
-            return
         chunks = self._pending.get(transport)
-        if chunks is not None:
+        if chunks is None:  # the first this turn: no wait for a lone edit
+            if not self._pending:
+                self._loop.call_soon(self.flush)
+            self._pending[transport] = []
+            transport.write(data)
+        elif len(data) >= UNCORKED_BYTES:  # a whole score for a newcomer: start sending now
+            if chunks:
+                transport.write(b"".join(chunks))
+                chunks.clear()
+            transport.write(data)
+        else:
             chunks.append(data)
-            return
-        if not self._pending:
-            self._loop.call_soon(self.flush)
-        self._pending[transport] = [data]
 
     def flush(self) -> None:
         pending, self._pending = self._pending, {}
         for transport, chunks in pending.items():
-            if transport.is_closing():  # closed this turn: the peer gets nothing after it
+            if not chunks or transport.is_closing():  # closed this turn: nothing after it
                 continue
             try:
                 transport.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))

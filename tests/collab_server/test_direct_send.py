@@ -111,27 +111,32 @@ class Socket:
         return self.closing
 
 
-async def test_a_turns_frames_reach_each_socket_in_one_write_in_order() -> None:
+async def test_a_turns_frames_after_the_first_reach_each_socket_in_one_write_in_order() -> None:
     cork = cork_of(asyncio.get_running_loop())
     assert cork is cork_of(asyncio.get_running_loop())  # one per loop
     a, b, gone = Socket(), Socket(), Socket()
     for i in range(5):
         cork.write(a, b"a%d" % i)  # type: ignore[arg-type]
         cork.write(b, b"b%d" % i)  # type: ignore[arg-type]
+    cork.write(gone, b"first")  # type: ignore[arg-type]
     cork.write(gone, b"late")  # type: ignore[arg-type]
     gone.closing = True  # closed later in the same turn: nothing follows its close
-    assert a.writes == b.writes == []  # nothing before the turn ends
+    assert a.writes == [b"a0"] and b.writes == [b"b0"]  # the first at once
     await asyncio.sleep(0)
-    assert a.writes == [b"a0a1a2a3a4"] and b.writes == [b"b0b1b2b3b4"] and gone.writes == []
-    cork.write(a, b"next")  # type: ignore[arg-type]  # a new turn, a new flush
+    assert a.writes == [b"a0", b"a1a2a3a4"] and b.writes == [b"b0", b"b1b2b3b4"]
+    assert gone.writes == [b"first"]
+    cork.write(a, b"next")  # type: ignore[arg-type]  # a new turn: at once again
+    assert a.writes[-1] == b"next"
     await asyncio.sleep(0)
-    assert a.writes == [b"a0a1a2a3a4", b"next"]
+    assert len(a.writes) == 3
 
 
 def test_each_event_loop_has_its_own_cork() -> None:
     """A loop that ends with frames still corked does not hold up the next loop's."""
     first = asyncio.new_event_loop()
-    cork_of(first).write(Socket(), b"never flushed")  # type: ignore[arg-type]
+    stuck = Socket()
+    for data in (b"at once", b"never flushed"):
+        cork_of(first).write(stuck, data)  # type: ignore[arg-type]
     first.close()
     second, sock = asyncio.new_event_loop(), Socket()
 
@@ -148,9 +153,8 @@ def test_each_event_loop_has_its_own_cork() -> None:
 
 async def test_a_large_frame_goes_out_at_once_after_what_waits_for_its_socket() -> None:
     cork, sock = cork_of(asyncio.get_running_loop()), Socket()
-    cork.write(sock, b"small")  # type: ignore[arg-type]
-    cork.write(sock, b"S" * UNCORKED_BYTES)  # type: ignore[arg-type]
-    assert sock.writes == [b"small", b"S" * UNCORKED_BYTES]
-    cork.write(sock, b"after")  # type: ignore[arg-type]
+    for data in (b"first", b"small", b"S" * UNCORKED_BYTES, b"after"):
+        cork.write(sock, data)  # type: ignore[arg-type]
+    assert sock.writes == [b"first", b"small", b"S" * UNCORKED_BYTES]
     await asyncio.sleep(0)
-    assert sock.writes[-1] == b"after" and len(sock.writes) == 3
+    assert sock.writes[-1] == b"after" and len(sock.writes) == 4
