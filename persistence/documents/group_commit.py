@@ -3,9 +3,11 @@
 :class:`GroupCommitLog` wraps any :class:`~persistence.base.UpdateLog` and is one too.
 The first pending append opens a window of ``window`` seconds; every append that arrives
 meanwhile (any score) joins the batch, which is written with one ``append_many`` call.
-Batches commit one after another, so seqs follow call order. Each caller gets its own
-seq, or its own refusal (:class:`StaleEpoch`, :class:`NotFound`); if the batch fails as
-a whole, every caller in it gets a :class:`StorageError`. Nothing is dropped silently.
+Batches commit one after another, so seqs follow call order. With no window, an append
+that finds nothing queued or in flight is committed from its caller, a loop turn sooner.
+Each caller gets its own seq, or its own refusal (:class:`StaleEpoch`,
+:class:`NotFound`); if the batch fails as a whole, every caller in it gets a
+:class:`StorageError`. Nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class GroupCommitLog:
         self._in_flight: list[_Pending] = []
         self._runner: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._committing = False  # a commit made from its caller is in flight
         self._numbered = 0  # appends queued so far
         self._flush_through = 0  # appends up to this number skip the window
         self._closed = False
@@ -64,8 +67,29 @@ class GroupCommitLog:
         self._pending.append(item)
         if len(self._pending) >= self.max_batch:
             self._wake.set()
-        if self._runner is None or self._runner.done():
-            self._runner = loop.create_task(self._run(), name="group-commit")
+        if self._committing or (self._runner is not None and not self._runner.done()):
+            return await item.future  # the running batch's committer takes it next
+        if self.window == 0 and len(self._pending) == 1:
+            return await self._commit_alone(item)
+        self._runner = loop.create_task(self._run(), name="group-commit")
+        return await item.future
+
+    async def _commit_alone(self, item: _Pending) -> int:
+        """With no window and nothing else queued or in flight, commit from the caller:
+        no task to start and wait a turn for. Appends arriving meanwhile queue for a
+        runner started when this commit ends."""
+        self._pending.remove(item)
+        self._committing = True
+        self._in_flight = [item]
+        try:
+            await self._commit([item])
+        finally:
+            self._in_flight = []
+            self._committing = False
+            if self._pending:
+                self._runner = asyncio.get_running_loop().create_task(
+                    self._run(), name="group-commit"
+                )
         return await item.future
 
     async def append_many(self, batch: Sequence[AppendRequest]) -> list[int | StorageError]:

@@ -24,12 +24,15 @@ class CountingLog:
         self.inner = inner
         self.batches: list[int] = []
         self.fail_with: BaseException | None = None
+        self.gate: asyncio.Event | None = None  # when set: each batch waits for it
 
     async def append(self, score_id: str, epoch: int, updates: Sequence[bytes]) -> int:
         raise AssertionError("GroupCommitLog must only call append_many")
 
     async def append_many(self, batch: Sequence[AppendRequest]) -> list[int | StorageError]:
         self.batches.append(len(batch))
+        if self.gate is not None:
+            await self.gate.wait()
         if self.fail_with is not None:
             raise self.fail_with
         return await self.inner.append_many(batch)
@@ -195,3 +198,23 @@ async def test_bad_updates_are_refused_before_batching(storage: Storage) -> None
     assert counting.batches == []
     with pytest.raises(ValueError):
         GroupCommitLog(storage.log, window=-1)
+
+
+async def test_without_a_window_a_lone_append_commits_from_its_caller(storage: Storage) -> None:
+    """No task is started for it; appends arriving meanwhile still follow it in order."""
+    await _scores(storage, "s")
+    counting = CountingLog(storage.log)
+    counting.gate = asyncio.Event()
+    log = GroupCommitLog(counting, window=0)
+    first = asyncio.ensure_future(log.append("s", 1, [b"a"]))
+    await asyncio.sleep(0)  # the first is in flight, committed from its caller
+    assert log._committing and log._runner is None and counting.batches == [1]
+    rest = [asyncio.ensure_future(log.append("s", 1, [b"%d" % i])) for i in range(3)]
+    await asyncio.sleep(0)
+    assert counting.batches == [1]  # they wait for it: batches never overlap
+    counting.gate.set()
+    assert await first == 1
+    assert [await r for r in rest] == [2, 3, 4]  # one batch after it, in call order
+    assert counting.batches == [1, 3]
+    assert [e.data for e in await storage.log.read("s", 1)] == [b"a", b"0", b"1", b"2"]
+    assert await log.append("s", 1, [b"again"]) == 5 and counting.batches == [1, 3, 1]
