@@ -417,7 +417,12 @@ class Room:
         generation = self._generation
         batch, self._pending = self._pending, []
         upto = self._captured
-        to_store = [update for update, origin in batch if origin.kind not in _NOT_STORED]
+        merged: bytes | None = None  # the batch as one update, made once for store and send
+        if all(origin.kind not in _NOT_STORED for _, origin in batch):
+            merged = batch[0][0] if len(batch) == 1 else merge_updates(*(u for u, _ in batch))
+            to_store = [merged]
+        else:
+            to_store = [update for update, origin in batch if origin.kind not in _NOT_STORED]
         attempt = 0
         while to_store:
             started = time.perf_counter()
@@ -437,6 +442,7 @@ class Room:
                 if self._pending:  # store newer changes with the retry
                     more, self._pending = self._pending, []
                     batch.extend(more)
+                    merged = None
                     to_store.extend(u for u, o in more if o.kind not in _NOT_STORED)
                     upto = self._captured
                 continue
@@ -449,7 +455,10 @@ class Room:
             break
         if generation != self._generation:
             return
-        update = batch[0][0] if len(batch) == 1 else merge_updates(*(u for u, _ in batch))
+        if merged is not None:
+            update = merged
+        else:
+            update = batch[0][0] if len(batch) == 1 else merge_updates(*(u for u, _ in batch))
         origins = frozenset(origin for _, origin in batch)
         sender = (
             next(iter(origins)).id
