@@ -509,6 +509,16 @@ async def scenario_fanout(
                     result = await client.event("result", timeout + 10)
                 except TimeoutError:
                     result = {"completed": False, "listeners_done": None, "seconds": timeout}
+                if srv.proc.poll() is not None:  # it died under the load: DNF, not measured
+                    runs.append(
+                        {
+                            "completed": False,
+                            "crashed": True,
+                            "server_cpu_s": None,
+                            "rss_mb": round(rss0 / 2**20, 1),
+                        }
+                    )
+                    break
                 cpu = srv.cpu() - cpu0
                 peak = srv.rss()
                 after = srv.cpu() + srv.children_cpu()
@@ -776,6 +786,8 @@ async def run(
                         fmt(r["client_cpu_s"], 2),
                         "yes"
                         if r["completed"]
+                        else "no (the server exited)"
+                        if last.get("crashed")
                         else f"no ({last.get('listeners_done')} of {listeners} done)",
                         f"{r['rss_mb']}",
                     ]

@@ -126,9 +126,7 @@ class ScoreWebSocket:
         def abandon() -> None:  # the client stopped reading even the close frame
             nonlocal abandoned
             abandoned = True
-            if protocol is not None:
-                protocol.transport.abort()
-            elif task is not None:
+            if task is not None:
                 task.cancel()
 
         metrics = manager.metrics
@@ -140,7 +138,8 @@ class ScoreWebSocket:
             max_bytes=self.send_queue_bytes,
             close_timeout=self.close_timeout,
             metrics=metrics,
-            on_abandon=abandon,
+            # detached, the connection must not keep this task alive: the socket is reset
+            on_abandon=abandon if protocol is None else protocol.transport.abort,
             direct=direct_sender(websocket),
         )
         try:
