@@ -129,13 +129,27 @@ def direct_sender(websocket: WebSocket) -> DirectSend | None:
     found = getattr(receive, "__self__", None)
     if _PROTOCOL is None or not isinstance(found, _PROTOCOL):
         return None
-    protocol: Any = found
-    writable, conn, transport = protocol.writable, protocol.conn, protocol.transport
-    write = cork_of(asyncio.get_running_loop()).write
+    return _SendNow(found, cork_of(asyncio.get_running_loop())).send
 
-    def send_now(frame: bytes) -> bool:
+
+class _SendNow:
+    """One connection's direct send (an object rather than a closure: it is held by every
+    idle connection, and slots take less than a function with its cells)."""
+
+    __slots__ = ("conn", "cork", "protocol", "transport", "writable")
+
+    def __init__(self, protocol: Any, cork: Cork) -> None:
+        self.protocol, self.cork = protocol, cork
+        self.writable, self.conn, self.transport = (
+            protocol.writable,
+            protocol.conn,
+            protocol.transport,
+        )
+
+    def send(self, frame: bytes) -> bool:
+        protocol, transport = self.protocol, self.transport
         if (
-            not writable.is_set()
+            not self.writable.is_set()
             or protocol.disconnected
             or protocol.close_sent
             or not protocol.handshake_complete
@@ -143,16 +157,15 @@ def direct_sender(websocket: WebSocket) -> DirectSend | None:
             or transport.is_closing()
         ):
             return False
+        conn = self.conn
         if (
             conn.state is State.OPEN
             and not conn.extensions
             and not conn.writes
             and not conn.expect_continuation_frame
         ):
-            write(transport, _encoded(frame))
+            self.cork.write(transport, _encoded(frame))
         else:
             conn.send_binary(frame)  # raises InvalidState once the peer has closed
-            write(transport, b"".join(conn.data_to_send()))
+            self.cork.write(transport, b"".join(conn.data_to_send()))
         return True
-
-    return send_now
