@@ -15,14 +15,12 @@ a single room.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -45,6 +43,7 @@ from persistence.base import (
     snapshot_key,
     version_key,
 )
+from persistence.drivers.worker_thread import WorkerThread
 from persistence.errors import AlreadyExists, NotFound, StaleEpoch, StorageError
 
 T = TypeVar("T")
@@ -117,7 +116,7 @@ class SqliteDatabase:
         self.busy_timeout = busy_timeout
         self.transactions = 0
         self._conn: sqlite3.Connection | None = None
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="orpheus-sqlite")
+        self._worker = WorkerThread("orpheus-sqlite")
         self._closed = False
 
     async def open(self) -> None:
@@ -156,15 +155,14 @@ class SqliteDatabase:
                 self._conn.close()
                 self._conn = None
 
-        await asyncio.get_running_loop().run_in_executor(self._executor, shut)
-        self._executor.shutdown(wait=True)
+        await self._worker.run(shut)
+        await self._worker.close()
 
     async def _submit(self, job: Callable[[], T]) -> T:
         if self._closed:
             raise StorageError("the SQLite database is closed")
-        future = asyncio.get_running_loop().run_in_executor(self._executor, job)
         try:
-            return await future
+            return await self._worker.run(job)
         except sqlite3.Error as exc:
             raise StorageError(f"SQLite {self.path}: {exc}") from exc
 
