@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from bench.collab.run import SETTLED_SECONDS, load, quiet, server
+from bench.collab.run import SETTLED_SECONDS, fanout_options, load, quiet, server
 
 
 async def runs(kind: str, count: int, updates: int, listeners: int, profile: str | None) -> None:
@@ -28,16 +28,7 @@ async def runs(kind: str, count: int, updates: int, listeners: int, profile: str
     with tempfile.TemporaryDirectory() as workdir, server(kind, Path(workdir)) as srv:
         for number in range(count):
             await quiet(srv, seconds=SETTLED_SECONDS)
-            options = {
-                "mode": "fanout",
-                **srv.client,
-                "room": srv.new_room("fanout"),
-                "listeners": listeners,
-                "updates": updates,
-                "rate": None,
-                "timeout": 90,
-                "runTimeout": 60,
-            }
+            options = fanout_options(srv, listeners, updates, None, 60.0)
             spy = None
             if profile:
                 output = f"{profile}.{number}"

@@ -476,6 +476,22 @@ async def scenario_analysis(kind: str, plan: Plan, workdir: Path, upload: bytes)
     return result
 
 
+def fanout_options(
+    srv: Server, listeners: int, updates: int, rate: float | None, timeout: float
+) -> dict[str, Any]:
+    """The load client's options for one fan-out run, in a new room."""
+    return {
+        "mode": "fanout",
+        **srv.client,
+        "room": srv.new_room("fanout"),
+        "listeners": listeners,
+        "updates": updates,
+        "rate": rate,
+        "timeout": 90,
+        "runTimeout": timeout,
+    }
+
+
 async def scenario_fanout(
     kind: str,
     plan: Plan,
@@ -490,17 +506,7 @@ async def scenario_fanout(
     with server(kind, workdir) as srv:
         for _ in range(repeats):
             await quiet(srv, seconds=SETTLED_SECONDS)  # the last run's deferred work is done
-            room = srv.new_room("fanout")
-            options = {
-                "mode": "fanout",
-                **srv.client,
-                "room": room,
-                "listeners": listeners,
-                "updates": updates,
-                "rate": rate,
-                "timeout": 90,
-                "runTimeout": timeout,
-            }
+            options = fanout_options(srv, listeners, updates, rate, timeout)
             async with load(options) as client:
                 cpu0, rss0 = srv.cpu(), srv.rss()
                 try:  # a server swamped by the listeners' joins never gets to "ready"

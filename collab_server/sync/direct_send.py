@@ -122,11 +122,16 @@ def _encoded(payload: bytes) -> bytes:
     return _last[1]
 
 
+def serving_protocol(websocket: WebSocket) -> Any | None:
+    """The uvicorn protocol object serving ``websocket`` (its ``receive`` reaches the
+    endpoint as the protocol's bound method), or None under another server."""
+    return getattr(getattr(websocket, "_receive", None), "__self__", None)
+
+
 def direct_sender(websocket: WebSocket) -> DirectSend | None:
     """The synchronous send for this WebSocket, or None if it is not served by uvicorn's
     ``websockets-sansio`` protocol."""
-    receive = getattr(websocket, "_receive", None)
-    found = getattr(receive, "__self__", None)
+    found = serving_protocol(websocket)
     if _PROTOCOL is None or not isinstance(found, _PROTOCOL):
         return None
     return _SendNow(found, cork_of(asyncio.get_running_loop())).send

@@ -82,6 +82,11 @@ log = logging.getLogger("orpheus.room")
 _NOT_STORED = (OriginKind.REMOTE, OriginKind.STORE)
 
 
+def _as_one(batch: Sequence[tuple[bytes, Origin]]) -> bytes:
+    """The batch's updates as one update (the update itself when there is one)."""
+    return batch[0][0] if len(batch) == 1 else merge_updates(*(u for u, _ in batch))
+
+
 class RoomClosed(RuntimeError):
     """The room is closing or closed; get a fresh one from the manager."""
 
@@ -419,7 +424,7 @@ class Room:
         upto = self._captured
         merged: bytes | None = None  # the batch as one update, made once for store and send
         if all(origin.kind not in _NOT_STORED for _, origin in batch):
-            merged = batch[0][0] if len(batch) == 1 else merge_updates(*(u for u, _ in batch))
+            merged = _as_one(batch)
             to_store = [merged]
         else:
             to_store = [update for update, origin in batch if origin.kind not in _NOT_STORED]
@@ -455,10 +460,7 @@ class Room:
             break
         if generation != self._generation:
             return
-        if merged is not None:
-            update = merged
-        else:
-            update = batch[0][0] if len(batch) == 1 else merge_updates(*(u for u, _ in batch))
+        update = merged if merged is not None else _as_one(batch)
         origins = frozenset(origin for _, origin in batch)
         sender = (
             next(iter(origins)).id
@@ -471,9 +473,7 @@ class Room:
         await self._run_hook("on_change", self.hooks.on_change(self, origins))
         local = [(u, o) for u, o in batch if o.kind != OriginKind.REMOTE]
         if local:
-            local_update = (
-                update if len(local) == len(batch) else merge_updates(*(u for u, _ in local))
-            )
+            local_update = update if len(local) == len(batch) else _as_one(local)
             await self._run_hook(
                 "publish", self.hooks.publish(self, local_update, frozenset(o for _, o in local))
             )

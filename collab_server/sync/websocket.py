@@ -33,7 +33,7 @@ from collab_server.errors import (
 )
 from collab_server.settings import MAX_MESSAGE_BYTES
 from collab_server.sync.connection import DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES, Connection
-from collab_server.sync.direct_send import direct_sender
+from collab_server.sync.direct_send import direct_sender, serving_protocol
 from collab_server.sync.room import Room, RoomClosed
 from collab_server.sync.room_metrics import RoomMetrics
 from collab_server.sync.rooms import RoomManager
@@ -272,9 +272,8 @@ class _Session:
 
 
 def _delivering_protocol(websocket: WebSocket) -> ScoreWebSocketProtocol | None:
-    """The connection's :class:`ScoreWebSocketProtocol` when it is served by one (its
-    ``receive`` reaches the endpoint unwrapped, as for the direct send)."""
-    found = getattr(getattr(websocket, "_receive", None), "__self__", None)
+    """The connection's :class:`ScoreWebSocketProtocol` when it is served by one."""
+    found = serving_protocol(websocket)
     return found if isinstance(found, ScoreWebSocketProtocol) else None
 
 

@@ -47,26 +47,24 @@ class _Messages:
     deque while empty: an idle connection's queue is empty (an ``asyncio.Queue`` keeps four
     deques, about 3 KB)."""
 
-    __slots__ = ("_detached", "_getter", "_items", "_on_end")
+    __slots__ = ("_getter", "_items", "_on_end")
 
     def __init__(self) -> None:
         self._items: deque[Any] | None = None
         self._getter: asyncio.Future[None] | None = None
-        self._on_end: Callable[[int], None] | None = None
-        self._detached = False
+        self._on_end: Callable[[int], None] | None = None  # set once detached
 
     def detach(self, on_end: Callable[[int], None]) -> list[Any]:
         """The messages waiting; from now on a disconnect message calls ``on_end`` with
-        its code (once) and nothing else is kept."""
+        its code and nothing else is kept."""
         items, self._items = list(self._items or ()), None
-        self._on_end, self._detached = on_end, True
+        self._on_end = on_end
         return items
 
     def put_nowait(self, item: Any) -> None:
-        if self._detached:
-            on_end, self._on_end = self._on_end, None
-            if on_end is not None and item["type"] == "websocket.disconnect":
-                on_end(int(item.get("code") or 1005))
+        if self._on_end is not None:
+            if item["type"] == "websocket.disconnect":
+                self._on_end(int(item.get("code") or 1005))
             return
         if self._items is None:
             self._items = deque()
@@ -179,6 +177,7 @@ class ScoreWebSocketProtocol(WebSocketsSansIOProtocol):
             self.transport.resume_reading()
 
     def _ended(self, code: int) -> None:
+        """The connection is over: ``on_end`` is called once, whichever path says so first."""
         on_end, self._on_end, self._deliver = self._on_end, None, None
         if self._backlog:
             self._backlog.clear()

@@ -49,7 +49,6 @@ class GroupCommitLog:
         self._in_flight: list[_Pending] = []
         self._runner: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
-        self._committing = False  # a commit made from its caller is in flight
         self._numbered = 0  # appends queued so far
         self._flush_through = 0  # appends up to this number skip the window
         self._closed = False
@@ -67,7 +66,7 @@ class GroupCommitLog:
         self._pending.append(item)
         if len(self._pending) >= self.max_batch:
             self._wake.set()
-        if self._committing or (self._runner is not None and not self._runner.done()):
+        if self._in_flight or (self._runner is not None and not self._runner.done()):
             return await item.future  # the running batch's committer takes it next
         if self.window == 0 and len(self._pending) == 1:
             return await self._commit_alone(item)
@@ -79,13 +78,11 @@ class GroupCommitLog:
         no task to start and wait a turn for. Appends arriving meanwhile queue for a
         runner started when this commit ends."""
         self._pending.remove(item)
-        self._committing = True
         self._in_flight = [item]
         try:
             await self._commit([item])
         finally:
             self._in_flight = []
-            self._committing = False
             if self._pending:
                 self._runner = asyncio.get_running_loop().create_task(
                     self._run(), name="group-commit"

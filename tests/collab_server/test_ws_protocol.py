@@ -39,6 +39,16 @@ def at_once(ws: ClientConnection, messages: list[bytes]) -> None:
     ws.transport.write(b"".join(frames))
 
 
+async def close_code(ws: ClientConnection) -> int | None:
+    """Read until the server closes ``ws``; the close code it sent."""
+    try:
+        async with asyncio.timeout(5):
+            while True:
+                await ws.recv()
+    except ConnectionClosed as exc:
+        return exc.rcvd.code if exc.rcvd else None
+
+
 async def test_a_flood_in_one_read_is_taken_without_tasks_in_slices() -> None:
     rooms, ticks = RoomManager(), [0]
     seen: list[tuple[int, bool]] = []  # (ticks, inside a task) at each frame
@@ -101,12 +111,7 @@ async def test_a_bad_message_closes_its_sender_before_what_follows_it_applies(
         async with connect(f"{base}/s1", compression=None) as client:
             await client.recv()
             at_once(client, [b"\xff\xff\xff", encode_update(doc.get_update())])
-            try:
-                async with asyncio.timeout(5):
-                    while True:
-                        await client.recv()
-            except ConnectionClosed as exc:
-                closed.append(exc.rcvd.code if exc.rcvd else None)
+            closed.append(await close_code(client))
         async with connect(f"{base}/s1", compression=None) as other:  # the room goes on
             await asyncio.wait_for(other.recv(), 5)
         room = rooms.loaded("s1")
@@ -120,12 +125,7 @@ async def test_a_text_message_closes_its_sender() -> None:
     async with serve(make_app(rooms)) as base, connect(f"{base}/s", compression=None) as ws:
         await ws.recv()
         await ws.send("hello")
-        try:
-            async with asyncio.timeout(5):
-                while True:
-                    await ws.recv()
-        except ConnectionClosed as exc:
-            assert exc.rcvd is not None and exc.rcvd.code == 4400
+        assert await close_code(ws) == 4400
     await rooms.close()
 
 

@@ -208,7 +208,7 @@ async def test_without_a_window_a_lone_append_commits_from_its_caller(storage: S
     log = GroupCommitLog(counting, window=0)
     first = asyncio.ensure_future(log.append("s", 1, [b"a"]))
     await asyncio.sleep(0)  # the first is in flight, committed from its caller
-    assert log._committing and log._runner is None and counting.batches == [1]
+    assert log._in_flight and log._runner is None and counting.batches == [1]
     rest = [asyncio.ensure_future(log.append("s", 1, [b"%d" % i])) for i in range(3)]
     await asyncio.sleep(0)
     assert counting.batches == [1]  # they wait for it: batches never overlap
