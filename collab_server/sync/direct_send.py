@@ -78,6 +78,13 @@ class Cork:
         else:
             chunks.append(data)
 
+    def flush_one(self, transport: asyncio.Transport) -> None:
+        """Write what waits for ``transport`` now (before a close frame)."""
+        chunks = self._pending.get(transport)
+        if chunks:
+            transport.write(b"".join(chunks))
+            chunks.clear()
+
     def flush(self) -> None:
         pending, self._pending = self._pending, {}
         for transport, chunks in pending.items():
@@ -114,8 +121,9 @@ _PROTOCOL = _sansio_protocol()
 _last: tuple[bytes, bytes] = (b"", b"")  # (payload, its encoded frame): the last broadcast
 
 
-def _encoded(payload: bytes) -> bytes:
-    """The unmasked binary frame for ``payload``, encoded once per payload object."""
+def encode_frame(payload: bytes) -> bytes:
+    """The unmasked binary frame for ``payload``, encoded once per payload object (a
+    broadcast sends the same object to every connection)."""
     global _last
     if _last[0] is not payload:
         _last = (payload, Frame(Opcode.BINARY, payload).serialize(mask=False, extensions=[]))
@@ -169,7 +177,7 @@ class _SendNow:
             and not conn.writes
             and not conn.expect_continuation_frame
         ):
-            self.cork.write(transport, _encoded(frame))
+            self.cork.write(transport, encode_frame(frame))
         else:
             conn.send_binary(frame)  # raises InvalidState once the peer has closed
             self.cork.write(transport, b"".join(conn.data_to_send()))

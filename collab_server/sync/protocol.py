@@ -108,6 +108,24 @@ class QueryAwareness:
 Message = SyncStep1 | SyncStep2 | SyncUpdate | AwarenessUpdate | PermissionDenied | QueryAwareness
 
 
+def read_var_uint(data: bytes, pos: int) -> tuple[int, int]:
+    """The lib0 varuint at ``data[pos]`` and the position after it; raises
+    :class:`ProtocolViolation` if it is truncated or beyond ``MAX_SAFE_INTEGER``."""
+    value = shift = 0
+    for _ in range(_MAX_VARUINT_BYTES):
+        if pos >= len(data):
+            raise ProtocolViolation("truncated varint")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            if value > MAX_SAFE_INTEGER:
+                break
+            return value, pos
+        shift += 7
+    raise ProtocolViolation("varint out of range")
+
+
 class Reader:
     """A cursor over lib0-encoded bytes; every read is bounds-checked."""
 
@@ -122,20 +140,8 @@ class Reader:
         if pos < len(data) and data[pos] < 0x80:  # one byte: most of them
             self.pos = pos + 1
             return data[pos]
-        value = shift = 0
-        for _ in range(_MAX_VARUINT_BYTES):
-            if pos >= len(data):
-                raise ProtocolViolation("truncated varint")
-            byte = data[pos]
-            pos += 1
-            value |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                if value > MAX_SAFE_INTEGER:
-                    break
-                self.pos = pos
-                return value
-            shift += 7
-        raise ProtocolViolation("varint out of range")
+        value, self.pos = read_var_uint(data, pos)
+        return value
 
     def var_bytes(self) -> bytes:
         length = self.var_uint()

@@ -120,6 +120,9 @@ class ScoreWebSocket:
         self, websocket: WebSocket, manager: RoomManager, room: Room, access: Access
     ) -> None:
         protocol = _delivering_protocol(websocket)
+        # Joined, the connection leaves uvicorn's protocol for a lean one when it can.
+        socket = protocol.release() if protocol is not None else None
+        detached = socket or protocol
         task = asyncio.current_task()
         abandoned = False
 
@@ -131,7 +134,7 @@ class ScoreWebSocket:
 
         metrics = manager.metrics
         conn = Connection(
-            websocket if protocol is None else protocol,
+            websocket if detached is None else detached,
             read_only=access.read_only,
             principal=access.principal,
             max_frames=self.send_queue_frames,
@@ -139,18 +142,21 @@ class ScoreWebSocket:
             close_timeout=self.close_timeout,
             metrics=metrics,
             # detached, the connection must not keep this task alive: the socket is reset
-            on_abandon=abandon if protocol is None else protocol.transport.abort,
-            direct=direct_sender(websocket),
+            on_abandon=abandon if detached is None else detached.transport.abort,
+            direct=socket.send_now if socket is not None else direct_sender(websocket),
         )
         try:
             room.join(conn)
         except RoomClosed:  # it gave up between lookup and join: let the client retry
-            await _close_quietly(websocket, Unavailable.close_code, Unavailable.code)
+            if socket is not None:
+                await socket.close(Unavailable.close_code, Unavailable.code)
+            else:
+                await _close_quietly(websocket, Unavailable.close_code, Unavailable.code)
             return
         metrics.connections_opened += 1
         session = _Session(room, conn, metrics, self.max_message_bytes, self.frame_guard)
-        if protocol is not None:  # the connection goes on without this task
-            protocol.detach(
+        if detached is not None:  # the connection goes on without this task
+            detached.detach(
                 session.deliver,
                 session.end,
                 slice_frames=self.slice_frames,

@@ -25,7 +25,9 @@ endpoint reads through ``receive`` as before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -34,12 +36,12 @@ from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
+from websockets.protocol import Protocol, State
+
+from collab_server.sync.detached_socket import Deliver, DetachedSocket, keepalive_of
 
 if TYPE_CHECKING:
     from uvicorn._types import ASGISendEvent
-
-Deliver = Callable[[bytes | str], None]
-"""Takes one whole message (bytes, or str for a text message) as it arrives."""
 
 
 class _Messages:
@@ -60,6 +62,10 @@ class _Messages:
         items, self._items = list(self._items or ()), None
         self._on_end = on_end
         return items
+
+    def pending(self) -> tuple[Any, ...]:
+        """The messages waiting, left in place."""
+        return tuple(self._items or ())
 
     def put_nowait(self, item: Any) -> None:
         if self._on_end is not None:
@@ -145,7 +151,8 @@ class ScoreWebSocketProtocol(WebSocketsSansIOProtocol):
         self._backlog: deque[Any] | None = None  # events waiting for a later turn
         self._slice_frames = 32
         self._slice_seconds = 0.002
-        self._draining = False
+        self._released = False  # handed to a DetachedSocket
+        self._upgraded: weakref.ref[Any] | None = None  # the HTTP protocol before us
 
     # --- the endpoint's side -------------------------------------------------------------
 
@@ -176,6 +183,69 @@ class ScoreWebSocketProtocol(WebSocketsSansIOProtocol):
             self.read_paused = False
             self.transport.resume_reading()
 
+    def release(self) -> DetachedSocket | None:
+        """Hand the open connection to a :class:`DetachedSocket` and drop out of it: the
+        socket's bytes go to the new protocol from now on, messages already parsed are
+        returned to the caller through it (``DetachedSocket.detach``'s ``queued``), and
+        uvicorn's keepalive timers stop (the loop's :class:`Keepalive` takes over). None
+        when the connection is not at a clean point (closing, a message or frame half
+        read, output pending, an extension): it then stays with this protocol
+        (:meth:`detach`)."""
+        conn = self.conn
+        if (
+            not self.handshake_complete
+            or self.close_sent
+            or self.disconnected
+            or self.transport.is_closing()
+            or conn.state is not State.OPEN
+            or conn.extensions
+            or conn.writes
+            or conn.expect_continuation_frame
+            or self.frames
+            or self._backlog
+            or not _between_frames(conn)
+        ):
+            return None
+        if any(m["type"] != "websocket.receive" for m in self._messages.pending()):
+            return None  # the peer has gone: let the usual end run
+        queued: list[bytes | str] = []
+        for message in self._messages.detach(self._ended):
+            data = message.get("bytes")
+            queued.append(data if data is not None else message.get("text", ""))
+        self.stop_keepalive()
+        keepalive = None
+        if self.ping_interval:
+            keepalive = keepalive_of(self.loop, self.ping_interval, self.ping_timeout)
+        self.connections.discard(self)
+        socket = DetachedSocket(
+            self.transport,
+            max_size=self.config.ws_max_size,
+            close_timeout=self.close_timeout,
+            keepalive=keepalive,
+            connections=self.connections,
+            queued=queued,
+        )
+        self.transport.set_protocol(socket)
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+        self._released = True
+        self._let_go()
+        return socket
+
+    def _let_go(self) -> None:
+        """Break the reference cycles this protocol, websockets' parser and the HTTP
+        protocol that upgraded the connection are in, so that they are freed now rather
+        than by the cyclic collector: under a storm of joins they outlive a young
+        collection, reach the oldest generation and pile up until a full one, and the
+        memory they held stays fragmented (docs/benchmarks.md)."""
+        self._messages = self.queue = _Messages()  # type: ignore[assignment]
+        self.conn.parser.close()  # its frame holds the parser's protocol
+        upgraded = self._upgraded() if self._upgraded is not None else None
+        if upgraded is not None and hasattr(upgraded, "parser"):
+            upgraded.parser = None  # httptools' parser calls back into its protocol
+        self._upgraded = None
+
     def _ended(self, code: int) -> None:
         """The connection is over: ``on_end`` is called once, whichever path says so first."""
         on_end, self._on_end, self._deliver = self._on_end, None, None
@@ -193,6 +263,14 @@ class ScoreWebSocketProtocol(WebSocketsSansIOProtocol):
         await self.send({"type": "websocket.close", "code": code, "reason": reason or ""})
 
     # --- uvicorn's protocol, changed -----------------------------------------------------
+
+    def connection_made(self, transport: Any) -> None:
+        # uvicorn calls this before switching the transport over: what it returns now
+        # is the HTTP protocol that read the upgrade request.
+        upgraded = transport.get_protocol()
+        with contextlib.suppress(TypeError):
+            self._upgraded = weakref.ref(upgraded) if upgraded is not None else None
+        super().connection_made(transport)
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -220,7 +298,7 @@ class ScoreWebSocketProtocol(WebSocketsSansIOProtocol):
                 self.send_500_response()
             elif result is not None:
                 self.logger.error("ASGI callable should return None, but returned '%s'.", result)
-        if self._on_end is not None:  # detached and not over: the scope is not needed
+        if self._released or self._on_end is not None:  # the connection goes on
             self.scope = None  # type: ignore[assignment]
         elif self.close_timer is None:
             self.transport.close()
@@ -241,34 +319,34 @@ class ScoreWebSocketProtocol(WebSocketsSansIOProtocol):
         if self._deliver is None and not self._backlog:
             super().handle_events()
             return
-        if self._backlog is None:
-            self._backlog = deque()
-        self._backlog.extend(self.conn.events_received())
-        if not self._draining:
+        events = self.conn.events_received()
+        if self._backlog is not None:  # being drained, or due in a later turn: keep order
+            self._backlog.extend(events)
+        elif events:
+            self._backlog = deque(events)
             self._drain()
 
     def _drain(self) -> None:
         """Handle waiting events until the turn's budget is spent; the rest go on in a
-        later turn with reading paused meanwhile."""
+        later turn with reading paused meanwhile. The backlog is dropped once empty: an
+        idle connection holds none."""
         backlog = self._backlog
         assert backlog is not None
-        self._draining = True
-        try:
-            started, handled = time.perf_counter(), 0
-            while backlog:
-                if handled and (
-                    handled >= self._slice_frames
-                    or time.perf_counter() - started >= self._slice_seconds
-                ):
-                    if not self.read_paused:
-                        self.read_paused = True
-                        self.transport.pause_reading()
-                    self.loop.call_soon(self._resume_drain)
-                    return
-                self._handle(backlog.popleft())
-                handled += 1
-        finally:
-            self._draining = False
+        started, handled = time.perf_counter(), 0
+        while backlog:
+            if handled and (
+                handled >= self._slice_frames
+                or time.perf_counter() - started >= self._slice_seconds
+            ):
+                if not self.read_paused:
+                    self.read_paused = True
+                    self.transport.pause_reading()
+                self.loop.call_soon(self._resume_drain)
+                return
+            self._handle(backlog.popleft())
+            handled += 1
+        if self._backlog is backlog:
+            self._backlog = None
         if self.read_paused and not self.close_sent:
             self.read_paused = False
             self.transport.resume_reading()
@@ -276,8 +354,8 @@ class ScoreWebSocketProtocol(WebSocketsSansIOProtocol):
     def _resume_drain(self) -> None:
         if self._backlog and not self.transport.is_closing():
             self._drain()
-        elif self._backlog:
-            self._backlog.clear()
+        else:
+            self._backlog = None
 
     def _handle(self, event: Any) -> None:
         if not isinstance(event, Frame):
@@ -295,6 +373,16 @@ class ScoreWebSocketProtocol(WebSocketsSansIOProtocol):
             self.handle_pong(event)
         elif opcode is Opcode.CLOSE:
             self.handle_close(event)
+
+
+def _between_frames(conn: Protocol) -> bool:
+    """True when websockets' parser has nothing of the next frame: it waits in
+    ``StreamReader.at_eof`` with an empty buffer (websockets 13 to 17; with another
+    layout this is False and the connection stays with uvicorn's protocol)."""
+    parser: Any = conn.parser
+    while parser is not None and parser.gi_yieldfrom is not None:
+        parser = parser.gi_yieldfrom
+    return parser is not None and parser.gi_code.co_name == "at_eof" and not conn.reader.buffer
 
 
 WS_PROTOCOL = f"{__name__}:{ScoreWebSocketProtocol.__name__}"
