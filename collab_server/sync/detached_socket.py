@@ -86,6 +86,7 @@ class DetachedSocket(asyncio.Protocol):
         "_connections",
         "_cork",
         "_deliver",
+        "_end_of_run",
         "_ended",
         "_keepalive",
         "_max_size",
@@ -124,6 +125,7 @@ class DetachedSocket(asyncio.Protocol):
         self._connections = connections
         self._deliver: Deliver | None = None
         self._on_end: Callable[[int], None] | None = None
+        self._end_of_run: Callable[[], None] | None = None
         self._slice_frames, self._slice_seconds = 32, 0.002
         self._buffer = b""  # bytes not parsed yet
         self._parts: list[bytes] | None = None  # a fragmented message so far
@@ -150,17 +152,21 @@ class DetachedSocket(asyncio.Protocol):
         *,
         slice_frames: int,
         slice_seconds: float,
+        end_of_run: Callable[[], None] | None = None,
     ) -> None:
         """Pass each message to ``deliver`` from now on (those parsed before the
-        hand-over first, in order) and call ``on_end`` with the close code once the
-        connection is over."""
+        hand-over first, in order), call ``end_of_run`` after each run of messages
+        delivered in one turn, and ``on_end`` with the close code once the connection
+        is over."""
         self._slice_frames, self._slice_seconds = slice_frames, slice_seconds
-        self._deliver, self._on_end = deliver, on_end
+        self._deliver, self._on_end, self._end_of_run = deliver, on_end, end_of_run
         queued, self._queued = self._queued, None
         for message in queued or ():
             if self._deliver is None or self._close_sent:
                 break
             self._deliver(message)
+        if queued and end_of_run is not None:
+            end_of_run()
         if self._buffer and not self._ended:
             self._parse()
 
@@ -285,8 +291,12 @@ class DetachedSocket(asyncio.Protocol):
                 if self._frame(first & 0x0F, first & 0x80, payload):
                     handled += 1
         except ProtocolError as exc:
+            if handled and self._end_of_run is not None:
+                self._end_of_run()  # what came before the bad frame
             self._fail(exc)
             return
+        if handled and self._end_of_run is not None:
+            self._end_of_run()
         self._buffer = buffer[pos:] if pos < size else b""
         if self._ended:
             return
@@ -393,6 +403,9 @@ class DetachedSocket(asyncio.Protocol):
         if self._ended:
             return
         self._ended = True
+        end_of_run, self._end_of_run = self._end_of_run, None
+        if end_of_run is not None:
+            end_of_run()  # what was delivered before the end is applied
         on_end, self._on_end, self._deliver = self._on_end, None, None
         if on_end is not None:
             self.loop.call_soon(on_end, code)

@@ -219,14 +219,26 @@ class Room:
 
     # --- client messages -----------------------------------------------------------------
 
-    def receive(self, conn: Connection, frame: bytes) -> None:
+    def receive(self, conn: Connection, frame: bytes, held: list[bytes] | None = None) -> None:
         """Handle one frame from ``conn``. Raises :class:`ProtocolViolation` or
-        :class:`StaleDocument`; the caller then disconnects ``conn`` with its code."""
+        :class:`StaleDocument`; the caller then disconnects ``conn`` with its code.
+
+        With ``held``, a checked update is added to it instead of applied: the caller
+        applies a run of them in one transaction with :meth:`apply_held` before it
+        returns to the event loop (and any other message applies them first)."""
         if conn.id not in self._connections:
             return  # closed meanwhile (reset, slow): late frames are ignored
         message = decode_message(frame)
+        if held is not None:
+            if isinstance(message, SyncUpdate):
+                if self._admit(conn, message.update, held):
+                    held.append(message.update)
+                return
+            if held:
+                self.apply_held(conn, held)
         if isinstance(message, SyncUpdate | SyncStep2):
-            self._apply_client_update(conn, message.update)
+            if self._admit(conn, message.update, None):
+                self._apply_client_updates(conn, [message.update])
         elif isinstance(message, AwarenessUpdate):
             self.metrics.awareness_in += 1
             accepted = self.presence.apply(message.entries, conn.id)
@@ -245,9 +257,19 @@ class Room:
             conn.send(encode_awareness(self.presence.entries()))
         # PermissionDenied is a server-to-client message: a client sending it is ignored.
 
-    def _apply_client_update(self, conn: Connection, update: bytes) -> None:
+    def apply_held(self, conn: Connection, held: list[bytes]) -> None:
+        """Apply the updates :meth:`receive` held for ``conn`` (in one transaction) and
+        empty ``held``. Raises :class:`ProtocolViolation` if pycrdt refuses them."""
+        if held:
+            updates = held.copy()
+            held.clear()
+            self._apply_client_updates(conn, updates)
+
+    def _admit(self, conn: Connection, update: bytes, held: list[bytes] | None) -> bool:
+        """Check a client's update against the room's state and the updates ``held`` for
+        it; True if it is to be applied. The cached state vector takes its clocks now."""
         if update == EMPTY_UPDATE:
-            return
+            return False
         if conn.read_only:
             conn.refused_updates += 1
             self.metrics.readonly_refused += 1
@@ -257,33 +279,41 @@ class Room:
                     extra={"score": self.score_id, "connection": conn.id},
                 )
                 conn.send(encode_permission_denied("read-only access"))
-            return
+            return False
         self.metrics.updates_in += 1
         self.metrics.update_bytes_in += len(update)
         try:  # refuse what pycrdt could not integrate at once (it can crash on it)
             vector = check_update(update, self._current_vector())
         except MissingDependency:
+            if held:  # what it depends on may be held: the document must have it first
+                self.apply_held(conn, held)
             self._vector_stale = True  # the cache may lag behind: check once more
             vector = check_update(update, self._current_vector())
         self._check_fresh(vector)
+        known = self._vector  # exact: _current_vector() just refreshed it if stale
+        for client, clock in vector.items():
+            if clock > known.get(client, 0):
+                known[client] = clock
+        return True
+
+    def _apply_client_updates(self, conn: Connection, updates: list[bytes]) -> None:
+        """Apply checked client updates in one transaction with ``conn``'s origin."""
         self._applying_client_update = True
         try:
             with self.score.doc.transaction(origin=conn.origin):
-                self.score.doc.apply_update(update)
+                for update in updates:
+                    self.score.doc.apply_update(update)
         except Exception as exc:
+            self._vector_stale = True
             raise ProtocolViolation(f"invalid update: {exc}") from None
         except BaseException as exc:
+            self._vector_stale = True
             if type(exc).__name__ != "PanicException":
                 raise
             self._restart(exc)
             raise ProtocolViolation("invalid update") from None
         finally:
             self._applying_client_update = False
-        if not self._vector_stale:
-            known = self._vector
-            for client, clock in vector.items():
-                if clock > known.get(client, 0):
-                    known[client] = clock
 
     def _check_fresh(self, vector: dict[int, int]) -> None:
         """Refuse content from an older epoch: a retired client beyond what we hold."""

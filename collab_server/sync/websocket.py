@@ -159,6 +159,7 @@ class ScoreWebSocket:
             detached.detach(
                 session.deliver,
                 session.end,
+                end_of_run=session.apply_held,
                 slice_frames=self.slice_frames,
                 slice_seconds=self.slice_seconds,
             )
@@ -198,7 +199,7 @@ class ScoreWebSocket:
 class _Session:
     """One joined connection: its messages checked and applied, its end recorded."""
 
-    __slots__ = ("conn", "failed", "guard", "max_bytes", "metrics", "room", "started")
+    __slots__ = ("conn", "failed", "guard", "held", "max_bytes", "metrics", "room", "started")
 
     def __init__(
         self,
@@ -212,26 +213,42 @@ class _Session:
         self.max_bytes, self.guard = max_bytes, guard
         self.started = time.monotonic()
         self.failed = False
+        self.held: list[bytes] = []  # checked updates of this read, not yet applied
 
-    def handle(self, data: bytes | str | None) -> None:
-        """Check one message and apply it; raises an OrpheusError for a bad one."""
+    def handle(self, data: bytes | str | None, held: list[bytes] | None = None) -> None:
+        """Check one message and apply it (or, with ``held``, hold a checked update for
+        :meth:`apply_held`); raises an OrpheusError for a bad one."""
         if not isinstance(data, bytes):
             raise ProtocolViolation("text frames are not part of the protocol")
         if len(data) > self.max_bytes:
             raise PayloadTooLarge(f"message over {self.max_bytes} bytes")
         if self.guard is not None:
             self.guard(self.room, self.conn, data)
-        self.room.receive(self.conn, data)
+        self.room.receive(self.conn, data, held)
 
     def deliver(self, data: bytes | str) -> None:
-        """:meth:`handle` from the socket's callback: a bad message closes the sender and
-        nothing after it is applied."""
+        """:meth:`handle` from the socket's callback, the run's updates held until
+        :meth:`apply_held`: a bad message closes the sender, what came before it is
+        applied and nothing after it."""
         if self.failed or self.conn.closing:
             return
         try:
-            self.handle(data)
+            self.handle(data, self.held)
         except Exception as exc:
+            self.apply_held()
             self.fail(exc)
+
+    def apply_held(self) -> None:
+        """Apply the updates held since the last call, in one transaction (the socket
+        calls this at the end of each run of messages it delivers)."""
+        if not self.held:
+            return
+        try:
+            self.room.apply_held(self.conn, self.held)
+        except Exception as exc:
+            self.held.clear()
+            if not self.failed:
+                self.fail(exc)
 
     def fail(self, exc: Exception) -> None:
         """Close the connection for ``exc``: its close code if it is an OrpheusError,

@@ -147,6 +147,7 @@ class ScoreWebSocketProtocol(WebSocketsSansIOProtocol):
         self.writable = _Flag()  # type: ignore[assignment]
         self.writable.set()
         self._deliver: Deliver | None = None
+        self._end_of_run: Callable[[], None] | None = None
         self._on_end: Callable[[int], None] | None = None
         self._backlog: deque[Any] | None = None  # events waiting for a later turn
         self._slice_frames = 32
@@ -163,14 +164,17 @@ class ScoreWebSocketProtocol(WebSocketsSansIOProtocol):
         *,
         slice_frames: int,
         slice_seconds: float,
+        end_of_run: Callable[[], None] | None = None,
     ) -> None:
         """Pass each message to ``deliver`` from now on (those already queued first, in
-        order) and call ``on_end`` with the close code once the connection is over. The
-        endpoint may then return: the connection does not end with it."""
+        order), call ``end_of_run`` after each run of messages delivered in one turn, and
+        ``on_end`` with the close code once the connection is over. The endpoint may
+        then return: the connection does not end with it."""
         self._slice_frames = slice_frames
         self._slice_seconds = slice_seconds
         self._deliver = deliver
         self._on_end = on_end
+        self._end_of_run = end_of_run
         queued = self._messages.detach(self._ended)
         for message in queued:
             if message["type"] == "websocket.disconnect":
@@ -179,6 +183,7 @@ class ScoreWebSocketProtocol(WebSocketsSansIOProtocol):
             if self._deliver is not None:
                 data = message.get("bytes")
                 self._deliver(data if data is not None else message.get("text", ""))
+        self._run_ended()
         if self.read_paused and not self.close_sent:  # paused while messages were queued
             self.read_paused = False
             self.transport.resume_reading()
@@ -246,8 +251,14 @@ class ScoreWebSocketProtocol(WebSocketsSansIOProtocol):
             upgraded.parser = None  # httptools' parser calls back into its protocol
         self._upgraded = None
 
+    def _run_ended(self) -> None:
+        if self._end_of_run is not None:
+            self._end_of_run()
+
     def _ended(self, code: int) -> None:
         """The connection is over: ``on_end`` is called once, whichever path says so first."""
+        self._run_ended()  # what was delivered before the end is applied
+        self._end_of_run = None
         on_end, self._on_end, self._deliver = self._on_end, None, None
         if self._backlog:
             self._backlog.clear()
@@ -338,6 +349,7 @@ class ScoreWebSocketProtocol(WebSocketsSansIOProtocol):
                 handled >= self._slice_frames
                 or time.perf_counter() - started >= self._slice_seconds
             ):
+                self._run_ended()
                 if not self.read_paused:
                     self.read_paused = True
                     self.transport.pause_reading()
@@ -345,6 +357,7 @@ class ScoreWebSocketProtocol(WebSocketsSansIOProtocol):
                 return
             self._handle(backlog.popleft())
             handled += 1
+        self._run_ended()
         if self._backlog is backlog:
             self._backlog = None
         if self.read_paused and not self.close_sent:

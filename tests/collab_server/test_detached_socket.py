@@ -12,11 +12,13 @@ import os
 from typing import Any
 
 import pytest
-from pycrdt import Doc, Text
+from pycrdt import Doc, Map, Text
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.frames import Frame, Opcode
 from websockets.server import ServerProtocol
+from websockets.speedups import apply_mask
 
+from collab_server.errors import ProtocolViolation
 from collab_server.sync.detached_socket import DetachedSocket, Keepalive
 from collab_server.sync.protocol import encode_sync_step1, encode_update
 from collab_server.sync.rooms import RoomManager
@@ -271,3 +273,100 @@ async def test_keepalive_sweeps_only_while_it_has_sockets() -> None:
     await wait_for(lambda: socket.count == 3)
     await asyncio.sleep(0.1)
     assert socket.count == 3 and len(keepalive) == 0 and keepalive._handle is None
+
+
+def masked_frame(payload: bytes, first: int = 0x82) -> bytes:
+    """A masked client frame of any length."""
+    key = os.urandom(4)
+    size = len(payload)
+    if size < 126:
+        head = bytes((first, 0x80 | size))
+    elif size < 1 << 16:
+        head = bytes((first, 0x80 | 126)) + size.to_bytes(2, "big")
+    else:
+        head = bytes((first, 0x80 | 127)) + size.to_bytes(8, "big")
+    return head + key + apply_mask(payload, key)
+
+
+def note_edits(count: int) -> tuple[list[bytes], list[str]]:
+    """``count`` updates of one client, each setting a note; the last one sets the first
+    note again (it depends on the first update's item)."""
+    doc: Doc = Doc()
+    notes = doc.get("notes", type=Map)
+    updates: list[bytes] = []
+    doc.observe(lambda event: updates.append(event.update))
+    names = [f"n_{i:012x}" for i in range(count - 1)]
+    for i, name in enumerate(names):
+        notes[name] = {"measure": "m", "part": "p", "onset": str(i), "duration": "1"}
+    notes[names[0]] = {"measure": "m", "part": "p", "onset": "0", "duration": "2"}
+    return [encode_update(update) for update in updates], names
+
+
+async def joined(rooms: RoomManager, base: str) -> tuple[ClientConnection, Any]:
+    ws = await connect(f"{base}/s1", compression=None)
+    await ws.recv()
+    room = rooms.loaded("s1")
+    assert room is not None
+    return ws, room
+
+
+async def test_a_read_s_updates_are_applied_in_one_transaction(backend: Backend) -> None:
+    await backend.create_score()
+    rooms = RoomManager(backend.hooks)
+    async with serve(make_app(rooms)) as base:
+        ws, room = await joined(rooms, base)
+        transactions: list[bytes] = []
+        room.score.doc.observe(lambda event: transactions.append(event.update))
+        frames, names = note_edits(12)
+        step1 = b"\x00\x00\x01\x00"  # sync step 1 (empty state vector): sees the run applied
+        ws.transport.write(b"".join(masked_frame(f) for f in [*frames, step1]))  # one read
+        reply = await asyncio.wait_for(ws.recv(), 5)
+        assert isinstance(reply, bytes) and reply[:2] == b"\x00\x01"
+        assert all(name.encode() in reply for name in names)
+        assert room.metrics.updates_in == len(frames)
+        assert len(transactions) == 1  # one transaction, not one per update
+        notes = room.score.notes.to_py()
+        assert set(names) <= set(notes)
+        assert notes[names[0]]["duration"] == "2"  # the later edit of the same note won
+        await ws.close()
+    stored = await backend.stored()
+    assert set(names) <= set(stored.notes.to_py())
+    await rooms.close()
+
+
+async def test_a_bad_update_in_a_read_keeps_those_before_it_and_none_after(
+    backend: Backend,
+) -> None:
+    await backend.create_score()
+    rooms = RoomManager(backend.hooks)
+    async with serve(make_app(rooms)) as base:
+        ws, room = await joined(rooms, base)
+        frames, names = note_edits(6)
+        garbage = b"\x00\x02\x05\x01\xff\xff\xff"  # a sync update that is not an update
+        ws.transport.write(b"".join(masked_frame(f) for f in [*frames[:3], garbage, *frames[3:]]))
+        assert await close_code(ws) == ProtocolViolation.close_code
+        notes = room.score.notes.to_py()
+        assert set(names[:3]) <= set(notes)
+        assert not set(names[3:]) & set(notes)
+        # the cached state vector was not left claiming what was never applied
+        later = Doc()
+        later.get("notes", type=Map)["x"] = {"measure": "m", "part": "p", "onset": "0"}
+        async with connect(f"{base}/s1", compression=None) as other:
+            await other.recv()
+            await other.send(encode_update(later.get_update()))
+            await wait_for(lambda: "x" in room.score.notes.to_py())
+    await rooms.close()
+
+
+async def test_updates_before_a_close_in_the_same_read_are_applied(backend: Backend) -> None:
+    await backend.create_score()
+    rooms = RoomManager(backend.hooks)
+    async with serve(make_app(rooms)) as base:
+        ws, room = await joined(rooms, base)
+        frames, names = note_edits(5)
+        close = masked_frame((1000).to_bytes(2, "big") + b"bye", first=0x88)
+        ws.transport.write(b"".join(masked_frame(f) for f in frames) + close)
+        assert await close_code(ws) == 1000
+        await wait_for(lambda: rooms.metrics.connections_closed == 1)
+        assert set(names) <= set(room.score.notes.to_py())
+    await rooms.close()
