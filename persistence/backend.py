@@ -6,7 +6,10 @@ schemes to implementations. The server, the worker and the CLI all call
 ``memory://``                  everything in memory (blobs too, unless ``blob_url``)
 ``sqlite:///data/orpheus.db``  SQLite file, relative path (SQLAlchemy style);
 ``sqlite:////srv/orpheus.db``  absolute path; ``?synchronous=NORMAL`` trades power-loss
-                               durability for speed (default ``FULL``)
+                               durability for speed (default ``FULL``); ``inline_ms``
+                               (default 5, 0: off): a write is committed on the
+                               event loop's thread while the database is idle and
+                               writes take less than this (``SqliteDatabase``)
 ``postgresql://u:p@host/db``   PostgreSQL (``postgres://`` too), migrated on open;
                                options ``min_size``, ``max_size`` (pool, default 1 and
                                10), ``connect_timeout``, ``command_timeout`` (seconds);
@@ -148,13 +151,25 @@ async def _open_sqlite(url: SplitResult, blobs: BlobStore | None, config: Backen
     path = Path(unquote(url.path[1:]))
     options = dict(parse_qsl(url.query, keep_blank_values=True))
     synchronous = options.pop("synchronous", "FULL").upper()
+    inline_ms = options.pop("inline_ms", "5")
     if options:
         raise ValueError(f"unknown SQLite URL option(s): {', '.join(sorted(options))}")
     if synchronous not in ("NORMAL", "FULL"):
         raise ValueError("synchronous must be NORMAL or FULL")
+    try:
+        inline_below = float(inline_ms) / 1000
+    except ValueError:
+        raise ValueError("inline_ms must be a number of milliseconds") from None
+    if not inline_below >= 0:
+        raise ValueError("inline_ms must be 0 (off) or more")
     if blobs is None:
         blobs = FileBlobStore(path.with_name(f"{path.stem}-blobs"))
-    storage = SqliteStorage(path, blobs, synchronous="FULL" if synchronous == "FULL" else "NORMAL")
+    storage = SqliteStorage(
+        path,
+        blobs,
+        synchronous="FULL" if synchronous == "FULL" else "NORMAL",
+        inline_below=inline_below,
+    )
     results = SqliteResultStore(storage.db)
     conversations = SqliteConversationStore(storage.db)
     search = SqliteSearchIndex(storage.db)

@@ -19,11 +19,12 @@ import contextlib
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from persistence.base import (
     AppendRequest,
@@ -100,7 +101,20 @@ CREATE INDEX IF NOT EXISTS versions_by_score ON versions (score_id, created_at);
 
 
 class SqliteDatabase:
-    """The connection and its worker thread. ``transactions`` counts committed writes."""
+    """The connection and its worker thread. ``transactions`` counts committed writes,
+    ``inline_writes`` those committed on the caller's thread.
+
+    Reads and, by default, writes run on the worker thread, so the event loop never waits
+    for the disk. A write may instead run on the caller's thread (skipping two thread
+    hand-offs, about 0.07 ms of a 0.3 ms durable commit here) when that cannot hold the
+    loop for long: the database is open and idle (nothing queued for the thread, the
+    connection free), no other process holds the write lock (the transaction is begun
+    without waiting: if it would wait, the write goes to the thread), and no write in the
+    last ``SLOW_HOLD`` seconds took ``inline_below`` seconds or more (a slow disk sends
+    every write to the thread). ``inline_below=0`` turns it off.
+    """
+
+    SLOW_HOLD = 5.0
 
     def __init__(
         self,
@@ -108,14 +122,21 @@ class SqliteDatabase:
         *,
         synchronous: Synchronous = "FULL",
         busy_timeout: float = 10.0,
+        inline_below: float = 0.005,
     ) -> None:
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
+        if inline_below < 0:
+            raise ValueError("inline_below must be 0 (off) or more")
         self.path = Path(path)
         self.synchronous = synchronous
         self.busy_timeout = busy_timeout
+        self.inline_below = inline_below
         self.transactions = 0
+        self.inline_writes = 0
         self._conn: sqlite3.Connection | None = None
+        self._conn_lock = threading.Lock()  # one user of the connection at a time
+        self._slow_until = 0.0  # time.monotonic(): every write goes to the thread until then
         self._worker = WorkerThread("orpheus-sqlite")
         self._closed = False
 
@@ -128,22 +149,70 @@ class SqliteDatabase:
         return await self._submit(lambda: fn(self._connection()))
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn(conn)`` in one write transaction; an exception rolls it back."""
+        """Run ``fn(conn)`` in one write transaction; an exception rolls it back. On the
+        caller's thread when that is quick (see the class), else on the worker thread."""
+        if (
+            self.inline_below
+            and self._conn is not None
+            and not self._closed
+            and not self._worker.busy
+            and time.monotonic() >= self._slow_until
+            and self._conn_lock.acquire(blocking=False)
+        ):
+            try:
+                done, result = self._write_inline(self._conn, fn)
+            finally:
+                self._conn_lock.release()
+            if done:
+                return cast(T, result)
 
         def job() -> T:
             conn = self._connection()
+            started = time.perf_counter()
             conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            self.transactions += 1
-            return result
+            return self._finish(conn, fn, started)
 
         return await self._submit(job)
+
+    def _write_inline(
+        self, conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]
+    ) -> tuple[bool, T | None]:
+        """``(True, result)``, or ``(False, None)`` if another connection holds the write
+        lock (the caller then waits for it on the worker thread)."""
+        started = time.perf_counter()
+        try:
+            conn.execute("PRAGMA busy_timeout=0")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    return False, None
+                raise StorageError(f"SQLite {self.path}: {exc}") from exc
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+            result = self._finish(conn, fn, started)
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite {self.path}: {exc}") from exc
+        self.inline_writes += 1
+        return True, result
+
+    def _finish(
+        self, conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T], started: float
+    ) -> T:
+        """Run ``fn`` in the transaction just begun and commit it (roll back on error);
+        a write that took ``inline_below`` or more keeps writes on the thread a while."""
+        try:
+            result = fn(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            if self.inline_below and time.perf_counter() - started >= self.inline_below:
+                self._slow_until = time.monotonic() + self.SLOW_HOLD
+        self.transactions += 1
+        return result
 
     async def close(self) -> None:
         if self._closed:
@@ -161,15 +230,22 @@ class SqliteDatabase:
     async def _submit(self, job: Callable[[], T]) -> T:
         if self._closed:
             raise StorageError("the SQLite database is closed")
+
+        def locked() -> T:
+            with self._conn_lock:
+                return job()
+
         try:
-            return await self._worker.run(job)
+            return await self._worker.run(locked)
         except sqlite3.Error as exc:
             raise StorageError(f"SQLite {self.path}: {exc}") from exc
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout)
+            conn = sqlite3.connect(  # used from the worker thread and, for quick writes, the loop's
+                self.path, isolation_level=None, timeout=self.busy_timeout, check_same_thread=False
+            )
             try:
                 if conn.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower() != "wal":
                     raise StorageError(f"SQLite {self.path}: WAL journal mode unavailable")
@@ -587,9 +663,10 @@ class SqliteStorage:
         blobs: BlobStore,
         *,
         synchronous: Synchronous = "FULL",
+        inline_below: float = 0.005,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.db = SqliteDatabase(path, synchronous=synchronous)
+        self.db = SqliteDatabase(path, synchronous=synchronous, inline_below=inline_below)
         self.blobs: BlobStore = blobs
         self.catalog: ScoreCatalog = SqliteCatalog(self.db, blobs, clock)
         self.log: UpdateLog = SqliteUpdateLog(self.db, clock)

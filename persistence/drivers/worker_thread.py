@@ -28,6 +28,7 @@ class WorkerThread:
         self._jobs: SimpleQueue[_Job | None] = SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.busy = 0  # calls submitted and not answered yet (a hint, kept by the callers)
 
     async def run(self, fn: Callable[[], T]) -> T:
         """Run ``fn()`` on the thread; its result, or its exception."""
@@ -36,7 +37,11 @@ class WorkerThread:
         if self._thread is None:
             self._start()
         self._jobs.put((loop, future, fn))
-        return await future
+        self.busy += 1
+        try:
+            return await future
+        finally:
+            self.busy -= 1
 
     async def close(self) -> None:
         """Finish the jobs already submitted, then stop the thread."""
