@@ -1,0 +1,159 @@
+"""Model inputs: pitch-class channels and invariant scalars, per measure and per slice.
+
+Key features (per measure) see the measure's pitch-class durations and its neighbours',
+wider windows, the whole score, the bass, the notated signature and the rule engine's key
+path. Chord features (per slice) see the slice, its beat, its measure, the neighbouring
+slices (across the bar lines: the previous measure's last slice and the next one's first)
+and the rule engine's own label. Chroma vectors are divided by their sum, so loudness and
+doubling matter less than which pitch classes sound and for how long.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis_engine.chords import QUALITIES
+from analysis_engine.slices import MeasureSlices
+from analysis_engine.units import TPQ
+
+KEY_NEIGHBOURS = 2  # measures either side seen one by one
+KEY_WINDOWS = (4, 8, 16)  # and summed over these radii
+KEY_CHANNELS = 2 * KEY_NEIGHBOURS + 1 + 2 + len(KEY_WINDOWS) + 1 + 1 + 2
+KEY_SCALARS = 2
+CHORD_CHANNELS = 13
+CHORD_SCALARS = len(QUALITIES) + 1 + 5 + 6
+
+
+def normalised(rows: np.ndarray) -> np.ndarray:
+    """Each row divided by its sum (rows of zeros stay zero)."""
+    rows = np.asarray(rows, dtype=np.float64)
+    total = rows.sum(axis=-1, keepdims=True)
+    return np.divide(rows, total, out=np.zeros_like(rows), where=total > 0)
+
+
+def one_hot(pcs: np.ndarray) -> np.ndarray:
+    """``[N, 12]`` one-hot rows of pitch classes (a negative value gives a zero row)."""
+    pcs = np.asarray(pcs, dtype=np.int64)
+    out = np.zeros((len(pcs), 12), dtype=np.float64)
+    rows = np.flatnonzero(pcs >= 0)
+    out[rows, pcs[rows] % 12] = 1.0
+    return out
+
+
+def _window_sum(values: np.ndarray, radius: int) -> np.ndarray:
+    cumulative = np.concatenate([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
+    index = np.arange(len(values))
+    low = np.maximum(index - radius, 0)
+    high = np.minimum(index + radius + 1, len(values))
+    return cumulative[high] - cumulative[low]
+
+
+def measure_bass(s: MeasureSlices) -> np.ndarray:
+    """Ticks each pitch class is the lowest sounding note of a measure (``[12]``)."""
+    return np.bincount(s.bass % 12, weights=s.end - s.start, minlength=12).astype(np.int64)
+
+
+def key_features(
+    pc_time: np.ndarray, bass_time: np.ndarray, signature: np.ndarray, rule_path: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Channels ``[M, KEY_CHANNELS, 12]`` and scalars ``[M, KEY_SCALARS]`` per measure.
+
+    ``pc_time`` and ``bass_time``: ``[M, 12]`` ticks; ``signature``: the notated major
+    tonic in force (-1 where none); ``rule_path``: the rule engine's key per measure."""
+    count = len(pc_time)
+    pcs = pc_time.astype(np.float64)
+    bass = bass_time.astype(np.float64)
+    padded = np.concatenate([np.zeros((KEY_NEIGHBOURS, 12)), pcs, np.zeros((KEY_NEIGHBOURS, 12))])
+    channels = [
+        normalised(padded[KEY_NEIGHBOURS + d : KEY_NEIGHBOURS + d + count])
+        for d in range(-KEY_NEIGHBOURS, KEY_NEIGHBOURS + 1)
+    ]
+    channels.append(normalised(bass))
+    channels.append(normalised(_window_sum(bass, KEY_NEIGHBOURS)))
+    channels += [normalised(_window_sum(pcs, radius)) for radius in KEY_WINDOWS]
+    channels.append(np.repeat(normalised(pcs.sum(axis=0, keepdims=True)), count, axis=0))
+    channels.append(one_hot(signature))
+    rule = np.asarray(rule_path, dtype=np.int64)
+    channels.append(one_hot(np.where(rule < 12, rule, -1)))
+    channels.append(one_hot(np.where(rule >= 12, rule - 12, -1)))
+    scalars = np.stack([(pcs.sum(axis=1) == 0).astype(np.float64), (signature < 0) * 1.0], 1)
+    return np.stack(channels, axis=1), scalars
+
+
+def chord_features(
+    previous: MeasureSlices | None,
+    s: MeasureSlices,
+    following: MeasureSlices | None,
+    beat: int,
+    phase: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Channels ``[S, CHORD_CHANNELS, 12]`` and scalars ``[S, CHORD_SCALARS]`` per slice
+    of ``s``, a measure of ``beat`` ticks per beat starting ``phase`` ticks after its
+    notional downbeat, between its neighbouring measures (None at the ends)."""
+    size = s.size
+    weights = s.weights.astype(np.float64)
+    beat = max(int(beat), 1)
+    position = s.start + int(phase)
+    groups = []
+    for group in (position // beat, position // (2 * beat)):
+        _, inverse = np.unique(group, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        summed = np.zeros((int(inverse.max()) + 1 if size else 0, 12))
+        np.add.at(summed, inverse, weights)
+        lowest = np.full(len(summed), 1 << 20, dtype=np.int64)
+        np.minimum.at(lowest, inverse, s.bass)
+        groups.append((summed[inverse], lowest[inverse]))
+    measure_chroma = np.repeat(weights.sum(axis=0, keepdims=True), size, axis=0)
+
+    def edge(other: MeasureSlices | None, last: bool) -> tuple[np.ndarray, int, np.ndarray]:
+        if other is None or other.size == 0:
+            return np.zeros(12), -1, np.zeros(12)
+        i = other.size - 1 if last else 0
+        return other.weights[i].astype(np.float64), int(other.root[i]), other.weights.sum(0)
+
+    before, before_root, before_all = edge(previous, True)
+    after, after_root, after_all = edge(following, False)
+    prev_w = np.concatenate([before[None, :], weights[:-1]]) if size else weights
+    next_w = np.concatenate([weights[1:], after[None, :]]) if size else weights
+    roots = s.root.astype(np.int64)
+    has = s.quality >= 0
+    rule_root = np.where(has, roots, -1)
+    prev_root = np.concatenate([[before_root], rule_root[:-1]]) if size else rule_root
+    next_root = np.concatenate([rule_root[1:], [after_root]]) if size else rule_root
+    around = np.repeat((before_all + after_all)[None, :], size, axis=0)
+    channels = np.stack(
+        [
+            normalised(weights),
+            one_hot(s.bass),
+            one_hot(s.top),
+            normalised(groups[0][0]),
+            one_hot(groups[0][1]),
+            normalised(groups[1][0]),
+            normalised(measure_chroma),
+            normalised(prev_w),
+            normalised(next_w),
+            normalised(around),
+            one_hot(rule_root),
+            one_hot(prev_root),
+            one_hot(next_root),
+        ],
+        axis=1,
+    )
+    quality = np.zeros((size, len(QUALITIES) + 1))
+    quality[np.arange(size), np.where(has, s.quality, len(QUALITIES))] = 1.0
+    inversion = np.zeros((size, 5))
+    inversion[np.arange(size), np.clip(s.inversion, -1, 3) + 1] = 1.0
+    length = (s.end - s.start).astype(np.float64)
+    distinct = (s.weights > 0).sum(axis=1)
+    extra = np.stack(
+        [
+            np.log2(np.maximum(length, 1) / TPQ) / 4,
+            s.attack.astype(np.float64),
+            (position == 0) * 1.0,
+            (position % beat == 0) * 1.0,
+            distinct / 4.0,
+            (s.bass % 12 == roots % 12) * has * 1.0,
+        ],
+        axis=1,
+    )
+    return channels, np.concatenate([quality, inversion, extra], axis=1)

@@ -1,0 +1,44 @@
+"""The trained weights, shipped as package data (``weights.npz``) and loaded once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+WEIGHTS_PATH = Path(__file__).with_name("weights.npz")
+Layers = tuple[tuple[np.ndarray, np.ndarray], ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Weights:
+    """The key network, the chord network (``(weight, bias)`` per layer) and the key
+    change cost the training chose."""
+
+    key: Layers
+    chord: Layers
+    key_change_cost: float
+
+
+def layers(arrays: dict[str, np.ndarray], prefix: str) -> Layers:
+    """``prefix_w0, prefix_b0, prefix_w1, ...`` as ``(weight, bias)`` pairs (float32)."""
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    while f"{prefix}_w{len(out)}" in arrays:
+        i = len(out)
+        out.append(
+            (
+                arrays[f"{prefix}_w{i}"].astype(np.float32),
+                arrays[f"{prefix}_b{i}"].astype(np.float32),
+            )
+        )
+    return tuple(out)
+
+
+@lru_cache(maxsize=4)
+def load_weights(path: Path = WEIGHTS_PATH) -> Weights:
+    """The weights in ``path`` (by default the packaged ones)."""
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    return Weights(layers(arrays, "key"), layers(arrays, "chord"), float(arrays["key_change_cost"]))
