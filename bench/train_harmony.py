@@ -43,13 +43,14 @@ from accuracy_wir import (
 )
 
 from analysis_engine.chords import QUALITIES, QUALITY_INDEX
-from analysis_engine.key import viterbi
+from analysis_engine.key import correlate, viterbi
 from analysis_engine.learned.classes import CLASS_INDEX, CLASSES
 from analysis_engine.learned.features import chord_features, key_features, measure_bass
 from analysis_engine.learned.key_model import change_costs, signature_tonics
 from analysis_engine.learned.mlp import forward, log_softmax
 from analysis_engine.learned.rotate import rotated
 from analysis_engine.learned.weights import WEIGHTS_PATH
+from analysis_engine.settings import AnalysisSettings
 from analysis_engine.units import TPQ
 
 EXTRACT_VERSION = b"2"
@@ -136,14 +137,30 @@ class ChordSet:
     target: np.ndarray  # root * len(CLASSES) + class
 
 
+def rule_correlations(pc_time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rule engine's window and whole-score correlations (as
+    :func:`analysis_engine.key.key_timeline` computes them with the default settings)."""
+    settings = AnalysisSettings()
+    h = settings.key_window
+    count = len(pc_time)
+    padded = np.concatenate([np.zeros((h, 12), np.int64), pc_time, np.zeros((h, 12), np.int64)])
+    hist = np.zeros((count, 12), dtype=np.int64)
+    for shift in range(-h, h + 1):
+        hist += (h + 1 - abs(shift)) * padded[h + shift : h + shift + count]
+    windows = correlate(hist, settings.local_profile)
+    whole = correlate(pc_time.sum(axis=0, keepdims=True), settings.key_profile)[0]
+    return windows, whole
+
+
 def key_set(items: list[dict[str, Any]]) -> KeySet:
     channels, scalars, bounds, label_measure, label_key = [], [], [], [], []
     offset = 0
     for item in items:
         measures = item["measures"]
         bass = np.array([measure_bass(s) for s in measures]).reshape(len(measures), 12)
+        windows, whole = rule_correlations(item["pc_time"])
         c, sc = key_features(
-            item["pc_time"], bass, signature_tonics(item["grid"]), item["rule_path"]
+            item["pc_time"], bass, signature_tonics(item["grid"]), item["rule_path"], windows, whole
         )
         channels.append(c)
         scalars.append(sc)

@@ -18,7 +18,7 @@ from analysis_engine.units import TPQ
 
 KEY_NEIGHBOURS = 2  # measures either side seen one by one
 KEY_WINDOWS = (4, 8, 16)  # and summed over these radii
-KEY_CHANNELS = 2 * KEY_NEIGHBOURS + 1 + 2 + len(KEY_WINDOWS) + 1 + 1 + 2
+KEY_CHANNELS = 2 * KEY_NEIGHBOURS + 1 + 2 + len(KEY_WINDOWS) + 1 + 1 + 2 + 4
 KEY_SCALARS = 2
 CHORD_CHANNELS = 13
 CHORD_SCALARS = len(QUALITIES) + 1 + 5 + 6
@@ -54,12 +54,19 @@ def measure_bass(s: MeasureSlices) -> np.ndarray:
 
 
 def key_features(
-    pc_time: np.ndarray, bass_time: np.ndarray, signature: np.ndarray, rule_path: np.ndarray
+    pc_time: np.ndarray,
+    bass_time: np.ndarray,
+    signature: np.ndarray,
+    rule_path: np.ndarray,
+    rule_windows: np.ndarray,
+    rule_global: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Channels ``[M, KEY_CHANNELS, 12]`` and scalars ``[M, KEY_SCALARS]`` per measure.
 
     ``pc_time`` and ``bass_time``: ``[M, 12]`` ticks; ``signature``: the notated major
-    tonic in force (-1 where none); ``rule_path``: the rule engine's key per measure."""
+    tonic in force (-1 where none); the rule engine's key per measure (``rule_path``), its
+    per-measure window correlations (``[M, 24]``) and its whole-score correlations
+    (``[24]``), keys 0-11 major, 12-23 minor."""
     count = len(pc_time)
     pcs = pc_time.astype(np.float64)
     bass = bass_time.astype(np.float64)
@@ -76,6 +83,10 @@ def key_features(
     rule = np.asarray(rule_path, dtype=np.int64)
     channels.append(one_hot(np.where(rule < 12, rule, -1)))
     channels.append(one_hot(np.where(rule >= 12, rule - 12, -1)))
+    windows = np.asarray(rule_windows, dtype=np.float64).reshape(count, 24)
+    channels += [windows[:, :12], windows[:, 12:]]
+    whole = np.repeat(np.asarray(rule_global, dtype=np.float64).reshape(1, 24), count, axis=0)
+    channels += [whole[:, :12], whole[:, 12:]]
     scalars = np.stack([(pcs.sum(axis=1) == 0).astype(np.float64), (signature < 0) * 1.0], 1)
     return np.stack(channels, axis=1), scalars
 

@@ -38,13 +38,18 @@ def key_log_probs(
     bass_time: np.ndarray,
     signature: np.ndarray,
     rule_path: np.ndarray,
+    rule_windows: np.ndarray,
+    rule_global: np.ndarray,
     weights: Weights,
 ) -> np.ndarray:
-    """``[M, 24]`` log-probabilities of the keys (0-11 major, 12-23 minor) per measure."""
+    """``[M, 24]`` log-probabilities of the keys (0-11 major, 12-23 minor) per measure
+    (the arguments are those of :func:`~analysis_engine.learned.features.key_features`)."""
     count = len(pc_time)
     if count == 0:
         return np.zeros((0, 24))
-    channels, scalars = key_features(pc_time, bass_time, signature, rule_path)
+    channels, scalars = key_features(
+        pc_time, bass_time, signature, rule_path, rule_windows, rule_global
+    )
     logits = forward(rotated(channels, scalars), weights.key).reshape(count, 12, 2)
     return log_softmax(logits.transpose(0, 2, 1).reshape(count, 24).astype(np.float64))
 
@@ -72,6 +77,14 @@ def learned_timeline(
         lambda missing: [measure_bass(measures[m]) for m in missing],
     )
     bass_time = np.array(bass_rows, dtype=np.int64).reshape(len(measures), 12)
-    scores = key_log_probs(pc_time, bass_time, signature_tonics(grid), rule.path, weights)
+    scores = key_log_probs(
+        pc_time,
+        bass_time,
+        signature_tonics(grid),
+        rule.path,
+        rule.windows,
+        rule.correlations,
+        weights,
+    )
     path = viterbi(scores, change_costs(weights.key_change_cost))
     return replace(rule, windows=scores, path=path)

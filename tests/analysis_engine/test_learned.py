@@ -61,19 +61,26 @@ def test_the_networks_are_transposition_equivariant() -> None:
     bass = rng.integers(0, 3, size=(6, 12))
     signature = np.array([0, 0, 0, 7, 7, 7])
     rule = np.array([0, 0, 12, 7, 7, 19])
-    base = key_log_probs(pc_time, bass, signature, rule, weights)
+    windows = rng.standard_normal((6, 24))
+    whole = rng.standard_normal(24)
+
+    def roll(values: np.ndarray, k: int) -> np.ndarray:
+        return np.concatenate(
+            [np.roll(values[..., :12], k, axis=-1), np.roll(values[..., 12:], k, axis=-1)], -1
+        )
+
+    base = key_log_probs(pc_time, bass, signature, rule, windows, whole, weights)
     for k in (1, 5, 11):
         moved = key_log_probs(
             np.roll(pc_time, k, axis=1),
             np.roll(bass, k, axis=1),
             (signature + k) % 12,
             (rule % 12 + k) % 12 + 12 * (rule >= 12),
+            roll(windows, k),
+            roll(whole, k),
             weights,
         )
-        expected = np.concatenate(
-            [np.roll(base[:, :12], k, axis=1), np.roll(base[:, 12:], k, axis=1)], axis=1
-        )
-        np.testing.assert_allclose(moved, expected, atol=1e-4)
+        np.testing.assert_allclose(moved, roll(base, k), atol=1e-4)
 
 
 def test_transposing_a_score_transposes_keys_and_roots() -> None:
