@@ -105,7 +105,7 @@ def extract(piece: Piece) -> dict[str, Any] | None:
 # ---------------------------------------------------------------- datasets
 
 KEY_HIDDEN = (64,)
-CHORD_HIDDEN = (128, 64)
+CHORD_HIDDEN = (64, 64)
 SEED = 15
 COSTS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
 _INVERSION = {"": 0, "7": 0, "6": 1, "65": 1, "64": 2, "43": 2, "42": 3}

@@ -14,9 +14,12 @@ from dataclasses import replace
 import numpy as np
 
 from analysis_engine.learned.classes import decode
-from analysis_engine.learned.features import chord_features
-from analysis_engine.learned.mlp import forward
-from analysis_engine.learned.rotate import rotated
+from analysis_engine.learned.features import (
+    Neighbourhood,
+    chord_features,
+    chord_features_many,
+)
+from analysis_engine.learned.mlp import equivariant_forward
 from analysis_engine.learned.weights import Weights
 from analysis_engine.memo import Memo
 from analysis_engine.notetable import MeasureGrid
@@ -36,41 +39,64 @@ def chord_scores(
 ) -> np.ndarray:
     """``[S, 12 * 32]`` logits: root-major over :data:`~analysis_engine.learned.classes.CLASSES`."""
     channels, scalars = chord_features(previous, s, following, beat, phase)
-    return forward(rotated(channels, scalars), weights.chord).reshape(s.size, -1)
+    return _scores(channels, scalars, weights)
 
 
-def _spelling(s: MeasureSlices, index: int, root: int) -> str:
-    """The root's name as the slice's own notes spell it, else the measure's, else the
-    rule label's if it had the same root, else a plain spelling."""
-    names = s.member_name
+def _scores(channels: np.ndarray, scalars: np.ndarray, weights: Weights) -> np.ndarray:
+    logits = equivariant_forward(channels, scalars, weights.chord, weights.chord_unrolled)
+    return logits.reshape(len(channels), -1)
+
+
+def _spellings(s: MeasureSlices, roots: np.ndarray) -> tuple[str, ...]:
+    """Each slice's root named as the slice's own notes spell it (its lowest such note),
+    else as the measure's first note of that pitch class does, else as the rule label
+    did if it had the same root, else plainly."""
     pcs = s.member_midi % 12
-    for members in (np.flatnonzero(s.member_slice == index), np.arange(len(names))):
-        for j in members.tolist():
-            if int(pcs[j]) == root:
-                _, letter, alter = parse_pitch(str(names[j]))
-                return STEPS[letter] + ("#" * alter if alter > 0 else "-" * -alter)
-    if int(s.root[index]) == root and s.quality[index] >= 0:
-        return s.root_name[index]
-    return _PLAIN[root]
+    first_in_measure: dict[int, int] = {}
+    for j, pc in enumerate(pcs.tolist()):
+        first_in_measure.setdefault(pc, j)
+    own = np.flatnonzero(pcs == roots[s.member_slice])
+    slices_with, first = np.unique(s.member_slice[own], return_index=True)
+    member = np.full(s.size, -1, dtype=np.int64)
+    member[slices_with] = own[first]
+    out = []
+    for i, (root, j) in enumerate(zip(roots.tolist(), member.tolist(), strict=True)):
+        if j < 0:
+            j = first_in_measure.get(root, -1)
+        if j >= 0:
+            _, letter, alter = parse_pitch(str(s.member_name[j]))
+            out.append(STEPS[letter] + ("#" * alter if alter > 0 else "-" * -alter))
+        elif int(s.root[i]) == root and s.quality[i] >= 0:
+            out.append(s.root_name[i])
+        else:
+            out.append(_PLAIN[root])
+    return tuple(out)
 
 
-def relabel_measure(
-    previous: MeasureSlices | None,
-    s: MeasureSlices,
-    following: MeasureSlices | None,
-    beat: int,
-    phase: int,
-    weights: Weights,
-) -> MeasureSlices:
-    """``s`` with the model's roots, qualities and inversions (and a new stamp)."""
-    if s.size == 0:
-        return replace(s, stamp=new_stamp())
-    logits = chord_scores(previous, s, following, beat, phase, weights)
+def _relabel(s: MeasureSlices, logits: np.ndarray) -> MeasureSlices:
+    """``s`` with the roots, qualities and inversions of ``logits`` (and a new stamp)."""
     root, quality, inversion = decode(logits.argmax(axis=1))
-    names = tuple(_spelling(s, i, int(r)) for i, r in enumerate(root.tolist()))
+    names = _spellings(s, root)
     return replace(
         s, stamp=new_stamp(), root=root, quality=quality, inversion=inversion, root_name=names
     )
+
+
+def relabel_measures(measures: list[Neighbourhood], weights: Weights) -> list[MeasureSlices]:
+    """Each ``(previous, measure, following, beat, phase)`` measure relabelled by the
+    model: features in one batch (row by row), the network run measure by measure so a
+    measure's labels never depend on which others are recomputed with it."""
+    channels, scalars = chord_features_many(measures)
+    out = []
+    offset = 0
+    for _, s, _, _, _ in measures:
+        rows = slice(offset, offset + s.size)
+        if s.size == 0:
+            out.append(replace(s, stamp=new_stamp()))
+        else:
+            out.append(_relabel(s, _scores(channels[rows], scalars[rows], weights)))
+        offset += s.size
+    return out
 
 
 def relabelled(slices: SliceSet, grid: MeasureGrid, memo: Memo, weights: Weights) -> SliceSet:
@@ -95,11 +121,12 @@ def relabelled(slices: SliceSet, grid: MeasureGrid, memo: Memo, weights: Weights
     out = memo.many(
         "learned.chords",
         keys,
-        lambda missing: [
-            relabel_measure(
-                neighbour(m - 1), measures[m], neighbour(m + 1), beats[m], phases[m], weights
-            )
-            for m in missing
-        ],
+        lambda missing: relabel_measures(
+            [
+                (neighbour(m - 1), measures[m], neighbour(m + 1), beats[m], phases[m])
+                for m in missing
+            ],
+            weights,
+        ),
     )
     return SliceSet(slices.table, out)

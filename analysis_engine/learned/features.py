@@ -101,49 +101,80 @@ def chord_features(
     """Channels ``[S, CHORD_CHANNELS, 12]`` and scalars ``[S, CHORD_SCALARS]`` per slice
     of ``s``, a measure of ``beat`` ticks per beat starting ``phase`` ticks after its
     notional downbeat, between its neighbouring measures (None at the ends)."""
-    size = s.size
-    weights = s.weights.astype(np.float64)
-    beat = max(int(beat), 1)
-    position = s.start + int(phase)
+    return chord_features_many([(previous, s, following, beat, phase)])
+
+
+Neighbourhood = tuple[MeasureSlices | None, MeasureSlices, MeasureSlices | None, int, int]
+
+
+def _edge(other: MeasureSlices | None, last: bool) -> tuple[np.ndarray, int, np.ndarray]:
+    """An edge slice's weights and rule root, and the whole measure's weights."""
+    if other is None or other.size == 0:
+        return np.zeros(12, dtype=np.int64), -1, np.zeros(12, dtype=np.int64)
+    i = other.size - 1 if last else 0
+    return other.weights[i], int(other.root[i]), other.weights.sum(axis=0)
+
+
+def chord_features_many(measures: list[Neighbourhood]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`chord_features` of several measures at once, their slices concatenated.
+
+    Every value is computed within its own measure (sums of integer weights, which are
+    exact in any order), so a measure's rows do not depend on the others in the batch."""
+    if not measures:
+        return np.zeros((0, CHORD_CHANNELS, 12)), np.zeros((0, CHORD_SCALARS))
+    sizes = np.array([s.size for _, s, _, _, _ in measures], dtype=np.int64)
+    size = int(sizes.sum())
+    owner = np.repeat(np.arange(len(measures), dtype=np.int64), sizes)
+
+    def cat(name: str) -> np.ndarray:
+        return np.concatenate([getattr(m[1], name) for m in measures])
+
+    weights = cat("weights").astype(np.float64)
+    start, end, bass, top = cat("start"), cat("end"), cat("bass"), cat("top")
+    roots, quality_index, inversions = cat("root"), cat("quality"), cat("inversion")
+    attack = cat("attack")
+    beat = np.maximum(np.array([m[3] for m in measures], dtype=np.int64), 1)[owner]
+    position = start + np.array([m[4] for m in measures], dtype=np.int64)[owner]
     groups = []
-    for group in (position // beat, position // (2 * beat)):
+    for group in ((owner << 32) | position // beat, (owner << 32) | position // (2 * beat)):
         _, inverse = np.unique(group, return_inverse=True)
         inverse = inverse.reshape(-1)
         summed = np.zeros((int(inverse.max()) + 1 if size else 0, 12))
         np.add.at(summed, inverse, weights)
         lowest = np.full(len(summed), 1 << 20, dtype=np.int64)
-        np.minimum.at(lowest, inverse, s.bass)
+        np.minimum.at(lowest, inverse, bass)
         groups.append((summed[inverse], lowest[inverse]))
-    measure_chroma = np.repeat(weights.sum(axis=0, keepdims=True), size, axis=0)
-
-    def edge(other: MeasureSlices | None, last: bool) -> tuple[np.ndarray, int, np.ndarray]:
-        if other is None or other.size == 0:
-            return np.zeros(12), -1, np.zeros(12)
-        i = other.size - 1 if last else 0
-        return other.weights[i].astype(np.float64), int(other.root[i]), other.weights.sum(0)
-
-    before, before_root, before_all = edge(previous, True)
-    after, after_root, after_all = edge(following, False)
-    prev_w = np.concatenate([before[None, :], weights[:-1]]) if size else weights
-    next_w = np.concatenate([weights[1:], after[None, :]]) if size else weights
-    roots = s.root.astype(np.int64)
-    has = s.quality >= 0
+    totals = np.zeros((len(measures), 12))
+    np.add.at(totals, owner, weights)
+    has = quality_index >= 0
     rule_root = np.where(has, roots, -1)
-    prev_root = np.concatenate([[before_root], rule_root[:-1]]) if size else rule_root
-    next_root = np.concatenate([rule_root[1:], [after_root]]) if size else rule_root
-    around = np.repeat((before_all + after_all)[None, :], size, axis=0)
+    first = np.cumsum(sizes) - sizes
+    last = first + sizes - 1
+    filled = sizes > 0
+    prev_w, next_w = np.zeros_like(weights), np.zeros_like(weights)
+    prev_w[1:], next_w[:-1] = weights[:-1], weights[1:]
+    prev_root, next_root = np.full(size, -1), np.full(size, -1)
+    prev_root[1:], next_root[:-1] = rule_root[:-1], rule_root[1:]
+    around = np.zeros((len(measures), 12))
+    for i, (previous, _, following, _, _) in enumerate(measures):
+        before, before_root, before_all = _edge(previous, True)
+        after, after_root, after_all = _edge(following, False)
+        around[i] = before_all + after_all
+        if filled[i]:
+            prev_w[first[i]], prev_root[first[i]] = before, before_root
+            next_w[last[i]], next_root[last[i]] = after, after_root
     channels = np.stack(
         [
             normalised(weights),
-            one_hot(s.bass),
-            one_hot(s.top),
+            one_hot(bass),
+            one_hot(top),
             normalised(groups[0][0]),
             one_hot(groups[0][1]),
             normalised(groups[1][0]),
-            normalised(measure_chroma),
+            normalised(totals[owner]),
             normalised(prev_w),
             normalised(next_w),
-            normalised(around),
+            normalised(around[owner]),
             one_hot(rule_root),
             one_hot(prev_root),
             one_hot(next_root),
@@ -151,19 +182,19 @@ def chord_features(
         axis=1,
     )
     quality = np.zeros((size, len(QUALITIES) + 1))
-    quality[np.arange(size), np.where(has, s.quality, len(QUALITIES))] = 1.0
+    quality[np.arange(size), np.where(has, quality_index, len(QUALITIES))] = 1.0
     inversion = np.zeros((size, 5))
-    inversion[np.arange(size), np.clip(s.inversion, -1, 3) + 1] = 1.0
-    length = (s.end - s.start).astype(np.float64)
-    distinct = (s.weights > 0).sum(axis=1)
+    inversion[np.arange(size), np.clip(inversions, -1, 3) + 1] = 1.0
+    length = (end - start).astype(np.float64)
+    distinct = (weights > 0).sum(axis=1)
     extra = np.stack(
         [
             np.log2(np.maximum(length, 1) / TPQ) / 4,
-            s.attack.astype(np.float64),
+            attack.astype(np.float64),
             (position == 0) * 1.0,
             (position % beat == 0) * 1.0,
             distinct / 4.0,
-            (s.bass % 12 == roots % 12) * has * 1.0,
+            (bass % 12 == roots % 12) * has * 1.0,
         ],
         axis=1,
     )

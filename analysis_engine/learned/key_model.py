@@ -2,8 +2,8 @@
 then the Viterbi path with a fixed cost per change of key.
 
 The rule engine's timeline (:func:`analysis_engine.key.key_timeline`) still gives the
-global key and is one of the network's inputs; only the per-measure scores (``windows``)
-and the path are replaced. All measures are scored in one batch on every run (a few
+global key and its correlations, and is one of the network's inputs; only the path is
+replaced. All measures are scored in one batch on every run (a few
 milliseconds), so an incremental run computes exactly what a fresh one does.
 """
 
@@ -15,8 +15,7 @@ import numpy as np
 
 from analysis_engine.key import KeyTimeline, viterbi
 from analysis_engine.learned.features import key_features, measure_bass
-from analysis_engine.learned.mlp import forward, log_softmax
-from analysis_engine.learned.rotate import rotated
+from analysis_engine.learned.mlp import equivariant_forward, log_softmax
 from analysis_engine.learned.weights import Weights
 from analysis_engine.memo import Memo
 from analysis_engine.notetable import NO_KEY, MeasureGrid
@@ -50,7 +49,8 @@ def key_log_probs(
     channels, scalars = key_features(
         pc_time, bass_time, signature, rule_path, rule_windows, rule_global
     )
-    logits = forward(rotated(channels, scalars), weights.key).reshape(count, 12, 2)
+    logits = equivariant_forward(channels, scalars, weights.key, weights.key_unrolled)
+    logits = logits.reshape(count, 12, 2)
     return log_softmax(logits.transpose(0, 2, 1).reshape(count, 24).astype(np.float64))
 
 
@@ -69,7 +69,8 @@ def learned_timeline(
     memo: Memo,
     weights: Weights,
 ) -> KeyTimeline:
-    """The rule timeline with the learned per-measure scores and path."""
+    """The rule timeline with the learned path (the scores and window correlations, which
+    the ``key`` analysis reports as ``correlation`` and ``confidence``, stay the rules')."""
     measures = slices.measures
     bass_rows = memo.many(
         "learned.bass",
@@ -87,4 +88,4 @@ def learned_timeline(
         weights,
     )
     path = viterbi(scores, change_costs(weights.key_change_cost))
-    return replace(rule, windows=scores, path=path)
+    return replace(rule, path=path)

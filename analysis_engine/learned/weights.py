@@ -8,6 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis_engine.learned.features import CHORD_CHANNELS, KEY_CHANNELS
+from analysis_engine.learned.rotate import rotated_weights
+
 WEIGHTS_PATH = Path(__file__).with_name("weights.npz")
 Layers = tuple[tuple[np.ndarray, np.ndarray], ...]
 
@@ -20,6 +23,8 @@ class Weights:
     key: Layers
     chord: Layers
     key_change_cost: float
+    key_unrolled: tuple[np.ndarray, np.ndarray]  # first layers over the 12 rotations
+    chord_unrolled: tuple[np.ndarray, np.ndarray]
 
 
 def layers(arrays: dict[str, np.ndarray], prefix: str) -> Layers:
@@ -41,4 +46,11 @@ def load_weights(path: Path = WEIGHTS_PATH) -> Weights:
     """The weights in ``path`` (by default the packaged ones)."""
     with np.load(path, allow_pickle=False) as archive:
         arrays = {name: archive[name] for name in archive.files}
-    return Weights(layers(arrays, "key"), layers(arrays, "chord"), float(arrays["key_change_cost"]))
+    key, chord = layers(arrays, "key"), layers(arrays, "chord")
+    return Weights(
+        key,
+        chord,
+        float(arrays["key_change_cost"]),
+        rotated_weights(key[0][0], KEY_CHANNELS),
+        rotated_weights(chord[0][0], CHORD_CHANNELS),
+    )

@@ -12,7 +12,10 @@ from ae_scores import DECEPTIVE_THEN_AUTHENTIC, SATB_NAMES, build, satb
 
 from analysis_engine import AnalysisContext, IncrementalAnalyzer, build_table, run_all
 from analysis_engine.learned.chord_model import chord_scores
+from analysis_engine.learned.features import CHORD_CHANNELS, CHORD_SCALARS
 from analysis_engine.learned.key_model import key_log_probs
+from analysis_engine.learned.mlp import equivariant_forward, forward
+from analysis_engine.learned.rotate import rotated
 from analysis_engine.learned.weights import WEIGHTS_PATH, load_weights
 from analysis_engine.registry import run
 from analysis_engine.settings import AnalysisSettings
@@ -144,3 +147,13 @@ def test_a_real_chorale_gets_the_experts_keys() -> None:
         for label in labels
     )
     assert hits / len(labels) >= 0.8
+
+
+def test_the_unrolled_first_layer_equals_rotating_the_inputs() -> None:
+    rng = np.random.default_rng(1)
+    weights = load_weights()
+    channels = rng.random((5, CHORD_CHANNELS, 12))
+    scalars = rng.random((5, CHORD_SCALARS))
+    direct = forward(rotated(channels, scalars), weights.chord)
+    unrolled = equivariant_forward(channels, scalars, weights.chord, weights.chord_unrolled)
+    np.testing.assert_allclose(unrolled, direct, rtol=1e-4, atol=1e-4)
