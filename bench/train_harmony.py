@@ -45,7 +45,12 @@ from accuracy_wir import (
 from analysis_engine.chords import QUALITIES, QUALITY_INDEX
 from analysis_engine.key import correlate, viterbi
 from analysis_engine.learned.classes import CLASS_INDEX, CLASSES
-from analysis_engine.learned.features import chord_features, key_features, measure_bass
+from analysis_engine.learned.features import (
+    chord_features,
+    key_features,
+    measure_bass,
+    measure_chords,
+)
 from analysis_engine.learned.key_model import change_costs, signature_tonics
 from analysis_engine.learned.mlp import forward, log_softmax
 from analysis_engine.learned.rotate import rotated
@@ -159,8 +164,15 @@ def key_set(items: list[dict[str, Any]]) -> KeySet:
         measures = item["measures"]
         bass = np.array([measure_bass(s) for s in measures]).reshape(len(measures), 12)
         windows, whole = rule_correlations(item["pc_time"])
+        chord_time = np.array([measure_chords(s) for s in measures]).reshape(-1, 4, 12)
         c, sc = key_features(
-            item["pc_time"], bass, signature_tonics(item["grid"]), item["rule_path"], windows, whole
+            item["pc_time"],
+            bass,
+            signature_tonics(item["grid"]),
+            item["rule_path"],
+            windows,
+            whole,
+            chord_time,
         )
         channels.append(c)
         scalars.append(sc)

@@ -18,7 +18,14 @@ from analysis_engine.units import TPQ
 
 KEY_NEIGHBOURS = 2  # measures either side seen one by one
 KEY_WINDOWS = (4, 8, 16)  # and summed over these radii
-KEY_CHANNELS = 2 * KEY_NEIGHBOURS + 1 + 2 + len(KEY_WINDOWS) + 1 + 1 + 2 + 4
+KEY_CHORD_WINDOWS = (0, 2, 8)  # the rules' chords of the measure, of +-2 and +-8 measures
+KEY_CHORD_GROUPS = 4
+KEY_CHANNELS = (
+    2 * KEY_NEIGHBOURS + 1 + 2 + len(KEY_WINDOWS) + 1 + 1 + 2 + 4
+) + KEY_CHORD_GROUPS * len(KEY_CHORD_WINDOWS)
+# chord quality -> group: major (major, major seventh, augmented), minor (minor, minor
+# seventh), dominant seventh, diminished (diminished, diminished and half-diminished seventh)
+_GROUP = np.array([0, 1, 2, 3, 3, 3, 1, 0, 0], dtype=np.int64)
 KEY_SCALARS = 2
 CHORD_CHANNELS = 13
 CHORD_SCALARS = len(QUALITIES) + 1 + 5 + 6
@@ -53,6 +60,17 @@ def measure_bass(s: MeasureSlices) -> np.ndarray:
     return np.bincount(s.bass % 12, weights=s.end - s.start, minlength=12).astype(np.int64)
 
 
+def measure_chords(s: MeasureSlices) -> np.ndarray:
+    """Ticks of the rules' chords in a measure by group (major, minor, dominant seventh,
+    diminished) and root (``[4, 12]``): the harmony a key is heard through."""
+    out = np.zeros((KEY_CHORD_GROUPS, 12), dtype=np.int64)
+    labelled = s.quality >= 0
+    if labelled.any():
+        length = (s.end - s.start)[labelled]
+        np.add.at(out, (_GROUP[s.quality[labelled]], s.root[labelled] % 12), length)
+    return out
+
+
 def key_features(
     pc_time: np.ndarray,
     bass_time: np.ndarray,
@@ -60,13 +78,15 @@ def key_features(
     rule_path: np.ndarray,
     rule_windows: np.ndarray,
     rule_global: np.ndarray,
+    chord_time: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Channels ``[M, KEY_CHANNELS, 12]`` and scalars ``[M, KEY_SCALARS]`` per measure.
 
     ``pc_time`` and ``bass_time``: ``[M, 12]`` ticks; ``signature``: the notated major
     tonic in force (-1 where none); the rule engine's key per measure (``rule_path``), its
     per-measure window correlations (``[M, 24]``) and its whole-score correlations
-    (``[24]``), keys 0-11 major, 12-23 minor."""
+    (``[24]``), keys 0-11 major, 12-23 minor; ``chord_time``: ``[M, 4, 12]`` ticks of the
+    rules' chords (:func:`measure_chords`)."""
     count = len(pc_time)
     pcs = pc_time.astype(np.float64)
     bass = bass_time.astype(np.float64)
@@ -87,6 +107,10 @@ def key_features(
     channels += [windows[:, :12], windows[:, 12:]]
     whole = np.repeat(np.asarray(rule_global, dtype=np.float64).reshape(1, 24), count, axis=0)
     channels += [whole[:, :12], whole[:, 12:]]
+    chords = np.asarray(chord_time, dtype=np.float64).reshape(count, KEY_CHORD_GROUPS * 12)
+    for radius in KEY_CHORD_WINDOWS:
+        summed = normalised(_window_sum(chords, radius)).reshape(count, KEY_CHORD_GROUPS, 12)
+        channels += list(summed.transpose(1, 0, 2))
     scalars = np.stack([(pcs.sum(axis=1) == 0).astype(np.float64), (signature < 0) * 1.0], 1)
     return np.stack(channels, axis=1), scalars
 

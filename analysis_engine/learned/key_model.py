@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from analysis_engine.key import KeyTimeline, viterbi
-from analysis_engine.learned.features import key_features, measure_bass
+from analysis_engine.learned.features import key_features, measure_bass, measure_chords
 from analysis_engine.learned.mlp import equivariant_forward, log_softmax
 from analysis_engine.learned.weights import Weights
 from analysis_engine.memo import Memo
@@ -39,6 +39,7 @@ def key_log_probs(
     rule_path: np.ndarray,
     rule_windows: np.ndarray,
     rule_global: np.ndarray,
+    chord_time: np.ndarray,
     weights: Weights,
 ) -> np.ndarray:
     """``[M, 24]`` log-probabilities of the keys (0-11 major, 12-23 minor) per measure
@@ -47,7 +48,7 @@ def key_log_probs(
     if count == 0:
         return np.zeros((0, 24))
     channels, scalars = key_features(
-        pc_time, bass_time, signature, rule_path, rule_windows, rule_global
+        pc_time, bass_time, signature, rule_path, rule_windows, rule_global, chord_time
     )
     logits = equivariant_forward(channels, scalars, weights.key, weights.key_unrolled)
     logits = logits.reshape(count, 12, 2)
@@ -78,6 +79,12 @@ def learned_timeline(
         lambda missing: [measure_bass(measures[m]) for m in missing],
     )
     bass_time = np.array(bass_rows, dtype=np.int64).reshape(len(measures), 12)
+    chord_rows = memo.many(
+        "learned.chord_time",
+        [s.stamp for s in measures],
+        lambda missing: [measure_chords(measures[m]) for m in missing],
+    )
+    chord_time = np.array(chord_rows, dtype=np.int64).reshape(len(measures), 4, 12)
     scores = key_log_probs(
         pc_time,
         bass_time,
@@ -85,6 +92,7 @@ def learned_timeline(
         rule.path,
         rule.windows,
         rule.correlations,
+        chord_time,
         weights,
     )
     path = viterbi(scores, change_costs(weights.key_change_cost))

@@ -72,7 +72,8 @@ def test_the_networks_are_transposition_equivariant() -> None:
             [np.roll(values[..., :12], k, axis=-1), np.roll(values[..., 12:], k, axis=-1)], -1
         )
 
-    base = key_log_probs(pc_time, bass, signature, rule, windows, whole, weights)
+    chords = rng.integers(0, 4, size=(6, 4, 12))
+    base = key_log_probs(pc_time, bass, signature, rule, windows, whole, chords, weights)
     for k in (1, 5, 11):
         moved = key_log_probs(
             np.roll(pc_time, k, axis=1),
@@ -81,6 +82,7 @@ def test_the_networks_are_transposition_equivariant() -> None:
             (rule % 12 + k) % 12 + 12 * (rule >= 12),
             roll(windows, k),
             roll(whole, k),
+            np.roll(chords, k, axis=2),
             weights,
         )
         np.testing.assert_allclose(moved, roll(base, k), atol=1e-4)
