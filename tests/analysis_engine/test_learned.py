@@ -133,11 +133,12 @@ def test_a_real_chorale_gets_the_experts_keys() -> None:
 
     from score_model.importer import import_score
 
-    path = corpus_dir() / "bach/bwv269.mxl"
+    # Riemenschneider 2 (BWV 347): in When-in-Rome's report part, so not a training piece
+    path = corpus_dir() / "bach/bwv347.mxl"
     doc = import_score(path.read_bytes(), filename=path.name)
     ctx = AnalysisContext(build_table(doc.read()), AnalysisSettings())
     labels = expert_labels(
-        corpus_dir() / "bach/choraleAnalyses/riemenschneider001.rntxt",
+        corpus_dir() / "bach/choraleAnalyses/riemenschneider002.rntxt",
         columns(converter.parse(str(path))),
     )
     hits = sum(
@@ -148,7 +149,7 @@ def test_a_real_chorale_gets_the_experts_keys() -> None:
         == label.key
         for label in labels
     )
-    assert hits / len(labels) >= 0.8
+    assert len(labels) > 40 and hits / len(labels) >= 0.8
 
 
 def test_the_unrolled_first_layer_equals_rotating_the_inputs() -> None:
