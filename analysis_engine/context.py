@@ -13,6 +13,9 @@ from __future__ import annotations
 from functools import cached_property
 
 from analysis_engine.key import KeyTimeline, key_timeline
+from analysis_engine.learned.chord_model import relabelled
+from analysis_engine.learned.key_model import learned_timeline
+from analysis_engine.learned.weights import load_weights
 from analysis_engine.memo import Memo
 from analysis_engine.notetable import NoteTable
 from analysis_engine.settings import AnalysisSettings
@@ -31,13 +34,26 @@ class AnalysisContext:
         self.memo = memo if memo is not None else Memo()
 
     @cached_property
-    def slices(self) -> SliceSet:
+    def rule_slices(self) -> SliceSet:
+        """The slices labelled by the rules (:mod:`analysis_engine.chords`)."""
         return slice_set(self.table, self.memo)
 
     @cached_property
+    def slices(self) -> SliceSet:
+        """The slices, labelled by the learned model unless ``settings.learned`` is off."""
+        if not self.settings.learned:
+            return self.rule_slices
+        return relabelled(self.rule_slices, self.table.grid, self.memo, load_weights())
+
+    @cached_property
     def stats(self) -> MeasureStats:
-        return measure_stats(self.table, self.slices, self.memo)
+        return measure_stats(self.table, self.rule_slices, self.memo)
 
     @cached_property
     def keys(self) -> KeyTimeline:
-        return key_timeline(self.table, self.settings, self.memo, self.stats, self.slices)
+        rule = key_timeline(self.table, self.settings, self.memo, self.stats, self.rule_slices)
+        if not self.settings.learned:
+            return rule
+        return learned_timeline(
+            rule, self.table.grid, self.stats.pc_time, self.rule_slices, self.memo, load_weights()
+        )

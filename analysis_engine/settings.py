@@ -19,6 +19,7 @@ class AnalysisSettings:
     signature_weight: float = 0.05  # global key: bonus for agreeing with the notated signature
     final_weight: float = 0.05  # global key: bonus when the last bass note is the tonic
     vocal: bool | None = None  # force (True) or forbid (False) SATB rules; None: guess
+    learned: bool = True  # local keys and chord labels from the learned model (docs/analysis.md)
 
     def __post_init__(self) -> None:
         for name in (self.key_profile, self.local_profile):

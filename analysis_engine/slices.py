@@ -153,6 +153,11 @@ class _Pairs:
         self.spill_sources = {target: sorted(found) for target, found in sources.items()}
 
 
+def new_stamp() -> int:
+    """A stamp no other slices of this process carry (for slices derived from others)."""
+    return next(_STAMPS)
+
+
 def _ranks(counts: np.ndarray) -> np.ndarray:
     """0, 1, ..., c-1 for each count c, concatenated."""
     total = int(counts.sum())

@@ -295,7 +295,7 @@ def voice_leading_analysis(ctx: AnalysisContext) -> dict[str, Any]:
     """Parallel/hidden fifths and octaves, crossing, overlap, spacing and range issues."""
     table = ctx.table
     grid = table.grid
-    slices = ctx.slices.measures
+    slices = ctx.rule_slices.measures  # no chord labels needed
     roles = vocal_roles(table.part_names, ctx.settings.vocal)
     keys = [
         (
