@@ -8,10 +8,10 @@ disk and load. Each is the median (and p90) of ``--appends`` operations:
   (group commit, window 0): the path without any I/O (the baseline);
 - ``append, SQLite NORMAL``: the same on SQLite in WAL mode without a flush per commit:
   the baseline plus the hop to the SQLite thread, the statements and the WAL write;
-- ``append, SQLite FULL``: the server's default (``synchronous=FULL``): plus the flush;
-  committed on the caller's thread while writes are quick (``inline_ms``, default 5);
-- ``append, SQLite FULL, on the thread``: the same with ``inline_ms=0``: every commit
-  handed to the SQLite thread and back;
+- ``append, SQLite FULL``: the server's default (``synchronous=FULL``): plus the flush,
+  every commit handed to the SQLite thread and back;
+- ``append, SQLite FULL, inline``: the same with ``inline_ms=5``: committed on the
+  caller's thread while writes are quick;
 - ``thread hop``: ``run_in_executor`` of a no-op on a one-thread pool (as the driver);
 - ``fdatasync``: a 12 KB ``pwrite`` (three WAL pages) and ``os.fdatasync`` in the same
   folder: the disk's flush alone.
@@ -105,9 +105,7 @@ async def main(appends: int, folder: Path) -> None:
         "append, memory (baseline)": Appender("memory://"),
         "append, SQLite NORMAL": Appender(f"sqlite:///{folder / 'normal.db'}?synchronous=NORMAL"),
         "append, SQLite FULL (the server's)": Appender(f"sqlite:///{folder / 'full.db'}"),
-        "append, SQLite FULL, on the thread": Appender(
-            f"sqlite:///{folder / 'thread.db'}?inline_ms=0"
-        ),
+        "append, SQLite FULL, inline": Appender(f"sqlite:///{folder / 'inline.db'}?inline_ms=5"),
     }
     for appender in appenders.values():
         await appender.open()

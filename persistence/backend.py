@@ -7,9 +7,10 @@ schemes to implementations. The server, the worker and the CLI all call
 ``sqlite:///data/orpheus.db``  SQLite file, relative path (SQLAlchemy style);
 ``sqlite:////srv/orpheus.db``  absolute path; ``?synchronous=NORMAL`` trades power-loss
                                durability for speed (default ``FULL``); ``inline_ms``
-                               (default 5, 0: off): a write is committed on the
-                               event loop's thread while the database is idle and
-                               writes take less than this (``SqliteDatabase``)
+                               (default 0: off; 5 is a good value): a write is
+                               committed on the event loop's thread while the
+                               database is idle and writes take less than this
+                               (``SqliteDatabase``)
 ``postgresql://u:p@host/db``   PostgreSQL (``postgres://`` too), migrated on open;
                                options ``min_size``, ``max_size`` (pool, default 1 and
                                10), ``connect_timeout``, ``command_timeout`` (seconds);
@@ -151,7 +152,7 @@ async def _open_sqlite(url: SplitResult, blobs: BlobStore | None, config: Backen
     path = Path(unquote(url.path[1:]))
     options = dict(parse_qsl(url.query, keep_blank_values=True))
     synchronous = options.pop("synchronous", "FULL").upper()
-    inline_ms = options.pop("inline_ms", "5")
+    inline_ms = options.pop("inline_ms", "0")
     if options:
         raise ValueError(f"unknown SQLite URL option(s): {', '.join(sorted(options))}")
     if synchronous not in ("NORMAL", "FULL"):

@@ -111,7 +111,9 @@ class SqliteDatabase:
     connection free), no other process holds the write lock (the transaction is begun
     without waiting: if it would wait, the write goes to the thread), and no write in the
     last ``SLOW_HOLD`` seconds took ``inline_below`` seconds or more (a slow disk sends
-    every write to the thread). ``inline_below=0`` turns it off.
+    every write to the thread). Off by default (``inline_below=0``): a commit on the
+    loop's thread holds every other connection meanwhile, which shows in the tail of
+    deliveries under load (docs/benchmarks.md).
     """
 
     SLOW_HOLD = 5.0
@@ -122,7 +124,7 @@ class SqliteDatabase:
         *,
         synchronous: Synchronous = "FULL",
         busy_timeout: float = 10.0,
-        inline_below: float = 0.005,
+        inline_below: float = 0.0,
     ) -> None:
         if synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
@@ -663,7 +665,7 @@ class SqliteStorage:
         blobs: BlobStore,
         *,
         synchronous: Synchronous = "FULL",
-        inline_below: float = 0.005,
+        inline_below: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.db = SqliteDatabase(path, synchronous=synchronous, inline_below=inline_below)

@@ -24,8 +24,8 @@ def insert(value: str) -> object:
     return fn
 
 
-async def opened(tmp_path: Path, **options: float) -> SqliteDatabase:
-    db = SqliteDatabase(tmp_path / "x.db", **options)  # type: ignore[arg-type]
+async def opened(tmp_path: Path, inline_below: float = 0.005) -> SqliteDatabase:
+    db = SqliteDatabase(tmp_path / "x.db", inline_below=inline_below)
     await db.open()
     return db
 
@@ -46,8 +46,9 @@ async def test_an_idle_database_commits_a_write_on_the_caller_s_thread(tmp_path:
     assert rows(tmp_path / "x.db") == ["a", "b"]  # committed, in order
 
 
-async def test_inline_writes_can_be_turned_off(tmp_path: Path) -> None:
-    db = await opened(tmp_path, inline_below=0)
+async def test_writes_go_to_the_thread_by_default(tmp_path: Path) -> None:
+    db = SqliteDatabase(tmp_path / "x.db")
+    await db.open()
     assert await db.write(insert("a")) == "orpheus-sqlite"
     assert db.inline_writes == 0
     await db.close()
