@@ -235,8 +235,9 @@ class _Session:
         try:
             self.handle(data, self.held)
         except Exception as exc:
-            self.apply_held()
-            self.fail(exc)
+            self.apply_held()  # what came before it (fails the connection itself if refused)
+            if not self.failed:
+                self.fail(exc)
 
     def apply_held(self) -> None:
         """Apply the updates held since the last call, in one transaction (the socket
@@ -244,9 +245,8 @@ class _Session:
         if not self.held:
             return
         try:
-            self.room.apply_held(self.conn, self.held)
+            self.room.apply_held(self.conn, self.held)  # empties it, whatever happens
         except Exception as exc:
-            self.held.clear()
             if not self.failed:
                 self.fail(exc)
 
