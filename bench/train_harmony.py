@@ -115,7 +115,7 @@ def extract(piece: Piece) -> dict[str, Any] | None:
 KEY_HIDDEN = (64,)
 CHORD_HIDDEN = (64, 64)
 SEED = 15
-COSTS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
+COSTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
 _INVERSION = {"": 0, "7": 0, "6": 1, "65": 1, "64": 2, "43": 2, "42": 3}
 _NUMERAL = re.compile(r"^[b#]*(?:iii|ii|iv|vii|vi|v|i|III|II|IV|VII|VI|V|I|N|It|Ger|Fr)[o+ø]?")
 
