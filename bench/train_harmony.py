@@ -2,7 +2,7 @@
 
 Trains on the *development* part of the split fixed in :mod:`accuracy_wir` (every dev
 piece of every collection, not only the sampled ones), numpy only, with a fixed seed, and
-writes ``analysis_engine/learned/weights.npz``. Two runs give the same bytes.
+writes ``analysis_engine/learned/weights.npz``. Two runs on one machine give the same bytes.
 
 Each piece is read once (the engine's slices and statistics, and the expert labels
 placed on the score's measures, as the bench places them) and cached under
@@ -167,7 +167,7 @@ def key_set(items: list[dict[str, Any]]) -> KeySet:
         measures = item["measures"]
         bass = np.array([measure_bass(s) for s in measures]).reshape(len(measures), 12)
         windows, whole = rule_correlations(item["pc_time"])
-        chord_time = np.array([measure_chords(s) for s in measures]).reshape(-1, 4, 12)
+        chord_time = np.array([measure_chords(s) for s in measures])
         c, sc = key_features(
             item["pc_time"],
             bass,

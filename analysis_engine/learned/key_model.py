@@ -14,7 +14,12 @@ from dataclasses import replace
 import numpy as np
 
 from analysis_engine.key import KeyTimeline, viterbi
-from analysis_engine.learned.features import key_features, measure_bass, measure_chords
+from analysis_engine.learned.features import (
+    KEY_CHORD_GROUPS,
+    key_features,
+    measure_bass,
+    measure_chords,
+)
 from analysis_engine.learned.mlp import equivariant_forward, log_softmax
 from analysis_engine.learned.weights import Weights
 from analysis_engine.memo import Memo
@@ -84,7 +89,7 @@ def learned_timeline(
         [s.stamp for s in measures],
         lambda missing: [measure_chords(measures[m]) for m in missing],
     )
-    chord_time = np.array(chord_rows, dtype=np.int64).reshape(len(measures), 4, 12)
+    chord_time = np.array(chord_rows, dtype=np.int64).reshape(len(measures), KEY_CHORD_GROUPS, 12)
     scores = key_log_probs(
         pc_time,
         bass_time,
