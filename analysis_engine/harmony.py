@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from analysis_engine.cadences import find_cadences
-from analysis_engine.chords import QUALITY_NAMES
+from analysis_engine.chords import NO_QUALITY, QUALITY_NAMES
 from analysis_engine.context import AnalysisContext
 from analysis_engine.key import KeyTimeline
 from analysis_engine.registry import analysis
@@ -24,23 +24,45 @@ from analysis_engine.slices import MeasureSlices
 from analysis_engine.units import ticks_to_str
 
 
-def _measure_entries(measure_id: str, s: MeasureSlices, key: str) -> list[dict[str, Any]]:
+def following_chords(
+    s: MeasureSlices, after: MeasureSlices | None = None
+) -> list[tuple[str, int] | None]:
+    """Per slice of ``s``: the next chord (spelled root, quality) that differs from the
+    slice's own, looking into the measure ``after`` it; None if there is none."""
+    chords = list(zip(s.root_name, s.quality.tolist(), strict=True))
+    if after is not None:
+        chords += zip(after.root_name, after.quality.tolist(), strict=True)
+    out: list[tuple[str, int] | None] = [None] * len(chords)
+    later: int | None = None  # the next labelled slice
+    for i in range(len(chords) - 1, -1, -1):
+        if later is not None:
+            out[i] = chords[later] if chords[later] != chords[i] else out[later]
+        if chords[i][1] != NO_QUALITY:
+            later = i
+    return out[: s.size]
+
+
+def _measure_entries(
+    measure_id: str, s: MeasureSlices, key: str, after: MeasureSlices | None = None
+) -> list[dict[str, Any]]:
     tonic, mode = key.split()
     tonic = tonic.capitalize()
     bounds = s.member_bounds().tolist()
+    following = following_chords(s, after)
     entries: list[dict[str, Any]] = []
     names = s.member_name.tolist()
     midis = s.member_midi.tolist()
     for i in range(s.size):
         quality = int(s.quality[i])
         inversion = int(s.inversion[i])
-        fig = figure(s.root_name[i], quality, inversion, tonic, mode)
         pitches: list[str] = []
         seen: set[tuple[int, str]] = set()
         for j in range(bounds[i], bounds[i + 1]):
             if (midis[j], names[j]) not in seen:
                 seen.add((midis[j], names[j]))
                 pitches.append(names[j])
+        fifth = (int(s.root[i]) + 7) % 12 in {midi % 12 for midi, _ in seen}
+        fig = figure(s.root_name[i], quality, inversion, tonic, mode, fifth, following[i])
         entries.append(
             {
                 "measure": measure_id,
@@ -60,14 +82,24 @@ def _measure_entries(measure_id: str, s: MeasureSlices, key: str) -> list[dict[s
 
 
 def measure_harmony(ctx: AnalysisContext) -> list[list[dict[str, Any]]]:
-    """Per measure: the slice entries (cached per slices and key)."""
+    """Per measure: the slice entries (cached per slices and key, and the next measure's
+    slices, whose chords name the last ones)."""
     table, keys = ctx.table, ctx.keys
     slices = ctx.slices.measures
-    names = [keys.name(int(keys.path[m]), m) for m in range(table.grid.size)]
-    memo_keys = [(slices[m].stamp, names[m], table.grid.ids[m]) for m in range(table.grid.size)]
+    count = table.grid.size
+    names = [keys.name(int(keys.path[m]), m) for m in range(count)]
+    memo_keys = [
+        (slices[m].stamp, names[m], table.grid.ids[m], slices[m + 1].stamp if m + 1 < count else 0)
+        for m in range(count)
+    ]
 
     def compute(missing: list[int]) -> list[list[dict[str, Any]]]:
-        return [_measure_entries(table.grid.ids[m], slices[m], names[m]) for m in missing]
+        return [
+            _measure_entries(
+                table.grid.ids[m], slices[m], names[m], slices[m + 1] if m + 1 < count else None
+            )
+            for m in missing
+        ]
 
     return ctx.memo.many("harmony", memo_keys, compute)
 

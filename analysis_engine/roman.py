@@ -5,9 +5,13 @@ spelled root, the root's alteration from the major scale, the quality, the inver
 mode. music21's ``romanNumeralFromChord`` is called once per such combination (on the chord
 transposed to C), so a whole score costs a few dozen calls, not one per chord.
 
-On top of music21's figures, chromatic major and dominant-seventh chords that resolve a
-fifth down onto a diatonic triad, and diminished chords a semitone below one, are named as
-applied chords (``V7/V``, ``viio7/ii``), as analysts write them.
+On top of music21's figures, chromatic major and dominant-seventh chords a fifth above a
+diatonic triad, and diminished chords a semitone below one, are named as applied chords
+(``V7/V``, ``viio7/ii``), as analysts write them, and a dominant seventh on the lowered
+sixth degree is the German augmented sixth (``Ger65``; ``It6`` without its fifth), not
+music21's ``VIb753``. Given the next chord, two names in minor keys follow it: the subtonic
+going to the relative major is ``V/III``, and the raised sixth's diminished chords are
+``viø7`` unless ``VII`` follows.
 
 Reference: D. Tymoczko, M. Gotham, M. S. Cuthbert and C. Ariza, "The RomanText format: a
 flexible and standard method for representing Roman numeral analyses", ISMIR 2019.
@@ -31,6 +35,12 @@ _DIATONIC_NUMERALS = {
 }
 _NUMERAL = re.compile(r"^([b#]*(?:iii|ii|iv|vii|vi|v|i|III|II|IV|VII|VI|V|I)[o+ø]?)")
 _DOMINANTS = (QUALITY_INDEX["major"], QUALITY_INDEX["dominant-seventh"])
+# a dominant seventh on the lowered sixth degree by its bass (root, third, fifth, seventh):
+# the German sixth, or the Italian without its fifth (RomanText's names, as music21 reads them)
+_AUGMENTED_SIXTHS = {
+    True: ("Ger65", "Ger43", "Ger42", "Ger7"),
+    False: ("It6", "It64", "Ger42", "It53"),  # over its fifth, the fifth sounds
+}
 _LEADING = {
     QUALITY_INDEX["diminished"]: "viio",
     QUALITY_INDEX["diminished-seventh"]: "viio",
@@ -38,27 +48,57 @@ _LEADING = {
 }
 
 
-def figure(root_name: str, quality: int, inversion: int, tonic: str, mode: str) -> str | None:
+def figure(
+    root_name: str,
+    quality: int,
+    inversion: int,
+    tonic: str,
+    mode: str,
+    fifth: bool = True,
+    then: tuple[str, int] | None = None,
+) -> str | None:
     """The Roman numeral of a chord (spelled root such as ``"F#"``, quality index,
-    inversion) in a key (tonic such as ``"E-"``, ``"major"``/``"minor"``)."""
+    inversion) in a key (tonic such as ``"E-"``, ``"major"``/``"minor"``); ``fifth`` says
+    whether the chord's fifth sounds (an Italian sixth is a German one without it) and
+    ``then`` is the next different chord (spelled root, quality), when known."""
     if quality == NO_QUALITY or inversion < 0:
         return None
+    degree, alteration = _relative(root_name, tonic)
+    following = None
+    if then is not None and then[1] != NO_QUALITY:
+        following = (*_relative(then[0], tonic), then[1])
+    return relative_figure(degree, alteration, quality, inversion, mode, fifth, following)
+
+
+def _relative(root_name: str, tonic: str) -> tuple[int, int]:
+    """A spelled root's scale degree from a tonic and its alteration from the major scale."""
     _, root_letter, root_alter = parse_pitch(root_name + "4")
     _, tonic_letter, tonic_alter = parse_pitch(tonic + "4")
     degree = (root_letter - tonic_letter) % 7
     root_pc = (STEP_PC[root_letter] + root_alter) % 12
     tonic_pc = (STEP_PC[tonic_letter] + tonic_alter) % 12
-    alteration = (root_pc - tonic_pc - MAJOR_SCALE[degree] + 6) % 12 - 6
-    return relative_figure(degree, alteration, quality, inversion, mode)
+    return degree, (root_pc - tonic_pc - MAJOR_SCALE[degree] + 6) % 12 - 6
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=16384)
 def relative_figure(
-    degree: int, alteration: int, quality: int, inversion: int, mode: str
+    degree: int,
+    alteration: int,
+    quality: int,
+    inversion: int,
+    mode: str,
+    fifth: bool = True,
+    then: tuple[int, int, int] | None = None,
 ) -> str | None:
     """The figure of a chord on ``degree`` (0 = tonic) altered by ``alteration`` semitones
-    from the major scale."""
+    from the major scale; ``then`` is the next chord's degree, alteration and quality."""
+    if quality == _DOMINANTS[1] and (degree, alteration) == (5, -1):
+        return _AUGMENTED_SIXTHS[fifth][inversion]
     applied = _applied(degree, alteration, quality, inversion, mode)
+    if then is not None:
+        named = _in_context(degree, alteration, quality, inversion, mode, applied, then)
+        if named is not None:
+            return named
     return (
         applied
         if applied is not None
@@ -79,6 +119,37 @@ def warm_figures(alterations: tuple[int, ...] = (-1, 0, 1)) -> int:
                         relative_figure(degree, alteration, quality, inversion, mode)
                         count += 1
     return count
+
+
+def _in_context(
+    degree: int,
+    alteration: int,
+    quality: int,
+    inversion: int,
+    mode: str,
+    applied: str | None,
+    then: tuple[int, int, int],
+) -> str | None:
+    """A figure named by the chord that follows, or None for the context-free one. Two
+    habits of analysts in minor keys: the subtonic triad or seventh going to the relative
+    major is its dominant (``V/III``, not ``VII``); a diminished or half-diminished chord
+    on the raised sixth degree is ``viø7``, not ``viiø7/VII``, unless it goes to ``VII``."""
+    if mode != "minor":
+        return None
+    next_degree, next_alteration, _ = then
+    next_pc = (MAJOR_SCALE[next_degree] + next_alteration) % 12
+    root_pc = (MAJOR_SCALE[degree] + alteration) % 12
+    if applied is not None:
+        if quality in _LEADING and (degree + 1) % 7 == 6 and next_pc != NATURAL_MINOR[6]:
+            return _music21_figure(degree, alteration, quality, inversion, mode)
+        return None
+    if (
+        quality in _DOMINANTS
+        and root_pc == NATURAL_MINOR[6]
+        and (next_degree, next_pc) == (2, NATURAL_MINOR[2])
+    ):
+        return f"V{_inversion_figure(quality, inversion)}/III"
+    return None
 
 
 def _inversion_figure(quality: int, inversion: int) -> str:

@@ -37,9 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis_engine import AnalysisContext, build_table
 from analysis_engine.chords import QUALITY_NAMES, classify
-from analysis_engine.harmony import measure_harmony
+from analysis_engine.harmony import following_chords, measure_harmony
 from analysis_engine.roman import figure as engine_figure
-from analysis_engine.units import TPQ
+from analysis_engine.units import TPQ, parse_pitch
 from score_model.importer import import_score
 
 MIN_ALIGNMENT = 0.8
@@ -117,7 +117,12 @@ def normalise(figure: str | None, mode: str) -> str:
     text = re.sub(r"(?<=[IViv+oø])2(?=$|/)", "42", text)
     if text.startswith("Cad64"):
         text = ("I64" if mode == "major" else "i64") + text[5:]
-    return text
+    # DCML's names of the augmented sixths over the sixth degree; music21 reads each as
+    # the RomanText figure it becomes (same pitches, same bass)
+    return re.sub(r"^(Ger6|Fr6)(?=$|/)", lambda m: _AUGMENTED_SIXTHS[m.group(1)], text)
+
+
+_AUGMENTED_SIXTHS = {"Ger6": "Ger65", "Fr6": "Fr43"}
 
 
 def columns(m21score: Any) -> list[tuple[str, float, float]]:
@@ -296,8 +301,16 @@ def score_engine(
             "numeral",
             engine_key == label.key and normalise(entry["figure"], engine_key[1]) == expert,
         )
+        after = slices[label.column + 1] if label.column + 1 < len(slices) else None
+        fifth = (int(s.root[index]) + 7) % 12 in {parse_pitch(p)[0] % 12 for p in entry["pitches"]}
         in_expert_key = engine_figure(
-            s.root_name[index], int(s.quality[index]), int(s.inversion[index]), label.key_name, mode
+            s.root_name[index],
+            int(s.quality[index]),
+            int(s.inversion[index]),
+            label.key_name,
+            mode,
+            fifth,
+            following_chords(s, after)[index],
         )
         tally.add("numeral (expert key)", normalise(in_expert_key, mode) == expert)
         tally.add("root", int(s.root[index]) == label.root)

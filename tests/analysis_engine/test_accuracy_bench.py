@@ -14,7 +14,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 
 import accuracy_wir as wir  # noqa: E402
-from accuracy_chorales import Label, corpus_dir, expert_labels  # noqa: E402
+from accuracy_chorales import Label, corpus_dir, expert_labels, normalise  # noqa: E402
 
 CHORALE_ANALYSIS = "bach/choraleAnalyses/riemenschneider001.rntxt"  # BWV 269
 CHORALE_SCORE = "bach/bwv269.mxl"
@@ -68,6 +68,18 @@ def test_dcml_sharp_vii_in_minor_is_compared_as_plain_vii(tmp_path: Path) -> Non
     assert [label.figure for label in plain] == ["#viio7/vi", "vi", "#viio7", "i"]
     assert [label.figure for label in dcml] == ["viio7/vi", "vi", "viio7", "i"]
     assert [label.quality for label in dcml] == ["diminished-seventh", "minor"] * 2
+
+
+def test_dcml_augmented_sixths_are_compared_as_romantext_writes_them() -> None:
+    from music21 import key, roman
+
+    # DCML's Ger6 and Fr6 are the chords RomanText writes Ger65 and Fr43 (same notes, same bass)
+    for dcml, romantext in (("Ger6", "Ger65"), ("Fr6", "Fr43")):
+        a, b = (roman.RomanNumeral(f, key.Key("c")) for f in (dcml, romantext))
+        assert [p.name for p in a.pitches] == [p.name for p in b.pitches]
+        assert normalise(dcml, "minor") == romantext
+        assert normalise(f"{dcml}/V", "major") == f"{romantext}/V"
+    assert normalise("It6", "minor") == "It6" and normalise("Ger7", "minor") == "Ger7"
 
 
 @pytest.mark.slow

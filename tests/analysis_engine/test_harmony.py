@@ -17,6 +17,7 @@ from ae_scores import (
 )
 
 from analysis_engine.chords import QUALITY_INDEX, QUALITY_NAMES, classify, label_chords
+from analysis_engine.harmony import following_chords
 from analysis_engine.roman import figure
 from analysis_engine.units import TPQ
 from score_model.schema import KeySignature
@@ -242,3 +243,60 @@ def test_a_melody_note_outside_its_beats_chord_keeps_the_chords_spelling() -> No
     assert not any("--" in r or r in ("C-", "F-", "B#", "E#") for r in roots), roots
     assert (slices[1]["pitches"], slices[1]["root"], slices[1]["figure"]) == (["A4"], "G", "I")
     assert all(s["figure"] is None or "bb" not in s["figure"] for s in slices)
+
+
+def test_augmented_sixths_are_named_as_analysts_name_them() -> None:
+    seventh = QUALITY_INDEX["dominant-seventh"]
+    for mode in ("major", "minor"):
+        # A-flat, C, E-flat, F-sharp over each of its notes: a German sixth
+        assert [figure("A-", seventh, i, "C", mode) for i in range(4)] == [
+            "Ger65",
+            "Ger43",
+            "Ger42",
+            "Ger7",
+        ]
+        # without its fifth, an Italian sixth
+        assert figure("A-", seventh, 0, "C", mode, fifth=False) == "It6"
+        assert figure("A-", seventh, 3, "C", mode, fifth=False) == "It53"
+    # an A-flat major triad stays the sixth degree; a seventh elsewhere is not an augmented sixth
+    assert figure("A-", QUALITY_INDEX["major"], 0, "C", "major") == "bVI"
+    assert not str(figure("E-", seventh, 0, "F", "major")).startswith(("Ger", "It"))
+
+
+def test_figures_named_by_the_chord_that_follows_in_minor() -> None:
+    q = QUALITY_INDEX
+    # the subtonic going to the relative major is its dominant
+    assert figure("B-", q["major"], 0, "C", "minor", then=("E-", q["major"])) == "V/III"
+    assert figure("B-", q["dominant-seventh"], 1, "C", "minor", then=("E-", q["major"])) == (
+        "V65/III"
+    )
+    assert figure("B-", q["major"], 0, "C", "minor", then=("F", q["minor"])) == "VII"
+    # a half-diminished seventh on the raised sixth goes to V: vi-half-diminished, not
+    # the leading chord of VII (which it stays when VII follows)
+    assert figure("A", q["half-diminished"], 0, "C", "minor", then=("G", q["major"])) == "viø7"
+    assert figure("A", q["half-diminished"], 0, "C", "minor", then=("B-", q["major"])) == (
+        "viiø7/VII"
+    )
+    assert figure("A", q["half-diminished"], 0, "C", "minor") == "viiø7/VII"
+    # major keys keep their context-free names
+    assert figure("D", q["major"], 0, "C", "major", then=("C", q["major"])) == "V/V"
+
+
+def test_a_chord_is_named_by_the_next_chord_across_the_bar_line() -> None:
+    # c minor: i V | i VII | III V | i, the subtonic at the end of a measure going to the
+    # relative major on the next downbeat
+    tonic = ["C3", "G3", "E-4", "C5"]
+    dominant = ["G2", "D3", "B3", "G4"]
+    subtonic = ["B-2", "F3", "D4", "B-4"]
+    relative = ["E-3", "G3", "E-4", "B-4"]
+    chords = [(0, 0, 2, tonic), (0, 2, 2, dominant), (1, 0, 2, tonic), (1, 2, 2, subtonic)]
+    chords += [(2, 0, 2, relative), (2, 2, 2, dominant), (3, 0, 4, tonic)]
+    built = build(SATB_NAMES, 4, satb(chords), key=KeySignature(-3, "minor"))
+    for learned in (False, True):
+        slices = built.result("harmony", learned=learned)["slices"]
+        assert {s["key"] for s in slices} == {"c minor"}
+        assert [s["figure"] for s in slices] == ["i", "V", "i", "V/III", "III", "V", "i"]
+    measures = built.context(learned=False).slices.measures
+    major = QUALITY_INDEX["major"]
+    assert following_chords(measures[1], measures[2]) == [("B-", major), ("E-", major)]
+    assert following_chords(measures[1]) == [("B-", major), None]

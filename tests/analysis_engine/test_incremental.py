@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ae_scores import build
+from ae_scores import SATB_NAMES, build, satb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis_engine import (
+    AnalysisSettings,
     IncrementalAnalyzer,
     apply_note_changes,
     build_table,
@@ -19,6 +20,7 @@ from analysis_engine import (
 )
 from score_model.document import ScoreDoc
 from score_model.ops import EditError, ScoreEditor
+from score_model.schema import KeySignature
 
 PITCHES = ["C3", "G3", "B-3", "C4", "E4", "F#4", "G4", "A4", "C5", "D5", "E-5", "G5"]
 ONSETS = ["0", "1/2", "1", "4/3", "3/2", "2", "3", "7/2"]
@@ -217,3 +219,26 @@ def test_refresh_structure_re_reads_measures_and_parts_only() -> None:
         analyzer.update(refreshed, version=1, changed_notes=[]),
         run_all(build_table(full), version=1),
     )
+
+
+def test_an_edit_renames_the_chord_before_it_in_the_previous_measure() -> None:
+    # c minor: i V | i VII | III V | i; the subtonic is V/III while III follows it
+    tonic = ["C3", "G3", "E-4", "C5"]
+    dominant = ["G2", "D3", "B3", "G4"]
+    chords = [(0, 0, 2, tonic), (0, 2, 2, dominant), (1, 0, 2, tonic)]
+    chords += [(1, 2, 2, ["B-2", "F3", "D4", "B-4"]), (2, 0, 2, ["E-3", "G3", "E-4", "B-4"])]
+    chords += [(2, 2, 2, dominant), (3, 0, 4, tonic)]
+    for learned in (False, True):  # the rules keep the measure's slices: only the name moves
+        b = build(SATB_NAMES, 4, satb(chords), key=KeySignature(-3, "minor"))
+        analyzer = IncrementalAnalyzer(settings=AnalysisSettings(learned=learned))
+        before = analyzer.update(b.data(), version=0)
+        assert before["harmony"]["result"]["slices"][3]["figure"] == "V/III"
+        # the next measure's III becomes iv: the subtonic is plain VII again
+        changed = b.notes[16:20]
+        for note_id, pitch in zip(changed, reversed(["F2", "F3", "A-3", "C5"]), strict=True):
+            b.editor.set_pitches(note_id, pitch)
+        data = b.data()
+        after = analyzer.update(data, version=1, changed_notes=changed)
+        full = run_all(build_table(data), version=1, settings=AnalysisSettings(learned=learned))
+        assert same(after, full)
+        assert [s["figure"] for s in after["harmony"]["result"]["slices"]][3:5] == ["VII", "iv"]
