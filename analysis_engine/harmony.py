@@ -15,13 +15,15 @@ from typing import Any
 import numpy as np
 
 from analysis_engine.cadences import find_cadences
-from analysis_engine.chords import NO_QUALITY, QUALITY_NAMES
+from analysis_engine.chords import NO_QUALITY, QUALITY_INDEX, QUALITY_NAMES
 from analysis_engine.context import AnalysisContext
 from analysis_engine.key import KeyTimeline
 from analysis_engine.registry import analysis
 from analysis_engine.roman import figure
 from analysis_engine.slices import MeasureSlices
 from analysis_engine.units import ticks_to_str
+
+_SEVENTH = QUALITY_INDEX["dominant-seventh"]  # the only quality whose name asks for its fifth
 
 
 def following_chords(
@@ -61,7 +63,7 @@ def _measure_entries(
             if (midis[j], names[j]) not in seen:
                 seen.add((midis[j], names[j]))
                 pitches.append(names[j])
-        fifth = (int(s.root[i]) + 7) % 12 in {midi % 12 for midi, _ in seen}
+        fifth = quality != _SEVENTH or (int(s.root[i]) + 7) % 12 in {m % 12 for m, _ in seen}
         fig = figure(s.root_name[i], quality, inversion, tonic, mode, fifth, following[i])
         entries.append(
             {

@@ -65,11 +65,12 @@ def figure(
         return None
     degree, alteration = _relative(root_name, tonic)
     following = None
-    if then is not None and then[1] != NO_QUALITY:
+    if then is not None and mode == "minor" and then[1] != NO_QUALITY:  # see _in_context
         following = (*_relative(then[0], tonic), then[1])
     return relative_figure(degree, alteration, quality, inversion, mode, fifth, following)
 
 
+@lru_cache(maxsize=1024)
 def _relative(root_name: str, tonic: str) -> tuple[int, int]:
     """A spelled root's scale degree from a tonic and its alteration from the major scale."""
     _, root_letter, root_alter = parse_pitch(root_name + "4")
