@@ -44,6 +44,21 @@ def following_chords(
     return out[: s.size]
 
 
+def sounding_fifths(s: MeasureSlices) -> list[bool]:
+    """Per slice: whether its chord's fifth sounds in it, asked only of dominant sevenths
+    (an Italian sixth is a German one without it); True for every other slice."""
+    qualities = s.quality.tolist()
+    if _SEVENTH not in qualities:
+        return [True] * s.size
+    bounds = s.member_bounds().tolist()
+    midis = s.member_midi.tolist()
+    roots = s.root.tolist()
+    return [
+        q != _SEVENTH or any((m - roots[i]) % 12 == 7 for m in midis[bounds[i] : bounds[i + 1]])
+        for i, q in enumerate(qualities)
+    ]
+
+
 def _measure_entries(
     measure_id: str, s: MeasureSlices, key: str, after: MeasureSlices | None = None
 ) -> list[dict[str, Any]]:
@@ -51,6 +66,7 @@ def _measure_entries(
     tonic = tonic.capitalize()
     bounds = s.member_bounds().tolist()
     following = following_chords(s, after)
+    fifths = sounding_fifths(s)
     entries: list[dict[str, Any]] = []
     names = s.member_name.tolist()
     midis = s.member_midi.tolist()
@@ -63,8 +79,7 @@ def _measure_entries(
             if (midis[j], names[j]) not in seen:
                 seen.add((midis[j], names[j]))
                 pitches.append(names[j])
-        fifth = quality != _SEVENTH or (int(s.root[i]) + 7) % 12 in {m % 12 for m, _ in seen}
-        fig = figure(s.root_name[i], quality, inversion, tonic, mode, fifth, following[i])
+        fig = figure(s.root_name[i], quality, inversion, tonic, mode, fifths[i], following[i])
         entries.append(
             {
                 "measure": measure_id,

@@ -37,9 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis_engine import AnalysisContext, build_table
 from analysis_engine.chords import QUALITY_NAMES, classify
-from analysis_engine.harmony import following_chords, measure_harmony
+from analysis_engine.harmony import following_chords, measure_harmony, sounding_fifths
 from analysis_engine.roman import figure as engine_figure
-from analysis_engine.units import TPQ, parse_pitch
+from analysis_engine.units import TPQ
 from score_model.importer import import_score
 
 MIN_ALIGNMENT = 0.8
@@ -302,14 +302,13 @@ def score_engine(
             engine_key == label.key and normalise(entry["figure"], engine_key[1]) == expert,
         )
         after = slices[label.column + 1] if label.column + 1 < len(slices) else None
-        fifth = (int(s.root[index]) + 7) % 12 in {parse_pitch(p)[0] % 12 for p in entry["pitches"]}
         in_expert_key = engine_figure(
             s.root_name[index],
             int(s.quality[index]),
             int(s.inversion[index]),
             label.key_name,
             mode,
-            fifth,
+            sounding_fifths(s)[index],
             following_chords(s, after)[index],
         )
         tally.add("numeral (expert key)", normalise(in_expert_key, mode) == expert)
