@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from functools import cached_property
 
+import numpy as np
+
 from analysis_engine.key import KeyTimeline, key_timeline
 from analysis_engine.learned.chord_model import relabelled
 from analysis_engine.learned.key_model import learned_timeline
+from analysis_engine.learned.turns import change_point, place_changes
 from analysis_engine.learned.weights import load_weights
 from analysis_engine.memo import Memo
 from analysis_engine.notetable import NoteTable
@@ -57,3 +60,28 @@ class AnalysisContext:
         return learned_timeline(
             rule, self.table.grid, self.stats.pc_time, self.rule_slices, self.memo, load_weights()
         )
+
+    @cached_property
+    def slice_keys(self) -> list[np.ndarray]:
+        """The key of every slice, per measure (0-11 major, 12-23 minor tonics): the
+        measure's key, except that the learned model places each change of key at the
+        slice of its two measures where it falls (:mod:`analysis_engine.learned.turns`)."""
+        path = self.keys.path
+        measures = self.rule_slices.measures
+        turns = load_weights().turns if self.settings.learned else None
+        if turns is None:
+            return [np.full(s.size, int(path[m]), dtype=np.int64) for m, s in enumerate(measures)]
+
+        def points(changes: list[int]) -> list[int]:
+            pairs = [(m, int(path[m]), int(path[m + 1])) for m in changes]
+
+            def compute(missing: list[int]) -> list[int]:
+                return [
+                    change_point(measures[m], measures[m + 1], old, new, turns)
+                    for m, old, new in (pairs[i] for i in missing)
+                ]
+
+            keys = [(measures[m].stamp, measures[m + 1].stamp, old, new) for m, old, new in pairs]
+            return self.memo.many("learned.turns", keys, compute)
+
+        return place_changes(path, measures, turns, points)

@@ -1,10 +1,11 @@
 """Harmony: every sonority with its root, quality and Roman numeral, and the cadences.
 
 The sonorities are the vertical slices (:mod:`analysis_engine.slices`), labelled by
-template matching (:mod:`analysis_engine.chords`); each gets a Roman numeral in the local
-key of its measure (:mod:`analysis_engine.key`, figures by :mod:`analysis_engine.roman`).
+template matching (:mod:`analysis_engine.chords`); each gets a Roman numeral in its local
+key (the measure's, :mod:`analysis_engine.key`, with changes of key placed inside the bar
+by :mod:`analysis_engine.learned.turns`; figures by :mod:`analysis_engine.roman`).
 Cadences are found by :mod:`analysis_engine.cadences`. A measure's entries are cached on
-its slices and its local key, so an edit re-labels only the measures it touched and those
+its slices and their local keys, so an edit re-labels only the measures it touched and those
 whose local key moved.
 """
 
@@ -17,7 +18,6 @@ import numpy as np
 from analysis_engine.cadences import find_cadences
 from analysis_engine.chords import NO_QUALITY, QUALITY_INDEX, QUALITY_NAMES
 from analysis_engine.context import AnalysisContext
-from analysis_engine.key import KeyTimeline
 from analysis_engine.registry import analysis
 from analysis_engine.roman import figure
 from analysis_engine.slices import MeasureSlices
@@ -60,10 +60,12 @@ def sounding_fifths(s: MeasureSlices) -> list[bool]:
 
 
 def _measure_entries(
-    measure_id: str, s: MeasureSlices, key: str, after: MeasureSlices | None = None
+    measure_id: str,
+    s: MeasureSlices,
+    keys: tuple[str, ...],
+    after: MeasureSlices | None = None,
 ) -> list[dict[str, Any]]:
-    tonic, mode = key.split()
-    tonic = tonic.capitalize()
+    """The entries of one measure's slices, ``keys[i]`` the key of slice ``i``."""
     bounds = s.member_bounds().tolist()
     following = following_chords(s, after)
     fifths = sounding_fifths(s)
@@ -79,7 +81,11 @@ def _measure_entries(
             if (midis[j], names[j]) not in seen:
                 seen.add((midis[j], names[j]))
                 pitches.append(names[j])
-        fig = figure(s.root_name[i], quality, inversion, tonic, mode, fifths[i], following[i])
+        key = keys[i]
+        tonic, mode = key.split()
+        fig = figure(
+            s.root_name[i], quality, inversion, tonic.capitalize(), mode, fifths[i], following[i]
+        )
         entries.append(
             {
                 "measure": measure_id,
@@ -99,12 +105,14 @@ def _measure_entries(
 
 
 def measure_harmony(ctx: AnalysisContext) -> list[list[dict[str, Any]]]:
-    """Per measure: the slice entries (cached per slices and key, and the next measure's
-    slices, whose chords name the last ones)."""
+    """Per measure: the slice entries (cached per slices and their keys, and the next
+    measure's slices, whose chords name the last ones)."""
     table, keys = ctx.table, ctx.keys
     slices = ctx.slices.measures
     count = table.grid.size
-    names = [keys.name(int(keys.path[m]), m) for m in range(count)]
+    names = [
+        tuple(keys.name(k, m) for k in codes.tolist()) for m, codes in enumerate(ctx.slice_keys)
+    ]
     memo_keys = [
         (slices[m].stamp, names[m], table.grid.ids[m], slices[m + 1].stamp if m + 1 < count else 0)
         for m in range(count)
@@ -121,10 +129,6 @@ def measure_harmony(ctx: AnalysisContext) -> list[list[dict[str, Any]]]:
     return ctx.memo.many("harmony", memo_keys, compute)
 
 
-def slice_keys(keys: KeyTimeline, measure_of_slice: np.ndarray) -> np.ndarray:
-    return keys.path[measure_of_slice] if len(measure_of_slice) else np.zeros(0, np.int64)
-
-
 @analysis("harmony")
 def harmony_analysis(ctx: AnalysisContext) -> dict[str, Any]:
     """Every sonority with root, quality and Roman numeral; cadences."""
@@ -132,7 +136,7 @@ def harmony_analysis(ctx: AnalysisContext) -> dict[str, Any]:
     entries = [entry for measure_entries in per_measure for entry in measure_entries]
     flat = ctx.slices.flat
     keys = ctx.keys
-    key_of_slice = slice_keys(keys, flat.measure)
+    key_of_slice = np.concatenate(ctx.slice_keys) if ctx.slice_keys else np.zeros(0, dtype=np.int64)
     key_names = [entry["key"] for entry in entries]
 
     def figure_of(index: int, key: int) -> str | None:

@@ -6,7 +6,8 @@ chorale score also in the corpus. For every label (a Roman numeral at a measure 
 this compares, beside a plain music21 baseline computed in the same run:
 
 - global key: the first key of the analysis (engine: ``key``; music21: ``analyze('key')``);
-- local key: the key in force at each label (engine: the key timeline; music21: its
+- local key: the key in force at each label (engine: the key of the slice at the label,
+  the key timeline's with changes of key placed inside the bar; music21: its
   ``floatingKey`` analyser with ``windowSize = 2``, as its docs advise for chorales);
 - numeral: the same key and the same figure (inversions written 65/43/42/64 either way);
 - numeral in the expert's key: the figure alone, given the expert's local key
@@ -283,13 +284,16 @@ def score_engine(
     tally.add("global key", (best % 12, "minor" if best >= 12 else "major") == expert_global)
     entries = measure_harmony(ctx)
     slices = ctx.slices.measures
+    slice_keys = ctx.slice_keys
     for label in labels:
         s = slices[label.column]
-        k = int(keys.path[label.column])
-        engine_key = (k % 12, "minor" if k >= 12 else "major")
-        tally.add("local key", engine_key == label.key)
         tick = round(label.local * TPQ)
         index = int(np.searchsorted(s.start, tick, side="right")) - 1
+        # the key of the slice at the label (the measure's, unless a change of key
+        # falls inside the bar)
+        k = int(slice_keys[label.column][index] if index >= 0 else keys.path[label.column])
+        engine_key = (k % 12, "minor" if k >= 12 else "major")
+        tally.add("local key", engine_key == label.key)
         if index < 0:
             for column in ("numeral", "numeral (expert key)", "root", "quality"):
                 tally.add(column, False)

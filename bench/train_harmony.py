@@ -57,6 +57,7 @@ from analysis_engine.learned.features import (
 from analysis_engine.learned.key_model import change_costs, signature_tonics
 from analysis_engine.learned.mlp import forward, log_softmax
 from analysis_engine.learned.rotate import rotated
+from analysis_engine.learned.turns import TurnModel, place_changes
 from analysis_engine.learned.weights import WEIGHTS_PATH
 from analysis_engine.settings import AnalysisSettings
 from analysis_engine.units import TPQ
@@ -116,6 +117,7 @@ KEY_HIDDEN = (64,)
 CHORD_HIDDEN = (64, 64)
 SEED = 15
 COSTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
+TURN_COSTS = (0.5, 1.0, 2.0, 4.0)  # a change of key away from the bar line
 _INVERSION = {"": 0, "7": 0, "6": 1, "65": 1, "64": 2, "43": 2, "42": 3}
 _NUMERAL = re.compile(r"^[b#]*(?:iii|ii|iv|vii|vi|v|i|III|II|IV|VII|VI|V|I|N|It|Ger|Fr)[o+ø]?")
 
@@ -341,6 +343,82 @@ def chord_accuracy(chords: ChordSet, layers: Any) -> float:
     return float((logits.argmax(axis=1) == chords.target).mean())
 
 
+def _code(key: tuple[int, str]) -> int:
+    return key[0] + 12 * (key[1] == "minor")
+
+
+def _slice_of(s: Any, local: float) -> int:
+    """The slice of measure ``s`` sounding at ``local`` quarters (-1 before the first)."""
+    return int(np.searchsorted(s.start, round(local * TPQ), side="right")) - 1
+
+
+def keys_in_force(item: dict[str, Any]) -> list[np.ndarray]:
+    """Per measure, per slice: the expert's key at the slice (-1 before the first label)."""
+    labels = sorted(item["labels"], key=lambda label: (label.column, label.local))
+    out, i, current = [], 0, -1
+    for m, s in enumerate(item["measures"]):
+        keys = np.full(s.size, -1, dtype=np.int64)
+        for j, start in enumerate(s.start.tolist()):
+            while i < len(labels) and (labels[i].column, round(labels[i].local * TPQ)) <= (
+                m,
+                start,
+            ):
+                current = _code(labels[i].key)
+                i += 1
+            keys[j] = current
+        out.append(keys)
+    return out
+
+
+def turn_model(items: list[dict[str, Any]], cost: float) -> TurnModel:
+    """Pitch-class and chord log-probabilities relative to the expert's key, per mode,
+    counted over every slice (weighted by duration, add-one smoothed)."""
+    pitch = np.ones((2, 12))
+    chord = np.ones((2, 12, len(QUALITIES)))
+    for item in items:
+        for s, keys in zip(item["measures"], keys_in_force(item), strict=True):
+            seconds = (s.end - s.start) / TPQ
+            for j, key in enumerate(keys.tolist()):
+                if key < 0:
+                    continue
+                mode, tonic = divmod(key, 12)
+                weights = s.weights[j].astype(np.float64)
+                if weights.sum() > 0:
+                    pitch[mode] += np.roll(weights / weights.sum(), -tonic) * seconds[j]
+                if s.quality[j] >= 0:
+                    chord[mode, (int(s.root[j]) - tonic) % 12, int(s.quality[j])] += seconds[j]
+    pitch /= pitch.sum(axis=1, keepdims=True)
+    chord /= chord.sum(axis=(1, 2), keepdims=True)
+    return TurnModel(np.log(pitch), np.log(chord), cost)
+
+
+def key_paths(keys: KeySet, layers: Any, cost: float) -> list[np.ndarray]:
+    rows = forward(rotated(keys.channels, keys.scalars), layers).reshape(-1, 12, 2)
+    scores = log_softmax(rows.transpose(0, 2, 1).reshape(-1, 24).astype(np.float64))
+    return [viterbi(scores[a:b], change_costs(cost)) for a, b in keys.piece_bounds]
+
+
+def slice_key_accuracy(
+    items: list[dict[str, Any]], paths: list[np.ndarray], model: TurnModel | None
+) -> float:
+    """Share of labels whose slice's key is right (the measure's key without ``model``)."""
+    hits = total = 0
+    for item, path in zip(items, paths, strict=True):
+        measures = item["measures"]
+        keys = (
+            place_changes(path, measures, model)
+            if model is not None
+            else [np.full(s.size, int(path[m])) for m, s in enumerate(measures)]
+        )
+        for label in item["labels"]:
+            m = label.column
+            j = _slice_of(measures[m], label.local)
+            key = int(keys[m][j]) if 0 <= j < len(keys[m]) else int(path[m])
+            hits += key == _code(label.key)
+            total += 1
+    return hits / total
+
+
 def fit(
     items: list[dict[str, Any]], key_epochs: int, chord_epochs: int
 ) -> tuple[Any, Any, KeySet, ChordSet]:
@@ -412,11 +490,28 @@ def main() -> None:
         "  held-out chord (root, quality, inversion): "
         f"{100 * chord_accuracy(held_chords, chord_layers):.1f}%"
     )
+    # where inside the bar a change of key falls: profiles from the training part
+    paths = key_paths(held_keys, key_layers, cost)
+    plain = slice_key_accuracy(held, paths, None)
+    turned = {c: slice_key_accuracy(held, paths, turn_model(kept, c)) for c in TURN_COSTS}
+    turn_cost = max(TURN_COSTS, key=lambda c: (turned[c], c))
+    print(
+        f"  held-out key at the label's slice: {100 * plain:.1f}% with the measure's key; "
+        "changes placed inside the bar, by cost: "
+        + ", ".join(f"{c:g}: {100 * a:.1f}%" for c, a in turned.items()),
+        flush=True,
+    )
     print(
         f"final: training on all {len(loaded)} development pieces, change cost {cost:g}", flush=True
     )
     key_layers, chord_layers, _, _ = fit(loaded, args.key_epochs, args.chord_epochs)
-    arrays: dict[str, np.ndarray] = {"key_change_cost": np.array(cost, dtype=np.float64)}
+    turns = turn_model(loaded, turn_cost)
+    arrays: dict[str, np.ndarray] = {
+        "key_change_cost": np.array(cost, dtype=np.float64),
+        "turn_pitch": turns.pitch.astype(np.float32),
+        "turn_chord": turns.chord.astype(np.float32),
+        "turn_cost": np.array(turn_cost, dtype=np.float64),
+    }
     for prefix, layers in (("key", key_layers), ("chord", chord_layers)):
         for i, (w, b) in enumerate(layers):
             arrays[f"{prefix}_w{i}"] = w.astype(np.float32)

@@ -10,6 +10,7 @@ import numpy as np
 
 from analysis_engine.learned.features import CHORD_CHANNELS, KEY_CHANNELS
 from analysis_engine.learned.rotate import rotated_weights
+from analysis_engine.learned.turns import TurnModel
 
 WEIGHTS_PATH = Path(__file__).with_name("weights.npz")
 Layers = tuple[tuple[np.ndarray, np.ndarray], ...]
@@ -17,14 +18,16 @@ Layers = tuple[tuple[np.ndarray, np.ndarray], ...]
 
 @dataclass(frozen=True, eq=False)
 class Weights:
-    """The key network, the chord network (``(weight, bias)`` per layer) and the key
-    change cost the training chose."""
+    """The key network, the chord network (``(weight, bias)`` per layer), the key
+    change cost the training chose and where changes fall inside the bar (None in a
+    weights file without it)."""
 
     key: Layers
     chord: Layers
     key_change_cost: float
     key_unrolled: tuple[np.ndarray, np.ndarray]  # first layers over the 12 rotations
     chord_unrolled: tuple[np.ndarray, np.ndarray]
+    turns: TurnModel | None = None
 
 
 def layers(arrays: dict[str, np.ndarray], prefix: str) -> Layers:
@@ -53,4 +56,11 @@ def load_weights(path: Path = WEIGHTS_PATH) -> Weights:
         float(arrays["key_change_cost"]),
         rotated_weights(key[0][0], KEY_CHANNELS),
         rotated_weights(chord[0][0], CHORD_CHANNELS),
+        TurnModel(
+            arrays["turn_pitch"].astype(np.float64),
+            arrays["turn_chord"].astype(np.float64),
+            float(arrays["turn_cost"]),
+        )
+        if "turn_cost" in arrays
+        else None,
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis_engine import AnalysisContext, build_table, run
+from analysis_engine.units import parse_pitch
 from persistence.documents.store import DocumentStore
 from score_model.document import ScoreData, ScoreDoc
 from score_model.ops import ScoreEditor
@@ -91,6 +92,15 @@ def satb(chords: Sequence[tuple[int, Any, Any, Sequence[str]]]) -> list[NoteSpec
 
 
 SATB_NAMES = ("Soprano", "Alto", "Tenor", "Bass")
+SHARPS = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def transpose(name: str, semitones: int) -> str:
+    """A pitch name moved by ``semitones``, spelled with sharps."""
+    midi = parse_pitch(name)[0] + semitones
+    return f"{SHARPS[midi % 12]}{midi // 12 - 1}"
+
+
 ONE = ["C3", "G3", "E4", "C5"]
 FOUR = ["F3", "A3", "F4", "C5"]
 TWO6 = ["F3", "A3", "D4", "D5"]

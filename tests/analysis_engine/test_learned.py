@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from ae_scores import DECEPTIVE_THEN_AUTHENTIC, SATB_NAMES, build, satb
+from ae_scores import DECEPTIVE_THEN_AUTHENTIC, SATB_NAMES, build, satb, transpose
 
 from analysis_engine import AnalysisContext, IncrementalAnalyzer, build_table, run_all
 from analysis_engine.learned.chord_model import chord_scores
@@ -19,16 +19,8 @@ from analysis_engine.learned.rotate import rotated
 from analysis_engine.learned.weights import WEIGHTS_PATH, load_weights
 from analysis_engine.registry import run
 from analysis_engine.settings import AnalysisSettings
-from analysis_engine.units import parse_pitch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-
-SHARPS = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-
-
-def transpose(name: str, semitones: int) -> str:
-    midi = parse_pitch(name)[0] + semitones
-    return f"{SHARPS[midi % 12]}{midi // 12 - 1}"
 
 
 def cadence(semitones: int = 0):
