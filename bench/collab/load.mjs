@@ -13,8 +13,16 @@
 //            ([pace] ms between one edit's arrival and the next edit)
 //   fanout:  room, listeners, updates      one writer as fast as the provider sends, or at
 //            [rate] edits/s when given; delivery latency p50/p99 from edit to observer
+//   write:   room, updates, [rate]         the fan-out's writer alone, for listeners in other
+//            processes: reports "connected", starts at a line on stdin ("ready" then)
+//   listen:  room, listeners, updates, [first]  the fan-out's listeners alone: "ready" once
+//            synced, then every delivery delay (ms, from the writer's clock stamp in the
+//            note's lyric: processes on one machine share the clock) and the epoch ms
+//            when the last listener had every note
 //   fill:    room, notes                   put `notes` notes in a room, then stay connected
-//   join:    room, clients, notes          `clients` connect at once; time until all synced
+//   join:    room, clients, notes, [go]    `clients` connect at once; time until all synced
+//            (with go, connect at a line on stdin, so several processes start together;
+//            the result then has the start and every client's synced time, epoch ms)
 //   idle:    rooms, perRoom                connect, report, hold until stdin closes
 // Writes JSON lines: {"event": "ready"} when the measured phase starts (the runner samples
 // server CPU there), {"event": "result", ...} at the end; exits 0, or 1 on error.
@@ -32,6 +40,7 @@ const opts = JSON.parse(process.argv[2])
 const out = obj => process.stdout.write(JSON.stringify(obj) + '\n')
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 const now = () => performance.now()
+const epoch = () => performance.timeOrigin + performance.now() // shared by processes
 const deadline = Date.now() + (opts.timeout ?? 60) * 1000
 const clients = []
 
@@ -65,15 +74,57 @@ function cells (client) {
   return { parts: parts.toArray().map(p => p.get('id')), measures: measures.toArray().map(m => m.get('id')) }
 }
 
-function note (ids, i, author) {
+function note (ids, i, author, stamp = '') {
   return {
     measure: ids.measures[i % ids.measures.length],
     part: ids.parts[i % ids.parts.length],
     onset: `${i % 4}`,
     duration: '1',
     pitches: [['C4', 'E4', 'G4', 'B-3'][i % 4]],
-    lyric: `${author}-${i}`
+    lyric: `${author}-${i}${stamp}`
   }
+}
+
+/** The writer's clock when it made the note, from a fan-out note's lyric (`writer-7@<ms>`). */
+function stampOf (value) {
+  const at = value?.lyric?.indexOf('@') ?? -1
+  return at < 0 ? undefined : +value.lyric.slice(at + 1)
+}
+
+/** Listeners observing a fan-out: each delivery's delay from the writer's stamp; `done`
+ * counts listeners holding every note (`target` of them), `lastDone` is when the last did. */
+function observeDeliveries (listeners, target) {
+  const seen = { delays: [], finished: 0, lastDone: 0 }
+  for (const l of listeners) {
+    let done = false
+    l.roots.notes.observe(event => {
+      const at = epoch()
+      for (const key of event.keysChanged) {
+        const sent = stampOf(l.roots.notes.get(key))
+        if (sent !== undefined) seen.delays.push(at - sent)
+      }
+      if (!done && l.roots.notes.size >= target) { done = true; seen.finished++; seen.lastDone = at }
+    })
+  }
+  return seen
+}
+
+/** The fan-out's edits: as fast as the provider sends (a turn every 50 edits), or at `rate`
+ * edits/s; each note stamped with the writer's clock. Returns when the last was made. */
+async function writeNotes (writer, ids, started) {
+  for (let i = 0; i < opts.updates; i++) {
+    if (opts.rate) { // paced: edit i is due at i / rate s, so delivery latency is not queueing
+      const wait = started + i * 1000 / opts.rate - now()
+      if (wait > 0) await sleep(wait)
+    }
+    S.addNote(writer.doc, note(ids, i, 'writer', `@${epoch().toFixed(3)}`))
+    if (!opts.rate && i % 50 === 49) await sleep(0) // let the socket drain and replies arrive
+  }
+}
+
+function cpuMeter () {
+  const cpu0 = process.cpuUsage()
+  return () => { const u = process.cpuUsage(cpu0); return +((u.user + u.system) / 1e6).toFixed(3) }
 }
 
 function quantiles (values) {
@@ -124,52 +175,66 @@ async function fanout () {
   await until(() => listeners.every(l => l.provider.synced && l.roots.parts.length > 0))
   await sleep(500) // presence exchange settles
   const base = writer.roots.notes.size
-  const target = base + opts.updates
-  let finished = 0
-  let lastDone = 0
-  // Delivery latency: from the writer's edit to each listener's observer seeing that note.
-  const sentAt = new Map()
-  const delays = []
-  for (const l of listeners) {
-    let done = false
-    l.roots.notes.observe(event => {
-      const at = now()
-      for (const key of event.keysChanged) {
-        const sent = sentAt.get(key)
-        if (sent !== undefined) delays.push(at - sent)
-      }
-      if (!done && l.roots.notes.size >= target) { done = true; finished++; lastDone = at }
-    })
-  }
+  const seen = observeDeliveries(listeners, base + opts.updates)
   out({ event: 'ready' })
-  const cpu0 = process.cpuUsage()
-  const clientCpu = () => { const u = process.cpuUsage(cpu0); return +((u.user + u.system) / 1e6).toFixed(3) }
+  const clientCpu = cpuMeter()
+  const startedAt = epoch()
   const started = now()
-  for (let i = 0; i < opts.updates; i++) {
-    if (opts.rate) { // paced: edit i is due at i / rate s, so delivery latency is not queueing
-      const wait = started + i * 1000 / opts.rate - now()
-      if (wait > 0) await sleep(wait)
-    }
-    const at = now()
-    sentAt.set(S.addNote(writer.doc, note(ids, i, 'writer')), at)
-    if (!opts.rate && i % 50 === 49) await sleep(0) // let the socket drain and replies arrive
-  }
+  await writeNotes(writer, ids, started)
   const sent = now()
   try {
-    await until(() => finished === listeners.length, Date.now() + (opts.runTimeout ?? 60) * 1000)
+    await until(() => seen.finished === listeners.length, Date.now() + (opts.runTimeout ?? 60) * 1000)
   } catch (error) {
     if (!(error instanceof TimedOut)) throw error
-    return { completed: false, listeners_done: finished, seconds: +((now() - started) / 1000).toFixed(3), client_cpu_s: clientCpu() }
+    return { completed: false, listeners_done: seen.finished, seconds: +((now() - started) / 1000).toFixed(3), client_cpu_s: clientCpu() }
   }
-  const seconds = (lastDone - started) / 1000
+  const seconds = (seen.lastDone - startedAt) / 1000
   return {
     completed: true,
-    listeners_done: finished,
+    listeners_done: seen.finished,
     seconds: +seconds.toFixed(3),
     send_seconds: +((sent - started) / 1000).toFixed(3),
     updates_per_s: +(opts.updates / seconds).toFixed(1),
     client_cpu_s: clientCpu(),
-    delivery_ms: quantiles(delays)
+    delivery_ms: quantiles(seen.delays)
+  }
+}
+
+async function write () {
+  const writer = connect(opts.room, 'writer')
+  await until(() => writer.provider.synced)
+  const ids = cells(writer)
+  out({ event: 'connected' })
+  await waitForStdinLine()
+  out({ event: 'ready' })
+  const clientCpu = cpuMeter()
+  const startedAt = epoch()
+  const started = now()
+  await writeNotes(writer, ids, started)
+  out({ event: 'result', started_at: startedAt, send_seconds: +((now() - started) / 1000).toFixed(3), client_cpu_s: clientCpu() })
+  await holdUntilStdinCloses() // stays connected until the listeners are done
+  return null
+}
+
+async function listen () {
+  const first = opts.first ?? 0
+  const listeners = Array.from({ length: opts.listeners }, (_, i) => connect(opts.room, `listener-${first + i}`))
+  await until(() => listeners.every(l => l.provider.synced && l.roots.parts.length > 0))
+  const seen = observeDeliveries(listeners, listeners[0].roots.notes.size + opts.updates)
+  out({ event: 'ready' })
+  const clientCpu = cpuMeter()
+  try {
+    await until(() => seen.finished === listeners.length)
+  } catch (error) {
+    if (!(error instanceof TimedOut)) throw error
+    return { completed: false, listeners_done: seen.finished, client_cpu_s: clientCpu() }
+  }
+  return {
+    completed: true,
+    listeners_done: seen.finished,
+    last_done: seen.lastDone,
+    client_cpu_s: clientCpu(),
+    delays: seen.delays.map(d => +d.toFixed(3))
   }
 }
 
@@ -198,8 +263,9 @@ async function fill () {
 
 async function join () {
   out({ event: 'ready' })
-  const cpu0 = process.cpuUsage()
-  const clientCpu = () => { const u = process.cpuUsage(cpu0); return +((u.user + u.system) / 1e6).toFixed(3) }
+  if (opts.go) await waitForStdinLine()
+  const clientCpu = cpuMeter()
+  const startedAt = epoch()
   const started = now()
   const times = []
   const joiners = Array.from({ length: opts.clients }, (_, i) => connect(opts.room, `joiner-${i}`))
@@ -218,7 +284,14 @@ async function join () {
     if (!(error instanceof TimedOut)) throw error
     return { completed: false, synced: times.length, client_cpu_s: clientCpu() }
   }
-  return { completed: true, synced: times.length, all_ms: +Math.max(...times).toFixed(1), ...quantiles(times), client_cpu_s: clientCpu() }
+  return {
+    completed: true,
+    synced: times.length,
+    all_ms: +Math.max(...times).toFixed(1),
+    ...quantiles(times),
+    client_cpu_s: clientCpu(),
+    ...(opts.go ? { started_at: startedAt, synced_at: times.map(t => +(startedAt + t).toFixed(3)) } : {})
+  }
 }
 
 async function idle () {
@@ -278,10 +351,12 @@ function holdUntilStdinCloses () {
   return Promise.race([new Promise(resolve => s.onClose.push(resolve)), until(() => false).catch(() => {})])
 }
 
-const modes = { latency, fanout, fill, join, idle }
+const modes = { latency, fanout, write, listen, fill, join, idle }
 try {
   const result = await modes[opts.mode]()
-  if (result) out({ event: 'result', ...result })
+  if (result) { // a large line (listeners' delays) must reach the pipe before exit
+    await new Promise(resolve => process.stdout.write(JSON.stringify({ event: 'result', ...result }) + '\n', resolve))
+  }
   for (const c of clients) c.provider.destroy()
   process.exit(0)
 } catch (error) {

@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import platform
 import resource
@@ -35,7 +36,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,7 @@ class Plan:
     analysis_edits: int
     analysis_pace_ms: float  # between one edit's arrival and the next edit
     analysis_repeats: int  # fresh servers per variant, alternating
+    client_processes: int = 1  # Node processes sharing the x100 fan-outs' listeners and the joiners
 
 
 FULL = Plan(
@@ -500,43 +502,41 @@ async def scenario_fanout(
     repeats: int,
     timeout: float,
     rate: float | None = None,
+    processes: int = 1,
 ) -> dict[str, Any]:
+    """Fan-out runs on one fresh server; with ``processes`` > 1 the listeners are shared
+    by that many Node processes and the writer has one of its own."""
     updates = plan.paced_updates if rate else plan.fanout_updates
-    runs = []
+    runs: list[dict[str, Any]] = []
     with server(kind, workdir) as srv:
         for _ in range(repeats):
             await quiet(srv, seconds=SETTLED_SECONDS)  # the last run's deferred work is done
             options = fanout_options(srv, listeners, updates, rate, timeout)
-            async with load(options) as client:
-                cpu0, rss0 = srv.cpu(), srv.rss()
-                try:  # a server swamped by the listeners' joins never gets to "ready"
-                    await client.event("ready", 60)
-                    cpu0, rss0 = srv.cpu(), srv.rss()
-                    result = await client.event("result", timeout + 10)
-                except TimeoutError:
-                    result = {"completed": False, "listeners_done": None, "seconds": timeout}
-                if srv.proc.poll() is not None:  # it died under the load: DNF, not measured
-                    runs.append(
-                        {
-                            "completed": False,
-                            "crashed": True,
-                            "server_cpu_s": None,
-                            "rss_mb": round(rss0 / 2**20, 1),
-                        }
-                    )
-                    break
-                cpu = srv.cpu() - cpu0
-                peak = srv.rss()
-                after = srv.cpu() + srv.children_cpu()
-                if result.get("completed"):  # what the burst leaves to do once it is over
-                    await quiet(srv, seconds=SETTLED_SECONDS)
+            measured = Measured(srv)
+            if processes > 1:
+                result = await split_fanout(srv, options, processes, measured)
+            else:
+                result = await one_process_fanout(options, measured)
+            if srv.proc.poll() is not None:  # it died under the load: DNF, not measured
+                runs.append(
+                    {
+                        "completed": False,
+                        "crashed": True,
+                        "server_cpu_s": None,
+                        "rss_mb": round(measured.rss0 / 2**20, 1),
+                    }
+                )
+                break
+            after = srv.cpu() + srv.children_cpu()
+            if result.get("completed"):  # what the burst leaves to do once it is over
+                await quiet(srv, seconds=SETTLED_SECONDS)
             deliveries = updates * listeners
             result.update(
                 deferred_cpu_s=round(srv.cpu() + srv.children_cpu() - after, 3),
-                server_cpu_s=round(cpu, 3),
-                rss_mb=round(peak / 2**20, 1),
-                rss_growth_mb=round((peak - rss0) / 2**20, 1),
-                us_per_delivery=round(cpu / deliveries * 1e6, 2),
+                server_cpu_s=round(measured.cpu, 3),
+                rss_mb=round(measured.peak / 2**20, 1),
+                rss_growth_mb=round((measured.peak - measured.rss0) / 2**20, 1),
+                us_per_delivery=round(measured.cpu / deliveries * 1e6, 2),
             )
             runs.append(result)
             if not result["completed"]:
@@ -548,6 +548,7 @@ async def scenario_fanout(
 
     return {
         "runs": runs,
+        "processes": processes,
         "completed": len(done) == len(runs),
         "updates_per_s": median("updates_per_s"),
         "us_per_delivery": median("us_per_delivery"),
@@ -561,7 +562,106 @@ async def scenario_fanout(
     }
 
 
-async def scenario_join(kind: str, plan: Plan, workdir: Path) -> dict[str, Any]:
+class Measured:
+    """Server CPU and RSS over a run's measured phase: ``start()`` at its beginning,
+    ``stop()`` at its end."""
+
+    def __init__(self, srv: Server) -> None:
+        self.srv = srv
+        self.cpu0, self.rss0 = srv.cpu(), srv.rss()
+        self.cpu, self.peak = 0.0, self.rss0
+
+    def start(self) -> None:
+        self.cpu0, self.rss0 = self.srv.cpu(), self.srv.rss()
+
+    def stop(self) -> None:
+        self.cpu, self.peak = self.srv.cpu() - self.cpu0, self.srv.rss()
+
+
+async def one_process_fanout(options: dict[str, Any], measured: Measured) -> dict[str, Any]:
+    """The writer and every listener in one Node process."""
+    timeout = options["runTimeout"]
+    async with load(options) as client:
+        try:  # a server swamped by the listeners' joins never gets to "ready"
+            await client.event("ready", 60)
+            measured.start()
+            result = await client.event("result", timeout + 10)
+        except TimeoutError:
+            result = {"completed": False, "listeners_done": None, "seconds": timeout}
+        measured.stop()
+    return result
+
+
+def shares(total: int, parts: int) -> list[int]:
+    """``total`` split into ``parts`` near-equal counts (the larger first)."""
+    return [total // parts + (i < total % parts) for i in range(parts)]
+
+
+def quantiles(values: list[float]) -> dict[str, Any]:
+    """As the load client's: nearest rank."""
+    ordered = sorted(values)
+
+    def q(p: float) -> float | None:
+        if not ordered:
+            return None
+        return round(ordered[min(len(ordered) - 1, math.ceil(p * len(ordered)) - 1)], 3)
+
+    return {"n": len(ordered), "p50": q(0.5), "p99": q(0.99), "max": q(1)}
+
+
+async def split_fanout(
+    srv: Server, options: dict[str, Any], processes: int, measured: Measured
+) -> dict[str, Any]:
+    """The writer in one Node process, the listeners shared by ``processes`` others; the
+    delivery delays come from the writer's clock stamps (one machine, one clock)."""
+    timeout = options["runTimeout"]
+    async with contextlib.AsyncExitStack() as stack:
+        writer = await stack.enter_async_context(load({**options, "mode": "write"}))
+        groups = []
+        try:
+            await writer.event("connected", 60)
+            first = 0
+            for count in shares(options["listeners"], processes):
+                group = await stack.enter_async_context(
+                    load({**options, "mode": "listen", "listeners": count, "first": first})
+                )
+                groups.append(group)
+                first += count
+            for group in groups:
+                await group.event("ready", 60)
+            await asyncio.sleep(0.5)  # presence exchange settles, as in one process
+            await writer.send_line()
+            await writer.event("ready", 10)
+        except TimeoutError:  # a server swamped by the listeners' joins
+            return {"completed": False, "listeners_done": None, "seconds": timeout}
+        measured.start()
+        wrote = await writer.event("result", timeout + 10)
+        heard: list[dict[str, Any]] = []
+        for group in groups:
+            try:
+                heard.append(await group.event("result", timeout + 10))
+            except TimeoutError:
+                heard.append({"completed": False, "listeners_done": None, "client_cpu_s": 0})
+        measured.stop()
+    client_cpu = round(wrote["client_cpu_s"] + sum(h["client_cpu_s"] for h in heard), 3)
+    if not all(h["completed"] for h in heard):
+        done = sum(h["listeners_done"] or 0 for h in heard)
+        return {"completed": False, "listeners_done": done, "seconds": timeout}
+    seconds = (max(h["last_done"] for h in heard) - wrote["started_at"]) / 1000
+    return {
+        "completed": True,
+        "listeners_done": sum(h["listeners_done"] for h in heard),
+        "seconds": round(seconds, 3),
+        "send_seconds": wrote["send_seconds"],
+        "updates_per_s": round(options["updates"] / seconds, 1),
+        "client_cpu_s": client_cpu,
+        "delivery_ms": quantiles([d for h in heard for d in h["delays"]]),
+    }
+
+
+async def scenario_join(kind: str, plan: Plan, workdir: Path, processes: int = 1) -> dict[str, Any]:
+    """Joiners connect at once to a filled room; with ``processes`` > 1 they are shared by
+    that many Node processes, started together (a line on each one's stdin)."""
     runs = []
     with server(kind, workdir) as srv:
         for _ in range(plan.join_repeats):
@@ -576,7 +676,6 @@ async def scenario_join(kind: str, plan: Plan, workdir: Path) -> dict[str, Any]:
             # The filler stays connected: a stock room without clients is dropped.
             async with load(fill) as filler:
                 filled = await filler.event("result", 120)
-                cpu0 = srv.cpu()
                 options = {
                     "mode": "join",
                     **srv.client,
@@ -585,12 +684,14 @@ async def scenario_join(kind: str, plan: Plan, workdir: Path) -> dict[str, Any]:
                     "notes": plan.join_notes,
                     "timeout": 60,
                 }
-                async with load(options) as client:
-                    result = await client.event("result", 70)
-                result.update(
-                    server_cpu_s=round(srv.cpu() - cpu0, 3),
-                    state_kb=round(filled["state_bytes"] / 1024, 1),
-                )
+                if processes > 1:
+                    result = await split_join(srv, options, processes)
+                else:
+                    cpu0 = srv.cpu()
+                    async with load(options) as client:
+                        result = await client.event("result", 70)
+                    result["server_cpu_s"] = round(srv.cpu() - cpu0, 3)
+                result["state_kb"] = round(filled["state_bytes"] / 1024, 1)
                 runs.append(result)
                 await filler.close_stdin()
             if not result["completed"]:
@@ -598,12 +699,49 @@ async def scenario_join(kind: str, plan: Plan, workdir: Path) -> dict[str, Any]:
     done = [r for r in runs if r["completed"]]
     return {
         "runs": runs,
+        "processes": processes,
         "completed": len(done) == len(runs),
         "all_ms": statistics.median(r["all_ms"] for r in done) if done else None,
         "p50": statistics.median(r["p50"] for r in done) if done else None,
         "state_kb": runs[0]["state_kb"],
         "server_cpu_s": statistics.median(r["server_cpu_s"] for r in runs),
         "client_cpu_s": statistics.median(r["client_cpu_s"] for r in runs),
+    }
+
+
+async def split_join(srv: Server, options: dict[str, Any], processes: int) -> dict[str, Any]:
+    """The joiners shared by ``processes`` Node processes that connect at the same moment;
+    each client's time runs from the earliest start (epoch ms, one machine's clock)."""
+    async with contextlib.AsyncExitStack() as stack:
+        groups = [
+            await stack.enter_async_context(load({**options, "clients": count, "go": True}))
+            for count in shares(options["clients"], processes)
+        ]
+        for group in groups:
+            await group.event("ready", 30)
+        cpu0 = srv.cpu()
+        for group in groups:
+            await group.send_line()
+        results = [await group.event("result", 70) for group in groups]
+        server_cpu = round(srv.cpu() - cpu0, 3)
+    client_cpu = round(sum(r["client_cpu_s"] for r in results), 3)
+    if not all(r["completed"] for r in results):
+        synced = sum(r["synced"] for r in results)
+        return {
+            "completed": False,
+            "synced": synced,
+            "client_cpu_s": client_cpu,
+            "server_cpu_s": server_cpu,
+        }
+    start = min(r["started_at"] for r in results)
+    times = [t - start for r in results for t in r["synced_at"]]
+    return {
+        "completed": True,
+        "synced": len(times),
+        "all_ms": round(max(times), 1),
+        **quantiles(times),
+        "client_cpu_s": client_cpu,
+        "server_cpu_s": server_cpu,
     }
 
 
@@ -658,6 +796,14 @@ def completed_runs(result: dict[str, Any], clients: int) -> str:
     return text
 
 
+def clients_in(processes: int, who: str = "listeners") -> str:
+    if processes == 1:
+        return "clients in one Node process"
+    if who == "listeners":
+        return f"the writer in one Node process, the listeners shared by {processes} more"
+    return f"the {who} shared by {processes} Node processes"
+
+
 def fmt(value: float | None, digits: int = 0) -> str:
     if value is None:
         return "DNF"
@@ -671,7 +817,8 @@ async def run(
     kinds = tuple(k for k in servers if k != "orpheus-memory")
     load_before = os.getloadavg()
     started = time.monotonic()
-    print(f"# Collaboration server benchmark ({'quick' if plan is QUICK else 'full'})")
+    quick = replace(plan, client_processes=QUICK.client_processes) == QUICK
+    print(f"# Collaboration server benchmark ({'quick' if quick else 'full'})")
     node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
     print(f"code: {git_state()}")
     print(
@@ -755,13 +902,16 @@ async def run(
         print(flush=True)
 
     if "fanout" in only:
-        for listeners, repeats, timeout, servers, rate in (
-            (plan.fanout_small, plan.fanout_repeats, 60.0, with_memory, None),
-            (plan.fanout_large, 1, plan.large_timeout, kinds, None),
-            (plan.fanout_large, 1, plan.large_timeout, kinds, plan.paced_rate),
+        many = plan.client_processes
+        for listeners, repeats, timeout, servers, rate, processes in (
+            (plan.fanout_small, plan.fanout_repeats, 60.0, with_memory, None, 1),
+            (plan.fanout_large, 1, plan.large_timeout, kinds, None, many),
+            (plan.fanout_large, 1, plan.large_timeout, kinds, plan.paced_rate, many),
         ):
             results = {
-                k: await scenario_fanout(k, plan, workdir, listeners, repeats, timeout, rate)
+                k: await scenario_fanout(
+                    k, plan, workdir, listeners, repeats, timeout, rate, processes
+                )
                 for k in servers
             }
             raw[f"fanout_{listeners}" + (f"_paced_{rate:g}" if rate else "")] = results
@@ -772,7 +922,7 @@ async def run(
             )
             print(
                 f"## 2. Fan-out: 1 writer, {listeners} listeners, {edits}, "
-                f"presence {'on' if Load.presence else 'off'}; "
+                f"presence {'on' if Load.presence else 'off'}; {clients_in(processes)}; "
                 f"median of {len(next(iter(results.values()))['runs'])} run(s); "
                 f"timeout {timeout:.0f} s"
             )
@@ -818,12 +968,13 @@ async def run(
             print(flush=True)
 
     if "join" in only:
-        results = {k: await scenario_join(k, plan, workdir) for k in kinds}
+        results = {k: await scenario_join(k, plan, workdir, plan.client_processes) for k in kinds}
         raw["join"] = results
         print(
             f"## 3. Join: {plan.join_clients} clients connect at once to a "
             f"{plan.join_notes:,}-note score "
             f"({next(iter(results.values()))['state_kb']} KB state); "
+            f"{clients_in(plan.client_processes, 'joiners')}; "
             f"median of {plan.join_repeats} run(s), ms"
         )
         print(
@@ -951,6 +1102,13 @@ def main(argv: list[str] | None = None) -> None:
         default=",".join(SERVERS),
         help="comma-separated servers, in table order: " + ", ".join(SERVERS),
     )
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=1,
+        help="Node processes sharing the 100-listener fan-outs' listeners and the joiners "
+        "(default 1: every client in one process; the x20 fan-out always uses one)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write raw figures here")
     args = parser.parse_args(argv)
     if shutil.which("node") is None:
@@ -965,7 +1123,8 @@ def main(argv: list[str] | None = None) -> None:
         install_peers()
     workdir = Path(tempfile.mkdtemp(prefix="orpheus-bench-"))
     try:
-        asyncio.run(run(QUICK if args.quick else FULL, only, servers, workdir, args.json))
+        plan = replace(QUICK if args.quick else FULL, client_processes=args.client_processes)
+        asyncio.run(run(plan, only, servers, workdir, args.json))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
