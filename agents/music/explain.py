@@ -205,7 +205,8 @@ def _analyst(
         f"margin {key.get('margin', 0)})."
     ]
     for mod in key.get("modulations", []):
-        plan.append(f"Modulates to {mod['to']} at {refs.bar(mod['measure'])} (from {mod['from']}).")
+        at = refs.bar(mod["measure"], mod.get("onset"))
+        plan.append(f"Modulates to {mod['to']} at {at} (from {mod['from']}).")
     out.append(" ".join(plan))
     if phrases:
         items = []

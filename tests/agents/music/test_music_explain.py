@@ -81,3 +81,30 @@ def test_a_view_of_some_measures_only() -> None:
     part_view = extract_view(chorale_doc("bwv177.4"), measures=[m.id for m in view.measures[:3]])
     e = explain(results, register="analyst", view=part_view)
     assert "Form by phrase melody" not in e.text and e.text.startswith("Key:")
+
+
+def test_a_modulation_inside_a_bar_is_named_with_its_beat() -> None:
+    """C major, then the new dominant on beat 3 of bar 3, then G major: the analyst says
+    where the new key starts."""
+    doc = ScoreDoc()
+    editor = ScoreEditor(doc)
+    ids = editor.create_score(parts=["S", "A", "T", "B"], measures=6, time="4/4")
+    chords = [  # (bar, beat - 1, beats, bass to soprano)
+        (0, 0, 2, ["C3", "G3", "E4", "C5"]),
+        (0, 2, 2, ["F3", "A3", "F4", "C5"]),
+        (1, 0, 2, ["G2", "F3", "B3", "D5"]),
+        (1, 2, 2, ["C3", "G3", "E4", "C5"]),
+        (2, 0, 2, ["C3", "G3", "E4", "C5"]),
+        (2, 2, 2, ["D3", "F#3", "C4", "A4"]),
+        (3, 0, 2, ["G2", "D4", "B4", "G5"]),
+        (3, 2, 2, ["C3", "G3", "E4", "G4"]),
+        (4, 0, 2, ["D3", "F#3", "A3", "D5"]),
+        (4, 2, 2, ["D3", "F#3", "C4", "A4"]),
+        (5, 0, 4, ["G2", "D4", "B4", "G5"]),
+    ]
+    with editor.batch():
+        for bar, onset, duration, pitches in chords:
+            for voice, pitch in enumerate(reversed(pitches)):
+                editor.add_note(ids["measures"][bar], ids["parts"][voice], onset, duration, [pitch])
+    e = explain(analyse(doc.read()), register="analyst", view=extract_view(doc))
+    assert "Modulates to G major at bar 3 beat 3 (from C major)." in e.text
