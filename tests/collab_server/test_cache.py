@@ -90,14 +90,15 @@ async def test_invalidate_is_seen_by_every_instance(caches: tuple[Cache, Cache])
 
 async def test_a_fill_racing_an_invalidation_is_not_kept(caches: tuple[Cache, Cache]) -> None:
     one, two = caches
-    release = asyncio.Event()
+    release, loading = asyncio.Event(), asyncio.Event()
 
     async def slow_old_read() -> bytes:
+        loading.set()
         await release.wait()
         return b"old"
 
     fill = asyncio.create_task(one.get_or_load("k", 60, slow_old_read))
-    await asyncio.sleep(0.01)  # the reader has checked the cache and is loading
+    await asyncio.wait_for(loading.wait(), 10)  # the reader has checked the cache and is loading
     await two.invalidate("k")  # a writer changed the row meanwhile
     release.set()
     assert await fill == b"old"  # the reader gets what it read...
