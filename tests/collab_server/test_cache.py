@@ -409,17 +409,18 @@ def test_sessions_are_cached_and_ended_on_every_instance(
 async def test_a_check_racing_a_logout_is_not_kept() -> None:
     cache = MemoryCache()
     sessions = SessionCache(cache)
-    release = asyncio.Event()
+    release, loading = asyncio.Event(), asyncio.Event()
     checks = 0
 
     async def slow_ok() -> Identity:
         nonlocal checks
         checks += 1
+        loading.set()
         await release.wait()
         return Identity(user_id="ann")
 
     check = asyncio.create_task(sessions.check("ann", "jwt:1", 60, slow_ok))
-    await asyncio.sleep(0.01)  # the check has read the database and not yet cached
+    await asyncio.wait_for(loading.wait(), 10)  # the check is reading, not yet cached
     await sessions.forget_user("ann")  # a logout was stored meanwhile
     release.set()
     assert await check is False
