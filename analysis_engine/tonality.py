@@ -48,6 +48,7 @@ def key_analysis(ctx: AnalysisContext) -> dict[str, Any]:
                     "measure": grid.ids[at],
                     "number": int(grid.numbers[at]),
                     "onset": ticks_to_str(onset),
+                    "beat": round((int(grid.phase[at]) + onset) / int(grid.beat[at]) + 1, 3),
                     "from": keys.name(previous, m),
                     "to": name,
                     "label": f"to {key_label(name)}",

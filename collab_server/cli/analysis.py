@@ -195,6 +195,12 @@ def analyze(file: Path, as_json: bool, only: tuple[str, ...], progress: bool | N
         )
 
 
+def _beat(modulation: dict[str, Any]) -> str:
+    """ " beat 3" for a modulation that turns inside the bar (nothing on the downbeat)."""
+    beat = modulation.get("beat", 1)
+    return "" if beat == 1 else f" beat {beat:g}"
+
+
 def summary_text(title: str, results: dict[str, Any], problems: int = 0) -> str:
     """A few readable lines from the results that are present."""
     lines = [title]
@@ -214,7 +220,8 @@ def summary_text(title: str, results: dict[str, Any], problems: int = 0) -> str:
             lines.append(
                 "  modulations: "
                 + ", ".join(
-                    f"m. {m['number']} {m.get('label') or m['to']}" for m in modulations[:12]
+                    f"m. {m['number']}{_beat(m)} {m.get('label') or m['to']}"
+                    for m in modulations[:12]
                 )
                 + (" ..." if len(modulations) > 12 else "")
             )

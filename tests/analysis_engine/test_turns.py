@@ -16,6 +16,7 @@ from analysis_engine.learned.turns import TurnModel, place_changes
 from analysis_engine.learned.weights import WEIGHTS_PATH, load_weights
 from analysis_engine.registry import run
 from analysis_engine.settings import AnalysisSettings
+from collab_server.cli.analysis import summary_text
 
 C = ["C3", "G3", "E4", "C5"]
 F = ["F3", "A3", "F4", "C5"]
@@ -63,11 +64,14 @@ def test_the_change_moves_to_the_new_dominant_inside_the_bar() -> None:
     key = run("key", ctx)["result"]
     assert [m["key"] for m in key["measures"]] == ["C major"] * 3 + ["G major"] * 3
     [modulation] = key["modulations"]
-    assert (modulation["measure"], modulation["number"], modulation["onset"]) == (
-        b.measures[2],
-        3,
-        "2",
-    )
+    assert (
+        modulation["measure"],
+        modulation["number"],
+        modulation["onset"],
+        modulation["beat"],
+    ) == (b.measures[2], 3, "2", 3)
+    text = summary_text("C to G", run_all(build_table(b.data())))
+    assert "modulations: m. 3 beat 3 to G major" in text
     assert (modulation["from"], modulation["to"]) == ("C major", "G major")
 
 
