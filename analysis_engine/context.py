@@ -17,7 +17,7 @@ import numpy as np
 from analysis_engine.key import KeyTimeline, key_timeline
 from analysis_engine.learned.chord_model import relabelled
 from analysis_engine.learned.key_model import learned_timeline
-from analysis_engine.learned.turns import change_point, place_changes
+from analysis_engine.learned.turns import change_point, measure_keys, place_changes
 from analysis_engine.learned.weights import load_weights
 from analysis_engine.memo import Memo
 from analysis_engine.notetable import NoteTable
@@ -70,7 +70,7 @@ class AnalysisContext:
         measures = self.rule_slices.measures
         turns = load_weights().turns if self.settings.learned else None
         if turns is None:
-            return [np.full(s.size, int(path[m]), dtype=np.int64) for m, s in enumerate(measures)]
+            return measure_keys(path, measures)
 
         def points(changes: list[int]) -> list[int]:
             pairs = [(m, int(path[m]), int(path[m + 1])) for m in changes]

@@ -57,7 +57,7 @@ from analysis_engine.learned.features import (
 from analysis_engine.learned.key_model import change_costs, signature_tonics
 from analysis_engine.learned.mlp import forward, log_softmax
 from analysis_engine.learned.rotate import rotated
-from analysis_engine.learned.turns import TurnModel, place_changes
+from analysis_engine.learned.turns import TurnModel, measure_keys, place_changes
 from analysis_engine.learned.weights import WEIGHTS_PATH
 from analysis_engine.settings import AnalysisSettings
 from analysis_engine.units import TPQ
@@ -162,6 +162,15 @@ def rule_correlations(pc_time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return windows, whole
 
 
+def _code(key: tuple[int, str]) -> int:
+    return key[0] + 12 * (key[1] == "minor")
+
+
+def _slice_of(s: Any, local: float) -> int:
+    """The slice of measure ``s`` sounding at ``local`` quarters (-1 before the first)."""
+    return int(np.searchsorted(s.start, round(local * TPQ), side="right")) - 1
+
+
 def key_set(items: list[dict[str, Any]]) -> KeySet:
     channels, scalars, bounds, label_measure, label_key = [], [], [], [], []
     offset = 0
@@ -184,7 +193,7 @@ def key_set(items: list[dict[str, Any]]) -> KeySet:
         bounds.append((offset, offset + len(measures)))
         for label in item["labels"]:
             label_measure.append(offset + label.column)
-            label_key.append(label.key[0] + 12 * (label.key[1] == "minor"))
+            label_key.append(_code(label.key))
         offset += len(measures)
     return KeySet(
         np.concatenate(channels).astype(np.float32),
@@ -214,7 +223,7 @@ def chord_set(items: list[dict[str, Any]]) -> ChordSet:
                 int(grid.phase[m]),
             )
             for label in labels:
-                index = int(np.searchsorted(s.start, round(label.local * TPQ), side="right")) - 1
+                index = _slice_of(s, label.local)
                 quality = QUALITY_INDEX.get(label.quality)
                 inversion = inversion_of(label.figure, label.key[1])
                 if index < 0 or quality is None or inversion is None:
@@ -343,15 +352,6 @@ def chord_accuracy(chords: ChordSet, layers: Any) -> float:
     return float((logits.argmax(axis=1) == chords.target).mean())
 
 
-def _code(key: tuple[int, str]) -> int:
-    return key[0] + 12 * (key[1] == "minor")
-
-
-def _slice_of(s: Any, local: float) -> int:
-    """The slice of measure ``s`` sounding at ``local`` quarters (-1 before the first)."""
-    return int(np.searchsorted(s.start, round(local * TPQ), side="right")) - 1
-
-
 def keys_in_force(item: dict[str, Any]) -> list[np.ndarray]:
     """Per measure, per slice: the expert's key at the slice (-1 before the first label)."""
     labels = sorted(item["labels"], key=lambda label: (label.column, label.local))
@@ -408,7 +408,7 @@ def slice_key_accuracy(
         keys = (
             place_changes(path, measures, model)
             if model is not None
-            else [np.full(s.size, int(path[m])) for m, s in enumerate(measures)]
+            else measure_keys(path, measures)
         )
         for label in item["labels"]:
             m = label.column

@@ -77,6 +77,11 @@ def change_point(
 Points = Callable[[list[int]], list[int]]
 
 
+def measure_keys(path: np.ndarray, measures: list[MeasureSlices]) -> list[np.ndarray]:
+    """The key of every slice, per measure: its measure's key from ``path``."""
+    return [np.full(s.size, int(path[m]), dtype=np.int64) for m, s in enumerate(measures)]
+
+
 def place_changes(
     path: np.ndarray,
     measures: list[MeasureSlices],
@@ -87,7 +92,7 @@ def place_changes(
     each change of key may move into the measure before it or the one it starts.
     ``points(changes)`` may give the change points of the measures ``m`` in ``changes``
     (whose key differs from the next one's), as :func:`change_point` does (a cache)."""
-    keys = [np.full(s.size, int(path[m]), dtype=np.int64) for m, s in enumerate(measures)]
+    keys = measure_keys(path, measures)
     changes = np.flatnonzero(path[1:] != path[:-1]).tolist() if len(path) else []
     if points is None:
         found = [

@@ -91,6 +91,13 @@ function stampOf (value) {
   return at < 0 ? undefined : +value.lyric.slice(at + 1)
 }
 
+/** The fan-out's `opts.listeners` listeners, numbered from `first`, once synced with the score. */
+async function connectListeners (first) {
+  const listeners = Array.from({ length: opts.listeners }, (_, i) => connect(opts.room, `listener-${first + i}`))
+  await until(() => listeners.every(l => l.provider.synced && l.roots.parts.length > 0))
+  return listeners
+}
+
 /** Listeners observing a fan-out: each delivery's delay from the writer's stamp; `done`
  * counts listeners holding every note (`target` of them), `lastDone` is when the last did. */
 function observeDeliveries (listeners, target) {
@@ -171,8 +178,7 @@ async function fanout () {
   const writer = connect(opts.room, 'writer')
   await until(() => writer.provider.synced)
   const ids = cells(writer)
-  const listeners = Array.from({ length: opts.listeners }, (_, i) => connect(opts.room, `listener-${i}`))
-  await until(() => listeners.every(l => l.provider.synced && l.roots.parts.length > 0))
+  const listeners = await connectListeners(0)
   await sleep(500) // presence exchange settles
   const base = writer.roots.notes.size
   const seen = observeDeliveries(listeners, base + opts.updates)
@@ -217,9 +223,7 @@ async function write () {
 }
 
 async function listen () {
-  const first = opts.first ?? 0
-  const listeners = Array.from({ length: opts.listeners }, (_, i) => connect(opts.room, `listener-${first + i}`))
-  await until(() => listeners.every(l => l.provider.synced && l.roots.parts.length > 0))
+  const listeners = await connectListeners(opts.first ?? 0)
   const seen = observeDeliveries(listeners, listeners[0].roots.notes.size + opts.updates)
   out({ event: 'ready' })
   const clientCpu = cpuMeter()

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from ae_scores import SATB_NAMES, Built, build, satb, transpose
+from ae_scores import FOUR, ONE, SATB_NAMES, Built, build, satb, transpose
 
 from analysis_engine import AnalysisContext, IncrementalAnalyzer, build_table, run_all
 from analysis_engine.learned.turns import TurnModel, place_changes
@@ -18,8 +18,7 @@ from analysis_engine.registry import run
 from analysis_engine.settings import AnalysisSettings
 from collab_server.cli.analysis import summary_text
 
-C = ["C3", "G3", "E4", "C5"]
-F = ["F3", "A3", "F4", "C5"]
+C, F = ONE, FOUR
 G7 = ["G2", "F3", "B3", "D5"]
 D7 = ["D3", "F#3", "C4", "A4"]  # the new key's dominant, on the third beat of bar 3
 G = ["G2", "D4", "B4", "G5"]
