@@ -171,23 +171,29 @@ def _slice_of(s: Any, local: float) -> int:
     return int(np.searchsorted(s.start, round(local * TPQ), side="right")) - 1
 
 
+def piece_key_features(item: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The key network's channels and scalars for every measure of a read piece."""
+    measures = item["measures"]
+    bass = np.array([measure_bass(s) for s in measures]).reshape(len(measures), 12)
+    windows, whole = rule_correlations(item["pc_time"])
+    chord_time = np.array([measure_chords(s) for s in measures])
+    return key_features(
+        item["pc_time"],
+        bass,
+        signature_tonics(item["grid"]),
+        item["rule_path"],
+        windows,
+        whole,
+        chord_time,
+    )
+
+
 def key_set(items: list[dict[str, Any]]) -> KeySet:
     channels, scalars, bounds, label_measure, label_key = [], [], [], [], []
     offset = 0
     for item in items:
         measures = item["measures"]
-        bass = np.array([measure_bass(s) for s in measures]).reshape(len(measures), 12)
-        windows, whole = rule_correlations(item["pc_time"])
-        chord_time = np.array([measure_chords(s) for s in measures])
-        c, sc = key_features(
-            item["pc_time"],
-            bass,
-            signature_tonics(item["grid"]),
-            item["rule_path"],
-            windows,
-            whole,
-            chord_time,
-        )
+        c, sc = piece_key_features(item)
         channels.append(c)
         scalars.append(sc)
         bounds.append((offset, offset + len(measures)))
