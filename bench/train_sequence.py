@@ -318,14 +318,15 @@ def numpy_gru(weights: dict[str, np.ndarray], x: np.ndarray, layers: int) -> np.
         h = np.zeros((2, batch, hidden), np.float32)
         out = np.empty((steps, 2, batch, hidden), np.float32)
         two = 2 * hidden
-        for t in range(steps):
-            gi = pre[t]
-            gh = h @ w_hh + b_hh
-            rz = 1.0 / (1.0 + np.exp(-(gi[..., :two] + gh[..., :two])))
-            n = np.tanh(gi[..., two:] + rz[..., :hidden] * gh[..., two:])
-            z = rz[..., hidden:]
-            h = n + z * (h - n)
-            out[t] = h
+        with np.errstate(all="ignore"):  # exp overflows to inf (the gate is then 0)
+            for t in range(steps):
+                gi = pre[t]
+                gh = h @ w_hh + b_hh
+                rz = 1.0 / (1.0 + np.exp(-(gi[..., :two] + gh[..., :two])))
+                n = np.tanh(gi[..., two:] + rz[..., :hidden] * gh[..., two:])
+                z = rz[..., hidden:]
+                h = n + z * (h - n)
+                out[t] = h
         h_in = np.concatenate([out[:, 0], out[::-1, 1]], axis=-1).transpose(1, 0, 2)
     return h_in
 
