@@ -210,10 +210,33 @@ def key_set(items: list[dict[str, Any]]) -> KeySet:
     )
 
 
+def measure_chord_features(item: dict[str, Any], m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The chord network's channels and scalars for the slices of measure ``m``."""
+    measures, grid = item["measures"], item["grid"]
+    return chord_features(
+        measures[m - 1] if m else None,
+        measures[m],
+        measures[m + 1] if m + 1 < len(measures) else None,
+        int(grid.beat[m]),
+        int(grid.phase[m]),
+    )
+
+
+def chord_target(label: Any) -> int | None:
+    """The chord class of an expert label (root x quality-inversion), None when its
+    chord is outside the templates or its figure unusual."""
+    quality = QUALITY_INDEX.get(label.quality)
+    inversion = inversion_of(label.figure, label.key[1])
+    if quality is None or inversion is None:
+        return None
+    inversion = min(inversion, len(QUALITIES[quality][1]) - 1)
+    return int(label.root * len(CLASSES) + CLASS_INDEX[(quality, inversion)])
+
+
 def chord_set(items: list[dict[str, Any]]) -> ChordSet:
     channels, scalars, target = [], [], []
     for item in items:
-        measures, grid = item["measures"], item["grid"]
+        measures = item["measures"]
         by_measure: dict[int, list[Any]] = {}
         for label in item["labels"]:
             by_measure.setdefault(label.column, []).append(label)
@@ -221,23 +244,15 @@ def chord_set(items: list[dict[str, Any]]) -> ChordSet:
             s = measures[m]
             if s.size == 0:
                 continue
-            c, sc = chord_features(
-                measures[m - 1] if m else None,
-                s,
-                measures[m + 1] if m + 1 < len(measures) else None,
-                int(grid.beat[m]),
-                int(grid.phase[m]),
-            )
+            c, sc = measure_chord_features(item, m)
             for label in labels:
                 index = _slice_of(s, label.local)
-                quality = QUALITY_INDEX.get(label.quality)
-                inversion = inversion_of(label.figure, label.key[1])
-                if index < 0 or quality is None or inversion is None:
+                chord = chord_target(label)
+                if index < 0 or chord is None:
                     continue
-                inversion = min(inversion, len(QUALITIES[quality][1]) - 1)
                 channels.append(c[index])
                 scalars.append(sc[index])
-                target.append(label.root * len(CLASSES) + CLASS_INDEX[(quality, inversion)])
+                target.append(chord)
     return ChordSet(
         np.array(channels, dtype=np.float32),
         np.array(scalars, dtype=np.float32),

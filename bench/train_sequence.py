@@ -41,13 +41,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_harmony as th
 from accuracy_wir import CACHE, DEFAULT_PATH
 
-from analysis_engine.chords import QUALITIES, QUALITY_INDEX
 from analysis_engine.key import viterbi
-from analysis_engine.learned.classes import CLASS_INDEX, CLASSES
+from analysis_engine.learned.classes import CLASSES
 from analysis_engine.learned.features import (
     CHORD_CHANNELS,
     CHORD_SCALARS,
-    chord_features,
 )
 from analysis_engine.learned.key_model import change_costs
 from analysis_engine.learned.mlp import forward, log_softmax
@@ -64,22 +62,18 @@ ARRAYS = CACHE / "sequence-arrays-1.pickle"
 def slice_arrays(item: dict[str, Any]) -> dict[str, np.ndarray]:
     """Per slice of a piece: inputs, the expert's key in force, the chord at labels;
     per label: its slice, key and chord; and the shipped MLPs' inputs."""
-    measures, grid = item["measures"], item["grid"]
+    measures = item["measures"]
     kc, ks = th.piece_key_features(item)
     keys = th.keys_in_force(item)
     cc, cs, owner, key_t = [], [], [], []
-    first: dict[int, int] = {}
+    first: dict[int, int] = {}  # measure -> row of its first slice
+    rows = 0
     for m, s in enumerate(measures):
         if s.size == 0:
             continue
-        c, sc = chord_features(
-            measures[m - 1] if m else None,
-            s,
-            measures[m + 1] if m + 1 < len(measures) else None,
-            int(grid.beat[m]),
-            int(grid.phase[m]),
-        )
-        first[m] = sum(len(o) for o in owner)
+        c, sc = th.measure_chord_features(item, m)
+        first[m] = rows
+        rows += s.size
         cc.append(c)
         cs.append(sc)
         owner.append(np.full(s.size, m))
@@ -92,16 +86,12 @@ def slice_arrays(item: dict[str, Any]) -> dict[str, np.ndarray]:
         j = th._slice_of(measures[m], label.local)
         if j < 0 or m not in first:
             continue
-        quality = QUALITY_INDEX.get(label.quality)
-        inversion = th.inversion_of(label.figure, label.key[1])
-        target = -1
-        if quality is not None and inversion is not None:
-            inversion = min(inversion, len(QUALITIES[quality][1]) - 1)
-            target = label.root * NC + CLASS_INDEX[(quality, inversion)]
+        target = th.chord_target(label)
+        if target is not None:
             chord_t[first[m] + j] = target
         lab_slice.append(first[m] + j)
         lab_key.append(th._code(label.key))
-        lab_chord.append(target)
+        lab_chord.append(-1 if target is None else target)
     chord_c = np.concatenate(cc).astype(np.float32)
     chord_s = np.concatenate(cs).astype(np.float32)
     return {
