@@ -165,7 +165,13 @@ class ProcessCompute:
             self._config,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+            env={
+                # one BLAS thread: the learned models' matrices are small, and threads
+                # that spin between them only take the CPU from the server
+                "OPENBLAS_NUM_THREADS": "1",
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+            },
         )
         self._process = process
         self.starts += 1

@@ -10,13 +10,20 @@ inputs changed.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from functools import cached_property
 
 import numpy as np
 
 from analysis_engine.key import KeyTimeline, key_timeline
-from analysis_engine.learned.chord_model import relabelled
+from analysis_engine.learned.chord_model import (
+    Features,
+    measure_features,
+    neighbourhood_keys,
+    relabelled,
+)
 from analysis_engine.learned.key_model import learned_timeline
+from analysis_engine.learned.sequence import MeasureOutputs, load_sequence, measure_outputs
 from analysis_engine.learned.turns import change_point, measure_keys, place_changes
 from analysis_engine.learned.weights import load_weights
 from analysis_engine.memo import Memo
@@ -42,11 +49,36 @@ class AnalysisContext:
         return slice_set(self.table, self.memo)
 
     @cached_property
+    def feature_keys(self) -> list[Hashable]:
+        """Per measure, what the learned chord features depend on."""
+        return neighbourhood_keys(self.rule_slices, self.table.grid)
+
+    @cached_property
+    def chord_features(self) -> list[Features]:
+        """Per measure, the learned networks' chord features of its slices."""
+        return measure_features(self.rule_slices, self.table.grid, self.feature_keys, self.memo)
+
+    @cached_property
+    def sequence(self) -> MeasureOutputs | None:
+        """The sequence model's keys and chords per slice (None unless ``settings.learned``
+        and ``settings.sequence``)."""
+        if not (self.settings.learned and self.settings.sequence):
+            return None
+        return measure_outputs(self.feature_keys, self.chord_features, self.memo, load_sequence())
+
+    @cached_property
     def slices(self) -> SliceSet:
         """The slices, labelled by the learned model unless ``settings.learned`` is off."""
         if not self.settings.learned:
             return self.rule_slices
-        return relabelled(self.rule_slices, self.table.grid, self.memo, load_weights())
+        return relabelled(
+            self.rule_slices,
+            self.feature_keys,
+            self.chord_features,
+            self.memo,
+            load_weights(),
+            self.sequence,
+        )
 
     @cached_property
     def stats(self) -> MeasureStats:
@@ -57,8 +89,15 @@ class AnalysisContext:
         rule = key_timeline(self.table, self.settings, self.memo, self.stats, self.rule_slices)
         if not self.settings.learned:
             return rule
+        sequence = self.sequence
         return learned_timeline(
-            rule, self.table.grid, self.stats.pc_time, self.rule_slices, self.memo, load_weights()
+            rule,
+            self.table.grid,
+            self.stats.pc_time,
+            self.rule_slices,
+            self.memo,
+            load_weights(),
+            None if sequence is None else sequence.measure_key_scores(),
         )
 
     @cached_property

@@ -20,6 +20,7 @@ class AnalysisSettings:
     final_weight: float = 0.05  # global key: bonus when the last bass note is the tonic
     vocal: bool | None = None  # force (True) or forbid (False) SATB rules; None: guess
     learned: bool = True  # local keys and chord labels from the learned model (docs/analysis.md)
+    sequence: bool = True  # ... with the sequence model joining the MLPs (when learned)
 
     def __post_init__(self) -> None:
         for name in (self.key_profile, self.local_profile):

@@ -59,6 +59,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# one BLAS thread a process (before numpy loads): the processes already fill the cores,
+# and the engine's small matrices run slower, not faster, with threads that contend
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from accuracy_chorales import (
     COLUMNS,
@@ -363,6 +366,15 @@ def report(outcomes: list[Outcome], with_music21: bool) -> str:
     return "\n".join(lines)
 
 
+def settings_from(items: list[str]) -> dict[str, Any]:
+    """``--set NAME=VALUE`` arguments as :class:`AnalysisSettings` fields (JSON values:
+    numbers, ``true``/``false``; anything else a string)."""
+    return {
+        name: json.loads(value) if value[:1] in "-.0123456789tf" else value
+        for name, value in (item.split("=", 1) for item in items)
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -395,10 +407,7 @@ def main() -> None:
         help="an AnalysisSettings field for the engine (tuning, repeatable)",
     )
     args = parser.parse_args()
-    settings = {
-        name: json.loads(value) if value[:1] in "-.0123456789tf" else value
-        for name, value in (item.split("=", 1) for item in args.set)
-    }
+    settings = settings_from(args.set)
     root = Path(args.path)
     if not (root / "Corpus").is_dir():
         parser.error(f"{root} is not a When-in-Rome checkout (no Corpus folder)")

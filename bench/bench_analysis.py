@@ -13,7 +13,8 @@ Default piece: Beethoven, string quartet op. 59 no. 2, movement 1 (music21 corpu
   start-up), and checked equal to a from-scratch analysis at the end.
 
 Usage: ``python bench/bench_analysis.py [--piece CORPUS_PATH] [--runs N] [--edits N]
-[--music21-runs N]``
+[--music21-runs N] [--set NAME=VALUE ...]`` (``--set sequence=false``: without the
+sequence model)
 """
 
 from __future__ import annotations
@@ -30,8 +31,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from accuracy_wir import settings_from
 
 from analysis_engine import (
+    AnalysisSettings,
     IncrementalAnalyzer,
     apply_note_changes,
     build_table,
@@ -74,12 +79,14 @@ def music21_pipeline(path: Path) -> dict[str, float]:
     return times
 
 
-def full_analysis(data: ScoreData, cold: bool) -> tuple[float, dict[str, Any]]:
+def full_analysis(
+    data: ScoreData, cold: bool, settings: AnalysisSettings
+) -> tuple[float, dict[str, Any]]:
     if cold:
         relative_figure.cache_clear()
         _music21_figure.cache_clear()
     started = time.perf_counter()
-    results = run_all(build_table(data), version=0)
+    results = run_all(build_table(data), version=0, settings=settings)
     return time.perf_counter() - started, results
 
 
@@ -111,7 +118,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7, help="engine full-analysis runs")
     parser.add_argument("--edits", type=int, default=50, help="one-note edits to time")
     parser.add_argument("--music21-runs", type=int, default=1)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an AnalysisSettings field for the engine (repeatable)",
+    )
     args = parser.parse_args()
+    settings = AnalysisSettings(**settings_from(args.set))
     path = corpus_file(args.piece)
 
     import music21  # noqa: F401  (import cost kept out of both sides' figures)
@@ -138,8 +153,8 @@ def main() -> None:
     for name, seconds in m21.items():
         print(f"  {name:24} {seconds:8.2f} s")
 
-    cold = [full_analysis(data, cold=True)[0] for _ in range(args.runs)]
-    warm = [full_analysis(data, cold=False)[0] for _ in range(args.runs)]
+    cold = [full_analysis(data, True, settings)[0] for _ in range(args.runs)]
+    warm = [full_analysis(data, False, settings)[0] for _ in range(args.runs)]
     print(
         f"\nengine, full analysis ({', '.join(run_all(table, version=0))}), median of {args.runs}:"
     )
@@ -162,7 +177,7 @@ def main() -> None:
     )
     rng = random.Random(59)
     editor = ScoreEditor(doc)
-    analyzer = IncrementalAnalyzer()
+    analyzer = IncrementalAnalyzer(settings=settings)
     analyzer.update(data, version=0)
     edit_times, diff_times = [], []
     results: dict[str, Any] = {}
@@ -179,7 +194,9 @@ def main() -> None:
         results = analyzer.update(data, version=version)  # no hint: compares every note
         diff_times.append(time.perf_counter() - started)
     fresh = run_all(
-        build_table(ScoreDoc.from_update(doc.encode_state()).read()), version=args.edits + 5
+        build_table(ScoreDoc.from_update(doc.encode_state()).read()),
+        version=args.edits + 5,
+        settings=settings,
     )
     same = json.dumps(fresh, sort_keys=True) == json.dumps(results, sort_keys=True)
     print(f"engine, re-analysis after a one-note edit ({args.edits} random edits):")

@@ -1,13 +1,12 @@
-"""Experiment (issue 15): a sequence model over every slice of a piece, held out as
-:mod:`train_harmony` holds out, beside the shipped MLPs and in an ensemble with them.
+"""Issue 15: the sequence model over every slice of a piece (AugmentedNet's idea), trained
+and held out as :mod:`train_harmony` holds out, beside the shipped MLPs and in a sum with
+them; ``--local --save analysis_engine/learned/sequence.npz`` writes the shipped one
+(:mod:`analysis_engine.learned.sequence`).
 
-Not shipped: this measures whether a network that reads the whole piece (AugmentedNet's
-idea) earns its place before the engine carries one. Each slice's input is what the
-shipped networks read: the chord network's features of the slice (13 pitch-class
-channels, 21 scalars) and the key network's features of its measure (30 channels, 2
-scalars), 539 numbers, standardised with statistics pooled over the 12 pitch classes
-(``--local``: the chord network's alone, 177, none of them reading beyond the slice's
-neighbouring measures).
+Each slice's input is what the shipped networks read: the chord network's features of
+the slice (13 pitch-class channels, 21 scalars) and, without ``--local``, the key
+network's features of its measure (30 channels, 2 scalars, some of them whole-score),
+standardised with statistics pooled over the 12 pitch classes.
 A linear layer and ReLU, then a bidirectional GRU (``--arch gru``) or a stack of dilated
 convolutions (``--arch tcn``, a fixed receptive field), then two heads: the key in force
 (24 classes, trained on every slice after the first label) and the chord (root x the 32
@@ -18,10 +17,13 @@ of 12), and on fixed windows of slices with context either side (what an increme
 engine would recompute after an edit).
 
 Needs PyTorch for training (``pip install torch==2.13.0``; not a dependency of Orpheus):
-``python bench/train_sequence.py [PATH] [--arch gru|tcn] [--epochs N] [--save FILE]``.
-The pieces come from :mod:`train_harmony`'s cache (run it, or its ``--extract-only``,
-first). ``--save`` writes the network's weights as ``.npz`` for a numpy forward pass;
-the script checks its own numpy GRU against PyTorch's and times it.
+``python bench/train_sequence.py [PATH] [--arch gru|tcn] [--local] [--epochs N]
+[--shifts 0,6] [--compare] [--save FILE] [--load FILE]``. The pieces come from
+:mod:`train_harmony`'s cache (run it first). With ``--local``, the package's numpy pass is
+checked against PyTorch's and timed, the engine's windowed inference runs on the
+held-out pieces with the transpositions ``--shifts`` (``--compare``: others too), the
+weights of its sums with the MLPs are chosen there, and ``--save`` writes the network,
+its standardisation, the transpositions and those weights as ``.npz``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import argparse
 import pickle
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +53,17 @@ from analysis_engine.learned.features import (
 from analysis_engine.learned.key_model import change_costs
 from analysis_engine.learned.mlp import forward, log_softmax
 from analysis_engine.learned.rotate import rotated
+from analysis_engine.learned.sequence import (
+    BLOCK,
+    CONTEXT,
+    MeasureOutputs,
+    SequenceWeights,
+    hidden_states,
+    load_sequence,
+    measure_outputs,
+)
 from analysis_engine.learned.turns import place_changes
+from analysis_engine.memo import Memo
 
 NC = len(CLASSES)
 ARRAYS = CACHE / "sequence-arrays-1.pickle"
@@ -281,46 +294,6 @@ def predict(
     return keys.mean(axis=0), chords.mean(axis=0)
 
 
-# ---------------------------------------------------------------- numpy GRU
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def numpy_gru(weights: dict[str, np.ndarray], x: np.ndarray, layers: int) -> np.ndarray:
-    """The Gru network's hidden states for ``x`` (``[B, T, D]``, standardised), numpy
-    only: both directions advance in the same loop step (the backward one reads the
-    input reversed), about ten array operations a step."""
-    h_in = np.maximum(x @ weights["inp.0.weight"].T + weights["inp.0.bias"], 0.0)
-    batch, steps = x.shape[0], x.shape[1]
-    for layer in range(layers):
-        names = (f"l{layer}", f"l{layer}_reverse")
-        hidden = weights[f"gru.weight_hh_{names[0]}"].shape[1]
-        # [T, 2, B, 3H]: the input's share of the gates, the backward direction reversed
-        pre = np.stack(
-            [h_in @ weights[f"gru.weight_ih_{n}"].T + weights[f"gru.bias_ih_{n}"] for n in names]
-        )
-        pre[1] = pre[1][:, ::-1]
-        pre = np.ascontiguousarray(pre.transpose(2, 0, 1, 3))
-        w_hh = np.stack([weights[f"gru.weight_hh_{n}"].T for n in names])
-        b_hh = np.stack([weights[f"gru.bias_hh_{n}"] for n in names])[:, None]
-        h = np.zeros((2, batch, hidden), np.float32)
-        out = np.empty((steps, 2, batch, hidden), np.float32)
-        two = 2 * hidden
-        with np.errstate(all="ignore"):  # exp overflows to inf (the gate is then 0)
-            for t in range(steps):
-                gi = pre[t]
-                gh = h @ w_hh + b_hh
-                rz = 1.0 / (1.0 + np.exp(-(gi[..., :two] + gh[..., :two])))
-                n = np.tanh(gi[..., two:] + rz[..., :hidden] * gh[..., two:])
-                z = rz[..., hidden:]
-                h = n + z * (h - n)
-                out[t] = h
-        h_in = np.concatenate([out[:, 0], out[::-1, 1]], axis=-1).transpose(1, 0, 2)
-    return h_in
-
-
 # ---------------------------------------------------------------- evaluation
 
 
@@ -360,6 +333,24 @@ class Held:
             total += int(ok.sum())
         return hits / total
 
+    def engine_outputs(
+        self, weights: SequenceWeights, block: int, context: int
+    ) -> list[MeasureOutputs]:
+        """The package's windowed sequence model on each held-out piece, as the engine
+        runs it (measure windows, the weights' transpositions)."""
+        out = []
+        for item, a in zip(self.items, self.arrays, strict=True):
+            count = len(item["measures"])
+            cuts = np.searchsorted(a["owner"], np.arange(count + 1))
+            features = [
+                (a["cc"][cuts[m] : cuts[m + 1]], a["cs"][cuts[m] : cuts[m + 1]])
+                for m in range(count)
+            ]
+            out.append(
+                measure_outputs(list(range(count)), features, Memo(), weights, block, context)
+            )
+        return out
+
     def mlp_keys(
         self, gru_keys: list[np.ndarray] | None, weight: float, cost: float
     ) -> list[np.ndarray]:
@@ -395,6 +386,12 @@ def main() -> None:
         action="store_true",
         help="read the chord network's features alone (no key features: nothing whole-score)",
     )
+    parser.add_argument(
+        "--shifts", default="0", help="transpositions the engine averages (--local)"
+    )
+    parser.add_argument(
+        "--compare", action="store_true", help="also time other transpositions and windows"
+    )
     parser.add_argument("--save", default=None, help="the trained weights (.npz)")
     parser.add_argument("--load", default=None, help="skip training: weights from --save")
     args = parser.parse_args()
@@ -429,13 +426,6 @@ def main() -> None:
     else:
         train(torch, net, data, norm, args)
     net.eval()
-    if args.save:
-        np.savez(
-            args.save,
-            **{k: v.numpy() for k, v in net.state_dict().items()},
-            norm_mean=norm[0],
-            norm_std=norm[1],
-        )
     # the shipped MLPs trained on the same four fifths
     mlp_cache = CACHE / f"sequence-mlp-{len(items)}.pickle"
     if mlp_cache.exists():
@@ -499,25 +489,86 @@ def main() -> None:
             f"both {100 * ev.chord_accuracy(chords, gk):.1f}%",
             flush=True,
         )
-    if args.arch == "gru":
-        weights = {k: v.numpy() for k, v in net.state_dict().items()}
-        longest = max(ev.arrays, key=lambda a: len(a["owner"]))
-        x = np.stack([(flat(longest, r) - norm[0]) / norm[1] for r in range(12)]).astype(np.float32)
-        t0 = time.perf_counter()
-        numpy_gru(weights, x[:1], args.layers)
-        alone = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        mine = numpy_gru(weights, x, args.layers)
-        spent = time.perf_counter() - t0
-        with torch.no_grad():
-            theirs = net.gru(net.inp(torch.from_numpy(x)))[0].numpy()
-        print(
-            f"numpy GRU: {len(x[0])} slices x 12 transpositions in {spent:.2f} s "
-            f"({1e6 * spent / len(x[0]):.0f} us a slice; untransposed only "
-            f"{1e6 * alone / len(x[0]):.0f} us), "
-            f"largest difference from PyTorch {np.abs(mine - theirs).max():.1e}",
-            flush=True,
-        )
+    if args.arch == "gru" and args.local:
+        engine_path(net, norm, ev, args)
+
+
+def engine_path(net: Any, norm: Any, ev: Held, args: Any) -> None:
+    """The package's numpy forward pass (checked against PyTorch and timed) and its
+    windowed inference on the held-out pieces; the weights of the sum with the MLPs are
+    chosen here, on the held-out fifth, and saved with the network (``--save``)."""
+    import torch
+
+    path = Path(args.save or "/tmp/sequence.npz")
+    shifts = tuple(int(s) for s in args.shifts.split(","))
+    arrays = {k: v.numpy() for k, v in net.state_dict().items()}
+    extra = {"norm_mean": norm[0], "norm_std": norm[1], "shifts": np.array(shifts)}
+    np.savez(path, **arrays, **extra)
+    weights = load_sequence.__wrapped__(path)
+    longest = max(ev.arrays, key=lambda a: len(a["owner"]))
+    x = np.stack([(flat(longest, r) - norm[0]) / norm[1] for r in shifts]).astype(np.float32)
+    lengths = np.full(len(x), x.shape[1])
+    t0 = time.perf_counter()
+    mine = hidden_states(weights, x, lengths)
+    spent = time.perf_counter() - t0
+    with torch.no_grad():
+        theirs = net.gru(net.inp(torch.from_numpy(x)))[0].numpy()
+    print(
+        f"numpy GRU: {x.shape[1]} slices x {len(shifts)} transpositions in {spent:.2f} s "
+        f"({1e6 * spent / x.shape[1]:.0f} us a slice), "
+        f"largest difference from PyTorch {np.abs(mine - theirs).max():.1e}",
+        flush=True,
+    )
+    configs = [(shifts, BLOCK, CONTEXT)]
+    if args.compare:
+        configs += [
+            (other, block, context)
+            for other in ((0,), (0, 6), (0, 4, 8), (0, 3, 6, 9))
+            for block, context in ((BLOCK, CONTEXT), (16, 32), (8, 16))
+            if (other, block, context) != configs[0]
+        ]
+    chosen = None
+    for other, block, context in configs:
+        found = engine_figures(replace(weights, shifts=other), ev, block, context)
+        chosen = chosen or found
+    if args.save and chosen:
+        extra.update(key_weight=np.array(chosen[0]), chord_weight=np.array(chosen[1]))
+        np.savez(path, **arrays, **extra)
+
+
+def engine_figures(
+    weights: SequenceWeights, ev: Held, block: int, context: int
+) -> tuple[float, float]:
+    """The engine's windowed inference on the held-out pieces, timed, with the weights of
+    the sums with the MLPs that do best there (key: local key; chord: key and chord)."""
+    t0 = time.perf_counter()
+    outputs = ev.engine_outputs(weights, block, context)
+    slices = sum(len(a["owner"]) for a in ev.arrays)
+    spent = 1e6 * (time.perf_counter() - t0) / slices
+    gru_keys = [np.concatenate(o.key) for o in outputs]
+    gru_chords = [np.concatenate(o.chord) for o in outputs]
+    key_weight = max(
+        (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0),
+        key=lambda w: ev.key_accuracy(ev.mlp_keys(gru_keys, w, 0.1)),
+    )
+    keys = ev.mlp_keys(gru_keys, key_weight, 0.1)
+
+    def chords(w: float) -> list[np.ndarray]:
+        return [(m + w * g).argmax(1) for m, g in zip(ev.chord_scores, gru_chords, strict=True)]
+
+    chord_weight = max(
+        (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0), key=lambda w: ev.chord_accuracy(chords(w), keys)
+    )
+    best = chords(chord_weight)
+    print(
+        f"held out, engine: transpositions {weights.shifts}, blocks of {block} measures "
+        f"+-{context} slices, {spent:.0f} us a slice; MLP + {key_weight:g} x key, "
+        f"+ {chord_weight:g} x chord: key {100 * ev.key_accuracy(keys):.1f}%, "
+        f"chord {100 * ev.chord_accuracy(best):.1f}%, "
+        f"both {100 * ev.chord_accuracy(best, keys):.1f}%",
+        flush=True,
+    )
+    return key_weight, chord_weight
 
 
 if __name__ == "__main__":

@@ -1,25 +1,26 @@
 """Chord labels from the learned chord network: each slice's root, quality and inversion.
 
 A measure's slices are relabelled from features of the measure and of its neighbours'
-edge slices (:func:`~analysis_engine.learned.features.chord_features`), cached per measure
-on the stamps of the three measures, so an edit relabels the measures that see it: its
-own and the two beside it. Each measure is one batch of its own, so its labels never
-depend on which other measures are recomputed with it.
+edge slices (:func:`~analysis_engine.learned.features.chord_features`, cached per measure
+on the stamps of the three measures), with the sequence model's chord log-probabilities
+added when it runs (:mod:`~analysis_engine.learned.sequence`, cached per window). An edit
+relabels the measures that see it: its own, the two beside it, and those whose window
+reads it. Each measure is one batch of its own, so its labels never depend on which
+other measures are recomputed with it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import replace
+from itertools import pairwise
 
 import numpy as np
 
 from analysis_engine.learned.classes import decode
-from analysis_engine.learned.features import (
-    Neighbourhood,
-    chord_features,
-    chord_features_many,
-)
-from analysis_engine.learned.mlp import equivariant_forward
+from analysis_engine.learned.features import chord_features, chord_features_many
+from analysis_engine.learned.mlp import equivariant_forward, log_softmax
+from analysis_engine.learned.sequence import MeasureOutputs
 from analysis_engine.learned.weights import Weights
 from analysis_engine.memo import Memo
 from analysis_engine.notetable import MeasureGrid
@@ -73,42 +74,23 @@ def _spellings(s: MeasureSlices, roots: np.ndarray) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _relabel(s: MeasureSlices, logits: np.ndarray) -> MeasureSlices:
-    """``s`` with the roots, qualities and inversions of ``logits`` (and a new stamp)."""
-    root, quality, inversion = decode(logits.argmax(axis=1))
+def _relabel(s: MeasureSlices, best: np.ndarray) -> MeasureSlices:
+    """``s`` with the roots, qualities and inversions of the classes ``best`` (and a new
+    stamp)."""
+    root, quality, inversion = decode(best)
     names = _spellings(s, root)
     return replace(
         s, stamp=new_stamp(), root=root, quality=quality, inversion=inversion, root_name=names
     )
 
 
-def relabel_measures(measures: list[Neighbourhood], weights: Weights) -> list[MeasureSlices]:
-    """Each ``(previous, measure, following, beat, phase)`` measure relabelled by the
-    model: features in one batch (row by row), the network run measure by measure so a
-    measure's labels never depend on which others are recomputed with it."""
-    channels, scalars = chord_features_many(measures)
-    out = []
-    offset = 0
-    for _, s, _, _, _ in measures:
-        rows = slice(offset, offset + s.size)
-        if s.size == 0:
-            out.append(replace(s, stamp=new_stamp()))
-        else:
-            out.append(_relabel(s, _scores(channels[rows], scalars[rows], weights)))
-        offset += s.size
-    return out
-
-
-def relabelled(slices: SliceSet, grid: MeasureGrid, memo: Memo, weights: Weights) -> SliceSet:
-    """The slice set with every measure relabelled by the model (cached per measure)."""
+def neighbourhood_keys(slices: SliceSet, grid: MeasureGrid) -> list[Hashable]:
+    """Per measure, everything its chord features depend on: its own stamp and its
+    neighbours' (0 at the ends), its beat and its phase."""
     measures = slices.measures
     count = len(measures)
     beats, phases = grid.beat.tolist(), grid.phase.tolist()
-
-    def neighbour(m: int) -> MeasureSlices | None:
-        return measures[m] if 0 <= m < count else None
-
-    keys = [
+    return [
         (
             measures[m - 1].stamp if m else 0,
             measures[m].stamp,
@@ -118,15 +100,78 @@ def relabelled(slices: SliceSet, grid: MeasureGrid, memo: Memo, weights: Weights
         )
         for m in range(count)
     ]
-    out = memo.many(
-        "learned.chords",
-        keys,
-        lambda missing: relabel_measures(
+
+
+Features = tuple[np.ndarray, np.ndarray]
+
+
+def measure_features(
+    slices: SliceSet, grid: MeasureGrid, keys: Sequence[Hashable], memo: Memo
+) -> list[Features]:
+    """Each measure's chord features ``(channels, scalars)``, cached on its ``keys``
+    (:func:`neighbourhood_keys`); the missing measures are computed in one batch."""
+    measures = slices.measures
+    count = len(measures)
+    beats, phases = grid.beat.tolist(), grid.phase.tolist()
+
+    def neighbour(m: int) -> MeasureSlices | None:
+        return measures[m] if 0 <= m < count else None
+
+    def compute(missing: list[int]) -> list[Features]:
+        channels, scalars = chord_features_many(
             [
                 (neighbour(m - 1), measures[m], neighbour(m + 1), beats[m], phases[m])
                 for m in missing
-            ],
-            weights,
+            ]
+        )
+        bounds = np.cumsum([0] + [measures[m].size for m in missing]).tolist()
+        return [
+            (channels[a:b].astype(np.float32), scalars[a:b].astype(np.float32))
+            for a, b in pairwise(bounds)
+        ]
+
+    return memo.many("learned.chord_features", keys, compute)
+
+
+def relabelled(
+    slices: SliceSet,
+    keys: Sequence[Hashable],
+    features: Sequence[Features],
+    memo: Memo,
+    weights: Weights,
+    sequence: MeasureOutputs | None = None,
+) -> SliceSet:
+    """The slice set with every measure relabelled by the chord network (its
+    log-probabilities plus the sequence model's, weighted, when ``sequence`` is given),
+    cached per measure on its feature key (and its sequence outputs' key). Each measure
+    runs as a batch of its own, so its labels never depend on which others are
+    recomputed with it."""
+    measures = slices.measures
+    if sequence is not None:
+        keys = [(key, own) for key, own in zip(keys, sequence.keys, strict=True)]
+
+    def compute(missing: list[int]) -> list[np.ndarray]:
+        out = []
+        for m in missing:
+            if measures[m].size == 0:
+                out.append(np.zeros(0, dtype=np.int64))
+                continue
+            logits = _scores(*features[m], weights)
+            if sequence is not None:
+                logits = log_softmax(logits.astype(np.float64))
+                logits = logits + sequence.chord_weight * sequence.chord[m]
+            out.append(logits.argmax(axis=1))
+        return out
+
+    best = memo.many("learned.chords", keys, compute)
+    # the same labels on the same slices keep their stamp, so that what is cached on the
+    # stamp downstream (harmony) survives an edit whose window changed nothing here
+    labelled = [(measures[m].stamp, best[m].tobytes()) for m in range(len(measures))]
+    return SliceSet(
+        slices.table,
+        memo.many(
+            "learned.labelled",
+            labelled,
+            lambda missing: [_relabel(measures[m], best[m]) for m in missing],
         ),
     )
-    return SliceSet(slices.table, out)

@@ -74,9 +74,12 @@ def learned_timeline(
     slices: SliceSet,
     memo: Memo,
     weights: Weights,
+    extra: np.ndarray | None = None,
 ) -> KeyTimeline:
     """The rule timeline with the learned path (the scores and window correlations, which
-    the ``key`` analysis reports as ``correlation`` and ``confidence``, stay the rules')."""
+    the ``key`` analysis reports as ``correlation`` and ``confidence``, stay the rules').
+    ``extra`` (``[M, 24]``, the sequence model's) is added to the network's scores before
+    the path is found."""
     measures = slices.measures
     bass_rows = memo.many(
         "learned.bass",
@@ -100,5 +103,7 @@ def learned_timeline(
         chord_time,
         weights,
     )
+    if extra is not None:
+        scores = scores + extra
     path = viterbi(scores, change_costs(weights.key_change_cost))
     return replace(rule, path=path)

