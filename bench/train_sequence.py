@@ -59,6 +59,7 @@ from analysis_engine.learned.sequence import (
     MeasureOutputs,
     SequenceWeights,
     hidden_states,
+    inputs,
     load_sequence,
     measure_outputs,
 )
@@ -143,9 +144,9 @@ def load(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, np.ndarray]]]
 
 
 def flat(a: dict[str, np.ndarray], shift: int) -> np.ndarray:
-    """The inputs of every slice transposed by ``shift`` semitones, ``[S, D]``."""
-    x = np.roll(a["x"], shift, axis=2).reshape(len(a["x"]), -1)
-    return np.concatenate([x, a["xs"]], axis=1)
+    """The inputs of every slice transposed by ``shift`` semitones, ``[S, D]`` (as the
+    engine builds them)."""
+    return inputs(a["x"], a["xs"], shift)
 
 
 def roll_targets(t: np.ndarray, shift: int, width: int) -> np.ndarray:

@@ -6,16 +6,16 @@ network reads a run of slices in both directions, so a chord's label and the key
 can follow from a cadence a few bars away. Its input per slice is the chord network's own
 features (:func:`~analysis_engine.learned.features.chord_features`, nothing whole-score);
 it outputs per slice the key in force (24) and the chord (12 roots x the 32
-:data:`~analysis_engine.learned.classes.CLASSES`), averaged over a few transpositions of
-the input (the network was trained on randomly transposed music, so this is an ensemble
-that keeps transposition equivariance exact for the shifts used).
+:data:`~analysis_engine.learned.classes.CLASSES`), averaged over the transpositions the
+weights name (the network was trained on randomly transposed music; a set of shifts
+closed under an interval makes that interval's equivariance exact).
 
 It reads the score in **windows**: blocks of :data:`BLOCK` measures, each with
-:data:`CONTEXT` slices either side, so a slice's output depends only on nearby music. A
-block's output is cached on the feature keys of every measure its window reads; an edit
-recomputes the blocks whose windows see it, and an incremental run gives exactly what a
-fresh one does. The weights are trained by ``bench/train_sequence.py`` and ship as
-``sequence.npz``.
+:data:`CONTEXT` slices either side, so a slice's output depends only on nearby music.
+:data:`GROUP` windows run as one batch, cached on the feature keys of every measure they
+read; an edit recomputes the groups whose windows see it, and an incremental run gives
+exactly what a fresh one does. The weights are trained by ``bench/train_sequence.py``
+and ship as ``sequence.npz``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis_engine.learned.classes import CLASSES
+from analysis_engine.learned.mlp import log_softmax
 from analysis_engine.memo import Memo
 
 SEQUENCE_PATH = Path(__file__).with_name("sequence.npz")
@@ -143,11 +144,6 @@ def hidden_states(weights: SequenceWeights, x: np.ndarray, lengths: np.ndarray) 
     return h_in
 
 
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-
-
 Window = tuple[np.ndarray, np.ndarray, int, int]  # channels, scalars, block start, end
 
 
@@ -184,9 +180,9 @@ def run_windows(
         keys = np.zeros((size, 24), np.float32)
         chords = np.zeros((size, 12 * NC), np.float32)
         for shift in shifts:  # back to the score's pitch
-            k = _log_softmax(key[row, start:end]).reshape(size, 2, 12)
+            k = log_softmax(key[row, start:end]).reshape(size, 2, 12)
             keys += np.roll(k, -shift, axis=2).reshape(size, 24)
-            c = _log_softmax(chord[row, start:end]).reshape(size, 12, NC)
+            c = log_softmax(chord[row, start:end]).reshape(size, 12, NC)
             chords += np.roll(c, -shift, axis=1).reshape(size, 12 * NC)
             row += 1
         out.append((keys / len(shifts), chords / len(shifts)))
@@ -230,13 +226,11 @@ def plan_windows(
 
 def window_rows(plan: WindowPlan, features: Sequence[tuple[np.ndarray, np.ndarray]]) -> Window:
     """The window's rows from each measure's ``(channels, scalars)``."""
-    channels = np.concatenate([features[m][0] for m in range(plan.lo, plan.hi)])
-    scalars = np.concatenate([features[m][1] for m in range(plan.lo, plan.hi)])
-    head = sum(len(features[m][0]) for m in range(plan.lo, plan.first)) - plan.before
-    tail = sum(len(features[m][0]) for m in range(plan.last, plan.hi)) - plan.after
-    stop = len(channels) - tail
-    block = stop - plan.after - (head + plan.before)
-    channels, scalars = channels[head:stop], scalars[head:stop]
+    before = sum(len(features[m][0]) for m in range(plan.lo, plan.first))
+    block = sum(len(features[m][0]) for m in range(plan.first, plan.last))
+    rows = slice(before - plan.before, before + block + plan.after)
+    channels = np.concatenate([features[m][0] for m in range(plan.lo, plan.hi)])[rows]
+    scalars = np.concatenate([features[m][1] for m in range(plan.lo, plan.hi)])[rows]
     return channels, scalars, plan.before, plan.before + block
 
 
