@@ -9,8 +9,9 @@ schemes to implementations. The server, the worker and the CLI all call
                                durability for speed (default ``FULL``); ``inline_ms``
                                (default 0: off; 5 is a good value): a write is
                                committed on the event loop's thread while the
-                               database is idle and writes take less than this
-                               (``SqliteDatabase``)
+                               database is idle and writes take less than this;
+                               ``reserve_wal=false``: the write-ahead log is not
+                               grown to its checkpoint size on open (``SqliteDatabase``)
 ``postgresql://u:p@host/db``   PostgreSQL (``postgres://`` too), migrated on open;
                                options ``min_size``, ``max_size`` (pool, default 1 and
                                10), ``connect_timeout``, ``command_timeout`` (seconds);
@@ -153,10 +154,13 @@ async def _open_sqlite(url: SplitResult, blobs: BlobStore | None, config: Backen
     options = dict(parse_qsl(url.query, keep_blank_values=True))
     synchronous = options.pop("synchronous", "FULL").upper()
     inline_ms = options.pop("inline_ms", "0")
+    reserve_wal = options.pop("reserve_wal", "true").lower()
     if options:
         raise ValueError(f"unknown SQLite URL option(s): {', '.join(sorted(options))}")
     if synchronous not in ("NORMAL", "FULL"):
         raise ValueError("synchronous must be NORMAL or FULL")
+    if reserve_wal not in ("true", "false"):
+        raise ValueError("reserve_wal must be true or false")
     try:
         inline_below = float(inline_ms) / 1000
     except ValueError:
@@ -170,6 +174,7 @@ async def _open_sqlite(url: SplitResult, blobs: BlobStore | None, config: Backen
         blobs,
         synchronous="FULL" if synchronous == "FULL" else "NORMAL",
         inline_below=inline_below,
+        reserve_wal=reserve_wal == "true",
     )
     results = SqliteResultStore(storage.db)
     conversations = SqliteConversationStore(storage.db)

@@ -96,10 +96,11 @@ async def test_sqlite_relative_path_and_default_blob_folder(
 
 
 async def test_sqlite_absolute_path_options_and_reopen(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/x.db?synchronous=normal"  # "sqlite:////abs/x.db"
-    assert url.startswith("sqlite:////")
+    url = f"sqlite:///{tmp_path}/x.db?synchronous=normal&reserve_wal=false"
+    assert url.startswith("sqlite:////")  # "sqlite:////abs/x.db"
     storage = await open_storage(url, f"file://{tmp_path}/b")
     assert isinstance(storage, SqliteStorage) and storage.db.synchronous == "NORMAL"
+    assert not storage.db.reserve_wal
     await storage.catalog.create_score(ScoreRecord("s", "kept"))
     await storage.log.append("s", 1, [b"u"])
     await storage.close()
@@ -124,6 +125,7 @@ async def test_sqlite_absolute_path_options_and_reopen(tmp_path: Path) -> None:
         "sqlite:///",
         "sqlite://host/x.db",
         "sqlite:///x.db?synchronous=OFF",
+        "sqlite:///x.db?reserve_wal=maybe",
         "sqlite:///x.db?cache=shared",
         "memory://host",
         "memory:///path",

@@ -1,6 +1,6 @@
 """The SQLite connection's writes (persistence/drivers/sqlite.py, ``SqliteDatabase``): on
 the caller's thread while that is quick, on the worker thread otherwise, the same
-transactions either way."""
+transactions either way; the write-ahead log reserved when the connection opens."""
 
 from __future__ import annotations
 
@@ -125,3 +125,77 @@ async def test_a_failing_write_is_rolled_back_inline_and_the_next_one_commits(
     assert await db.write(insert("b")) == threading.current_thread().name
     await db.close()
     assert rows(tmp_path / "x.db") == ["a", "b"]
+
+
+def wal_size(path: Path) -> int:
+    return path.with_name(path.name + "-wal").stat().st_size
+
+
+async def test_the_write_ahead_log_is_reserved_on_open_and_commits_do_not_grow_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "x.db"
+    db = SqliteDatabase(path)
+    await db.open()
+    page_size, pages = await db.run(
+        lambda conn: (
+            conn.execute("PRAGMA page_size").fetchone()[0],
+            conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0],
+        )
+    )
+    reserved = wal_size(path)
+    assert reserved >= page_size * pages
+    for i in range(300):  # every commit overwrites the log's blocks instead of extending it
+        await db.write(insert(f"v{i}"))
+    assert wal_size(path) == reserved
+    tables = await db.run(
+        lambda conn: [n for (n,) in conn.execute("SELECT name FROM sqlite_master")]
+    )
+    assert "wal_reserve" not in tables
+    await db.close()
+    assert rows(path) == [f"v{i}" for i in range(300)]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+async def test_reserving_again_on_each_open_reuses_the_database_s_free_pages(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "x.db"
+    sizes = []
+    for i in range(4):
+        db = SqliteDatabase(path)
+        await db.open()
+        await db.write(insert(f"v{i}"))
+        await db.close()  # the last connection checkpoints and removes the log
+        assert not path.with_name("x.db-wal").exists()
+        sizes.append(path.stat().st_size)
+    assert sizes[3] - sizes[0] <= 4096  # the table's page at most, not a reserve per open
+    assert sizes[1] == sizes[2] == sizes[3]
+    assert rows(path) == ["v0", "v1", "v2", "v3"]
+
+
+async def test_a_second_connection_finds_the_log_reserved(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    first = SqliteDatabase(path)
+    await first.open()
+    await first.write(insert("a"))
+    reserved, before = wal_size(path), path.stat().st_size
+    second = SqliteDatabase(path)  # another process would open it so too
+    await second.open()
+    await second.write(insert("b"))
+    assert (wal_size(path), path.stat().st_size) == (reserved, before)
+    await second.close()
+    await first.close()
+    assert rows(path) == ["a", "b"]
+
+
+async def test_without_the_reservation_the_log_grows_with_the_commits(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    db = SqliteDatabase(path, reserve_wal=False)
+    await db.open()
+    opened_at = wal_size(path)
+    for i in range(50):
+        await db.write(insert(f"v{i}"))
+    assert wal_size(path) > opened_at
+    await db.close()
