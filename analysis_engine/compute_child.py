@@ -32,6 +32,7 @@ import traceback
 from typing import Any, BinaryIO
 
 from analysis_engine.warm import NotHeld, WarmScores
+from persistence.scheduling import background_thread
 
 HEADER = struct.Struct(">I")
 #: The operations a parent may ask for (methods of :class:`WarmScores`).
@@ -78,6 +79,7 @@ def serve(scores: WarmScores, requests: BinaryIO, replies: BinaryIO) -> None:
 
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    background_thread()  # woken by a request, it does not preempt the server's event loop
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything printed goes to stderr, never into the reply stream
     config = json.loads(argv[1]) if len(argv) > 1 else {}

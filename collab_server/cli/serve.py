@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 from typing import Any
 
@@ -24,6 +25,7 @@ from collab_server.security.authenticator import check_password
 from collab_server.settings import SettingError, Settings
 from persistence.config import redact
 from persistence.errors import StorageError
+from persistence.scheduling import background_thread
 
 log = logging.getLogger("orpheus.serve")
 
@@ -92,6 +94,11 @@ def serve(
         signal.signal(sig, on_signal)
 
     async def run() -> int:
+        # Search and semantic indexing, blob writes: woken by the loop, they wait for a
+        # free core rather than preempt it (background_thread).
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(thread_name_prefix="orpheus", initializer=background_thread)
+        )
         try:
             lifespan = app.router.lifespan_context(app)
             await lifespan.__aenter__()

@@ -15,13 +15,16 @@ from collections.abc import Callable
 from queue import SimpleQueue
 from typing import Any, TypeVar
 
+from persistence.scheduling import background_thread
+
 T = TypeVar("T")
 
 _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[[], Any]]
 
 
 class WorkerThread:
-    """Runs submitted calls one after another on its own thread, started at the first."""
+    """Runs submitted calls one after another on its own thread, started at the first
+    (a :func:`background_thread`)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -59,6 +62,7 @@ class WorkerThread:
                 self._thread.start()
 
     def _work(self) -> None:
+        background_thread()
         while (job := self._jobs.get()) is not None:
             loop, future, fn = job
             try:

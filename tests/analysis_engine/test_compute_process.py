@@ -159,6 +159,8 @@ async def test_close_stops_the_child_and_leaves_no_process(documents: DocumentSt
     assert await jobs.analyze_score(context, "s1") is not None
     pid = child.pid
     assert pid is not None
+    if hasattr(os, "SCHED_BATCH"):  # a request does not preempt the server's loop
+        assert os.sched_getscheduler(pid) == os.SCHED_BATCH
     await child.close()
     assert child.pid is None and gone(pid)
     with pytest.raises(AnalysisWorkerLost):

@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.collab_server.processes import free_port
+from tests.collab_server.processes import Instance, free_port
+
+SCHED_BATCH = 3  # Linux's policy number, as /proc/<pid>/task/<tid>/stat shows it
 
 
 @pytest.mark.parametrize(
@@ -58,3 +61,35 @@ def test_a_bad_setting_stops_serve_with_one_line(
     assert "Traceback" not in done.stderr + done.stdout
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0  # nothing half-started
+
+
+def thread_policies(pid: int) -> dict[int, int]:
+    """Each thread's scheduling policy (field 41 of its /proc stat)."""
+    policies = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue  # ended meanwhile
+        policies[int(task.name)] = int(fields[38])
+    return policies
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads Linux's /proc")
+def test_serve_runs_its_helper_threads_as_batch_threads_and_the_loop_not(
+    tmp_path: Path,
+) -> None:
+    server = Instance("one", {"ORPHEUS_AUTH_ENABLED": "false"}, tmp_path)
+    server.start()
+    try:
+        server.wait_ready()
+        created = httpx.post(server.base + "/api/scores", json={"title": "Threads"}, timeout=10)
+        assert created.status_code == 201, created.text  # stored on the SQLite thread,
+        # indexed for search on the default executor's
+        assert server.process is not None
+        pid = server.process.pid
+        policies = thread_policies(pid)
+        assert policies[pid] == 0  # the event loop's thread: SCHED_OTHER
+        assert list(policies.values()).count(SCHED_BATCH) >= 2
+    finally:
+        server.stop()

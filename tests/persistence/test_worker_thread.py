@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 
@@ -74,3 +75,11 @@ def test_a_result_for_a_loop_that_has_closed_is_dropped() -> None:
     release.set()  # the job ends after its loop: no error in the worker, which goes on
     assert asyncio.run(worker.run(lambda: "next")) == "next"
     asyncio.run(worker.close())
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="SCHED_BATCH is Linux's")
+async def test_the_thread_is_a_batch_thread_and_its_caller_is_not() -> None:
+    worker = WorkerThread("test-worker")
+    assert await worker.run(lambda: os.sched_getscheduler(0)) == os.SCHED_BATCH
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the policy is the thread's own
+    await worker.close()
