@@ -338,7 +338,7 @@ def _reserve_wal(conn: sqlite3.Connection, wal: Path) -> None:
         if wal.stat().st_size >= size:
             return
     for statement in (
-        f"CREATE TABLE IF NOT EXISTS wal_reserve (b BLOB); "
+        "CREATE TABLE IF NOT EXISTS wal_reserve (b BLOB); "
         f"INSERT INTO wal_reserve VALUES (zeroblob({size}))",
         "DROP TABLE IF EXISTS wal_reserve",
     ):
