@@ -10,6 +10,7 @@ Each app has its own registry (several apps can live in one test process).
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterator
 
@@ -116,7 +117,7 @@ class ServerMetrics:
         )
         for outcome in ("offered", "applied", "stale", "rejected"):
             self.agent_suggestions.labels(outcome)
-        self._sources: list[Callable[[], dict[str, float]]] = []
+        self._sources: list[Callable[[], dict[str, float]]] = [_collector_state]
         self.registry.register(_EngineCollector(self.rooms, self._read_sources))
 
     def observe_analysis(self, lag: float | None) -> None:
@@ -144,6 +145,15 @@ class ServerMetrics:
         for source in self._sources:
             values.update(source())
         return values
+
+
+def _collector_state() -> dict[str, float]:
+    """The process's garbage collector: the objects frozen out of it (``orpheus serve``
+    freezes what start-up built) and the full collections so far."""
+    return {
+        "gc_frozen_objects": gc.get_freeze_count(),
+        "gc_full_collections": gc.get_stats()[2]["collections"],
+    }
 
 
 UNMATCHED = "<unmatched>"  # requests no route serves: one label, not one per path

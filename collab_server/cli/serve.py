@@ -9,6 +9,7 @@ server gracefully: uvicorn stops taking requests, then the app flushes and close
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -106,6 +107,11 @@ def serve(
             log.debug("start-up failed", exc_info=exc)
             fail(explain(exc, settings))
             return 1
+        # What start-up built (modules, the app and its services) lives as long as
+        # the process: frozen out of the collector, a full collection no longer scans it
+        # (it paused every connection for 25-50 ms; docs/benchmarks.md).
+        gc.collect()
+        gc.freeze()
         try:
             if not stopping:
                 await server.serve()

@@ -1,5 +1,6 @@
 """``orpheus serve`` with a bad setting: one clear line naming the setting, a non-zero
-exit, no traceback, nothing listening."""
+exit, no traceback, nothing listening. Started: its helper threads' scheduling, and the
+start-up heap frozen out of the garbage collector."""
 
 from __future__ import annotations
 
@@ -89,5 +90,25 @@ def test_serve_runs_its_helper_threads_as_batch_threads_and_the_loop_not(
         policies = thread_policies(pid)
         assert policies[pid] == os.SCHED_OTHER  # the event loop's thread
         assert list(policies.values()).count(os.SCHED_BATCH) >= 2
+    finally:
+        server.stop()
+
+
+def gauge(text: str, name: str) -> float:
+    """The value of an unlabelled metric in a Prometheus text page."""
+    [value] = [line.split()[1] for line in text.splitlines() if line.startswith(name + " ")]
+    return float(value)
+
+
+def test_serve_freezes_what_start_up_built_out_of_the_collector(tmp_path: Path) -> None:
+    server = Instance("one", {"ORPHEUS_AUTH_ENABLED": "false"}, tmp_path)
+    server.start()
+    try:
+        server.wait_ready()
+        page = httpx.get(server.base + "/metrics", timeout=10).text
+        # Modules, the embedding model and the app: a full collection scanned them all
+        # (25-50 ms); frozen, they are never scanned again.
+        assert gauge(page, "orpheus_gc_frozen_objects") > 50_000
+        assert gauge(page, "orpheus_gc_full_collections") >= 1  # the one before freezing
     finally:
         server.stop()
