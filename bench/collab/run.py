@@ -575,6 +575,8 @@ class Measured:
         self.cpu0, self.rss0 = self.srv.cpu(), self.srv.rss()
 
     def stop(self) -> None:
+        if self.srv.proc.poll() is not None:  # it died under the load: the run reports it
+            return
         self.cpu, self.peak = self.srv.cpu() - self.cpu0, self.srv.rss()
 
 
