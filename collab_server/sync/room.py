@@ -73,6 +73,7 @@ from collab_server.sync.protocol import (
     encode_update,
 )
 from collab_server.sync.room_metrics import RoomMetrics
+from collab_server.sync.sorted_keys import sort_keys
 from collab_server.sync.update_check import MissingDependency, check_update
 from score_model.document import ScoreDoc
 from score_model.origin import SERVER, Origin, OriginKind
@@ -80,6 +81,10 @@ from score_model.origin import SERVER, Origin, OriginKind
 log = logging.getLogger("orpheus.room")
 
 _NOT_STORED = (OriginKind.REMOTE, OriginKind.STORE)
+
+SORT_INLINE_BYTES = 32768
+"""Sync answers under this size have their keys sorted at once (3 ms at most); larger
+ones (a whole score for a newcomer) on a helper thread, once per state asked for."""
 
 
 def _as_one(batch: Sequence[tuple[bytes, Origin]]) -> bytes:
@@ -139,6 +144,8 @@ class Room:
         self._vector = self._read_state_vector()  # exact unless _vector_stale
         self._vector_stale = False
         self._applying_client_update = False
+        # The last large sync answer: (state vector asked from, changes then), its rewrite.
+        self._answer: tuple[tuple[bytes, int], asyncio.Future[bytes]] | None = None
         self._subscription = self.score.doc.observe(self._on_transaction)
         self._task = self._loop.create_task(self._flush_loop(), name=f"room-{score_id}")
 
@@ -252,10 +259,29 @@ class Room:
                 update = self.score.doc.get_update(message.state_vector)
             except ValueError:
                 raise ProtocolViolation("invalid state vector") from None
-            conn.send(encode_sync_step2(update))
+            self._answer_step1(conn, message.state_vector, update)
         elif isinstance(message, QueryAwareness):
             conn.send(encode_awareness(self.presence.entries()))
         # PermissionDenied is a server-to-client message: a client sending it is ignored.
+
+    def _answer_step1(self, conn: Connection, state_vector: bytes, update: bytes) -> None:
+        """Send ``update`` (what ``conn`` lacks) as sync step 2 with its objects' keys
+        sorted (:func:`sort_keys`): at once if small; else from a helper thread, the
+        rewrite shared by everyone asking for the same state meanwhile (a crowd joining),
+        and the update as it is should the rewrite fail."""
+        if len(update) < SORT_INLINE_BYTES:
+            conn.send(encode_sync_step2(sort_keys(update)))
+            return
+        key = (state_vector, self._captured)
+        if self._answer is None or self._answer[0] != key:
+            self._answer = (key, self._loop.run_in_executor(None, sort_keys, update))
+        self._answer[1].add_done_callback(lambda done: self._send_answer(conn, done, update))
+
+    def _send_answer(self, conn: Connection, done: asyncio.Future[bytes], update: bytes) -> None:
+        if conn.id not in self._connections:
+            return  # gone meanwhile
+        sorted_update = update if done.cancelled() or done.exception() else done.result()
+        conn.send(encode_sync_step2(sorted_update))
 
     def apply_held(self, conn: Connection, held: list[bytes]) -> None:
         """Apply the updates :meth:`receive` held for ``conn`` (in one transaction) and
@@ -414,6 +440,7 @@ class Room:
         origin = ReadTransaction(self.score.doc, txn).origin
         if not self._applying_client_update:
             self._vector_stale = True
+        self._answer = None  # a large sync answer's rewrite is for the state before
         self._pending.append((update, origin if isinstance(origin, Origin) else SERVER))
         self._captured += 1
         self._dirty.set()
@@ -605,6 +632,7 @@ class Room:
         dropped = self._drop_pending(StaleDocument("the score was reset"))
         self.score.doc.unobserve(self._subscription)
         self.score = ScoreDoc.from_update(state)
+        self._answer = None  # a sync answer being rewritten is of the old document
         self._vector = self._read_state_vector()
         self._vector_stale = False
         self._subscription = self.score.doc.observe(self._on_transaction)

@@ -53,7 +53,33 @@ def check_update(update: bytes, state_vector: dict[int, int]) -> dict[int, int]:
         raise ProtocolViolation("invalid UTF-8 in string") from None
 
 
-def _check(data: bytes, state_vector: dict[int, int]) -> dict[int, int]:
+def value_spans(update: bytes) -> list[tuple[int, int]]:
+    """The ``(start, end)`` byte span of every JSON-like value (``ContentAny``) at the top
+    level of a well-formed update's items, in order; :class:`ProtocolViolation` if it is
+    not well-formed. Dependencies are not checked."""
+    spans: list[tuple[int, int]] = []
+    try:
+        _check(update, _ALL_KNOWN, spans)
+    except IndexError:
+        raise ProtocolViolation("invalid update: truncated") from None
+    except UnicodeDecodeError:
+        raise ProtocolViolation("invalid UTF-8 in string") from None
+    return spans
+
+
+class _AllKnown(dict[int, int]):
+    """A state vector holding every clock of every client."""
+
+    def get(self, key: int, default: int | None = None) -> int:  # type: ignore[override]
+        return 1 << 62
+
+
+_ALL_KNOWN = _AllKnown()
+
+
+def _check(
+    data: bytes, state_vector: dict[int, int], spans: list[tuple[int, int]] | None = None
+) -> dict[int, int]:
     size = len(data)
     blocks: dict[int, tuple[int, int]] = {}  # client -> (first clock, end clock)
     references: list[tuple[int, int]] = []  # (client, clock) that must exist
@@ -102,7 +128,7 @@ def _check(data: bytes, state_vector: dict[int, int]) -> dict[int, int]:
                     raise ProtocolViolation("invalid update: bad parent info")
                 if info & _PARENT_SUB:
                     pos = _string(data, pos, size)
-            length, pos = _content(data, pos, size, kind)
+            length, pos = _content(data, pos, size, kind, spans)
             clock += length
         blocks[client] = (start, clock)
     count, pos = _count(data, pos)
@@ -158,12 +184,17 @@ def _bytes(data: bytes, pos: int, size: int) -> int:
     return pos + length
 
 
-def _content(data: bytes, pos: int, size: int, kind: int) -> tuple[int, int]:
-    """Check one item's content; return its length (clock units) and the position after."""
+def _content(
+    data: bytes, pos: int, size: int, kind: int, spans: list[tuple[int, int]] | None
+) -> tuple[int, int]:
+    """Check one item's content; return its length (clock units) and the position after.
+    With ``spans``, add the span of each JSON-like value to it."""
     if kind == _ANY:
         length, pos = _uint(data, pos)
         for _ in range(_positive(length)):
-            pos = _any(data, pos, size, 0)
+            start, pos = pos, _any(data, pos, size, 0)
+            if spans is not None:
+                spans.append((start, pos))
         return length, pos
     if kind == _DELETED:
         length, pos = _uint(data, pos)

@@ -29,8 +29,9 @@ from collab_server.sync.protocol import (
     encode_sync_step1,
     encode_update,
 )
-from collab_server.sync.room import Room
+from collab_server.sync.room import SORT_INLINE_BYTES, Room
 from collab_server.sync.rooms import RoomManager
+from collab_server.sync.sorted_keys import sort_keys
 from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin, OriginKind
@@ -125,6 +126,44 @@ async def test_join_sends_step1_and_presence_and_answers_step1() -> None:
     await settle()
     kinds = [type(decode_message(f)) for f in tb.frames]
     assert kinds[:2] == [SyncStep1, AwarenessUpdate] and SyncStep2 in kinds
+    await room.stop()
+
+
+def large_score(notes: int) -> ScoreDoc:
+    score = ScoreDoc()
+    editor = ScoreEditor(score, Origin.agent("test"))
+    ids = editor.create_score(title="Large", parts=[{"name": "Piano"}], measures=4)
+    for i in range(notes):
+        editor.add_note(ids["measures"][i % 4], ids["parts"][0], f"{i % 4}", "1", ["C4"])
+    return score
+
+
+async def test_a_large_sync_answer_is_sorted_on_a_helper_thread_once_for_a_crowd() -> None:
+    score = large_score(400)
+    state = score.encode_state()
+    assert len(state) >= SORT_INLINE_BYTES
+    room = Room("s", LoadedState(state))
+    joiners = [attach(room) for _ in range(3)]
+    for conn, _ in joiners:
+        room.receive(conn, encode_sync_step1(b"\x00"))
+    assert not any(t.messages(SyncStep2) for _, t in joiners)  # not on the loop's thread
+    answer = room._answer
+    assert answer is not None
+    await asyncio.wait_for(asyncio.shield(answer[1]), 10)
+    await settle()
+    expected = sort_keys(room.score.doc.get_update())
+    for _, transport in joiners:
+        assert [m.update for m in transport.messages(SyncStep2)] == [expected]
+    late, tl = attach(room)  # the same state asked for again: the rewrite is reused
+    room.receive(late, encode_sync_step1(b"\x00"))
+    await settle()
+    assert room._answer is answer and [m.update for m in tl.messages(SyncStep2)] == [expected]
+    room.receive(late, encode_update(client_update("new")))  # a change: a new rewrite
+    assert room._answer is None
+    room.receive(late, encode_sync_step1(b"\x00"))
+    assert room._answer is not None
+    await room.reset(ScoreDoc().encode_state(), epoch=2)  # a reset forgets it too
+    assert room._answer is None
     await room.stop()
 
 
@@ -249,7 +288,7 @@ async def test_stale_clients_are_refused_and_reset_retires_the_old_content() -> 
     c, tc = attach(room)
     room.receive(c, encode_sync_step1(b"\x00"))
     await settle()
-    assert [m.update for m in tc.messages(SyncStep2)] == [room.score.doc.get_update()]
+    assert [m.update for m in tc.messages(SyncStep2)] == [sort_keys(room.score.doc.get_update())]
     assert room.score.raw_notes() == {}
     await room.stop()
 
