@@ -144,6 +144,7 @@ class Room:
         self._vector = self._read_state_vector()  # exact unless _vector_stale
         self._vector_stale = False
         self._applying_client_update = False
+        self._lone_update: bytes | None = None  # a client's update being applied alone
         # The last large sync answer: (state vector asked from, changes then), its rewrite.
         self._answer: tuple[tuple[bytes, int], asyncio.Future[bytes]] | None = None
         self._subscription = self.score.doc.observe(self._on_transaction)
@@ -325,6 +326,7 @@ class Room:
     def _apply_client_updates(self, conn: Connection, updates: list[bytes]) -> None:
         """Apply checked client updates in one transaction with ``conn``'s origin."""
         self._applying_client_update = True
+        self._lone_update = updates[0] if len(updates) == 1 else None
         try:
             with self.score.doc.transaction(origin=conn.origin):
                 for update in updates:
@@ -340,6 +342,7 @@ class Room:
             raise ProtocolViolation("invalid update") from None
         finally:
             self._applying_client_update = False
+            self._lone_update = None
 
     def _check_fresh(self, vector: dict[int, int]) -> None:
         """Refuse content from an older epoch: a retired client beyond what we hold."""
@@ -440,6 +443,11 @@ class Room:
         origin = ReadTransaction(self.score.doc, txn).origin
         if not self._applying_client_update:
             self._vector_stale = True
+        elif self._lone_update is not None:
+            # Stored and sent as its author wrote it (checked: self-contained, so all of it
+            # integrated; whatever the room already had is harmless again): the objects'
+            # keys keep the author's order, where pycrdt's re-encoding has hash order.
+            update = self._lone_update
         self._answer = None  # a large sync answer's rewrite is for the state before
         self._pending.append((update, origin if isinstance(origin, Origin) else SERVER))
         self._captured += 1
