@@ -3,8 +3,6 @@ and for the real ``yjs`` (a Node peer), one key order per shape of note."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from pycrdt import Doc
 
@@ -12,16 +10,7 @@ from collab_server.sync.sorted_keys import sort_keys
 from score_model.document import ScoreDoc
 from score_model.ops import ScoreEditor
 from score_model.origin import Origin
-from tests.score_model.test_yjs_interop import JsPeer
-
-
-@pytest.fixture
-def js() -> Iterator[JsPeer]:
-    peer = JsPeer()
-    try:
-        yield peer
-    finally:
-        peer.close()
+from tests.score_model.test_yjs_interop import JsPeer, js  # noqa: F401 (the fixture)
 
 
 def score_with_notes(count: int) -> ScoreDoc:
