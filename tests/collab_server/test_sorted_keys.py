@@ -3,6 +3,8 @@ and for the real ``yjs`` (a Node peer), one key order per shape of note."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pycrdt import Doc
 
@@ -30,7 +32,7 @@ def score_with_notes(count: int) -> ScoreDoc:
     return score
 
 
-def roots(update: bytes) -> dict[str, object]:
+def roots(update: bytes) -> dict[str, Any]:
     score = ScoreDoc.from_update(update)
     return {"meta": score.raw_meta(), "parts": score.raw_parts(), "notes": score.raw_notes()}
 
@@ -58,7 +60,7 @@ def test_yjs_reads_each_shape_of_note_with_its_keys_in_one_order(js: JsPeer) -> 
 
 def test_the_same_document_encoded_twice_is_rewritten_to_the_same_bytes() -> None:
     first = score_with_notes(60).encode_state()
-    again = Doc()
+    again: Doc = Doc()
     again.apply_update(first)
     assert sort_keys(again.get_update()) == sort_keys(first)
 
@@ -77,7 +79,7 @@ def test_a_diff_is_rewritten_too_and_a_malformed_update_comes_back_as_it_is() ->
 
 
 def _applied(state: bytes, diff: bytes) -> bytes:
-    doc = Doc()
+    doc: Doc = Doc()
     doc.apply_update(state)
     doc.apply_update(diff)
     return doc.get_update()
