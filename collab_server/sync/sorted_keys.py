@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collab_server.errors import ProtocolViolation
 from collab_server.sync.protocol import read_var_uint
-from collab_server.sync.update_check import value_spans
+from collab_server.sync.update_check import value_end, value_spans
 
-_OBJECT, _ARRAY, _STRING = 118, 117, 119
+_OBJECT, _ARRAY = 118, 117
 
 
 def sort_keys(update: bytes) -> bytes:
@@ -25,8 +25,6 @@ def sort_keys(update: bytes) -> bytes:
     try:
         spans = value_spans(update)
     except ProtocolViolation:
-        return update
-    if not spans:
         return update
     out: list[bytes] = []
     last = 0
@@ -64,7 +62,7 @@ def _sorted_value(data: bytes, pos: int) -> tuple[bytes, int]:
             value, at = _sorted_value(data, at)
             items.append(value)
         return data[pos:start] + b"".join(items), at
-    end = _scalar_end(data, pos)
+    end = value_end(data, pos)
     return data[pos:end], end
 
 
@@ -74,7 +72,7 @@ def _key(entry: tuple[bytes, bytes]) -> bytes:
 
 def _uint(data: bytes, pos: int) -> tuple[int, int]:
     byte = data[pos]
-    if byte < 0x80:
+    if byte < 0x80:  # the common case, without a call
         return byte, pos + 1
     return read_var_uint(data, pos)
 
@@ -82,20 +80,3 @@ def _uint(data: bytes, pos: int) -> tuple[int, int]:
 def _string_end(data: bytes, pos: int) -> int:
     length, pos = _uint(data, pos)
     return pos + length
-
-
-def _scalar_end(data: bytes, pos: int) -> int:
-    """The end of a value that is neither an object nor an array."""
-    tag = data[pos]
-    if tag == _STRING or tag == 116:  # a string, bytes
-        return _string_end(data, pos + 1)
-    if tag == 125:  # a signed varint
-        end = pos + 1
-        while data[end] & 0x80:
-            end += 1
-        return end + 1
-    if tag == 124:  # float32
-        return pos + 5
-    if tag in (123, 122):  # float64, bigint64
-        return pos + 9
-    return pos + 1  # undefined, null, false, true

@@ -67,6 +67,12 @@ def value_spans(update: bytes) -> list[tuple[int, int]]:
     return spans
 
 
+def value_end(data: bytes, pos: int) -> int:
+    """The position after the JSON-like value at ``pos`` of an update
+    :func:`value_spans` read."""
+    return _any(data, pos, len(data), 0)
+
+
 class _AllKnown(dict[int, int]):
     """A state vector holding every clock of every client."""
 
