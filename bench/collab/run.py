@@ -907,7 +907,7 @@ async def run(
         many = plan.client_processes
         for listeners, repeats, timeout, servers, rate, processes in (
             (plan.fanout_small, plan.fanout_repeats, 60.0, with_memory, None, 1),
-            (plan.fanout_large, 1, plan.large_timeout, kinds, None, many),
+            (plan.fanout_large, 1, plan.large_timeout, with_memory, None, many),
             (plan.fanout_large, 1, plan.large_timeout, kinds, plan.paced_rate, many),
         ):
             results = {
