@@ -108,6 +108,15 @@ class QueryAwareness:
 Message = SyncStep1 | SyncStep2 | SyncUpdate | AwarenessUpdate | PermissionDenied | QueryAwareness
 
 
+def read_uint(data: bytes, pos: int) -> tuple[int, int]:
+    """:func:`read_var_uint` with the one-byte case (most counts, lengths and clocks)
+    read without a further call; ``IndexError`` past the end."""
+    byte = data[pos]
+    if byte < 0x80:
+        return byte, pos + 1
+    return read_var_uint(data, pos)
+
+
 def read_var_uint(data: bytes, pos: int) -> tuple[int, int]:
     """The lib0 varuint at ``data[pos]`` and the position after it; raises
     :class:`ProtocolViolation` if it is truncated or beyond ``MAX_SAFE_INTEGER``."""

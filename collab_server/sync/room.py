@@ -145,8 +145,9 @@ class Room:
         self._vector_stale = False
         self._applying_client_update = False
         self._lone_update: bytes | None = None  # a client's update being applied alone
-        # The last large sync answer: (state vector asked from, changes then), its rewrite.
-        self._answer: tuple[tuple[bytes, int], asyncio.Future[bytes]] | None = None
+        # The last large sync answer of this state: the state vector asked from, its
+        # rewrite. Any change or reset forgets it.
+        self._answer: tuple[bytes, asyncio.Future[bytes]] | None = None
         self._subscription = self.score.doc.observe(self._on_transaction)
         self._task = self._loop.create_task(self._flush_loop(), name=f"room-{score_id}")
 
@@ -273,9 +274,8 @@ class Room:
         if len(update) < SORT_INLINE_BYTES:
             conn.send(encode_sync_step2(sort_keys(update)))
             return
-        key = (state_vector, self._captured)
-        if self._answer is None or self._answer[0] != key:
-            self._answer = (key, self._loop.run_in_executor(None, sort_keys, update))
+        if self._answer is None or self._answer[0] != state_vector:
+            self._answer = (state_vector, self._loop.run_in_executor(None, sort_keys, update))
         self._answer[1].add_done_callback(lambda done: self._send_answer(conn, done, update))
 
     def _send_answer(self, conn: Connection, done: asyncio.Future[bytes], update: bytes) -> None:

@@ -13,7 +13,7 @@ not re-encoded).
 from __future__ import annotations
 
 from collab_server.errors import ProtocolViolation
-from collab_server.sync.protocol import read_var_uint
+from collab_server.sync.protocol import read_uint
 from collab_server.sync.update_check import value_end, value_spans
 
 _OBJECT, _ARRAY = 118, 117
@@ -44,7 +44,7 @@ def _sorted_value(data: bytes, pos: int) -> tuple[bytes, int]:
     the position after it."""
     tag = data[pos]
     if tag == _OBJECT:
-        count, start = _uint(data, pos + 1)
+        count, start = read_uint(data, pos + 1)
         entries = []
         at = start
         for _ in range(count):
@@ -55,7 +55,7 @@ def _sorted_value(data: bytes, pos: int) -> tuple[bytes, int]:
         entries.sort(key=_key)
         return data[pos:start] + b"".join(key + value for key, value in entries), at
     if tag == _ARRAY:
-        count, start = _uint(data, pos + 1)
+        count, start = read_uint(data, pos + 1)
         items = []
         at = start
         for _ in range(count):
@@ -70,13 +70,6 @@ def _key(entry: tuple[bytes, bytes]) -> bytes:
     return entry[0]  # the length-prefixed UTF-8 key: one order, as good as any
 
 
-def _uint(data: bytes, pos: int) -> tuple[int, int]:
-    byte = data[pos]
-    if byte < 0x80:  # the common case, without a call
-        return byte, pos + 1
-    return read_var_uint(data, pos)
-
-
 def _string_end(data: bytes, pos: int) -> int:
-    length, pos = _uint(data, pos)
+    length, pos = read_uint(data, pos)
     return pos + length

@@ -24,6 +24,7 @@ update is its ``IndexError``, turned into a :class:`ProtocolViolation` at the to
 from __future__ import annotations
 
 from collab_server.errors import ProtocolViolation
+from collab_server.sync.protocol import read_uint as _uint
 from collab_server.sync.protocol import read_var_uint
 
 
@@ -153,13 +154,6 @@ def _check(
         if clock >= end:
             raise MissingDependency("update depends on content the server does not have")
     return {client: end for client, (_, end) in blocks.items()}
-
-
-def _uint(data: bytes, pos: int) -> tuple[int, int]:
-    byte = data[pos]
-    if byte < 0x80:
-        return byte, pos + 1
-    return read_var_uint(data, pos)
 
 
 def _count(data: bytes, pos: int) -> tuple[int, int]:
